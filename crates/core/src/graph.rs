@@ -1,0 +1,265 @@
+//! A framework-neutral computation graph: values (tensors with dtype and
+//! shape), nodes (operators) and initializers (weights). Readers for each
+//! model format build this; the analysis reads it.
+
+use bytes::Bytes;
+
+use crate::shape::Shape;
+
+/// Element types. The numbering is nncost's own; readers map their format's
+/// codes onto it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F64,
+    F16,
+    BF16,
+    F8E4M3FN,
+    F8E4M3FNUZ,
+    F8E5M2,
+    F8E5M2FNUZ,
+    F8E8M0,
+    F4E2M1,
+    I4,
+    U4,
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+    Bool,
+    String,
+    Complex64,
+    Complex128,
+}
+
+impl DType {
+    /// Storage size in bits (4 for the packed 4-bit types; 0 for strings,
+    /// whose size is not fixed).
+    pub fn bits(self) -> u32 {
+        use DType::*;
+        match self {
+            F4E2M1 | I4 | U4 => 4,
+            F8E4M3FN | F8E4M3FNUZ | F8E5M2 | F8E5M2FNUZ | F8E8M0 | I8 | U8 | Bool => 8,
+            F16 | BF16 | I16 | U16 => 16,
+            F32 | I32 | U32 => 32,
+            F64 | I64 | U64 | Complex64 => 64,
+            Complex128 => 128,
+            String => 0,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        use DType::*;
+        matches!(
+            self,
+            F32 | F64
+                | F16
+                | BF16
+                | F8E4M3FN
+                | F8E4M3FNUZ
+                | F8E5M2
+                | F8E5M2FNUZ
+                | F8E8M0
+                | F4E2M1
+                | Complex64
+                | Complex128
+        )
+    }
+
+    pub fn is_integer(self) -> bool {
+        use DType::*;
+        matches!(self, I4 | U4 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool)
+    }
+
+    pub fn name(self) -> &'static str {
+        use DType::*;
+        match self {
+            F32 => "float32",
+            F64 => "float64",
+            F16 => "float16",
+            BF16 => "bfloat16",
+            F8E4M3FN => "float8e4m3fn",
+            F8E4M3FNUZ => "float8e4m3fnuz",
+            F8E5M2 => "float8e5m2",
+            F8E5M2FNUZ => "float8e5m2fnuz",
+            F8E8M0 => "float8e8m0",
+            F4E2M1 => "float4e2m1",
+            I4 => "int4",
+            U4 => "uint4",
+            I8 => "int8",
+            U8 => "uint8",
+            I16 => "int16",
+            U16 => "uint16",
+            I32 => "int32",
+            U32 => "uint32",
+            I64 => "int64",
+            U64 => "uint64",
+            Bool => "bool",
+            String => "string",
+            Complex64 => "complex64",
+            Complex128 => "complex128",
+        }
+    }
+}
+
+/// Where a tensor's elements are. Readers never copy weight bytes: `Raw`
+/// is a view into the mapped file, and external data is only described.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TensorData {
+    /// Little-endian packed elements (a zero-copy slice of the model file).
+    Raw(Bytes),
+    /// Elements given as integers (ONNX `int64_data`/`int32_data`, widened).
+    Ints(Vec<i64>),
+    /// Elements given as floats (ONNX `float_data`/`double_data`, widened).
+    Floats(Vec<f64>),
+    /// Stored in a separate file, which nncost does not open for counting.
+    External { location: String },
+    /// No elements stored (for example a stripped model).
+    Absent,
+}
+
+/// A constant tensor: an initializer, or the value of a `Constant` node or
+/// tensor attribute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub dtype: DType,
+    pub dims: Vec<i64>,
+    pub data: TensorData,
+}
+
+impl Tensor {
+    /// Element count, or `None` if the declared dims overflow `u64`.
+    pub fn numel(&self) -> Option<u64> {
+        self.dims
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
+    }
+
+    /// Storage size in bytes implied by dims and dtype (rounded up for
+    /// packed 4-bit types).
+    pub fn nbytes(&self) -> Option<u64> {
+        let bits = self.numel()?.checked_mul(self.dtype.bits() as u64)?;
+        Some(bits.div_ceil(8))
+    }
+}
+
+/// An operator attribute value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    Int(i64),
+    Float(f32),
+    String(Bytes),
+    Ints(Vec<i64>),
+    Floats(Vec<f32>),
+    Strings(Vec<Bytes>),
+    Tensor(Tensor),
+    Graph(Box<Graph>),
+    Graphs(Vec<Graph>),
+    /// A kind nncost does not interpret (sparse tensors, type protos, ...).
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attribute {
+    pub name: String,
+    pub value: AttrValue,
+}
+
+/// Index of a value in [`Graph::values`].
+pub type ValueId = usize;
+/// Index of a node in [`Graph::nodes`].
+pub type NodeId = usize;
+
+/// The type a file declares for a value (graph input/output, value_info).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DeclaredType {
+    pub dtype: Option<DType>,
+    /// `None` when the rank is not declared.
+    pub shape: Option<Shape>,
+}
+
+/// A named tensor flowing through the graph.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Value {
+    pub name: String,
+    pub declared: Option<DeclaredType>,
+    pub initializer: Option<Tensor>,
+}
+
+/// One operator application.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Node {
+    pub name: String,
+    pub op_type: String,
+    /// Operator set domain; the default ONNX domain is the empty string.
+    pub domain: String,
+    /// Positional inputs; `None` for an omitted optional input.
+    pub inputs: Vec<Option<ValueId>>,
+    /// Positional outputs; `None` for an omitted optional output.
+    pub outputs: Vec<Option<ValueId>>,
+    pub attributes: Vec<Attribute>,
+}
+
+impl Node {
+    pub fn attr(&self, name: &str) -> Option<&AttrValue> {
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| &a.value)
+    }
+
+    /// A name for messages: the node's name, or `op_type#index` if unnamed.
+    pub fn display_name(&self, index: NodeId) -> String {
+        if self.name.is_empty() {
+            format!("{}#{index}", self.op_type)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+/// Operator set versions the model imports, per domain.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OpsetImports(pub Vec<(String, i64)>);
+
+impl OpsetImports {
+    /// Version for a domain; `""` and `"ai.onnx"` are the same domain.
+    pub fn version(&self, domain: &str) -> Option<i64> {
+        let canon = |d: &str| if d == "ai.onnx" { "" } else { d }.to_string();
+        let want = canon(domain);
+        self.0
+            .iter()
+            .find(|(d, _)| canon(d) == want)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// A computation graph. Nodes may arrive in any order; the analysis sorts
+/// them topologically and rejects cycles.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Graph {
+    pub name: String,
+    pub values: Vec<Value>,
+    pub nodes: Vec<Node>,
+    /// Graph inputs that are not initializers: what the user feeds.
+    pub inputs: Vec<ValueId>,
+    pub outputs: Vec<ValueId>,
+    pub opsets: OpsetImports,
+}
+
+impl Graph {
+    /// Adds a value and returns its id. Builders are expected to keep names
+    /// unique; [`crate::analyze`] reports duplicates.
+    pub fn add_value(&mut self, value: Value) -> ValueId {
+        self.values.push(value);
+        self.values.len() - 1
+    }
+
+    pub fn value_name(&self, id: ValueId) -> &str {
+        &self.values[id].name
+    }
+}

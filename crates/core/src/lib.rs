@@ -1,0 +1,24 @@
+//! nncost's engine: a framework-neutral graph, symbolic shape inference, and
+//! one rule per operator that gives both its output shapes and its cost.
+//!
+//! Pure: bytes and graphs in, a [`Report`] out. No file system, no I/O.
+//!
+//! Conventions (see `docs/conventions.md`):
+//! - *params*: elements of the weights and biases a node consumes;
+//! - *MACs*: multiply–accumulates of dot-product operators;
+//! - *FLOPs*: every scalar add, subtract, multiply, divide, power, square
+//!   root, exp/log and comparison counts one.
+
+pub mod analysis;
+pub mod graph;
+pub mod ops;
+pub mod poly;
+pub mod report;
+pub mod shape;
+pub mod value;
+
+pub use analysis::{analyze, AnalysisError, AnalysisOptions};
+pub use graph::{DType, Graph};
+pub use poly::{Overflow, Poly};
+pub use report::Report;
+pub use shape::{Dim, Shape};

@@ -1,0 +1,352 @@
+//! Operator rules. Each family module holds, for each of its operators, the
+//! shape rule and the cost rule in one function, and lists them in its
+//! `OPS` table; adding an operator is one edit in one file.
+//!
+//! A rule reads its inputs' facts through [`NodeCtx`], sets its outputs'
+//! facts, and adds its MACs and FLOPs. Parameters are not counted by rules:
+//! the engine counts them from the input [`Role`]s declared in the table.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::graph::{AttrValue, DType, Node};
+use crate::poly::{Overflow, Poly};
+use crate::shape::{self, Dim, Shape, ShapeError};
+use crate::value::{ConstValue, ValueFacts};
+
+pub mod conv;
+pub mod elementwise;
+pub mod matmul;
+pub mod norm;
+pub mod pool;
+pub mod reduce;
+pub mod resize;
+pub mod softmax;
+pub mod tensor;
+pub mod window;
+
+/// How an initializer feeding an input position is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An activation or operand. A float initializer here is a learned
+    /// tensor and counts as parameters (a bias added by `Add`, ConvNeXt's
+    /// layer scale in `Mul`, an embedding table in `Gather`), unless it has a
+    /// single element: a scalar such as the √d of attention scaling is a
+    /// constant of the formula, not a parameter.
+    Data,
+    /// Weights or biases: always parameters.
+    Weight,
+    /// Non-trainable state such as BatchNormalization's running statistics.
+    Buffer,
+    /// Shapes, axes, scales, bounds, pads: never parameters.
+    Config,
+}
+
+/// A rule's verdict when it cannot produce facts or a cost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// Facts about an input are missing; not a defect of the model.
+    #[error("shape of input {index} ('{name}') is unknown")]
+    UnknownInput { index: usize, name: String },
+    /// A required input is absent.
+    #[error("required input {0} is missing")]
+    MissingInput(usize),
+    /// The model is inconsistent for this operator.
+    #[error("{0}")]
+    Invalid(String),
+    /// Needed facts depend on run-time values nncost cannot know.
+    #[error("{0}")]
+    DataDependent(String),
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
+}
+
+impl From<ShapeError> for OpError {
+    fn from(e: ShapeError) -> Self {
+        match e {
+            ShapeError::Overflow(o) => OpError::Overflow(o),
+            other => OpError::Invalid(other.to_string()),
+        }
+    }
+}
+
+pub type RuleResult = Result<(), OpError>;
+
+/// One operator: its identity, its rule, and how its inputs' initializers
+/// count.
+pub struct OpDef {
+    pub op_type: &'static str,
+    /// Operator-set domain; `""` is the default ONNX domain.
+    pub domain: &'static str,
+    pub rule: fn(&mut NodeCtx) -> RuleResult,
+    /// Roles by input position; positions past the end are [`Role::Data`].
+    pub roles: &'static [Role],
+    /// One line on how the cost is computed, for generated docs.
+    pub cost_doc: &'static str,
+}
+
+impl OpDef {
+    pub fn role(&self, input: usize) -> Role {
+        self.roles.get(input).copied().unwrap_or(Role::Data)
+    }
+}
+
+/// Every family's table.
+fn families() -> [&'static [OpDef]; 9] {
+    [
+        conv::OPS,
+        elementwise::OPS,
+        matmul::OPS,
+        norm::OPS,
+        pool::OPS,
+        reduce::OPS,
+        resize::OPS,
+        softmax::OPS,
+        tensor::OPS,
+    ]
+}
+
+/// Normalises a domain name: `ai.onnx` is the default domain `""`.
+pub fn canonical_domain(domain: &str) -> &str {
+    if domain == "ai.onnx" {
+        ""
+    } else {
+        domain
+    }
+}
+
+/// Looks up the rule for an operator.
+pub fn lookup(domain: &str, op_type: &str) -> Option<&'static OpDef> {
+    static REGISTRY: OnceLock<HashMap<(&'static str, &'static str), &'static OpDef>> =
+        OnceLock::new();
+    let reg = REGISTRY.get_or_init(|| {
+        families()
+            .into_iter()
+            .flatten()
+            .map(|d| ((d.domain, d.op_type), d))
+            .collect()
+    });
+    reg.get(&(canonical_domain(domain), op_type)).copied()
+}
+
+/// All registered operators, for documentation and coverage tables.
+pub fn all_ops() -> impl Iterator<Item = &'static OpDef> {
+    families().into_iter().flatten()
+}
+
+/// What a rule sees of one node, and where it writes its results.
+pub struct NodeCtx<'a> {
+    pub node: &'a Node,
+    /// Opset version of the node's domain (the latest known if the model
+    /// does not say).
+    pub opset: i64,
+    pub(crate) input_facts: Vec<Option<&'a ValueFacts>>,
+    pub(crate) input_names: Vec<&'a str>,
+    pub(crate) outputs: Vec<ValueFacts>,
+    pub(crate) macs: Poly,
+    pub(crate) flops: Poly,
+}
+
+impl<'a> NodeCtx<'a> {
+    pub fn new(
+        node: &'a Node,
+        opset: i64,
+        input_facts: Vec<Option<&'a ValueFacts>>,
+        input_names: Vec<&'a str>,
+    ) -> Self {
+        let outputs = vec![ValueFacts::default(); node.outputs.len()];
+        NodeCtx {
+            node,
+            opset,
+            input_facts,
+            input_names,
+            outputs,
+            macs: Poly::ZERO,
+            flops: Poly::ZERO,
+        }
+    }
+
+    // ----- inputs -------------------------------------------------------
+
+    pub fn num_inputs(&self) -> usize {
+        self.input_facts.len()
+    }
+
+    /// Whether optional input `i` is given.
+    pub fn has_input(&self, i: usize) -> bool {
+        matches!(self.input_facts.get(i), Some(Some(_)))
+    }
+
+    pub fn input(&self, i: usize) -> Result<&'a ValueFacts, OpError> {
+        match self.input_facts.get(i) {
+            Some(Some(f)) => Ok(f),
+            _ => Err(OpError::MissingInput(i)),
+        }
+    }
+
+    fn unknown(&self, i: usize) -> OpError {
+        OpError::UnknownInput {
+            index: i,
+            name: self.input_names.get(i).copied().unwrap_or("").to_string(),
+        }
+    }
+
+    /// Shape of input `i`; an error if absent or unknown.
+    pub fn shape(&self, i: usize) -> Result<&'a [Dim], OpError> {
+        self.input(i)?
+            .shape
+            .as_deref()
+            .ok_or_else(|| self.unknown(i))
+    }
+
+    /// Rank of input `i`.
+    pub fn rank(&self, i: usize) -> Result<usize, OpError> {
+        Ok(self.shape(i)?.len())
+    }
+
+    /// Shape of input `i` with every dimension known (possibly symbolic).
+    pub fn known_shape(&self, i: usize) -> Result<Vec<Poly>, OpError> {
+        self.shape(i)?
+            .iter()
+            .map(|d| d.poly().cloned().ok_or_else(|| self.unknown(i)))
+            .collect()
+    }
+
+    pub fn dtype(&self, i: usize) -> Option<DType> {
+        self.input(i).ok().and_then(|f| f.dtype)
+    }
+
+    /// Known elements of input `i`, if tracked.
+    pub fn value(&self, i: usize) -> Option<&'a ConstValue> {
+        self.input(i).ok().and_then(|f| f.value.as_ref())
+    }
+
+    /// Concrete integer elements of input `i`, if known.
+    pub fn ints_value(&self, i: usize) -> Option<Vec<i64>> {
+        self.value(i).and_then(ConstValue::to_i64s)
+    }
+
+    /// Number of elements of input `i`, symbolic; error if unknown.
+    pub fn numel(&self, i: usize) -> Result<Poly, OpError> {
+        shape::numel(self.shape(i)?)?.ok_or_else(|| self.unknown(i))
+    }
+
+    // ----- attributes ---------------------------------------------------
+
+    pub fn attr(&self, name: &str) -> Option<&'a AttrValue> {
+        self.node.attr(name)
+    }
+
+    pub fn attr_int(&self, name: &str, default: i64) -> Result<i64, OpError> {
+        match self.attr(name) {
+            None => Ok(default),
+            Some(AttrValue::Int(v)) => Ok(*v),
+            Some(_) => Err(self.bad_attr(name, "an integer")),
+        }
+    }
+
+    pub fn attr_float(&self, name: &str, default: f32) -> Result<f32, OpError> {
+        match self.attr(name) {
+            None => Ok(default),
+            Some(AttrValue::Float(v)) => Ok(*v),
+            Some(AttrValue::Int(v)) => Ok(*v as f32),
+            Some(_) => Err(self.bad_attr(name, "a float")),
+        }
+    }
+
+    pub fn attr_ints(&self, name: &str) -> Result<Option<&'a [i64]>, OpError> {
+        match self.attr(name) {
+            None => Ok(None),
+            Some(AttrValue::Ints(v)) => Ok(Some(v)),
+            Some(_) => Err(self.bad_attr(name, "a list of integers")),
+        }
+    }
+
+    pub fn attr_floats(&self, name: &str) -> Result<Option<&'a [f32]>, OpError> {
+        match self.attr(name) {
+            None => Ok(None),
+            Some(AttrValue::Floats(v)) => Ok(Some(v)),
+            Some(_) => Err(self.bad_attr(name, "a list of floats")),
+        }
+    }
+
+    pub fn attr_str(&self, name: &str) -> Result<Option<&'a str>, OpError> {
+        match self.attr(name) {
+            None => Ok(None),
+            Some(AttrValue::String(b)) => std::str::from_utf8(b)
+                .map(Some)
+                .map_err(|_| self.bad_attr(name, "UTF-8 text")),
+            Some(_) => Err(self.bad_attr(name, "a string")),
+        }
+    }
+
+    fn bad_attr(&self, name: &str, want: &str) -> OpError {
+        OpError::Invalid(format!("attribute '{name}' should be {want}"))
+    }
+
+    // ----- outputs and cost ----------------------------------------------
+
+    pub fn num_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Sets dtype and shape of output `i` (ignored if the output is absent).
+    pub fn set_output(&mut self, i: usize, dtype: Option<DType>, shape: Shape) {
+        if let Some(o) = self.outputs.get_mut(i) {
+            o.dtype = dtype;
+            o.shape = Some(shape);
+        }
+    }
+
+    /// Sets dtype only, for outputs whose shape cannot be known.
+    pub fn set_output_dtype(&mut self, i: usize, dtype: Option<DType>) {
+        if let Some(o) = self.outputs.get_mut(i) {
+            o.dtype = dtype;
+        }
+    }
+
+    /// Records the known elements of output `i`.
+    pub fn set_output_value(&mut self, i: usize, value: ConstValue) {
+        if let Some(o) = self.outputs.get_mut(i) {
+            o.value = Some(value);
+        }
+    }
+
+    /// Output `i` mirrors input `j` (dtype and shape; value too).
+    pub fn pass_through(&mut self, i: usize, j: usize) -> RuleResult {
+        let f = self.input(j)?.clone();
+        if let Some(o) = self.outputs.get_mut(i) {
+            *o = f;
+        }
+        Ok(())
+    }
+
+    pub fn output_shape(&self, i: usize) -> Option<&Shape> {
+        self.outputs.get(i).and_then(|o| o.shape.as_ref())
+    }
+
+    pub fn add_macs(&mut self, macs: &Poly) -> RuleResult {
+        self.macs = self.macs.checked_add(macs)?;
+        Ok(())
+    }
+
+    pub fn add_flops(&mut self, flops: &Poly) -> RuleResult {
+        self.flops = self.flops.checked_add(flops)?;
+        Ok(())
+    }
+
+    /// Adds `per_element × n` FLOPs.
+    pub fn add_flops_per(&mut self, n: &Poly, per_element: i128) -> RuleResult {
+        self.add_flops(&n.checked_scale(per_element)?)
+    }
+}
+
+/// Product of a list of polynomials, checked.
+pub fn product<'p>(items: impl IntoIterator<Item = &'p Poly>) -> Result<Poly, Overflow> {
+    items
+        .into_iter()
+        .try_fold(Poly::constant(1), |acc, p| acc.checked_mul(p))
+}
+
+#[cfg(test)]
+pub(crate) mod testing;

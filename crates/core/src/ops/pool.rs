@@ -1,0 +1,5 @@
+//! (rules to be written)
+
+use super::OpDef;
+
+pub const OPS: &[OpDef] = &[];

@@ -1,0 +1,423 @@
+//! Integer polynomials over named symbols.
+//!
+//! A dimension such as `batch`, `2*seq` or `seq+1`, and a cost such as
+//! `4089184256*batch`, are both polynomials with integer coefficients. Keeping
+//! them symbolic lets one analysis answer for every batch size and sequence
+//! length; binding the symbols later turns them into plain integers.
+//!
+//! All arithmetic is checked: a count that does not fit in 128 bits is an
+//! [`Overflow`] error, never a wrapped number.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A symbol name such as `batch` or `seq`.
+pub type Symbol = Arc<str>;
+
+/// Arithmetic left the range of the integer type used for counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("integer overflow: a dimension or count exceeds the representable range")]
+pub struct Overflow;
+
+/// A product of symbols raised to positive powers, sorted by symbol name.
+/// The empty monomial is the constant term.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Monomial(Vec<(Symbol, u32)>);
+
+impl Monomial {
+    fn symbol(s: Symbol) -> Self {
+        Monomial(vec![(s, 1)])
+    }
+
+    fn is_constant(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn degree(&self) -> u32 {
+        self.0.iter().map(|(_, e)| e).sum()
+    }
+
+    fn mul(&self, other: &Monomial) -> Monomial {
+        let mut out: Vec<(Symbol, u32)> = Vec::with_capacity(self.0.len() + other.0.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.0.len() || j < other.0.len() {
+            match (self.0.get(i), other.0.get(j)) {
+                (Some(a), Some(b)) if a.0 == b.0 => {
+                    out.push((a.0.clone(), a.1 + b.1));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a.0 < b.0 => {
+                    out.push(a.clone());
+                    i += 1;
+                }
+                (Some(_), Some(b)) => {
+                    out.push(b.clone());
+                    j += 1;
+                }
+                (Some(a), None) => {
+                    out.push(a.clone());
+                    i += 1;
+                }
+                (None, Some(b)) => {
+                    out.push(b.clone());
+                    j += 1;
+                }
+                (None, None) => unreachable!("loop condition"),
+            }
+        }
+        Monomial(out)
+    }
+}
+
+impl fmt::Display for Monomial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (k, (sym, exp)) in self.0.iter().enumerate() {
+            if k > 0 {
+                f.write_str("*")?;
+            }
+            f.write_str(sym)?;
+            if *exp > 1 {
+                write!(f, "^{exp}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A polynomial with `i128` coefficients. The constant term is stored apart
+/// so that the common, fully known case never allocates.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Poly {
+    constant: i128,
+    /// Non-constant terms, sorted by monomial, no zero coefficients.
+    terms: Vec<(Monomial, i128)>,
+}
+
+impl Poly {
+    pub const ZERO: Poly = Poly {
+        constant: 0,
+        terms: Vec::new(),
+    };
+
+    pub fn constant(c: i128) -> Self {
+        Poly {
+            constant: c,
+            terms: Vec::new(),
+        }
+    }
+
+    pub fn symbol(name: &str) -> Self {
+        Poly {
+            constant: 0,
+            terms: vec![(Monomial::symbol(Arc::from(name)), 1)],
+        }
+    }
+
+    /// The value if the polynomial has no symbols.
+    pub fn as_constant(&self) -> Option<i128> {
+        self.terms.is_empty().then_some(self.constant)
+    }
+
+    /// The value as `i64` if constant and in range.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.as_constant().and_then(|c| i64::try_from(c).ok())
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.constant == 0 && self.terms.is_empty()
+    }
+
+    /// Symbols appearing in the polynomial, sorted and deduplicated.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        let mut out: Vec<Symbol> = self
+            .terms
+            .iter()
+            .flat_map(|(m, _)| m.0.iter().map(|(s, _)| s.clone()))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Iterates over `(monomial, coefficient)` pairs, highest degree first,
+    /// constant term last. Used by renderers.
+    pub fn terms(&self) -> impl Iterator<Item = (&Monomial, i128)> {
+        let mut v: Vec<(&Monomial, i128)> = self.terms.iter().map(|(m, c)| (m, *c)).collect();
+        v.sort_by(|a, b| b.0.degree().cmp(&a.0.degree()).then_with(|| a.0.cmp(b.0)));
+        v.into_iter()
+            .chain((self.constant != 0).then_some((&EMPTY_MONOMIAL, self.constant)))
+    }
+
+    fn from_map(map: BTreeMap<Monomial, i128>) -> Self {
+        let mut p = Poly::ZERO;
+        for (m, c) in map {
+            if c == 0 {
+                continue;
+            }
+            if m.is_constant() {
+                p.constant = c;
+            } else {
+                p.terms.push((m, c));
+            }
+        }
+        p
+    }
+
+    pub fn checked_add(&self, other: &Poly) -> Result<Poly, Overflow> {
+        let constant = self.constant.checked_add(other.constant).ok_or(Overflow)?;
+        if other.terms.is_empty() {
+            return Ok(Poly {
+                constant,
+                terms: self.terms.clone(),
+            });
+        }
+        let mut map: BTreeMap<Monomial, i128> = self.terms.iter().cloned().collect();
+        for (m, c) in &other.terms {
+            let e = map.entry(m.clone()).or_insert(0);
+            *e = e.checked_add(*c).ok_or(Overflow)?;
+        }
+        let mut p = Poly::from_map(map);
+        p.constant = constant;
+        Ok(p)
+    }
+
+    pub fn checked_neg(&self) -> Result<Poly, Overflow> {
+        self.checked_scale(-1)
+    }
+
+    pub fn checked_sub(&self, other: &Poly) -> Result<Poly, Overflow> {
+        self.checked_add(&other.checked_neg()?)
+    }
+
+    pub fn checked_scale(&self, k: i128) -> Result<Poly, Overflow> {
+        if k == 0 {
+            return Ok(Poly::ZERO);
+        }
+        let constant = self.constant.checked_mul(k).ok_or(Overflow)?;
+        let terms = self
+            .terms
+            .iter()
+            .map(|(m, c)| Ok((m.clone(), c.checked_mul(k).ok_or(Overflow)?)))
+            .collect::<Result<Vec<_>, Overflow>>()?;
+        Ok(Poly { constant, terms })
+    }
+
+    pub fn checked_mul(&self, other: &Poly) -> Result<Poly, Overflow> {
+        if let Some(k) = other.as_constant() {
+            return self.checked_scale(k);
+        }
+        if let Some(k) = self.as_constant() {
+            return other.checked_scale(k);
+        }
+        let mut map: BTreeMap<Monomial, i128> = BTreeMap::new();
+        let lhs = self.all_terms();
+        let rhs = other.all_terms();
+        for (ma, ca) in &lhs {
+            for (mb, cb) in &rhs {
+                let c = ca.checked_mul(*cb).ok_or(Overflow)?;
+                let e = map.entry(ma.mul(mb)).or_insert(0);
+                *e = e.checked_add(c).ok_or(Overflow)?;
+            }
+        }
+        Ok(Poly::from_map(map))
+    }
+
+    fn all_terms(&self) -> Vec<(Monomial, i128)> {
+        let mut v = self.terms.clone();
+        if self.constant != 0 {
+            v.push((Monomial::default(), self.constant));
+        }
+        v
+    }
+
+    /// Exact division by an integer: `Some` only when every coefficient is
+    /// divisible, so `(2*seq)/2 = seq` but `seq/2` stays unknown.
+    pub fn div_exact(&self, k: i128) -> Option<Poly> {
+        if k == 0 {
+            return None;
+        }
+        if self.constant % k != 0 || self.terms.iter().any(|(_, c)| c % k != 0) {
+            return None;
+        }
+        Some(Poly {
+            constant: self.constant / k,
+            terms: self.terms.iter().map(|(m, c)| (m.clone(), c / k)).collect(),
+        })
+    }
+
+    /// Exact division by another polynomial when the quotient is obvious:
+    /// a constant divisor, or the divisor being a single term that divides
+    /// every term (e.g. `(batch*seq) / seq = batch`).
+    pub fn div_poly_exact(&self, d: &Poly) -> Option<Poly> {
+        if let Some(k) = d.as_constant() {
+            return self.div_exact(k);
+        }
+        if self == d {
+            return Some(Poly::constant(1));
+        }
+        if d.constant != 0 || d.terms.len() != 1 || self.constant != 0 {
+            return None;
+        }
+        let (dm, dc) = &d.terms[0];
+        let mut terms = Vec::with_capacity(self.terms.len());
+        let mut constant = 0;
+        for (m, c) in &self.terms {
+            if c % dc != 0 {
+                return None;
+            }
+            let q = monomial_div(m, dm)?;
+            if q.is_constant() {
+                constant = c / dc;
+            } else {
+                terms.push((q, c / dc));
+            }
+        }
+        terms.sort();
+        Some(Poly { constant, terms })
+    }
+
+    /// Replaces bound symbols by their values; unbound symbols stay.
+    pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
+        let mut out = Poly::constant(self.constant);
+        for (m, c) in &self.terms {
+            let mut term = Poly::constant(*c);
+            for (sym, exp) in &m.0 {
+                let factor = match bind(sym) {
+                    Some(v) => Poly::constant(checked_pow(v, *exp)?),
+                    None => Poly {
+                        constant: 0,
+                        terms: vec![(Monomial(vec![(sym.clone(), *exp)]), 1)],
+                    },
+                };
+                term = term.checked_mul(&factor)?;
+            }
+            out = out.checked_add(&term)?;
+        }
+        Ok(out)
+    }
+}
+
+static EMPTY_MONOMIAL: Monomial = Monomial(Vec::new());
+
+fn monomial_div(a: &Monomial, b: &Monomial) -> Option<Monomial> {
+    let mut out = a.0.clone();
+    for (sym, exp) in &b.0 {
+        let pos = out.iter().position(|(s, _)| s == sym)?;
+        if out[pos].1 < *exp {
+            return None;
+        }
+        out[pos].1 -= exp;
+        if out[pos].1 == 0 {
+            out.remove(pos);
+        }
+    }
+    Some(Monomial(out))
+}
+
+fn checked_pow(v: i128, exp: u32) -> Result<i128, Overflow> {
+    v.checked_pow(exp).ok_or(Overflow)
+}
+
+impl From<i64> for Poly {
+    fn from(v: i64) -> Self {
+        Poly::constant(v as i128)
+    }
+}
+
+impl fmt::Display for Poly {
+    /// Exact form, e.g. `2*seq + 1` or `4089184256*batch`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_zero() {
+            return f.write_str("0");
+        }
+        for (k, (m, c)) in self.terms().enumerate() {
+            let (sign, mag) = if c < 0 { ("-", -c) } else { ("+", c) };
+            if k == 0 {
+                if sign == "-" {
+                    f.write_str("-")?;
+                }
+            } else {
+                write!(f, " {sign} ")?;
+            }
+            match (m.is_constant(), mag) {
+                (true, _) => write!(f, "{mag}")?,
+                (false, 1) => write!(f, "{m}")?,
+                (false, _) => write!(f, "{mag}*{m}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(s: &str) -> Poly {
+        Poly::symbol(s)
+    }
+
+    #[test]
+    fn constants_stay_constant() {
+        let p = Poly::constant(6).checked_mul(&Poly::constant(7)).unwrap();
+        assert_eq!(p.as_constant(), Some(42));
+        assert_eq!(p.to_string(), "42");
+    }
+
+    #[test]
+    fn symbolic_arithmetic_and_display() {
+        let seq = sym("seq");
+        let two_seq_plus_one = seq
+            .checked_scale(2)
+            .unwrap()
+            .checked_add(&Poly::constant(1))
+            .unwrap();
+        assert_eq!(two_seq_plus_one.to_string(), "2*seq + 1");
+        let sq = seq.checked_mul(&seq).unwrap();
+        assert_eq!(sq.to_string(), "seq^2");
+        let mixed = sym("batch")
+            .checked_mul(&seq)
+            .unwrap()
+            .checked_scale(768)
+            .unwrap();
+        assert_eq!(mixed.to_string(), "768*batch*seq");
+        let zero = seq.checked_sub(&seq).unwrap();
+        assert!(zero.is_zero());
+    }
+
+    #[test]
+    fn division_only_when_exact() {
+        let two_seq = sym("seq").checked_scale(2).unwrap();
+        assert_eq!(two_seq.div_exact(2), Some(sym("seq")));
+        assert_eq!(sym("seq").div_exact(2), None);
+        let bs = sym("batch").checked_mul(&sym("seq")).unwrap();
+        assert_eq!(bs.div_poly_exact(&sym("seq")), Some(sym("batch")));
+        assert_eq!(bs.div_poly_exact(&bs), Some(Poly::constant(1)));
+        assert_eq!(sym("batch").div_poly_exact(&sym("seq")), None);
+    }
+
+    #[test]
+    fn substitution_binds_some_symbols() {
+        let p = sym("batch")
+            .checked_mul(&sym("seq"))
+            .unwrap()
+            .checked_add(&sym("seq"))
+            .unwrap();
+        let bound = p
+            .substitute(&|s| (s == "batch").then_some(8))
+            .unwrap();
+        assert_eq!(bound.to_string(), "9*seq");
+        let full = p.substitute(&|_| Some(10)).unwrap();
+        assert_eq!(full.as_constant(), Some(110));
+    }
+
+    #[test]
+    fn overflow_is_reported() {
+        let big = Poly::constant(i128::MAX / 2 + 1);
+        assert_eq!(big.checked_scale(2), Err(Overflow));
+        let s = sym("x").checked_scale(i128::MAX).unwrap();
+        assert_eq!(s.checked_add(&sym("x")), Err(Overflow));
+    }
+}

@@ -1,0 +1,118 @@
+//! The result of an analysis: per-node and total counts, with the facts a
+//! renderer needs. Renderers (table, JSON) live in their own crate.
+
+use crate::graph::DType;
+use crate::poly::Poly;
+use crate::shape::Shape;
+
+/// The one-line statement of what the numbers mean, shown in every report.
+pub const CONVENTION: &str = "params = weight+bias elements (BN running stats are buffers); \
+MACs = multiply-accumulates of conv/gemm/matmul/einsum; \
+FLOPs = every scalar add, mul, div, sqrt, exp, compare counts 1 (a MAC is 2 FLOPs)";
+
+/// A value's dtype and shape as inferred.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueReport {
+    pub name: String,
+    pub dtype: Option<DType>,
+    /// `None` when the rank is unknown.
+    pub shape: Option<Shape>,
+}
+
+/// Whether and how a node was counted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeStatus {
+    /// Shapes inferred and cost counted.
+    Counted,
+    /// No rule for this operator: nothing counted but its parameters.
+    Unsupported,
+    /// A rule exists but could not run to the end (an input's shape is
+    /// unknown, or the node is inconsistent); the reason says why.
+    Incomplete(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeReport {
+    pub name: String,
+    pub op_type: String,
+    pub domain: String,
+    /// Parameter elements first consumed by this node.
+    pub params: u64,
+    /// Buffer elements (non-trainable state) first consumed by this node.
+    pub buffers: u64,
+    /// `None` when unknown (see `status`).
+    pub macs: Option<Poly>,
+    pub flops: Option<Poly>,
+    pub outputs: Vec<ValueReport>,
+    pub status: NodeStatus,
+}
+
+/// Model-wide sums.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Totals {
+    /// Parameter elements; each initializer counts once however many nodes
+    /// read it.
+    pub params: u64,
+    /// Storage of those parameters in bytes, by their dtype.
+    pub param_bytes: u64,
+    /// Non-trainable state elements (BatchNormalization running mean/var).
+    pub buffers: u64,
+    /// Float initializer elements that are neither parameters nor buffers:
+    /// scalars of formulas, scales, bounds.
+    pub constants: u64,
+    /// Sums over the nodes whose cost is known.
+    pub macs: Poly,
+    pub flops: Poly,
+}
+
+/// An operator nncost has no rule for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unsupported {
+    pub op_type: String,
+    pub domain: String,
+    pub nodes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub graph_name: String,
+    pub inputs: Vec<ValueReport>,
+    pub outputs: Vec<ValueReport>,
+    /// In topological order.
+    pub nodes: Vec<NodeReport>,
+    pub totals: Totals,
+    /// Grouped by operator, most frequent first.
+    pub unsupported: Vec<Unsupported>,
+    /// Symbol bindings applied (from options).
+    pub bindings: Vec<(String, i64)>,
+}
+
+impl Report {
+    /// Nodes whose outputs or cost could not be fully determined.
+    pub fn incomplete(&self) -> impl Iterator<Item = (&NodeReport, &str)> {
+        self.nodes.iter().filter_map(|n| match &n.status {
+            NodeStatus::Incomplete(r) => Some((n, r.as_str())),
+            _ => None,
+        })
+    }
+
+    /// Number of nodes without a rule.
+    pub fn unsupported_count(&self) -> usize {
+        self.unsupported.iter().map(|u| u.nodes.len()).sum()
+    }
+
+    /// Symbols the totals still depend on.
+    pub fn free_symbols(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .totals
+            .macs
+            .symbols()
+            .into_iter()
+            .chain(self.totals.flops.symbols())
+            .map(|s| s.to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}

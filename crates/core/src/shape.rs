@@ -1,0 +1,228 @@
+//! Dimensions, shapes, and the shape arithmetic shared by every operator rule.
+
+use std::fmt;
+
+use crate::poly::{Overflow, Poly};
+
+/// One dimension of a tensor: a known polynomial (an integer, or an
+/// expression in symbols such as `batch` or `2*seq`), or unknown.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Dim {
+    Known(Poly),
+    Unknown,
+}
+
+impl Dim {
+    pub fn int(v: i64) -> Dim {
+        Dim::Known(Poly::from(v))
+    }
+
+    pub fn sym(name: &str) -> Dim {
+        Dim::Known(Poly::symbol(name))
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Dim::Known(p) => p.as_i64(),
+            Dim::Unknown => None,
+        }
+    }
+
+    pub fn poly(&self) -> Option<&Poly> {
+        match self {
+            Dim::Known(p) => Some(p),
+            Dim::Unknown => None,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        matches!(self, Dim::Known(_))
+    }
+
+    fn zip(
+        &self,
+        other: &Dim,
+        f: impl FnOnce(&Poly, &Poly) -> Result<Poly, Overflow>,
+    ) -> Result<Dim, Overflow> {
+        match (self, other) {
+            (Dim::Known(a), Dim::Known(b)) => Ok(Dim::Known(f(a, b)?)),
+            _ => Ok(Dim::Unknown),
+        }
+    }
+
+    pub fn add(&self, other: &Dim) -> Result<Dim, Overflow> {
+        self.zip(other, Poly::checked_add)
+    }
+
+    pub fn sub(&self, other: &Dim) -> Result<Dim, Overflow> {
+        self.zip(other, Poly::checked_sub)
+    }
+
+    pub fn mul(&self, other: &Dim) -> Result<Dim, Overflow> {
+        self.zip(other, Poly::checked_mul)
+    }
+
+    /// Exact division; unknown when the quotient is not an obvious polynomial.
+    pub fn div_exact(&self, other: &Dim) -> Dim {
+        match (self, other) {
+            (Dim::Known(a), Dim::Known(b)) => a.div_poly_exact(b).map_or(Dim::Unknown, Dim::Known),
+            _ => Dim::Unknown,
+        }
+    }
+}
+
+impl From<i64> for Dim {
+    fn from(v: i64) -> Self {
+        Dim::int(v)
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dim::Known(p) if p.as_constant().is_some() => write!(f, "{p}"),
+            // Parenthesise compound expressions so `1x(seq + 1)x768` reads right.
+            Dim::Known(p) if p.terms().count() > 1 => write!(f, "({p})"),
+            Dim::Known(p) => write!(f, "{p}"),
+            Dim::Unknown => f.write_str("?"),
+        }
+    }
+}
+
+/// A tensor shape: one [`Dim`] per axis. Rank-0 (scalar) is the empty shape.
+pub type Shape = Vec<Dim>;
+
+/// Builds a concrete shape from integers.
+pub fn shape_of(dims: &[i64]) -> Shape {
+    dims.iter().map(|&d| Dim::int(d)).collect()
+}
+
+/// Number of elements: `None` if any dimension is unknown.
+pub fn numel(shape: &[Dim]) -> Result<Option<Poly>, Overflow> {
+    let mut acc = Poly::constant(1);
+    for d in shape {
+        match d {
+            Dim::Known(p) => acc = acc.checked_mul(p)?,
+            Dim::Unknown => return Ok(None),
+        }
+    }
+    Ok(Some(acc))
+}
+
+/// Formats a shape as `1x3x224x224` (scalar: `scalar`; unknown dims: `?`).
+pub fn format_shape(shape: &[Dim]) -> String {
+    if shape.is_empty() {
+        return "scalar".to_string();
+    }
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+/// Why two shapes could not be combined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("shapes {0} and {1} do not broadcast")]
+    NotBroadcastable(String, String),
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
+}
+
+/// Numpy-style multidirectional broadcasting of two shapes.
+///
+/// Where one side is `1` the other wins; where both are known and differ it
+/// is an error; where one is symbolic and the other is not `1`, the symbolic
+/// side is assumed to equal it at run time (as ONNX shape inference does), and
+/// the known value is kept since it is more informative.
+pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Shape, ShapeError> {
+    let rank = a.len().max(b.len());
+    let mut out = Vec::with_capacity(rank);
+    for i in 0..rank {
+        let da = axis_from_right(a, rank, i);
+        let db = axis_from_right(b, rank, i);
+        out.push(broadcast_dim(da, db).ok_or_else(|| {
+            ShapeError::NotBroadcastable(format_shape(a), format_shape(b))
+        })?);
+    }
+    Ok(out)
+}
+
+fn axis_from_right(s: &[Dim], rank: usize, i: usize) -> Dim {
+    let offset = rank - s.len();
+    if i < offset {
+        Dim::int(1)
+    } else {
+        s[i - offset].clone()
+    }
+}
+
+fn broadcast_dim(a: Dim, b: Dim) -> Option<Dim> {
+    let one = |d: &Dim| d.as_i64() == Some(1);
+    if one(&a) {
+        return Some(b);
+    }
+    if one(&b) || a == b {
+        return Some(a);
+    }
+    match (a.as_i64(), b.as_i64()) {
+        (Some(_), Some(_)) => None,
+        (Some(_), None) => Some(a),
+        (None, Some(_)) => Some(b),
+        // Two different symbolic or unknown dims: prefer a known expression.
+        (None, None) => Some(if a.is_known() { a } else { b }),
+    }
+}
+
+/// Broadcasts any number of shapes.
+pub fn broadcast_all<'a>(shapes: impl IntoIterator<Item = &'a [Dim]>) -> Result<Shape, ShapeError> {
+    let mut acc: Shape = Vec::new();
+    for s in shapes {
+        acc = broadcast(&acc, s)?;
+    }
+    Ok(acc)
+}
+
+/// Normalises a possibly negative axis against a rank.
+pub fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    (0..r).contains(&a).then_some(a as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_follows_numpy() {
+        let a = shape_of(&[8, 1, 6, 1]);
+        let b = shape_of(&[7, 1, 5]);
+        assert_eq!(format_shape(&broadcast(&a, &b).unwrap()), "8x7x6x5");
+        assert!(broadcast(&shape_of(&[3]), &shape_of(&[4])).is_err());
+        let s = vec![Dim::sym("batch"), Dim::int(1)];
+        assert_eq!(format_shape(&broadcast(&s, &shape_of(&[1, 10])).unwrap()), "batchx10");
+    }
+
+    #[test]
+    fn numel_is_symbolic_or_unknown() {
+        let s = vec![Dim::sym("batch"), Dim::int(3), Dim::int(224)];
+        assert_eq!(numel(&s).unwrap().unwrap().to_string(), "672*batch");
+        assert_eq!(numel(&[Dim::Unknown]).unwrap(), None);
+        assert_eq!(numel(&[]).unwrap().unwrap().as_constant(), Some(1));
+    }
+
+    #[test]
+    fn compound_dims_are_parenthesised() {
+        let d = Dim::sym("seq").add(&Dim::int(1)).unwrap();
+        assert_eq!(format_shape(&[Dim::int(1), d, Dim::int(768)]), "1x(seq + 1)x768");
+    }
+
+    #[test]
+    fn axes_normalise() {
+        assert_eq!(normalize_axis(-1, 4), Some(3));
+        assert_eq!(normalize_axis(4, 4), None);
+        assert_eq!(normalize_axis(-5, 4), None);
+    }
+}
