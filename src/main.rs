@@ -1,1 +1,199 @@
-fn main() {}
+//! `nncost`: the command-line tool. Parses arguments, reads the model,
+//! runs the analysis and prints a report; all the work is in the library
+//! crates.
+//!
+//! Exit codes: 0 success; 1 unsupported operators under `--strict`;
+//! 2 bad input or usage.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use nncost_core::{analyze, AnalysisOptions, Report};
+use nncost_render::{ModelInfo, TableOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "nncost",
+    version,
+    about = "Exact parameters, MACs and FLOPs of a neural network, layer by layer",
+    after_help = "Exit codes: 0 success, 1 unsupported operators with --strict, 2 bad input or usage.\n\
+                  Conventions: MACs are multiply-accumulates; FLOPs count every scalar operation (a MAC is 2 FLOPs)."
+)]
+struct Cli {
+    /// Model file (ONNX).
+    model: PathBuf,
+
+    /// Bind a symbolic dimension, e.g. `--dim batch=8` (repeatable).
+    #[arg(long = "dim", value_name = "NAME=VALUE")]
+    dims: Vec<String>,
+
+    /// Set a graph input's whole shape, e.g. `--input input=1x3x224x224` (repeatable).
+    #[arg(long = "input", value_name = "NAME=SHAPE")]
+    inputs: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Print exact integers instead of human units (11.69 M).
+    #[arg(long)]
+    exact: bool,
+
+    /// Group the table by operator type.
+    #[arg(long)]
+    by_op: bool,
+
+    /// Fail (exit code 1) if any operator is not supported.
+    #[arg(long)]
+    strict: bool,
+
+    /// Write the report to FILE instead of standard output (atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+/// A failure that maps to a particular exit code.
+enum Failure {
+    /// Bad input or usage: exit 2.
+    Input(anyhow::Error),
+    /// Unsupported operators under `--strict`: exit 1 (the report is still printed).
+    Strict(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Strict(msg)) => {
+            eprintln!("nncost: {msg}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Input(e)) => {
+            eprintln!("nncost: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Failure> {
+    let options = analysis_options(cli).map_err(Failure::Input)?;
+    let source = cli.model.display().to_string();
+    let model = nncost_onnx::read_file(&cli.model)
+        .map_err(|e| Failure::Input(with_path(&source, e.to_string())))?;
+    let report = analyze(&model.graph, &options)
+        .map_err(|e| Failure::Input(with_path(&source, e.to_string())))?;
+    let info = ModelInfo {
+        source,
+        format: "onnx".into(),
+        ir_version: Some(model.ir_version),
+        producer: Some(model.producer.clone()),
+        opsets: model.opsets.0.clone(),
+    };
+    let text = match cli.format {
+        Format::Table => nncost_render::render_table(
+            &report,
+            &info,
+            TableOptions {
+                exact: cli.exact,
+                by_op: cli.by_op,
+            },
+        ),
+        Format::Json => nncost_render::render_json(&report, &info),
+    };
+    emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
+    if cli.strict && report.unsupported_count() > 0 {
+        return Err(Failure::Strict(strict_message(&report)));
+    }
+    Ok(())
+}
+
+/// Prefixes the file name unless the message already names it.
+fn with_path(source: &str, message: String) -> anyhow::Error {
+    if message.contains(source) {
+        anyhow::anyhow!(message)
+    } else {
+        anyhow::anyhow!("{source}: {message}")
+    }
+}
+
+fn strict_message(report: &Report) -> String {
+    let ops: Vec<String> = report
+        .unsupported
+        .iter()
+        .map(|u| format!("{} ×{}", u.op_type, u.nodes.len()))
+        .collect();
+    format!(
+        "--strict: {} nodes have unsupported operators: {}",
+        report.unsupported_count(),
+        ops.join(", ")
+    )
+}
+
+fn analysis_options(cli: &Cli) -> Result<AnalysisOptions> {
+    let mut options = AnalysisOptions::default();
+    for spec in &cli.dims {
+        let (name, value) = split_assignment(spec, "--dim", "NAME=VALUE, e.g. batch=8")?;
+        let value: i64 =
+            value.parse().ok().filter(|v| *v >= 0).with_context(|| {
+                format!("--dim {spec}: the value must be a non-negative integer")
+            })?;
+        options.dims.push((name.to_string(), value));
+    }
+    for spec in &cli.inputs {
+        let (name, shape) =
+            split_assignment(spec, "--input", "NAME=SHAPE, e.g. input=1x3x224x224")?;
+        let dims = shape
+            .split(['x', 'X', ','])
+            .map(|d| d.trim().parse::<i64>().ok().filter(|v| *v >= 0))
+            .collect::<Option<Vec<i64>>>()
+            .with_context(|| format!("--input {spec}: the shape must be non-negative integers joined by 'x', e.g. 1x3x224x224"))?;
+        options.input_shapes.push((name.to_string(), dims));
+    }
+    Ok(options)
+}
+
+fn split_assignment<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str)> {
+    match spec.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim(), value.trim())),
+        _ => bail!("{flag} {spec}: expected {form}"),
+    }
+}
+
+/// Prints to stdout, or writes FILE through a temporary file renamed into
+/// place, so that an interrupted run never leaves a half-written report.
+fn emit(text: &str, output: Option<&Path>) -> Result<()> {
+    let Some(path) = output else {
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (`nncost m.onnx | head`) is not an error worth reporting.
+        return match stdout.write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.context("cannot write to standard output"),
+        };
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("-o {}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.nncost-tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}

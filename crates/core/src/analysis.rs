@@ -81,10 +81,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             op_type: node.op_type.clone(),
         };
         let def = ops::lookup(&node.domain, &node.op_type);
-        let opset = graph
-            .opsets
-            .version(&node.domain)
-            .unwrap_or(LATEST_OPSET);
+        let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
 
         // Parameters come from the initializers the node reads, by role.
         let (mut params, mut buffers) = (0u64, 0u64);
@@ -118,10 +115,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         let mut ctx = NodeCtx::new(
             node,
             opset,
-            node.inputs
-                .iter()
-                .map(|i| i.map(|v| &facts[v]))
-                .collect(),
+            node.inputs.iter().map(|i| i.map(|v| &facts[v])).collect(),
             node.inputs
                 .iter()
                 .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
@@ -180,7 +174,12 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         });
     }
 
-    unsupported.sort_by(|a, b| b.nodes.len().cmp(&a.nodes.len()).then(a.op_type.cmp(&b.op_type)));
+    unsupported.sort_by(|a, b| {
+        b.nodes
+            .len()
+            .cmp(&a.nodes.len())
+            .then(a.op_type.cmp(&b.op_type))
+    });
     let value_report = |vid: ValueId| ValueReport {
         name: graph.values[vid].name.clone(),
         dtype: facts[vid].dtype,

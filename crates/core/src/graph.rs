@@ -72,7 +72,10 @@ impl DType {
 
     pub fn is_integer(self) -> bool {
         use DType::*;
-        matches!(self, I4 | U4 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool)
+        matches!(
+            self,
+            I4 | U4 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool
+        )
     }
 
     pub fn name(self) -> &'static str {

@@ -405,9 +405,7 @@ mod tests {
             .unwrap()
             .checked_add(&sym("seq"))
             .unwrap();
-        let bound = p
-            .substitute(&|s| (s == "batch").then_some(8))
-            .unwrap();
+        let bound = p.substitute(&|s| (s == "batch").then_some(8)).unwrap();
         assert_eq!(bound.to_string(), "9*seq");
         let full = p.substitute(&|_| Some(10)).unwrap();
         assert_eq!(full.as_constant(), Some(110));

@@ -142,9 +142,10 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Shape, ShapeError> {
     for i in 0..rank {
         let da = axis_from_right(a, rank, i);
         let db = axis_from_right(b, rank, i);
-        out.push(broadcast_dim(da, db).ok_or_else(|| {
-            ShapeError::NotBroadcastable(format_shape(a), format_shape(b))
-        })?);
+        out.push(
+            broadcast_dim(da, db)
+                .ok_or_else(|| ShapeError::NotBroadcastable(format_shape(a), format_shape(b)))?,
+        );
     }
     Ok(out)
 }
@@ -202,7 +203,10 @@ mod tests {
         assert_eq!(format_shape(&broadcast(&a, &b).unwrap()), "8x7x6x5");
         assert!(broadcast(&shape_of(&[3]), &shape_of(&[4])).is_err());
         let s = vec![Dim::sym("batch"), Dim::int(1)];
-        assert_eq!(format_shape(&broadcast(&s, &shape_of(&[1, 10])).unwrap()), "batchx10");
+        assert_eq!(
+            format_shape(&broadcast(&s, &shape_of(&[1, 10])).unwrap()),
+            "batchx10"
+        );
     }
 
     #[test]
@@ -216,7 +220,10 @@ mod tests {
     #[test]
     fn compound_dims_are_parenthesised() {
         let d = Dim::sym("seq").add(&Dim::int(1)).unwrap();
-        assert_eq!(format_shape(&[Dim::int(1), d, Dim::int(768)]), "1x(seq + 1)x768");
+        assert_eq!(
+            format_shape(&[Dim::int(1), d, Dim::int(768)]),
+            "1x(seq + 1)x768"
+        );
     }
 
     #[test]

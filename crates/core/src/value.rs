@@ -115,11 +115,15 @@ fn decode_elements(t: &Tensor, n: usize) -> Option<ConstValue> {
 
 fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<ConstValue> {
     let width = (dtype.bits() / 8) as usize;
-    if width == 0 || dtype.bits() % 8 != 0 || bytes.len() != n.checked_mul(width)? {
+    if width == 0 || !dtype.bits().is_multiple_of(8) || bytes.len() != n.checked_mul(width)? {
         return None;
     }
     let chunks = bytes.chunks_exact(width);
-    let ints = |f: fn(&[u8]) -> i64| Some(ConstValue::Ints(chunks.clone().map(|c| Dim::int(f(c))).collect()));
+    let ints = |f: fn(&[u8]) -> i64| {
+        Some(ConstValue::Ints(
+            chunks.clone().map(|c| Dim::int(f(c))).collect(),
+        ))
+    };
     let floats = |f: fn(&[u8]) -> f64| Some(ConstValue::Floats(chunks.clone().map(f).collect()));
     match dtype {
         DType::I64 => ints(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())),

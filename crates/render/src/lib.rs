@@ -1,1 +1,42 @@
-//! Renderers (to be written)
+//! Renderers for an nncost [`Report`]: a readable table for people and a
+//! versioned JSON document for programs. Pure functions from a report to a
+//! string; the CLI decides where it goes.
+
+use nncost_core::Report;
+
+pub mod json;
+pub mod table;
+pub mod units;
+
+/// Facts about the model file that the report itself does not carry.
+#[derive(Clone, Debug, Default)]
+pub struct ModelInfo {
+    /// The path as the user gave it.
+    pub source: String,
+    /// `"onnx"`, later other formats.
+    pub format: String,
+    pub ir_version: Option<i64>,
+    /// Producer name and version, e.g. `pytorch 2.5.0`.
+    pub producer: Option<String>,
+    /// Imported operator sets: `("", 17)` is the default ONNX domain.
+    pub opsets: Vec<(String, i64)>,
+}
+
+/// Output choices for the table renderer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TableOptions {
+    /// Print integers instead of `11.69 M`.
+    pub exact: bool,
+    /// One row per operator type instead of per node.
+    pub by_op: bool,
+}
+
+/// Renders the report as a table (see [`table`]).
+pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
+    table::render(report, info, options)
+}
+
+/// Renders the report as JSON (see [`json`] for the schema).
+pub fn render_json(report: &Report, info: &ModelInfo) -> String {
+    json::render(report, info)
+}

@@ -57,7 +57,9 @@ fn geometry(ctx: &NodeCtx) -> Result<ConvGeometry, OpError> {
     };
     let group = ctx.attr_int("group", 1)?;
     if group < 1 {
-        return Err(OpError::Invalid(format!("group must be positive, got {group}")));
+        return Err(OpError::Invalid(format!(
+            "group must be positive, got {group}"
+        )));
     }
     let kernel = kernel_shape(ctx, Some(1))?;
     if kernel.len() != x.len() - 2 {
@@ -85,13 +87,19 @@ fn conv(ctx: &mut NodeCtx) -> RuleResult {
     let channels_per_group = g.w1.clone();
     // C_in must equal g·(C_in/g); a mismatch means the weight does not fit.
     let expected = channels_per_group.checked_scale(g.group as i128)?;
-    if g.in_channels.as_constant().is_some() && expected.as_constant().is_some() && expected != g.in_channels {
+    if g.in_channels.as_constant().is_some()
+        && expected.as_constant().is_some()
+        && expected != g.in_channels
+    {
         return Err(OpError::Invalid(format!(
             "input has {} channels but weight expects {} (= {} per group × {} groups)",
             g.in_channels, expected, channels_per_group, g.group
         )));
     }
-    let mut out: Shape = vec![Dim::Known(g.batch.clone()), Dim::Known(out_channels.clone())];
+    let mut out: Shape = vec![
+        Dim::Known(g.batch.clone()),
+        Dim::Known(out_channels.clone()),
+    ];
     for (i, d) in g.spatial_in.iter().enumerate() {
         out.push(g.window.output_dim(i, d)?);
     }
@@ -100,12 +108,18 @@ fn conv(ctx: &mut NodeCtx) -> RuleResult {
     let out_positions = known_product(ctx, &out[2..])?;
     let kernel: Vec<Poly> = g.window.kernel.iter().map(|&k| Poly::from(k)).collect();
     let outputs = product([&g.batch, &out_channels, &out_positions])?;
-    let macs = outputs.checked_mul(&channels_per_group)?.checked_mul(&product(&kernel)?)?;
+    let macs = outputs
+        .checked_mul(&channels_per_group)?
+        .checked_mul(&product(&kernel)?)?;
     ctx.add_macs(&macs)?;
     // Per output: k·C_in/g multiplications, k·C_in/g − 1 additions, +1 for
     // the bias: 2·k·C_in/g with bias, one less without.
     let flops = macs.checked_scale(2)?;
-    let flops = if g.has_bias { flops } else { flops.checked_sub(&outputs)? };
+    let flops = if g.has_bias {
+        flops
+    } else {
+        flops.checked_sub(&outputs)?
+    };
     ctx.add_flops(&flops)
 }
 
@@ -114,12 +128,20 @@ fn conv_transpose(ctx: &mut NodeCtx) -> RuleResult {
     let w = &g.window;
     let out_channels = g.w1.checked_scale(g.group as i128)?;
     let n = g.spatial_in.len();
-    let output_padding = ctx.attr_ints("output_padding")?.map(<[i64]>::to_vec).unwrap_or(vec![0; n]);
+    let output_padding = ctx
+        .attr_ints("output_padding")?
+        .map(<[i64]>::to_vec)
+        .unwrap_or(vec![0; n]);
     let output_shape = ctx.attr_ints("output_shape")?;
     if output_padding.len() != n {
-        return Err(OpError::Invalid("output_padding does not match the spatial rank".into()));
+        return Err(OpError::Invalid(
+            "output_padding does not match the spatial rank".into(),
+        ));
     }
-    let mut out: Shape = vec![Dim::Known(g.batch.clone()), Dim::Known(out_channels.clone())];
+    let mut out: Shape = vec![
+        Dim::Known(g.batch.clone()),
+        Dim::Known(out_channels.clone()),
+    ];
     for (i, d) in g.spatial_in.iter().enumerate() {
         let dim = match output_shape {
             // An explicit output shape wins (its last n entries are spatial).
@@ -128,13 +150,23 @@ fn conv_transpose(ctx: &mut NodeCtx) -> RuleResult {
                 let stride = w.strides[i] as i128;
                 match (w.auto_pad, d.poly()) {
                     (_, None) => Dim::Unknown,
-                    (AutoPad::SameUpper | AutoPad::SameLower, Some(p)) => Dim::Known(p.checked_scale(stride)?),
+                    (AutoPad::SameUpper | AutoPad::SameLower, Some(p)) => {
+                        Dim::Known(p.checked_scale(stride)?)
+                    }
                     (_, Some(p)) => {
                         // stride·(in − 1) + output_padding + dilation·(k − 1) + 1 − pads
-                        let pads = if w.auto_pad == AutoPad::Valid { 0 } else { w.pads[i] + w.pads[i + n] };
+                        let pads = if w.auto_pad == AutoPad::Valid {
+                            0
+                        } else {
+                            w.pads[i] + w.pads[i + n]
+                        };
                         let extent = w.dilations[i] * (w.kernel[i] - 1) + 1;
                         let tail = output_padding[i] + extent - pads;
-                        Dim::Known(p.checked_sub(&Poly::constant(1))?.checked_scale(stride)?.checked_add(&Poly::from(tail))?)
+                        Dim::Known(
+                            p.checked_sub(&Poly::constant(1))?
+                                .checked_scale(stride)?
+                                .checked_add(&Poly::from(tail))?,
+                        )
                     }
                 }
             }
@@ -147,7 +179,8 @@ fn conv_transpose(ctx: &mut NodeCtx) -> RuleResult {
     // the work lives on the input grid, not the (larger) output grid.
     let in_positions = known_product(ctx, &g.spatial_in)?;
     let kernel: Vec<Poly> = w.kernel.iter().map(|&k| Poly::from(k)).collect();
-    let macs = product([&g.batch, &g.in_channels, &in_positions, &g.w1])?.checked_mul(&product(&kernel)?)?;
+    let macs = product([&g.batch, &g.in_channels, &in_positions, &g.w1])?
+        .checked_mul(&product(&kernel)?)?;
     ctx.add_macs(&macs)?;
     let mut flops = macs.checked_scale(2)?;
     if g.has_bias {
@@ -242,7 +275,10 @@ mod tests {
     /// 3-D conv: 1x2x8x8x8, 4 filters 3×3×3, no pad → 6×6×6.
     #[test]
     fn conv_3d() {
-        let r = NodeTest::new("Conv").input(&[1, 2, 8, 8, 8]).weight(&[4, 2, 3, 3, 3]).run();
+        let r = NodeTest::new("Conv")
+            .input(&[1, 2, 8, 8, 8])
+            .weight(&[4, 2, 3, 3, 3])
+            .run();
         assert_eq!(r.shape(0), "1x4x6x6x6");
         assert_eq!(r.macs(), 4 * 216 * 2 * 27);
     }
@@ -262,8 +298,13 @@ mod tests {
 
     #[test]
     fn channel_mismatch_is_reported_not_counted() {
-        let r = NodeTest::new("Conv").input(&[1, 4, 8, 8]).weight(&[8, 3, 3, 3]).run();
-        assert!(matches!(r.status(), crate::report::NodeStatus::Incomplete(m) if m.contains("channels")));
+        let r = NodeTest::new("Conv")
+            .input(&[1, 4, 8, 8])
+            .weight(&[8, 3, 3, 3])
+            .run();
+        assert!(
+            matches!(r.status(), crate::report::NodeStatus::Incomplete(m) if m.contains("channels"))
+        );
     }
 
     /// ConvTranspose 2× upsampling: 1x64x28x28 → 32 channels, k 4, s 2,

@@ -5,8 +5,7 @@ use bytes::Bytes;
 
 use crate::analysis::{analyze, AnalysisOptions};
 use crate::graph::{
-    AttrValue, Attribute, DType, DeclaredType, Graph, Node, OpsetImports, Tensor, TensorData,
-    Value,
+    AttrValue, Attribute, DType, DeclaredType, Graph, Node, OpsetImports, Tensor, TensorData, Value,
 };
 use crate::report::{NodeReport, NodeStatus, Report};
 use crate::shape::{format_shape, Dim};
@@ -61,7 +60,11 @@ impl NodeTest {
     pub fn input_sym(self, dims: &[&str]) -> Self {
         let shape = dims
             .iter()
-            .map(|d| d.parse::<i64>().map(Dim::int).unwrap_or_else(|_| Dim::sym(d)))
+            .map(|d| {
+                d.parse::<i64>()
+                    .map(Dim::int)
+                    .unwrap_or_else(|_| Dim::sym(d))
+            })
             .collect();
         self.input_dims(shape, DType::F32)
     }
@@ -220,20 +223,34 @@ impl Outcome {
 
     pub fn macs(&self) -> i128 {
         self.counted();
-        self.node().macs.as_ref().and_then(|p| p.as_constant()).expect("constant MACs")
+        self.node()
+            .macs
+            .as_ref()
+            .and_then(|p| p.as_constant())
+            .expect("constant MACs")
     }
 
     pub fn flops(&self) -> i128 {
         self.counted();
-        self.node().flops.as_ref().and_then(|p| p.as_constant()).expect("constant FLOPs")
+        self.node()
+            .flops
+            .as_ref()
+            .and_then(|p| p.as_constant())
+            .expect("constant FLOPs")
     }
 
     pub fn macs_expr(&self) -> String {
-        self.node().macs.as_ref().map_or("?".into(), |p| p.to_string())
+        self.node()
+            .macs
+            .as_ref()
+            .map_or("?".into(), |p| p.to_string())
     }
 
     pub fn flops_expr(&self) -> String {
-        self.node().flops.as_ref().map_or("?".into(), |p| p.to_string())
+        self.node()
+            .flops
+            .as_ref()
+            .map_or("?".into(), |p| p.to_string())
     }
 
     pub fn params(&self) -> u64 {

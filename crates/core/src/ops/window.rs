@@ -63,7 +63,12 @@ impl Window {
             "VALID" => AutoPad::Valid,
             other => return Err(OpError::Invalid(format!("unknown auto_pad '{other}'"))),
         };
-        if kernel.iter().chain(&strides).chain(&dilations).any(|&v| v < 1) {
+        if kernel
+            .iter()
+            .chain(&strides)
+            .chain(&dilations)
+            .any(|&v| v < 1)
+        {
             return Err(OpError::Invalid(
                 "kernel, strides and dilations must be positive".into(),
             ));
@@ -159,7 +164,9 @@ pub fn kernel_shape(ctx: &NodeCtx, weight_input: Option<usize>) -> Result<Vec<i6
         return Ok(k.to_vec());
     }
     let Some(w) = weight_input else {
-        return Err(OpError::Invalid("attribute 'kernel_shape' is required".into()));
+        return Err(OpError::Invalid(
+            "attribute 'kernel_shape' is required".into(),
+        ));
     };
     let shape = ctx.known_shape(w)?;
     shape

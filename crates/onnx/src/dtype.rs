@@ -1,0 +1,80 @@
+//! ONNX `TensorProto.DataType` codes and their mapping onto nncost's
+//! [`DType`]. The codes are fixed by the ONNX format.
+
+use nncost_core::graph::DType;
+
+/// Maps an ONNX element-type code; `None` for UNDEFINED (0), for codes newer
+/// than nncost knows, and for garbage.
+pub(crate) fn dtype_from_code(code: i32) -> Option<DType> {
+    use DType::*;
+    Some(match code {
+        1 => F32,
+        2 => U8,
+        3 => I8,
+        4 => U16,
+        5 => I16,
+        6 => I32,
+        7 => I64,
+        8 => String,
+        9 => Bool,
+        10 => F16,
+        11 => F64,
+        12 => U32,
+        13 => U64,
+        14 => Complex64,
+        15 => Complex128,
+        16 => BF16,
+        17 => F8E4M3FN,
+        18 => F8E4M3FNUZ,
+        19 => F8E5M2,
+        20 => F8E5M2FNUZ,
+        21 => U4,
+        22 => I4,
+        23 => F4E2M1,
+        24 => F8E8M0,
+        _ => return None,
+    })
+}
+
+/// Completes "<what> has ..." for a code [`dtype_from_code`] rejected. Codes
+/// that ONNX defines but nncost cannot represent are named, so the user
+/// knows the file is valid and nncost is what falls short.
+pub(crate) fn describe_code(code: i32) -> String {
+    match code {
+        0 => "an undefined data type (code 0)".to_string(),
+        25 => "data type UINT2 (code 25), which nncost does not support".to_string(),
+        26 => "data type INT2 (code 26), which nncost does not support".to_string(),
+        _ => match dtype_from_code(code) {
+            Some(d) => format!("data type {} (code {code})", d.name()),
+            None => format!("unknown data type code {code}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_defined_code_maps_to_a_distinct_dtype() {
+        let all: Vec<DType> = (1..=24).filter_map(dtype_from_code).collect();
+        assert_eq!(all.len(), 24);
+        for (i, a) in all.iter().enumerate() {
+            assert!(!all[i + 1..].contains(a), "{a:?} appears twice");
+        }
+        assert_eq!(dtype_from_code(1), Some(DType::F32));
+        assert_eq!(dtype_from_code(7), Some(DType::I64));
+        assert_eq!(dtype_from_code(16), Some(DType::BF16));
+        assert_eq!(dtype_from_code(24), Some(DType::F8E8M0));
+    }
+
+    #[test]
+    fn rejected_codes_are_described() {
+        for code in [0, 25, 26, 27, -1, i32::MAX] {
+            assert_eq!(dtype_from_code(code), None);
+        }
+        assert!(describe_code(0).contains("undefined"));
+        assert!(describe_code(25).contains("UINT2"));
+        assert_eq!(describe_code(99), "unknown data type code 99");
+    }
+}

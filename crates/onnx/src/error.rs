@@ -1,0 +1,83 @@
+//! Everything that can go wrong while reading an ONNX file. Each message is
+//! one line and names the offending node, value or tensor, because the user
+//! usually cannot open the file to look.
+
+use std::path::PathBuf;
+
+use crate::dtype::describe_code;
+
+/// Why a file or buffer could not be read as an ONNX model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OnnxError {
+    /// The I/O error is part of the message rather than a `source`, so that
+    /// printing the error chain does not repeat it.
+    #[error("cannot read '{}': {message}", path.display())]
+    Io { path: PathBuf, message: String },
+
+    #[error("'{}' is a directory, not an ONNX model file", .0.display())]
+    IsDirectory(PathBuf),
+
+    #[error("'{}' is empty (0 bytes): not an ONNX model", .0.display())]
+    EmptyFile(PathBuf),
+
+    #[error("empty input (0 bytes): not an ONNX model")]
+    EmptyInput,
+
+    /// Carries prost's reason (which field, what went wrong).
+    #[error("not an ONNX model (protobuf decode failed: {0})")]
+    Decode(String),
+
+    #[error("not an ONNX model: it has no graph (ir_version {ir_version})")]
+    NoGraph { ir_version: i64 },
+
+    #[error("node '{node}' ({op}) reads undefined value '{value}'")]
+    UndefinedValue {
+        node: String,
+        op: String,
+        value: String,
+    },
+
+    #[error("graph output '{value}' is not produced by any node, graph input or initializer")]
+    UndefinedOutput { value: String },
+
+    #[error("value '{value}' is produced by two nodes: '{first}' ({first_op}) and '{second}' ({second_op})")]
+    DuplicateProducer {
+        value: String,
+        first: String,
+        first_op: String,
+        second: String,
+        second_op: String,
+    },
+
+    #[error("value '{value}' is both an initializer and an output of node '{node}' ({op})")]
+    InitializerIsNodeOutput {
+        value: String,
+        node: String,
+        op: String,
+    },
+
+    #[error("value '{value}' is both a graph input and an output of node '{node}' ({op})")]
+    InputIsNodeOutput {
+        value: String,
+        node: String,
+        op: String,
+    },
+
+    #[error("initializer '{0}' is defined more than once")]
+    DuplicateInitializer(String),
+
+    /// `what` says where: "initializer 'w'", "input 'x'", ...
+    #[error("{what} has {}", describe_code(*.code))]
+    UnknownDataType { what: String, code: i32 },
+
+    #[error("{what} has a negative dimension in shape {dims:?}")]
+    NegativeDim { what: String, dims: Vec<i64> },
+
+    #[error("subgraphs nested deeper than {limit} levels (at node '{node}' ({op}))")]
+    NestingTooDeep {
+        node: String,
+        op: String,
+        limit: usize,
+    },
+}

@@ -1,0 +1,32 @@
+//! Reads ONNX model files into nncost's framework-neutral graph.
+//!
+//! The file is memory-mapped and decoded with zero-copy `Bytes`, so reading a
+//! multi-gigabyte model costs its graph structure, not its weights. Weights
+//! stored in external files are described (their location) but never opened.
+
+#![deny(unsafe_code)]
+
+mod convert;
+mod dtype;
+mod error;
+pub mod proto;
+mod reader;
+mod tensor;
+
+pub use convert::MAX_SUBGRAPH_DEPTH;
+pub use error::OnnxError;
+pub use reader::{read_bytes, read_file};
+
+use nncost_core::graph::{Graph, OpsetImports};
+
+/// A decoded ONNX model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// The main graph; `graph.opsets` equals [`Model::opsets`].
+    pub graph: Graph,
+    pub ir_version: i64,
+    /// Producer name and version, e.g. `pytorch 2.3.0` (empty if unstated).
+    pub producer: String,
+    /// Operator sets the model imports, per domain.
+    pub opsets: OpsetImports,
+}

@@ -1,0 +1,141 @@
+//! Tensors and declared types: protobuf messages to core values.
+//!
+//! Nothing here reads tensor elements beyond moving the typed repeated
+//! fields (already decoded by prost) into core's vectors; `raw_data` is
+//! handed over as the same `Bytes` slice of the file, and external data is
+//! only described.
+
+use nncost_core::graph::{DeclaredType, Tensor, TensorData};
+use nncost_core::shape::Dim;
+
+use crate::dtype::dtype_from_code;
+use crate::error::OnnxError;
+use crate::proto::tensor_shape_proto::dimension;
+use crate::proto::{data_location, type_proto, SparseTensorProto, TensorProto, TypeProto};
+
+/// Converts a dense tensor. `what` names it in errors ("initializer 'w'").
+pub(crate) fn convert_tensor(
+    t: &TensorProto,
+    what: impl Fn() -> String,
+) -> Result<Tensor, OnnxError> {
+    let dtype = dtype_from_code(t.data_type).ok_or_else(|| OnnxError::UnknownDataType {
+        what: what(),
+        code: t.data_type,
+    })?;
+    check_dims(&t.dims, &what)?;
+    Ok(Tensor {
+        dtype,
+        dims: t.dims.clone(),
+        data: tensor_data(t),
+    })
+}
+
+/// Converts a sparse tensor to its dense shape and element type. Its
+/// elements are not described: core has no sparse representation, and
+/// counting needs only the dense shape.
+pub(crate) fn convert_sparse(
+    s: &SparseTensorProto,
+    what: impl Fn() -> String,
+) -> Result<Tensor, OnnxError> {
+    let code = s.values.as_ref().map_or(0, |v| v.data_type);
+    let dtype =
+        dtype_from_code(code).ok_or_else(|| OnnxError::UnknownDataType { what: what(), code })?;
+    check_dims(&s.dims, &what)?;
+    Ok(Tensor {
+        dtype,
+        dims: s.dims.clone(),
+        data: TensorData::Absent,
+    })
+}
+
+fn check_dims(dims: &[i64], what: &impl Fn() -> String) -> Result<(), OnnxError> {
+    if dims.iter().any(|&d| d < 0) {
+        return Err(OnnxError::NegativeDim {
+            what: what(),
+            dims: dims.to_vec(),
+        });
+    }
+    Ok(())
+}
+
+/// Where the elements are. The precedence follows the ONNX spec:
+/// `data_location` EXTERNAL wins, then `raw_data`, then the typed field
+/// matching the data type. 16- and 8-bit floats arrive in `int32_data` as
+/// bit patterns, so `Ints` holds bit patterns for them (as ONNX specifies).
+fn tensor_data(t: &TensorProto) -> TensorData {
+    if t.data_location == data_location::EXTERNAL {
+        let location = t
+            .external_data
+            .iter()
+            .find(|e| e.key == "location")
+            .map(|e| e.value.clone())
+            .unwrap_or_default();
+        return TensorData::External { location };
+    }
+    if let Some(raw) = &t.raw_data {
+        return TensorData::Raw(raw.clone());
+    }
+    if !t.float_data.is_empty() {
+        return TensorData::Floats(t.float_data.iter().map(|&f| f64::from(f)).collect());
+    }
+    if !t.double_data.is_empty() {
+        return TensorData::Floats(t.double_data.clone());
+    }
+    if !t.int64_data.is_empty() {
+        return TensorData::Ints(t.int64_data.clone());
+    }
+    if !t.int32_data.is_empty() {
+        return TensorData::Ints(t.int32_data.iter().map(|&i| i64::from(i)).collect());
+    }
+    if !t.uint64_data.is_empty() {
+        // A UINT64 element above i64::MAX has no faithful `Ints` form; saying
+        // "no elements" is safer than handing over a wrapped number.
+        return t
+            .uint64_data
+            .iter()
+            .map(|&u| i64::try_from(u).ok())
+            .collect::<Option<Vec<_>>>()
+            .map_or(TensorData::Absent, TensorData::Ints);
+    }
+    // Strings (`string_data`) have no core representation and carry no
+    // weight to count.
+    TensorData::Absent
+}
+
+/// Converts a declared value type. `None` when there is no type, or when it
+/// is not a tensor (sequence, map, optional, opaque): core's declared type
+/// describes tensors only.
+pub(crate) fn convert_type(
+    ty: Option<&TypeProto>,
+    what: impl Fn() -> String,
+) -> Result<Option<DeclaredType>, OnnxError> {
+    let tensor = match ty.and_then(|t| t.value.as_ref()) {
+        Some(type_proto::Value::TensorType(t) | type_proto::Value::SparseTensorType(t)) => t,
+        _ => return Ok(None),
+    };
+    // UNDEFINED (0) is how a writer says "element type unknown" here.
+    let dtype = match tensor.elem_type {
+        0 => None,
+        code => Some(
+            dtype_from_code(code)
+                .ok_or_else(|| OnnxError::UnknownDataType { what: what(), code })?,
+        ),
+    };
+    let shape = tensor.shape.as_ref().map(|s| {
+        s.dim
+            .iter()
+            .map(|d| convert_dim(d.value.as_ref()))
+            .collect()
+    });
+    Ok(Some(DeclaredType { dtype, shape }))
+}
+
+/// A declared dimension. Negative values are invalid but some exporters
+/// write -1 for "dynamic"; both that and an empty name mean unknown.
+fn convert_dim(d: Option<&dimension::Value>) -> Dim {
+    match d {
+        Some(dimension::Value::DimValue(v)) if *v >= 0 => Dim::int(*v),
+        Some(dimension::Value::DimParam(p)) if !p.is_empty() => Dim::sym(p),
+        _ => Dim::Unknown,
+    }
+}

@@ -1,0 +1,487 @@
+//! Well-formed models convert into the expected core graph.
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use nncost_core::graph::{AttrValue, DType, Graph, TensorData};
+use nncost_core::shape::Dim;
+use nncost_onnx::proto::*;
+use nncost_onnx::read_bytes;
+
+fn id(g: &Graph, name: &str) -> usize {
+    g.values
+        .iter()
+        .position(|v| v.name == name)
+        .unwrap_or_else(|| panic!("no value '{name}'"))
+}
+
+#[test]
+fn conv_graph_converts() {
+    let m = read_bytes(encode(&conv_model())).unwrap();
+    assert_eq!(m.ir_version, 8);
+    assert_eq!(m.producer, "nncost-tests 1.0");
+    assert_eq!(m.opsets.version(""), Some(17));
+    assert_eq!(m.opsets.version("ai.onnx"), Some(17));
+    let g = &m.graph;
+    assert_eq!(g.opsets, m.opsets);
+    assert_eq!(g.name, "convnet");
+    assert_eq!(g.values.len(), 4);
+    assert_eq!(g.inputs, vec![id(g, "x")]);
+    assert_eq!(g.outputs, vec![id(g, "y")]);
+
+    let node = &g.nodes[0];
+    assert_eq!(
+        (
+            node.name.as_str(),
+            node.op_type.as_str(),
+            node.domain.as_str()
+        ),
+        ("conv1", "Conv", "")
+    );
+    let want: Vec<_> = ["x", "W", "B"].iter().map(|n| Some(id(g, n))).collect();
+    assert_eq!(node.inputs, want);
+    assert_eq!(node.outputs, vec![Some(id(g, "y"))]);
+    assert_eq!(
+        node.attr("kernel_shape"),
+        Some(&AttrValue::Ints(vec![3, 3]))
+    );
+
+    let w = g.values[id(g, "W")].initializer.as_ref().unwrap();
+    assert_eq!(
+        (w.dtype, w.dims.as_slice()),
+        (DType::F32, &[4, 3, 3, 3][..])
+    );
+    assert!(matches!(&w.data, TensorData::Raw(b) if b.len() == 432 && b[5] == 5));
+    let b = g.values[id(g, "B")].initializer.as_ref().unwrap();
+    assert_eq!(b.data, TensorData::Floats(vec![0.5, 1.0, 1.5, 2.0]));
+
+    let x = g.values[id(g, "x")].declared.as_ref().unwrap();
+    assert_eq!(x.dtype, Some(DType::F32));
+    let shape = x.shape.as_ref().unwrap();
+    assert_eq!(
+        shape,
+        &vec![Dim::sym("N"), Dim::int(3), Dim::int(8), Dim::int(8)]
+    );
+    assert!(g.values[id(g, "y")].declared.is_some());
+}
+
+#[test]
+fn raw_data_is_a_slice_of_the_input_buffer() {
+    let buf = encode(&conv_model());
+    let range = buf.as_ptr_range();
+    let m = read_bytes(buf.clone()).unwrap();
+    let w = &m.graph.values[id(&m.graph, "W")]
+        .initializer
+        .as_ref()
+        .unwrap()
+        .data;
+    let TensorData::Raw(raw) = w else {
+        panic!("W not raw: {w:?}")
+    };
+    let r = raw.as_ptr_range();
+    assert!(
+        range.start <= r.start && r.end <= range.end,
+        "raw_data was copied"
+    );
+}
+
+#[test]
+fn ir3_initializers_listed_as_inputs_are_not_user_inputs() {
+    let mut m = conv_model();
+    m.ir_version = 3;
+    let g = m.graph.as_mut().unwrap();
+    g.input
+        .push(vi("W", FLOAT, Some(&[D::V(4), D::V(3), D::V(3), D::V(3)])));
+    g.input.push(vi("B", FLOAT, Some(&[D::V(4)])));
+    let m = read_bytes(encode(&m)).unwrap();
+    let g = &m.graph;
+    assert_eq!(g.inputs, vec![id(g, "x")]);
+    assert!(g.values[id(g, "W")].initializer.is_some());
+    assert!(g.values[id(g, "W")].declared.is_some());
+}
+
+#[test]
+fn omitted_optional_inputs_and_outputs_are_none() {
+    let g = GraphProto {
+        node: vec![
+            node("Resize", "r", &["x", "", "", "sizes"], &["y"]),
+            node("Dropout", "d", &["y"], &["z", ""]),
+        ],
+        initializer: vec![TensorProto {
+            name: "sizes".into(),
+            data_type: INT64,
+            dims: vec![4],
+            int64_data: vec![1, 3, 16, 16],
+            ..Default::default()
+        }],
+        input: vec![vi("x", FLOAT, Some(&[D::V(1), D::V(3), D::V(8), D::V(8)]))],
+        output: vec![vi("z", FLOAT, None)],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let g = &m.graph;
+    assert_eq!(
+        g.nodes[0].inputs,
+        vec![Some(id(g, "x")), None, None, Some(id(g, "sizes"))]
+    );
+    assert_eq!(g.nodes[1].outputs, vec![Some(id(g, "z")), None]);
+    let sizes = g.values[id(g, "sizes")].initializer.as_ref().unwrap();
+    assert_eq!(sizes.data, TensorData::Ints(vec![1, 3, 16, 16]));
+    // Declared without a shape: rank unknown.
+    let z = g.values[id(g, "z")].declared.as_ref().unwrap();
+    assert_eq!((z.dtype, z.shape.as_ref()), (Some(DType::F32), None));
+}
+
+#[test]
+fn external_data_is_described_not_opened() {
+    let mut m = conv_model();
+    let w = &mut m.graph.as_mut().unwrap().initializer[0];
+    w.raw_data = None;
+    w.data_location = data_location::EXTERNAL;
+    w.external_data = vec![
+        StringStringEntryProto {
+            key: "location".into(),
+            value: "does-not-exist.bin".into(),
+        },
+        StringStringEntryProto {
+            key: "offset".into(),
+            value: "4096".into(),
+        },
+    ];
+    let m = read_bytes(encode(&m)).unwrap();
+    let w = m.graph.values[id(&m.graph, "W")]
+        .initializer
+        .as_ref()
+        .unwrap();
+    let want = TensorData::External {
+        location: "does-not-exist.bin".into(),
+    };
+    assert_eq!(w.data, want);
+    assert_eq!(w.dims, vec![4, 3, 3, 3]);
+}
+
+#[test]
+fn tensor_without_payload_is_absent_and_typed_fields_widen() {
+    let t = |name: &str, data_type: i32, f: fn(&mut TensorProto)| {
+        let mut t = TensorProto {
+            name: name.into(),
+            data_type,
+            dims: vec![2],
+            ..Default::default()
+        };
+        f(&mut t);
+        t
+    };
+    let g = GraphProto {
+        node: vec![node("Sum", "s", &["a", "b", "c", "d", "e"], &["y"])],
+        initializer: vec![
+            t("a", FLOAT, |_| {}),
+            t("b", 6, |t| t.int32_data = vec![-1, 2]),
+            t("c", 11, |t| t.double_data = vec![0.25, 4.0]),
+            t("d", 13, |t| t.uint64_data = vec![7, u64::MAX]),
+            t("e", 12, |t| t.uint64_data = vec![7, 8]),
+        ],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let data = |n: &str| {
+        m.graph.values[id(&m.graph, n)]
+            .initializer
+            .clone()
+            .unwrap()
+            .data
+    };
+    assert_eq!(data("a"), TensorData::Absent);
+    assert_eq!(data("b"), TensorData::Ints(vec![-1, 2]));
+    assert_eq!(data("c"), TensorData::Floats(vec![0.25, 4.0]));
+    assert_eq!(
+        data("d"),
+        TensorData::Absent,
+        "u64 above i64::MAX must not wrap"
+    );
+    assert_eq!(data("e"), TensorData::Ints(vec![7, 8]));
+}
+
+#[test]
+fn declared_dims_cover_value_param_and_unknown() {
+    let dims = [D::P("batch"), D::V(-1), D::None, D::P(""), D::V(0), D::V(7)];
+    let g = GraphProto {
+        node: vec![
+            node("Relu", "", &["x"], &["h"]),
+            node("Relu", "", &["h"], &["y"]),
+        ],
+        input: vec![vi("x", FLOAT, Some(&dims))],
+        output: vec![vi("y", FLOAT, Some(&[]))],
+        value_info: vec![
+            vi("h", 10, Some(&[D::P("batch")])),
+            vi("unused", FLOAT, None),
+        ],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let g = &m.graph;
+    let x = g.values[id(g, "x")]
+        .declared
+        .clone()
+        .unwrap()
+        .shape
+        .unwrap();
+    let want = vec![
+        Dim::sym("batch"),
+        Dim::Unknown,
+        Dim::Unknown,
+        Dim::Unknown,
+        Dim::int(0),
+        Dim::int(7),
+    ];
+    assert_eq!(x, want);
+    let h = g.values[id(g, "h")].declared.clone().unwrap();
+    assert_eq!(
+        (h.dtype, h.shape),
+        (Some(DType::F16), Some(vec![Dim::sym("batch")]))
+    );
+    // A scalar output: declared rank 0.
+    assert_eq!(
+        g.values[id(g, "y")].declared.clone().unwrap().shape,
+        Some(vec![])
+    );
+    // value_info for a name nothing uses adds no value.
+    assert!(g.values.iter().all(|v| v.name != "unused"));
+    assert_eq!(g.values.len(), 3);
+}
+
+#[test]
+fn non_tensor_types_declare_nothing() {
+    let mut seq = vi("s", FLOAT, None);
+    seq.r#type = Some(TypeProto {
+        value: Some(type_proto::Value::SequenceType(type_proto::NonTensor {})),
+    });
+    let g = GraphProto {
+        node: vec![node("SequenceLength", "", &["s"], &["n"])],
+        input: vec![seq],
+        output: vec![vi("n", INT64, Some(&[]))],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    assert_eq!(m.graph.values[0].declared, None);
+    assert_eq!(m.graph.inputs, vec![0]);
+}
+
+#[test]
+fn constant_node_tensor_attribute_is_converted() {
+    let mut c = node("Constant", "k", &[], &["shape"]);
+    c.attribute = vec![AttributeProto {
+        name: "value".into(),
+        r#type: attribute_type::TENSOR,
+        t: Some(raw_tensor(
+            "",
+            INT64,
+            &[2],
+            &[
+                1, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255,
+            ],
+        )),
+        ..Default::default()
+    }];
+    let g = GraphProto {
+        node: vec![c, node("Reshape", "r", &["x", "shape"], &["y"])],
+        input: vec![vi("x", FLOAT, Some(&[D::V(2), D::V(3)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let buf = encode(&model(g));
+    let m = read_bytes(buf.clone()).unwrap();
+    let Some(AttrValue::Tensor(t)) = m.graph.nodes[0].attr("value") else {
+        panic!("no tensor attribute")
+    };
+    assert_eq!((t.dtype, t.dims.as_slice()), (DType::I64, &[2][..]));
+    let TensorData::Raw(raw) = &t.data else {
+        panic!()
+    };
+    assert_eq!(raw.len(), 16);
+    assert!(buf.as_ptr_range().contains(&raw.as_ptr()));
+}
+
+#[test]
+fn scalar_attributes_with_and_without_type_field() {
+    let typed = AttributeProto {
+        name: "alpha".into(),
+        r#type: attribute_type::FLOAT,
+        f: Some(0.25),
+        ..Default::default()
+    };
+    // IR 1 files have no discriminator; the set field decides.
+    let untyped_i = AttributeProto {
+        name: "axis".into(),
+        i: Some(-1),
+        ..Default::default()
+    };
+    let untyped_s = AttributeProto {
+        name: "mode".into(),
+        s: Some(Bytes::from_static(b"nearest")),
+        ..Default::default()
+    };
+    let list = AttributeProto {
+        name: "tensors".into(),
+        r#type: attribute_type::TENSORS,
+        tensors: vec![raw_tensor("", FLOAT, &[1], &[0; 4])],
+        ..Default::default()
+    };
+    let reference = AttributeProto {
+        name: "ref".into(),
+        r#type: attribute_type::INT,
+        ref_attr_name: "outer".into(),
+        ..Default::default()
+    };
+    let mut n = node("Custom", "c", &["x"], &["y"]);
+    n.domain = "com.example".into();
+    n.attribute = vec![typed, untyped_i, untyped_s, list, reference];
+    let g = GraphProto {
+        node: vec![n],
+        input: vec![vi("x", FLOAT, None)],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let n = &m.graph.nodes[0];
+    assert_eq!(n.domain, "com.example");
+    assert_eq!(n.attr("alpha"), Some(&AttrValue::Float(0.25)));
+    assert_eq!(n.attr("axis"), Some(&AttrValue::Int(-1)));
+    assert_eq!(
+        n.attr("mode"),
+        Some(&AttrValue::String(Bytes::from_static(b"nearest")))
+    );
+    assert_eq!(n.attr("tensors"), Some(&AttrValue::Other));
+    assert_eq!(n.attr("ref"), Some(&AttrValue::Other));
+}
+
+#[test]
+fn sparse_initializer_gives_dense_shape() {
+    let values = TensorProto {
+        name: "S".into(),
+        data_type: FLOAT,
+        dims: vec![3],
+        float_data: vec![1.0, 2.0, 3.0],
+        ..Default::default()
+    };
+    let g = GraphProto {
+        node: vec![node("MatMul", "mm", &["x", "S"], &["y"])],
+        sparse_initializer: vec![SparseTensorProto {
+            values: Some(values),
+            indices: None,
+            dims: vec![100, 50],
+        }],
+        input: vec![vi("x", FLOAT, Some(&[D::V(1), D::V(100)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let s = m.graph.values[id(&m.graph, "S")]
+        .initializer
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (s.dtype, s.dims, s.data),
+        (DType::F32, vec![100, 50], TensorData::Absent)
+    );
+    assert_eq!(m.graph.inputs, vec![id(&m.graph, "x")]);
+}
+
+#[test]
+fn if_branches_become_subgraphs_that_may_read_outer_values() {
+    let then_g = GraphProto {
+        name: "then".into(),
+        node: vec![node("Add", "inner_add", &["x", "bias"], &["t"])],
+        output: vec![vi("t", FLOAT, None)],
+        ..Default::default()
+    };
+    // An else branch may return an outer value directly.
+    let else_g = GraphProto {
+        name: "else".into(),
+        output: vec![vi("x", FLOAT, None)],
+        ..Default::default()
+    };
+    let mut if_node = node("If", "branch", &["cond"], &["y"]);
+    if_node.attribute = vec![
+        graph_attr("then_branch", then_g),
+        graph_attr("else_branch", else_g),
+    ];
+    let g = GraphProto {
+        // Consumer listed before producer: order must not matter.
+        node: vec![if_node, node("Relu", "r", &["x0"], &["x"])],
+        initializer: vec![raw_tensor("bias", FLOAT, &[1], &[0; 4])],
+        input: vec![vi("x0", FLOAT, None), vi("cond", 9, Some(&[]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let Some(AttrValue::Graph(then_g)) = m.graph.nodes[0].attr("then_branch") else {
+        panic!("then_branch")
+    };
+    assert_eq!(then_g.name, "then");
+    assert_eq!(then_g.opsets, m.opsets);
+    let add = &then_g.nodes[0];
+    let names: Vec<_> = add
+        .inputs
+        .iter()
+        .map(|i| then_g.value_name(i.unwrap()))
+        .collect();
+    assert_eq!(names, ["x", "bias"]);
+    // Outer values are plain values of the subgraph, not its inputs, and
+    // carry no copy of the outer initializer.
+    assert!(then_g.inputs.is_empty());
+    assert!(then_g.values.iter().all(|v| v.initializer.is_none()));
+    let Some(AttrValue::Graph(else_g)) = m.graph.nodes[0].attr("else_branch") else {
+        panic!("else_branch")
+    };
+    assert_eq!(else_g.value_name(else_g.outputs[0]), "x");
+}
+
+#[test]
+fn loop_body_inputs_are_subgraph_inputs() {
+    let body = GraphProto {
+        node: vec![
+            node("Identity", "", &["cond_in"], &["cond_out"]),
+            node("Mul", "", &["v_in", "scale"], &["v_out"]),
+        ],
+        input: vec![
+            vi("i", INT64, Some(&[])),
+            vi("cond_in", 9, Some(&[])),
+            vi("v_in", FLOAT, None),
+        ],
+        output: vec![vi("cond_out", 9, Some(&[])), vi("v_out", FLOAT, None)],
+        ..Default::default()
+    };
+    let mut lp = node("Loop", "loop", &["trip", "", "v0"], &["v"]);
+    lp.attribute = vec![graph_attr("body", body)];
+    let g = GraphProto {
+        node: vec![lp],
+        initializer: vec![
+            raw_tensor("scale", FLOAT, &[], &[0; 4]),
+            raw_tensor("trip", INT64, &[], &[3, 0, 0, 0, 0, 0, 0, 0]),
+        ],
+        input: vec![vi("v0", FLOAT, None)],
+        output: vec![vi("v", FLOAT, None)],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let Some(AttrValue::Graph(body)) = m.graph.nodes[0].attr("body") else {
+        panic!("body")
+    };
+    let ins: Vec<_> = body.inputs.iter().map(|&i| body.value_name(i)).collect();
+    assert_eq!(ins, ["i", "cond_in", "v_in"]);
+    assert_eq!(m.graph.nodes[0].inputs[1], None);
+}
+
+#[test]
+fn model_without_opsets_or_producer() {
+    let mut m = conv_model();
+    m.opset_import.clear();
+    m.producer_name.clear();
+    m.producer_version.clear();
+    let m = read_bytes(encode(&m)).unwrap();
+    assert_eq!(m.producer, "");
+    assert!(m.opsets.0.is_empty());
+}

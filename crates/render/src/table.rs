@@ -1,0 +1,347 @@
+//! The human-readable report: a header stating the model and the counting
+//! convention, one row per node (or per operator type), then totals.
+
+use std::fmt::Write;
+
+use nncost_core::report::{NodeReport, NodeStatus, ValueReport, CONVENTION};
+use nncost_core::shape::format_shape;
+use nncost_core::{Poly, Report};
+
+use crate::units::{grouped, human, poly};
+use crate::{ModelInfo, TableOptions};
+
+/// Longest node name shown in full; longer names keep their tail, which
+/// carries the layer name in exported graphs (`…/layer4/layer4.1/conv2/Conv`).
+const MAX_NAME: usize = 44;
+
+pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
+    let mut out = String::new();
+    header(&mut out, report, info);
+    let rows = if options.by_op {
+        by_op_rows(report, options)
+    } else {
+        node_rows(report, options)
+    };
+    write_rows(&mut out, &rows);
+    totals(&mut out, report, options);
+    out
+}
+
+fn header(out: &mut String, report: &Report, info: &ModelInfo) {
+    let mut line = format!("nncost {} · {}", env!("CARGO_PKG_VERSION"), info.source);
+    let mut facts = Vec::new();
+    if let Some(ir) = info.ir_version {
+        facts.push(format!("{} IR {ir}", info.format.to_uppercase()));
+    }
+    if let Some((_, v)) = info
+        .opsets
+        .iter()
+        .find(|(d, _)| d.is_empty() || d == "ai.onnx")
+    {
+        facts.push(format!("opset {v}"));
+    }
+    if let Some(p) = info.producer.as_deref().filter(|p| !p.is_empty()) {
+        facts.push(format!("from {p}"));
+    }
+    if !facts.is_empty() {
+        let _ = write!(line, " ({})", facts.join(", "));
+    }
+    let _ = writeln!(out, "{line}");
+    let _ = writeln!(out, "convention: {CONVENTION}");
+    for v in &report.inputs {
+        let _ = writeln!(out, "input:  {}", describe_value(v));
+    }
+    for v in &report.outputs {
+        let _ = writeln!(out, "output: {}", describe_value(v));
+    }
+    if !report.bindings.is_empty() {
+        let b: Vec<String> = report
+            .bindings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(out, "bound:  {}", b.join(", "));
+    }
+    out.push('\n');
+}
+
+fn describe_value(v: &ValueReport) -> String {
+    format!(
+        "{} {} {}",
+        v.name,
+        v.dtype.map_or("?", |d| d.name()),
+        shape_text(v.shape.as_deref())
+    )
+}
+
+fn shape_text(shape: Option<&[nncost_core::Dim]>) -> String {
+    shape.map_or("?".to_string(), format_shape)
+}
+
+type Row = Vec<String>;
+
+fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
+    let total = at_one(&report.totals.flops);
+    let mut rows = vec![[
+        "#",
+        "node",
+        "op",
+        "output shape",
+        "params",
+        "MACs",
+        "FLOPs",
+        "share",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for (i, n) in report.nodes.iter().enumerate() {
+        rows.push(vec![
+            (i + 1).to_string(),
+            shorten(&n.name),
+            n.op_type.clone(),
+            output_text(n),
+            count(n.params as i128, options),
+            cost_text(n.macs.as_ref(), &n.status, options),
+            cost_text(n.flops.as_ref(), &n.status, options),
+            share(n.flops.as_ref(), total),
+        ]);
+    }
+    rows
+}
+
+fn output_text(n: &NodeReport) -> String {
+    match n.outputs.first() {
+        None => String::new(),
+        Some(o) if n.outputs.len() > 1 => {
+            format!(
+                "{} (+{})",
+                shape_text(o.shape.as_deref()),
+                n.outputs.len() - 1
+            )
+        }
+        Some(o) => shape_text(o.shape.as_deref()),
+    }
+}
+
+fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
+    struct Group {
+        op: String,
+        count: usize,
+        params: u64,
+        macs: Poly,
+        flops: Poly,
+        uncounted: usize,
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    for n in &report.nodes {
+        let idx = match groups.iter().position(|g| g.op == n.op_type) {
+            Some(i) => i,
+            None => {
+                groups.push(Group {
+                    op: n.op_type.clone(),
+                    count: 0,
+                    params: 0,
+                    macs: Poly::ZERO,
+                    flops: Poly::ZERO,
+                    uncounted: 0,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[idx];
+        g.count += 1;
+        g.params += n.params;
+        match (&n.macs, &n.flops) {
+            (Some(m), Some(f)) => {
+                // Totals were summed without overflow, so these sums fit too.
+                g.macs = g.macs.checked_add(m).unwrap_or_else(|_| g.macs.clone());
+                g.flops = g.flops.checked_add(f).unwrap_or_else(|_| g.flops.clone());
+            }
+            _ => g.uncounted += 1,
+        }
+    }
+    groups.sort_by(|a, b| {
+        at_one(&b.flops)
+            .total_cmp(&at_one(&a.flops))
+            .then(a.op.cmp(&b.op))
+    });
+    let total = at_one(&report.totals.flops);
+    let mut rows = vec![["op", "nodes", "params", "MACs", "FLOPs", "share"]
+        .map(String::from)
+        .to_vec()];
+    for g in groups {
+        let nodes = if g.uncounted > 0 {
+            format!("{} ({} not counted)", g.count, g.uncounted)
+        } else {
+            g.count.to_string()
+        };
+        rows.push(vec![
+            g.op,
+            nodes,
+            count(g.params as i128, options),
+            poly(&g.macs, options.exact),
+            poly(&g.flops, options.exact),
+            share(Some(&g.flops), total),
+        ]);
+    }
+    rows
+}
+
+/// Left-aligns text columns and right-aligns numeric ones.
+fn write_rows(out: &mut String, rows: &[Row]) {
+    let Some(first) = rows.first() else { return };
+    let ncol = first.len();
+    let widths: Vec<usize> = (0..ncol)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let numeric = |header: &str| {
+        matches!(
+            header,
+            "#" | "params" | "MACs" | "FLOPs" | "share" | "nodes"
+        )
+    };
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            let pad = widths[c] - cell.chars().count();
+            if numeric(&first[c]) {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if c + 1 < ncol {
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+fn totals(out: &mut String, report: &Report, options: TableOptions) {
+    let t = &report.totals;
+    let both = |n: i128| {
+        if options.exact {
+            grouped(n)
+        } else {
+            format!("{} ({})", human(n), grouped(n))
+        }
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "params   {}  ({} bytes)",
+        both(t.params as i128),
+        grouped(t.param_bytes as i128)
+    );
+    if t.buffers > 0 {
+        let _ = writeln!(
+            out,
+            "buffers  {}  (BatchNormalization running statistics, not trainable)",
+            both(t.buffers as i128)
+        );
+    }
+    let _ = writeln!(out, "MACs     {}", total_text(&t.macs, options));
+    let _ = writeln!(out, "FLOPs    {}", total_text(&t.flops, options));
+    let free = report.free_symbols();
+    if !free.is_empty() {
+        let _ = writeln!(
+            out,
+            "symbolic: counts depend on {}; bind with --dim NAME=VALUE",
+            free.join(", ")
+        );
+    }
+    let incomplete: Vec<_> = report.incomplete().collect();
+    if !incomplete.is_empty() {
+        let _ = writeln!(
+            out,
+            "not fully inferred: {} nodes (their cost is not in the totals)",
+            incomplete.len()
+        );
+        for (n, reason) in incomplete.iter().take(10) {
+            let _ = writeln!(out, "  {} ({}): {reason}", n.name, n.op_type);
+        }
+        if incomplete.len() > 10 {
+            let _ = writeln!(
+                out,
+                "  … and {} more (see --format json)",
+                incomplete.len() - 10
+            );
+        }
+    }
+    if !report.unsupported.is_empty() {
+        let list: Vec<String> = report
+            .unsupported
+            .iter()
+            .map(|u| {
+                let op = if u.domain.is_empty() {
+                    u.op_type.clone()
+                } else {
+                    format!("{}:{}", u.domain, u.op_type)
+                };
+                format!("{op} ×{}", u.nodes.len())
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "not counted: {} nodes — {}",
+            report.unsupported_count(),
+            list.join(", ")
+        );
+    }
+}
+
+fn total_text(p: &Poly, options: TableOptions) -> String {
+    match p.as_constant() {
+        Some(c) if !options.exact => format!("{} ({})", human(c), grouped(c)),
+        _ => poly(p, options.exact),
+    }
+}
+
+fn count(n: i128, options: TableOptions) -> String {
+    if n == 0 {
+        "-".to_string()
+    } else if options.exact {
+        grouped(n)
+    } else {
+        human(n)
+    }
+}
+
+fn cost_text(p: Option<&Poly>, status: &NodeStatus, options: TableOptions) -> String {
+    match (p, status) {
+        (Some(p), _) if p.is_zero() => "-".to_string(),
+        (Some(p), _) => poly(p, options.exact),
+        (None, NodeStatus::Unsupported) => "not counted".to_string(),
+        (None, _) => "?".to_string(),
+    }
+}
+
+/// Share of total FLOPs. Symbolic counts are compared with every symbol at
+/// 1, which is exact when all terms share the same symbols (the usual
+/// `× batch`).
+fn share(p: Option<&Poly>, total: f64) -> String {
+    match p {
+        Some(p) if total > 0.0 && !p.is_zero() => format!("{:.1}%", 100.0 * at_one(p) / total),
+        _ => String::new(),
+    }
+}
+
+fn at_one(p: &Poly) -> f64 {
+    p.substitute(&|_| Some(1))
+        .ok()
+        .and_then(|q| q.as_constant())
+        .map_or(0.0, |c| c as f64)
+}
+
+fn shorten(name: &str) -> String {
+    let n = name.chars().count();
+    if n <= MAX_NAME {
+        return name.to_string();
+    }
+    let tail: String = name.chars().skip(n - (MAX_NAME - 1)).collect();
+    format!("…{tail}")
+}

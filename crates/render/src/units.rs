@@ -1,0 +1,107 @@
+//! Human-readable numbers: `11.69 M`, `1.82 G`, `4.09 G × batch`.
+
+use nncost_core::Poly;
+
+const UNITS: [(i128, &str); 5] = [
+    (1_000_000_000_000_000, "P"),
+    (1_000_000_000_000, "T"),
+    (1_000_000_000, "G"),
+    (1_000_000, "M"),
+    (1_000, "K"),
+];
+
+/// An integer in decimal units with two decimals (`1814073344` → `1.81 G`);
+/// below a thousand it is printed as is.
+pub fn human(n: i128) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    let m = n.unsigned_abs();
+    for (scale, unit) in UNITS {
+        let scale = scale as u128;
+        if m >= scale {
+            // Two decimals, rounded half up, in integer arithmetic.
+            let hundredths = (m * 100 + scale / 2) / scale;
+            return format!("{sign}{}.{:02} {unit}", hundredths / 100, hundredths % 100);
+        }
+    }
+    format!("{sign}{m}")
+}
+
+/// An integer with thousands separators: `11,689,512`.
+pub fn grouped(n: i128) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count that may depend on symbols: each term in human units followed by
+/// its symbols, e.g. `4.09 G × batch + 1.00 K`. With `exact`, integers.
+pub fn poly(p: &Poly, exact: bool) -> String {
+    if p.is_zero() {
+        return "0".to_string();
+    }
+    let mut out = String::new();
+    for (k, (monomial, coefficient)) in p.terms().enumerate() {
+        let magnitude = coefficient.abs();
+        if k > 0 {
+            out.push_str(if coefficient < 0 { " − " } else { " + " });
+        } else if coefficient < 0 {
+            out.push('-');
+        }
+        let number = if exact {
+            grouped(magnitude)
+        } else {
+            human(magnitude)
+        };
+        let symbols = monomial.to_string().replace('*', "·");
+        match (symbols.is_empty(), magnitude) {
+            (true, _) => out.push_str(&number),
+            (false, 1) => out.push_str(&symbols),
+            (false, _) => out.push_str(&format!("{number} × {symbols}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units_round_to_two_decimals() {
+        assert_eq!(human(11_689_512), "11.69 M");
+        assert_eq!(human(1_814_073_344), "1.81 G");
+        assert_eq!(human(999), "999");
+        assert_eq!(human(1_000), "1.00 K");
+        assert_eq!(human(1_995), "2.00 K");
+        assert_eq!(human(17_564_000_000_000), "17.56 T");
+    }
+
+    #[test]
+    fn grouping() {
+        assert_eq!(grouped(11_689_512), "11,689,512");
+        assert_eq!(grouped(100), "100");
+        assert_eq!(grouped(-1234), "-1,234");
+    }
+
+    #[test]
+    fn symbolic_counts() {
+        let p = Poly::symbol("batch").checked_scale(4_089_184_256).unwrap();
+        assert_eq!(poly(&p, false), "4.09 G × batch");
+        assert_eq!(poly(&p, true), "4,089,184,256 × batch");
+        let q = p.checked_add(&Poly::constant(1000)).unwrap();
+        assert_eq!(poly(&q, false), "4.09 G × batch + 1.00 K");
+        let seq2 = Poly::symbol("seq")
+            .checked_mul(&Poly::symbol("seq"))
+            .unwrap();
+        assert_eq!(poly(&seq2, false), "seq^2");
+    }
+}
