@@ -68,6 +68,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     let bind = |name: &str| bindings.get(name).map(|&v| v as i128);
 
     let mut facts = initial_facts(graph, options, &bind)?;
+    let classes = classify_initializers(graph);
     let mut counted = vec![false; graph.values.len()];
     let mut totals = Totals::default();
     let mut nodes = Vec::with_capacity(graph.nodes.len());
@@ -83,10 +84,10 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         let def = ops::lookup(&node.domain, &node.op_type);
         let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
 
-        // Parameters come from the initializers the node reads, by role.
+        // Parameters come from the initializers the node reads; each is
+        // attributed to its first reader, classified over all its readers.
         let (mut params, mut buffers) = (0u64, 0u64);
-        for (pos, input) in node.inputs.iter().enumerate() {
-            let Some(vid) = *input else { continue };
+        for &vid in node.inputs.iter().flatten() {
             let Some(init) = &graph.values[vid].initializer else {
                 continue;
             };
@@ -94,19 +95,14 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
                 continue;
             }
             let n = init.numel().ok_or_else(|| overflow(Overflow))?;
-            let role = def.map_or(Role::Data, |d| d.role(pos));
-            let is_param = match role {
-                Role::Weight => true,
-                Role::Data => init.dtype.is_float() && n > 1,
-                Role::Buffer | Role::Config => false,
-            };
-            if is_param {
-                params += n;
-                totals.param_bytes += init.nbytes().ok_or_else(|| overflow(Overflow))?;
-            } else if role == Role::Buffer {
-                buffers += n;
-            } else if init.dtype.is_float() {
-                totals.constants += n;
+            match classes[vid] {
+                InitClass::Param => {
+                    params += n;
+                    totals.param_bytes += init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                }
+                InitClass::Buffer => buffers += n,
+                InitClass::Constant if init.dtype.is_float() => totals.constants += n,
+                InitClass::Constant => {}
             }
         }
         totals.params += params;
@@ -194,6 +190,39 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         unsupported,
         bindings: options.dims.clone(),
     })
+}
+
+/// What an initializer is, decided over every node that reads it, so that
+/// a weight read first by a `Shape` (a configuration position) is still a
+/// weight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum InitClass {
+    Constant,
+    Buffer,
+    Param,
+}
+
+fn classify_initializers(graph: &Graph) -> Vec<InitClass> {
+    let mut classes = vec![InitClass::Constant; graph.values.len()];
+    for node in &graph.nodes {
+        let def = ops::lookup(&node.domain, &node.op_type);
+        for (pos, input) in node.inputs.iter().enumerate() {
+            let Some(vid) = *input else { continue };
+            let Some(init) = &graph.values[vid].initializer else {
+                continue;
+            };
+            let class = match def.map_or(Role::Data, |d| d.role(pos)) {
+                Role::Weight => InitClass::Param,
+                Role::Data if init.dtype.is_float() && init.numel().unwrap_or(0) > 1 => {
+                    InitClass::Param
+                }
+                Role::Buffer => InitClass::Buffer,
+                Role::Data | Role::Config => InitClass::Constant,
+            };
+            classes[vid] = classes[vid].max(class);
+        }
+    }
+    classes
 }
 
 fn record_unsupported(list: &mut Vec<Unsupported>, domain: &str, op_type: &str, node: &str) {

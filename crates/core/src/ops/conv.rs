@@ -155,18 +155,25 @@ fn conv_transpose(ctx: &mut NodeCtx) -> RuleResult {
                     }
                     (_, Some(p)) => {
                         // stride·(in − 1) + output_padding + dilation·(k − 1) + 1 − pads
+                        // In i128: attribute values come from the file and
+                        // may be huge; i64 sums of them could overflow.
                         let pads = if w.auto_pad == AutoPad::Valid {
                             0
                         } else {
-                            w.pads[i] + w.pads[i + n]
+                            w.pads[i] as i128 + w.pads[i + n] as i128
                         };
-                        let extent = w.dilations[i] * (w.kernel[i] - 1) + 1;
-                        let tail = output_padding[i] + extent - pads;
-                        Dim::Known(
-                            p.checked_sub(&Poly::constant(1))?
-                                .checked_scale(stride)?
-                                .checked_add(&Poly::from(tail))?,
-                        )
+                        let extent = w.dilations[i] as i128 * (w.kernel[i] as i128 - 1) + 1;
+                        let tail = output_padding[i] as i128 + extent - pads;
+                        let size = p
+                            .checked_sub(&Poly::constant(1))?
+                            .checked_scale(stride)?
+                            .checked_add(&Poly::constant(tail))?;
+                        if size.as_constant().is_some_and(|s| s < 0) {
+                            return Err(OpError::Invalid(format!(
+                                "output size {size} on spatial axis {i} is negative"
+                            )));
+                        }
+                        Dim::Known(size)
                     }
                 }
             }

@@ -1,5 +1,766 @@
-//! (rules to be written)
+//! Dot-product operators: Gemm, MatMul (numpy semantics) and Einsum.
+//!
+//! A dot product of length `K` is `K` multiplications and `K − 1`
+//! additions: `K` MACs and `2K − 1` FLOPs per output element.
 
-use super::OpDef;
+use std::collections::BTreeMap;
 
-pub const OPS: &[OpDef] = &[];
+use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
+use crate::poly::Poly;
+use crate::shape::{self, format_shape, Dim, Shape};
+
+pub const OPS: &[OpDef] = &[
+    OpDef {
+        op_type: "Gemm",
+        domain: "",
+        rule: gemm,
+        roles: &[Role::Data, Role::Weight, Role::Weight],
+        cost_doc: "MACs = M·N·K; FLOPs = M·N·(2K − 1), + M·N if alpha ≠ 1, + M·N with C, + M·N with C and beta ≠ 1",
+    },
+    OpDef {
+        op_type: "MatMul",
+        domain: "",
+        rule: matmul,
+        roles: &[Role::Data, Role::Data],
+        cost_doc: "MACs = ∏batch·M·N·K; FLOPs = ∏batch·M·N·(2K − 1)",
+    },
+    OpDef {
+        op_type: "Einsum",
+        domain: "",
+        rule: einsum,
+        roles: &[],
+        cost_doc: "P = ∏ sizes of all indices, O = numel(out), k operands: MACs = P (k ≥ 2); FLOPs = (k − 1)·P + P − O",
+    },
+];
+
+/// Error for input `i` whose shape (or a dimension of it) is unknown.
+fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
+    OpError::UnknownInput {
+        index: i,
+        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
+    }
+}
+
+/// The known polynomial of a dim of input `i`.
+fn known(ctx: &NodeCtx, i: usize, d: &Dim) -> Result<Poly, OpError> {
+    d.poly().cloned().ok_or_else(|| unknown(ctx, i))
+}
+
+/// `a − b`, or 0 when both are constants and `a < b` (a count that would be
+/// negative for empty tensors).
+fn sub_at_least_zero(a: &Poly, b: &Poly) -> Result<Poly, OpError> {
+    match (a.as_constant(), b.as_constant()) {
+        (Some(x), Some(y)) if x < y => Ok(Poly::ZERO),
+        _ => Ok(a.checked_sub(b)?),
+    }
+}
+
+/// FLOPs of `outputs` dot products of length `k`: `outputs·(2k − 1)`, 0 for
+/// an empty reduction (`k = 0`: the output is zero-filled).
+fn dot_flops(outputs: &Poly, k: &Poly) -> Result<Poly, OpError> {
+    let macs = outputs.checked_mul(k)?;
+    sub_at_least_zero(&macs.checked_scale(2)?, outputs)
+}
+
+/// The common dimension of two operands: equal when both are constants,
+/// the constant one when only one is, else the first.
+fn contracted(a: &Dim, b: &Dim, what: &str) -> Result<Dim, OpError> {
+    match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) if x != y => Err(OpError::Invalid(format!(
+            "{what}: inner dimensions differ ({x} vs {y})"
+        ))),
+        (None, Some(_)) => Ok(b.clone()),
+        _ if !a.is_known() => Ok(b.clone()),
+        _ => Ok(a.clone()),
+    }
+}
+
+/// Gemm: `Y = alpha·A'·B' + beta·C` with `A'` `[M, K]` (`A` is `[K, M]`
+/// under `transA`), `B'` `[K, N]` (`B` is `[N, K]` under `transB`) and `C`
+/// unidirectionally broadcastable to `[M, N]`.
+///
+/// MACs = M·N·K. FLOPs: each output is a `K`-term dot product (`K`
+/// multiplications, `K − 1` additions), plus one multiplication by `alpha`
+/// when `alpha ≠ 1`, plus one addition of `C` when present, plus one
+/// multiplication by `beta` when `C` is present and `beta ≠ 1`. A `C` scaled
+/// by `beta = 0` is not added (runtimes skip it). The article's fully
+/// connected layer with bias is `[K + (K − 1) + 1]·N = 2·K·N` per row.
+fn gemm(ctx: &mut NodeCtx) -> RuleResult {
+    let a = ctx.shape(0)?;
+    let b = ctx.shape(1)?;
+    if a.len() != 2 || b.len() != 2 {
+        return Err(OpError::Invalid(format!(
+            "Gemm needs 2-D A and B, got {} and {}",
+            format_shape(a),
+            format_shape(b)
+        )));
+    }
+    let trans = |name: &str| -> Result<bool, OpError> {
+        match ctx.attr_int(name, 0)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(OpError::Invalid(format!(
+                "attribute '{name}' must be 0 or 1, got {v}"
+            ))),
+        }
+    };
+    let (m, ka) = if trans("transA")? {
+        (&a[1], &a[0])
+    } else {
+        (&a[0], &a[1])
+    };
+    let (kb, n) = if trans("transB")? {
+        (&b[1], &b[0])
+    } else {
+        (&b[0], &b[1])
+    };
+    let k = contracted(ka, kb, "Gemm")?;
+    let alpha = ctx.attr_float("alpha", 1.0)?;
+    let beta = ctx.attr_float("beta", 1.0)?;
+    let out: Shape = vec![m.clone(), n.clone()];
+    let has_c = ctx.has_input(2);
+    if has_c {
+        if let Ok(c) = ctx.shape(2) {
+            let fits = c.len() <= 2
+                && shape::broadcast(c, &out).is_ok_and(|s| {
+                    s.iter()
+                        .zip(&out)
+                        .all(|(x, y)| y.as_i64().is_none() || x == y)
+                });
+            if !fits {
+                return Err(OpError::Invalid(format!(
+                    "Gemm C {} does not broadcast to the output {}",
+                    format_shape(c),
+                    format_shape(&out)
+                )));
+            }
+        }
+    }
+    ctx.set_output(0, ctx.dtype(0).or(ctx.dtype(1)), out);
+
+    let (m, n, k) = (known(ctx, 0, m)?, known(ctx, 1, n)?, known(ctx, 0, &k)?);
+    let outputs = m.checked_mul(&n)?;
+    ctx.add_macs(&outputs.checked_mul(&k)?)?;
+    let mut per_output_extra = 0;
+    if alpha != 1.0 {
+        per_output_extra += 1;
+    }
+    if has_c && beta != 0.0 {
+        per_output_extra += 1 + i128::from(beta != 1.0);
+    }
+    ctx.add_flops(&dot_flops(&outputs, &k)?)?;
+    ctx.add_flops_per(&outputs, per_output_extra)
+}
+
+/// MatMul with numpy semantics: a 1-D first operand `[K]` is treated as
+/// `[1, K]` and a 1-D second operand `[K]` as `[K, 1]`, the added dim being
+/// removed from the result; leading (batch) dims broadcast.
+///
+/// MACs = ∏batch·M·N·K; FLOPs = ∏batch·M·N·(2K − 1) (`K` multiplications
+/// and `K − 1` additions per output).
+fn matmul(ctx: &mut NodeCtx) -> RuleResult {
+    let a = ctx.shape(0)?;
+    let b = ctx.shape(1)?;
+    let one = Dim::int(1);
+    let (a_batch, m, ka) = match a {
+        [k] => (&[][..], &one, k),
+        [batch @ .., m, k] => (batch, m, k),
+        [] => {
+            return Err(OpError::Invalid(
+                "MatMul operands must have rank ≥ 1".into(),
+            ))
+        }
+    };
+    let (b_batch, kb, n) = match b {
+        [k] => (&[][..], k, &one),
+        [batch @ .., k, n] => (batch, k, n),
+        [] => {
+            return Err(OpError::Invalid(
+                "MatMul operands must have rank ≥ 1".into(),
+            ))
+        }
+    };
+    let k = contracted(ka, kb, "MatMul")?;
+    let batch = shape::broadcast(a_batch, b_batch).map_err(|e| {
+        OpError::Invalid(format!(
+            "MatMul batch dims of {} and {}: {e}",
+            format_shape(a),
+            format_shape(b)
+        ))
+    })?;
+    let mut out = batch.clone();
+    if a.len() > 1 {
+        out.push(m.clone());
+    }
+    if b.len() > 1 {
+        out.push(n.clone());
+    }
+    ctx.set_output(0, ctx.dtype(0).or(ctx.dtype(1)), out);
+
+    let batch_count = match shape::numel(&batch)? {
+        Some(p) => p,
+        None => {
+            let side = if a_batch.iter().any(|d| !d.is_known()) {
+                0
+            } else {
+                1
+            };
+            return Err(unknown(ctx, side));
+        }
+    };
+    let (m, n, k) = (known(ctx, 0, m)?, known(ctx, 1, n)?, known(ctx, 0, &k)?);
+    let outputs = product([&batch_count, &m, &n])?;
+    ctx.add_macs(&outputs.checked_mul(&k)?)?;
+    ctx.add_flops(&dot_flops(&outputs, &k)?)
+}
+
+/// One subscript of an Einsum term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sub {
+    Letter(char),
+    Ellipsis,
+}
+
+/// Parses one term such as `bij` or `...ij` (spaces already removed).
+fn parse_term(term: &str) -> Result<Vec<Sub>, OpError> {
+    let mut subs = Vec::new();
+    let mut chars = term.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            'a'..='z' | 'A'..='Z' => subs.push(Sub::Letter(c)),
+            '.' => {
+                if chars.next() != Some('.') || chars.next() != Some('.') {
+                    return Err(OpError::Invalid(format!(
+                        "Einsum term '{term}': '.' must be part of an ellipsis '...'"
+                    )));
+                }
+                if subs.contains(&Sub::Ellipsis) {
+                    return Err(OpError::Invalid(format!(
+                        "Einsum term '{term}' has more than one ellipsis"
+                    )));
+                }
+                subs.push(Sub::Ellipsis);
+            }
+            other => {
+                return Err(OpError::Invalid(format!(
+                    "Einsum term '{term}': unexpected character '{other}'"
+                )))
+            }
+        }
+    }
+    Ok(subs)
+}
+
+/// Combines two sizes of the same index: equal, or one of them 1
+/// (broadcast).
+fn unify(a: &Dim, b: &Dim, letter: char) -> Result<Dim, OpError> {
+    shape::broadcast(std::slice::from_ref(a), std::slice::from_ref(b))
+        .ok()
+        .and_then(|s| s.into_iter().next())
+        .ok_or_else(|| OpError::Invalid(format!("Einsum index '{letter}' has sizes {a} and {b}")))
+}
+
+/// Einsum: `equation` with explicit (`->`) or implicit output (the indices
+/// appearing exactly once, in increasing character order, after the
+/// broadcast dims of any ellipsis). Index sizes come from the operands
+/// (a size 1 broadcasts against any size); ellipsis dims broadcast across
+/// operands and, as in numpy, an explicit output must keep `...` when it
+/// stands for at least one dim.
+///
+/// Cost, with `P` = product of the sizes of all distinct indices (ellipsis
+/// dims included), `O` = numel(output) and `k` operands: every point of the
+/// index space multiplies its `k` operand elements (`k − 1`
+/// multiplications) and is accumulated into its output element (`P − O`
+/// additions in all). MACs = `P` when `k ≥ 2`, else 0; FLOPs =
+/// `(k − 1)·P + P − O`. So `bij,bjk->bik` costs exactly what MatMul does,
+/// a transpose or diagonal costs 0 and a trace `ii->` costs `i − 1`.
+fn einsum(ctx: &mut NodeCtx) -> RuleResult {
+    let equation: String = ctx
+        .attr_str("equation")?
+        .ok_or_else(|| OpError::Invalid("attribute 'equation' is required".into()))?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let (lhs, rhs) = match equation.split_once("->") {
+        Some((l, r)) => (l, Some(r)),
+        None => (equation.as_str(), None),
+    };
+    let terms: Vec<Vec<Sub>> = lhs.split(',').map(parse_term).collect::<Result<_, _>>()?;
+    let k = ctx.num_inputs();
+    if terms.len() != k {
+        return Err(OpError::Invalid(format!(
+            "Einsum equation '{equation}' has {} operand terms, node has {k} inputs",
+            terms.len()
+        )));
+    }
+
+    // Sizes of the letters and of the broadcast ellipsis dims.
+    let mut sizes: BTreeMap<char, Dim> = BTreeMap::new();
+    let mut counts: BTreeMap<char, usize> = BTreeMap::new();
+    let mut ellipsis: Shape = Vec::new();
+    let mut any_ellipsis = false;
+    for (i, term) in terms.iter().enumerate() {
+        let shape = ctx.shape(i)?;
+        let letters = term.iter().filter(|s| matches!(s, Sub::Letter(_))).count();
+        let has_ellipsis = term.contains(&Sub::Ellipsis);
+        let bad_rank = if has_ellipsis {
+            shape.len() < letters
+        } else {
+            shape.len() != letters
+        };
+        if bad_rank {
+            return Err(OpError::Invalid(format!(
+                "Einsum operand {i} has rank {} but its term has {letters} indices{}",
+                shape.len(),
+                if has_ellipsis { " and an ellipsis" } else { "" }
+            )));
+        }
+        let ell_rank = shape.len() - letters;
+        let mut pos = 0;
+        for sub in term {
+            match sub {
+                Sub::Letter(c) => {
+                    let d = &shape[pos];
+                    let size = match sizes.get(c) {
+                        Some(prev) => unify(prev, d, *c)?,
+                        None => d.clone(),
+                    };
+                    sizes.insert(*c, size);
+                    *counts.entry(*c).or_insert(0) += 1;
+                    pos += 1;
+                }
+                Sub::Ellipsis => {
+                    any_ellipsis = true;
+                    let dims = &shape[pos..pos + ell_rank];
+                    ellipsis = shape::broadcast(&ellipsis, dims)
+                        .map_err(|e| OpError::Invalid(format!("Einsum ellipsis dims: {e}")))?;
+                    pos += ell_rank;
+                }
+            }
+        }
+    }
+
+    let output: Vec<Sub> = match rhs {
+        Some(r) => {
+            let out = parse_term(r)?;
+            for (j, s) in out.iter().enumerate() {
+                if let Sub::Letter(c) = s {
+                    if !sizes.contains_key(c) {
+                        return Err(OpError::Invalid(format!(
+                            "Einsum output index '{c}' does not appear in any input"
+                        )));
+                    }
+                    if out[..j].contains(s) {
+                        return Err(OpError::Invalid(format!(
+                            "Einsum output index '{c}' is repeated"
+                        )));
+                    }
+                }
+            }
+            if !out.contains(&Sub::Ellipsis) && !ellipsis.is_empty() {
+                return Err(OpError::Invalid(format!(
+                    "Einsum output '{r}' omits the ellipsis, which stands for {} dims",
+                    ellipsis.len()
+                )));
+            }
+            out
+        }
+        None => {
+            let mut out: Vec<Sub> = Vec::new();
+            if any_ellipsis {
+                out.push(Sub::Ellipsis);
+            }
+            out.extend(
+                counts
+                    .iter()
+                    .filter(|(_, &n)| n == 1)
+                    .map(|(&c, _)| Sub::Letter(c)),
+            );
+            out
+        }
+    };
+    let mut out_shape: Shape = Vec::new();
+    for s in &output {
+        match s {
+            Sub::Ellipsis => out_shape.extend(ellipsis.iter().cloned()),
+            Sub::Letter(c) => out_shape.push(sizes.get(c).cloned().unwrap_or(Dim::Unknown)),
+        }
+    }
+    ctx.set_output(0, ctx.dtype(0), out_shape.clone());
+
+    let all: Vec<Dim> = ellipsis.iter().chain(sizes.values()).cloned().collect();
+    let (Some(p), Some(o)) = (shape::numel(&all)?, shape::numel(&out_shape)?) else {
+        let i = (0..k)
+            .find(|&i| ctx.shape(i).is_ok_and(|s| s.iter().any(|d| !d.is_known())))
+            .unwrap_or(0);
+        return Err(unknown(ctx, i));
+    };
+    let additions = sub_at_least_zero(&p, &o)?;
+    if k >= 2 {
+        ctx.add_macs(&p)?;
+        ctx.add_flops(&p.checked_scale(k as i128 - 1)?)?;
+    }
+    ctx.add_flops(&additions)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ops::testing::NodeTest;
+    use crate::report::NodeStatus;
+
+    fn incomplete(status: &NodeStatus, needle: &str) -> bool {
+        matches!(status, NodeStatus::Incomplete(m) if m.contains(needle))
+    }
+
+    /// ResNet-18's fc: A 1×512, B 1000×512 (transB), C 1000.
+    /// MACs = 1·1000·512 = 512,000; FLOPs = 1000·(2·512 − 1) + 1000 (bias)
+    /// = 1,024,000 = [K + (K − 1) + 1]·N, the article's formula.
+    /// Params = 512,000 + 1,000 = 513,000.
+    #[test]
+    fn resnet_fc() {
+        let r = NodeTest::new("Gemm")
+            .input(&[1, 512])
+            .weight(&[1000, 512])
+            .weight(&[1000])
+            .int("transB", 1)
+            .run();
+        assert_eq!(r.shape(0), "1x1000");
+        assert_eq!(r.macs(), 512_000);
+        assert_eq!(r.flops(), 1_024_000);
+        assert_eq!(r.params(), 513_000);
+    }
+
+    /// transA: A is K×M = 64×8, B 64×16 → 8×16. No C, alpha 1:
+    /// MACs = 8·16·64 = 8192; FLOPs = 128·127 = 16,256.
+    #[test]
+    fn gemm_trans_a_without_bias() {
+        let r = NodeTest::new("Gemm")
+            .input(&[64, 8])
+            .weight(&[64, 16])
+            .int("transA", 1)
+            .run();
+        assert_eq!(r.shape(0), "8x16");
+        assert_eq!(r.macs(), 8192);
+        assert_eq!(r.flops(), 16_256);
+        assert_eq!(r.params(), 64 * 16);
+    }
+
+    /// alpha 0.5, beta 2, C [1, 16] broadcast over 8×16, K 4:
+    /// 128 outputs · (7 product + 1 alpha + 1 beta + 1 add) = 1280.
+    /// beta 0: C is not added: 128·(7 + 1) = 1024.
+    /// A scalar C of one element still counts as a parameter (Role::Weight).
+    #[test]
+    fn gemm_alpha_beta() {
+        let r = NodeTest::new("Gemm")
+            .input(&[8, 4])
+            .weight(&[4, 16])
+            .weight(&[1, 16])
+            .float("alpha", 0.5)
+            .float("beta", 2.0)
+            .run();
+        assert_eq!(r.shape(0), "8x16");
+        assert_eq!(r.macs(), 512);
+        assert_eq!(r.flops(), 1280);
+        assert_eq!(r.params(), 64 + 16);
+        let zero_beta = NodeTest::new("Gemm")
+            .input(&[8, 4])
+            .weight(&[4, 16])
+            .weight(&[1])
+            .float("alpha", 0.5)
+            .float("beta", 0.0)
+            .run();
+        assert_eq!(zero_beta.flops(), 1024);
+        assert_eq!(zero_beta.params(), 64 + 1);
+    }
+
+    /// B as an activation (not an initializer): no params; symbolic M:
+    /// A [batch, 256], B [256, 10], C [10]:
+    /// MACs = 2560·batch; FLOPs = 10·batch·(511 + 1) = 5120·batch.
+    #[test]
+    fn gemm_symbolic_activation_b() {
+        let r = NodeTest::new("Gemm")
+            .input_sym(&["batch", "256"])
+            .input(&[256, 10])
+            .input(&[10])
+            .run();
+        assert_eq!(r.shape(0), "batchx10");
+        assert_eq!(r.macs_expr(), "2560*batch");
+        assert_eq!(r.flops_expr(), "5120*batch");
+        assert_eq!(r.params(), 0);
+    }
+
+    #[test]
+    fn gemm_errors() {
+        let k = NodeTest::new("Gemm").input(&[2, 3]).weight(&[4, 5]).run();
+        assert!(incomplete(k.status(), "inner dimensions"));
+        let rank = NodeTest::new("Gemm")
+            .input(&[2, 3, 4])
+            .weight(&[4, 5])
+            .run();
+        assert!(incomplete(rank.status(), "2-D"));
+        let c = NodeTest::new("Gemm")
+            .input(&[2, 3])
+            .weight(&[3, 5])
+            .weight(&[4])
+            .run();
+        assert!(incomplete(c.status(), "broadcast"));
+        let t = NodeTest::new("Gemm")
+            .input(&[2, 3])
+            .weight(&[3, 5])
+            .int("transA", 2)
+            .run();
+        assert!(incomplete(t.status(), "transA"));
+        let u = NodeTest::new("Gemm").input_unknown().weight(&[3, 5]).run();
+        assert!(incomplete(u.status(), "unknown"));
+    }
+
+    /// Batched broadcast: [2, 1, 3, 4] × [5, 4, 6] → [2, 5, 3, 6].
+    /// MACs = 2·5·3·6·4 = 720; FLOPs = 180·7 = 1260.
+    #[test]
+    fn matmul_batched_broadcast() {
+        let r = NodeTest::new("MatMul")
+            .input(&[2, 1, 3, 4])
+            .input(&[5, 4, 6])
+            .run();
+        assert_eq!(r.shape(0), "2x5x3x6");
+        assert_eq!(r.macs(), 720);
+        assert_eq!(r.flops(), 1260);
+    }
+
+    /// 1-D operands: [4]·[4] → scalar, MACs 4, FLOPs 7;
+    /// [3, 4]·[4] → [3], MACs 12, FLOPs 21; [4]·[2, 4, 5] → [2, 5],
+    /// MACs 40, FLOPs 70.
+    #[test]
+    fn matmul_vectors() {
+        let dot = NodeTest::new("MatMul").input(&[4]).input(&[4]).run();
+        assert_eq!(dot.shape(0), "scalar");
+        assert_eq!((dot.macs(), dot.flops()), (4, 7));
+        let mv = NodeTest::new("MatMul").input(&[3, 4]).input(&[4]).run();
+        assert_eq!(mv.shape(0), "3");
+        assert_eq!((mv.macs(), mv.flops()), (12, 21));
+        let vm = NodeTest::new("MatMul").input(&[4]).input(&[2, 4, 5]).run();
+        assert_eq!(vm.shape(0), "2x5");
+        assert_eq!((vm.macs(), vm.flops()), (40, 70));
+    }
+
+    /// A transformer MLP: [batch, seq, 768] × [768, 3072] (a weight):
+    /// MACs = 768·3072·batch·seq = 2,359,296·batch·seq;
+    /// FLOPs = 3072·1535·batch·seq = 4,715,520·batch·seq; params 2,359,296.
+    #[test]
+    fn matmul_symbolic() {
+        let r = NodeTest::new("MatMul")
+            .input_sym(&["batch", "seq", "768"])
+            .weight(&[768, 3072])
+            .run();
+        assert_eq!(r.shape(0), "batchxseqx3072");
+        assert_eq!(r.macs_expr(), "2359296*batch*seq");
+        assert_eq!(r.flops_expr(), "4715520*batch*seq");
+        assert_eq!(r.params(), 2_359_296);
+    }
+
+    #[test]
+    fn matmul_errors() {
+        let k = NodeTest::new("MatMul").input(&[2, 3]).input(&[4, 5]).run();
+        assert!(incomplete(k.status(), "inner dimensions"));
+        let b = NodeTest::new("MatMul")
+            .input(&[2, 3, 4])
+            .input(&[3, 4, 5])
+            .run();
+        assert!(incomplete(b.status(), "batch"));
+        let s = NodeTest::new("MatMul").input(&[]).input(&[4]).run();
+        assert!(incomplete(s.status(), "rank"));
+        // An unknown M still gives the rank; the cost needs it.
+        let u = NodeTest::new("MatMul")
+            .input_dims(
+                vec![crate::shape::Dim::Unknown, crate::shape::Dim::int(4)],
+                crate::graph::DType::F32,
+            )
+            .input(&[4, 5])
+            .run();
+        assert_eq!(u.shape(0), "?x5");
+        assert!(incomplete(u.status(), "unknown"));
+    }
+
+    /// Einsum `bij,bjk->bik` equals MatMul: b 2, i 3, j 4, k 5:
+    /// P = 120, O = 30: MACs 120, FLOPs 120 + 90 = 210 = 30·(2·4 − 1).
+    #[test]
+    fn einsum_batched_matmul() {
+        let r = NodeTest::new("Einsum")
+            .input(&[2, 3, 4])
+            .input(&[2, 4, 5])
+            .string("equation", "bij,bjk->bik")
+            .run();
+        let m = NodeTest::new("MatMul")
+            .input(&[2, 3, 4])
+            .input(&[2, 4, 5])
+            .run();
+        assert_eq!(r.shape(0), "2x3x5");
+        assert_eq!((r.macs(), r.flops()), (120, 210));
+        assert_eq!((r.macs(), r.flops()), (m.macs(), m.flops()));
+    }
+
+    /// Single-operand forms: `ij->ji` transpose 0; `ii->i` diagonal 0;
+    /// `ii->` trace 5 − 1 = 4; `ij->` sum 3·4 − 1 = 11; implicit `ij`
+    /// keeps order (0), implicit `ji` transposes to sorted `ij` (0).
+    #[test]
+    fn einsum_unary() {
+        let t = NodeTest::new("Einsum")
+            .input(&[3, 4])
+            .string("equation", "ij->ji")
+            .run();
+        assert_eq!(t.shape(0), "4x3");
+        assert_eq!((t.macs(), t.flops()), (0, 0));
+        let d = NodeTest::new("Einsum")
+            .input(&[5, 5])
+            .string("equation", "ii->i")
+            .run();
+        assert_eq!(d.shape(0), "5");
+        assert_eq!(d.flops(), 0);
+        let tr = NodeTest::new("Einsum")
+            .input(&[5, 5])
+            .string("equation", "ii->")
+            .run();
+        assert_eq!(tr.shape(0), "scalar");
+        assert_eq!(tr.flops(), 4);
+        let s = NodeTest::new("Einsum")
+            .input(&[3, 4])
+            .string("equation", "ij->")
+            .run();
+        assert_eq!(s.flops(), 11);
+        let imp = NodeTest::new("Einsum")
+            .input(&[3, 4])
+            .string("equation", "ji")
+            .run();
+        assert_eq!(imp.shape(0), "4x3");
+        assert_eq!(imp.flops(), 0);
+    }
+
+    /// Attention scores `bhqd,bhkd->bhqk`, b 1, h 12, q = k = 128, d 64:
+    /// P = 12·128·128·64 = 12,582,912; O = 196,608;
+    /// FLOPs = 2P − O = 24,969,216. With spaces in the equation too.
+    #[test]
+    fn einsum_attention_scores() {
+        let r = NodeTest::new("Einsum")
+            .input(&[1, 12, 128, 64])
+            .input(&[1, 12, 128, 64])
+            .string("equation", "bhqd, bhkd -> bhqk")
+            .run();
+        assert_eq!(r.shape(0), "1x12x128x128");
+        assert_eq!(r.macs(), 12_582_912);
+        assert_eq!(r.flops(), 24_969_216);
+    }
+
+    /// Implicit `ij,jk` → `ik` (j appears twice): 3×4 · 4×5:
+    /// MACs 60, FLOPs 60 + 60 − 15 = 105 = 15·7.
+    /// Implicit output order is by character code: `Ba,aC` → `BC`.
+    #[test]
+    fn einsum_implicit() {
+        let r = NodeTest::new("Einsum")
+            .input(&[3, 4])
+            .input(&[4, 5])
+            .string("equation", "ij,jk")
+            .run();
+        assert_eq!(r.shape(0), "3x5");
+        assert_eq!((r.macs(), r.flops()), (60, 105));
+        let upper = NodeTest::new("Einsum")
+            .input(&[2, 3])
+            .input(&[3, 7])
+            .string("equation", "Ba,aC")
+            .run();
+        assert_eq!(upper.shape(0), "2x7");
+    }
+
+    /// Ellipsis broadcast `...ij,...jk->...ik` on [2, 1, 3, 4] and
+    /// [5, 4, 6]: like MatMul, [2, 5, 3, 6], MACs 720, FLOPs 1260.
+    /// Implicit with ellipsis `...ij,...jk` gives the same.
+    /// An explicit output must keep `...` when it covers dims (numpy
+    /// rejects `...i->i` on [2, 3, 4]); over zero dims it may be omitted:
+    /// `...i->i` on [4] is a copy, 0 FLOPs.
+    #[test]
+    fn einsum_ellipsis() {
+        for eq in ["...ij,...jk->...ik", "...ij,...jk"] {
+            let r = NodeTest::new("Einsum")
+                .input(&[2, 1, 3, 4])
+                .input(&[5, 4, 6])
+                .string("equation", eq)
+                .run();
+            assert_eq!(r.shape(0), "2x5x3x6");
+            assert_eq!((r.macs(), r.flops()), (720, 1260));
+        }
+        let s = NodeTest::new("Einsum")
+            .input(&[2, 3, 4])
+            .string("equation", "...i->i")
+            .run();
+        assert!(incomplete(s.status(), "ellipsis"));
+        let v = NodeTest::new("Einsum")
+            .input(&[4])
+            .string("equation", "...i->i")
+            .run();
+        assert_eq!(v.shape(0), "4");
+        assert_eq!(v.flops(), 0);
+    }
+
+    /// Symbolic batch: `bij,jk->bik` with [batch, 3, 4] × [4, 5]:
+    /// MACs 60·batch, FLOPs 120·batch − 15·batch = 105·batch.
+    /// Three operands `i,i,i->` on [n]: MACs n, FLOPs 2n + n − 1.
+    #[test]
+    fn einsum_symbolic_and_three_operands() {
+        let r = NodeTest::new("Einsum")
+            .input_sym(&["batch", "3", "4"])
+            .input(&[4, 5])
+            .string("equation", "bij,jk->bik")
+            .run();
+        assert_eq!(r.shape(0), "batchx3x5");
+        assert_eq!(r.macs_expr(), "60*batch");
+        assert_eq!(r.flops_expr(), "105*batch");
+        let three = NodeTest::new("Einsum")
+            .input_sym(&["n"])
+            .input_sym(&["n"])
+            .input_sym(&["n"])
+            .string("equation", "i,i,i->")
+            .run();
+        assert_eq!(three.shape(0), "scalar");
+        assert_eq!(three.macs_expr(), "n");
+        assert_eq!(three.flops_expr(), "3*n - 1");
+    }
+
+    /// A size-1 index broadcasts: `ij,jk` with j 1 vs 4 → j = 4.
+    #[test]
+    fn einsum_index_broadcast() {
+        let r = NodeTest::new("Einsum")
+            .input(&[3, 1])
+            .input(&[4, 5])
+            .string("equation", "ij,jk->ik")
+            .run();
+        assert_eq!(r.shape(0), "3x5");
+        assert_eq!(r.macs(), 60);
+    }
+
+    #[test]
+    fn einsum_errors() {
+        let cases: &[(&str, &str)] = &[
+            ("ij,jk->ik", "inputs"),
+            ("ij->k", "does not appear"),
+            ("ij->ii", "repeated"),
+            ("i.j->ij", "ellipsis"),
+            ("i1->i", "unexpected"),
+            ("ijk->i", "rank"),
+            ("ij->i->j", "unexpected"),
+        ];
+        for (eq, needle) in cases {
+            let r = NodeTest::new("Einsum")
+                .input(&[3, 4])
+                .string("equation", eq)
+                .run();
+            assert!(incomplete(r.status(), needle), "{eq}: {:?}", r.status());
+        }
+        let clash = NodeTest::new("Einsum")
+            .input(&[3, 4])
+            .input(&[5, 6])
+            .string("equation", "ij,jk->ik")
+            .run();
+        assert!(incomplete(clash.status(), "index 'j'"));
+        let missing = NodeTest::new("Einsum").input(&[3, 4]).run();
+        assert!(incomplete(missing.status(), "equation"));
+    }
+}

@@ -86,9 +86,10 @@ impl Window {
         })
     }
 
-    /// Effective extent of the dilated kernel on axis `i`.
-    fn extent(&self, i: usize) -> i64 {
-        self.dilations[i] * (self.kernel[i] - 1) + 1
+    /// Effective extent of the dilated kernel on axis `i` (in `i128`: huge
+    /// attribute values must not overflow).
+    fn extent(&self, i: usize) -> i128 {
+        self.dilations[i] as i128 * (self.kernel[i] as i128 - 1) + 1
     }
 
     /// Output size on spatial axis `i` for input size `input`.
@@ -97,7 +98,7 @@ impl Window {
             return Ok(Dim::Unknown);
         };
         let stride = self.strides[i] as i128;
-        let extent = self.extent(i) as i128;
+        let extent = self.extent(i);
         match self.auto_pad {
             // SAME keeps ⌈in / stride⌉.
             AutoPad::SameUpper | AutoPad::SameLower => {
@@ -106,10 +107,15 @@ impl Window {
             }
             AutoPad::Valid => {
                 let numer = size.checked_sub(&Poly::constant(extent))?;
+                if numer.as_constant().is_some_and(|c| c < 0) {
+                    return Err(OpError::Invalid(format!(
+                        "window of extent {extent} does not fit input size {size} (auto_pad VALID) on spatial axis {i}"
+                    )));
+                }
                 Ok(plus_one(floor_div(&numer, stride))?)
             }
             AutoPad::NotSet => {
-                let pad = (self.pads[i] + self.pads[i + self.kernel.len()]) as i128;
+                let pad = self.pads[i] as i128 + self.pads[i + self.kernel.len()] as i128;
                 let span = size.checked_add(&Poly::constant(pad - extent))?;
                 if let Some(c) = span.as_constant() {
                     if c < 0 {
@@ -122,14 +128,23 @@ impl Window {
                 if !self.ceil_mode {
                     return plus_one(floor_div(&span, stride));
                 }
+                let end = self.pads[i + self.kernel.len()] as i128;
                 let Some(span) = span.as_constant() else {
-                    return Ok(Dim::Unknown);
+                    // Symbolic: ⌈span / stride⌉ is a polynomial when the
+                    // division is exact; the last window then starts at
+                    // `span = in + begin + end − extent`, in the right
+                    // padding exactly when `end ≥ extent`.
+                    return Ok(match span.div_exact(stride) {
+                        Some(q) if end >= extent => Dim::Known(q),
+                        Some(q) => plus_one(Dim::Known(q))?,
+                        None => Dim::Unknown,
+                    });
                 };
                 let mut out = span.div_euclid(stride) + 1 + i128::from(span % stride != 0);
                 // Drop a last window that starts in the right padding.
                 let begin = self.pads[i] as i128;
                 let input = size.as_constant().unwrap_or(i128::MAX);
-                if (out - 1) * stride >= input + begin {
+                if (out - 1).saturating_mul(stride) >= input.saturating_add(begin) {
                     out -= 1;
                 }
                 Ok(Dim::Known(Poly::constant(out)))
@@ -140,7 +155,8 @@ impl Window {
     /// Total padding on axis `i` that `auto_pad = SAME_*` implies, so that
     /// explanations can show it.
     pub fn same_padding(&self, i: usize, input: i64, output: i64) -> i64 {
-        ((output - 1) * self.strides[i] + self.extent(i) - input).max(0)
+        let total = (output as i128 - 1) * self.strides[i] as i128 + self.extent(i) - input as i128;
+        total.clamp(0, i64::MAX as i128) as i64
     }
 }
 

@@ -1,5 +1,0 @@
-//! (rules to be written)
-
-use super::OpDef;
-
-pub const OPS: &[OpDef] = &[];

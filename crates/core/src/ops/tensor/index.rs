@@ -1,0 +1,852 @@
+//! Operators that choose, place or count elements by index or by value:
+//! Gather, GatherElements, GatherND, ScatterND, ScatterElements, Scatter,
+//! OneHot, Trilu, ReverseSequence, EyeLike, NonZero, Compress, Unique, TopK,
+//! CumSum. All cost 0 MACs; FLOPs are 0 except the reductions of Scatter*
+//! and CumSum's additions.
+
+use super::{
+    axis_attr, concrete_dims, dim_product, flat, list_input, map_value, normalize_axes, strides,
+    unknown_input, value_with_dims, with_dim, IntList,
+};
+use crate::graph::DType;
+use crate::ops::{product, NodeCtx, OpError, RuleResult};
+use crate::poly::Poly;
+use crate::shape::{normalize_axis, Dim, Shape};
+use crate::value::ConstValue;
+
+/// Gather along `axis` (default 0): the output shape is
+/// `data[..axis] + indices.shape + data[axis+1..]`. Concrete indices are
+/// checked against a concrete axis; tracked elements are gathered (any
+/// axis). 0 FLOPs.
+pub(super) fn gather(ctx: &mut NodeCtx) -> RuleResult {
+    let data = ctx.shape(0)?;
+    let idx = ctx.shape(1)?;
+    let r = data.len();
+    if r == 0 {
+        return Err(OpError::Invalid("Gather's data must have rank ≥ 1".into()));
+    }
+    let axis = axis_attr(ctx, 0, r)?;
+    let q = idx.len();
+    let mut out: Shape = data[..axis].to_vec();
+    out.extend_from_slice(idx);
+    out.extend_from_slice(&data[axis + 1..]);
+    ctx.set_output(0, ctx.dtype(0), out);
+
+    let Some(indices) = ctx.value(1).and_then(ConstValue::to_i64s) else {
+        return Ok(());
+    };
+    let Some(d) = data[axis].as_i64() else {
+        return Ok(());
+    };
+    let mut norm = Vec::with_capacity(indices.len());
+    for &i in &indices {
+        let n = if i < 0 { i + d } else { i };
+        if n < 0 || n >= d {
+            return Err(OpError::Invalid(format!(
+                "index {i} is out of range for axis {axis} of size {d}"
+            )));
+        }
+        norm.push(n as usize);
+    }
+    let (Some((v, dims)), Some(idims)) = (value_with_dims(ctx, 0), concrete_dims(idx)) else {
+        return Ok(());
+    };
+    let st = strides(&dims);
+    let ist = strides(&idims);
+    map_value(ctx, 0, v, |pos| {
+        let outer = flat(&pos[..axis], &st[..axis]);
+        let at = *norm.get(flat(&pos[axis..axis + q], &ist))?;
+        let inner = flat(&pos[axis + q..], &st[axis + 1..]);
+        Some(outer + at * st[axis] + inner)
+    });
+    Ok(())
+}
+
+/// GatherElements: the output has the indices' shape (same rank as the
+/// data). 0 FLOPs.
+pub(super) fn gather_elements(ctx: &mut NodeCtx) -> RuleResult {
+    let data = ctx.shape(0)?;
+    let idx = ctx.shape(1)?;
+    if data.len() != idx.len() {
+        return Err(OpError::Invalid(format!(
+            "data has rank {} but indices have rank {}",
+            data.len(),
+            idx.len()
+        )));
+    }
+    axis_attr(ctx, 0, data.len())?;
+    ctx.set_output(0, ctx.dtype(0), idx.to_vec());
+    Ok(())
+}
+
+/// GatherND with `batch_dims` b: for indices of shape `[..., k]`, the output
+/// is `indices.shape[..-1] + data.shape[b+k..]`. 0 FLOPs.
+pub(super) fn gather_nd(ctx: &mut NodeCtx) -> RuleResult {
+    let data = ctx.shape(0)?;
+    let idx = ctx.shape(1)?;
+    let (r, q) = (data.len(), idx.len());
+    let b = ctx.attr_int("batch_dims", 0)?;
+    let b = usize::try_from(b)
+        .ok()
+        .filter(|&b| b < r.min(q))
+        .ok_or_else(|| {
+            OpError::Invalid(format!(
+                "batch_dims = {b} must be below both ranks ({r}, {q})"
+            ))
+        })?;
+    let Some(last) = idx.last() else {
+        return Err(OpError::Invalid("indices must have rank ≥ 1".into()));
+    };
+    let Some(k) = last.as_i64() else {
+        ctx.set_output_dtype(0, ctx.dtype(0));
+        return Err(unknown_input(ctx, 1));
+    };
+    let k = usize::try_from(k)
+        .ok()
+        .filter(|&k| k >= 1 && b + k <= r)
+        .ok_or_else(|| {
+            OpError::Invalid(format!(
+                "indices' last dim {k} does not fit data of rank {r} with batch_dims {b}"
+            ))
+        })?;
+    let mut out: Shape = idx[..q - 1].to_vec();
+    out.extend_from_slice(&data[b + k..]);
+    ctx.set_output(0, ctx.dtype(0), out);
+    Ok(())
+}
+
+/// Shape and cost shared by the scatters: the output has the data's shape;
+/// a `reduction` of add, mul, max or min costs one FLOP per update element.
+fn scatter_common(ctx: &mut NodeCtx, reductions: bool) -> RuleResult {
+    let s = ctx.shape(0)?.to_vec();
+    ctx.set_output(0, ctx.dtype(0), s);
+    let reduction = if reductions {
+        ctx.attr_str("reduction")?.unwrap_or("none")
+    } else {
+        "none"
+    };
+    match reduction {
+        "none" => Ok(()),
+        "add" | "mul" | "max" | "min" => {
+            let n = ctx.numel(2)?;
+            ctx.add_flops(&n)
+        }
+        other => Err(OpError::Invalid(format!("unknown reduction '{other}'"))),
+    }
+}
+
+/// ScatterND: output = data's shape. FLOPs: 0 with `reduction = none`;
+/// with add/mul/max/min (opset 16/18), one per element of `updates`.
+pub(super) fn scatter_nd(ctx: &mut NodeCtx) -> RuleResult {
+    scatter_common(ctx, true)
+}
+
+/// ScatterElements: output = data's shape. FLOPs: 0 with
+/// `reduction = none`; with add/mul/max/min, one per element of `updates`.
+pub(super) fn scatter_elements(ctx: &mut NodeCtx) -> RuleResult {
+    scatter_common(ctx, true)
+}
+
+/// Scatter (deprecated at opset 11): output = data's shape. 0 FLOPs.
+pub(super) fn scatter(ctx: &mut NodeCtx) -> RuleResult {
+    scatter_common(ctx, false)
+}
+
+/// OneHot: inserts an axis of size `depth` (input 1, a scalar) at `axis`
+/// (default −1, counted on the output rank); dtype from `values` (input 2).
+/// 0 FLOPs.
+pub(super) fn one_hot(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?;
+    let r = s.len();
+    let dtype = ctx.dtype(2);
+    let axis = ctx.attr_int("axis", -1)?;
+    let a = normalize_axis(axis, r + 1).ok_or_else(|| {
+        OpError::Invalid(format!(
+            "attribute 'axis' = {axis} is out of range for rank {}",
+            r + 1
+        ))
+    })?;
+    let depth = match ctx.value(1) {
+        Some(ConstValue::Ints(v)) if v.len() == 1 => v[0].clone(),
+        Some(ConstValue::Floats(v)) if v.len() == 1 && v[0].is_finite() && v[0].abs() < 9.0e18 => {
+            Dim::int(v[0].trunc() as i64)
+        }
+        Some(_) => {
+            return Err(OpError::Invalid(
+                "depth (input 1) must be a single number".into(),
+            ))
+        }
+        None => Dim::Unknown,
+    };
+    if let Some(d) = depth.as_i64().filter(|&d| d < 1) {
+        return Err(OpError::Invalid(format!("depth {d} must be positive")));
+    }
+    let known = depth.is_known();
+    let mut out = s.to_vec();
+    out.insert(a, depth);
+    ctx.set_output(0, dtype, out);
+    if known {
+        Ok(())
+    } else {
+        Err(OpError::DataDependent(
+            "the depth of OneHot (input 1) is not known".into(),
+        ))
+    }
+}
+
+/// Checks rank ≥ 2 and passes the shape through.
+fn same_shape_matrix(ctx: &mut NodeCtx, what: &str) -> RuleResult {
+    let s = ctx.shape(0)?.to_vec();
+    if s.len() < 2 {
+        return Err(OpError::Invalid(format!(
+            "{what} needs rank ≥ 2, got {}",
+            s.len()
+        )));
+    }
+    ctx.set_output(0, ctx.dtype(0), s);
+    Ok(())
+}
+
+/// Trilu: same shape; elements above/below the k-th diagonal are zeroed
+/// (selection, 0 FLOPs).
+pub(super) fn trilu(ctx: &mut NodeCtx) -> RuleResult {
+    same_shape_matrix(ctx, "Trilu")
+}
+
+/// ReverseSequence: same shape. 0 FLOPs.
+pub(super) fn reverse_sequence(ctx: &mut NodeCtx) -> RuleResult {
+    same_shape_matrix(ctx, "ReverseSequence")
+}
+
+/// EyeLike: a 2-D tensor of the input's shape, dtype from the `dtype`
+/// attribute (an ONNX type code) or else the input's. 0 FLOPs.
+pub(super) fn eye_like(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?.to_vec();
+    if s.len() != 2 {
+        return Err(OpError::Invalid(format!(
+            "EyeLike needs a 2-D input, got rank {}",
+            s.len()
+        )));
+    }
+    let dtype = match ctx.attr("dtype") {
+        None => ctx.dtype(0),
+        Some(_) => {
+            let code = ctx.attr_int("dtype", 0)?;
+            Some(super::dtype_from_onnx_code(code).ok_or_else(|| {
+                OpError::Invalid(format!(
+                    "attribute 'dtype' = {code} is not an ONNX data type"
+                ))
+            })?)
+        }
+    };
+    ctx.set_output(0, dtype, s);
+    Ok(())
+}
+
+/// Whether each tracked element is non-zero, if all are concrete.
+fn nonzero_flags(v: &ConstValue) -> Option<Vec<bool>> {
+    match v {
+        ConstValue::Ints(e) => e.iter().map(|d| d.as_i64().map(|x| x != 0)).collect(),
+        ConstValue::Floats(e) => Some(e.iter().map(|&x| x != 0.0).collect()),
+    }
+}
+
+/// NonZero: output `[rank, n]` of dtype int64, where `n`, the number of
+/// non-zero elements, depends on the data (known only if the input's
+/// elements are tracked). 0 FLOPs.
+pub(super) fn non_zero(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?;
+    let r = s.len();
+    let known = value_with_dims(ctx, 0).and_then(|(v, dims)| Some((nonzero_flags(v)?, dims)));
+    let Some((flags, dims)) = known else {
+        ctx.set_output(0, Some(DType::I64), vec![Dim::int(r as i64), Dim::Unknown]);
+        return Err(OpError::DataDependent(
+            "the output length of NonZero (the number of non-zero elements) depends on the input data".into(),
+        ));
+    };
+    let hits: Vec<usize> = flags
+        .iter()
+        .enumerate()
+        .filter(|(_, &f)| f)
+        .map(|(i, _)| i)
+        .collect();
+    ctx.set_output(
+        0,
+        Some(DType::I64),
+        vec![Dim::int(r as i64), Dim::int(hits.len() as i64)],
+    );
+    // Row a lists the a-th coordinate of every hit.
+    let st = strides(&dims);
+    let mut coords = Vec::with_capacity(r * hits.len());
+    for a in 0..r {
+        for &h in &hits {
+            let c = if dims[a] == 0 {
+                0
+            } else {
+                (h / st[a]) % dims[a]
+            };
+            coords.push(Dim::int(c as i64));
+        }
+    }
+    super::set_value(ctx, 0, ConstValue::Ints(coords));
+    Ok(())
+}
+
+/// Compress: keeps the slices along `axis` (or the elements of the
+/// flattened input without `axis`) whose `condition` is true; the output
+/// size is the number of true conditions, known only if the condition's
+/// elements are tracked. 0 FLOPs.
+pub(super) fn compress(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?;
+    let dtype = ctx.dtype(0);
+    let axis = match ctx.attr("axis") {
+        Some(_) => Some(axis_attr(ctx, 0, s.len())?),
+        None => None,
+    };
+    let count = ctx
+        .value(1)
+        .and_then(nonzero_flags)
+        .map(|f| Dim::int(f.iter().filter(|&&x| x).count() as i64))
+        .unwrap_or(Dim::Unknown);
+    let known = count.is_known();
+    let out = match axis {
+        Some(a) => with_dim(s, a, count),
+        None => vec![count],
+    };
+    ctx.set_output(0, dtype, out);
+    if known {
+        Ok(())
+    } else {
+        Err(OpError::DataDependent(
+            "the output size of Compress depends on its condition, which is not known".into(),
+        ))
+    }
+}
+
+/// Unique: the number of unique elements (or slices along `axis`) depends
+/// on the data, so outputs 0 (Y), 1 (indices) and 3 (counts) have an
+/// unknown length; output 2 (inverse indices) has one entry per input
+/// element (or slice). Sorting comparisons are not counted: 0 FLOPs.
+pub(super) fn unique(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?;
+    let dtype = ctx.dtype(0);
+    let axis = match ctx.attr("axis") {
+        Some(_) => Some(axis_attr(ctx, 0, s.len())?),
+        None => None,
+    };
+    let (y, inverse) = match axis {
+        Some(a) => (with_dim(s, a, Dim::Unknown), s[a].clone()),
+        None => (vec![Dim::Unknown], dim_product(s)?),
+    };
+    let i64 = Some(DType::I64);
+    ctx.set_output(0, dtype, y);
+    ctx.set_output(1, i64, vec![Dim::Unknown]);
+    ctx.set_output(2, i64, vec![inverse]);
+    ctx.set_output(3, i64, vec![Dim::Unknown]);
+    Err(OpError::DataDependent(
+        "the number of unique elements of Unique depends on the input data".into(),
+    ))
+}
+
+/// TopK: the `axis` (default −1) dim becomes `k` (attribute before opset
+/// 10, input 1 from 10; may be symbolic); outputs Values (input dtype) and
+/// Indices (int64). Selection comparisons depend on the algorithm and are
+/// not counted: 0 FLOPs.
+pub(super) fn top_k(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?;
+    let dtype = ctx.dtype(0);
+    let axis = axis_attr(ctx, -1, s.len())?;
+    let k = match ctx.attr("k") {
+        Some(_) => Dim::int(ctx.attr_int("k", 0)?),
+        None if ctx.opset < 10 => return Err(OpError::Invalid("attribute 'k' is required".into())),
+        None => match list_input(ctx, 1)? {
+            IntList::Known(v) if v.len() == 1 => v[0].clone(),
+            IntList::Known(_) => {
+                return Err(OpError::Invalid("K (input 1) must have one element".into()))
+            }
+            IntList::Absent => return Err(OpError::MissingInput(1)),
+            IntList::Unknown(_) => Dim::Unknown,
+        },
+    };
+    if let Some(kv) = k.as_i64() {
+        if kv < 0 || s[axis].as_i64().is_some_and(|d| kv > d) {
+            return Err(OpError::Invalid(format!(
+                "k = {kv} is out of range for axis {axis} of size {}",
+                s[axis]
+            )));
+        }
+    }
+    let known = k.is_known();
+    let out = with_dim(s, axis, k);
+    ctx.set_output(0, dtype, out.clone());
+    ctx.set_output(1, Some(DType::I64), out);
+    if known {
+        Ok(())
+    } else {
+        Err(OpError::DataDependent(
+            "K of TopK (input 1) is not known".into(),
+        ))
+    }
+}
+
+/// CumSum along `axis` (input 1): each scan row of length `L` costs `L − 1`
+/// additions (the first output is the first input), or `max(L − 2, 0)`
+/// with `exclusive = 1` (the first output is 0, the second the first
+/// input). FLOPs = rows·(L − 1), where rows = numel / L.
+pub(super) fn cum_sum(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?;
+    let dtype = ctx.dtype(0);
+    ctx.set_output(0, dtype, s.to_vec());
+    let axis = match list_input(ctx, 1)? {
+        IntList::Known(v) if v.len() == 1 => v[0].as_i64(),
+        IntList::Known(_) => {
+            return Err(OpError::Invalid("axis (input 1) must be a scalar".into()))
+        }
+        IntList::Absent => return Err(OpError::MissingInput(1)),
+        IntList::Unknown(_) => None,
+    };
+    let Some(axis) = axis else {
+        return Err(OpError::DataDependent(
+            "the axis of CumSum (input 1) is not known, so neither is the number of additions"
+                .into(),
+        ));
+    };
+    let axis = normalize_axes(&[axis], s.len(), "axis")?[0];
+    let dims = ctx.known_shape(0)?;
+    let len = &dims[axis];
+    let rows = product(
+        dims.iter()
+            .enumerate()
+            .filter(|&(i, _)| i != axis)
+            .map(|(_, d)| d),
+    )?;
+    let exclusive = ctx.attr_int("exclusive", 0)? != 0;
+    let per_row = len.checked_sub(&Poly::constant(if exclusive { 2 } else { 1 }))?;
+    let per_row = match per_row.as_constant() {
+        Some(c) if c < 0 => Poly::ZERO,
+        _ => per_row,
+    };
+    ctx.add_flops(&rows.checked_mul(&per_row)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{
+        act, dims, floats_nd, ints, ints_nd, run_rule, scalar, unknown_ints,
+    };
+    use crate::graph::{AttrValue, DType};
+    use crate::ops::testing::NodeTest;
+    use crate::ops::{lookup, Role};
+    use crate::report::NodeStatus;
+
+    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
+        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+    }
+
+    /// An embedding lookup: table [30522, 768] gathered by ids
+    /// [batch, seq] → [batch, seq, 768]; the table is 30522·768 =
+    /// 23,440,896 parameters; 0 FLOPs.
+    #[test]
+    fn gather_embedding() {
+        let r = NodeTest::new("Gather")
+            .weight(&[30522, 768])
+            .input_dims(dims(&["batch", "seq"]), DType::I64)
+            .run();
+        assert_eq!(r.shape(0), "batchxseqx768");
+        assert_eq!(r.params(), 23_440_896);
+        assert_eq!(r.flops(), 0);
+        assert_eq!(r.macs(), 0);
+        assert_eq!(lookup("", "Gather").unwrap().role(1), Role::Config);
+    }
+
+    /// data [2, 3, 4], indices [5] on axis 1 → [2, 5, 4]; a scalar index on
+    /// axis 0 of [3, 4] → [4]; an index of 3 on an axis of 3 is invalid.
+    #[test]
+    fn gather_shapes() {
+        let r = NodeTest::new("Gather")
+            .input(&[2, 3, 4])
+            .ints(&[0, 1, 2, 0, 1])
+            .int("axis", 1)
+            .run();
+        assert_eq!(r.shape(0), "2x5x4");
+        let r = run_rule(
+            "Gather",
+            13,
+            &[Some(act(&["3", "4"])), Some(scalar("-1"))],
+            &[],
+            1,
+        );
+        assert_eq!(r.shape(0), "4");
+        let r = NodeTest::new("Gather").input(&[3, 4]).ints(&[3]).run();
+        assert!(incomplete(&r, "out of range"));
+        let r = NodeTest::new("Gather")
+            .input(&[3, 4])
+            .ints(&[0])
+            .int("axis", 2)
+            .run();
+        assert!(incomplete(&r, "axis"));
+    }
+
+    /// Shape value [batch, 3, 224, 224]: index 0 (scalar) → batch (a
+    /// scalar); index [-1] → [224]; 2-D values [[1, 2, 3], [4, 5, 6]] with
+    /// indices [2, 0] on axis 1 → [[3, 1], [6, 4]].
+    #[test]
+    fn gather_values() {
+        let shape = ints(&["batch", "3", "224", "224"]);
+        let r = run_rule(
+            "Gather",
+            13,
+            &[Some(shape.clone()), Some(scalar("0"))],
+            &[],
+            1,
+        );
+        assert_eq!(r.shape(0), "scalar");
+        assert_eq!(r.value(0), "[batch]");
+        let r = run_rule("Gather", 13, &[Some(shape), Some(ints(&["-1"]))], &[], 1);
+        assert_eq!(r.value(0), "[224]");
+        let m = ints_nd(&[2, 3], &["1", "2", "3", "4", "5", "6"]);
+        let r = run_rule(
+            "Gather",
+            13,
+            &[Some(m), Some(ints(&["2", "0"]))],
+            &[("axis", AttrValue::Int(1))],
+            1,
+        );
+        assert_eq!(r.shape(0), "2x2");
+        assert_eq!(r.value(0), "[3, 1, 6, 4]");
+    }
+
+    /// GatherElements: output = indices' shape, [3, 2].
+    #[test]
+    fn gather_elements() {
+        let r = NodeTest::new("GatherElements")
+            .input(&[3, 4])
+            .input_dims(dims(&["3", "2"]), DType::I64)
+            .int("axis", 1)
+            .run();
+        assert_eq!(r.shape(0), "3x2");
+        assert_eq!(r.flops(), 0);
+        let r = NodeTest::new("GatherElements")
+            .input(&[3, 4])
+            .ints(&[0])
+            .run();
+        assert!(incomplete(&r, "rank"));
+    }
+
+    /// GatherND: data [2, 3, 4], indices [5, 2] → [5] + data[2..] = [5, 4];
+    /// batch_dims 1 with indices [2, 1] → [2] + data[2..] = [2, 4].
+    #[test]
+    fn gather_nd() {
+        let idx = |d: &[&str]| dims(d);
+        let r = NodeTest::new("GatherND")
+            .input(&[2, 3, 4])
+            .input_dims(idx(&["5", "2"]), DType::I64)
+            .run();
+        assert_eq!(r.shape(0), "5x4");
+        assert_eq!(r.flops(), 0);
+        let r = NodeTest::new("GatherND")
+            .input(&[2, 3, 4])
+            .input_dims(idx(&["2", "1"]), DType::I64)
+            .int("batch_dims", 1)
+            .run();
+        assert_eq!(r.shape(0), "2x4");
+        let r = NodeTest::new("GatherND")
+            .input(&[2, 3])
+            .input_dims(idx(&["5", "3"]), DType::I64)
+            .run();
+        assert!(incomplete(&r, "does not fit"));
+        let r = NodeTest::new("GatherND")
+            .input(&[2, 3])
+            .input_dims(idx(&["5", "1"]), DType::I64)
+            .int("batch_dims", 2)
+            .run();
+        assert!(incomplete(&r, "batch_dims"));
+    }
+
+    /// ScatterND on [4, 4] with updates [2, 4]: reduction none → 0 FLOPs;
+    /// add → one per update element, 8.
+    #[test]
+    fn scatter_nd_reductions() {
+        let base = || {
+            NodeTest::new("ScatterND")
+                .input(&[4, 4])
+                .input_dims(dims(&["2", "1"]), DType::I64)
+                .input(&[2, 4])
+        };
+        let r = base().run();
+        assert_eq!(r.shape(0), "4x4");
+        assert_eq!(r.flops(), 0);
+        let r = base().opset(16).string("reduction", "add").run();
+        assert_eq!(r.flops(), 8);
+        let r = base().string("reduction", "xor").run();
+        assert!(incomplete(&r, "reduction"));
+    }
+
+    /// ScatterElements [3, 3] with updates [2, 3] and reduction mul → 6
+    /// FLOPs; old Scatter → 0.
+    #[test]
+    fn scatter_elements_and_scatter() {
+        let r = NodeTest::new("ScatterElements")
+            .opset(16)
+            .input(&[3, 3])
+            .input_dims(dims(&["2", "3"]), DType::I64)
+            .input(&[2, 3])
+            .string("reduction", "mul")
+            .run();
+        assert_eq!(r.shape(0), "3x3");
+        assert_eq!(r.flops(), 6);
+        let r = NodeTest::new("Scatter")
+            .opset(9)
+            .input(&[3, 3])
+            .input_dims(dims(&["2", "3"]), DType::I64)
+            .input(&[2, 3])
+            .run();
+        assert_eq!(r.shape(0), "3x3");
+        assert_eq!(r.flops(), 0);
+    }
+
+    /// OneHot of ids [batch, seq] with depth 10: axis −1 → [batch, seq, 10];
+    /// axis 0 → [10, batch, seq]; dtype from the values (float32). The
+    /// [off, on] values are configuration, not parameters.
+    #[test]
+    fn one_hot() {
+        let ids = act(&["batch", "seq"]);
+        let values = floats_nd(&[2], &[0.0, 1.0]);
+        let r = run_rule(
+            "OneHot",
+            11,
+            &[Some(ids.clone()), Some(scalar("10")), Some(values.clone())],
+            &[],
+            1,
+        );
+        assert_eq!(r.shape(0), "batchxseqx10");
+        assert_eq!(r.dtype(0), Some(DType::F32));
+        let r = run_rule(
+            "OneHot",
+            11,
+            &[Some(ids.clone()), Some(scalar("10")), Some(values.clone())],
+            &[("axis", AttrValue::Int(0))],
+            1,
+        );
+        assert_eq!(r.shape(0), "10xbatchxseq");
+        let r = run_rule(
+            "OneHot",
+            11,
+            &[
+                Some(ids.clone()),
+                Some(floats_nd(&[], &[4.0])),
+                Some(values.clone()),
+            ],
+            &[],
+            1,
+        );
+        assert_eq!(r.shape(0), "batchxseqx4");
+        let r = run_rule(
+            "OneHot",
+            11,
+            &[Some(ids.clone()), Some(unknown_ints(1)), Some(values)],
+            &[],
+            1,
+        );
+        assert!(r.data_dependent());
+        assert_eq!(r.shape(0), "batchxseqx?");
+        let r = NodeTest::new("OneHot")
+            .input(&[3])
+            .ints(&[5])
+            .floats(&[2], &[0.0, 1.0])
+            .run();
+        assert_eq!(r.shape(0), "3x5");
+        assert_eq!(r.params(), 0);
+        assert_eq!(r.flops(), 0);
+    }
+
+    #[test]
+    fn trilu_reverse_sequence_eye_like() {
+        let r = NodeTest::new("Trilu")
+            .input_sym(&["batch", "4", "4"])
+            .ints(&[1])
+            .run();
+        assert_eq!(r.shape(0), "batchx4x4");
+        assert_eq!(r.flops(), 0);
+        let r = NodeTest::new("Trilu").input(&[4]).run();
+        assert!(incomplete(&r, "rank ≥ 2"));
+        let r = NodeTest::new("ReverseSequence")
+            .input(&[5, 3, 2])
+            .ints(&[5, 4, 3])
+            .run();
+        assert_eq!(r.shape(0), "5x3x2");
+        assert_eq!(r.flops(), 0);
+        // EyeLike: dtype 7 is int64.
+        let r = NodeTest::new("EyeLike")
+            .input(&[3, 4])
+            .int("dtype", 7)
+            .run();
+        assert_eq!(r.shape(0), "3x4");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I64));
+        assert_eq!(r.flops(), 0);
+        let r = NodeTest::new("EyeLike").input(&[3, 4, 5]).run();
+        assert!(incomplete(&r, "2-D"));
+        let r = NodeTest::new("EyeLike")
+            .input(&[3, 4])
+            .int("dtype", 99)
+            .run();
+        assert!(incomplete(&r, "dtype"));
+    }
+
+    /// NonZero of unknown data: [rank, ?], data dependent; of the tracked
+    /// [[1, 0], [0, 3]]: hits at (0, 0) and (1, 1) → [2, 2], value
+    /// [[0, 1], [0, 1]].
+    #[test]
+    fn non_zero() {
+        let r = NodeTest::new("NonZero").input(&[3, 4]).run();
+        assert!(incomplete(&r, "depends on the input data"));
+        assert_eq!(r.shape(0), "2x?");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I64));
+        let r = run_rule(
+            "NonZero",
+            13,
+            &[Some(ints_nd(&[2, 2], &["1", "0", "0", "3"]))],
+            &[],
+            1,
+        );
+        assert!(r.ok());
+        assert_eq!(r.shape(0), "2x2");
+        assert_eq!(r.value(0), "[0, 1, 0, 1]");
+    }
+
+    /// Compress [3, 4] with condition [1, 0, 1]: axis 0 → [2, 4]; no axis →
+    /// [2]; unknown condition → unknown size, data dependent.
+    #[test]
+    fn compress() {
+        let cond = ints(&["1", "0", "1"]);
+        let r = run_rule(
+            "Compress",
+            13,
+            &[Some(act(&["3", "4"])), Some(cond.clone())],
+            &[("axis", AttrValue::Int(0))],
+            1,
+        );
+        assert_eq!(r.shape(0), "2x4");
+        let r = run_rule(
+            "Compress",
+            13,
+            &[Some(act(&["3", "4"])), Some(cond)],
+            &[],
+            1,
+        );
+        assert_eq!(r.shape(0), "2");
+        let r = NodeTest::new("Compress")
+            .input(&[3, 4])
+            .input_dims(dims(&["3"]), DType::Bool)
+            .int("axis", 1)
+            .run();
+        assert!(incomplete(&r, "condition"));
+        assert_eq!(r.shape(0), "3x?");
+    }
+
+    /// Unique of [10]: Y [?], indices [?], inverse [10], counts [?]; with
+    /// axis 0 on [5, 3]: Y [?, 3], inverse [5].
+    #[test]
+    fn unique() {
+        let r = NodeTest::new("Unique").input(&[10]).run_outputs(4);
+        assert!(incomplete(&r, "unique elements"));
+        assert_eq!(
+            [r.shape(0), r.shape(1), r.shape(2), r.shape(3)],
+            ["?", "?", "10", "?"]
+        );
+        let r = NodeTest::new("Unique")
+            .input(&[5, 3])
+            .int("axis", 0)
+            .run_outputs(4);
+        assert_eq!(r.shape(0), "?x3");
+        assert_eq!(r.shape(2), "5");
+    }
+
+    /// TopK of [batch, 1000] with K = 5 → values and indices [batch, 5];
+    /// opset 1 attribute k; K = 2000 > 1000 is invalid; symbolic K.
+    #[test]
+    fn top_k() {
+        let r = NodeTest::new("TopK")
+            .input_sym(&["batch", "1000"])
+            .ints(&[5])
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "batchx5");
+        assert_eq!(r.shape(1), "batchx5");
+        assert_eq!(r.node().outputs[1].dtype, Some(DType::I64));
+        assert_eq!(r.flops(), 0);
+        let r = NodeTest::new("TopK")
+            .opset(1)
+            .input(&[4, 10])
+            .int("k", 3)
+            .int("axis", 0)
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "3x10");
+        let r = NodeTest::new("TopK")
+            .input(&[4, 1000])
+            .ints(&[2000])
+            .run_outputs(2);
+        assert!(incomplete(&r, "out of range"));
+        let r = run_rule(
+            "TopK",
+            11,
+            &[Some(act(&["batch", "seq"])), Some(ints(&["k"]))],
+            &[],
+            2,
+        );
+        assert_eq!(r.shape(0), "batchxk");
+        let r = run_rule(
+            "TopK",
+            11,
+            &[Some(act(&["4", "10"])), Some(unknown_ints(1))],
+            &[],
+            2,
+        );
+        assert!(r.data_dependent());
+        assert_eq!(r.shape(1), "4x?");
+    }
+
+    /// CumSum of [2, 3, 4] along axis 1: rows = 2·4 = 8, L = 3, FLOPs =
+    /// 8·2 = 16; exclusive: 8·1 = 8; axis −1: rows 6, L 4 → 18;
+    /// [batch, seq] along 1: batch·(seq − 1).
+    #[test]
+    fn cum_sum() {
+        let r = NodeTest::new("CumSum").input(&[2, 3, 4]).ints(&[1]).run();
+        assert_eq!(r.shape(0), "2x3x4");
+        assert_eq!(r.flops(), 16);
+        assert_eq!(r.macs(), 0);
+        let r = NodeTest::new("CumSum")
+            .input(&[2, 3, 4])
+            .ints(&[1])
+            .int("exclusive", 1)
+            .run();
+        assert_eq!(r.flops(), 8);
+        let r = NodeTest::new("CumSum")
+            .input(&[2, 3, 4])
+            .ints(&[-1])
+            .int("reverse", 1)
+            .run();
+        assert_eq!(r.flops(), 18);
+        let r = NodeTest::new("CumSum")
+            .input(&[5, 1])
+            .ints(&[1])
+            .int("exclusive", 1)
+            .run();
+        assert_eq!(r.flops(), 0);
+        let r = NodeTest::new("CumSum")
+            .input_sym(&["batch", "seq"])
+            .ints(&[1])
+            .run();
+        assert_eq!(r.flops_expr(), "batch*seq - batch");
+        let r = run_rule(
+            "CumSum",
+            14,
+            &[Some(act(&["2", "3"])), Some(unknown_ints(1))],
+            &[],
+            1,
+        );
+        assert!(r.data_dependent());
+        assert_eq!(r.shape(0), "2x3");
+        let r = NodeTest::new("CumSum").input(&[2, 3]).ints(&[2]).run();
+        assert!(incomplete(&r, "out of range"));
+    }
+}
