@@ -1,0 +1,294 @@
+//! The command-line tool as a user meets it: output formats, bindings,
+//! exit codes, and one clear line for every kind of bad input.
+
+#[path = "../crates/onnx/tests/common/mod.rs"]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use nncost_onnx::proto::GraphProto;
+use serde_json::Value;
+
+fn nncost(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nncost"))
+        .args(args)
+        .output()
+        .expect("nncost runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh scratch folder per test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nncost-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn write_model(dir: &Path, name: &str, graph: GraphProto) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, encode(&model(graph))).expect("write model");
+    path.display().to_string()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/resnet18.onnx")
+        .display()
+        .to_string()
+}
+
+/// Bad input: exit code 2 and exactly one line on stderr containing `needle`.
+fn assert_bad_input(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn json_report_is_integer_when_bound_and_an_expression_when_not() {
+    let bound = nncost(&[&example(), "--format", "json", "--dim", "batch=1"]);
+    assert!(bound.status.success(), "{}", stderr(&bound));
+    let doc: Value = serde_json::from_str(&stdout(&bound)).expect("valid JSON");
+    assert_eq!(doc["schema"], "nncost.report");
+    assert_eq!(doc["schema_version"], 1);
+    let macs = doc["totals"]["macs"].as_u64().expect("integer MACs");
+    let free = nncost(&[&example(), "--format", "json"]);
+    let doc_free: Value = serde_json::from_str(&stdout(&free)).expect("valid JSON");
+    let expr = &doc_free["totals"]["macs"];
+    assert_eq!(expr["expression"], format!("{macs}*batch"));
+    assert_eq!(expr["symbols"], serde_json::json!(["batch"]));
+    assert_eq!(
+        doc_free["inputs"][0]["shape"],
+        serde_json::json!(["batch", 3, 224, 224])
+    );
+    // Binding batch=8 multiplies every count by 8.
+    let eight = nncost(&[&example(), "--format", "json", "--dim", "batch=8"]);
+    let doc8: Value = serde_json::from_str(&stdout(&eight)).expect("valid JSON");
+    assert_eq!(doc8["totals"]["macs"].as_u64(), Some(8 * macs));
+    let node = &doc["nodes"][0];
+    for field in ["name", "op_type", "params", "macs", "flops", "outputs"] {
+        assert!(!node[field].is_null(), "node field {field}");
+    }
+    assert!(doc["unsupported"].as_array().is_some_and(|a| a.is_empty()));
+}
+
+#[test]
+fn input_override_sets_the_whole_shape() {
+    let o = nncost(&[
+        &example(),
+        "--format",
+        "json",
+        "--input",
+        "input=2x3x112x112",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("valid JSON");
+    assert_eq!(doc["outputs"][0]["shape"], serde_json::json!([2, 1000]));
+    let bad = nncost(&[&example(), "--input", "nosuch=1x3x2x2"]);
+    assert_bad_input(&bad, "nosuch");
+}
+
+#[test]
+fn table_states_the_convention_and_totals() {
+    let o = nncost(&[&example(), "--dim", "batch=1"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(text.contains("convention: "), "{text}");
+    assert!(text.contains("MACs     1.81 G"), "{text}");
+    let by_op = stdout(&nncost(&[
+        &example(),
+        "--by-op",
+        "--exact",
+        "--dim",
+        "batch=1",
+    ]));
+    let conv_row = by_op
+        .lines()
+        .find(|l| l.starts_with("Conv "))
+        .expect("a Conv row");
+    assert!(
+        conv_row.contains(" 20 "),
+        "ResNet-18 has 20 convolutions: {conv_row}"
+    );
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let dir = scratch("output");
+    let out = dir.join("report.json");
+    let o = nncost(&[&example(), "--format", "json", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(stdout(&o).is_empty());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["schema"], "nncost.report");
+    let leftovers = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(leftovers, 1, "no temporary file left behind");
+}
+
+fn custom_op_graph() -> GraphProto {
+    let mut custom = node("FancyOp", "fancy", &["x"], &["y"]);
+    custom.domain = "com.example".into();
+    GraphProto {
+        name: "g".into(),
+        node: vec![node("Relu", "relu", &["x"], &["r"]), {
+            custom.input = vec!["r".into()];
+            custom
+        }],
+        input: vec![vi("x", FLOAT, Some(&[D::V(1), D::V(8)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn unsupported_ops_are_listed_and_strict_fails() {
+    let dir = scratch("strict");
+    let path = write_model(&dir, "custom.onnx", custom_op_graph());
+    let o = nncost(&[&path]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("not counted: 1 nodes — com.example:FancyOp ×1"),
+        "{}",
+        stdout(&o)
+    );
+    let strict = nncost(&[&path, "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(stderr(&strict).contains("FancyOp ×1"));
+    let json: Value = serde_json::from_str(&stdout(&nncost(&[&path, "--format", "json"]))).unwrap();
+    assert_eq!(json["unsupported"][0]["op_type"], "FancyOp");
+    assert_eq!(
+        json["unsupported"][0]["nodes"],
+        serde_json::json!(["fancy"])
+    );
+}
+
+#[test]
+fn missing_file_directory_empty_and_text_files() {
+    let dir = scratch("notonnx");
+    let missing = dir.join("nope.onnx");
+    assert_bad_input(&nncost(&[missing.to_str().unwrap()]), "nope.onnx");
+    assert_bad_input(&nncost(&[dir.to_str().unwrap()]), "directory");
+    let empty = dir.join("empty.onnx");
+    std::fs::write(&empty, b"").unwrap();
+    assert_bad_input(&nncost(&[empty.to_str().unwrap()]), "empty");
+    let text = dir.join("notes.onnx");
+    std::fs::write(&text, "this is not a model\n").unwrap();
+    assert_bad_input(&nncost(&[text.to_str().unwrap()]), "not an ONNX model");
+    let png = dir.join("image.onnx");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01").unwrap();
+    assert_bad_input(&nncost(&[png.to_str().unwrap()]), "image.onnx");
+}
+
+#[test]
+fn truncated_model_is_a_clear_error() {
+    let dir = scratch("truncated");
+    let bytes = std::fs::read(example()).unwrap();
+    for cut in [bytes.len() / 2, bytes.len() - 1, 7] {
+        let path = dir.join(format!("cut{cut}.onnx"));
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let o = nncost(&[path.to_str().unwrap()]);
+        assert_bad_input(&o, &format!("cut{cut}.onnx"));
+    }
+}
+
+#[test]
+fn cycle_and_undefined_value_name_the_node() {
+    let dir = scratch("graph");
+    let cycle = GraphProto {
+        name: "g".into(),
+        node: vec![
+            node("Relu", "a", &["x", "b_out"], &["a_out"]),
+            node("Relu", "b", &["a_out"], &["b_out"]),
+        ],
+        input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
+        output: vec![vi("b_out", FLOAT, None)],
+        ..Default::default()
+    };
+    let path = write_model(&dir, "cycle.onnx", cycle);
+    assert_bad_input(&nncost(&[&path]), "cycle");
+    let undefined = GraphProto {
+        name: "g".into(),
+        node: vec![node("Relu", "r", &["ghost"], &["y"])],
+        input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let path = write_model(&dir, "undefined.onnx", undefined);
+    assert_bad_input(
+        &nncost(&[&path]),
+        "node 'r' (Relu) reads undefined value 'ghost'",
+    );
+}
+
+#[test]
+fn overflowing_dimensions_are_reported_not_wrapped() {
+    let dir = scratch("overflow");
+    let huge = 1i64 << 62;
+    let g = GraphProto {
+        name: "g".into(),
+        node: vec![node("Relu", "big_relu", &["x"], &["y"])],
+        input: vec![vi("x", FLOAT, Some(&[D::V(huge), D::V(huge), D::V(huge)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let path = write_model(&dir, "huge.onnx", g);
+    assert_bad_input(&nncost(&[&path]), "big_relu");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(nncost(&[]).status.code(), Some(2));
+    assert_bad_input(&nncost(&[&example(), "--dim", "batch"]), "NAME=VALUE");
+    assert_bad_input(&nncost(&[&example(), "--dim", "batch=-3"]), "non-negative");
+    assert_eq!(nncost(&["--version"]).status.code(), Some(0));
+}
+
+/// The same model with its weights embedded and with them moved to an
+/// external file that is not there: the reports are identical, because the
+/// weights are never read.
+#[test]
+fn stripped_weights_give_the_same_report() {
+    use nncost_onnx::proto::{data_location, StringStringEntryProto};
+    let dir = scratch("stripped");
+    let full = model(conv_model().graph.unwrap());
+    let mut stripped = full.clone();
+    for t in &mut stripped.graph.as_mut().unwrap().initializer {
+        t.raw_data = None;
+        t.float_data.clear();
+        t.data_location = data_location::EXTERNAL;
+        t.external_data = vec![StringStringEntryProto {
+            key: "location".into(),
+            value: "weights.bin".into(),
+        }];
+    }
+    let a = dir.join("m.onnx");
+    std::fs::write(&a, encode(&full)).unwrap();
+    let sub = dir.join("stripped");
+    std::fs::create_dir_all(&sub).unwrap();
+    let b = sub.join("m.onnx");
+    std::fs::write(&b, encode(&stripped)).unwrap();
+    let run = |p: &Path| {
+        let o = nncost(&[p.to_str().unwrap(), "--format", "json", "--dim", "N=2"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let mut doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        doc["model"]["source"] = Value::Null;
+        doc
+    };
+    let (ra, rb) = (run(&a), run(&b));
+    assert_eq!(ra, rb);
+    // Conv 3→4, 3×3 on 8×8 → 6×6, batch 2: 2·4·36·27 MACs, 112 params.
+    assert_eq!(ra["totals"]["macs"], 2 * 4 * 36 * 27);
+    assert_eq!(ra["totals"]["params"], 4 * 27 + 4);
+}
