@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::graph::{Graph, NodeId, ValueId};
-use crate::ops::{self, NodeCtx, OpError, Role};
+use crate::ops::{self, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Overflow, Poly};
 use crate::report::{NodeReport, NodeStatus, Report, Totals, Unsupported, ValueReport};
 use crate::shape::{Dim, Shape};
@@ -68,7 +68,12 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     let bind = |name: &str| bindings.get(name).map(|&v| v as i128);
 
     let mut facts = initial_facts(graph, options, &bind)?;
-    let classes = classify_initializers(graph);
+    let defs: Vec<Option<&OpDef>> = graph
+        .nodes
+        .iter()
+        .map(|n| ops::lookup(&n.domain, &n.op_type))
+        .collect();
+    let classes = classify_initializers(graph, &defs);
     let mut counted = vec![false; graph.values.len()];
     let mut totals = Totals::default();
     let mut nodes = Vec::with_capacity(graph.nodes.len());
@@ -81,7 +86,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             node: name.clone(),
             op_type: node.op_type.clone(),
         };
-        let def = ops::lookup(&node.domain, &node.op_type);
+        let def = defs[nid];
         let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
 
         // Parameters come from the initializers the node reads; each is
@@ -202,10 +207,9 @@ enum InitClass {
     Param,
 }
 
-fn classify_initializers(graph: &Graph) -> Vec<InitClass> {
+fn classify_initializers(graph: &Graph, defs: &[Option<&OpDef>]) -> Vec<InitClass> {
     let mut classes = vec![InitClass::Constant; graph.values.len()];
-    for node in &graph.nodes {
-        let def = ops::lookup(&node.domain, &node.op_type);
+    for (node, def) in graph.nodes.iter().zip(defs) {
         for (pos, input) in node.inputs.iter().enumerate() {
             let Some(vid) = *input else { continue };
             let Some(init) = &graph.values[vid].initializer else {

@@ -280,6 +280,9 @@ impl Poly {
 
     /// Replaces bound symbols by their values; unbound symbols stay.
     pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
+        if self.terms.is_empty() {
+            return Ok(self.clone());
+        }
         let mut out = Poly::constant(self.constant);
         for (m, c) in &self.terms {
             let mut term = Poly::constant(*c);

@@ -6,9 +6,9 @@
 //! facts, and adds its MACs and FLOPs. Parameters are not counted by rules:
 //! the engine counts them from the input [`Role`]s declared in the table.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Node};
 use crate::poly::{Overflow, Poly};
 use crate::shape::{self, Dim, Shape, ShapeError};
@@ -117,7 +117,7 @@ pub fn canonical_domain(domain: &str) -> &str {
 
 /// Looks up the rule for an operator.
 pub fn lookup(domain: &str, op_type: &str) -> Option<&'static OpDef> {
-    static REGISTRY: OnceLock<HashMap<(&'static str, &'static str), &'static OpDef>> =
+    static REGISTRY: OnceLock<FxHashMap<(&'static str, &'static str), &'static OpDef>> =
         OnceLock::new();
     let reg = REGISTRY.get_or_init(|| {
         families()
