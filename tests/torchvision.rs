@@ -82,6 +82,17 @@ fn every_model_matches_torchvision_published_macs() {
                 problems.join("; ")
             ));
         }
+        // torchvision publishes three decimals of a billion: nncost's exact
+        // count, rounded the same way, must give the same digits.
+        let published_milli = (published / 1e6).round() as i128;
+        let ours_milli = (macs + 500_000) / 1_000_000;
+        if ours_milli != published_milli {
+            failures.push(format!(
+                "{name}: nncost {macs} MACs rounds to {:.3} G, torchvision publishes {:.3} G",
+                ours_milli as f64 / 1000.0,
+                published / 1e9
+            ));
+        }
         if diff.abs() > tolerance(published) {
             failures.push(format!(
                 "{name}: nncost {macs} MACs vs published {published:.0} ({:+.3}%)",
@@ -119,4 +130,25 @@ fn parameters_account_for_every_initializer_element() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// ResNet-18 by hand (MACs = H_out·W_out·C_out·C_in·k² per convolution):
+/// stem 112²·64·3·49 = 118,013,952; layer1, four 3×3 64→64 at 56²:
+/// 4 · 115,605,504 = 462,422,016; layers 2–4 each: a strided 3×3 conv
+/// (57,802,752), three 3×3 convs (3 · 115,605,504) and a 1×1 downsample
+/// (6,422,528) = 411,041,792; fc 512·1000 = 512,000.
+/// Total 118,013,952 + 462,422,016 + 3 · 411,041,792 + 512,000 = 1,814,073,344.
+#[test]
+fn resnet18_matches_the_hand_count() {
+    let entries = reference();
+    let entry = entries
+        .iter()
+        .find(|e| e["name"] == "resnet18")
+        .expect("resnet18");
+    let report = analyse(entry);
+    assert_eq!(report.totals.macs.as_constant(), Some(1_814_073_344));
+    // BatchNorm folded into the convolutions: PyTorch's 11,689,512 minus the
+    // 9,600 BN scales and shifts, plus 4,800 conv biases.
+    assert_eq!(report.totals.params, 11_684_712);
+    assert_eq!(report.totals.buffers, 0);
 }
