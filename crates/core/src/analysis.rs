@@ -425,3 +425,223 @@ pub fn sum_known<'a>(items: impl IntoIterator<Item = &'a Option<Poly>>) -> Resul
         .flatten()
         .try_fold(Poly::ZERO, |acc, p| acc.checked_add(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{DType, DeclaredType, Node, OpsetImports, Tensor, TensorData, Value};
+    use crate::report::NodeStatus;
+    use crate::shape::shape_of;
+
+    /// A graph built by value names; inputs are float32 with the given shape.
+    struct G(Graph);
+
+    impl G {
+        fn new() -> Self {
+            G(Graph {
+                opsets: OpsetImports(vec![(String::new(), 17)]),
+                ..Graph::default()
+            })
+        }
+
+        fn id(&mut self, name: &str) -> ValueId {
+            match self.0.values.iter().position(|v| v.name == name) {
+                Some(i) => i,
+                None => self.0.add_value(Value {
+                    name: name.into(),
+                    ..Value::default()
+                }),
+            }
+        }
+
+        fn input(mut self, name: &str, shape: Shape) -> Self {
+            let id = self.id(name);
+            self.0.values[id].declared = Some(DeclaredType {
+                dtype: Some(DType::F32),
+                shape: Some(shape),
+            });
+            self.0.inputs.push(id);
+            self
+        }
+
+        fn weight(mut self, name: &str, dims: &[i64]) -> Self {
+            let id = self.id(name);
+            self.0.values[id].initializer = Some(Tensor {
+                dtype: DType::F32,
+                dims: dims.to_vec(),
+                data: TensorData::Absent,
+            });
+            self
+        }
+
+        fn declare(mut self, name: &str, shape: Shape) -> Self {
+            let id = self.id(name);
+            self.0.values[id].declared = Some(DeclaredType {
+                dtype: Some(DType::F32),
+                shape: Some(shape),
+            });
+            self
+        }
+
+        fn node(mut self, op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Self {
+            let inputs = inputs.iter().map(|i| Some(self.id(i))).collect();
+            let outputs = outputs.iter().map(|o| Some(self.id(o))).collect();
+            self.0.nodes.push(Node {
+                name: name.into(),
+                op_type: op.into(),
+                inputs,
+                outputs,
+                ..Node::default()
+            });
+            self
+        }
+
+        fn run(self) -> Result<Report, AnalysisError> {
+            analyze(&self.0, &AnalysisOptions::default())
+        }
+    }
+
+    #[test]
+    fn declared_shapes_stand_in_for_unsupported_ops() {
+        let g = || {
+            G::new()
+                .input("x", shape_of(&[1, 8]))
+                .node("Mystery", "m", &["x"], &["y"])
+                .node("Relu", "r", &["y"], &["z"])
+        };
+        let with_decl = g().declare("y", shape_of(&[1, 16])).run().unwrap();
+        assert_eq!(with_decl.nodes[0].status, NodeStatus::Unsupported);
+        assert_eq!(with_decl.nodes[1].status, NodeStatus::Counted);
+        assert_eq!(with_decl.totals.flops.as_constant(), Some(16));
+        assert_eq!(with_decl.unsupported[0].nodes, vec!["m".to_string()]);
+
+        let without = g().run().unwrap();
+        let incomplete: Vec<_> = without.incomplete().collect();
+        assert_eq!(incomplete.len(), 1);
+        assert_eq!(incomplete[0].0.name, "r");
+        assert!(incomplete[0].1.contains("'y'"), "{}", incomplete[0].1);
+        assert!(without.totals.flops.is_zero());
+    }
+
+    #[test]
+    fn shared_initializer_counts_once_and_by_its_strongest_use() {
+        // W is read first by Shape (a configuration use), then as MatMul's
+        // weight by two nodes: 64 parameters, counted once, on Shape's row.
+        let r = G::new()
+            .input("x", shape_of(&[2, 8]))
+            .weight("W", &[8, 8])
+            .node("Shape", "s", &["W"], &["ws"])
+            .node("MatMul", "a", &["x", "W"], &["y"])
+            .node("MatMul", "b", &["y", "W"], &["z"])
+            .run()
+            .unwrap();
+        assert_eq!(r.totals.params, 64);
+        let per_node: Vec<u64> = r.nodes.iter().map(|n| n.params).collect();
+        assert_eq!(per_node, vec![64, 0, 0]);
+        assert_eq!(r.totals.macs.as_constant(), Some(2 * 2 * 8 * 8));
+    }
+
+    #[test]
+    fn scalar_float_constants_are_not_parameters() {
+        let r = G::new()
+            .input("x", shape_of(&[4]))
+            .weight("s", &[])
+            .weight("b", &[4])
+            .node("Mul", "scale", &["x", "s"], &["y"])
+            .node("Add", "bias", &["y", "b"], &["z"])
+            .run()
+            .unwrap();
+        assert_eq!(r.totals.params, 4);
+        assert_eq!(r.totals.constants, 1);
+    }
+
+    #[test]
+    fn structural_errors_name_the_node() {
+        let cycle = G::new()
+            .input("x", shape_of(&[4]))
+            .node("Add", "a", &["x", "bo"], &["ao"])
+            .node("Relu", "b", &["ao"], &["bo"])
+            .run();
+        assert_eq!(cycle, Err(AnalysisError::Cycle { node: "a".into() }));
+        let undefined = G::new().node("Relu", "r", &["ghost"], &["y"]).run();
+        assert!(
+            matches!(undefined, Err(AnalysisError::UndefinedValue { ref node, ref value, .. }) if node == "r" && value == "ghost")
+        );
+        let twice = G::new()
+            .input("x", shape_of(&[4]))
+            .node("Relu", "p", &["x"], &["y"])
+            .node("Relu", "q", &["x"], &["y"])
+            .run();
+        assert!(matches!(
+            twice,
+            Err(AnalysisError::DuplicateProducer { .. })
+        ));
+    }
+
+    #[test]
+    fn nodes_out_of_order_are_sorted() {
+        let r = G::new()
+            .input("x", shape_of(&[1, 4]))
+            .node("Relu", "second", &["y"], &["z"])
+            .node("Relu", "first", &["x"], &["y"])
+            .run()
+            .unwrap();
+        let names: Vec<&str> = r.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["first", "second"]);
+    }
+
+    #[test]
+    fn bindings_and_input_overrides() {
+        let g = || {
+            G::new()
+                .input("x", vec![Dim::sym("batch"), Dim::int(8)])
+                .node("Relu", "r", &["x"], &["y"])
+        };
+        let free = g().run().unwrap();
+        assert_eq!(free.totals.flops.to_string(), "8*batch");
+        let bound = analyze(
+            &g().0,
+            &AnalysisOptions {
+                dims: vec![("batch".into(), 3)],
+                ..AnalysisOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(bound.totals.flops.as_constant(), Some(24));
+        let overridden = analyze(
+            &g().0,
+            &AnalysisOptions {
+                input_shapes: vec![("x".into(), vec![5, 10])],
+                ..AnalysisOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(overridden.totals.flops.as_constant(), Some(50));
+        let wrong = analyze(
+            &g().0,
+            &AnalysisOptions {
+                input_shapes: vec![("nope".into(), vec![1])],
+                ..AnalysisOptions::default()
+            },
+        );
+        assert!(
+            matches!(wrong, Err(AnalysisError::NoSuchInput { ref available, .. }) if available == "x")
+        );
+    }
+
+    #[test]
+    fn overflow_is_an_error_naming_the_node() {
+        let huge = 1i64 << 62;
+        let r = G::new()
+            .input("x", shape_of(&[huge, huge, huge]))
+            .node("Relu", "big", &["x"], &["y"])
+            .run();
+        assert_eq!(
+            r,
+            Err(AnalysisError::Overflow {
+                node: "big".into(),
+                op_type: "Relu".into()
+            })
+        );
+    }
+}
