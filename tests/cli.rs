@@ -159,7 +159,7 @@ fn unsupported_ops_are_listed_and_strict_fails() {
     let o = nncost(&[&path]);
     assert!(o.status.success());
     assert!(
-        stdout(&o).contains("not counted: 1 nodes — com.example:FancyOp ×1"),
+        stdout(&o).contains("not counted: 1 node — com.example:FancyOp ×1"),
         "{}",
         stdout(&o)
     );

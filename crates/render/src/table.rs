@@ -258,8 +258,13 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
     if !incomplete.is_empty() {
         let _ = writeln!(
             out,
-            "not fully inferred: {} nodes (their cost is not in the totals)",
-            incomplete.len()
+            "not fully inferred: {} {} (their cost is not in the totals)",
+            incomplete.len(),
+            if incomplete.len() == 1 {
+                "node"
+            } else {
+                "nodes"
+            }
         );
         for (n, reason) in incomplete.iter().take(10) {
             let _ = writeln!(out, "  {} ({}): {reason}", n.name, n.op_type);
@@ -285,10 +290,11 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
                 format!("{op} ×{}", u.nodes.len())
             })
             .collect();
+        let n = report.unsupported_count();
         let _ = writeln!(
             out,
-            "not counted: {} nodes — {}",
-            report.unsupported_count(),
+            "not counted: {n} {} — {}",
+            if n == 1 { "node" } else { "nodes" },
             list.join(", ")
         );
     }

@@ -14,6 +14,7 @@ use crate::poly::{Overflow, Poly};
 use crate::shape::{self, Dim, Shape, ShapeError};
 use crate::value::{ConstValue, ValueFacts};
 
+pub mod attention;
 pub mod conv;
 pub mod elementwise;
 pub mod matmul;
@@ -92,8 +93,9 @@ impl OpDef {
 }
 
 /// Every family's table.
-fn families() -> [&'static [OpDef]; 9] {
+fn families() -> [&'static [OpDef]; 10] {
     [
+        attention::OPS,
         conv::OPS,
         elementwise::OPS,
         matmul::OPS,

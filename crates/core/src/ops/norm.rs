@@ -41,6 +41,13 @@ pub const OPS: &[OpDef] = &[
         cost_doc: "FLOPs = rows·(7n + 3) with bias, rows·(6n + 3) without; n = product of dims from axis",
     },
     OpDef {
+        op_type: "RMSNormalization",
+        domain: "",
+        rule: rms_norm,
+        roles: AFFINE,
+        cost_doc: "FLOPs = rows·(4n + 3): n squares, n − 1 adds, divide, add ε, sqrt, reciprocal, n normalise, n scale",
+    },
+    OpDef {
         op_type: "InstanceNormalization",
         domain: "",
         rule: instance_norm,
@@ -175,6 +182,24 @@ fn layer_norm(ctx: &mut NodeCtx) -> RuleResult {
     let n = product(&dims[a..])?;
     let per = if ctx.has_input(2) { 7 } else { 6 };
     let flops = group_cost(&rows, &n, per, 3)?;
+    ctx.add_flops(&flops)
+}
+
+/// `RMSNormalization` (opset 23), y = x / √(mean(x²) + ε) · scale over the
+/// dims from `axis`: per row of n, n squares, n − 1 additions and a
+/// division for the mean, ε added, a square root and a reciprocal (2n + 3),
+/// then n multiplies to normalise and n by the scale: 4n + 3.
+fn rms_norm(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let rank = x.len();
+    let axis = ctx.attr_int("axis", -1)?;
+    let a = shape::normalize_axis(axis, rank)
+        .ok_or_else(|| OpError::Invalid(format!("axis {axis} is out of range for rank {rank}")))?;
+    ctx.set_output(0, ctx.dtype(0), x);
+    let dims = ctx.known_shape(0)?;
+    let rows = product(&dims[..a])?;
+    let n = product(&dims[a..])?;
+    let flops = group_cost(&rows, &n, 4, 3)?;
     ctx.add_flops(&flops)
 }
 
@@ -436,6 +461,27 @@ mod tests {
         assert_eq!(r.shape(1), "batchxseqx1");
         assert_eq!(r.shape(2), "batchxseqx1");
         assert_eq!(r.node().outputs[1].dtype, Some(DType::F32));
+    }
+
+    /// Llama's RMSNorm over [batch, seq, 64]: 4·64 + 3 = 259 per row.
+    #[test]
+    fn rms_norm_llama() {
+        let r = NodeTest::new("RMSNormalization")
+            .opset(23)
+            .input_sym(&["batch", "seq", "64"])
+            .weight(&[64])
+            .run();
+        assert_eq!(r.shape(0), "batchxseqx64");
+        assert_eq!(r.flops_expr(), "259*batch*seq");
+        assert_eq!(r.params(), 64);
+        // axis 1 of [2, 3, 4]: rows 2, n = 12 → 2·(48 + 3) = 102.
+        let r = NodeTest::new("RMSNormalization")
+            .opset(23)
+            .input(&[2, 3, 4])
+            .weight(&[3, 4])
+            .int("axis", 1)
+            .run();
+        assert_eq!(r.flops(), 102);
     }
 
     /// No bias: 6n + 3. [2, 4, 8] with axis 1: rows 2, n = 32 →
