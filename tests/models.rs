@@ -1102,9 +1102,12 @@ fn convtranspose_resize_opset11() {
 
 /// `--input input_ids=2x128 --input attention_mask=2x128` (whole-shape
 /// overrides instead of `--dim`) gives the same integers.
+/// A fixture name, its inputs' whole shapes, and the expected counts.
+type OverrideCase = (&'static str, &'static [(&'static str, [i64; 2])], Expect);
+
 #[test]
 fn input_shape_overrides_equal_dim_bindings() {
-    let cases: [(&str, &[(&str, [i64; 2])], Expect); 3] = [
+    let cases: [OverrideCase; 3] = [
         (
             "bert_tiny_classic_op17",
             &[("input_ids", [2, 128]), ("attention_mask", [2, 128])],
