@@ -646,7 +646,6 @@ fn gpt2_tiny_sdpa_dynamo_opset23() {
 /// `torch.split` of c_attn's output stays `SplitToSequence` + `SequenceAt`,
 /// and the graph keeps `CastLike`, `Identity` and many more `Reshape`s.
 #[test]
-#[ignore = "nncost has no rule for SplitToSequence (2 nodes) and SequenceAt (6 nodes)"]
 fn gpt2_tiny_dynamo_unoptimized_opset18() {
     assert_gpt2_config("gpt2_tiny_dynamo_noopt_op18", &GPT2_TINY);
     check(

@@ -42,7 +42,7 @@ pub enum AnalysisError {
         first: String,
         second: String,
     },
-    #[error("node '{node}' ({op_type}): a dimension or count overflows 128 bits")]
+    #[error("node '{node}' ({op_type}): a dimension or count is too large to represent (past 128 bits, or a symbolic expression past degree 64 or 256 terms)")]
     Overflow { node: String, op_type: String },
     #[error("--input names '{name}', but the model's inputs are: {available}")]
     NoSuchInput { name: String, available: String },

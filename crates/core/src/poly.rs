@@ -12,6 +12,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+/// Bounds on symbolic expressions. Real dimensions are products of a few
+/// symbols; a file that squares a symbolic size over and over would
+/// otherwise grow expressions without bound, so past these limits the
+/// arithmetic reports [`Overflow`] like any other unrepresentable count.
+pub const MAX_DEGREE: u32 = 64;
+pub const MAX_TERMS: usize = 256;
+
 /// A symbol name such as `batch` or `seq`.
 pub type Symbol = Arc<str>;
 
@@ -38,13 +45,14 @@ impl Monomial {
         self.0.iter().map(|(_, e)| e).sum()
     }
 
-    fn mul(&self, other: &Monomial) -> Monomial {
+    fn mul(&self, other: &Monomial) -> Result<Monomial, Overflow> {
         let mut out: Vec<(Symbol, u32)> = Vec::with_capacity(self.0.len() + other.0.len());
         let (mut i, mut j) = (0, 0);
         while i < self.0.len() || j < other.0.len() {
             match (self.0.get(i), other.0.get(j)) {
                 (Some(a), Some(b)) if a.0 == b.0 => {
-                    out.push((a.0.clone(), a.1 + b.1));
+                    let exp = a.1.checked_add(b.1).filter(|&e| e <= MAX_DEGREE);
+                    out.push((a.0.clone(), exp.ok_or(Overflow)?));
                     i += 1;
                     j += 1;
                 }
@@ -64,10 +72,10 @@ impl Monomial {
                     out.push(b.clone());
                     j += 1;
                 }
-                (None, None) => unreachable!("loop condition"),
+                (None, None) => break,
             }
         }
-        Monomial(out)
+        Ok(Monomial(out))
     }
 }
 
@@ -178,6 +186,9 @@ impl Poly {
             let e = map.entry(m.clone()).or_insert(0);
             *e = e.checked_add(*c).ok_or(Overflow)?;
         }
+        if map.len() > MAX_TERMS {
+            return Err(Overflow);
+        }
         let mut p = Poly::from_map(map);
         p.constant = constant;
         Ok(p)
@@ -217,9 +228,12 @@ impl Poly {
         for (ma, ca) in &lhs {
             for (mb, cb) in &rhs {
                 let c = ca.checked_mul(*cb).ok_or(Overflow)?;
-                let e = map.entry(ma.mul(mb)).or_insert(0);
+                let e = map.entry(ma.mul(mb)?).or_insert(0);
                 *e = e.checked_add(c).ok_or(Overflow)?;
             }
+        }
+        if map.len() > MAX_TERMS {
+            return Err(Overflow);
         }
         Ok(Poly::from_map(map))
     }
@@ -412,6 +426,23 @@ mod tests {
         assert_eq!(bound.to_string(), "9*seq");
         let full = p.substitute(&|_| Some(10)).unwrap();
         assert_eq!(full.as_constant(), Some(110));
+    }
+
+    #[test]
+    fn runaway_expressions_are_bounded() {
+        // Squaring a symbol repeatedly: seq^64 is allowed, seq^128 is not.
+        let mut p = sym("seq");
+        for _ in 0..6 {
+            p = p.checked_mul(&p).unwrap();
+        }
+        assert_eq!(p.to_string(), "seq^64");
+        assert_eq!(p.checked_mul(&p), Err(Overflow));
+        // (a + b + c + d)^k grows its terms; past MAX_TERMS it is refused.
+        let s = ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .fold(Poly::ZERO, |acc, n| acc.checked_add(&sym(n)).unwrap());
+        let sq = s.checked_mul(&s).unwrap();
+        assert_eq!(sq.checked_mul(&sq).map(|_| ()), Err(Overflow));
     }
 
     #[test]

@@ -63,6 +63,13 @@ pub struct ValueFacts {
     pub shape: Option<Shape>,
     /// Elements, when small and known.
     pub value: Option<ConstValue>,
+    /// For an ONNX sequence value: the facts of each element, in order,
+    /// when the sequence's length and elements are known; `None` for
+    /// tensors and for sequences that are not known. A sequence's own
+    /// `dtype` and `shape` describe its elements, as ONNX's
+    /// `seq(tensor(...))` type does: the element type, and the dims every
+    /// element shares (unknown where elements differ).
+    pub sequence: Option<Vec<ValueFacts>>,
 }
 
 impl ValueFacts {
@@ -71,6 +78,7 @@ impl ValueFacts {
             dtype,
             shape,
             value: None,
+            sequence: None,
         }
     }
 
@@ -86,6 +94,7 @@ impl ValueFacts {
             dtype: Some(t.dtype),
             shape: Some(shape),
             value,
+            sequence: None,
         }
     }
 }

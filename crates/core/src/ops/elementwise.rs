@@ -1227,6 +1227,7 @@ mod tests {
             dtype: Some(dtype),
             shape: Some(vec![Dim::int(elems.len() as i64)]),
             value: Some(ConstValue::Ints(elems)),
+            sequence: None,
         }
     }
 
@@ -1239,6 +1240,7 @@ mod tests {
             dtype: Some(DType::F32),
             shape: Some(vec![Dim::int(v.len() as i64)]),
             value: Some(ConstValue::Floats(v.to_vec())),
+            sequence: None,
         }
     }
 
@@ -1247,6 +1249,7 @@ mod tests {
             dtype: Some(DType::I64),
             shape: Some(vec![]),
             value: Some(ConstValue::Ints(vec![Dim::int(v)])),
+            sequence: None,
         }
     }
 
@@ -1496,6 +1499,7 @@ mod tests {
             dtype: Some(DType::I64),
             shape: Some(crate::shape::shape_of(&[2, 1])),
             value: Some(ConstValue::Ints(vec![Dim::int(1), Dim::int(2)])),
+            sequence: None,
         };
         let out = eval("Add", &[col, ints(&[10, 20, 30])], &[]);
         assert_eq!(
@@ -1520,6 +1524,7 @@ mod tests {
             dtype: Some(DType::I64),
             shape: Some(crate::shape::shape_of(&[5000])),
             value: None,
+            sequence: None,
         };
         assert_eq!(value("Add", &[big, scalar(1)]), None);
         // Not a value-propagating op.

@@ -22,6 +22,7 @@ pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod resize;
+pub mod sequence;
 pub mod softmax;
 pub mod tensor;
 pub mod window;
@@ -93,7 +94,7 @@ impl OpDef {
 }
 
 /// Every family's table.
-fn families() -> [&'static [OpDef]; 10] {
+fn families() -> [&'static [OpDef]; 11] {
     [
         attention::OPS,
         conv::OPS,
@@ -103,6 +104,7 @@ fn families() -> [&'static [OpDef]; 10] {
         pool::OPS,
         reduce::OPS,
         resize::OPS,
+        sequence::OPS,
         softmax::OPS,
         tensor::OPS,
     ]
@@ -223,6 +225,11 @@ impl<'a> NodeCtx<'a> {
         self.input(i).ok().and_then(|f| f.value.as_ref())
     }
 
+    /// Elements of input `i`, if it is a sequence whose elements are known.
+    pub fn input_sequence(&self, i: usize) -> Option<&'a [ValueFacts]> {
+        self.input(i).ok().and_then(|f| f.sequence.as_deref())
+    }
+
     /// Concrete integer elements of input `i`, if known.
     pub fn ints_value(&self, i: usize) -> Option<Vec<i64>> {
         self.value(i).and_then(ConstValue::to_i64s)
@@ -311,6 +318,14 @@ impl<'a> NodeCtx<'a> {
     pub fn set_output_value(&mut self, i: usize, value: ConstValue) {
         if let Some(o) = self.outputs.get_mut(i) {
             o.value = Some(value);
+        }
+    }
+
+    /// Records the elements of sequence output `i` (its dtype and shape,
+    /// the elements' common type, are set with [`NodeCtx::set_output`]).
+    pub fn set_output_sequence(&mut self, i: usize, elements: Vec<ValueFacts>) {
+        if let Some(o) = self.outputs.get_mut(i) {
+            o.sequence = Some(elements);
         }
     }
 

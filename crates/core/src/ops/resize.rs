@@ -939,6 +939,7 @@ mod tests {
                 Dim::int(112),
                 Dim::int(112),
             ])),
+            sequence: None,
         };
         let mut ctx = NodeCtx::new(
             &node,

@@ -635,6 +635,7 @@ mod tests {
                 s1,
                 Dim::int(-1),
             ])),
+            sequence: None,
         };
         let r = run_rule("Reshape", 17, &[Some(x), Some(t)], &[], 1);
         assert_eq!(r.shape(0), "batchx(seq + 1)x768");

@@ -43,6 +43,7 @@ pub fn ints_nd(shape: &[i64], elems: &[&str]) -> ValueFacts {
         dtype: Some(DType::I64),
         shape: Some(shape.iter().map(|&d| Dim::int(d)).collect()),
         value: Some(ConstValue::Ints(dims(elems))),
+        sequence: None,
     }
 }
 
@@ -62,6 +63,7 @@ pub fn floats_nd(shape: &[i64], elems: &[f64]) -> ValueFacts {
         dtype: Some(DType::F32),
         shape: Some(shape.iter().map(|&d| Dim::int(d)).collect()),
         value: Some(ConstValue::Floats(elems.to_vec())),
+        sequence: None,
     }
 }
 

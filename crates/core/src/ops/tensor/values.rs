@@ -678,6 +678,7 @@ mod tests {
             value: Some(ConstValue::Ints(vec![Dim::sym("p")
                 .add(&Dim::int(3))
                 .unwrap()])),
+            sequence: None,
         };
         let r = run_rule(
             "Range",
