@@ -1,139 +1,325 @@
 //! ONNX `GraphProto` to core [`Graph`]: a value table by name, nodes wired
 //! to value ids, and subgraphs (If/Loop/Scan bodies) converted recursively.
 //!
-//! ONNX does not require nodes to be sorted, so node outputs are registered
-//! in a first pass and inputs resolved in a second; core sorts later.
+//! Cost matters here (a graph may have 100,000s of nodes), and most of it is
+//! memory traffic and allocation:
+//!
+//! - Nodes are converted in one pass, each while its message is in cache:
+//!   inputs already defined are resolved, then the outputs registered. ONNX
+//!   does not require nodes to be sorted (core sorts later), so inputs not
+//!   defined yet, and subgraphs (which may read any name of the graph), wait
+//!   for the end of the pass. Files list nodes in topological order almost
+//!   always, so almost nothing waits. (Two passes, registering all outputs
+//!   and then resolving all inputs, walked the cold protobuf twice and were
+//!   measured 15% slower. Which error is reported when a file has several
+//!   can differ between the two orders.)
+//! - The conversion takes from the protobuf what it keeps: element lists
+//!   (`ints`, `dims`, ...) are moved into the core graph rather than cloned,
+//!   and names move into the name index as they are (`Bytes`, checked for
+//!   UTF-8 once, when the value is created).
+//! - What is left of the protobuf is freed by the caller afterwards, in one
+//!   go. Freeing it piecemeal between the conversion's own allocations was
+//!   measured a quarter slower overall with glibc's allocator, whose free
+//!   lists then need sorting and merging (`malloc_consolidate`,
+//!   `unlink_chunk`) at every allocation.
+//! - Each value name is hashed once when defined and once per use.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::mem;
 
-use nncost_core::graph::{AttrValue, Attribute, Graph, Node, NodeId, OpsetImports, Value, ValueId};
+use bytes::{Bytes, BytesMut};
+use nncost_core::graph::{
+    AttrValue, Attribute, Graph, Node, NodeId, OpsetImports, Tensor, Value, ValueId,
+};
 
-use crate::error::OnnxError;
-use crate::proto::{attribute_type as at, AttributeProto, GraphProto, NodeProto};
+use crate::error::{utf8, OnnxError};
+use crate::proto::{
+    attribute_type as at, AttributeProto, GraphProto, NodeProto, SparseTensorProto, TensorProto,
+    ValueInfoProto,
+};
 use crate::tensor::{convert_sparse, convert_tensor, convert_type};
+
+/// Name → `V`. Keys are the names' `Bytes` as decoded, looked up by `&[u8]`.
+///
+/// std's keyed SipHash-1-3, on purpose. An unkeyed multiply-add hash
+/// (FxHash) was measured to read the 100,000-node synthetic graph only ~4%
+/// faster (~7 ms of ~160: the cost of these maps is cache misses, not
+/// hashing), while names that all collide under such a hash can be
+/// computed directly (it is linear in the name's 8-byte words), and
+/// 100,000 of them in a few-megabyte file would make reading quadratic:
+/// minutes. Model files do come from untrusted sources.
+type NameMap<V> = HashMap<Bytes, V>;
+
+/// An empty [`NameMap`] with room for `n` names. `n` must count items that
+/// were actually decoded, never a size the file merely states.
+fn name_map<V>(n: usize) -> NameMap<V> {
+    NameMap::with_capacity(n)
+}
 
 /// Deepest subgraph nesting accepted. prost's own recursion limit stops
 /// deeper files earlier; this guards graphs built in memory and keeps the
 /// recursion here bounded whatever the decoder allows.
 pub const MAX_SUBGRAPH_DEPTH: usize = 64;
 
-/// Names defined in one graph, chained to the enclosing graphs', so that a
-/// subgraph may read outer values (as ONNX allows) while a typo still fails.
-struct Scope<'a> {
-    names: HashSet<&'a str>,
-    parent: Option<&'a Scope<'a>>,
+/// How the byte payloads that end up in the model (raw tensor data, string
+/// attributes) are taken from the protobuf.
+pub(crate) struct Payloads {
+    /// Payloads of at most this many bytes are copied; longer ones shared.
+    copy_up_to: usize,
+    /// Where copies go: blocks shared by many payloads, so that 90,000 small
+    /// initializers cost a few hundred allocations, not 90,000.
+    arena: RefCell<BytesMut>,
 }
 
-impl Scope<'_> {
-    fn defines(&self, name: &str) -> bool {
-        self.names.contains(name) || self.parent.is_some_and(|p| p.defines(name))
+/// Size of an arena block (more when a payload needs more).
+const ARENA_BLOCK: usize = 64 * 1024;
+
+impl Payloads {
+    /// Share every payload: the model keeps slices of the caller's buffer.
+    pub(crate) fn shared() -> Payloads {
+        Payloads::copy_up_to(0)
+    }
+
+    /// Copy payloads of at most `n` bytes and share longer ones. For a
+    /// buffer whose short fields live in blocks that should not outlive the
+    /// conversion (see `file_buf.rs`): a 16-byte shape constant must not
+    /// keep a 256 KiB block of names alive.
+    pub(crate) fn copy_up_to(n: usize) -> Payloads {
+        Payloads {
+            copy_up_to: n,
+            arena: RefCell::new(BytesMut::new()),
+        }
+    }
+
+    pub(crate) fn take(&self, b: Bytes) -> Bytes {
+        if b.is_empty() || b.len() > self.copy_up_to {
+            return b;
+        }
+        let mut arena = self.arena.borrow_mut();
+        // `split` below leaves the arena empty with the block's unused
+        // capacity; start a new block when that is too small.
+        if arena.capacity() < b.len() {
+            *arena = BytesMut::with_capacity(ARENA_BLOCK.max(b.len()));
+        }
+        arena.extend_from_slice(&b);
+        arena.split().freeze()
     }
 }
 
-/// Converts the top-level graph.
+/// What all graphs of a model share during conversion.
+#[derive(Clone, Copy)]
+struct Ctx<'o> {
+    opsets: &'o OpsetImports,
+    payloads: &'o Payloads,
+}
+
+/// Names defined in one graph, chained to the enclosing graphs', so that a
+/// subgraph may read outer values (as ONNX allows) while a typo still fails.
+struct Scope<'s> {
+    names: &'s NameMap<ValueId>,
+    parent: Option<&'s Scope<'s>>,
+}
+
+impl Scope<'_> {
+    fn defines(&self, name: &[u8]) -> bool {
+        self.names.contains_key(name) || self.parent.is_some_and(|p| p.defines(name))
+    }
+}
+
+/// Converts the top-level graph, taking from `g` what the result keeps.
 pub(crate) fn convert_main_graph(
-    g: &GraphProto,
+    g: &mut GraphProto,
     opsets: &OpsetImports,
+    payloads: &Payloads,
 ) -> Result<Graph, OnnxError> {
-    convert_graph(g, opsets, 0, None)
+    convert_graph(g, Ctx { opsets, payloads }, 0, None)
 }
 
 /// The graph under construction plus its name index.
 struct Builder {
     graph: Graph,
-    ids: HashMap<String, ValueId>,
+    ids: NameMap<ValueId>,
 }
 
 impl Builder {
-    fn intern(&mut self, name: &str) -> ValueId {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+    /// The id of the value named `name`, created if new (`true` if it was).
+    /// A new name is checked for UTF-8 (`what` names the field); a known one
+    /// was checked when it was created.
+    fn intern(
+        &mut self,
+        name: Bytes,
+        what: impl FnOnce() -> String,
+    ) -> Result<(ValueId, bool), OnnxError> {
+        match self.ids.entry(name) {
+            Entry::Occupied(e) => Ok((*e.get(), false)),
+            Entry::Vacant(e) => {
+                let id = self.graph.add_value(Value {
+                    name: utf8(e.key(), what)?.to_string(),
+                    ..Value::default()
+                });
+                e.insert(id);
+                Ok((id, true))
+            }
         }
-        let id = self.graph.add_value(Value {
-            name: name.to_string(),
-            ..Value::default()
-        });
-        self.ids.insert(name.to_string(), id);
-        id
     }
 
-    fn is_initializer(&self, name: &str) -> bool {
-        self.ids
-            .get(name)
-            .is_some_and(|&id| self.graph.values[id].initializer.is_some())
+    fn get(&self, name: &[u8]) -> Option<ValueId> {
+        self.ids.get(name).copied()
     }
 }
 
-fn display(n: &NodeProto, index: NodeId) -> String {
-    if n.name.is_empty() {
-        format!("{}#{index}", n.op_type)
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A node's name for messages, or `op_type#index` if unnamed. Lossy: it
+/// must work before (or instead of) the UTF-8 checks.
+fn display(name: &[u8], op_type: &[u8], index: NodeId) -> String {
+    if name.is_empty() {
+        format!("{}#{index}", String::from_utf8_lossy(op_type))
     } else {
-        n.name.clone()
+        lossy(name)
     }
+}
+
+/// "node 'conv1' (Conv)", for UTF-8 errors in a node's fields.
+fn node_what(name: &[u8], op_type: &[u8], index: NodeId) -> String {
+    format!(
+        "node '{}' ({})",
+        display(name, op_type, index),
+        String::from_utf8_lossy(op_type)
+    )
 }
 
 fn convert_graph(
-    g: &GraphProto,
-    opsets: &OpsetImports,
+    g: &mut GraphProto,
+    cx: Ctx<'_>,
     depth: usize,
     parent: Option<&Scope<'_>>,
 ) -> Result<Graph, OnnxError> {
+    let GraphProto {
+        node: protos,
+        name,
+        initializer,
+        input,
+        output,
+        value_info,
+        sparse_initializer,
+    } = g;
+    // Every value this graph defines is an initializer, an input or a node
+    // output, so this sizes the tables from items actually decoded (names
+    // read from enclosing graphs come on top; they are rare).
+    let defined = initializer.len()
+        + sparse_initializer.len()
+        + input.len()
+        + protos.iter().map(|n| n.output.len()).sum::<usize>();
     let mut b = Builder {
         graph: Graph {
-            name: g.name.clone(),
-            opsets: opsets.clone(),
+            name: utf8(name, || "a graph name".to_string())?.to_string(),
+            opsets: cx.opsets.clone(),
+            values: Vec::with_capacity(defined),
             ..Graph::default()
         },
-        ids: HashMap::new(),
+        ids: name_map(defined),
     };
-    add_initializers(&mut b, g)?;
-    add_inputs(&mut b, g)?;
-    register_node_outputs(&mut b, g)?;
+    add_initializers(&mut b, initializer, sparse_initializer, cx)?;
+    add_inputs(&mut b, input)?;
+
+    // One pass over the nodes converts each while its message is in cache:
+    // inputs already defined are resolved, then outputs registered. Files
+    // list nodes in topological order almost always, so nearly every input
+    // resolves here, often to a value defined a moment ago (a hash-table
+    // slot still in cache). What cannot be done yet waits in `later`.
+    let mut pass = NodePass {
+        first: b.graph.values.len(),
+        producer: Vec::new(),
+        later: Vec::new(),
+    };
+    let mut nodes = Vec::with_capacity(protos.len());
+    for index in 0..protos.len() {
+        match convert_node(&mut protos[index], index, &mut b, &mut pass, cx) {
+            Ok(node) => nodes.push(node),
+            Err(Failure::Error(e)) => return Err(e),
+            Err(Failure::Redefines(id)) => return Err(redefinition(&b, protos, &pass, id, index)),
+        }
+    }
 
     // Everything this graph defines is now in `ids`; subgraphs see it.
     let scope = Scope {
-        names: b.ids.keys().map(String::as_str).collect(),
+        names: &b.ids,
         parent,
     };
-    let mut nodes = Vec::with_capacity(g.node.len());
     let mut outer_refs = Vec::new();
-    for (index, n) in g.node.iter().enumerate() {
-        nodes.push(convert_node(
-            n,
-            index,
-            &b,
-            &scope,
-            opsets,
-            depth,
-            &mut outer_refs,
-        )?);
+    for (index, what) in pass.later {
+        let NodeProto {
+            input,
+            name,
+            op_type,
+            attribute,
+            ..
+        } = &mut protos[index];
+        match what {
+            Later::Input(slot) => {
+                let value = &input[slot];
+                if let Some(id) = b.get(value) {
+                    nodes[index].inputs[slot] = Some(id);
+                } else if parent.is_some_and(|p| p.defines(value)) {
+                    outer_refs.push((index, slot, value.clone()));
+                } else {
+                    return Err(OnnxError::UndefinedValue {
+                        node: display(name, op_type, index),
+                        op: lossy(op_type),
+                        value: lossy(value),
+                    });
+                }
+            }
+            Later::Subgraphs(a) => {
+                let ctx = AttrCtx {
+                    node: name,
+                    op_type,
+                    index,
+                    scope: &scope,
+                    cx,
+                    depth,
+                };
+                let attr = &mut nodes[index].attributes[a];
+                attr.value = convert_graph_attr(&mut attribute[a], &ctx)?;
+            }
+        }
     }
-    for o in &g.output {
+    for o in output.iter() {
         if !scope.defines(&o.name) {
             return Err(OnnxError::UndefinedOutput {
-                value: o.name.clone(),
+                value: lossy(&o.name),
             });
         }
     }
     // Outer-scope names become producer-less values of this graph. Interned
-    // only now because `scope` borrows the name index.
-    drop(scope);
+    // only now, when `scope` (which borrows the name index) is done.
     for (node, slot, name) in outer_refs {
-        let id = b.intern(&name);
+        let (id, _) = b.intern(name, || format!("input {slot} of node #{node}"))?;
         nodes[node].inputs[slot] = Some(id);
     }
-    let mut outputs = Vec::with_capacity(g.output.len());
-    for o in &g.output {
-        let id = b.intern(&o.name);
+    let mut outputs = Vec::with_capacity(output.len());
+    for (i, o) in output.iter_mut().enumerate() {
+        let name = mem::take(&mut o.name);
+        let (id, _) = b.intern(name, || format!("the name of graph output #{i}"))?;
+        let value = &b.graph.values[id].name;
+        let declared = convert_type(o.r#type.as_ref(), || format!("graph output '{value}'"))?;
         // An output's own declaration is the most authoritative one.
-        if let Some(t) = convert_type(o.r#type.as_ref(), || format!("graph output '{}'", o.name))? {
+        if let Some(t) = declared {
             b.graph.values[id].declared = Some(t);
         }
         outputs.push(id);
     }
-    for vi in &g.value_info {
-        if let Some(&id) = b.ids.get(&vi.name) {
-            let t = convert_type(vi.r#type.as_ref(), || format!("value_info '{}'", vi.name))?;
+    for vi in value_info.iter() {
+        // A name that matches was checked for UTF-8; one that does not is
+        // not used.
+        if let Some(id) = b.get(&vi.name) {
+            let value = &b.graph.values[id].name;
+            let t = convert_type(vi.r#type.as_ref(), || format!("value_info '{value}'"))?;
             let v = &mut b.graph.values[id];
             if v.declared.is_none() {
                 v.declared = t;
@@ -145,208 +331,280 @@ fn convert_graph(
     Ok(b.graph)
 }
 
-fn add_initializers(b: &mut Builder, g: &GraphProto) -> Result<(), OnnxError> {
-    let dense = g.initializer.iter().map(|t| {
-        let tensor = convert_tensor(t, || format!("initializer '{}'", t.name));
-        (t.name.as_str(), tensor)
-    });
-    let sparse = g.sparse_initializer.iter().map(|s| {
-        let name = s.values.as_ref().map_or("", |v| v.name.as_str());
-        (
-            name,
-            convert_sparse(s, || format!("sparse initializer '{name}'")),
-        )
-    });
-    for (name, tensor) in dense.chain(sparse) {
-        let tensor = tensor?;
-        if b.ids.contains_key(name) {
-            return Err(OnnxError::DuplicateInitializer(name.to_string()));
-        }
-        let id = b.intern(name);
-        b.graph.values[id].initializer = Some(tensor);
+fn add_initializers(
+    b: &mut Builder,
+    initializer: &mut [TensorProto],
+    sparse_initializer: &mut [SparseTensorProto],
+    cx: Ctx<'_>,
+) -> Result<(), OnnxError> {
+    for (i, t) in initializer.iter_mut().enumerate() {
+        let name = mem::take(&mut t.name);
+        let tensor = convert_tensor(t, cx.payloads, || format!("initializer '{}'", lossy(&name)))?;
+        add_initializer(b, name, tensor, || format!("the name of initializer #{i}"))?;
     }
+    for (i, s) in sparse_initializer.iter_mut().enumerate() {
+        let name = s.values.as_mut().map(|v| mem::take(&mut v.name));
+        let name = name.unwrap_or_default();
+        let tensor = convert_sparse(s, || format!("sparse initializer '{}'", lossy(&name)))?;
+        add_initializer(b, name, tensor, || {
+            format!("the name of sparse initializer #{i}")
+        })?;
+    }
+    Ok(())
+}
+
+fn add_initializer(
+    b: &mut Builder,
+    name: Bytes,
+    tensor: Tensor,
+    what: impl FnOnce() -> String,
+) -> Result<(), OnnxError> {
+    let (id, new) = b.intern(name, what)?;
+    if !new {
+        let name = b.graph.values[id].name.clone();
+        return Err(OnnxError::DuplicateInitializer(name));
+    }
+    b.graph.values[id].initializer = Some(tensor);
     Ok(())
 }
 
 /// Graph inputs. Those that are also initializers (always so before IR 4;
 /// overridable defaults after) are weights, not something the user feeds.
-fn add_inputs(b: &mut Builder, g: &GraphProto) -> Result<(), OnnxError> {
-    for vi in &g.input {
-        let declared = convert_type(vi.r#type.as_ref(), || format!("graph input '{}'", vi.name))?;
-        let is_weight = b.is_initializer(&vi.name);
-        let id = b.intern(&vi.name);
+fn add_inputs(b: &mut Builder, input: &mut [ValueInfoProto]) -> Result<(), OnnxError> {
+    for (i, vi) in input.iter_mut().enumerate() {
+        let name = mem::take(&mut vi.name);
+        let declared = convert_type(vi.r#type.as_ref(), || {
+            format!("graph input '{}'", lossy(&name))
+        })?;
+        let (id, new) = b.intern(name, || format!("the name of graph input #{i}"))?;
         b.graph.values[id].declared = declared;
-        if !is_weight && !b.graph.inputs.contains(&id) {
+        // Only initializers and earlier inputs exist yet: an existing name is
+        // a weight, or an input listed twice and already recorded.
+        if new {
             b.graph.inputs.push(id);
         }
     }
     Ok(())
 }
 
-/// First pass over nodes: every output name gets a value and exactly one
-/// producer (ONNX graphs are in single-assignment form).
-fn register_node_outputs(b: &mut Builder, g: &GraphProto) -> Result<(), OnnxError> {
-    let mut producer: HashMap<&str, NodeId> = HashMap::new();
-    for (index, n) in g.node.iter().enumerate() {
-        for out in n.output.iter().filter(|o| !o.is_empty()) {
-            if let Some(&first) = producer.get(out.as_str()) {
-                let f = &g.node[first];
-                return Err(OnnxError::DuplicateProducer {
-                    value: out.clone(),
-                    first: display(f, first),
-                    first_op: f.op_type.clone(),
-                    second: display(n, index),
-                    second_op: n.op_type.clone(),
-                });
-            }
-            if b.is_initializer(out) {
-                return Err(OnnxError::InitializerIsNodeOutput {
-                    value: out.clone(),
-                    node: display(n, index),
-                    op: n.op_type.clone(),
-                });
-            }
-            if b.ids.contains_key(out.as_str()) {
-                return Err(OnnxError::InputIsNodeOutput {
-                    value: out.clone(),
-                    node: display(n, index),
-                    op: n.op_type.clone(),
-                });
-            }
-            producer.insert(out, index);
-            b.intern(out);
-        }
-    }
-    Ok(())
+/// State of the pass over a graph's nodes.
+struct NodePass {
+    /// Values from `first` on are node outputs, `producer[id - first]` the
+    /// node that made value `id`; those before are initializers and inputs.
+    first: ValueId,
+    producer: Vec<NodeId>,
+    /// (node, what) left for when the graph's every name is known, in node
+    /// order.
+    later: Vec<(NodeId, Later)>,
 }
 
-/// Second pass for one node. Inputs naming an enclosing graph's value are
-/// left `None` and recorded in `outer_refs` as (node, slot, name) for the
-/// caller to intern.
-fn convert_node(
-    n: &NodeProto,
-    index: NodeId,
-    b: &Builder,
-    scope: &Scope<'_>,
-    opsets: &OpsetImports,
-    depth: usize,
-    outer_refs: &mut Vec<(NodeId, usize, String)>,
-) -> Result<Node, OnnxError> {
-    let mut inputs = Vec::with_capacity(n.input.len());
-    for (slot, name) in n.input.iter().enumerate() {
-        if name.is_empty() {
-            inputs.push(None);
-        } else if let Some(&id) = b.ids.get(name) {
-            inputs.push(Some(id));
-        } else if scope.defines(name) {
-            inputs.push(None);
-            outer_refs.push((index, slot, name.clone()));
-        } else {
-            return Err(OnnxError::UndefinedValue {
-                node: display(n, index),
-                op: n.op_type.clone(),
-                value: name.clone(),
-            });
-        }
+/// What a node's conversion leaves for later.
+enum Later {
+    /// Input `slot` names no value defined so far: a later node's output
+    /// (unsorted graph), an enclosing graph's value, or nothing.
+    Input(usize),
+    /// Attribute `a` holds subgraphs, which may read any name of this
+    /// graph.
+    Subgraphs(usize),
+}
+
+/// Why a node's conversion stopped.
+enum Failure {
+    Error(OnnxError),
+    /// The node outputs value `id`, which already exists; the caller, who
+    /// sees all nodes, builds the error.
+    Redefines(ValueId),
+}
+
+impl From<OnnxError> for Failure {
+    fn from(e: OnnxError) -> Failure {
+        Failure::Error(e)
     }
-    let outputs = n
-        .output
-        .iter()
-        .map(|o| {
-            if o.is_empty() {
-                None
-            } else {
-                b.ids.get(o).copied()
+}
+
+/// The error for node `index` producing value `id`, which already exists.
+fn redefinition(
+    b: &Builder,
+    protos: &[NodeProto],
+    pass: &NodePass,
+    id: ValueId,
+    index: NodeId,
+) -> OnnxError {
+    let value = b.graph.values[id].name.clone();
+    let n = &protos[index];
+    let (node, op) = (display(&n.name, &n.op_type, index), lossy(&n.op_type));
+    if id >= pass.first {
+        let f = pass.producer[id - pass.first];
+        let fp = &protos[f];
+        OnnxError::DuplicateProducer {
+            value,
+            first: display(&fp.name, &fp.op_type, f),
+            first_op: lossy(&fp.op_type),
+            second: node,
+            second_op: op,
+        }
+    } else if b.graph.values[id].initializer.is_some() {
+        OnnxError::InitializerIsNodeOutput { value, node, op }
+    } else {
+        OnnxError::InputIsNodeOutput { value, node, op }
+    }
+}
+
+/// Converts node `index`: resolves the inputs defined so far, converts the
+/// attributes (but subgraphs), then gives every output name a value with
+/// this node as its only producer (ONNX graphs are in single-assignment
+/// form). Takes from `n` what the node keeps; the output names move into
+/// the name index.
+fn convert_node(
+    n: &mut NodeProto,
+    index: NodeId,
+    b: &mut Builder,
+    pass: &mut NodePass,
+    cx: Ctx<'_>,
+) -> Result<Node, Failure> {
+    let NodeProto {
+        input,
+        output,
+        name,
+        op_type,
+        attribute,
+        domain,
+    } = n;
+    let what = || node_what(name, op_type, index);
+    let name_text = utf8(name, || format!("the name of node #{index}"))?;
+    let op_text = utf8(op_type, || format!("the op_type of node #{index}"))?;
+    let domain = utf8(domain, || format!("the domain of {}", what()))?;
+    let mut inputs = Vec::with_capacity(input.len());
+    for (slot, value) in input.iter().enumerate() {
+        // A name that matches was checked for UTF-8 when it was created.
+        let id = if value.is_empty() { None } else { b.get(value) };
+        if id.is_none() && !value.is_empty() {
+            pass.later.push((index, Later::Input(slot)));
+        }
+        inputs.push(id);
+    }
+    let mut attributes = Vec::with_capacity(attribute.len());
+    for (i, a) in attribute.iter_mut().enumerate() {
+        let attr = utf8(&a.name, || format!("an attribute name of {}", what()))?.to_string();
+        let value = match attr_kind(a) {
+            Some(at::GRAPH | at::GRAPHS) => {
+                pass.later.push((index, Later::Subgraphs(i)));
+                AttrValue::Other
             }
-        })
-        .collect();
-    let mut attributes = Vec::with_capacity(n.attribute.len());
-    for a in &n.attribute {
-        let ctx = AttrCtx {
-            node: n,
-            index,
-            scope,
-            opsets,
-            depth,
+            kind => {
+                let what = || format!("attribute '{attr}' of {}", what());
+                convert_attr(a, kind, cx.payloads, what)?
+            }
         };
-        attributes.push(Attribute {
-            name: a.name.clone(),
-            value: convert_attr(a, &ctx)?,
-        });
+        attributes.push(Attribute { name: attr, value });
+    }
+    let mut outputs = Vec::with_capacity(output.len());
+    for (slot, out) in output.iter_mut().enumerate() {
+        if out.is_empty() {
+            outputs.push(None);
+            continue;
+        }
+        let (id, new) = b.intern(mem::take(out), || format!("output {slot} of {}", what()))?;
+        if !new {
+            return Err(Failure::Redefines(id));
+        }
+        pass.producer.push(index);
+        outputs.push(Some(id));
     }
     Ok(Node {
-        name: n.name.clone(),
-        op_type: n.op_type.clone(),
-        domain: n.domain.clone(),
+        name: name_text.to_string(),
+        op_type: op_text.to_string(),
+        domain: domain.to_string(),
         inputs,
         outputs,
         attributes,
     })
 }
 
-/// What attribute conversion needs to know about the node it belongs to.
+/// What subgraph conversion needs to know about the node it belongs to.
 struct AttrCtx<'a, 's> {
-    node: &'a NodeProto,
+    node: &'a [u8],
+    op_type: &'a [u8],
     index: NodeId,
     scope: &'a Scope<'s>,
-    opsets: &'a OpsetImports,
+    cx: Ctx<'a>,
     depth: usize,
 }
 
 impl AttrCtx<'_, '_> {
-    fn subgraph(&self, g: &GraphProto) -> Result<Graph, OnnxError> {
+    fn subgraph(&self, g: &mut GraphProto) -> Result<Graph, OnnxError> {
         if self.depth + 1 > MAX_SUBGRAPH_DEPTH {
             return Err(OnnxError::NestingTooDeep {
-                node: display(self.node, self.index),
-                op: self.node.op_type.clone(),
+                node: display(self.node, self.op_type, self.index),
+                op: lossy(self.op_type),
                 limit: MAX_SUBGRAPH_DEPTH,
             });
         }
-        convert_graph(g, self.opsets, self.depth + 1, Some(self.scope))
-    }
-
-    fn what(&self, attr: &str) -> String {
-        format!(
-            "attribute '{attr}' of node '{}' ({})",
-            display(self.node, self.index),
-            self.node.op_type
-        )
+        convert_graph(g, self.cx, self.depth + 1, Some(self.scope))
     }
 }
 
-fn convert_attr(a: &AttributeProto, ctx: &AttrCtx<'_, '_>) -> Result<AttrValue, OnnxError> {
-    // A reference to a function's attribute carries no value of its own.
+/// An attribute's kind (an `attribute_type` code), or `None` for a
+/// reference to a function's attribute, which carries no value of its own.
+fn attr_kind(a: &AttributeProto) -> Option<i32> {
     if !a.ref_attr_name.is_empty() {
-        return Ok(AttrValue::Other);
-    }
-    let kind = if a.r#type == at::UNDEFINED {
-        infer_kind(a)
+        None
+    } else if a.r#type == at::UNDEFINED {
+        Some(infer_kind(a))
     } else {
-        a.r#type
+        Some(a.r#type)
+    }
+}
+
+/// Converts an attribute other than a graph, taking its value lists.
+/// `what` names it in errors.
+fn convert_attr(
+    a: &mut AttributeProto,
+    kind: Option<i32>,
+    payloads: &Payloads,
+    what: impl Fn() -> String,
+) -> Result<AttrValue, OnnxError> {
+    let Some(kind) = kind else {
+        return Ok(AttrValue::Other);
     };
     Ok(match kind {
         at::FLOAT => AttrValue::Float(a.f.unwrap_or_default()),
         at::INT => AttrValue::Int(a.i.unwrap_or_default()),
-        at::STRING => AttrValue::String(a.s.clone().unwrap_or_default()),
-        at::FLOATS => AttrValue::Floats(a.floats.clone()),
-        at::INTS => AttrValue::Ints(a.ints.clone()),
-        at::STRINGS => AttrValue::Strings(a.strings.clone()),
-        at::TENSOR => match &a.t {
-            Some(t) => AttrValue::Tensor(convert_tensor(t, || ctx.what(&a.name))?),
+        at::STRING => AttrValue::String(payloads.take(a.s.take().unwrap_or_default())),
+        at::FLOATS => AttrValue::Floats(mem::take(&mut a.floats)),
+        at::INTS => AttrValue::Ints(mem::take(&mut a.ints)),
+        at::STRINGS => AttrValue::Strings(
+            a.strings
+                .iter_mut()
+                .map(|s| payloads.take(mem::take(s)))
+                .collect(),
+        ),
+        at::TENSOR => match &mut a.t {
+            Some(t) => AttrValue::Tensor(convert_tensor(t, payloads, what)?),
             None => AttrValue::Other,
         },
-        at::GRAPH => match &a.g {
+        // TENSORS, SPARSE_TENSOR(S), TYPE_PROTO(S) and unknown kinds: core
+        // has no form for them and no operator nncost counts needs them.
+        _ => AttrValue::Other,
+    })
+}
+
+/// Converts a GRAPH or GRAPHS attribute.
+fn convert_graph_attr(
+    a: &mut AttributeProto,
+    ctx: &AttrCtx<'_, '_>,
+) -> Result<AttrValue, OnnxError> {
+    Ok(match attr_kind(a) {
+        Some(at::GRAPH) => match &mut a.g {
             Some(g) => AttrValue::Graph(Box::new(ctx.subgraph(g)?)),
             None => AttrValue::Other,
         },
-        at::GRAPHS => AttrValue::Graphs(
+        Some(at::GRAPHS) => AttrValue::Graphs(
             a.graphs
-                .iter()
+                .iter_mut()
                 .map(|g| ctx.subgraph(g))
                 .collect::<Result<_, _>>()?,
         ),
-        // TENSORS, SPARSE_TENSOR(S), TYPE_PROTO(S) and unknown kinds: core
-        // has no form for them and no operator nncost counts needs them.
         _ => AttrValue::Other,
     })
 }
@@ -399,7 +657,7 @@ mod tests {
             }],
             ..GraphProto::default()
         };
-        let node = |op: &str| NodeProto {
+        let node = |op: &'static str| NodeProto {
             input: vec!["x".into()],
             output: vec!["y".into()],
             op_type: op.into(),
@@ -410,7 +668,7 @@ mod tests {
             let attr = AttributeProto {
                 name: "then_branch".into(),
                 r#type: at::GRAPH,
-                g: Some(g),
+                g: Some(Box::new(g)),
                 ..AttributeProto::default()
             };
             g = leaf(node("If"), vec![attr]);
@@ -419,11 +677,35 @@ mod tests {
     }
 
     #[test]
+    fn short_payloads_share_arena_blocks_and_long_ones_are_not_copied() {
+        let p = Payloads::copy_up_to(8);
+        let src = Bytes::from_static(b"0123456789abcdef");
+        let a = p.take(src.slice(0..4));
+        let b = p.take(src.slice(4..8));
+        assert_eq!((&a[..], &b[..]), (&b"0123"[..], &b"4567"[..]));
+        // Copied, next to each other in one block.
+        assert!(!src.as_ptr_range().contains(&a.as_ptr()));
+        assert_eq!(a.as_ptr_range().end, b.as_ptr());
+        let long = p.take(src.clone());
+        assert_eq!(long.as_ptr(), src.as_ptr(), "shared, not copied");
+        let shared = Payloads::shared().take(src.slice(0..4));
+        assert_eq!(shared.as_ptr(), src.as_ptr());
+    }
+
+    #[test]
     fn nesting_is_limited() {
-        let ok = convert_main_graph(&nested(MAX_SUBGRAPH_DEPTH), &OpsetImports::default());
+        let ok = convert_main_graph(
+            &mut nested(MAX_SUBGRAPH_DEPTH),
+            &OpsetImports::default(),
+            &Payloads::shared(),
+        );
         assert!(ok.is_ok(), "{ok:?}");
-        let e = convert_main_graph(&nested(MAX_SUBGRAPH_DEPTH + 1), &OpsetImports::default())
-            .unwrap_err();
+        let e = convert_main_graph(
+            &mut nested(MAX_SUBGRAPH_DEPTH + 1),
+            &OpsetImports::default(),
+            &Payloads::shared(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "subgraphs nested deeper than 64 levels (at node 'If#0' (If))"

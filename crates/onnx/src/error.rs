@@ -28,6 +28,11 @@ pub enum OnnxError {
     #[error("not an ONNX model (protobuf decode failed: {0})")]
     Decode(String),
 
+    /// A string field holds bytes that are not UTF-8. `what` names the
+    /// field: "the op_type of node #3", "input 1 of node 'conv1' (Conv)", ...
+    #[error("{what} is not valid UTF-8")]
+    InvalidUtf8 { what: String },
+
     #[error("not an ONNX model: it has no graph (ir_version {ir_version})")]
     NoGraph { ir_version: i64 },
 
@@ -80,4 +85,10 @@ pub enum OnnxError {
         op: String,
         limit: usize,
     },
+}
+
+/// A string field's bytes as text. `what` names the field for the error;
+/// it is only called when the bytes are not UTF-8.
+pub(crate) fn utf8(b: &[u8], what: impl FnOnce() -> String) -> Result<&str, OnnxError> {
+    std::str::from_utf8(b).map_err(|_| OnnxError::InvalidUtf8 { what: what() })
 }

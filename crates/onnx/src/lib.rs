@@ -1,14 +1,17 @@
 //! Reads ONNX model files into nncost's framework-neutral graph.
 //!
-//! The file is memory-mapped and decoded with zero-copy `Bytes`, so reading a
-//! multi-gigabyte model costs its graph structure, not its weights. Weights
-//! stored in external files are described (their location) but never opened.
+//! Reading a multi-gigabyte model costs its graph structure, not its
+//! weights: the file is memory-mapped, large payloads become zero-copy
+//! `Bytes` slices of the map that are never touched, and only the structure
+//! around them is read (see `file_buf.rs`). Weights stored in external files
+//! are described (their location) but never opened.
 
 #![deny(unsafe_code)]
 
 mod convert;
 mod dtype;
 mod error;
+mod file_buf;
 pub mod proto;
 mod reader;
 mod tensor;

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use bytes::Bytes;
 use nncost_core::graph::OpsetImports;
-use prost::Message;
+use prost::{DecodeError, Message};
 
-use crate::convert::convert_main_graph;
-use crate::error::OnnxError;
+use crate::convert::{convert_main_graph, Payloads};
+use crate::error::{utf8, OnnxError};
+use crate::file_buf::{FileBuf, LARGE_PAYLOAD};
 use crate::proto::ModelProto;
 use crate::Model;
 
@@ -21,43 +22,15 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
     if bytes.is_empty() {
         return Err(OnnxError::EmptyInput);
     }
-    let proto = ModelProto::decode(bytes).map_err(|e| {
-        let msg = e.to_string();
-        // prost prefixes every message with this; the variant already says it.
-        let reason = msg
-            .strip_prefix("failed to decode Protobuf message: ")
-            .unwrap_or(&msg);
-        OnnxError::Decode(reason.to_string())
-    })?;
-    let ir_version = proto.ir_version;
-    let graph_proto = proto
-        .graph
-        .as_ref()
-        .ok_or(OnnxError::NoGraph { ir_version })?;
-    let opsets = OpsetImports(
-        proto
-            .opset_import
-            .iter()
-            .map(|o| (o.domain.clone(), o.version))
-            .collect(),
-    );
-    let graph = convert_main_graph(graph_proto, &opsets)?;
-    let producer = [proto.producer_name.trim(), proto.producer_version.trim()]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
-    Ok(Model {
-        graph,
-        ir_version,
-        producer,
-        opsets,
-    })
+    let proto = ModelProto::decode(bytes).map_err(decode_error)?;
+    to_model(proto, &Payloads::shared())
 }
 
-/// Reads an ONNX model file by memory-mapping it, so that weights are never
-/// read into memory: only the protobuf structure around them is touched.
+/// Reads an ONNX model file. Weights are never read into memory: the file is
+/// memory-mapped and large payloads are handed out as slices of the map,
+/// untouched, while the protobuf structure around them is read with plain
+/// reads, so that the weights' pages do not count in the process's memory
+/// either (see `file_buf.rs`). Payloads of up to 64 KiB are copies.
 pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     let io = |e: std::io::Error| OnnxError::Io {
         path: path.to_path_buf(),
@@ -78,5 +51,62 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     // files accepts this, and it cannot corrupt memory safety otherwise.
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    read_bytes(Bytes::from_owner(map))
+    let mut buf = FileBuf::new(file, Bytes::from_owner(map));
+    let decoded = ModelProto::decode(&mut buf);
+    // After a read error the decoder saw zeros: report the real cause.
+    if let Some(e) = buf.take_error() {
+        return Err(io(e));
+    }
+    // Short payloads are slices of the reader's heap blocks: copy those the
+    // model keeps, so that the blocks go with the protobuf.
+    to_model(
+        decoded.map_err(decode_error)?,
+        &Payloads::copy_up_to(LARGE_PAYLOAD),
+    )
+}
+
+fn decode_error(e: DecodeError) -> OnnxError {
+    let msg = e.to_string();
+    // prost prefixes every message with this; the variant already says it.
+    let reason = msg
+        .strip_prefix("failed to decode Protobuf message: ")
+        .unwrap_or(&msg);
+    OnnxError::Decode(reason.to_string())
+}
+
+/// Consumes the protobuf: the conversion takes what it keeps, and the rest
+/// is freed at the end, in one go (see `convert.rs` for why).
+fn to_model(mut proto: ModelProto, payloads: &Payloads) -> Result<Model, OnnxError> {
+    let ir_version = proto.ir_version;
+    let graph_proto = proto
+        .graph
+        .as_mut()
+        .ok_or(OnnxError::NoGraph { ir_version })?;
+    let opsets = proto
+        .opset_import
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let domain = utf8(&o.domain, || format!("the domain of opset import #{i}"))?;
+            Ok((domain.to_string(), o.version))
+        })
+        .collect::<Result<_, OnnxError>>()?;
+    let opsets = OpsetImports(opsets);
+    let graph = convert_main_graph(graph_proto, &opsets, payloads)?;
+    let producer_name = utf8(&proto.producer_name, || "the producer name".to_string())?;
+    let producer_version = utf8(&proto.producer_version, || {
+        "the producer version".to_string()
+    })?;
+    let producer = [producer_name.trim(), producer_version.trim()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Model {
+        graph,
+        ir_version,
+        producer,
+        opsets,
+    })
 }

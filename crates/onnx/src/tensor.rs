@@ -2,20 +2,25 @@
 //!
 //! Nothing here reads tensor elements beyond moving the typed repeated
 //! fields (already decoded by prost) into core's vectors; `raw_data` is
-//! handed over as the same `Bytes` slice of the file, and external data is
-//! only described.
+//! handed over as a `Bytes` (a slice of the input, or a copy for short
+//! payloads when [`Payloads`] says so), and external data is only described.
+
+use std::mem;
 
 use nncost_core::graph::{DeclaredType, Tensor, TensorData};
 use nncost_core::shape::Dim;
 
+use crate::convert::Payloads;
 use crate::dtype::dtype_from_code;
-use crate::error::OnnxError;
+use crate::error::{utf8, OnnxError};
 use crate::proto::tensor_shape_proto::dimension;
 use crate::proto::{data_location, type_proto, SparseTensorProto, TensorProto, TypeProto};
 
-/// Converts a dense tensor. `what` names it in errors ("initializer 'w'").
+/// Converts a dense tensor, taking its element lists. `what` names it in
+/// errors ("initializer 'w'").
 pub(crate) fn convert_tensor(
-    t: &TensorProto,
+    t: &mut TensorProto,
+    payloads: &Payloads,
     what: impl Fn() -> String,
 ) -> Result<Tensor, OnnxError> {
     let dtype = dtype_from_code(t.data_type).ok_or_else(|| OnnxError::UnknownDataType {
@@ -25,8 +30,8 @@ pub(crate) fn convert_tensor(
     check_dims(&t.dims, &what)?;
     Ok(Tensor {
         dtype,
-        dims: t.dims.clone(),
-        data: tensor_data(t),
+        dims: mem::take(&mut t.dims),
+        data: tensor_data(t, payloads, &what)?,
     })
 }
 
@@ -34,7 +39,7 @@ pub(crate) fn convert_tensor(
 /// elements are not described: core has no sparse representation, and
 /// counting needs only the dense shape.
 pub(crate) fn convert_sparse(
-    s: &SparseTensorProto,
+    s: &mut SparseTensorProto,
     what: impl Fn() -> String,
 ) -> Result<Tensor, OnnxError> {
     let code = s.values.as_ref().map_or(0, |v| v.data_type);
@@ -43,7 +48,7 @@ pub(crate) fn convert_sparse(
     check_dims(&s.dims, &what)?;
     Ok(Tensor {
         dtype,
-        dims: s.dims.clone(),
+        dims: mem::take(&mut s.dims),
         data: TensorData::Absent,
     })
 }
@@ -62,44 +67,54 @@ fn check_dims(dims: &[i64], what: &impl Fn() -> String) -> Result<(), OnnxError>
 /// `data_location` EXTERNAL wins, then `raw_data`, then the typed field
 /// matching the data type. 16- and 8-bit floats arrive in `int32_data` as
 /// bit patterns, so `Ints` holds bit patterns for them (as ONNX specifies).
-fn tensor_data(t: &TensorProto) -> TensorData {
+fn tensor_data(
+    t: &mut TensorProto,
+    payloads: &Payloads,
+    what: &impl Fn() -> String,
+) -> Result<TensorData, OnnxError> {
     if t.data_location == data_location::EXTERNAL {
-        let location = t
-            .external_data
-            .iter()
-            .find(|e| e.key == "location")
-            .map(|e| e.value.clone())
-            .unwrap_or_default();
-        return TensorData::External { location };
+        let location = match t.external_data.iter().find(|e| e.key == "location") {
+            Some(e) => utf8(&e.value, || {
+                format!("the external data location of {}", what())
+            })?,
+            None => "",
+        };
+        return Ok(TensorData::External {
+            location: location.to_string(),
+        });
     }
-    if let Some(raw) = &t.raw_data {
-        return TensorData::Raw(raw.clone());
+    if let Some(raw) = t.raw_data.take() {
+        return Ok(TensorData::Raw(payloads.take(raw)));
     }
     if !t.float_data.is_empty() {
-        return TensorData::Floats(t.float_data.iter().map(|&f| f64::from(f)).collect());
+        return Ok(TensorData::Floats(
+            t.float_data.iter().map(|&f| f64::from(f)).collect(),
+        ));
     }
     if !t.double_data.is_empty() {
-        return TensorData::Floats(t.double_data.clone());
+        return Ok(TensorData::Floats(mem::take(&mut t.double_data)));
     }
     if !t.int64_data.is_empty() {
-        return TensorData::Ints(t.int64_data.clone());
+        return Ok(TensorData::Ints(mem::take(&mut t.int64_data)));
     }
     if !t.int32_data.is_empty() {
-        return TensorData::Ints(t.int32_data.iter().map(|&i| i64::from(i)).collect());
+        return Ok(TensorData::Ints(
+            t.int32_data.iter().map(|&i| i64::from(i)).collect(),
+        ));
     }
     if !t.uint64_data.is_empty() {
         // A UINT64 element above i64::MAX has no faithful `Ints` form; saying
         // "no elements" is safer than handing over a wrapped number.
-        return t
+        return Ok(t
             .uint64_data
             .iter()
             .map(|&u| i64::try_from(u).ok())
             .collect::<Option<Vec<_>>>()
-            .map_or(TensorData::Absent, TensorData::Ints);
+            .map_or(TensorData::Absent, TensorData::Ints));
     }
-    // Strings (`string_data`) have no core representation and carry no
-    // weight to count.
-    TensorData::Absent
+    // Strings (`string_data`, not even decoded) have no core
+    // representation and carry no weight to count.
+    Ok(TensorData::Absent)
 }
 
 /// Converts a declared value type. `None` when there is no type, or when it
@@ -121,21 +136,26 @@ pub(crate) fn convert_type(
                 .ok_or_else(|| OnnxError::UnknownDataType { what: what(), code })?,
         ),
     };
-    let shape = tensor.shape.as_ref().map(|s| {
-        s.dim
-            .iter()
-            .map(|d| convert_dim(d.value.as_ref()))
-            .collect()
-    });
+    let shape = match &tensor.shape {
+        Some(s) => Some(
+            s.dim
+                .iter()
+                .map(|d| convert_dim(d.value.as_ref(), &what))
+                .collect::<Result<_, _>>()?,
+        ),
+        None => None,
+    };
     Ok(Some(DeclaredType { dtype, shape }))
 }
 
 /// A declared dimension. Negative values are invalid but some exporters
 /// write -1 for "dynamic"; both that and an empty name mean unknown.
-fn convert_dim(d: Option<&dimension::Value>) -> Dim {
-    match d {
+fn convert_dim(d: Option<&dimension::Value>, what: &impl Fn() -> String) -> Result<Dim, OnnxError> {
+    Ok(match d {
         Some(dimension::Value::DimValue(v)) if *v >= 0 => Dim::int(*v),
-        Some(dimension::Value::DimParam(p)) if !p.is_empty() => Dim::sym(p),
+        Some(dimension::Value::DimParam(p)) if !p.is_empty() => {
+            Dim::sym(utf8(p, || format!("a dimension name of {}", what()))?)
+        }
         _ => Dim::Unknown,
-    }
+    })
 }

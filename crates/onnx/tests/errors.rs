@@ -120,7 +120,7 @@ fn unknown_data_type_in_attribute_tensor_names_the_node() {
         c.attribute = vec![AttributeProto {
             name: "value".into(),
             r#type: attribute_type::TENSOR,
-            t: Some(raw_tensor("", -3, &[1], &[0])),
+            t: Some(Box::new(raw_tensor("", -3, &[1], &[0]))),
             ..Default::default()
         }];
         g.node.push(c);
@@ -171,6 +171,44 @@ fn model_without_graph() {
     let mut m = conv_model();
     m.graph = None;
     assert_eq!(err(&m), "not an ONNX model: it has no graph (ir_version 8)");
+}
+
+/// String fields are decoded as bytes and checked for UTF-8 when converted;
+/// the error names the field.
+#[test]
+fn invalid_utf8_names_the_field() {
+    let bad = || Bytes::from_static(b"conv\xff");
+    type Set = fn(&mut GraphProto, Bytes);
+    let cases: [(Set, &str); 6] = [
+        (|g, b| g.node[0].op_type = b, "the op_type of node #0"),
+        (|g, b| g.node[0].name = b, "the name of node #0"),
+        (
+            |g, b| g.node[0].output[0] = b,
+            "output 0 of node 'conv1' (Conv)",
+        ),
+        (
+            |g, b| g.node[0].attribute[1].name = b,
+            "an attribute name of node 'conv1' (Conv)",
+        ),
+        (
+            |g, b| g.initializer[1].name = b,
+            "the name of initializer #1",
+        ),
+        (|g, b| g.input[0].name = b, "the name of graph input #0"),
+    ];
+    for (set, what) in cases {
+        let m = with_graph(|g| set(g, bad()));
+        assert_eq!(err(&m), format!("{what} is not valid UTF-8"));
+    }
+    let mut m = conv_model();
+    m.producer_name = bad();
+    assert_eq!(err(&m), "the producer name is not valid UTF-8");
+    // An input naming no value is reported as undefined, shown lossily.
+    let m = with_graph(|g| g.node[0].input[1] = bad());
+    assert_eq!(
+        err(&m),
+        "node 'conv1' (Conv) reads undefined value 'conv\u{fffd}'"
+    );
 }
 
 /// Every prefix of a valid model either decodes or errors; none panics.

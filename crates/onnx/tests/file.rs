@@ -5,8 +5,10 @@ mod common;
 
 use std::path::PathBuf;
 
+use bytes::Bytes;
 use common::*;
-use nncost_core::graph::TensorData;
+use nncost_core::graph::{AttrValue, TensorData};
+use nncost_onnx::proto::*;
 use nncost_onnx::{read_bytes, read_file, OnnxError};
 
 /// A fresh directory per test, so parallel tests never collide.
@@ -35,6 +37,113 @@ fn reads_a_mapped_file_like_the_same_bytes() {
     // The model outlives the file: the map stays valid through the Bytes.
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(from_file.graph.nodes.len(), 1);
+}
+
+/// A file big enough for the reader's window to be refilled many times,
+/// with names straddling window ends, payloads on both sides of the size at
+/// which they stop being copied and start being slices of the map, and a
+/// string attribute: the file reads exactly like the same bytes in memory.
+#[test]
+fn large_mapped_file_reads_like_the_same_bytes() {
+    let dir = scratch("large");
+    let path = dir.join("chain.onnx");
+    let mut g = GraphProto {
+        name: "chain".into(),
+        input: vec![vi("x0", FLOAT, Some(&[D::V(1), D::V(8)]))],
+        ..Default::default()
+    };
+    for i in 0..1500 {
+        // Long, varied names so that they often cross window boundaries.
+        let (x, w, y) = (
+            format!("x{i}"),
+            format!("weights/of/layer/{i:06}/{}", "w".repeat(i % 97)),
+            format!("x{}", i + 1),
+        );
+        let mut n = node("Add", &format!("add_{i}"), &[&x, &w], &[&y]);
+        n.attribute = vec![AttributeProto {
+            name: "note".into(),
+            r#type: attribute_type::STRING,
+            s: Some(text(&format!("layer {i}"))),
+            ..Default::default()
+        }];
+        g.node.push(n);
+        // Mostly small, with a few either side of 64 KiB (6.6 MB in all).
+        let len = match i % 50 {
+            0 => 64 * 1024,
+            1 => 64 * 1024 + 1,
+            2 => 90_000,
+            _ => i % 7 * 3,
+        };
+        let raw: Vec<u8> = (0..len).map(|k| (k + i) as u8).collect();
+        g.initializer.push(raw_tensor(&w, 2, &[len as i64], &raw));
+    }
+    g.output = vec![vi("x1500", FLOAT, None)];
+    let bytes = encode(&model(g));
+    std::fs::write(&path, &bytes).unwrap();
+    let from_file = read_file(&path).unwrap();
+    assert_eq!(from_file, read_bytes(bytes).unwrap());
+    let last = &from_file.graph.nodes[1499];
+    assert_eq!(
+        last.attr("note"),
+        Some(&AttrValue::String("layer 1499".into()))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Damaged files (cut short, or with a byte changed) read exactly like the
+/// same bytes in memory: the same model or the same error, never a panic.
+/// The file reader has its own bookkeeping (windows, skips, map slices),
+/// which this exercises on malformed input.
+#[test]
+fn damaged_files_read_like_the_same_bytes() {
+    let dir = scratch("damaged");
+    let path = dir.join("m.onnx");
+    let mut m = conv_model();
+    // A payload large enough to be a slice of the map.
+    let big: Vec<u8> = (0..70_000).map(|i| i as u8).collect();
+    let g = m.graph.as_mut().unwrap();
+    g.initializer
+        .push(raw_tensor("big", 2, &[big.len() as i64], &big));
+    let buf = encode(&m).to_vec();
+    // Compared as text: a flipped byte may make a float NaN, and NaN != NaN.
+    let read = |r: Result<_, OnnxError>| match r {
+        Ok(m) => format!("{m:?}"),
+        Err(e) => e.to_string(),
+    };
+    let check = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        let from_file = read(read_file(&path));
+        let in_memory = read(read_bytes(Bytes::copy_from_slice(bytes)));
+        if bytes.is_empty() {
+            // An empty file and an empty buffer are named differently.
+            assert!(from_file.contains("empty") && in_memory.contains("empty"));
+        } else {
+            let same = from_file == in_memory;
+            assert!(
+                same,
+                "{} bytes: {:.200} vs {:.200}",
+                bytes.len(),
+                from_file,
+                in_memory
+            );
+        }
+    };
+    let n = buf.len();
+    // Every cut near either end, and a sample in between.
+    for cut in (0..150)
+        .chain((150..n - 150).step_by(4999))
+        .chain(n - 150..=n)
+    {
+        check(&buf[..cut]);
+    }
+    for i in (0..n).filter(|&i| i < 200 || i >= n - 200 || i % 9973 == 0) {
+        for v in [0x00, 0xff] {
+            let mut b = buf.clone();
+            b[i] = v;
+            check(&b);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

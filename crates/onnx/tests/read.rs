@@ -165,7 +165,7 @@ fn external_data_is_described_not_opened() {
 fn tensor_without_payload_is_absent_and_typed_fields_widen() {
     let t = |name: &str, data_type: i32, f: fn(&mut TensorProto)| {
         let mut t = TensorProto {
-            name: name.into(),
+            name: text(name),
             data_type,
             dims: vec![2],
             ..Default::default()
@@ -275,14 +275,14 @@ fn constant_node_tensor_attribute_is_converted() {
     c.attribute = vec![AttributeProto {
         name: "value".into(),
         r#type: attribute_type::TENSOR,
-        t: Some(raw_tensor(
+        t: Some(Box::new(raw_tensor(
             "",
             INT64,
             &[2],
             &[
                 1, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255,
             ],
-        )),
+        ))),
         ..Default::default()
     }];
     let g = GraphProto {
@@ -323,12 +323,25 @@ fn scalar_attributes_with_and_without_type_field() {
         s: Some(Bytes::from_static(b"nearest")),
         ..Default::default()
     };
-    let list = AttributeProto {
+    // `AttributeProto` does not declare `tensors` (10): write one with a
+    // message that does, as an exporter would, and decode it.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct TensorsAttribute {
+        #[prost(bytes = "bytes", tag = "1")]
+        name: Bytes,
+        #[prost(message, repeated, tag = "10")]
+        tensors: Vec<TensorProto>,
+        #[prost(int32, tag = "20")]
+        r#type: i32,
+    }
+    let list = TensorsAttribute {
         name: "tensors".into(),
-        r#type: attribute_type::TENSORS,
         tensors: vec![raw_tensor("", FLOAT, &[1], &[0; 4])],
-        ..Default::default()
+        r#type: attribute_type::TENSORS,
     };
+    let list =
+        <AttributeProto as prost::Message>::decode(prost::Message::encode_to_vec(&list).as_slice())
+            .unwrap();
     let reference = AttributeProto {
         name: "ref".into(),
         r#type: attribute_type::INT,

@@ -11,6 +11,12 @@ use prost::Message;
 pub const FLOAT: i32 = 1;
 pub const INT64: i32 = 7;
 
+/// String fields are `Bytes` in the prost structs (see `proto.rs`); this
+/// makes one from any `&str`, not only literals.
+pub fn text(s: &str) -> Bytes {
+    Bytes::copy_from_slice(s.as_bytes())
+}
+
 pub fn encode(m: &ModelProto) -> Bytes {
     Bytes::from(m.encode_to_vec())
 }
@@ -21,7 +27,7 @@ pub fn model(graph: GraphProto) -> ModelProto {
         producer_name: "nncost-tests".into(),
         producer_version: "1.0".into(),
         opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
+            domain: Bytes::new(),
             version: 17,
         }],
         graph: Some(graph),
@@ -50,7 +56,7 @@ pub fn vi(name: &str, elem_type: i32, dims: Option<&[D]>) -> ValueInfoProto {
             .collect(),
     });
     ValueInfoProto {
-        name: name.into(),
+        name: text(name),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                 elem_type,
@@ -62,17 +68,17 @@ pub fn vi(name: &str, elem_type: i32, dims: Option<&[D]>) -> ValueInfoProto {
 
 pub fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
     NodeProto {
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        name: name.into(),
-        op_type: op.into(),
+        input: inputs.iter().map(|s| text(s)).collect(),
+        output: outputs.iter().map(|s| text(s)).collect(),
+        name: text(name),
+        op_type: text(op),
         ..Default::default()
     }
 }
 
 pub fn raw_tensor(name: &str, data_type: i32, dims: &[i64], raw: &[u8]) -> TensorProto {
     TensorProto {
-        name: name.into(),
+        name: text(name),
         data_type,
         dims: dims.to_vec(),
         raw_data: Some(Bytes::copy_from_slice(raw)),
@@ -82,7 +88,7 @@ pub fn raw_tensor(name: &str, data_type: i32, dims: &[i64], raw: &[u8]) -> Tenso
 
 pub fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
     AttributeProto {
-        name: name.into(),
+        name: text(name),
         r#type: attribute_type::INTS,
         ints: ints.to_vec(),
         ..Default::default()
@@ -91,9 +97,9 @@ pub fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
 
 pub fn graph_attr(name: &str, g: GraphProto) -> AttributeProto {
     AttributeProto {
-        name: name.into(),
+        name: text(name),
         r#type: attribute_type::GRAPH,
-        g: Some(g),
+        g: Some(Box::new(g)),
         ..Default::default()
     }
 }

@@ -1,0 +1,25 @@
+//! The whole analysis on arbitrary bytes: read, infer shapes, count, and
+//! render both report formats. Any input may be rejected; none may crash,
+//! hang or exhaust memory.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nncost_core::{analyze, AnalysisOptions};
+use nncost_render::{ModelInfo, TableOptions};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(model) = nncost_onnx::read_bytes(bytes::Bytes::copy_from_slice(data)) else {
+        return;
+    };
+    let options = AnalysisOptions {
+        dims: vec![("batch".into(), 2)],
+        ..AnalysisOptions::default()
+    };
+    for opts in [AnalysisOptions::default(), options] {
+        if let Ok(report) = analyze(&model.graph, &opts) {
+            let info = ModelInfo::default();
+            let _ = nncost_render::render_json(&report, &info);
+            let _ = nncost_render::render_table(&report, &info, TableOptions::default());
+        }
+    }
+});

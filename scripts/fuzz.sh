@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Fuzz nncost with libFuzzer (cargo-fuzz), seeded with the repository's models.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#
+# SECONDS per target (default 60); targets: read_onnx (the ONNX reader) and
+# analyze (reader, shape inference, costs and both renderers); default both.
+# Needs `cargo install cargo-fuzz`. The stable toolchain builds the
+# instrumented binaries with RUSTC_BOOTSTRAP=1; no sanitizer is needed for
+# safe Rust, and debug assertions (-a) turn any integer overflow into a crash.
+# Crashing inputs land in fuzz/artifacts/TARGET/; each one found becomes a
+# regression test in crates/onnx/tests/fuzz_regressions.rs.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+seconds=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(read_onnx analyze)
+export RUSTC_BOOTSTRAP=1
+for target in "${targets[@]}"; do
+    corpus=corpus/$target
+    mkdir -p "$corpus"
+    # Seeds: every model in the repository small enough to mutate quickly.
+    find ../examples ../tests/fixtures ../crates/onnx/tests/fixtures -name '*.onnx' -size -128k \
+        -exec cp -n {} "$corpus"/ \;
+    echo "== $target: $seconds s, $(ls "$corpus" | wc -l) inputs in the corpus"
+    cargo fuzz run -s none -O -a "$target" "$corpus" -- \
+        -max_total_time="$seconds" -max_len=131072 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1
+done
