@@ -181,17 +181,39 @@ impl Poly {
                 terms: self.terms.clone(),
             });
         }
-        let mut map: BTreeMap<Monomial, i128> = self.terms.iter().cloned().collect();
-        for (m, c) in &other.terms {
-            let e = map.entry(m.clone()).or_insert(0);
-            *e = e.checked_add(*c).ok_or(Overflow)?;
+        // Both term lists are sorted by monomial: merge them in one pass.
+        let (a, b) = (&self.terms, &other.terms);
+        let mut terms = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let order = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => x.0.cmp(&y.0),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    terms.push(a[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    terms.push(b[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    let c = a[i].1.checked_add(b[j].1).ok_or(Overflow)?;
+                    if c != 0 {
+                        terms.push((a[i].0.clone(), c));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
         }
-        if map.len() > MAX_TERMS {
+        if terms.len() > MAX_TERMS {
             return Err(Overflow);
         }
-        let mut p = Poly::from_map(map);
-        p.constant = constant;
-        Ok(p)
+        Ok(Poly { constant, terms })
     }
 
     pub fn checked_neg(&self) -> Result<Poly, Overflow> {

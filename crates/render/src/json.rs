@@ -6,6 +6,8 @@
 
 use nncost_core::report::{NodeReport, NodeStatus, ValueReport, CONVENTION};
 use nncost_core::{Dim, Poly, Report};
+use std::fmt::Write;
+
 use serde_json::{json, Map, Value};
 
 use crate::ModelInfo;
@@ -98,7 +100,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     out.push_str("  \"nodes\": [");
     for (i, n) in report.nodes.iter().enumerate() {
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-        out.push_str(&node(n).to_string());
+        write_node(&mut out, n);
     }
     out.push_str(if report.nodes.is_empty() {
         "]"
@@ -122,24 +124,96 @@ fn field(out: &mut String, key: &str, v: &Value) {
     out.push_str(&pretty.replace('\n', "\n  "));
 }
 
-fn node(n: &NodeReport) -> Value {
+/// One node as a compact JSON object, written directly: this is the loop
+/// that runs 100,000 times on a large graph, so it builds no `Value` tree.
+fn write_node(out: &mut String, n: &NodeReport) {
     let (status, reason) = match &n.status {
         NodeStatus::Counted => ("counted", None),
         NodeStatus::Unsupported => ("unsupported", None),
         NodeStatus::Incomplete(r) => ("incomplete", Some(r.as_str())),
     };
-    json!({
-        "name": n.name,
-        "op_type": n.op_type,
-        "domain": n.domain,
-        "params": n.params,
-        "buffers": n.buffers,
-        "macs": n.macs.as_ref().map(count),
-        "flops": n.flops.as_ref().map(count),
-        "status": status,
-        "reason": reason,
-        "outputs": n.outputs.iter().map(value).collect::<Vec<_>>(),
-    })
+    out.push_str("{\"name\":");
+    push_str(out, &n.name);
+    out.push_str(",\"op_type\":");
+    push_str(out, &n.op_type);
+    out.push_str(",\"domain\":");
+    push_str(out, &n.domain);
+    let _ = write!(out, ",\"params\":{},\"buffers\":{}", n.params, n.buffers);
+    out.push_str(",\"macs\":");
+    push_count(out, n.macs.as_ref());
+    out.push_str(",\"flops\":");
+    push_count(out, n.flops.as_ref());
+    out.push_str(",\"status\":");
+    push_str(out, status);
+    out.push_str(",\"reason\":");
+    match reason {
+        Some(r) => push_str(out, r),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"outputs\":[");
+    for (i, o) in n.outputs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        push_str(out, &o.name);
+        out.push_str(",\"dtype\":");
+        match o.dtype {
+            Some(d) => push_str(out, d.name()),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"shape\":");
+        match &o.shape {
+            None => out.push_str("null"),
+            Some(shape) => {
+                out.push('[');
+                for (k, d) in shape.iter().enumerate() {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    match d.poly() {
+                        Some(p) if p.as_constant().is_some() => push_integer(out, p),
+                        Some(p) => push_str(out, &p.to_string()),
+                        None => out.push_str("null"),
+                    }
+                }
+                out.push(']');
+            }
+        }
+        out.push('}');
+    }
+    out.push_str("]}");
+}
+
+fn push_count(out: &mut String, p: Option<&Poly>) {
+    match p {
+        None => out.push_str("null"),
+        Some(p) if p.as_constant().is_some() => push_integer(out, p),
+        Some(p) => out.push_str(&count(p).to_string()),
+    }
+}
+
+fn push_integer(out: &mut String, p: &Poly) {
+    out.push_str(&integer(p.as_constant().unwrap_or_default()).to_string());
+}
+
+/// A JSON string literal with the escapes RFC 8259 requires.
+fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn value(v: &ValueReport) -> Value {
@@ -179,5 +253,25 @@ fn integer(c: i128) -> Value {
         (Ok(v), _) => json!(v),
         (_, Ok(v)) => json!(v),
         _ => Value::String(c.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_like_serde_json() {
+        for s in [
+            "plain",
+            "quote\" and \\ backslash",
+            "tab\tnew\nline\r",
+            "\u{1}ctl",
+            "ünïcode ×",
+        ] {
+            let mut out = String::new();
+            push_str(&mut out, s);
+            assert_eq!(out, Value::String(s.to_string()).to_string());
+        }
     }
 }

@@ -187,37 +187,41 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
     rows
 }
 
-/// Left-aligns text columns and right-aligns numeric ones.
+/// Left-aligns text columns and right-aligns numeric ones, writing
+/// straight into `out` (a large graph has hundreds of thousands of cells).
 fn write_rows(out: &mut String, rows: &[Row]) {
     let Some(first) = rows.first() else { return };
     let ncol = first.len();
     let widths: Vec<usize> = (0..ncol)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .map(|c| rows.iter().map(|r| width(&r[c])).max().unwrap_or(0))
         .collect();
-    let numeric = |header: &str| {
-        matches!(
-            header,
-            "#" | "params" | "MACs" | "FLOPs" | "share" | "nodes"
-        )
-    };
+    let numeric: Vec<bool> = first
+        .iter()
+        .map(|h| {
+            matches!(
+                h.as_str(),
+                "#" | "params" | "MACs" | "FLOPs" | "share" | "nodes"
+            )
+        })
+        .collect();
+    out.reserve(rows.len() * (widths.iter().sum::<usize>() + 2 * ncol));
     for row in rows {
-        let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
             if c > 0 {
-                line.push_str("  ");
+                out.push_str("  ");
             }
-            let pad = widths[c] - cell.chars().count();
-            if numeric(&first[c]) {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
+            let pad = widths[c] - width(cell);
+            if numeric[c] {
+                out.extend(std::iter::repeat_n(' ', pad));
+                out.push_str(cell);
             } else {
-                line.push_str(cell);
-                if c + 1 < ncol {
-                    line.push_str(&" ".repeat(pad));
-                }
+                out.push_str(cell);
+                out.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        let _ = writeln!(out, "{}", line.trim_end());
+        let trimmed = out.trim_end_matches(' ').len();
+        out.truncate(trimmed);
+        out.push('\n');
     }
 }
 
@@ -336,7 +340,19 @@ fn share(p: Option<&Poly>, total: f64) -> String {
     }
 }
 
+/// Display width in characters (cells hold `×`, `·` and `…`).
+fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
 fn at_one(p: &Poly) -> f64 {
+    if let Some(c) = p.as_constant() {
+        return c as f64;
+    }
     p.substitute(&|_| Some(1))
         .ok()
         .and_then(|q| q.as_constant())
