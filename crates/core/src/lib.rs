@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod fxhash;
 pub mod graph;
+pub mod layers;
 pub mod ops;
 pub mod poly;
 pub mod report;

@@ -5,6 +5,7 @@
 use nncost_core::Report;
 
 pub mod json;
+pub mod layer;
 pub mod table;
 pub mod units;
 

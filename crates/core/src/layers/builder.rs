@@ -1,0 +1,179 @@
+//! Building a [`Graph`] by hand: what a model file would hold, written by
+//! the layer calculator and by readers of hand-written network descriptions.
+//! Weights are described by their dims only; their values are never needed.
+
+use bytes::Bytes;
+
+use crate::analysis::LATEST_OPSET;
+use crate::graph::{
+    AttrValue, Attribute, DType, DeclaredType, Graph, Node, OpsetImports, Tensor, TensorData,
+    Value, ValueId,
+};
+use crate::shape::Shape;
+
+/// Appends values and nodes to a graph, keeping value names unique.
+#[derive(Clone, Debug)]
+pub struct GraphBuilder {
+    graph: Graph,
+    names: std::collections::HashSet<String>,
+}
+
+impl GraphBuilder {
+    /// An empty graph at the newest default-domain opset nncost knows.
+    pub fn new(name: &str) -> GraphBuilder {
+        GraphBuilder {
+            graph: Graph {
+                name: name.to_string(),
+                opsets: OpsetImports(vec![(String::new(), LATEST_OPSET)]),
+                ..Graph::default()
+            },
+            names: Default::default(),
+        }
+    }
+
+    /// A name not used yet: `name`, else `name#2`, `name#3`, …
+    fn unique(&mut self, name: &str) -> String {
+        let mut candidate = name.to_string();
+        let mut k = 1;
+        while self.names.contains(&candidate) {
+            k += 1;
+            candidate = format!("{name}#{k}");
+        }
+        self.names.insert(candidate.clone());
+        candidate
+    }
+
+    fn value(
+        &mut self,
+        name: &str,
+        declared: Option<DeclaredType>,
+        init: Option<Tensor>,
+    ) -> ValueId {
+        let name = self.unique(name);
+        self.graph.add_value(Value {
+            name,
+            declared,
+            initializer: init,
+        })
+    }
+
+    /// A float32 graph input of the given shape.
+    pub fn input(&mut self, name: &str, shape: Shape) -> ValueId {
+        let id = self.value(
+            name,
+            Some(DeclaredType {
+                dtype: Some(DType::F32),
+                shape: Some(shape),
+            }),
+            None,
+        );
+        self.graph.inputs.push(id);
+        id
+    }
+
+    /// A float32 weight of the given dims (its elements are not stored).
+    pub fn weight(&mut self, name: &str, dims: &[i64]) -> ValueId {
+        self.value(
+            name,
+            None,
+            Some(Tensor {
+                dtype: DType::F32,
+                dims: dims.to_vec(),
+                data: TensorData::Absent,
+            }),
+        )
+    }
+
+    /// A float32 constant with known elements (Clip bounds).
+    pub fn floats(&mut self, name: &str, dims: &[i64], values: &[f64]) -> ValueId {
+        self.value(
+            name,
+            None,
+            Some(Tensor {
+                dtype: DType::F32,
+                dims: dims.to_vec(),
+                data: TensorData::Floats(values.to_vec()),
+            }),
+        )
+    }
+
+    /// A 1-D int64 constant (shapes, axes).
+    pub fn ints(&mut self, name: &str, values: &[i64]) -> ValueId {
+        let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.value(
+            name,
+            None,
+            Some(Tensor {
+                dtype: DType::I64,
+                dims: vec![values.len() as i64],
+                data: TensorData::Raw(Bytes::from(raw)),
+            }),
+        )
+    }
+
+    /// Appends a node with one output, named after the node, and returns
+    /// that output.
+    pub fn node(
+        &mut self,
+        op_type: &str,
+        name: &str,
+        inputs: &[Option<ValueId>],
+        attributes: Vec<Attribute>,
+    ) -> ValueId {
+        let out = self.value(name, None, None);
+        self.graph.nodes.push(Node {
+            name: self.graph.values[out].name.clone(),
+            op_type: op_type.to_string(),
+            domain: String::new(),
+            inputs: inputs.to_vec(),
+            outputs: vec![Some(out)],
+            attributes,
+        });
+        out
+    }
+
+    /// Marks a value as a graph output.
+    pub fn output(&mut self, id: ValueId) {
+        self.graph.outputs.push(id);
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn finish(self) -> Graph {
+        self.graph
+    }
+}
+
+/// An integer attribute.
+pub fn int(name: &str, v: i64) -> Attribute {
+    Attribute {
+        name: name.into(),
+        value: AttrValue::Int(v),
+    }
+}
+
+/// A list-of-integers attribute.
+pub fn ints(name: &str, v: &[i64]) -> Attribute {
+    Attribute {
+        name: name.into(),
+        value: AttrValue::Ints(v.to_vec()),
+    }
+}
+
+/// A float attribute.
+pub fn float(name: &str, v: f32) -> Attribute {
+    Attribute {
+        name: name.into(),
+        value: AttrValue::Float(v),
+    }
+}
+
+/// A string attribute.
+pub fn string(name: &str, v: &str) -> Attribute {
+    Attribute {
+        name: name.into(),
+        value: AttrValue::String(Bytes::from(v.to_string())),
+    }
+}

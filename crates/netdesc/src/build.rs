@@ -1,0 +1,526 @@
+//! From the parsed description to a graph: blocks unrolled, `def`s called
+//! with their arguments, each layer appended once the engine has told the
+//! shape it receives.
+
+use std::collections::HashMap;
+
+use nncost_core::graph::ValueId;
+use nncost_core::layers::{self, GraphBuilder, Layer, LayerError};
+use nncost_core::shape::{format_shape, Dim, Shape};
+use nncost_core::Graph;
+
+use crate::kinds;
+use crate::parse::{Arg, Body, Def, File, Item, Span, Stmt, Word, KEYWORDS};
+use crate::Error;
+
+/// Most layers one description may unroll to.
+pub const MAX_LAYERS: usize = 100_000;
+/// Deepest nesting of `def` calls.
+pub const MAX_CALL_DEPTH: usize = 64;
+
+/// A value flowing between layers and its shape (batch axis first).
+#[derive(Clone)]
+struct Flow {
+    id: ValueId,
+    shape: Shape,
+}
+
+/// Names nodes `prefix + kind + n`, counting each kind within the scope.
+struct Scope {
+    prefix: String,
+    counters: HashMap<String, usize>,
+}
+
+impl Scope {
+    fn new(prefix: String) -> Scope {
+        Scope {
+            prefix,
+            counters: HashMap::new(),
+        }
+    }
+
+    fn name(&mut self, kind: &str) -> String {
+        let n = self.counters.entry(kind.to_string()).or_insert(0);
+        *n += 1;
+        format!("{}{kind}{n}", self.prefix)
+    }
+
+    /// A nested scope named like a node: `down2/`.
+    fn child(&mut self, kind: &str) -> Scope {
+        Scope::new(format!("{}/", self.name(kind)))
+    }
+}
+
+/// A `def`'s parameters bound to the words of a call.
+type Env = HashMap<String, Word>;
+
+struct Builder<'a> {
+    file: &'a str,
+    defs: HashMap<&'a str, &'a Def>,
+    g: GraphBuilder,
+    layers: usize,
+    /// The `def` calls the current line was reached through.
+    calls: Vec<(String, Span)>,
+}
+
+pub fn build(file: &File, name: &str, file_name: &str) -> Result<Graph, Error> {
+    let mut defs: HashMap<&str, &Def> = HashMap::new();
+    for d in &file.defs {
+        if defs.insert(d.name.text.as_str(), d).is_some() {
+            return Err(Error::at(
+                file_name,
+                d.name.span,
+                format!("'{}' is defined twice", d.name.text),
+            ));
+        }
+    }
+    let mut b = Builder {
+        file: file_name,
+        defs,
+        g: GraphBuilder::new(name),
+        layers: 0,
+        calls: Vec::new(),
+    };
+    let shape: Shape = std::iter::once(Dim::sym("batch"))
+        .chain(file.input.1.iter().map(|&d| Dim::int(d)))
+        .collect();
+    let id = b.g.input("input", shape.clone());
+    let out = b.body(
+        &file.body,
+        &Env::new(),
+        &mut Scope::new(String::new()),
+        Flow { id, shape },
+    )?;
+    b.g.output(out.id);
+    Ok(b.g.finish())
+}
+
+impl Builder<'_> {
+    fn err(&self, span: Span, message: impl Into<String>) -> Error {
+        let context = self
+            .calls
+            .iter()
+            .rev()
+            .map(|(name, at)| format!("in '{name}' called at {}:{}", at.line, at.col))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Error::At {
+            file: self.file.to_string(),
+            span,
+            message: message.into(),
+            context: if context.is_empty() {
+                String::new()
+            } else {
+                format!(" ({context})")
+            },
+        }
+    }
+
+    /// Adds an error's context, if it has none yet.
+    fn located(&self, e: Error) -> Error {
+        match e {
+            Error::At {
+                span,
+                message,
+                context,
+                ..
+            } if context.is_empty() => self.err(span, message),
+            other => other,
+        }
+    }
+
+    fn body(
+        &mut self,
+        items: &Body,
+        env: &Env,
+        scope: &mut Scope,
+        mut x: Flow,
+    ) -> Result<Flow, Error> {
+        for item in items {
+            x = self.item(item, env, scope, x)?;
+        }
+        Ok(x)
+    }
+
+    fn item(&mut self, item: &Item, env: &Env, scope: &mut Scope, x: Flow) -> Result<Flow, Error> {
+        match item {
+            Item::Layer(s) => match self.defs.get(s.head.text.as_str()).copied() {
+                Some(def) => self.call(def, s, env, scope, x),
+                None => self.layer(s, env, scope, x),
+            },
+            Item::Repeat { count, body, .. } => {
+                let count = self.resolve(count, env)?;
+                let n: usize = count.text.parse().map_err(|_| {
+                    self.err(
+                        count.span,
+                        format!("'{}' is not a repeat count", count.text),
+                    )
+                })?;
+                if n > MAX_LAYERS {
+                    return Err(
+                        self.err(count.span, format!("repeat {n} is more than {MAX_LAYERS}"))
+                    );
+                }
+                let mut x = x;
+                for _ in 0..n {
+                    x = self.body(body, env, scope, x)?;
+                }
+                Ok(x)
+            }
+            Item::Residual {
+                head,
+                body,
+                shortcut,
+            } => {
+                let main = self.body(body, env, scope, x.clone())?;
+                let side = match shortcut {
+                    Some(s) => self.body(s, env, &mut scope.child("shortcut"), x)?,
+                    None => x,
+                };
+                if main.shape != side.shape {
+                    let what = if shortcut.is_some() {
+                        "the shortcut gives"
+                    } else {
+                        "the identity shortcut passes on"
+                    };
+                    return Err(self.err(
+                        head.head.span,
+                        format!(
+                            "residual: the block gives {} but {what} {}; they are added, so they \
+                             must match (a 'shortcut' section can reshape: e.g. conv C k=1 s=2)",
+                            sample(&main.shape),
+                            sample(&side.shape)
+                        ),
+                    ));
+                }
+                let name = scope.name("add");
+                self.join(head, "Add", &name, &[main, side], vec![])
+            }
+            Item::Concat { head, branches } => {
+                let name = scope.name("concat");
+                let mut outs = Vec::with_capacity(branches.len());
+                for (i, branch) in branches.iter().enumerate() {
+                    let mut s = Scope::new(format!("{name}/branch{}/", i + 1));
+                    outs.push(self.body(branch, env, &mut s, x.clone())?);
+                }
+                let axis = layers::builder::int("axis", 1);
+                self.join(head, "Concat", &name, &outs, vec![axis])
+            }
+        }
+    }
+
+    /// A node joining branches (`Add`, `Concat`), shaped by the engine.
+    fn join(
+        &mut self,
+        head: &Stmt,
+        op: &str,
+        name: &str,
+        inputs: &[Flow],
+        attrs: Vec<nncost_core::graph::Attribute>,
+    ) -> Result<Flow, Error> {
+        let shapes: Vec<Shape> = inputs.iter().map(|f| f.shape.clone()).collect();
+        let (shape, _) = layers::infer(&shapes, |b, xs| {
+            let ins: Vec<Option<ValueId>> = xs.iter().map(|&x| Some(x)).collect();
+            Ok(b.node(op, name, &ins, attrs.clone()))
+        })
+        .map_err(|e| {
+            let shapes: Vec<String> = shapes.iter().map(|s| sample(s)).collect();
+            self.err(
+                head.head.span,
+                format!(
+                    "{}: cannot join {}: {e}",
+                    head.head.text,
+                    shapes.join(" and ")
+                ),
+            )
+        })?;
+        let ins: Vec<Option<ValueId>> = inputs.iter().map(|f| Some(f.id)).collect();
+        let id = self.g.node(op, name, &ins, attrs);
+        Ok(Flow { id, shape })
+    }
+
+    /// Replaces `$param` by the call's argument.
+    fn resolve(&self, w: &Word, env: &Env) -> Result<Word, Error> {
+        let Some(param) = w.text.strip_prefix('$') else {
+            return Ok(w.clone());
+        };
+        match env.get(param) {
+            Some(v) => Ok(v.clone()),
+            None if self.calls.is_empty() => Err(self.err(
+                w.span,
+                format!("'{}': parameters exist only inside a def", w.text),
+            )),
+            None => {
+                let mut known: Vec<&String> = env.keys().collect();
+                known.sort();
+                let known: Vec<String> = known.iter().map(|k| format!("${k}")).collect();
+                Err(self.err(
+                    w.span,
+                    format!(
+                        "unknown parameter '{}' (this def has {})",
+                        w.text,
+                        if known.is_empty() {
+                            "none".into()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn layer(&mut self, s: &Stmt, env: &Env, scope: &mut Scope, x: Flow) -> Result<Flow, Error> {
+        let args: Vec<Arg> = s
+            .args
+            .iter()
+            .map(|a| {
+                Ok(Arg {
+                    key: a.key.clone(),
+                    value: self.resolve(&a.value, env)?,
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        let made = match kinds::make(self.file, &s.head, &args) {
+            Some(made) => made.map_err(|e| self.located(e))?,
+            None => {
+                let hint = if KEYWORDS.contains(&s.head.text.as_str()) {
+                    String::new()
+                } else {
+                    " (see docs/netdesc.md for the layer kinds; a def must be defined to be called)"
+                        .into()
+                };
+                return Err(self.err(
+                    s.head.span,
+                    format!("unknown layer kind '{}'{hint}", s.head.text),
+                ));
+            }
+        };
+        if let Some(rank) = made.spatial_rank {
+            let spatial = x.shape.len().saturating_sub(2);
+            // BatchNorm1d takes [C] as well as [C, L].
+            let fits =
+                spatial == rank || (made.layer.kind() == "batchnorm" && rank == 1 && spatial == 0);
+            if !fits {
+                return Err(self.err(
+                    s.head.span,
+                    format!(
+                        "{} takes {rank} spatial {}, but its input {} has {spatial}",
+                        s.head.text,
+                        if rank == 1 { "axis" } else { "axes" },
+                        sample(&x.shape)
+                    ),
+                ));
+            }
+        }
+        self.layers += 1;
+        if self.layers > MAX_LAYERS {
+            return Err(self.err(
+                s.head.span,
+                format!("the network unrolls to more than {MAX_LAYERS} layers"),
+            ));
+        }
+        let name = scope.name(made.layer.kind());
+        self.apply(made.layer.as_ref(), &name, s, x)
+    }
+
+    /// Appends a layer: its output shape from the engine first, so that a
+    /// layer that does not fit is reported here, at its line.
+    fn apply(&mut self, layer: &dyn Layer, name: &str, s: &Stmt, x: Flow) -> Result<Flow, Error> {
+        let fail = |this: &Self, e: LayerError| {
+            this.err(
+                s.head.span,
+                format!("{} on {}: {e}", s.head.text, sample(&x.shape)),
+            )
+        };
+        let (shape, _) = layers::infer(std::slice::from_ref(&x.shape), |b, xs| {
+            layer.build(b, name, xs[0], &x.shape)
+        })
+        .map_err(|e| fail(self, e))?;
+        let id = layer
+            .build(&mut self.g, name, x.id, &x.shape)
+            .map_err(|e| fail(self, e))?;
+        Ok(Flow { id, shape })
+    }
+
+    fn call(
+        &mut self,
+        def: &Def,
+        s: &Stmt,
+        env: &Env,
+        scope: &mut Scope,
+        x: Flow,
+    ) -> Result<Flow, Error> {
+        if self.calls.len() >= MAX_CALL_DEPTH {
+            return Err(self.err(
+                s.head.span,
+                format!(
+                    "calls nest deeper than {MAX_CALL_DEPTH}: does '{}' call itself?",
+                    def.name.text
+                ),
+            ));
+        }
+        let mut bound = Env::new();
+        let mut positional = s.args.iter().filter(|a| a.key.is_none());
+        for (param, default) in &def.params {
+            let named = s
+                .args
+                .iter()
+                .find(|a| a.key.as_ref().is_some_and(|k| k.text == param.text));
+            let given = match named {
+                Some(a) => Some(&a.value),
+                None => positional.next().map(|a| &a.value),
+            };
+            let value = match (given, default) {
+                (Some(v), _) => self.resolve(v, env)?,
+                (None, Some(d)) => d.clone(),
+                (None, None) => {
+                    return Err(self.err(
+                        s.head.span,
+                        format!(
+                            "'{}' needs a value for '{}' (def at {}:{})",
+                            def.name.text, param.text, def.name.span.line, def.name.span.col
+                        ),
+                    ))
+                }
+            };
+            bound.insert(param.text.clone(), value);
+        }
+        if let Some(extra) = positional.next() {
+            return Err(self.err(
+                extra.value.span,
+                format!(
+                    "'{}' takes {} argument{}, got more",
+                    def.name.text,
+                    def.params.len(),
+                    if def.params.len() == 1 { "" } else { "s" }
+                ),
+            ));
+        }
+        if let Some(a) = s.args.iter().find(|a| {
+            a.key
+                .as_ref()
+                .is_some_and(|k| !def.params.iter().any(|(p, _)| p.text == k.text))
+        }) {
+            let k = a.key.as_ref().map_or("", |k| k.text.as_str());
+            return Err(self.err(
+                a.value.span,
+                format!("'{}' has no parameter '{k}'", def.name.text),
+            ));
+        }
+        let mut inner = scope.child(&def.name.text);
+        self.calls.push((def.name.text.clone(), s.head.span));
+        let out = self.body(&def.body, &bound, &mut inner, x);
+        self.calls.pop();
+        out
+    }
+}
+
+/// A shape without its batch axis: `64x56x56`.
+fn sample(shape: &[Dim]) -> String {
+    format_shape(shape.get(1..).unwrap_or(&[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::read_str;
+
+    fn error(src: &str) -> String {
+        read_str(src, "t.nn").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn layer_errors_point_at_their_line() {
+        assert_eq!(
+            error("input 3x8x8\nconv 4 k=3\nconv 4 k=9\n"),
+            "t.nn:3:1: conv on 4x6x6: window of extent 9 does not fit input size 6 with padding 0 on spatial axis 0"
+        );
+        assert_eq!(
+            error("input 3x8x8\nconv 4 k=3 stide=2\n"),
+            "t.nn:2:12: conv: unknown option 'stide' (options: kernel|k, stride|s, padding|p, dilation|d, groups|g, bias, round)"
+        );
+        assert_eq!(
+            error("input 3x8x8\nconv 4 k=3 s=x\n"),
+            "t.nn:2:14: conv: 'x' is not a size: give N, or one per axis as NxN"
+        );
+        assert_eq!(
+            error("input 3x8x8\nconv k=3\n"),
+            "t.nn:2:1: conv: needs out_channels, e.g. 'conv 64'"
+        );
+        assert_eq!(
+            error("input 3x8x8\nfrobnicate 3\n"),
+            "t.nn:2:1: unknown layer kind 'frobnicate' (see docs/netdesc.md for the layer kinds; a def must be defined to be called)"
+        );
+        assert_eq!(
+            error("input 3x8x8\nconv 4 k=3 g=2\n"),
+            "t.nn:2:1: conv on 3x8x8: input channels (3) must be divisible by groups (2)"
+        );
+        assert_eq!(
+            error("input 3x8\nconv2d 4 k=3\n"),
+            "t.nn:2:1: conv2d takes 2 spatial axes, but its input 3x8 has 1"
+        );
+    }
+
+    #[test]
+    fn residual_shapes_must_match() {
+        assert_eq!(
+            error("input 4x8x8\nresidual\n conv 8 k=1\nend\n"),
+            "t.nn:2:1: residual: the block gives 8x8x8 but the identity shortcut passes on 4x8x8; they are added, so they must match (a 'shortcut' section can reshape: e.g. conv C k=1 s=2)"
+        );
+    }
+
+    #[test]
+    fn def_calls_bind_parameters_and_report_the_call() {
+        let src = "input 4x8x8\ndef blk c s=1\n conv $c k=3 s=$s p=1\n relu\nend\nblk 8\nblk 8 s=2\nblk c=0\n";
+        let e = error(src);
+        assert_eq!(
+            e,
+            "t.nn:3:2: conv on 8x4x4: out_channels must be positive, got 0 (in 'blk' called at 8:1)"
+        );
+        assert_eq!(
+            error("input 4x8x8\ndef b c\n relu\nend\nb\n"),
+            "t.nn:5:1: 'b' needs a value for 'c' (def at 2:5)"
+        );
+        assert_eq!(
+            error("input 4x8x8\ndef b c\n relu\nend\nb 1 2\n"),
+            "t.nn:5:5: 'b' takes 1 argument, got more"
+        );
+        assert_eq!(
+            error("input 4x8x8\ndef b c\n conv $d k=1\nend\nb 1\n"),
+            "t.nn:3:7: unknown parameter '$d' (this def has $c) (in 'b' called at 5:1)"
+        );
+        assert_eq!(
+            error("input 4x8x8\nconv $c k=1\n"),
+            "t.nn:2:6: '$c': parameters exist only inside a def"
+        );
+        assert!(error("input 4x8x8\ndef f\n f\nend\nf\n")
+            .contains("calls nest deeper than 64: does 'f' call itself?"));
+    }
+
+    #[test]
+    fn names_follow_the_structure() {
+        let src = "input 4x8x8\ndef blk\n residual\n  conv 4 k=3 p=1\n shortcut\n  conv 4 k=1\n end\nend\nconv 4 k=1\nrepeat 2\n blk\nend\nconcat\n relu\nbranch\n relu\nend\n";
+        let g = read_str(src, "t.nn").unwrap();
+        let names: Vec<&str> = g.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "conv1",
+                "blk1/conv1",
+                "blk1/shortcut1/conv1",
+                "blk1/add1",
+                "blk2/conv1",
+                "blk2/shortcut1/conv1",
+                "blk2/add1",
+                "concat1/branch1/relu1",
+                "concat1/branch2/relu1",
+                "concat1"
+            ]
+        );
+        let report = nncost_core::analyze(&g, &Default::default()).unwrap();
+        assert_eq!(
+            nncost_core::shape::format_shape(report.outputs[0].shape.as_deref().unwrap()),
+            "batchx8x8x8"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The example networks in `examples/*.nn` against published figures and
+//! against the ONNX exports of the same architectures
+//! (`tests/fixtures/torchvision/`), counted by the same engine.
+//!
+//! The exports fold BatchNormalization into the convolutions, so their
+//! parameters are fewer than PyTorch's count (which the descriptions, with
+//! BatchNorm kept, reproduce) and their FLOPs differ; their MACs, which
+//! only convolutions and linear layers have, must be equal node for node.
+
+use std::path::PathBuf;
+
+use nncost_core::report::NodeStatus;
+use nncost_core::{analyze, AnalysisOptions, Report};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn batch_one() -> AnalysisOptions {
+    AnalysisOptions {
+        dims: vec![("batch".into(), 1)],
+        ..AnalysisOptions::default()
+    }
+}
+
+fn described(name: &str) -> Report {
+    let path = root().join("examples").join(format!("{name}.nn"));
+    let graph = nncost_netdesc::read_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    let report = analyze(&graph, &batch_one()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for n in &report.nodes {
+        assert_eq!(n.status, NodeStatus::Counted, "{name}: {}", n.name);
+    }
+    report
+}
+
+fn exported(name: &str) -> Report {
+    let path = root()
+        .join("tests/fixtures/torchvision")
+        .join(format!("{name}.onnx"));
+    let model = nncost_onnx::read_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    analyze(&model.graph, &batch_one()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn int(p: &nncost_core::Poly) -> i128 {
+    p.as_constant().expect("a number once batch is bound")
+}
+
+/// MACs of the nodes that have any, in order.
+fn macs_by_node(r: &Report) -> Vec<(String, i128)> {
+    r.nodes
+        .iter()
+        .filter_map(|n| {
+            let m = int(n.macs.as_ref()?);
+            (m > 0).then(|| (n.op_type.clone(), m))
+        })
+        .collect()
+}
+
+/// Published parameters and MACs, and agreement with the ONNX export.
+fn check(name: &str, onnx: &str, params: u64, macs: i128, same_flops: bool) {
+    let d = described(name);
+    assert_eq!(d.totals.params, params, "{name} params");
+    assert_eq!(int(&d.totals.macs), macs, "{name} MACs");
+    let e = exported(onnx);
+    assert_eq!(int(&e.totals.macs), macs, "{onnx}.onnx MACs");
+    // Node for node: the same convolutions and linear layers in the same order.
+    let ours: Vec<i128> = macs_by_node(&d).into_iter().map(|(_, m)| m).collect();
+    let theirs: Vec<i128> = macs_by_node(&e).into_iter().map(|(_, m)| m).collect();
+    assert_eq!(ours, theirs, "{name}: MACs node by node");
+    if same_flops {
+        assert_eq!(int(&d.totals.flops), int(&e.totals.flops), "{name} FLOPs");
+        assert_eq!(
+            d.totals.params, e.totals.params,
+            "{name} params in the file"
+        );
+    }
+}
+
+/// VGG-16: torchvision's 138,357,544 parameters and 15.47 GMACs (exactly
+/// 15,470,264,320). No BatchNorm: FLOPs equal the export's too.
+#[test]
+fn vgg16() {
+    check("vgg16", "vgg16", 138_357_544, 15_470_264_320, true);
+}
+
+/// AlexNet (torchvision's variant): 61,100,840 parameters, 0.714 GMACs.
+#[test]
+fn alexnet() {
+    check("alexnet", "alexnet", 61_100_840, 714_188_480, true);
+}
+
+/// ResNet-18 with BatchNorm as separate layers: PyTorch's 11,689,512
+/// parameters (the folded export holds 11,684,712) and 1.814 GMACs.
+#[test]
+fn resnet18() {
+    check("resnet18", "resnet18", 11_689_512, 1_814_073_344, false);
+    let d = described("resnet18");
+    assert_eq!(d.totals.buffers, 9_600, "running mean and variance");
+    assert_eq!(exported("resnet18").totals.params, 11_684_712);
+}
+
+/// MobileNetV2: 3,504,872 parameters and 300,774,272 MACs.
+#[test]
+fn mobilenet_v2() {
+    check(
+        "mobilenet_v2",
+        "mobilenet_v2",
+        3_504_872,
+        300_774_272,
+        false,
+    );
+    assert_eq!(described("mobilenet_v2").totals.buffers, 34_112);
+}
+
+/// LeNet-5 by hand: C1 (25 + 1)·6, C3 (150 + 1)·16, C5 (400 + 1)·120, F6
+/// (120 + 1)·84, output (84 + 1)·10 parameters; MACs 28²·6·25 + 10²·16·150
+/// + 120·400 + 120·84 + 84·10.
+#[test]
+fn lenet5() {
+    let d = described("lenet5");
+    let params = 26 * 6 + 151 * 16 + 401 * 120 + 121 * 84 + 85 * 10;
+    assert_eq!(params, 61_706);
+    assert_eq!(d.totals.params, params);
+    let macs = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 120 * 400 + 120 * 84 + 84 * 10;
+    assert_eq!(macs, 416_520);
+    assert_eq!(int(&d.totals.macs), macs);
+    assert_eq!(
+        nncost_core::shape::format_shape(d.outputs[0].shape.as_deref().unwrap()),
+        "1x10"
+    );
+}
+
+/// Every example's first line is a comment saying what it is, and it is
+/// counted without any node left out.
+#[test]
+fn every_example_is_documented_and_counts() {
+    let dir = root().join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("nn") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# "), "{}", path.display());
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        let r = described(name);
+        assert!(r.unsupported.is_empty());
+        seen += 1;
+    }
+    assert!(seen >= 5, "{seen} examples");
+}
