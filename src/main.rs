@@ -352,12 +352,27 @@ fn activation_help() -> String {
 }
 
 fn main() -> ExitCode {
+    // A panic is a bug in nncost, never the user's fault: report it in one
+    // line, with where it happened, instead of a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unexpected failure");
+        eprintln!("nncost: internal error{place}: {message}; please report it with the model file");
+    }));
     let command = Cli::command().mut_subcommand("layer", |c| c.after_help(activation_help()));
     let cli = match Cli::from_arg_matches(&command.get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let outcome = match &cli.command {
+    let outcome = std::panic::catch_unwind(|| match &cli.command {
         Some(Command::Layer { kind }) => run_layer(kind),
         None => match &cli.model {
             Some(model) => run(&cli, model),
@@ -368,7 +383,14 @@ fn main() -> ExitCode {
                 )
                 .exit(),
         },
-    };
+    });
+    match outcome {
+        Ok(outcome) => exit_code(outcome),
+        Err(_) => ExitCode::from(2),
+    }
+}
+
+fn exit_code(outcome: Result<(), Failure>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Strict(msg)) => {

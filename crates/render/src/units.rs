@@ -18,8 +18,10 @@ pub fn human(n: i128) -> String {
     for (scale, unit) in UNITS {
         let scale = scale as u128;
         if m >= scale {
-            // Two decimals, rounded half up, in integer arithmetic.
-            let hundredths = (m * 100 + scale / 2) / scale;
+            // Two decimals, rounded half up, in integer arithmetic that
+            // cannot overflow even for counts near 2^127.
+            let step = scale / 100;
+            let hundredths = m / step + u128::from(m % step >= step / 2);
             return format!("{sign}{}.{:02} {unit}", hundredths / 100, hundredths % 100);
         }
     }
@@ -83,6 +85,11 @@ mod tests {
         assert_eq!(human(1_000), "1.00 K");
         assert_eq!(human(1_995), "2.00 K");
         assert_eq!(human(17_564_000_000_000), "17.56 T");
+        assert_eq!(human(1_814_073_344), "1.81 G");
+        assert_eq!(human(1_815_000_000), "1.82 G");
+        // Found by fuzzing: the extremes of i128 must not overflow.
+        assert_eq!(human(i128::MAX), "170141183460469231731687.30 P");
+        assert_eq!(human(i128::MIN), "-170141183460469231731687.30 P");
     }
 
     #[test]
