@@ -447,6 +447,12 @@ fn read_model(path: &Path) -> Result<(Graph, ModelInfo), Failure> {
 fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let options = analysis_options(cli).map_err(Failure::Input)?;
     let (graph, info) = read_model(path)?;
+    if graph.nodes.is_empty() {
+        return Err(Failure::Input(with_path(
+            &info.source,
+            "the graph has no nodes: there is nothing to count".into(),
+        )));
+    }
     let report = analyze(&graph, &options)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     let text = match cli.format {

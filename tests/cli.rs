@@ -292,3 +292,122 @@ fn stripped_weights_give_the_same_report() {
     assert_eq!(ra["totals"]["macs"], 2 * 4 * 36 * 27);
     assert_eq!(ra["totals"]["params"], 4 * 27 + 4);
 }
+
+/// A model whose small external tensor points outside its folder is
+/// refused, naming the tensor and the reason.
+#[test]
+fn external_data_outside_the_folder_is_refused() {
+    use nncost_onnx::proto::{data_location, StringStringEntryProto, TensorProto};
+    let dir = scratch("external");
+    std::fs::create_dir_all(dir.join("model")).unwrap();
+    std::fs::write(dir.join("secret.bin"), [0u8; 16]).unwrap();
+    let shape = TensorProto {
+        name: "target".into(),
+        data_type: INT64,
+        dims: vec![2],
+        data_location: data_location::EXTERNAL,
+        external_data: vec![StringStringEntryProto {
+            key: "location".into(),
+            value: "../secret.bin".into(),
+        }],
+        ..Default::default()
+    };
+    let g = GraphProto {
+        name: "g".into(),
+        node: vec![node("Reshape", "r", &["x", "target"], &["y"])],
+        initializer: vec![shape],
+        input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let path = write_model(&dir.join("model"), "m.onnx", g);
+    assert_bad_input(
+        &nncost(&[&path]),
+        "initializer 'target': external data '../secret.bin' refused",
+    );
+}
+
+/// The malformed-input suite: each is one line naming the problem, exit 2.
+#[test]
+fn malformed_models_are_clear_errors() {
+    use nncost_onnx::proto::TensorProto;
+    let dir = scratch("malformed");
+    let input = || vec![vi("x", FLOAT, Some(&[D::V(4)]))];
+    let output = || vec![vi("y", FLOAT, None)];
+    let cases: Vec<(&str, GraphProto, &str)> = vec![
+        (
+            "negative-dim",
+            GraphProto {
+                name: "g".into(),
+                node: vec![node("Add", "add", &["x", "w"], &["y"])],
+                initializer: vec![TensorProto {
+                    name: "w".into(),
+                    data_type: FLOAT,
+                    dims: vec![-4],
+                    ..Default::default()
+                }],
+                input: input(),
+                output: output(),
+                ..Default::default()
+            },
+            "negative dimension",
+        ),
+        (
+            "duplicate-producer",
+            GraphProto {
+                name: "g".into(),
+                node: vec![
+                    node("Relu", "first", &["x"], &["y"]),
+                    node("Relu", "second", &["x"], &["y"]),
+                ],
+                input: input(),
+                output: output(),
+                ..Default::default()
+            },
+            "produced by two nodes",
+        ),
+        (
+            "missing-input",
+            GraphProto {
+                name: "g".into(),
+                node: vec![node("Add", "add", &["x", "nowhere"], &["y"])],
+                input: input(),
+                output: output(),
+                ..Default::default()
+            },
+            "reads undefined value 'nowhere'",
+        ),
+        (
+            "empty-graph",
+            GraphProto {
+                name: "g".into(),
+                input: input(),
+                ..Default::default()
+            },
+            "no nodes",
+        ),
+        (
+            "huge-dims",
+            GraphProto {
+                name: "g".into(),
+                node: vec![node("MatMul", "mm", &["a", "a"], &["y"])],
+                input: vec![vi(
+                    "a",
+                    FLOAT,
+                    Some(&[D::V(i64::MAX), D::V(i64::MAX), D::V(i64::MAX)]),
+                )],
+                output: output(),
+                ..Default::default()
+            },
+            "node 'mm' (MatMul)",
+        ),
+    ];
+    for (name, graph, needle) in cases {
+        let path = write_model(&dir, &format!("{name}.onnx"), graph);
+        assert_bad_input(&nncost(&[&path]), needle);
+    }
+    // A wrong wire type: field 7 (graph) encoded as a varint.
+    let path = dir.join("wire-type.onnx");
+    std::fs::write(&path, [0x08, 0x08, 0x38, 0x01]).unwrap();
+    assert_bad_input(&nncost(&[path.to_str().unwrap()]), "not an ONNX model");
+}

@@ -119,8 +119,16 @@ pub enum TensorData {
     Ints(Vec<i64>),
     /// Elements given as floats (ONNX `float_data`/`double_data`, widened).
     Floats(Vec<f64>),
-    /// Stored in a separate file, which nncost does not open for counting.
-    External { location: String },
+    /// Stored in a separate file, which nncost does not open for counting
+    /// (a reader may resolve small tensors that shape inference needs).
+    External {
+        /// Path relative to the model's folder, as the file states it.
+        location: String,
+        /// Byte offset of the elements in that file.
+        offset: u64,
+        /// Byte length, if stated.
+        length: Option<u64>,
+    },
     /// No elements stored (for example a stripped model).
     Absent,
 }

@@ -79,6 +79,15 @@ pub enum OnnxError {
     #[error("{what} has a negative dimension in shape {dims:?}")]
     NegativeDim { what: String, dims: Vec<i64> },
 
+    /// External data that may not or cannot be read: a location outside the
+    /// model's folder, a link, a range past the end of the file.
+    #[error("{tensor}: external data '{location}' refused: {reason}")]
+    ExternalData {
+        tensor: String,
+        location: String,
+        reason: String,
+    },
+
     #[error("subgraphs nested deeper than {limit} levels (at node '{node}' ({op}))")]
     NestingTooDeep {
         node: String,

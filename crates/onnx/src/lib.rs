@@ -11,6 +11,7 @@
 mod convert;
 mod dtype;
 mod error;
+mod external;
 mod file_buf;
 pub mod proto;
 mod reader;

@@ -59,10 +59,18 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     }
     // Short payloads are slices of the reader's heap blocks: copy those the
     // model keeps, so that the blocks go with the protobuf.
-    to_model(
+    let mut model = to_model(
         decoded.map_err(decode_error)?,
         &Payloads::copy_up_to(LARGE_PAYLOAD),
-    )
+    )?;
+    // Small tensors a shape computation may need can live in external
+    // files beside the model; weights never are read.
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    crate::external::resolve_small_tensors(&mut model.graph, dir)?;
+    Ok(model)
 }
 
 fn decode_error(e: DecodeError) -> OnnxError {

@@ -73,14 +73,30 @@ fn tensor_data(
     what: &impl Fn() -> String,
 ) -> Result<TensorData, OnnxError> {
     if t.data_location == data_location::EXTERNAL {
-        let location = match t.external_data.iter().find(|e| e.key == "location") {
-            Some(e) => utf8(&e.value, || {
-                format!("the external data location of {}", what())
-            })?,
-            None => "",
-        };
+        let mut location = "";
+        let (mut offset, mut length) = (0, None);
+        for entry in &t.external_data {
+            let value = utf8(&entry.value, || {
+                format!("the external data entry of {}", what())
+            })?;
+            let bytes = || {
+                value.parse::<u64>().map_err(|_| OnnxError::ExternalData {
+                    tensor: what(),
+                    location: String::new(),
+                    reason: format!("'{value}' is not a byte count"),
+                })
+            };
+            match &entry.key[..] {
+                b"location" => location = value,
+                b"offset" => offset = bytes()?,
+                b"length" => length = Some(bytes()?),
+                _ => {}
+            }
+        }
         return Ok(TensorData::External {
             location: location.to_string(),
+            offset,
+            length,
         });
     }
     if let Some(raw) = t.raw_data.take() {

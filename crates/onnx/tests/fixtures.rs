@@ -91,7 +91,9 @@ fn kitchen_sink_initializers() {
     assert_eq!(
         ext.data,
         TensorData::External {
-            location: "weights.bin".into()
+            location: "weights.bin".into(),
+            offset: 0,
+            length: Some(512),
         }
     );
     let s = value(g, "S").initializer.clone().unwrap();

@@ -156,6 +156,8 @@ fn external_data_is_described_not_opened() {
         .unwrap();
     let want = TensorData::External {
         location: "does-not-exist.bin".into(),
+        offset: 4096,
+        length: None,
     };
     assert_eq!(w.data, want);
     assert_eq!(w.dims, vec![4, 3, 3, 3]);

@@ -1,0 +1,202 @@
+//! Small tensors stored in external data files.
+//!
+//! nncost never opens external data to count parameters: the dims say
+//! everything. But a shape computation may need the *elements* of a small
+//! tensor (a Reshape target, Resize scales) that an exporter stored outside
+//! the model. For those, and only those, the external file is read, under
+//! rules that keep a hostile model from reading anything else (the class of
+//! CVE-2022-25882 and CVE-2024-27318 in onnx):
+//!
+//! - the location is relative, with no `..`, root or drive component;
+//! - every component below the model's folder is a real directory or file,
+//!   not a symbolic link, and the file's canonical path is inside the
+//!   folder;
+//! - the file is a regular file with a single hard link (another link could
+//!   be a name for a file anywhere);
+//! - offset and length lie within the file, checked before reading, and the
+//!   length is exactly what the tensor's dims and dtype need.
+//!
+//! A file that is simply absent (a stripped model) is not an error: the
+//! elements stay unknown, as for any stripped tensor.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+
+use bytes::Bytes;
+use nncost_core::graph::{Graph, TensorData};
+use nncost_core::value::MAX_TRACKED_ELEMENTS;
+
+use crate::error::OnnxError;
+
+/// Reads the elements of the graph's small external initializers from files
+/// inside `model_dir`.
+pub(crate) fn resolve_small_tensors(graph: &mut Graph, model_dir: &Path) -> Result<(), OnnxError> {
+    for value in &mut graph.values {
+        let Some(tensor) = &mut value.initializer else {
+            continue;
+        };
+        let TensorData::External {
+            location,
+            offset,
+            length,
+        } = &tensor.data
+        else {
+            continue;
+        };
+        let small = tensor.numel().is_some_and(|n| n <= MAX_TRACKED_ELEMENTS);
+        let Some(nbytes) = tensor.nbytes().filter(|_| small) else {
+            continue;
+        };
+        let refuse = |reason: String| OnnxError::ExternalData {
+            tensor: format!("initializer '{}'", value.name),
+            location: location.clone(),
+            reason,
+        };
+        if let Some(bytes) =
+            read_contained(model_dir, location, *offset, *length, nbytes).map_err(refuse)?
+        {
+            tensor.data = TensorData::Raw(bytes);
+        }
+    }
+    Ok(())
+}
+
+/// Reads `nbytes` at `offset` of `location` inside `dir`; `Ok(None)` if the
+/// file does not exist.
+fn read_contained(
+    dir: &Path,
+    location: &str,
+    offset: u64,
+    length: Option<u64>,
+    nbytes: u64,
+) -> Result<Option<Bytes>, String> {
+    let relative = contained_relative_path(location)?;
+    if let Some(len) = length {
+        if len != nbytes {
+            return Err(format!(
+                "length {len} does not match the {nbytes} bytes the tensor's dims and dtype need"
+            ));
+        }
+    }
+    // Walk the components without following links.
+    let mut path = dir.to_path_buf();
+    for component in relative.components() {
+        path.push(component);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!("'{}' is a symbolic link", path.display()))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot inspect '{}': {e}", path.display())),
+        }
+    }
+    let canonical_dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the model's folder: {e}"))?;
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve '{}': {e}", path.display()))?;
+    if !canonical.starts_with(&canonical_dir) {
+        return Err("it resolves outside the model's folder".into());
+    }
+    let mut file = File::open(&canonical).map_err(|e| format!("cannot open: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot inspect: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if hard_links(&meta) > 1 {
+        return Err(
+            "the file has several hard links, so it may be a name for a file elsewhere".into(),
+        );
+    }
+    let end = offset
+        .checked_add(nbytes)
+        .filter(|&end| end <= meta.len())
+        .ok_or_else(|| {
+            format!(
+                "bytes {offset}..{} lie past the end of the {}-byte file",
+                offset.saturating_add(nbytes),
+                meta.len()
+            )
+        })?;
+    let mut buf = vec![0u8; (end - offset) as usize];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(Some(Bytes::from(buf)))
+}
+
+/// The location as a relative path of plain names, or why it is refused.
+fn contained_relative_path(location: &str) -> Result<PathBuf, String> {
+    if location.is_empty() {
+        return Err("the location is empty".into());
+    }
+    // Backslashes and drive letters are Windows separators and prefixes;
+    // refuse them everywhere rather than interpret them per platform.
+    if location.contains('\\') || location.contains(':') || location.contains('\0') {
+        return Err("the location contains '\\', ':' or NUL".into());
+    }
+    let path = Path::new(location);
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(name) => out.push(name),
+            Component::CurDir => {}
+            Component::ParentDir => return Err("the location contains '..'".into()),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("the location is an absolute path".into())
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err("the location names no file".into());
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn hard_links(meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.nlink()
+}
+
+#[cfg(not(unix))]
+fn hard_links(_meta: &std::fs::Metadata) -> u64 {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_relative_locations_pass() {
+        assert_eq!(
+            contained_relative_path("weights/shape.bin").unwrap(),
+            PathBuf::from("weights/shape.bin")
+        );
+        assert_eq!(
+            contained_relative_path("./shape.bin").unwrap(),
+            PathBuf::from("shape.bin")
+        );
+        for bad in [
+            "",
+            ".",
+            "/etc/passwd",
+            "../secret.bin",
+            "a/../../b",
+            "C:\\x",
+            "c:x",
+            "a\\..\\b",
+        ] {
+            assert!(
+                contained_relative_path(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+}
