@@ -88,6 +88,12 @@ pub enum OnnxError {
         reason: String,
     },
 
+    #[error("{what} is {len} bytes long; text fields are limited to {limit} bytes", limit = MAX_TEXT_LEN)]
+    TextTooLong { what: String, len: usize },
+
+    #[error("the graph has {count} nodes; nncost accepts at most {limit} per graph", limit = MAX_NODES)]
+    TooManyNodes { count: usize },
+
     #[error("subgraphs nested deeper than {limit} levels (at node '{node}' ({op}))")]
     NestingTooDeep {
         node: String,
@@ -96,8 +102,23 @@ pub enum OnnxError {
     },
 }
 
+/// Longest name or other text field accepted (64 KiB). Real names are
+/// paths of module names, far shorter; a longer one is a damaged or hostile
+/// file, and every copy of it in reports would cost as much again.
+pub const MAX_TEXT_LEN: usize = 64 * 1024;
+
+/// Most nodes accepted in one graph. The largest exported models have a
+/// few hundred thousand; analysis time and memory are linear in this.
+pub const MAX_NODES: usize = 10_000_000;
+
 /// A string field's bytes as text. `what` names the field for the error;
-/// it is only called when the bytes are not UTF-8.
+/// it is only called when the bytes are too long or not UTF-8.
 pub(crate) fn utf8(b: &[u8], what: impl FnOnce() -> String) -> Result<&str, OnnxError> {
+    if b.len() > MAX_TEXT_LEN {
+        return Err(OnnxError::TextTooLong {
+            what: what(),
+            len: b.len(),
+        });
+    }
     std::str::from_utf8(b).map_err(|_| OnnxError::InvalidUtf8 { what: what() })
 }

@@ -18,7 +18,7 @@ mod reader;
 mod tensor;
 
 pub use convert::MAX_SUBGRAPH_DEPTH;
-pub use error::OnnxError;
+pub use error::{OnnxError, MAX_NODES, MAX_TEXT_LEN};
 pub use reader::{read_bytes, read_file};
 
 use nncost_core::graph::{Graph, OpsetImports};

@@ -269,3 +269,12 @@ fn deeply_nested_subgraphs_are_rejected() {
         "{msg}"
     );
 }
+
+/// A name past the text limit is refused with its size, not copied around.
+#[test]
+fn overlong_names_are_refused() {
+    let mut m = conv_model();
+    m.graph.as_mut().unwrap().node[0].name = "n".repeat(nncost_onnx::MAX_TEXT_LEN + 1).into();
+    let e = read_bytes(encode(&m)).unwrap_err().to_string();
+    assert!(e.contains("the name of node #0 is 65537 bytes long"), "{e}");
+}
