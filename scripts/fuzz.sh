@@ -3,7 +3,8 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
-# SECONDS per target (default 60); targets: read_onnx (the ONNX reader) and
+# SECONDS per target (default 60); targets: read_onnx (the ONNX reader from
+# memory), read_file (the reader from a file, external data included) and
 # analyze (reader, shape inference, costs and both renderers); default both.
 # Needs `cargo install cargo-fuzz`. The stable toolchain builds the
 # instrumented binaries with RUSTC_BOOTSTRAP=1; no sanitizer is needed for
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(read_onnx analyze)
+[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze)
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     corpus=corpus/$target
