@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod fxhash;
 pub mod graph;
 pub mod layers;
+pub mod numfmt;
 pub mod ops;
 pub mod poly;
 pub mod report;

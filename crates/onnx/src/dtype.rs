@@ -2,38 +2,13 @@
 //! [`DType`]. The codes are fixed by the ONNX format.
 
 use nncost_core::graph::DType;
+use nncost_core::ops::tensor::dtype_from_onnx_code;
 
 /// Maps an ONNX element-type code; `None` for UNDEFINED (0), for codes newer
-/// than nncost knows, and for garbage.
+/// than nncost knows, and for garbage. The table lives in core, where the
+/// `Cast` rule reads the same codes from its `to` attribute.
 pub(crate) fn dtype_from_code(code: i32) -> Option<DType> {
-    use DType::*;
-    Some(match code {
-        1 => F32,
-        2 => U8,
-        3 => I8,
-        4 => U16,
-        5 => I16,
-        6 => I32,
-        7 => I64,
-        8 => String,
-        9 => Bool,
-        10 => F16,
-        11 => F64,
-        12 => U32,
-        13 => U64,
-        14 => Complex64,
-        15 => Complex128,
-        16 => BF16,
-        17 => F8E4M3FN,
-        18 => F8E4M3FNUZ,
-        19 => F8E5M2,
-        20 => F8E5M2FNUZ,
-        21 => U4,
-        22 => I4,
-        23 => F4E2M1,
-        24 => F8E8M0,
-        _ => return None,
-    })
+    dtype_from_onnx_code(i64::from(code))
 }
 
 /// Completes "<what> has ..." for a code [`dtype_from_code`] rejected. Codes

@@ -28,21 +28,7 @@ pub fn human(n: i128) -> String {
     format!("{sign}{m}")
 }
 
-/// An integer with thousands separators: `11,689,512`.
-pub fn grouped(n: i128) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use nncost_core::numfmt::grouped;
 
 /// A count that may depend on symbols: each term in human units followed by
 /// its symbols, e.g. `4.09 G × batch + 1.00 K`. With `exact`, integers.

@@ -23,6 +23,7 @@
 //! `SequenceMap` (a subgraph applied to each element) is not supported.
 
 use super::tensor::dtype_from_onnx_code;
+use super::tensor::slice::interleave_values;
 use super::{NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::graph::DType;
 use crate::shape::{normalize_axis, Dim, Shape};
@@ -820,24 +821,11 @@ fn concat_values(elements: &[ValueFacts], axis: usize, stack: bool) -> Option<Co
         return None;
     }
     let outer = numel(&parts.first()?.1[..axis])?;
-    let mut ints = Vec::new();
-    let mut floats = Vec::new();
-    for o in 0..outer {
-        for (v, dims) in &parts {
-            let chunk = numel(&dims[axis..])?;
-            let range = o * chunk..(o + 1) * chunk;
-            match v {
-                ConstValue::Ints(e) => ints.extend_from_slice(e.get(range)?),
-                ConstValue::Floats(e) => floats.extend_from_slice(e.get(range)?),
-            }
-        }
-    }
-    let v = match (ints.is_empty(), floats.is_empty()) {
-        (_, true) => ConstValue::Ints(ints),
-        (true, false) => ConstValue::Floats(floats),
-        (false, false) => return None,
-    };
-    (v.len() == total).then_some(v)
+    let chunks = parts
+        .iter()
+        .map(|(v, dims)| Some((*v, numel(&dims[axis..])?)))
+        .collect::<Option<Vec<_>>>()?;
+    interleave_values(&chunks, outer, total)
 }
 
 #[cfg(test)]

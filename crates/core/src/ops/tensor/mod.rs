@@ -29,7 +29,7 @@ use crate::value::{ConstValue, MAX_TRACKED_ELEMENTS};
 
 mod index;
 mod layout;
-mod slice;
+pub(crate) mod slice;
 mod values;
 
 #[cfg(test)]

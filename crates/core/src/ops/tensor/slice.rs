@@ -80,11 +80,24 @@ fn concat_values(ctx: &NodeCtx, axis: usize) -> Option<ConstValue> {
         let (v, dims) = value_with_dims(ctx, i)?;
         parts.push((v, dims[axis].checked_mul(inner)?));
     }
+    interleave_values(&parts, outer, total)
+}
+
+/// The row-major elements of tensors joined along an axis: for each of the
+/// `outer` leading positions, each part in turn contributes its `chunk` of
+/// consecutive elements. `None` if a part is too short, the parts mix
+/// integer and float elements (inconsistent facts), or the result does not
+/// have `total` elements.
+pub(crate) fn interleave_values(
+    parts: &[(&ConstValue, usize)],
+    outer: usize,
+    total: usize,
+) -> Option<ConstValue> {
     let mut ints = Vec::new();
     let mut floats = Vec::new();
     for o in 0..outer {
-        for &(v, chunk) in &parts {
-            let range = o * chunk..(o + 1) * chunk;
+        for &(v, chunk) in parts {
+            let range = o.checked_mul(chunk)?..(o + 1).checked_mul(chunk)?;
             match v {
                 ConstValue::Ints(e) => ints.extend_from_slice(e.get(range)?),
                 ConstValue::Floats(e) => floats.extend_from_slice(e.get(range)?),
@@ -94,7 +107,6 @@ fn concat_values(ctx: &NodeCtx, axis: usize) -> Option<ConstValue> {
     let v = match (ints.is_empty(), floats.is_empty()) {
         (_, true) => ConstValue::Ints(ints),
         (true, false) => ConstValue::Floats(floats),
-        // Mixed element kinds: facts are inconsistent; track nothing.
         (false, false) => return None,
     };
     (v.len() == total).then_some(v)
