@@ -1,0 +1,415 @@
+//! `nncost layer KIND`: one layer's shape, parameters, MACs and FLOPs, with
+//! the working. The arguments map onto the layer library in
+//! `nncost_core::layers`; every number comes from the engine.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use nncost_core::layers::{
+    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, GlobalPool, Layer,
+    LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, Round,
+};
+
+use crate::{emit, Cli, Failure, Format};
+
+/// A size per axis, `3x224x224` (one value on the command line).
+type Dims = Vec<i64>;
+
+/// Options every layer kind takes.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Common {
+    /// Input shape, channels first, without the batch axis: 3x224x224, 197x768, 512.
+    #[arg(long, value_name = "SHAPE", value_parser = parse_dims)]
+    input: Dims,
+
+    /// Show each formula with the numbers substituted.
+    #[arg(long)]
+    explain: bool,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum LayerKind {
+    /// Convolution, 1-, 2- or 3-D by the input's rank (PyTorch Conv1d/2d/3d).
+    Conv(ConvArgs),
+    /// Transposed convolution (ConvTranspose1d/2d/3d).
+    #[command(name = "conv-transpose", visible_alias = "deconv")]
+    ConvTranspose(ConvTransposeArgs),
+    /// Fully connected layer on the last axis (Linear).
+    #[command(visible_alias = "fc")]
+    Linear(LinearArgs),
+    /// Max pooling (MaxPool1d/2d/3d).
+    Maxpool(PoolArgs),
+    /// Average pooling (AvgPool1d/2d/3d).
+    Avgpool(PoolArgs),
+    /// Average over all spatial positions (AdaptiveAvgPool2d(1)).
+    #[command(name = "global-avgpool")]
+    GlobalAvgpool(PlainArgs),
+    /// Maximum over all spatial positions (AdaptiveMaxPool2d(1)).
+    #[command(name = "global-maxpool")]
+    GlobalMaxpool(PlainArgs),
+    /// Adaptive average pooling to a size that divides the input's (AdaptiveAvgPool2d).
+    #[command(name = "adaptive-avgpool")]
+    AdaptiveAvgpool(AdaptiveArgs),
+    /// Batch normalisation at inference (BatchNorm1d/2d/3d).
+    #[command(visible_alias = "bn")]
+    Batchnorm(PlainArgs),
+    /// Layer normalisation over the last axes (LayerNorm).
+    #[command(visible_alias = "ln")]
+    Layernorm(LayerNormArgs),
+    /// Multi-head self-attention on a [seq, width] input, with its projections.
+    #[command(visible_alias = "mha")]
+    Attention(AttentionArgs),
+    /// An activation, by name (relu, gelu, ...: see `nncost layer --help`).
+    #[command(external_subcommand)]
+    Activation(Vec<String>),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ConvArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output channels (filters).
+    #[arg(long)]
+    out_channels: i64,
+    /// Kernel size: 3, or one per spatial axis: 3x5.
+    #[arg(long, value_parser = parse_dims)]
+    kernel: Dims,
+    /// Stride: N or one per axis.
+    #[arg(long, value_parser = parse_dims, default_value = "1")]
+    stride: Dims,
+    /// Padding at each end: N, one per axis (1x2), `same` or `valid`.
+    #[arg(long, value_parser = parse_padding, default_value = "0")]
+    padding: Padding,
+    /// Dilation: N or one per axis.
+    #[arg(long, value_parser = parse_dims, default_value = "1")]
+    dilation: Dims,
+    /// Groups (groups = input channels: depthwise).
+    #[arg(long, default_value_t = 1)]
+    groups: i64,
+    /// No bias.
+    #[arg(long)]
+    no_bias: bool,
+    /// Rounding of a non-whole output size: down (PyTorch, ONNX) or up (the article).
+    #[arg(long, value_enum, default_value_t = RoundArg::Down)]
+    round: RoundArg,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ConvTransposeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output channels.
+    #[arg(long)]
+    out_channels: i64,
+    /// Kernel size: N or one per axis.
+    #[arg(long, value_parser = parse_dims)]
+    kernel: Dims,
+    #[arg(long, value_parser = parse_dims, default_value = "1")]
+    stride: Dims,
+    /// Padding removed at each end of the output.
+    #[arg(long, value_parser = parse_dims, default_value = "0")]
+    padding: Dims,
+    /// Extra size added at the end of the output.
+    #[arg(long, value_parser = parse_dims, default_value = "0")]
+    output_padding: Dims,
+    #[arg(long, value_parser = parse_dims, default_value = "1")]
+    dilation: Dims,
+    #[arg(long, default_value_t = 1)]
+    groups: i64,
+    /// No bias.
+    #[arg(long)]
+    no_bias: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LinearArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output features.
+    #[arg(long)]
+    out_features: i64,
+    /// No bias.
+    #[arg(long)]
+    no_bias: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PoolArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Window size: N or one per axis.
+    #[arg(long, value_parser = parse_dims)]
+    kernel: Dims,
+    /// Stride (default: the kernel size).
+    #[arg(long, value_parser = parse_dims)]
+    stride: Option<Dims>,
+    /// Padding at each end.
+    #[arg(long, value_parser = parse_dims, default_value = "0")]
+    padding: Dims,
+    /// Dilation (max pooling only).
+    #[arg(long, value_parser = parse_dims, default_value = "1")]
+    dilation: Dims,
+    /// Round a non-whole output size up (PyTorch's ceil_mode; Caffe's rule).
+    #[arg(long, conflicts_with = "round")]
+    ceil_mode: bool,
+    /// Rounding: down (PyTorch, ONNX, the article) or up (Caffe; ceil_mode).
+    #[arg(long, value_enum)]
+    round: Option<RoundArg>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct PlainArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AdaptiveArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output size: N or one per axis.
+    #[arg(long, value_parser = parse_dims)]
+    output_size: Dims,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct LayerNormArgs {
+    #[command(flatten)]
+    common: Common,
+    /// First normalised axis of the sample (negative: from the end).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    axis: i64,
+    /// No bias (shift).
+    #[arg(long)]
+    no_bias: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AttentionArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Query heads.
+    #[arg(long)]
+    heads: i64,
+    /// Key/value heads (grouped-query attention); default: as many as --heads.
+    #[arg(long)]
+    kv_heads: Option<i64>,
+    /// No bias on the projections.
+    #[arg(long)]
+    no_bias: bool,
+}
+
+/// The options of `nncost layer ACTIVATION` (parsed apart: the activation's
+/// name is not a fixed subcommand).
+#[derive(Parser, Debug)]
+pub(crate) struct ActivationArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Softmax and log-softmax: the axis of the sample (negative: from the end; default -1).
+    #[arg(long, allow_negative_numbers = true)]
+    axis: Option<i64>,
+    /// PReLU: one slope per channel instead of one shared slope.
+    #[arg(long)]
+    per_channel: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum RoundArg {
+    Down,
+    Up,
+}
+
+impl From<RoundArg> for Round {
+    fn from(r: RoundArg) -> Round {
+        match r {
+            RoundArg::Down => Round::Down,
+            RoundArg::Up => Round::Up,
+        }
+    }
+}
+
+/// `3x224x224`, `3`: positive integers joined by `x`.
+fn parse_dims(text: &str) -> Result<Dims, String> {
+    text.split(['x', 'X'])
+        .map(|d| d.trim().parse::<i64>().ok().filter(|&v| v >= 0))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| {
+            format!("'{text}' is not a size: give N, or sizes joined by 'x' (3x224x224)")
+        })
+}
+
+fn parse_padding(text: &str) -> Result<Padding, String> {
+    match text {
+        "same" => Ok(Padding::Same),
+        "valid" => Ok(Padding::Explicit(vec![0])),
+        _ => parse_dims(text)
+            .map(Padding::Explicit)
+            .map_err(|_| format!("'{text}' is not a padding: give N, NxN, same or valid")),
+    }
+}
+
+pub(crate) fn activation_help() -> String {
+    let names: Vec<String> = layers::ACTIVATIONS
+        .iter()
+        .map(|a| {
+            if a.aliases.is_empty() {
+                a.name.to_string()
+            } else {
+                format!("{} ({})", a.name, a.aliases.join(", "))
+            }
+        })
+        .collect();
+    format!(
+        "Activations (also by their ONNX or PyTorch name): {}.\n\
+         They take --input, --explain, --format, -o; softmax and log-softmax --axis; prelu --per-channel.\n\
+         Shapes are channels first and without the batch axis; counts are per sample.",
+        names.join(", ")
+    )
+}
+
+/// The layer a `nncost layer KIND` command line describes, with its common options.
+fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
+    let bad = |e: String| Failure::Input(anyhow::anyhow!(e));
+    Ok(match kind {
+        LayerKind::Conv(a) => {
+            let conv = Conv::new(a.out_channels, &a.kernel)
+                .stride(&a.stride)
+                .padding(a.padding.clone())
+                .dilation(&a.dilation)
+                .groups(a.groups)
+                .bias(!a.no_bias)
+                .round(a.round.into());
+            (Box::new(conv), a.common.clone())
+        }
+        LayerKind::ConvTranspose(a) => {
+            let conv = ConvTranspose::new(a.out_channels, &a.kernel)
+                .stride(&a.stride)
+                .padding(&a.padding)
+                .output_padding(&a.output_padding)
+                .dilation(&a.dilation)
+                .groups(a.groups)
+                .bias(!a.no_bias);
+            (Box::new(conv), a.common.clone())
+        }
+        LayerKind::Linear(a) => (
+            Box::new(Linear::new(a.out_features).bias(!a.no_bias)),
+            a.common.clone(),
+        ),
+        LayerKind::Maxpool(a) | LayerKind::Avgpool(a) => {
+            let kind = if matches!(kind, LayerKind::Maxpool(_)) {
+                PoolKind::Max
+            } else {
+                PoolKind::Avg
+            };
+            let mut pool = Pool::new(kind, &a.kernel)
+                .padding(&a.padding)
+                .dilation(&a.dilation);
+            if let Some(s) = &a.stride {
+                pool = pool.stride(s);
+            }
+            if a.ceil_mode {
+                pool = pool.round(Round::Up);
+            } else if let Some(r) = a.round {
+                pool = pool.round(r.into());
+            }
+            (Box::new(pool), a.common.clone())
+        }
+        LayerKind::GlobalAvgpool(a) => (Box::new(GlobalPool::new(PoolKind::Avg)), a.common.clone()),
+        LayerKind::GlobalMaxpool(a) => (Box::new(GlobalPool::new(PoolKind::Max)), a.common.clone()),
+        LayerKind::AdaptiveAvgpool(a) => (
+            Box::new(AdaptiveAvgPool::new(&a.output_size)),
+            a.common.clone(),
+        ),
+        LayerKind::Batchnorm(a) => (Box::new(BatchNorm), a.common.clone()),
+        LayerKind::Layernorm(a) => (
+            Box::new(LayerNorm::new().axis(a.axis).bias(!a.no_bias)),
+            a.common.clone(),
+        ),
+        LayerKind::Attention(a) => {
+            let mut m = MultiHeadAttention::new(a.heads).bias(!a.no_bias);
+            if let Some(kv) = a.kv_heads {
+                m = m.kv_heads(kv);
+            }
+            (Box::new(m), a.common.clone())
+        }
+        LayerKind::Activation(words) => {
+            let name = words.first().map(String::as_str).unwrap_or("");
+            let activation = Activation::new(name).map_err(|_| {
+                let kinds: Vec<String> = Cli::command()
+                    .find_subcommand("layer")
+                    .map(|c| {
+                        c.get_subcommands()
+                            .map(|k| k.get_name().to_string())
+                            .filter(|k| k != "help")
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let activations: Vec<&str> = layers::ACTIVATIONS.iter().map(|a| a.name).collect();
+                bad(format!(
+                    "layer {name}: unknown layer kind; kinds: {}; activations: {}",
+                    kinds.join(", "),
+                    activations.join(", ")
+                ))
+            })?;
+            let about = format!(
+                "Activation {} (PyTorch {}): its cost per element is the engine's rule for the operators it exports to",
+                activation.def.name, activation.def.pytorch
+            );
+            let argv =
+                std::iter::once(format!("nncost layer {name}")).chain(words[1..].iter().cloned());
+            let args = ActivationArgs::command()
+                .about(about)
+                .try_get_matches_from(argv)
+                .and_then(|m| ActivationArgs::from_arg_matches(&m))
+                .unwrap_or_else(|e| e.exit());
+            let layer = activation
+                .axis(args.axis.unwrap_or(-1))
+                .per_channel(args.per_channel);
+            (Box::new(layer), args.common)
+        }
+    })
+}
+
+pub(crate) fn run_layer(kind: &LayerKind) -> Result<(), Failure> {
+    let (layer, common) = layer_of(kind)?;
+    let fail = |e: &dyn std::fmt::Display| {
+        Failure::Input(anyhow::anyhow!(
+            "layer {} on {}: {e}",
+            layer.kind(),
+            dims_text(&common.input)
+        ))
+    };
+    let cost = layer.cost(&common.input).map_err(|e| fail(&e))?;
+    let explanation = if common.explain {
+        let e = layer.explain(&cost).map_err(|e| fail(&e))?;
+        // The working must give the engine's numbers; the tests hold every
+        // layer kind to it, so this is a defect if it ever shows.
+        for d in e.disagreements() {
+            eprintln!("nncost: internal: the explanation disagrees with the engine: {d}");
+        }
+        Some(e)
+    } else {
+        None
+    };
+    let text = match common.format {
+        Format::Table => {
+            nncost_render::layer::render_text(layer.as_ref(), &cost, explanation.as_ref())
+        }
+        Format::Json => {
+            nncost_render::layer::render_json(layer.as_ref(), &cost, explanation.as_ref())
+        }
+    };
+    emit(&text, common.output.as_deref()).map_err(Failure::Input)
+}
+
+fn dims_text(v: &[i64]) -> String {
+    v.iter().map(i64::to_string).collect::<Vec<_>>().join("x")
+}
