@@ -294,11 +294,15 @@ fn list_input(ctx: &NodeCtx, i: usize) -> Result<IntList, OpError> {
             input_name(ctx, i)
         ))),
         None => {
+            // The length is a declared dim, not data: beyond what a real
+            // list of axes, pads or dims could hold it is unknown, so that
+            // no allocation follows a size the file merely claims.
             let len = ctx.shape(i).ok().and_then(|s| match s {
                 [] => Some(1),
                 [d] => d.as_i64().and_then(|v| usize::try_from(v).ok()),
                 _ => None,
             });
+            let len = len.filter(|&n| n as u64 <= MAX_TRACKED_ELEMENTS);
             Ok(IntList::Unknown(len))
         }
     }
