@@ -1,18 +1,28 @@
 //! The analysis: validate the graph, sort it, infer every value's facts node
-//! by node, and count parameters, MACs and FLOPs.
+//! by node, and count parameters, MACs and FLOPs. Control-flow bodies (If,
+//! Loop, Scan) are analysed recursively, seeing their enclosing graphs'
+//! values by name (see [`crate::control`]).
 
 use std::collections::HashMap;
 
-use crate::graph::{Graph, NodeId, ValueId};
+use crate::control;
+use crate::fxhash::FxHashMap;
+use crate::graph::{AttrValue, Graph, NodeId, Tensor, ValueId};
 use crate::ops::{self, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Overflow, Poly};
-use crate::report::{NodeReport, NodeStatus, Report, Totals, Unsupported, ValueReport};
+use crate::report::{
+    NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
+};
 use crate::shape::{Dim, Shape};
 use crate::value::ValueFacts;
 
 /// The newest default-domain opset nncost knows; used when a model does not
 /// declare one.
 pub const LATEST_OPSET: i64 = 23;
+
+/// Deepest nesting of control-flow bodies analysed: a graph whose bodies
+/// nest deeper is rejected with [`AnalysisError::NestingTooDeep`].
+pub const MAX_NESTING: usize = 32;
 
 /// What the user tells the analysis beyond the model.
 #[derive(Clone, Debug, Default)]
@@ -48,6 +58,12 @@ pub enum AnalysisError {
     NoSuchInput { name: String, available: String },
     #[error("dimension {name}={value} is invalid: dimensions are non-negative")]
     NegativeDim { name: String, value: i64 },
+    #[error("node '{node}' ({op_type}): control-flow bodies nested deeper than {limit} levels")]
+    NestingTooDeep {
+        node: String,
+        op_type: String,
+        limit: usize,
+    },
 }
 
 /// Analyses a graph: shapes, parameters, MACs and FLOPs of every node.
@@ -60,120 +76,24 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             });
         }
     }
-    let producers = find_producers(graph)?;
-    check_inputs_defined(graph, &producers)?;
-    let order = topological_order(graph, &producers)?;
-
     let bindings: HashMap<&str, i64> = options.dims.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let bind = |name: &str| bindings.get(name).map(|&v| v as i128);
 
-    let mut facts = initial_facts(graph, options, &bind)?;
-    let defs: Vec<Option<&OpDef>> = graph
-        .nodes
-        .iter()
-        .map(|n| ops::lookup(&n.domain, &n.op_type))
-        .collect();
-    let classes = classify_initializers(graph, &defs);
-    let mut counted = vec![false; graph.values.len()];
-    let mut totals = Totals::default();
-    let mut nodes = Vec::with_capacity(graph.nodes.len());
-    let mut unsupported: Vec<Unsupported> = Vec::new();
-
-    for &nid in &order {
-        let node = &graph.nodes[nid];
-        let name = node.display_name(nid);
-        let overflow = |_: Overflow| AnalysisError::Overflow {
-            node: name.clone(),
-            op_type: node.op_type.clone(),
-        };
-        let def = defs[nid];
-        let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
-
-        // Parameters come from the initializers the node reads; each is
-        // attributed to its first reader, classified over all its readers.
-        let (mut params, mut buffers) = (0u64, 0u64);
-        for &vid in node.inputs.iter().flatten() {
-            let Some(init) = &graph.values[vid].initializer else {
-                continue;
-            };
-            if std::mem::replace(&mut counted[vid], true) {
-                continue;
-            }
-            let n = init.numel().ok_or_else(|| overflow(Overflow))?;
-            match classes[vid] {
-                InitClass::Param => {
-                    params += n;
-                    totals.param_bytes += init.nbytes().ok_or_else(|| overflow(Overflow))?;
-                }
-                InitClass::Buffer => buffers += n,
-                InitClass::Constant if init.dtype.is_float() => totals.constants += n,
-                InitClass::Constant => {}
-            }
-        }
-        totals.params += params;
-        totals.buffers += buffers;
-
-        let mut ctx = NodeCtx::new(
-            node,
-            opset,
-            node.inputs.iter().map(|i| i.map(|v| &facts[v])).collect(),
-            node.inputs
-                .iter()
-                .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
-                .collect(),
-        );
-        let outcome = match def {
-            Some(def) => (def.rule)(&mut ctx),
-            None => Err(OpError::Invalid(String::new())),
-        };
-        let status = match (&outcome, def) {
-            (_, None) => NodeStatus::Unsupported,
-            (Ok(()), _) => NodeStatus::Counted,
-            (Err(OpError::Overflow(o)), _) => return Err(overflow(*o)),
-            (Err(e), _) => NodeStatus::Incomplete(e.to_string()),
-        };
-        let (macs, flops) = match status {
-            NodeStatus::Counted => {
-                let macs = ctx.macs.substitute(&bind).map_err(overflow)?;
-                let flops = ctx.flops.substitute(&bind).map_err(overflow)?;
-                totals.macs = totals.macs.checked_add(&macs).map_err(overflow)?;
-                totals.flops = totals.flops.checked_add(&flops).map_err(overflow)?;
-                (Some(macs), Some(flops))
-            }
-            _ => (None, None),
-        };
-        if status == NodeStatus::Unsupported {
-            record_unsupported(&mut unsupported, &node.domain, &node.op_type, &name);
-        }
-
-        // Store output facts, falling back to the file's declarations.
-        let mut out_reports = Vec::with_capacity(node.outputs.len());
-        let inferred = std::mem::take(&mut ctx.outputs);
-        drop(ctx);
-        for (pos, out) in node.outputs.iter().enumerate() {
-            let Some(vid) = *out else { continue };
-            let mut f = inferred.get(pos).cloned().unwrap_or_default();
-            merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
-            out_reports.push(ValueReport {
-                name: graph.values[vid].name.clone(),
-                dtype: f.dtype,
-                shape: f.shape.clone(),
-            });
-            facts[vid] = f;
-        }
-
-        nodes.push(NodeReport {
-            name,
-            op_type: node.op_type.clone(),
-            domain: node.domain.clone(),
-            params,
-            buffers,
-            macs,
-            flops,
-            outputs: out_reports,
-            status,
-        });
-    }
+    let mut inits = Inits::default();
+    let plan = Plan::build(graph, 0, &[], &mut inits)?;
+    let facts = initial_facts(graph, options, &bind)?;
+    let mut walk = Walk {
+        bind: &bind,
+        inits,
+        totals: Totals::default(),
+        unsupported: Vec::new(),
+    };
+    let run = walk.run(&plan, facts, &[], "")?;
+    let facts = run.facts;
+    let mut totals = walk.totals;
+    totals.macs = run.macs;
+    totals.flops = run.flops;
+    let mut unsupported = walk.unsupported;
 
     unsupported.sort_by(|a, b| {
         b.nodes
@@ -190,11 +110,438 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         graph_name: graph.name.clone(),
         inputs: graph.inputs.iter().map(|&v| value_report(v)).collect(),
         outputs: graph.outputs.iter().map(|&v| value_report(v)).collect(),
-        nodes,
+        nodes: run.nodes,
         totals,
         unsupported,
         bindings: options.dims.clone(),
     })
+}
+
+/// Every initializer of the model and of its bodies, with one index each,
+/// so that an initializer read in several scopes counts once.
+#[derive(Default)]
+struct Inits<'g> {
+    tensors: Vec<&'g Tensor>,
+    classes: Vec<InitClass>,
+    counted: Vec<bool>,
+}
+
+/// What a graph's enclosed bodies see of it when resolving outer names.
+struct Outer<'p, 'g> {
+    names: &'p FxHashMap<&'g str, ValueId>,
+    /// For each value: its definition, `(depth, value id)` at the depth that
+    /// defines it (this graph's own depth for its own values), or `None`
+    /// when undefined here.
+    def: &'p [Option<(usize, ValueId)>],
+    init: &'p [Option<usize>],
+}
+
+/// A graph prepared for analysis: operator rules, initializer indices,
+/// outer-scope references resolved, nodes sorted, bodies prepared.
+pub(crate) struct Plan<'g> {
+    graph: &'g Graph,
+    defs: Vec<Option<&'static OpDef>>,
+    /// Global initializer index of each value: its own initializer, or the
+    /// outer one it names.
+    init: Vec<Option<usize>>,
+    /// For values naming an enclosing graph's value: `(depth, value id)`.
+    outer: Vec<Option<(usize, ValueId)>>,
+    order: Vec<NodeId>,
+    /// Bodies of the nodes that have graph attributes.
+    subs: FxHashMap<NodeId, Vec<(&'g str, Plan<'g>)>>,
+    /// Enclosing graphs' values this graph or its bodies read.
+    captures: Vec<(usize, ValueId)>,
+}
+
+impl<'g> Plan<'g> {
+    fn build(
+        graph: &'g Graph,
+        depth: usize,
+        ancestors: &[Outer<'_, 'g>],
+        inits: &mut Inits<'g>,
+    ) -> Result<Plan<'g>, AnalysisError> {
+        let producers = find_producers(graph)?;
+        let n = graph.values.len();
+        let mut is_input = vec![false; n];
+        for &v in &graph.inputs {
+            is_input[v] = true;
+        }
+        let mut init = vec![None; n];
+        let mut outer = vec![None; n];
+        let mut captures = Vec::new();
+        for (vid, value) in graph.values.iter().enumerate() {
+            if let Some(t) = &value.initializer {
+                init[vid] = Some(inits.tensors.len());
+                inits.tensors.push(t);
+                inits.classes.push(InitClass::Constant);
+                inits.counted.push(false);
+            } else if producers[vid].is_none() && !is_input[vid] && !ancestors.is_empty() {
+                if let Some((d, ovid, oinit)) = resolve(ancestors, &value.name) {
+                    outer[vid] = Some((d, ovid));
+                    init[vid] = oinit;
+                    captures.push((d, ovid));
+                }
+            }
+        }
+        // Every node input must be defined here or in an enclosing graph.
+        for (nid, node) in graph.nodes.iter().enumerate() {
+            for &vid in node.inputs.iter().flatten() {
+                let defined = producers[vid].is_some()
+                    || is_input[vid]
+                    || graph.values[vid].initializer.is_some()
+                    || outer[vid].is_some();
+                if !defined {
+                    return Err(AnalysisError::UndefinedValue {
+                        node: node.display_name(nid),
+                        op_type: node.op_type.clone(),
+                        value: graph.values[vid].name.clone(),
+                    });
+                }
+            }
+        }
+        let defs: Vec<Option<&'static OpDef>> = graph
+            .nodes
+            .iter()
+            .map(|n| ops::lookup(&n.domain, &n.op_type))
+            .collect();
+
+        // Bodies, which may read any value of this graph by name.
+        let mut subs: FxHashMap<NodeId, Vec<(&'g str, Plan<'g>)>> = FxHashMap::default();
+        let mut extra_deps: FxHashMap<NodeId, Vec<ValueId>> = FxHashMap::default();
+        let has_bodies = graph.nodes.iter().any(|n| bodies(n).next().is_some());
+        if has_bodies {
+            let names: FxHashMap<&'g str, ValueId> = graph
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.name.as_str(), i))
+                .collect();
+            let def: Vec<Option<(usize, ValueId)>> = (0..n)
+                .map(|vid| {
+                    let own = producers[vid].is_some()
+                        || is_input[vid]
+                        || graph.values[vid].initializer.is_some();
+                    if own {
+                        Some((depth, vid))
+                    } else {
+                        outer[vid]
+                    }
+                })
+                .collect();
+            let mut chain: Vec<Outer<'_, 'g>> = Vec::with_capacity(ancestors.len() + 1);
+            chain.extend(ancestors.iter().map(|a| Outer {
+                names: a.names,
+                def: a.def,
+                init: a.init,
+            }));
+            chain.push(Outer {
+                names: &names,
+                def: &def,
+                init: &init,
+            });
+            for (nid, node) in graph.nodes.iter().enumerate() {
+                let mut plans = Vec::new();
+                for (attr, body) in bodies(node) {
+                    if depth + 1 > MAX_NESTING {
+                        return Err(AnalysisError::NestingTooDeep {
+                            node: node.display_name(nid),
+                            op_type: node.op_type.clone(),
+                            limit: MAX_NESTING,
+                        });
+                    }
+                    let p = Plan::build(body, depth + 1, &chain, inits)?;
+                    for &(d, vid) in &p.captures {
+                        if d == depth {
+                            extra_deps.entry(nid).or_default().push(vid);
+                        } else {
+                            captures.push((d, vid));
+                        }
+                    }
+                    plans.push((attr, p));
+                }
+                if !plans.is_empty() {
+                    subs.insert(nid, plans);
+                }
+            }
+            captures.sort_unstable();
+            captures.dedup();
+        }
+
+        // Classify the initializers this graph's nodes read, over all
+        // readers in every scope.
+        for (node, def) in graph.nodes.iter().zip(&defs) {
+            for (pos, input) in node.inputs.iter().enumerate() {
+                let Some(vid) = *input else { continue };
+                let Some(i) = init[vid] else { continue };
+                let t = inits.tensors[i];
+                let class = match def.map_or(Role::Data, |d| d.role(pos)) {
+                    Role::Weight => InitClass::Param,
+                    Role::Data if t.dtype.is_float() && t.numel().unwrap_or(0) > 1 => {
+                        InitClass::Param
+                    }
+                    Role::Buffer => InitClass::Buffer,
+                    Role::Data | Role::Config => InitClass::Constant,
+                };
+                inits.classes[i] = inits.classes[i].max(class);
+            }
+        }
+        let order = topological_order(graph, &producers, &extra_deps)?;
+        Ok(Plan {
+            graph,
+            defs,
+            init,
+            outer,
+            order,
+            subs,
+            captures,
+        })
+    }
+}
+
+/// The graph attributes of a node, by attribute name.
+fn bodies(node: &crate::graph::Node) -> impl Iterator<Item = (&str, &Graph)> {
+    node.attributes.iter().flat_map(|a| {
+        let gs: Vec<&Graph> = match &a.value {
+            AttrValue::Graph(g) => vec![g.as_ref()],
+            AttrValue::Graphs(gs) => gs.iter().collect(),
+            _ => Vec::new(),
+        };
+        gs.into_iter().map(move |g| (a.name.as_str(), g))
+    })
+}
+
+/// Finds an outer name, innermost scope first: its defining `(depth, id)`
+/// and initializer index.
+fn resolve(ancestors: &[Outer<'_, '_>], name: &str) -> Option<(usize, ValueId, Option<usize>)> {
+    ancestors.iter().rev().find_map(|a| {
+        let &vid = a.names.get(name)?;
+        let (d, dv) = a.def[vid]?;
+        Some((d, dv, a.init[vid]))
+    })
+}
+
+/// The result of analysing one graph.
+pub(crate) struct GraphRun {
+    pub nodes: Vec<NodeReport>,
+    pub macs: Poly,
+    pub flops: Poly,
+    pub params: u64,
+    pub buffers: u64,
+    /// Facts of the graph's outputs, in order.
+    pub outputs: Vec<ValueFacts>,
+    /// Facts of every value of the graph, after the analysis.
+    pub facts: Vec<ValueFacts>,
+}
+
+/// State shared by the analysis of a graph and all its bodies.
+struct Walk<'a, 'g> {
+    bind: &'a dyn Fn(&str) -> Option<i128>,
+    inits: Inits<'g>,
+    /// Parameters, buffers and constants; MACs and FLOPs are the root
+    /// graph's sums.
+    totals: Totals,
+    unsupported: Vec<Unsupported>,
+}
+
+impl<'g> Walk<'_, 'g> {
+    /// Analyses `plan`'s graph from `facts` (inputs and initializers set;
+    /// outer names are filled from `outer`, the facts of the enclosing
+    /// graphs by depth). `prefix` starts the names of its nodes.
+    fn run(
+        &mut self,
+        plan: &Plan<'g>,
+        mut facts: Vec<ValueFacts>,
+        outer: &[&[ValueFacts]],
+        prefix: &str,
+    ) -> Result<GraphRun, AnalysisError> {
+        let graph = plan.graph;
+        let bind = self.bind;
+        for (vid, o) in plan.outer.iter().enumerate() {
+            if let Some((d, ovid)) = *o {
+                if let Some(f) = outer.get(d).and_then(|fs| fs.get(ovid)) {
+                    facts[vid] = f.clone();
+                }
+            }
+        }
+        let mut run = GraphRun {
+            nodes: Vec::with_capacity(graph.nodes.len()),
+            macs: Poly::ZERO,
+            flops: Poly::ZERO,
+            params: 0,
+            buffers: 0,
+            outputs: Vec::new(),
+            facts: Vec::new(),
+        };
+        for &nid in &plan.order {
+            let node = &graph.nodes[nid];
+            let name = format!("{prefix}{}", node.display_name(nid));
+            let overflow = |_: Overflow| AnalysisError::Overflow {
+                node: name.clone(),
+                op_type: node.op_type.clone(),
+            };
+            let def = plan.defs[nid];
+            let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
+
+            // Parameters come from the initializers the node reads; each is
+            // attributed to its first reader, classified over all its readers.
+            let (mut params, mut buffers) = (0u64, 0u64);
+            for &vid in node.inputs.iter().flatten() {
+                let Some(i) = plan.init[vid] else { continue };
+                if std::mem::replace(&mut self.inits.counted[i], true) {
+                    continue;
+                }
+                let init = self.inits.tensors[i];
+                let n = init.numel().ok_or_else(|| overflow(Overflow))?;
+                match self.inits.classes[i] {
+                    InitClass::Param => {
+                        params += n;
+                        self.totals.param_bytes +=
+                            init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                    }
+                    InitClass::Buffer => buffers += n,
+                    InitClass::Constant if init.dtype.is_float() => self.totals.constants += n,
+                    InitClass::Constant => {}
+                }
+            }
+            self.totals.params += params;
+            self.totals.buffers += buffers;
+
+            let input_facts: Vec<Option<&ValueFacts>> =
+                node.inputs.iter().map(|i| i.map(|v| &facts[v])).collect();
+            let input_names: Vec<&str> = node
+                .inputs
+                .iter()
+                .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
+                .collect();
+            let (outcome, inferred, node_macs, node_flops, mut subgraphs) =
+                match plan.subs.get(&nid) {
+                    Some(subs) => {
+                        let mut scope: Vec<&[ValueFacts]> = outer.to_vec();
+                        scope.push(&facts);
+                        let mut body = |k: usize, inputs: Vec<ValueFacts>| {
+                            let (attr, sub) = &subs[k];
+                            let mut fs =
+                                initial_body_facts(sub.graph, inputs, bind).map_err(overflow)?;
+                            for (vid, v) in sub.graph.values.iter().enumerate() {
+                                if let Some(t) = &v.initializer {
+                                    fs[vid] = ValueFacts::of_tensor(t);
+                                }
+                            }
+                            let r = self.run(sub, fs, &scope, &format!("{name}/{attr}/"))?;
+                            Ok(r)
+                        };
+                        let c = control::run(control::Ctl {
+                            node,
+                            name: &name,
+                            opset,
+                            def,
+                            attrs: subs.iter().map(|(a, _)| *a).collect(),
+                            inputs: input_facts,
+                            input_names,
+                            body: &mut body,
+                        })?;
+                        (c.outcome, c.outputs, c.macs, c.flops, c.subgraphs)
+                    }
+                    None => {
+                        let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
+                        let outcome = match def {
+                            Some(def) => (def.rule)(&mut ctx),
+                            None => Err(OpError::Invalid(String::new())),
+                        };
+                        let outputs = std::mem::take(&mut ctx.outputs);
+                        (outcome, outputs, ctx.macs, ctx.flops, Vec::new())
+                    }
+                };
+            let status = match (&outcome, def) {
+                (_, None) => NodeStatus::Unsupported,
+                (Ok(()), _) => NodeStatus::Counted,
+                (Err(OpError::Overflow(o)), _) => return Err(overflow(*o)),
+                (Err(e), _) => NodeStatus::Incomplete(e.to_string()),
+            };
+            for s in &mut subgraphs {
+                params += s.params;
+                buffers += s.buffers;
+                if let Some(r) = &mut s.runs {
+                    *r = r.substitute(&bind).map_err(overflow)?;
+                }
+            }
+            let (macs, flops) = match status {
+                NodeStatus::Counted => {
+                    let macs = node_macs.substitute(&bind).map_err(overflow)?;
+                    let flops = node_flops.substitute(&bind).map_err(overflow)?;
+                    run.macs = run.macs.checked_add(&macs).map_err(overflow)?;
+                    run.flops = run.flops.checked_add(&flops).map_err(overflow)?;
+                    (Some(macs), Some(flops))
+                }
+                _ => (None, None),
+            };
+            if status == NodeStatus::Unsupported {
+                record_unsupported(&mut self.unsupported, &node.domain, &node.op_type, &name);
+            }
+
+            // Store output facts, falling back to the file's declarations.
+            let mut out_reports = Vec::with_capacity(node.outputs.len());
+            for (pos, out) in node.outputs.iter().enumerate() {
+                let Some(vid) = *out else { continue };
+                let mut f = inferred.get(pos).cloned().unwrap_or_default();
+                merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
+                out_reports.push(ValueReport {
+                    name: graph.values[vid].name.clone(),
+                    dtype: f.dtype,
+                    shape: f.shape.clone(),
+                });
+                facts[vid] = f;
+            }
+
+            run.params += params;
+            run.buffers += buffers;
+            run.nodes.push(NodeReport {
+                name,
+                op_type: node.op_type.clone(),
+                domain: node.domain.clone(),
+                params,
+                buffers,
+                macs,
+                flops,
+                outputs: out_reports,
+                status,
+                subgraphs,
+            });
+        }
+        run.outputs = graph.outputs.iter().map(|&v| facts[v].clone()).collect();
+        run.facts = facts;
+        Ok(run)
+    }
+}
+
+/// Facts of a body's values before it runs: its inputs as the control
+/// operator gives them, completed by their declarations.
+fn initial_body_facts(
+    graph: &Graph,
+    inputs: Vec<ValueFacts>,
+    bind: &dyn Fn(&str) -> Option<i128>,
+) -> Result<Vec<ValueFacts>, Overflow> {
+    let mut facts = vec![ValueFacts::default(); graph.values.len()];
+    let mut given = inputs.into_iter();
+    for &vid in &graph.inputs {
+        let mut f = given.next().unwrap_or_default();
+        merge_declared(&mut f, graph, vid, bind)?;
+        facts[vid] = f;
+    }
+    Ok(facts)
+}
+
+/// A body's report from its analysis.
+pub(crate) fn subgraph_report(attr: &str, run: GraphRun, runs: Option<Poly>) -> SubgraphReport {
+    SubgraphReport {
+        attribute: attr.to_string(),
+        nodes: run.nodes,
+        macs: run.macs,
+        flops: run.flops,
+        params: run.params,
+        buffers: run.buffers,
+        runs,
+    }
 }
 
 /// What an initializer is, decided over every node that reads it, so that
@@ -205,28 +552,6 @@ enum InitClass {
     Constant,
     Buffer,
     Param,
-}
-
-fn classify_initializers(graph: &Graph, defs: &[Option<&OpDef>]) -> Vec<InitClass> {
-    let mut classes = vec![InitClass::Constant; graph.values.len()];
-    for (node, def) in graph.nodes.iter().zip(defs) {
-        for (pos, input) in node.inputs.iter().enumerate() {
-            let Some(vid) = *input else { continue };
-            let Some(init) = &graph.values[vid].initializer else {
-                continue;
-            };
-            let class = match def.map_or(Role::Data, |d| d.role(pos)) {
-                Role::Weight => InitClass::Param,
-                Role::Data if init.dtype.is_float() && init.numel().unwrap_or(0) > 1 => {
-                    InitClass::Param
-                }
-                Role::Buffer => InitClass::Buffer,
-                Role::Data | Role::Config => InitClass::Constant,
-            };
-            classes[vid] = classes[vid].max(class);
-        }
-    }
-    classes
 }
 
 fn record_unsupported(list: &mut Vec<Unsupported>, domain: &str, op_type: &str, node: &str) {
@@ -262,38 +587,19 @@ fn find_producers(graph: &Graph) -> Result<Vec<Option<NodeId>>, AnalysisError> {
     Ok(producers)
 }
 
-fn check_inputs_defined(graph: &Graph, producers: &[Option<NodeId>]) -> Result<(), AnalysisError> {
-    let mut is_input = vec![false; graph.values.len()];
-    for &v in &graph.inputs {
-        is_input[v] = true;
-    }
-    for (nid, node) in graph.nodes.iter().enumerate() {
-        for &vid in node.inputs.iter().flatten() {
-            let defined = producers[vid].is_some()
-                || is_input[vid]
-                || graph.values[vid].initializer.is_some();
-            if !defined {
-                return Err(AnalysisError::UndefinedValue {
-                    node: node.display_name(nid),
-                    op_type: node.op_type.clone(),
-                    value: graph.values[vid].name.clone(),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Kahn's algorithm, stable: nodes keep file order where dependencies allow.
+/// `extra` adds the values a node's bodies read from this graph.
 fn topological_order(
     graph: &Graph,
     producers: &[Option<NodeId>],
+    extra: &FxHashMap<NodeId, Vec<ValueId>>,
 ) -> Result<Vec<NodeId>, AnalysisError> {
     let n = graph.nodes.len();
     let mut pending = vec![0usize; n];
     let mut consumers: Vec<Vec<NodeId>> = vec![Vec::new(); n];
     for (nid, node) in graph.nodes.iter().enumerate() {
-        for &vid in node.inputs.iter().flatten() {
+        let implicit = extra.get(&nid).into_iter().flatten();
+        for &vid in node.inputs.iter().flatten().chain(implicit) {
             if let Some(p) = producers[vid] {
                 pending[nid] += 1;
                 consumers[p].push(nid);
@@ -429,7 +735,9 @@ pub fn sum_known<'a>(items: impl IntoIterator<Item = &'a Option<Poly>>) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{DType, DeclaredType, Node, OpsetImports, Tensor, TensorData, Value};
+    use crate::graph::{
+        Attribute, DType, DeclaredType, Node, OpsetImports, Tensor, TensorData, Value,
+    };
     use crate::report::NodeStatus;
     use crate::shape::shape_of;
 
@@ -483,17 +791,65 @@ mod tests {
             self
         }
 
-        fn node(mut self, op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Self {
-            let inputs = inputs.iter().map(|i| Some(self.id(i))).collect();
+        fn node(self, op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Self {
+            self.with_attrs(op, name, inputs, outputs, Vec::new())
+        }
+
+        /// A node with attributes; an empty input name is an omitted input.
+        fn with_attrs(
+            mut self,
+            op: &str,
+            name: &str,
+            inputs: &[&str],
+            outputs: &[&str],
+            attributes: Vec<Attribute>,
+        ) -> Self {
+            let inputs = inputs
+                .iter()
+                .map(|i| (!i.is_empty()).then(|| self.id(i)))
+                .collect();
             let outputs = outputs.iter().map(|o| Some(self.id(o))).collect();
             self.0.nodes.push(Node {
                 name: name.into(),
                 op_type: op.into(),
                 inputs,
                 outputs,
+                attributes,
                 ..Node::default()
             });
             self
+        }
+
+        /// A graph input of any dtype.
+        fn typed_input(mut self, name: &str, dtype: DType, shape: Option<Shape>) -> Self {
+            let id = self.id(name);
+            self.0.values[id].declared = Some(DeclaredType {
+                dtype: Some(dtype),
+                shape,
+            });
+            self.0.inputs.push(id);
+            self
+        }
+
+        /// An integer (or boolean) initializer with its elements.
+        fn ints(mut self, name: &str, dtype: DType, dims: &[i64], v: &[i64]) -> Self {
+            let id = self.id(name);
+            self.0.values[id].initializer = Some(Tensor {
+                dtype,
+                dims: dims.to_vec(),
+                data: TensorData::Ints(v.to_vec()),
+            });
+            self
+        }
+
+        fn output(mut self, name: &str) -> Self {
+            let id = self.id(name);
+            self.0.outputs.push(id);
+            self
+        }
+
+        fn graph(self) -> Graph {
+            self.0
         }
 
         fn run(self) -> Result<Report, AnalysisError> {
@@ -642,6 +998,533 @@ mod tests {
                 node: "big".into(),
                 op_type: "Relu".into()
             })
+        );
+    }
+
+    // ----- control flow ------------------------------------------------
+
+    fn gattr(name: &str, g: Graph) -> Attribute {
+        Attribute {
+            name: name.into(),
+            value: AttrValue::Graph(Box::new(g)),
+        }
+    }
+
+    fn int_attr(name: &str, v: i64) -> Attribute {
+        Attribute {
+            name: name.into(),
+            value: AttrValue::Int(v),
+        }
+    }
+
+    fn c(p: &Option<Poly>) -> Option<i128> {
+        p.as_ref().and_then(Poly::as_constant)
+    }
+
+    /// `if` on `cond` over x (2×8): the then branch multiplies by the outer
+    /// W1 (8×16: 256 MACs, 2·16·15 = 480 FLOPs); the else branch by its
+    /// own W2 (8×32: 512 MACs, 960 FLOPs) then a Relu (64): 1,024 FLOPs.
+    fn if_model(cond: Option<bool>) -> G {
+        let then_g = G::new()
+            .node("MatMul", "mm", &["x", "W1"], &["t"])
+            .output("t")
+            .graph();
+        let else_g = G::new()
+            .weight("W2", &[8, 32])
+            .node("MatMul", "mm", &["x", "W2"], &["e"])
+            .node("Relu", "relu", &["e"], &["e2"])
+            .output("e2")
+            .graph();
+        let g = G::new()
+            .input("x", shape_of(&[2, 8]))
+            .weight("W1", &[8, 16]);
+        let g = match cond {
+            Some(v) => g.ints("cond", DType::Bool, &[], &[v as i64]),
+            None => g.typed_input("cond", DType::Bool, Some(vec![])),
+        };
+        g.with_attrs(
+            "If",
+            "if",
+            &["cond"],
+            &["y"],
+            vec![gattr("then_branch", then_g), gattr("else_branch", else_g)],
+        )
+        .output("y")
+    }
+
+    #[test]
+    fn if_with_a_constant_condition_counts_the_taken_branch() {
+        let r = if_model(Some(true)).run().unwrap();
+        let n = &r.nodes[0];
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(256), Some(480)));
+        assert_eq!(r.totals.macs.as_constant(), Some(256));
+        assert_eq!(r.totals.flops.as_constant(), Some(480));
+        assert_eq!(
+            crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap()),
+            "2x16"
+        );
+        // Both branches are shown, with their own cost; the file holds both
+        // branches' weights: 128 + 256, on the If's row.
+        assert_eq!(n.subgraphs.len(), 2);
+        let (t, e) = (&n.subgraphs[0], &n.subgraphs[1]);
+        assert_eq!(t.attribute, "then_branch");
+        assert_eq!(t.runs, Some(Poly::constant(1)));
+        assert_eq!(e.runs, Some(Poly::ZERO));
+        assert_eq!(
+            (t.macs.as_constant(), e.flops.as_constant()),
+            (Some(256), Some(1024))
+        );
+        assert_eq!(t.nodes[0].name, "if/then_branch/mm");
+        assert_eq!((t.params, e.params, n.params), (128, 256, 384));
+        assert_eq!(r.totals.params, 384);
+
+        let r = if_model(Some(false)).run().unwrap();
+        assert_eq!(r.totals.macs.as_constant(), Some(512));
+        assert_eq!(r.totals.flops.as_constant(), Some(1024));
+        assert_eq!(
+            crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap()),
+            "2x32"
+        );
+    }
+
+    #[test]
+    fn if_with_an_unknown_condition_counts_the_larger_branch() {
+        let r = if_model(None).run().unwrap();
+        let n = &r.nodes[0];
+        assert_eq!(n.status, NodeStatus::Counted);
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(512), Some(1024)));
+        assert_eq!(n.subgraphs[0].runs, Some(Poly::ZERO));
+        assert_eq!(n.subgraphs[1].runs, Some(Poly::constant(1)));
+        assert_eq!(n.subgraphs[0].flops.as_constant(), Some(480));
+        // The branches disagree on the second axis: unknown there.
+        assert_eq!(
+            crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap()),
+            "2x?"
+        );
+        assert_eq!(r.totals.params, 384);
+    }
+
+    #[test]
+    fn if_whose_branch_costs_cross_counts_the_per_term_maximum() {
+        // then: x (n×8) · W (8×16): 128n MACs, 240n FLOPs; else: Relu of
+        // an outer 1000-vector, 1000 FLOPs. Neither is larger for every n.
+        let then_g = G::new()
+            .node("MatMul", "mm", &["x", "W"], &["t"])
+            .output("t")
+            .graph();
+        let else_g = G::new()
+            .node("Relu", "relu", &["z"], &["e"])
+            .output("e")
+            .graph();
+        let r = G::new()
+            .input("x", vec![Dim::sym("n"), Dim::int(8)])
+            .input("z", shape_of(&[1000]))
+            .typed_input("cond", DType::Bool, Some(vec![]))
+            .weight("W", &[8, 16])
+            .with_attrs(
+                "If",
+                "if",
+                &["cond"],
+                &["y"],
+                vec![gattr("then_branch", then_g), gattr("else_branch", else_g)],
+            )
+            .run()
+            .unwrap();
+        let n = Poly::symbol("n");
+        assert_eq!(r.totals.macs, n.checked_scale(128).unwrap());
+        let flops = n
+            .checked_scale(240)
+            .unwrap()
+            .checked_add(&Poly::constant(1000));
+        assert_eq!(r.totals.flops, flops.unwrap());
+        assert!(r.nodes[0].subgraphs.iter().all(|s| s.runs.is_none()));
+    }
+
+    /// `loop` over v (4×8), M given or not: the body multiplies by the
+    /// outer W (8×8: 256 MACs, 480 FLOPs) and emits a Relu of the result
+    /// as a scan output (32 FLOPs). After the loop, one more v · W.
+    fn loop_model(m: Option<i64>) -> G {
+        let body = G::new()
+            .typed_input("i", DType::I64, Some(vec![]))
+            .typed_input("cond_in", DType::Bool, Some(vec![]))
+            .typed_input("v_in", DType::F32, None)
+            .node("Identity", "keep", &["cond_in"], &["cond_out"])
+            .node("MatMul", "mm", &["v_in", "W"], &["v_out"])
+            .node("Relu", "relu", &["v_out"], &["s"])
+            .output("cond_out")
+            .output("v_out")
+            .output("s")
+            .graph();
+        let g = G::new().input("v0", shape_of(&[4, 8])).weight("W", &[8, 8]);
+        let g = match m {
+            Some(m) => g.ints("M", DType::I64, &[], &[m]),
+            None => g.typed_input("M", DType::I64, Some(vec![])),
+        };
+        g.with_attrs(
+            "Loop",
+            "loop",
+            &["M", "", "v0"],
+            &["v", "scans"],
+            vec![gattr("body", body)],
+        )
+        .node("MatMul", "after", &["v", "W"], &["z"])
+        .output("z")
+        .output("scans")
+    }
+
+    #[test]
+    fn loop_with_a_known_trip_count_multiplies_its_body() {
+        let r = loop_model(Some(5)).run().unwrap();
+        let n = &r.nodes[0];
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(5 * 256), Some(5 * 512)));
+        let body = &n.subgraphs[0];
+        assert_eq!(body.runs, Some(Poly::constant(5)));
+        assert_eq!(
+            (body.macs.as_constant(), body.flops.as_constant()),
+            (Some(256), Some(512))
+        );
+        assert_eq!(r.totals.macs.as_constant(), Some(5 * 256 + 256));
+        assert_eq!(r.totals.flops.as_constant(), Some(5 * 512 + 480));
+        // W is read in the body and after the loop: 64 parameters, once,
+        // on the loop's row.
+        assert_eq!(r.totals.params, 64);
+        assert_eq!((n.params, r.nodes[1].params), (64, 0));
+        let shapes: Vec<String> = n
+            .outputs
+            .iter()
+            .map(|o| crate::shape::format_shape(o.shape.as_ref().unwrap()))
+            .collect();
+        assert_eq!(shapes, ["4x8", "5x4x8"]);
+    }
+
+    #[test]
+    fn loop_with_an_unknown_trip_count_is_a_polynomial_in_a_symbol() {
+        let r = loop_model(None).run().unwrap();
+        let trips = Poly::symbol("loop_n");
+        assert_eq!(r.nodes[0].macs, Some(trips.checked_scale(256).unwrap()));
+        assert_eq!(r.nodes[0].flops, Some(trips.checked_scale(512).unwrap()));
+        assert_eq!(r.free_symbols(), ["loop_n"]);
+        assert_eq!(
+            crate::shape::format_shape(r.outputs[1].shape.as_ref().unwrap()),
+            "loop_nx4x8"
+        );
+        let bound = analyze(
+            &loop_model(None).0,
+            &AnalysisOptions {
+                dims: vec![("loop_n".into(), 3)],
+                ..AnalysisOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(bound.totals.macs.as_constant(), Some(3 * 256 + 256));
+    }
+
+    #[test]
+    fn scan_multiplies_its_body_by_the_scanned_length() {
+        // The body sees one step x_t (1×16): x_t · W (16×4) is 64 MACs and
+        // 4·31 = 124 FLOPs, adding it to the state 4 more: 128 per step.
+        let body = || {
+            G::new()
+                .typed_input("s_in", DType::F32, None)
+                .typed_input("x_t", DType::F32, None)
+                .node("MatMul", "mm", &["x_t", "W"], &["y_t"])
+                .node("Add", "acc", &["s_in", "y_t"], &["s_out"])
+                .output("s_out")
+                .output("y_t")
+                .graph()
+        };
+        let seq = || Dim::sym("seq");
+        for (x_shape, axes) in [
+            (vec![seq(), Dim::int(1), Dim::int(16)], None),
+            (vec![Dim::int(1), seq(), Dim::int(16)], Some(vec![1i64])),
+        ] {
+            let mut attrs = vec![gattr("body", body()), int_attr("num_scan_inputs", 1)];
+            if let Some(a) = axes {
+                attrs.push(Attribute {
+                    name: "scan_input_axes".into(),
+                    value: AttrValue::Ints(a),
+                });
+            }
+            let r = G::new()
+                .input("s0", shape_of(&[1, 4]))
+                .input("x", x_shape)
+                .weight("W", &[16, 4])
+                .with_attrs("Scan", "scan", &["s0", "x"], &["s", "ys"], attrs)
+                .run()
+                .unwrap();
+            let seq = Poly::symbol("seq");
+            assert_eq!(r.totals.macs, seq.checked_scale(64).unwrap());
+            assert_eq!(r.totals.flops, seq.checked_scale(128).unwrap());
+            assert_eq!(r.totals.params, 64);
+            let n = &r.nodes[0];
+            assert_eq!(n.subgraphs[0].runs, Some(seq));
+            let shapes: Vec<String> = n
+                .outputs
+                .iter()
+                .map(|o| crate::shape::format_shape(o.shape.as_ref().unwrap()))
+                .collect();
+            assert_eq!(shapes, ["1x4", "seqx1x4"]);
+        }
+    }
+
+    #[test]
+    fn if_nested_in_a_loop_reads_values_two_scopes_out() {
+        // The If's then branch reads the loop body's v_in and the model's W,
+        // which the loop body itself never names; its condition is a model
+        // input. then: 256 MACs, 480 FLOPs; else: nothing. Three trips.
+        let then_g = G::new()
+            .node("MatMul", "mm", &["v_in", "W"], &["t"])
+            .output("t")
+            .graph();
+        let else_g = G::new()
+            .node("Identity", "same", &["v_in"], &["e"])
+            .output("e")
+            .graph();
+        let body = G::new()
+            .typed_input("i", DType::I64, Some(vec![]))
+            .typed_input("cond_in", DType::Bool, Some(vec![]))
+            .typed_input("v_in", DType::F32, None)
+            .node("Identity", "keep", &["cond_in"], &["cond_out"])
+            .with_attrs(
+                "If",
+                "if",
+                &["flag"],
+                &["v_out"],
+                vec![gattr("then_branch", then_g), gattr("else_branch", else_g)],
+            )
+            .output("cond_out")
+            .output("v_out")
+            .graph();
+        let r = G::new()
+            .input("v0", shape_of(&[4, 8]))
+            .typed_input("flag", DType::Bool, Some(vec![]))
+            .weight("W", &[8, 8])
+            .ints("M", DType::I64, &[], &[3])
+            .with_attrs(
+                "Loop",
+                "loop",
+                &["M", "", "v0"],
+                &["v"],
+                vec![gattr("body", body)],
+            )
+            .output("v")
+            .run()
+            .unwrap();
+        assert_eq!(r.totals.macs.as_constant(), Some(3 * 256));
+        assert_eq!(r.totals.flops.as_constant(), Some(3 * 480));
+        assert_eq!(r.totals.params, 64);
+        let body = &r.nodes[0].subgraphs[0];
+        let inner_if = body.nodes.iter().find(|n| n.op_type == "If").unwrap();
+        assert_eq!(inner_if.name, "loop/body/if");
+        assert_eq!(c(&inner_if.macs), Some(256));
+        assert_eq!(
+            inner_if.subgraphs[0].nodes[0].name,
+            "loop/body/if/then_branch/mm"
+        );
+        assert_eq!(inner_if.params, 64);
+        assert_eq!(r.nodes[0].params, 64);
+        assert_eq!(
+            crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap()),
+            "4x8"
+        );
+    }
+
+    /// An If whose then branch holds an If, `levels` deep.
+    fn nested_ifs(levels: usize) -> Graph {
+        let leaf = || G::new().output("x").graph();
+        let mut g = leaf();
+        for k in 1..=levels {
+            let out = format!("y{k}");
+            g = G::new()
+                .with_attrs(
+                    "If",
+                    &format!("if{k}"),
+                    &["c"],
+                    &[&out],
+                    vec![gattr("then_branch", g), gattr("else_branch", leaf())],
+                )
+                .output(&out)
+                .graph();
+        }
+        g
+    }
+
+    #[test]
+    fn bodies_nested_past_the_limit_are_an_error() {
+        let with_inputs = |levels| {
+            let mut g = G(nested_ifs(levels))
+                .input("x", shape_of(&[4]))
+                .typed_input("c", DType::Bool, Some(vec![]));
+            g.0.opsets = OpsetImports(vec![(String::new(), 17)]);
+            g
+        };
+        let ok = with_inputs(MAX_NESTING).run().unwrap();
+        assert_eq!(
+            crate::shape::format_shape(ok.outputs[0].shape.as_ref().unwrap()),
+            "4"
+        );
+        let deep = with_inputs(MAX_NESTING + 1).run();
+        assert_eq!(
+            deep,
+            Err(AnalysisError::NestingTooDeep {
+                node: "if1".into(),
+                op_type: "If".into(),
+                limit: MAX_NESTING
+            })
+        );
+        assert!(deep
+            .unwrap_err()
+            .to_string()
+            .contains("deeper than 32 levels"));
+    }
+
+    #[test]
+    fn outer_values_read_by_bodies_order_the_outer_graph() {
+        // The If is listed before the Relu whose output its branches read.
+        let then_g = G::new()
+            .node("Relu", "again", &["r"], &["t"])
+            .output("t")
+            .graph();
+        let else_g = G::new()
+            .node("Identity", "same", &["r"], &["e"])
+            .output("e")
+            .graph();
+        let r = G::new()
+            .input("x", shape_of(&[4]))
+            .ints("cond", DType::Bool, &[], &[1])
+            .with_attrs(
+                "If",
+                "if",
+                &["cond"],
+                &["y"],
+                vec![gattr("then_branch", then_g), gattr("else_branch", else_g)],
+            )
+            .node("Relu", "relu", &["x"], &["r"])
+            .output("y")
+            .run()
+            .unwrap();
+        let names: Vec<&str> = r.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["relu", "if"]);
+        assert_eq!(r.totals.flops.as_constant(), Some(8));
+        // An undefined name inside a body is still an error.
+        let bad = G::new()
+            .node("Relu", "ghostly", &["nowhere"], &["t"])
+            .output("t")
+            .graph();
+        let r = G::new()
+            .input("x", shape_of(&[4]))
+            .ints("cond", DType::Bool, &[], &[1])
+            .with_attrs(
+                "If",
+                "if",
+                &["cond"],
+                &["y"],
+                vec![
+                    gattr("then_branch", bad),
+                    gattr("else_branch", G::new().output("x").graph()),
+                ],
+            )
+            .run();
+        assert!(
+            matches!(r, Err(AnalysisError::UndefinedValue { ref node, ref value, .. }) if node == "ghostly" && value == "nowhere")
+        );
+    }
+
+    #[test]
+    fn unsupported_nodes_inside_bodies_are_listed_by_path() {
+        let body = G::new()
+            .typed_input("i", DType::I64, Some(vec![]))
+            .typed_input("cond_in", DType::Bool, Some(vec![]))
+            .node("Identity", "keep", &["cond_in"], &["cond_out"])
+            .node("Mystery", "m", &["x"], &["s"])
+            .output("cond_out")
+            .output("s")
+            .graph();
+        let r = G::new()
+            .input("x", shape_of(&[4]))
+            .ints("M", DType::I64, &[], &[2])
+            .with_attrs(
+                "Loop",
+                "loop",
+                &["M", ""],
+                &["ss"],
+                vec![gattr("body", body)],
+            )
+            .node("Relu", "after", &["ss"], &["z"])
+            .run()
+            .unwrap();
+        assert_eq!(r.unsupported[0].nodes, ["loop/body/m"]);
+        let incomplete: Vec<_> = r.incomplete().map(|(n, _)| n.name.as_str()).collect();
+        assert_eq!(incomplete, ["after"]);
+    }
+
+    #[test]
+    fn scan_8_runs_its_body_per_batch_entry_and_step() {
+        // Batch 2, state 4 wide: the body adds one step to the state (4
+        // FLOPs) and emits it; 2 · seq runs.
+        let body = G::new()
+            .typed_input("s_in", DType::F32, None)
+            .typed_input("x_t", DType::F32, None)
+            .node("Add", "acc", &["s_in", "x_t"], &["s_out"])
+            .node("Identity", "emit", &["s_out"], &["y_t"])
+            .output("s_out")
+            .output("y_t")
+            .graph();
+        let mut g = G::new()
+            .input("s0", shape_of(&[2, 4]))
+            .input("x", vec![Dim::int(2), Dim::sym("seq"), Dim::int(4)])
+            .with_attrs(
+                "Scan",
+                "scan",
+                &["", "s0", "x"],
+                &["s", "ys"],
+                vec![gattr("body", body), int_attr("num_scan_inputs", 1)],
+            );
+        g.0.opsets = OpsetImports(vec![(String::new(), 8)]);
+        let r = g.run().unwrap();
+        assert_eq!(
+            r.totals.flops,
+            Poly::symbol("seq").checked_scale(8).unwrap()
+        );
+        let shapes: Vec<String> = r.nodes[0]
+            .outputs
+            .iter()
+            .map(|o| crate::shape::format_shape(o.shape.as_ref().unwrap()))
+            .collect();
+        assert_eq!(shapes, ["2x4", "2xseqx4"]);
+    }
+
+    #[test]
+    fn bodies_of_other_operators_are_shown_and_their_weights_counted() {
+        // An operator without a rule holding a graph: nothing is counted
+        // for it, but its body's 8×8 weight is in the file and counts.
+        let body = G::new()
+            .weight("Wb", &[8, 8])
+            .node("MatMul", "mm", &["x", "Wb"], &["t"])
+            .output("t")
+            .graph();
+        let r = G::new()
+            .input("x", shape_of(&[2, 8]))
+            .with_attrs("Mystery", "m", &["x"], &["y"], vec![gattr("body", body)])
+            .run()
+            .unwrap();
+        assert_eq!(r.nodes[0].status, NodeStatus::Unsupported);
+        assert_eq!(r.totals.params, 64);
+        assert_eq!(r.nodes[0].params, 64);
+        assert!(r.totals.macs.is_zero());
+        let sub = &r.nodes[0].subgraphs[0];
+        assert_eq!(
+            (sub.runs.clone(), sub.macs.as_constant()),
+            (None, Some(128))
+        );
+        // A Loop without its body is inconsistent, not a crash.
+        let r = G::new()
+            .input("x", shape_of(&[2, 8]))
+            .node("Loop", "bare", &["", "", "x"], &["y"])
+            .run()
+            .unwrap();
+        assert!(
+            matches!(&r.nodes[0].status, NodeStatus::Incomplete(m) if m.contains("graph attributes"))
         );
     }
 }

@@ -22,6 +22,8 @@ pub enum DType {
     F4E2M1,
     I4,
     U4,
+    I2,
+    U2,
     I8,
     U8,
     I16,
@@ -37,12 +39,13 @@ pub enum DType {
 }
 
 impl DType {
-    /// Storage size in bits (4 for the packed 4-bit types; 0 for strings,
+    /// Storage size in bits (4 and 2 for the packed types; 0 for strings,
     /// whose size is not fixed).
     pub fn bits(self) -> u32 {
         use DType::*;
         match self {
             F4E2M1 | I4 | U4 => 4,
+            I2 | U2 => 2,
             F8E4M3FN | F8E4M3FNUZ | F8E5M2 | F8E5M2FNUZ | F8E8M0 | I8 | U8 | Bool => 8,
             F16 | BF16 | I16 | U16 => 16,
             F32 | I32 | U32 => 32,
@@ -74,7 +77,7 @@ impl DType {
         use DType::*;
         matches!(
             self,
-            I4 | U4 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool
+            I2 | U2 | I4 | U4 | I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | Bool
         )
     }
 
@@ -93,6 +96,8 @@ impl DType {
             F4E2M1 => "float4e2m1",
             I4 => "int4",
             U4 => "uint4",
+            I2 => "int2",
+            U2 => "uint2",
             I8 => "int8",
             U8 => "uint8",
             I16 => "int16",

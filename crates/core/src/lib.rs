@@ -10,6 +10,7 @@
 //!   root, exp/log and comparison counts one.
 
 pub mod analysis;
+pub mod control;
 pub mod fxhash;
 pub mod graph;
 pub mod layers;

@@ -216,6 +216,32 @@ impl Poly {
         Ok(Poly { constant, terms })
     }
 
+    /// The larger coefficient of each term (missing terms are 0): a bound
+    /// on both polynomials for every non-negative value of the symbols.
+    /// Used for an If whose branch costs cross.
+    pub fn termwise_max(&self, other: &Poly) -> Poly {
+        let mut map: BTreeMap<Monomial, i128> = BTreeMap::new();
+        for (m, c) in self.terms.iter().chain(&other.terms) {
+            let e = map.entry(m.clone()).or_insert(0);
+            *e = (*e).max(*c);
+        }
+        for e in map.values_mut() {
+            *e = (*e).max(0);
+        }
+        let mut p = Poly::from_map(map);
+        p.constant = self.constant.max(other.constant).max(0);
+        p
+    }
+
+    /// Whether `self − other` has no negative coefficient: then `self ≥
+    /// other` for every non-negative value of the symbols.
+    pub fn dominates(&self, other: &Poly) -> bool {
+        match self.checked_sub(other) {
+            Ok(d) => d.terms().all(|(_, c)| c >= 0),
+            Err(_) => false,
+        }
+    }
+
     pub fn checked_neg(&self) -> Result<Poly, Overflow> {
         self.checked_scale(-1)
     }

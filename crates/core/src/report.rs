@@ -45,6 +45,39 @@ pub struct NodeReport {
     pub flops: Option<Poly>,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
+    /// Bodies of a control-flow node (If's branches, Loop's and Scan's
+    /// body), each with its own nodes; empty for other nodes. The node's
+    /// own `macs`/`flops` already include its bodies' cost (times the trip
+    /// count), and its `params` their parameters.
+    pub subgraphs: Vec<SubgraphReport>,
+}
+
+/// One body of a control-flow node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubgraphReport {
+    /// The attribute holding the body: `then_branch`, `else_branch`, `body`.
+    pub attribute: String,
+    /// The body's nodes, in topological order; their names are paths
+    /// (`loop/body/mm`). Their costs are per run of the body.
+    pub nodes: Vec<NodeReport>,
+    /// Cost of one run of the body (one branch taken, one iteration):
+    /// the sum over its nodes whose cost is known.
+    pub macs: Poly,
+    pub flops: Poly,
+    /// Parameter elements first read inside the body (its own
+    /// initializers, and outer ones no earlier node read); counted once,
+    /// however often the body runs.
+    pub params: u64,
+    /// Buffer elements first read inside the body.
+    pub buffers: u64,
+    /// How many times the node's count includes this body: `1` for the If
+    /// branch counted, `0` for the branch not taken or the smaller one, the
+    /// trip count for Loop (`M`, or a symbol such as `loop_n`) and Scan (the
+    /// scanned axis' length). `None` when the body is shown but not part of
+    /// the count by a factor: both If branches when neither is larger for
+    /// every value of the symbols (the node then counts the per-term
+    /// maximum, an upper bound), and the bodies of other operators.
+    pub runs: Option<Poly>,
 }
 
 /// Model-wide sums.
@@ -89,11 +122,11 @@ pub struct Report {
 
 impl Report {
     /// Nodes whose outputs or cost could not be fully determined.
+    /// Includes nodes inside control-flow bodies (named by their path).
     pub fn incomplete(&self) -> impl Iterator<Item = (&NodeReport, &str)> {
-        self.nodes.iter().filter_map(|n| match &n.status {
-            NodeStatus::Incomplete(r) => Some((n, r.as_str())),
-            _ => None,
-        })
+        let mut out = Vec::new();
+        collect_incomplete(&self.nodes, &mut out);
+        out.into_iter()
     }
 
     /// Number of nodes without a rule.
@@ -114,5 +147,16 @@ impl Report {
         v.sort();
         v.dedup();
         v
+    }
+}
+
+fn collect_incomplete<'r>(nodes: &'r [NodeReport], out: &mut Vec<(&'r NodeReport, &'r str)>) {
+    for n in nodes {
+        if let NodeStatus::Incomplete(r) = &n.status {
+            out.push((n, r.as_str()));
+        }
+        for s in &n.subgraphs {
+            collect_incomplete(&s.nodes, out);
+        }
     }
 }

@@ -145,6 +145,11 @@ fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<ConstValue> {
         DType::F32 => floats(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64),
         DType::F64 => floats(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())),
         DType::F16 => floats(|c| f16_to_f64(u16::from_le_bytes(c.try_into().unwrap_or_default()))),
+        // bfloat16 is the high half of an f32.
+        DType::BF16 => floats(|c| {
+            f32::from_bits(u32::from(u16::from_le_bytes(c.try_into().unwrap_or_default())) << 16)
+                as f64
+        }),
         _ => None,
     }
 }
@@ -177,6 +182,18 @@ mod tests {
         };
         let f = ValueFacts::of_tensor(&t);
         assert_eq!(f.value.unwrap().to_i64s(), Some(vec![2, -1]));
+    }
+
+    /// bfloat16 1.5 is 0x3FC0, −2 is 0xC000.
+    #[test]
+    fn small_raw_bfloat16_is_decoded() {
+        let t = Tensor {
+            dtype: DType::BF16,
+            dims: vec![2],
+            data: TensorData::Raw(Bytes::from_static(&[0xC0, 0x3F, 0x00, 0xC0])),
+        };
+        let f = ValueFacts::of_tensor(&t);
+        assert_eq!(f.value.unwrap().to_f64s(), Some(vec![1.5, -2.0]));
     }
 
     #[test]

@@ -182,7 +182,35 @@ fn write_node(out: &mut String, n: &NodeReport) {
         }
         out.push('}');
     }
-    out.push_str("]}");
+    out.push(']');
+    // Control-flow bodies (If, Loop, Scan): only on nodes that have them.
+    if !n.subgraphs.is_empty() {
+        out.push_str(",\"subgraphs\":[");
+        for (i, s) in n.subgraphs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"attribute\":");
+            push_str(out, &s.attribute);
+            out.push_str(",\"runs\":");
+            push_count(out, s.runs.as_ref());
+            let _ = write!(out, ",\"params\":{},\"buffers\":{}", s.params, s.buffers);
+            out.push_str(",\"macs\":");
+            push_count(out, Some(&s.macs));
+            out.push_str(",\"flops\":");
+            push_count(out, Some(&s.flops));
+            out.push_str(",\"nodes\":[");
+            for (k, child) in s.nodes.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                write_node(out, child);
+            }
+            out.push_str("]}");
+        }
+        out.push(']');
+    }
+    out.push('}');
 }
 
 fn push_count(out: &mut String, p: Option<&Poly>) {

@@ -105,8 +105,56 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             cost_text(n.flops.as_ref(), &n.status, options),
             share(n.flops.as_ref(), total),
         ]);
+        body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
     }
     rows
+}
+
+/// Rows for a control-flow node's bodies: one per body (its cost per run
+/// and how many runs the node counts), then the body's nodes, indented and
+/// numbered under the node (`3.1`, `3.2`, …).
+fn body_rows(
+    rows: &mut Vec<Row>,
+    n: &NodeReport,
+    number: &str,
+    depth: usize,
+    options: TableOptions,
+) {
+    let indent = "  ".repeat(depth);
+    let mut k = 0;
+    for s in &n.subgraphs {
+        let runs = match &s.runs {
+            Some(r) if r.is_zero() => "not counted".to_string(),
+            Some(r) => format!("× {}", poly(r, options.exact)),
+            None => "shown".to_string(),
+        };
+        rows.push(vec![
+            String::new(),
+            format!("{indent}[{}] {runs}", s.attribute),
+            String::new(),
+            String::new(),
+            count(s.params as i128, options),
+            cost_text(Some(&s.macs), &NodeStatus::Counted, options),
+            cost_text(Some(&s.flops), &NodeStatus::Counted, options),
+            String::new(),
+        ]);
+        for c in &s.nodes {
+            k += 1;
+            let num = format!("{number}.{k}");
+            let name: String = shorten(&c.name);
+            rows.push(vec![
+                num.clone(),
+                format!("{indent}{name}"),
+                c.op_type.clone(),
+                output_text(c),
+                count(c.params as i128, options),
+                cost_text(c.macs.as_ref(), &c.status, options),
+                cost_text(c.flops.as_ref(), &c.status, options),
+                String::new(),
+            ]);
+            body_rows(rows, c, &num, depth + 1, options);
+        }
+    }
 }
 
 fn output_text(n: &NodeReport) -> String {

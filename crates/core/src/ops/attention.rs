@@ -2,6 +2,7 @@
 //! and `RotaryEmbedding`. The dynamo exporter emits them for PyTorch's
 //! scaled-dot-product attention and for Llama-style rotary embeddings.
 
+use super::contrib::{attention_core_cost, AttentionCore};
 use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::poly::Poly;
 use crate::shape::Dim;
@@ -13,7 +14,8 @@ pub const OPS: &[OpDef] = &[
         rule: attention,
         roles: &[],
         cost_doc: "MACs = B·H_q·S_q·S_kv·(d + d_v) (Q·Kᵀ and P·V); FLOPs = B·H_q·S_q·[S_kv·(2d − 1) + S_kv (scale) \
-                   (+ S_kv float mask) (+ 3·S_kv softcap) + 5·S_kv − 2 (softmax) + d_v·(2·S_kv − 1)]; every score is counted",
+                   (+ S_kv float mask) (+ 3·S_kv softcap) + 5·S_kv − 2 (softmax) + d_v·(2·S_kv − 1)]; \
+                   is_causal: only causal scores, row i sees min(S_kv, past + i + 1) keys",
     },
     OpDef {
         op_type: "RotaryEmbedding",
@@ -88,9 +90,11 @@ fn known(ctx: &NodeCtx, d: &Dim) -> Result<Poly, OpError> {
 /// `S_t` dot products of length d (`S_t·(2d − 1)` FLOPs), `S_t` scalings,
 /// `S_t` additions of a float mask (a boolean mask or `is_causal` selects:
 /// 0), `3·S_t` for a soft cap `c·tanh(x/c)`, `5·S_t − 2` for the softmax, and
-/// `d_v` dot products of length `S_t` (`d_v·(2·S_t − 1)`). Every score is
-/// counted, masked or not: this is the work of a kernel that computes the
-/// full score matrix and then masks it.
+/// `d_v` dot products of length `S_t` (`d_v·(2·S_t − 1)`). With a mask,
+/// every score is counted: the work of a kernel that computes the full
+/// score matrix and then masks it. With `is_causal`, only the scores a
+/// causal kernel computes count: query row `i` sees `min(S_t, past + i +
+/// 1)` keys (see `contrib::attention_core_cost`).
 fn attention(ctx: &mut NodeCtx) -> RuleResult {
     let q = heads(ctx, 0, "q_num_heads")?;
     let k = heads(ctx, 1, "kv_num_heads")?;
@@ -149,6 +153,24 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
         known(ctx, &q.size)?,
         known(ctx, &v_size)?,
     );
+    let float_mask = ctx.has_input(3) && ctx.dtype(3).is_some_and(|t| t.is_float());
+    if ctx.attr_int("is_causal", 0)? != 0 {
+        // Only the scores a causal kernel computes: query row i sees
+        // min(S_t, past + i + 1) keys (bottom-right after a past cache,
+        // top-left without one, as the ONNX reference).
+        let core = AttentionCore {
+            batch: b,
+            heads: h,
+            q_len: sq,
+            total: st,
+            d,
+            dv,
+            float_bias: float_mask,
+            softcap: ctx.attr_float("softcap", 0.0)? > 0.0,
+            causal_offset: Some(known(ctx, &past)?),
+        };
+        return attention_core_cost(ctx, &core);
+    }
     let rows = product([&b, &h, &sq])?;
     let scores = rows.checked_mul(&st)?;
     ctx.add_macs(&scores.checked_mul(&d.checked_add(&dv)?)?)?;
@@ -156,7 +178,6 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
     let one = Poly::constant(1);
     let mut per_score = d.checked_scale(2)?.checked_sub(&one)?; // Q·Kᵀ
     per_score = per_score.checked_add(&one)?; // scale
-    let float_mask = ctx.has_input(3) && ctx.dtype(3).is_some_and(|t| t.is_float());
     if float_mask {
         per_score = per_score.checked_add(&one)?;
     }
@@ -272,6 +293,51 @@ mod tests {
         assert_eq!(r.shape(1), "2x2x8x8");
         assert_eq!(r.macs(), 10_240);
         assert_eq!(r.flops(), 23_520);
+    }
+
+    /// is_causal counts only the scores a causal kernel computes; per score
+    /// 2·8 + 5 + 2·8 = 37 FLOPs, 16 MACs, minus 2 + 8 per row.
+    /// - [1, 2, 4, 8] self-attention: 10 scores per head, 20 in all: MACs
+    ///   320, FLOPs 740 − 80 = 660.
+    /// - past 3 + 4 new keys (bottom-right, offset 3): rows see 4, 5, 6, 7
+    ///   keys = 22 per head, 44 in all: MACs 704, FLOPs 1628 − 80 = 1548.
+    /// - cross-attention, 2 queries and 5 keys, no past (top-left): rows see
+    ///   1 and 2 keys, 6 scores in all: MACs 96, FLOPs 222 − 40 = 182.
+    /// - 4 queries, 2 keys (top-left, capped): 1 + 2 + 2 + 2 = 7 scores: MACs
+    ///   112, FLOPs 259 − 40 = 219.
+    /// - symbolic [batch, 4, seq, 16]: seq·(seq + 1)/2 per head, per score 69:
+    ///   MACs 64·seq² + 64·seq, FLOPs 138·seq² + 138·seq − 72·seq per batch.
+    #[test]
+    fn causal_counts_only_computed_scores() {
+        let run = |q: &[i64], kv: &[i64], past: Option<&[i64]>| {
+            let mut t = NodeTest::new("Attention")
+                .opset(23)
+                .input(q)
+                .input(kv)
+                .input(kv);
+            if let Some(p) = past {
+                t = t.none().input(p).input(p);
+            }
+            t.int("is_causal", 1).run()
+        };
+        let r = run(&[1, 2, 4, 8], &[1, 2, 4, 8], None);
+        assert_eq!((r.macs(), r.flops()), (320, 660));
+        let r = run(&[1, 2, 4, 8], &[1, 2, 4, 8], Some(&[1, 2, 3, 8]));
+        assert_eq!((r.macs(), r.flops()), (704, 1548));
+        let r = run(&[1, 2, 2, 8], &[1, 2, 5, 8], None);
+        assert_eq!((r.macs(), r.flops()), (96, 182));
+        let r = run(&[1, 1, 4, 8], &[1, 1, 2, 8], None);
+        assert_eq!((r.macs(), r.flops()), (112, 219));
+        let qkv = ["batch", "4", "seq", "16"];
+        let s = NodeTest::new("Attention")
+            .opset(23)
+            .input_sym(&qkv)
+            .input_sym(&qkv)
+            .input_sym(&qkv)
+            .int("is_causal", 1)
+            .run();
+        assert_eq!(s.macs_expr(), "64*batch*seq^2 + 64*batch*seq");
+        assert_eq!(s.flops_expr(), "138*batch*seq^2 + 66*batch*seq");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Convolution and transposed convolution (1-D, 2-D, 3-D; groups,
-//! dilations, pads, `auto_pad`).
+//! dilations, pads, `auto_pad`), and DeformConv: Conv plus the bilinear
+//! sampling of every tap at its learned offset, and CausalConvWithState: a
+//! depthwise causal 1-D convolution carrying its last `k − 1` inputs.
 
 use super::window::{kernel_shape, AutoPad, Window};
 use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
@@ -23,7 +25,94 @@ pub const OPS: &[OpDef] = &[
         roles: WEIGHTS,
         cost_doc: "MACs = N·C_in·∏in·(C_out/g)·∏k (on the input grid); FLOPs = 2·MACs, + N·C_out·∏out with bias",
     },
+    OpDef {
+        op_type: "CausalConvWithState",
+        domain: "",
+        rule: causal_conv_with_state,
+        roles: &[Role::Data, Role::Weight, Role::Weight, Role::Data],
+        cost_doc: "depthwise: MACs = B·C·L·k; FLOPs = 2·MACs with bias, 2·MACs − B·C·L without; + 6 per output with activation silu/swish",
+    },
+    OpDef {
+        op_type: "DeformConv",
+        domain: "",
+        rule: deform_conv,
+        roles: &[Role::Data, Role::Weight, Role::Data, Role::Weight, Role::Data],
+        cost_doc: "Conv's MACs and FLOPs (bias at input 3), + N·C_in·∏k·∏out sampled taps × (9 bilinear, + 1 with a mask)",
+    },
 ];
+
+/// CausalConvWithState (opset 27): input `[B, C, L]`, weight `[C, 1, k]`,
+/// bias `[C]`, past_state `[B, C, k − 1]` → output `[B, C, L]`,
+/// present_state `[B, C, k − 1]`. Each output is a `k`-tap dot product of
+/// its channel (depthwise): Conv's count with `C_in/g = 1`; the fused
+/// SiLU/Swish activation costs Swish's 6 per output.
+fn causal_conv_with_state(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let w = ctx.shape(1)?.to_vec();
+    if x.len() != 3 || w.len() != 3 {
+        return Err(OpError::Invalid(format!(
+            "CausalConvWithState needs input [B, C, L] and weight [C, 1, k], got ranks {} and {}",
+            x.len(),
+            w.len()
+        )));
+    }
+    let k = w[2].clone();
+    let state_len = k.sub(&Dim::int(1))?;
+    ctx.set_output(0, ctx.dtype(0), x.clone());
+    if ctx.num_outputs() > 1 {
+        ctx.set_output(1, ctx.dtype(0), vec![x[0].clone(), x[1].clone(), state_len]);
+    }
+    let outputs = known_product(ctx, &x)?;
+    let k = known_product(ctx, &w[2..])?;
+    let macs = outputs.checked_mul(&k)?;
+    ctx.add_macs(&macs)?;
+    let mut flops = macs.checked_scale(2)?;
+    if !ctx.has_input(2) {
+        flops = flops.checked_sub(&outputs)?;
+    }
+    match ctx.attr_str("activation")?.unwrap_or("none") {
+        "none" => {}
+        "silu" | "swish" => flops = flops.checked_add(&outputs.checked_scale(6)?)?,
+        other => {
+            return Err(OpError::Invalid(format!(
+                "activation '{other}' is not none, silu or swish"
+            )))
+        }
+    }
+    ctx.add_flops(&flops)
+}
+
+/// DeformConv (opset 19): X, W, offset, B, mask. The output and the
+/// products are Conv's; in addition every tap of every input channel at
+/// every output position is sampled bilinearly at its offset position, 9
+/// FLOPs as in Resize, and multiplied by the mask when one is given.
+fn deform_conv(ctx: &mut NodeCtx) -> RuleResult {
+    let g = geometry(ctx)?;
+    let out_channels = g.w0.clone();
+    let mut out: Shape = vec![
+        Dim::Known(g.batch.clone()),
+        Dim::Known(out_channels.clone()),
+    ];
+    for (i, d) in g.spatial_in.iter().enumerate() {
+        out.push(g.window.output_dim(i, d)?);
+    }
+    ctx.set_output(0, ctx.dtype(0), out.clone());
+    let out_positions = known_product(ctx, &out[2..])?;
+    let kernel: Vec<Poly> = g.window.kernel.iter().map(|&k| Poly::from(k)).collect();
+    let taps = product(&kernel)?;
+    let outputs = product([&g.batch, &out_channels, &out_positions])?;
+    let macs = outputs.checked_mul(&g.w1)?.checked_mul(&taps)?;
+    ctx.add_macs(&macs)?;
+    let flops = macs.checked_scale(2)?;
+    let flops = if ctx.has_input(3) {
+        flops
+    } else {
+        flops.checked_sub(&outputs)?
+    };
+    let per_sample = if ctx.has_input(4) { 10 } else { 9 };
+    let samples = product([&g.batch, &g.in_channels, &taps, &out_positions])?;
+    ctx.add_flops(&flops.checked_add(&samples.checked_scale(per_sample)?)?)
+}
 
 /// Input and weight geometry common to both convolutions.
 struct ConvGeometry {
@@ -212,6 +301,38 @@ fn known_product(ctx: &NodeCtx, dims: &[Dim]) -> Result<Poly, OpError> {
 #[cfg(test)]
 mod tests {
     use crate::ops::testing::NodeTest;
+
+    /// DeformConv 1x2x4x4, W 3x2x3x3, no pads: output 1x3x2x2; MACs =
+    /// 12·2·9 = 216; FLOPs = 2·216 − 12 (no bias) + 1·2·9·4 taps · 9 = 1068.
+    #[test]
+    fn causal_conv_with_state() {
+        // 2x4x10 input, k = 3, with bias: MACs 80·3 = 240, FLOPs 480;
+        // silu adds 6·80.
+        let r = NodeTest::new("CausalConvWithState")
+            .opset(27)
+            .input(&[2, 4, 10])
+            .weight(&[4, 1, 3])
+            .weight(&[4])
+            .string("activation", "silu")
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "2x4x10");
+        assert_eq!(r.shape(1), "2x4x2");
+        assert_eq!(r.macs(), 240);
+        assert_eq!(r.flops(), 480 + 480);
+    }
+
+    #[test]
+    fn deform_conv() {
+        let r = NodeTest::new("DeformConv")
+            .opset(19)
+            .input(&[1, 2, 4, 4])
+            .weight(&[3, 2, 3, 3])
+            .input(&[1, 18, 2, 2])
+            .run();
+        assert_eq!(r.shape(0), "1x3x2x2");
+        assert_eq!(r.macs(), 216);
+        assert_eq!(r.flops(), 1068);
+    }
 
     /// ResNet's stem: 3→64, 7×7, stride 2, pad 3 on 224×224.
     /// Output ⌊(224 + 6 − 7)/2⌋ + 1 = 112.

@@ -156,6 +156,63 @@ pub const OPS: &[OpDef] = &[
     unary_op!("Sigmoid", 4, "1/(1 + exp(−x)): negate, exp, add 1, divide"),
     unary_op!("HardSigmoid", 4, "max(0, min(1, alpha·x + beta)): multiply, add, 2 comparisons"),
     unary_op!("HardSwish", 5, "HardSigmoid's 4, then multiply by x"),
+    unary_op!("Swish", 6, "x·sigmoid(alpha·x): multiply by alpha, Sigmoid's 4, multiply by x"),
+    OpDef {
+        op_type: "StringConcat",
+        domain: "",
+        rule: binary::<0>,
+        roles: &[],
+        cost_doc: "0 (strings joined, no arithmetic)",
+    },
+    OpDef {
+        op_type: "RegexFullMatch",
+        domain: "",
+        rule: predicate::<0>,
+        roles: &[],
+        cost_doc: "0 (string matching, no arithmetic)",
+    },
+    OpDef {
+        op_type: "Binarizer",
+        domain: "ai.onnx.ml",
+        rule: unary::<1>,
+        roles: &[],
+        cost_doc: "FLOPs = 1 per element (a comparison with the threshold)",
+    },
+    OpDef {
+        op_type: "LabelEncoder",
+        domain: "ai.onnx.ml",
+        rule: label_encoder,
+        roles: &[],
+        cost_doc: "0 (a table lookup per element)",
+    },
+    OpDef {
+        op_type: "Adagrad",
+        domain: TRAINING,
+        rule: optimizer::<3, 9>,
+        roles: &[Role::Config, Role::Config],
+        cost_doc: "9 per tensor element: norm·X + G 2, H + G² 2, X − r·G/(√H + ε) 5",
+    },
+    OpDef {
+        op_type: "Momentum",
+        domain: TRAINING,
+        rule: optimizer::<3, 7>,
+        roles: &[Role::Config, Role::Config],
+        cost_doc: "7 per tensor element: norm·X + G 2, α·V + β·G 3, X − R·V 2",
+    },
+    OpDef {
+        op_type: "Adam",
+        domain: TRAINING,
+        rule: optimizer::<4, 14>,
+        roles: &[Role::Config, Role::Config],
+        cost_doc: "14 per tensor element: norm·X + G 2, α·V + (1 − α)·G 3, β·H + (1 − β)·G² 4, X − R·V/(√H + ε) 5",
+    },
+    OpDef {
+        op_type: "SwiGLU",
+        domain: "",
+        rule: swiglu,
+        roles: &[],
+        cost_doc: "FLOPs = 7 per element (Swish's 6 on the gate A, multiply by B)",
+    },
     unary_op!("Softplus", 3, "log(exp(x) + 1): exp, add, log"),
     unary_op!("Softsign", 3, "x/(1 + |x|): abs, add, divide"),
     unary_op!("Mish", 5, "x·tanh(softplus(x)): exp, add, log, tanh, multiply"),
@@ -197,6 +254,80 @@ fn unary<const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
     let x = ctx.shape(0)?.to_vec();
     let dtype = ctx.dtype(0);
     finish(ctx, std::slice::from_ref(&x), &x, dtype, F)
+}
+
+/// LabelEncoder (ai.onnx.ml): the input's shape; the dtype is that of the
+/// `values_*` attribute given. 0 FLOPs (a lookup).
+fn label_encoder(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let dtype = if ctx.attr("values_strings").is_some() {
+        Some(DType::String)
+    } else if ctx.attr("values_int64s").is_some() {
+        Some(DType::I64)
+    } else if ctx.attr("values_floats").is_some() {
+        Some(DType::F32)
+    } else {
+        match ctx.attr("values_tensor") {
+            Some(crate::graph::AttrValue::Tensor(t)) => Some(t.dtype),
+            _ => None,
+        }
+    };
+    ctx.set_output(0, dtype, x);
+    Ok(())
+}
+
+/// The preview training operators' domain.
+const TRAINING: &str = "ai.onnx.preview.training";
+
+/// Adagrad, Momentum, Adam (`ai.onnx.preview.training`): inputs R, T, then
+/// `B` blocks of `n` tensors (X…, G…, then the state: H… for Adagrad, V…
+/// for Momentum, V… and H… for Adam); outputs the new X… and the new
+/// state, each of its input's shape. `F` FLOPs per element of the X
+/// tensors (the scalar learning-rate decay, once per node, is not
+/// counted).
+fn optimizer<const B: usize, const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
+    let k = ctx.num_inputs();
+    if k < 2 + B || !(k - 2).is_multiple_of(B) {
+        return Err(OpError::Invalid(format!(
+            "{} takes R, T and {B} blocks of equally many tensors, got {k} inputs",
+            ctx.node.op_type
+        )));
+    }
+    let n = (k - 2) / B;
+    let mut flops = Poly::ZERO;
+    for j in 0..ctx.num_outputs() {
+        let (block, i) = (j / n, j % n);
+        // Output blocks: X, then the state blocks (input blocks 2, 3).
+        let in_block = if block == 0 { 0 } else { block + 1 };
+        let src = 2 + in_block * n + i;
+        let s = ctx.shape(src)?.to_vec();
+        ctx.set_output(j, ctx.dtype(src), s);
+    }
+    for i in 0..n {
+        flops = flops.checked_add(&ctx.numel(2 + i)?)?;
+    }
+    ctx.add_flops(&flops.checked_scale(F)?)
+}
+
+/// SwiGLU (opset 28): `Swish(A)·B` for `A`, `B` of the same shape (no
+/// broadcasting); 7 FLOPs per element.
+fn swiglu(ctx: &mut NodeCtx) -> RuleResult {
+    let a = ctx.shape(0)?.to_vec();
+    let b = ctx.shape(1)?.to_vec();
+    let differ = a.len() != b.len()
+        || a.iter()
+            .zip(&b)
+            .any(|(x, y)| matches!((x.as_i64(), y.as_i64()), (Some(p), Some(q)) if p != q));
+    let out = shape::broadcast(&a, &b)?;
+    if differ {
+        return Err(OpError::Invalid(format!(
+            "SwiGLU needs A and B of the same shape, got {} and {}",
+            shape::format_shape(&a),
+            shape::format_shape(&b)
+        )));
+    }
+    let dtype = ctx.dtype(0);
+    finish(ctx, &[a, b], &out, dtype, 7)
 }
 
 /// Unary with a boolean output (`IsNaN`, `IsInf`): `F` FLOPs per element.
@@ -988,6 +1119,7 @@ mod tests {
             ("Sigmoid", 4),
             ("HardSigmoid", 4),
             ("HardSwish", 5),
+            ("Swish", 6),
             ("Softplus", 3),
             ("Softsign", 3),
             ("Mish", 5),
@@ -1018,6 +1150,45 @@ mod tests {
 
     /// GPT-2's MLP activation on [batch, seq, 3072]: tanh form = 9 per
     /// element → 27,648·batch·seq; exact form 5 → 15,360·batch·seq.
+    /// Adam on one 2x3 tensor: outputs X, V, H of 2x3, 14·6 = 84 FLOPs.
+    #[test]
+    fn optimizers() {
+        let r = NodeTest::new("Adam")
+            .domain("ai.onnx.preview.training")
+            .opset(1)
+            .input(&[])
+            .input(&[])
+            .input(&[2, 3])
+            .input(&[2, 3])
+            .input(&[2, 3])
+            .input(&[2, 3])
+            .run_outputs(3);
+        assert_eq!(r.shape(0), "2x3");
+        assert_eq!(r.shape(2), "2x3");
+        assert_eq!(r.flops(), 84);
+        let s = NodeTest::new("StringConcat")
+            .input(&[2, 3])
+            .input(&[3])
+            .run();
+        assert_eq!(s.shape(0), "2x3");
+    }
+
+    /// SwiGLU of two 2x3x4 tensors: 7·24 = 168; different shapes are invalid.
+    #[test]
+    fn swiglu() {
+        let r = NodeTest::new("SwiGLU")
+            .input(&[2, 3, 4])
+            .input(&[2, 3, 4])
+            .run();
+        assert_eq!(r.shape(0), "2x3x4");
+        assert_eq!(r.flops(), 168);
+        let bad = NodeTest::new("SwiGLU")
+            .input(&[2, 3, 4])
+            .input(&[1, 3, 4])
+            .run();
+        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("same shape")));
+    }
+
     #[test]
     fn gelu_variants() {
         let t = NodeTest::new("Gelu")

@@ -1,7 +1,33 @@
-//! Dot-product operators: Gemm, MatMul (numpy semantics) and Einsum.
+//! Dot-product operators: Gemm, MatMul (numpy semantics) and Einsum, and the
+//! recurrent layers RNN, GRU and LSTM, whose cost is their gate products.
 //!
 //! A dot product of length `K` is `K` multiplications and `K − 1`
 //! additions: `K` MACs and `2K − 1` FLOPs per output element.
+//!
+//! Recurrent layers, `T` steps, batch `B`, `D` directions, input size `I`,
+//! hidden size `H`, `g` gates (RNN 1, GRU 3, LSTM 4): every step computes
+//! `g·H` pre-activations `W·x + R·h`: **MACs = T·D·B·g·H·(I + H)**. FLOPs
+//! per step and batch row: the two products and their sum,
+//! `g·H·(2I − 1) + g·H·(2H − 1) + g·H = 2·g·H·(I + H) − g·H`, plus `2·g·H`
+//! with the biases `B`; then the gates (sigmoid 4, tanh 1, as elsewhere):
+//! RNN `H` (tanh); GRU `14H` (2 sigmoids 8H, tanh H, the reset product H,
+//! `(1 − z)·h̃ + z·h` 4H); LSTM `18H` (3 sigmoids 12H, 2 tanh 2H, `f·c + i·g`
+//! 3H, `o·tanh(c)` H), `+ 6H` with peepholes `P`.
+//!
+//! DFT is a product with the DFT matrix, counted as evaluated directly (an
+//! FFT would do less; which one runs is the runtime's choice): each of the
+//! `n_out` output bins of each signal sums `n` products, a complex
+//! multiply-add of 8 FLOPs for a complex signal (last dim 2), 4 for a real
+//! one (last dim 1). FLOPs only: the DFT matrix is not a learned weight, so
+//! no MACs are reported. STFT is a DFT of every frame, after multiplying it
+//! by the window (`L` per frame when a window is given). MelWeightMatrix
+//! generates a constant matrix: 0.
+//!
+//! Det of an `M × M` matrix by LU decomposition with partial pivoting: at
+//! elimination step `j` (`j = M − 1 … 1` rows below the pivot) `j` pivot
+//! comparisons, `j` divisions for the multipliers and `j²` multiply-subtract
+//! pairs; then `M − 1` multiplications of the diagonal:
+//! `Σ (2j + 2j²) + M − 1 = (M − 1)·M + (M − 1)·M·(2M − 1)/3 + M − 1` FLOPs.
 
 use std::collections::BTreeMap;
 
@@ -31,7 +57,370 @@ pub const OPS: &[OpDef] = &[
         roles: &[],
         cost_doc: "P = ∏ sizes of all indices, O = numel(out), k operands: MACs = P (k ≥ 2); FLOPs = (k − 1)·P + P − O",
     },
+    OpDef {
+        op_type: "DFT",
+        domain: "",
+        rule: dft,
+        roles: &[Role::Data, Role::Config, Role::Config],
+        cost_doc: "signals·n_out·n · (8 complex input, 4 real): the DFT evaluated directly",
+    },
+    OpDef {
+        op_type: "STFT",
+        domain: "",
+        rule: stft,
+        roles: &[Role::Data, Role::Config, Role::Config, Role::Config],
+        cost_doc: "per frame of L samples: L window products (with a window) + bins·L·(8 complex, 4 real)",
+    },
+    OpDef {
+        op_type: "MelWeightMatrix",
+        domain: "",
+        rule: mel_weight_matrix,
+        roles: &[Role::Config, Role::Config, Role::Config, Role::Config, Role::Config],
+        cost_doc: "0 (a constant matrix is generated)",
+    },
+    OpDef {
+        op_type: "Det",
+        domain: "",
+        rule: det,
+        roles: &[],
+        cost_doc: "per M×M matrix, LU with partial pivoting: (M − 1)·M + (M − 1)·M·(2M − 1)/3 + M − 1",
+    },
+    OpDef {
+        op_type: "RNN",
+        domain: "",
+        rule: recurrent::<1>,
+        roles: RECURRENT_ROLES,
+        cost_doc: "MACs = T·D·B·H·(I + H); FLOPs = 2·MACs + T·D·B·(H with bias, −H without, + H tanh)",
+    },
+    OpDef {
+        op_type: "GRU",
+        domain: "",
+        rule: recurrent::<3>,
+        roles: RECURRENT_ROLES,
+        cost_doc: "MACs = T·D·B·3H·(I + H); FLOPs = 2·MACs + T·D·B·(3H with bias, −3H without, + 14H gates)",
+    },
+    OpDef {
+        op_type: "LSTM",
+        domain: "",
+        rule: recurrent::<4>,
+        roles: RECURRENT_ROLES,
+        cost_doc: "MACs = T·D·B·4H·(I + H); FLOPs = 2·MACs + T·D·B·(4H with bias, −4H without, + 18H gates, + 6H peepholes)",
+    },
 ];
+
+/// DFT: opset 17 `(input, dft_length)` with the `axis` attribute (default
+/// 1); opset 20 `(input, dft_length, axis)` (default −2). Input `[…, L, 1|2]`,
+/// output `[…, n_out, 2]` with `n = dft_length` (default L) and `n_out = n`,
+/// or `⌊n/2⌋ + 1` when `onesided`. With `inverse` and `onesided` the input
+/// is a half spectrum and the output the real signal `[…, n, 1]`, `n =
+/// dft_length` (default `2·(L − 1)`).
+fn dft(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let rank = x.len();
+    if rank < 2 {
+        return Err(OpError::Invalid(format!(
+            "DFT needs an input [batch, …, signal, 1|2], got rank {rank}"
+        )));
+    }
+    let axis = if ctx.opset >= 20 {
+        if ctx.has_input(2) {
+            match ctx.ints_value(2).as_deref() {
+                Some([a]) => *a,
+                _ => {
+                    // Without dft_length or onesided, the signal axis keeps
+                    // its length wherever it is: only the last dim changes.
+                    let onesided = ctx.attr_int("onesided", 0)? != 0;
+                    if !ctx.has_input(1) && !onesided {
+                        let mut out = x.clone();
+                        out[rank - 1] = Dim::int(2);
+                        ctx.set_output(0, ctx.dtype(0), out);
+                    }
+                    return Err(OpError::DataDependent(
+                        "the axis of DFT (input 2) is not known".into(),
+                    ));
+                }
+            }
+        } else {
+            -2
+        }
+    } else {
+        ctx.attr_int("axis", 1)?
+    };
+    let a = shape::normalize_axis(axis, rank)
+        .filter(|&a| a + 1 < rank)
+        .ok_or_else(|| OpError::Invalid(format!("axis {axis} is out of range for rank {rank}")))?;
+    let onesided = ctx.attr_int("onesided", 0)? != 0;
+    // An inverse of a one-sided spectrum is a real signal of n samples.
+    let inverse_onesided = onesided && ctx.attr_int("inverse", 0)? != 0;
+    let n = if ctx.has_input(1) {
+        match ctx.ints_value(1).as_deref() {
+            Some([n]) => Dim::int(*n),
+            _ => {
+                let mut out = x.clone();
+                out[a] = Dim::Unknown;
+                out[rank - 1] = Dim::int(2);
+                ctx.set_output(0, ctx.dtype(0), out);
+                return Err(OpError::DataDependent(
+                    "dft_length of DFT (input 1) is not known".into(),
+                ));
+            }
+        }
+    } else if inverse_onesided {
+        // The input is the half spectrum of L = n/2 + 1 bins of an even n.
+        match x[a].as_i64() {
+            Some(l) if l >= 1 => Dim::int(2 * (l - 1)),
+            _ => Dim::Unknown,
+        }
+    } else {
+        x[a].clone()
+    };
+    let n_out = match (onesided && !inverse_onesided, n.as_i64()) {
+        (false, _) => n.clone(),
+        (true, Some(k)) => Dim::int(k / 2 + 1),
+        (true, None) => Dim::Unknown,
+    };
+    let mut out = x.clone();
+    out[a] = n_out.clone();
+    out[rank - 1] = Dim::int(if inverse_onesided { 1 } else { 2 });
+    ctx.set_output(0, ctx.dtype(0), out);
+    let per = match x[rank - 1].as_i64() {
+        Some(1) => 4,
+        Some(2) => 8,
+        Some(c) => {
+            return Err(OpError::Invalid(format!(
+                "the last dim of a DFT input is 1 (real) or 2 (complex), not {c}"
+            )))
+        }
+        None => return Err(unknown(ctx, 0)),
+    };
+    let dims = ctx.known_shape(0)?;
+    let signals = product(
+        dims[..rank - 1]
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != a)
+            .map(|(_, d)| d),
+    )?;
+    let (n, n_out) = (known(ctx, 1, &n)?, known(ctx, 1, &n_out)?);
+    let flops = signals
+        .checked_mul(&n_out)?
+        .checked_mul(&n)?
+        .checked_scale(per)?;
+    ctx.add_flops(&flops)
+}
+
+/// Det: `[*, M, M]` → `[*]`; see the module documentation for the cost.
+fn det(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let r = x.len();
+    if r < 2 {
+        return Err(OpError::Invalid(format!(
+            "Det needs [*, M, M], got rank {r}"
+        )));
+    }
+    if let (Some(a), Some(b)) = (x[r - 2].as_i64(), x[r - 1].as_i64()) {
+        if a != b {
+            return Err(OpError::Invalid(format!(
+                "Det of a {a}×{b} matrix: it must be square"
+            )));
+        }
+    }
+    ctx.set_output(0, ctx.dtype(0), x[..r - 2].to_vec());
+    let dims = ctx.known_shape(0)?;
+    let batch = product(&dims[..r - 2])?;
+    let Some(m) = dims[r - 1].as_constant() else {
+        return Err(unknown(ctx, 0));
+    };
+    let per = if m == 0 {
+        0
+    } else {
+        (m - 1) * m + (m - 1) * m * (2 * m - 1) / 3 + m - 1
+    };
+    ctx.add_flops(&batch.checked_scale(per)?)
+}
+
+/// A scalar integer input's value, if known.
+fn scalar_int(ctx: &NodeCtx, i: usize) -> Option<i64> {
+    match ctx.ints_value(i).as_deref() {
+        Some([v]) => Some(*v),
+        _ => None,
+    }
+}
+
+/// STFT (opset 17): signal `[B, S, 1|2]`, frame_step (scalar), window
+/// `[L]` (optional), frame_length (scalar, optional) → `[B, frames, bins,
+/// 2]`, `frames = ⌊(S − L)/step⌋ + 1`, `bins = ⌊L/2⌋ + 1` when `onesided`
+/// (the default), else `L`.
+fn stft(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    if x.len() != 3 {
+        return Err(OpError::Invalid(format!(
+            "STFT needs a signal [batch, length, 1|2], got rank {}",
+            x.len()
+        )));
+    }
+    let window_len = if ctx.has_input(2) {
+        ctx.shape(2)?.first().and_then(Dim::as_i64)
+    } else {
+        None
+    };
+    let frame_len = if ctx.has_input(3) {
+        scalar_int(ctx, 3)
+    } else {
+        None
+    };
+    let l = frame_len.or(window_len);
+    let step = scalar_int(ctx, 1);
+    let onesided = ctx.attr_int("onesided", 1)? != 0;
+    let bins = l.map(|l| Dim::int(if onesided { l / 2 + 1 } else { l }));
+    let frames =
+        match (x[1].as_i64(), l, step) {
+            (Some(s), Some(l), Some(k)) if k > 0 && s >= l => Some(Dim::int((s - l) / k + 1)),
+            (Some(_), Some(_), Some(_)) => return Err(OpError::Invalid(
+                "STFT frames: the step must be positive and the frame no longer than the signal"
+                    .into(),
+            )),
+            _ => None,
+        };
+    let out = vec![
+        x[0].clone(),
+        frames.clone().unwrap_or(Dim::Unknown),
+        bins.clone().unwrap_or(Dim::Unknown),
+        Dim::int(2),
+    ];
+    ctx.set_output(0, ctx.dtype(0), out);
+    let (Some(frames), Some(bins), Some(l)) = (frames, bins, l) else {
+        return Err(OpError::DataDependent(
+            "the frame step or frame length of STFT is not known".into(),
+        ));
+    };
+    let per = match x[2].as_i64() {
+        Some(1) => 4,
+        Some(2) => 8,
+        _ => {
+            return Err(OpError::Invalid(
+                "the last dim of an STFT signal is 1 (real) or 2 (complex)".into(),
+            ))
+        }
+    };
+    let batch = known(ctx, 0, &x[0])?;
+    let frames = known(ctx, 0, &frames)?;
+    let bins = known(ctx, 0, &bins)?;
+    let l = i128::from(l);
+    let mut per_frame = bins.checked_scale(l * per)?;
+    if ctx.has_input(2) {
+        per_frame = per_frame.checked_add(&Poly::constant(l))?;
+    }
+    ctx.add_flops(&product([&batch, &frames, &per_frame])?)
+}
+
+/// MelWeightMatrix (opset 17): `[⌊dft_length/2⌋ + 1, num_mel_bins]` of
+/// `output_datatype` (default float); 0 FLOPs.
+fn mel_weight_matrix(ctx: &mut NodeCtx) -> RuleResult {
+    let code = ctx.attr_int("output_datatype", 1)?;
+    let dtype = crate::ops::tensor::dtype_from_onnx_code(code).ok_or_else(|| {
+        OpError::Invalid(format!("output_datatype {code} is not an ONNX data type"))
+    })?;
+    let mel = scalar_int(ctx, 0).map_or(Dim::Unknown, Dim::int);
+    let dft = scalar_int(ctx, 1).map_or(Dim::Unknown, |n| Dim::int(n / 2 + 1));
+    let known = mel.is_known() && dft.is_known();
+    ctx.set_output(0, Some(dtype), vec![dft, mel]);
+    if known {
+        Ok(())
+    } else {
+        Err(OpError::DataDependent(
+            "num_mel_bins or dft_length of MelWeightMatrix is not known".into(),
+        ))
+    }
+}
+
+/// X, W, R, B, sequence_lens, initial_h, initial_c (LSTM), P (LSTM).
+const RECURRENT_ROLES: &[Role] = &[
+    Role::Data,
+    Role::Weight,
+    Role::Weight,
+    Role::Weight,
+    Role::Config,
+    Role::Data,
+    Role::Data,
+    Role::Weight,
+];
+
+/// RNN, GRU, LSTM with `G` gates: X `[T, B, I]` (`layout = 1`: `[B, T, I]`),
+/// W `[D, G·H, I]`, R `[D, G·H, H]` → Y `[T, D, B, H]` (`[B, T, D, H]`),
+/// Y_h (and LSTM's Y_c) `[D, B, H]` (`[B, D, H]`).
+fn recurrent<const G: i128>(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    if x.len() != 3 {
+        return Err(OpError::Invalid(format!(
+            "X has rank {}: {} needs [seq, batch, input]",
+            x.len(),
+            ctx.node.op_type
+        )));
+    }
+    let layout = ctx.attr_int("layout", 0)?;
+    let (t, b) = if layout == 0 {
+        (x[0].clone(), x[1].clone())
+    } else {
+        (x[1].clone(), x[0].clone())
+    };
+    let d = match ctx.attr_str("direction")?.unwrap_or("forward") {
+        "forward" | "reverse" => 1,
+        "bidirectional" => 2,
+        other => {
+            return Err(OpError::Invalid(format!(
+                "direction '{other}' is not forward, reverse or bidirectional"
+            )))
+        }
+    };
+    let h = match ctx.attr("hidden_size") {
+        Some(_) => Dim::int(ctx.attr_int("hidden_size", 0)?),
+        None => ctx
+            .shape(2)
+            .ok()
+            .and_then(|r| r.get(2).cloned())
+            .unwrap_or(Dim::Unknown),
+    };
+    let dd = Dim::int(d);
+    let dtype = ctx.dtype(0);
+    let y = if layout == 0 {
+        vec![t.clone(), dd.clone(), b.clone(), h.clone()]
+    } else {
+        vec![b.clone(), t.clone(), dd.clone(), h.clone()]
+    };
+    let state = if layout == 0 {
+        vec![dd, b.clone(), h.clone()]
+    } else {
+        vec![b.clone(), dd, h.clone()]
+    };
+    for i in 0..ctx.num_outputs() {
+        let shape = if i == 0 { y.clone() } else { state.clone() };
+        ctx.set_output(i, dtype, shape);
+    }
+    let i_size = known(ctx, 0, &x[2])?;
+    let (t, b, h) = (known(ctx, 0, &t)?, known(ctx, 0, &b)?, known(ctx, 2, &h)?);
+    let steps = product([&t, &b])?.checked_scale(i128::from(d))?;
+    let gh = h.checked_scale(G)?;
+    let macs = steps.checked_mul(&gh.checked_mul(&i_size.checked_add(&h)?)?)?;
+    let bias = if ctx.has_input(3) {
+        gh.clone()
+    } else {
+        gh.checked_neg()?
+    };
+    let gates = match G {
+        1 => h.clone(),
+        3 => h.checked_scale(14)?,
+        _ => {
+            let peep = if ctx.has_input(7) { 24 } else { 18 };
+            h.checked_scale(peep)?
+        }
+    };
+    let flops = macs
+        .checked_scale(2)?
+        .checked_add(&steps.checked_mul(&bias.checked_add(&gates)?)?)?;
+    ctx.add_macs(&macs)?;
+    ctx.add_flops(&flops)
+}
 
 /// Error for input `i` whose shape (or a dimension of it) is unknown.
 fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
@@ -401,6 +790,120 @@ fn einsum(ctx: &mut NodeCtx) -> RuleResult {
         ctx.add_flops(&p.checked_scale(k as i128 - 1)?)?;
     }
     ctx.add_flops(&additions)
+}
+
+#[cfg(test)]
+mod recurrent_tests {
+    use crate::ops::testing::NodeTest;
+    use crate::report::NodeStatus;
+
+    /// LSTM, T = 5, B = 2, I = 10, H = 20, forward, with bias: MACs =
+    /// 5·2·80·30 = 24,000; FLOPs = 48,000 + 10·(80 + 360) = 52,400.
+    /// GRU without bias: MACs 5·2·60·30 = 18,000, FLOPs 36,000 + 10·(−60 +
+    /// 280) = 38,200. Bidirectional RNN, layout 1: MACs 2·5·2·20·30 = 12,000.
+    /// DFT opset 20 of a real 2x8x1 signal along axis 1: 2 signals · 8 bins
+    /// · 8 samples · 4 = 512; onesided: 5 bins → 320; complex: 1024.
+    #[test]
+    fn dft() {
+        let r = NodeTest::new("DFT").opset(20).input(&[2, 8, 1]).run();
+        assert_eq!(r.shape(0), "2x8x2");
+        assert_eq!(r.flops(), 512);
+        let o = NodeTest::new("DFT")
+            .opset(20)
+            .input(&[2, 8, 1])
+            .int("onesided", 1)
+            .run();
+        assert_eq!(o.shape(0), "2x5x2");
+        assert_eq!(o.flops(), 320);
+        // Axis unknown: the shape is still known, the cost is not.
+        let u = NodeTest::new("DFT")
+            .opset(20)
+            .input(&[2, 8, 1])
+            .none()
+            .input(&[])
+            .run();
+        assert_eq!(u.shape(0), "2x8x2");
+        assert!(matches!(u.status(), NodeStatus::Incomplete(m) if m.contains("axis")));
+        let c = NodeTest::new("DFT").opset(17).input(&[2, 8, 2]).run();
+        assert_eq!(c.flops(), 1024);
+        // The inverse of a one-sided spectrum of 6 bins: 10 real samples,
+        // 2 · 10 · 10 · 8 = 1600.
+        let i = NodeTest::new("DFT")
+            .opset(17)
+            .input(&[2, 6, 2])
+            .int("onesided", 1)
+            .int("inverse", 1)
+            .run();
+        assert_eq!(i.shape(0), "2x10x1");
+        assert_eq!(i.flops(), 1600);
+    }
+
+    /// STFT of a real 1x128x1 signal, step 8, window 16, onesided: 15
+    /// frames of 9 bins; FLOPs = 15·(16 + 9·16·4) = 8880.
+    #[test]
+    fn det() {
+        // 2 matrices of 3×3: (2·3 + 2·3·5/3 + 2) = 18 each.
+        let r = NodeTest::new("Det").input(&[2, 3, 3]).run();
+        assert_eq!(r.shape(0), "2");
+        assert_eq!(r.flops(), 36);
+    }
+
+    #[test]
+    fn stft() {
+        let r = NodeTest::new("STFT")
+            .opset(17)
+            .input(&[1, 128, 1])
+            .ints(&[8])
+            .input(&[16])
+            .run();
+        assert_eq!(r.shape(0), "1x15x9x2");
+        assert_eq!(r.flops(), 8880);
+        let m = NodeTest::new("MelWeightMatrix")
+            .opset(17)
+            .ints(&[10])
+            .ints(&[64])
+            .ints(&[8000])
+            .ints(&[0])
+            .ints(&[4000])
+            .run();
+        assert_eq!(m.shape(0), "33x10");
+    }
+
+    #[test]
+    fn recurrent() {
+        let l = NodeTest::new("LSTM")
+            .input(&[5, 2, 10])
+            .weight(&[1, 80, 10])
+            .weight(&[1, 80, 20])
+            .weight(&[1, 160])
+            .int("hidden_size", 20)
+            .run_outputs(3);
+        assert_eq!(l.shape(0), "5x1x2x20");
+        assert_eq!(l.shape(1), "1x2x20");
+        assert_eq!(l.shape(2), "1x2x20");
+        assert_eq!(l.macs(), 24_000);
+        assert_eq!(l.flops(), 52_400);
+        let g = NodeTest::new("GRU")
+            .input(&[5, 2, 10])
+            .weight(&[1, 60, 10])
+            .weight(&[1, 60, 20])
+            .run_outputs(2);
+        assert_eq!(g.shape(0), "5x1x2x20");
+        assert_eq!(g.macs(), 18_000);
+        assert_eq!(g.flops(), 38_200);
+        let r = NodeTest::new("RNN")
+            .opset(14)
+            .input(&[2, 5, 10])
+            .weight(&[2, 20, 10])
+            .weight(&[2, 20, 20])
+            .int("hidden_size", 20)
+            .int("layout", 1)
+            .string("direction", "bidirectional")
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "2x5x2x20");
+        assert_eq!(r.shape(1), "2x2x20");
+        assert_eq!(r.macs(), 12_000);
+    }
 }
 
 #[cfg(test)]

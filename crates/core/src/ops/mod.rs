@@ -15,11 +15,14 @@ use crate::shape::{self, Dim, Shape, ShapeError};
 use crate::value::{ConstValue, ValueFacts};
 
 pub mod attention;
+pub mod contrib;
+pub mod control;
 pub mod conv;
 pub mod elementwise;
 pub mod matmul;
 pub mod norm;
 pub mod pool;
+pub mod quant;
 pub mod reduce;
 pub mod resize;
 pub mod sequence;
@@ -94,14 +97,17 @@ impl OpDef {
 }
 
 /// Every family's table.
-fn families() -> [&'static [OpDef]; 11] {
+fn families() -> [&'static [OpDef]; 14] {
     [
         attention::OPS,
+        contrib::OPS,
+        control::OPS,
         conv::OPS,
         elementwise::OPS,
         matmul::OPS,
         norm::OPS,
         pool::OPS,
+        quant::OPS,
         reduce::OPS,
         resize::OPS,
         sequence::OPS,
@@ -149,6 +155,9 @@ pub struct NodeCtx<'a> {
     pub(crate) outputs: Vec<ValueFacts>,
     pub(crate) macs: Poly,
     pub(crate) flops: Poly,
+    /// Integer arithmetic operations (quantized kernels), counted like
+    /// FLOPs but kept apart from them. Not yet surfaced in reports.
+    pub(crate) int_ops: Poly,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -167,6 +176,7 @@ impl<'a> NodeCtx<'a> {
             outputs,
             macs: Poly::ZERO,
             flops: Poly::ZERO,
+            int_ops: Poly::ZERO,
         }
     }
 
@@ -350,6 +360,17 @@ impl<'a> NodeCtx<'a> {
     pub fn add_flops(&mut self, flops: &Poly) -> RuleResult {
         self.flops = self.flops.checked_add(flops)?;
         Ok(())
+    }
+
+    /// Adds integer operations (see [`NodeCtx::int_ops`]).
+    pub fn add_int_ops(&mut self, ops: &Poly) -> RuleResult {
+        self.int_ops = self.int_ops.checked_add(ops)?;
+        Ok(())
+    }
+
+    /// Integer operations added so far.
+    pub fn int_ops(&self) -> &Poly {
+        &self.int_ops
     }
 
     /// Adds `per_element × n` FLOPs.

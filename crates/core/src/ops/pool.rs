@@ -1,5 +1,5 @@
 //! Pooling: MaxPool, AveragePool, LpPool (sliding windows), their global
-//! forms, MaxRoiPool and MaxUnpool.
+//! forms, MaxRoiPool, RoiAlign and MaxUnpool.
 //!
 //! Window geometry (kernel, strides, pads, `auto_pad`, dilations,
 //! `ceil_mode`) comes from [`Window`]. The cost of a windowed pool counts
@@ -62,6 +62,13 @@ pub const OPS: &[OpDef] = &[
         rule: max_roi_pool,
         roles: &[Role::Data, Role::Config],
         cost_doc: "output [num_rois, C, ph, pw]; comparisons depend on the ROI boxes (run-time values): not counted",
+    },
+    OpDef {
+        op_type: "RoiAlign",
+        domain: "",
+        rule: roi_align,
+        roles: &[Role::Data, Role::Config, Role::Config],
+        cost_doc: "output [num_rois, C, oh, ow]; per output s² bilinear samples of 9 FLOPs, + s² (avg) or s² − 1 (max); s = sampling_ratio (0: adaptive, not counted)",
     },
     OpDef {
         op_type: "MaxUnpool",
@@ -309,6 +316,60 @@ fn max_roi_pool(ctx: &mut NodeCtx) -> RuleResult {
          ROI coordinates (run-time values); shape inferred, cost not counted"
             .into(),
     ))
+}
+
+/// RoiAlign: `X [N, C, H, W]`, `rois [num_rois, 4]`, `batch_indices
+/// [num_rois]` → `[num_rois, C, output_height, output_width]`. Each output
+/// averages (or takes the max of) `s × s` bilinear samples, `s` =
+/// `sampling_ratio`: `9·s²` for the samples (as Resize's bilinear), then
+/// `s²` (`s² − 1` additions, a division) or `s² − 1` comparisons. The sample
+/// positions and weights are shared by the channels and not counted. With
+/// `sampling_ratio = 0` the grid adapts to each box's size (run-time
+/// values): the shape is inferred, the cost is not counted.
+fn roi_align(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?;
+    let rois = ctx.shape(1)?;
+    if x.len() != 4 {
+        return Err(OpError::Invalid(format!(
+            "RoiAlign input must be [N, C, H, W], got rank {}",
+            x.len()
+        )));
+    }
+    if rois.len() != 2 || rois[1].as_i64().is_some_and(|d| d != 4) {
+        return Err(OpError::Invalid(
+            "RoiAlign rois must be [num_rois, 4] (x1, y1, x2, y2)".into(),
+        ));
+    }
+    let oh = ctx.attr_int("output_height", 1)?;
+    let ow = ctx.attr_int("output_width", 1)?;
+    if oh < 1 || ow < 1 {
+        return Err(OpError::Invalid(format!(
+            "output_height {oh} and output_width {ow} must be positive"
+        )));
+    }
+    let out = vec![rois[0].clone(), x[1].clone(), Dim::int(oh), Dim::int(ow)];
+    let outputs = crate::shape::numel(&out)?;
+    ctx.set_output(0, ctx.dtype(0), out);
+    let s = ctx.attr_int("sampling_ratio", 0)?;
+    if s <= 0 {
+        return Err(OpError::DataDependent(
+            "RoiAlign with sampling_ratio 0 samples each bin on a grid sized by its ROI \
+             (run-time values); shape inferred, cost not counted"
+                .into(),
+        ));
+    }
+    let s2 = i128::from(s) * i128::from(s);
+    let per = 9 * s2
+        + if ctx.attr_str("mode")?.unwrap_or("avg") == "max" {
+            s2 - 1
+        } else {
+            s2
+        };
+    let outputs = outputs.ok_or(OpError::UnknownInput {
+        index: 1,
+        name: "rois".into(),
+    })?;
+    ctx.add_flops(&outputs.checked_scale(per)?)
 }
 
 /// MaxUnpool: scatters `X` into a zero tensor; data movement, 0 FLOPs.
@@ -735,6 +796,23 @@ mod tests {
 
     /// MaxRoiPool: X 1x256x50x50, rois 300x5, pooled 7×7 → 300x256x7x7; the
     /// comparisons depend on the boxes: shape inferred, node Incomplete.
+    #[test]
+    fn roi_align() {
+        // 3 ROIs of a 1x4x10x10 map, 2x2 bins, sampling 2: 48 outputs ·
+        // (9·4 + 4) = 1920.
+        let r = NodeTest::new("RoiAlign")
+            .opset(16)
+            .input(&[1, 4, 10, 10])
+            .input(&[3, 4])
+            .input(&[3])
+            .int("output_height", 2)
+            .int("output_width", 2)
+            .int("sampling_ratio", 2)
+            .run();
+        assert_eq!(r.shape(0), "3x4x2x2");
+        assert_eq!(r.flops(), 1920);
+    }
+
     #[test]
     fn max_roi_pool_shape_and_data_dependence() {
         let r = NodeTest::new("MaxRoiPool")

@@ -19,6 +19,16 @@
 //! factor `s < 1`, the filter on that axis widens to the ONNX reference's
 //! footprint of `2·⌈1/s⌉` (linear) or `2·⌈2/s⌉` (cubic) taps; axes with
 //! different footprints are reduced widest first.
+//!
+//! GridSample samples `X` at the points of a `grid` rather than on a regular
+//! lattice, so nothing is shared between output positions: per output
+//! position (`N·∏ out`), `2r` FLOPs to unnormalise the `r` grid coordinates
+//! (a multiply and an add each) and `r` subtractions for the fractional
+//! offsets (not for `nearest`); per output element (× C), the interpolation
+//! above over all `r` axes. AffineGrid maps each of the `N·∏ size` grid
+//! points through the `r × (r + 1)` matrix θ: `r` coordinates of `r`
+//! multiplications and `r` additions (the translation included), `2r²` FLOPs
+//! per point; the base grid is generated, not counted.
 
 use super::{NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::poly::Poly;
@@ -40,7 +50,122 @@ pub const OPS: &[OpDef] = &[
         roles: &[Role::Data, Role::Config],
         cost_doc: "per output: nearest 0, linear 3·(2^r − 1); r = axes with scale ≠ 1; weights precomputed per axis, not counted",
     },
+    OpDef {
+        op_type: "GridSample",
+        domain: "",
+        rule: grid_sample,
+        roles: &[Role::Data, Role::Data],
+        cost_doc: "per output position 2r (+ r fractions unless nearest); per output element nearest 0, linear 3·(2^r − 1), cubic 7·(4^r − 1)/3",
+    },
+    OpDef {
+        op_type: "AffineGrid",
+        domain: "",
+        rule: affine_grid,
+        roles: &[Role::Data, Role::Config],
+        cost_doc: "2r² per grid point (θ's r×(r+1) matrix applied to each point)",
+    },
 ];
+
+/// GridSample: `X [N, C, D1…Dr]`, `grid [N, H1…Hr, r]` → `Y [N, C, H1…Hr]`.
+/// Opset 16 names the modes `bilinear`/`bicubic` (2-D only), opset 20+
+/// `linear`/`cubic` (any r); the default is bilinear/linear.
+fn grid_sample(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let g = ctx.shape(1)?.to_vec();
+    if x.len() < 3 || g.len() != x.len() {
+        return Err(OpError::Invalid(format!(
+            "X of rank {} and grid of rank {}: GridSample needs X [N, C, D…] and grid [N, H…, r] of the same rank ≥ 3",
+            x.len(),
+            g.len()
+        )));
+    }
+    let r = x.len() - 2;
+    if let Some(last) = g[g.len() - 1].as_i64() {
+        if last != r as i64 {
+            return Err(OpError::Invalid(format!(
+                "the grid's last dim is {last}, not the {r} spatial axes of X"
+            )));
+        }
+    }
+    let mode = match ctx.attr_str("mode")?.unwrap_or("linear") {
+        "nearest" => Mode::Nearest,
+        "linear" | "bilinear" => Mode::Linear,
+        "cubic" | "bicubic" => Mode::Cubic,
+        other => {
+            return Err(OpError::Invalid(format!(
+                "GridSample mode '{other}' is not nearest, linear or cubic"
+            )))
+        }
+    };
+    let n = if x[0].is_known() {
+        x[0].clone()
+    } else {
+        g[0].clone()
+    };
+    let mut out: Shape = vec![n, x[1].clone()];
+    out.extend_from_slice(&g[1..g.len() - 1]);
+    ctx.set_output(0, ctx.dtype(0), out.clone());
+    let dims: Option<Vec<Poly>> = out.iter().map(|d| d.poly().cloned()).collect();
+    let dims = dims.ok_or_else(|| unknown(ctx, 1))?;
+    let r = r as i128;
+    let positions = super::product(dims[..1].iter().chain(&dims[2..]))?;
+    let elements = positions.checked_mul(&dims[1])?;
+    let per_position = if mode == Mode::Nearest { 2 * r } else { 3 * r };
+    let per_element = if mode == Mode::Nearest {
+        0
+    } else {
+        per_output(vec![mode.taps(); r as usize])?
+    };
+    let flops = positions
+        .checked_scale(per_position)?
+        .checked_add(&elements.checked_scale(per_element)?)?;
+    ctx.add_flops(&flops)
+}
+
+/// AffineGrid: θ `[N, 2, 3]` with size `[N, C, H, W]`, or θ `[N, 3, 4]`
+/// with size `[N, C, D, H, W]` → grid `[N, H, W, 2]` or `[N, D, H, W, 3]`.
+fn affine_grid(ctx: &mut NodeCtx) -> RuleResult {
+    let theta = ctx.shape(0)?.to_vec();
+    let size: Vec<Dim> = match ctx.value(1) {
+        Some(ConstValue::Ints(v)) => v.clone(),
+        _ => {
+            if let Ok(s) = ctx.shape(1) {
+                if let Some(k) = s.first().and_then(Dim::as_i64) {
+                    let mut out = vec![Dim::Unknown; (k as usize).saturating_sub(1).min(4)];
+                    out.push(Dim::int(k - 2));
+                    ctx.set_output(0, ctx.dtype(0), out);
+                }
+            }
+            return Err(OpError::DataDependent(
+                "the size of AffineGrid (input 1) is not known".into(),
+            ));
+        }
+    };
+    if size.len() != 4 && size.len() != 5 {
+        return Err(OpError::Invalid(format!(
+            "size has {} elements: AffineGrid needs [N, C, H, W] or [N, C, D, H, W]",
+            size.len()
+        )));
+    }
+    if theta.len() != 3 {
+        return Err(OpError::Invalid(format!(
+            "theta has rank {}: AffineGrid needs [N, r, r + 1]",
+            theta.len()
+        )));
+    }
+    let r = size.len() - 2;
+    let mut out: Shape = vec![size[0].clone()];
+    out.extend_from_slice(&size[2..]);
+    out.push(Dim::int(r as i64));
+    ctx.set_output(0, ctx.dtype(0), out);
+    let points: Option<Vec<Poly>> = std::iter::once(&size[0])
+        .chain(&size[2..])
+        .map(|d| d.poly().cloned())
+        .collect();
+    let points = super::product(&points.ok_or_else(|| unknown(ctx, 1))?)?;
+    let r = r as i128;
+    ctx.add_flops(&points.checked_scale(2 * r * r)?)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -549,6 +674,51 @@ fn apply(ctx: &mut NodeCtx, spec: &Spec) -> RuleResult {
     let per = per_output(axis_taps)?;
     let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
     ctx.add_flops_per(&n, per)
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use crate::ops::testing::NodeTest;
+
+    /// GridSample, X 1x3x8x8, grid 1x4x5x2, bilinear: 20 positions ·
+    /// (2·2 + 2) = 120, plus 60 elements · 9 = 540 → 660. Nearest: 20·4 = 80.
+    /// Bicubic: 120 + 60·35 = 2220.
+    #[test]
+    fn grid_sample() {
+        let r = NodeTest::new("GridSample")
+            .opset(20)
+            .input(&[1, 3, 8, 8])
+            .input(&[1, 4, 5, 2])
+            .run();
+        assert_eq!(r.shape(0), "1x3x4x5");
+        assert_eq!(r.flops(), 660);
+        let n = NodeTest::new("GridSample")
+            .opset(20)
+            .input(&[1, 3, 8, 8])
+            .input(&[1, 4, 5, 2])
+            .string("mode", "nearest")
+            .run();
+        assert_eq!(n.flops(), 80);
+        let c = NodeTest::new("GridSample")
+            .opset(16)
+            .input(&[1, 3, 8, 8])
+            .input(&[1, 4, 5, 2])
+            .string("mode", "bicubic")
+            .run();
+        assert_eq!(c.flops(), 2220);
+    }
+
+    /// AffineGrid, θ 2x2x3, size [2, 3, 4, 5]: grid 2x4x5x2, 40 points · 8.
+    #[test]
+    fn affine_grid() {
+        let r = NodeTest::new("AffineGrid")
+            .opset(20)
+            .input(&[2, 2, 3])
+            .ints(&[2, 3, 4, 5])
+            .run();
+        assert_eq!(r.shape(0), "2x4x5x2");
+        assert_eq!(r.flops(), 320);
+    }
 }
 
 #[cfg(test)]

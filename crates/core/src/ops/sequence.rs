@@ -1,6 +1,8 @@
 //! ONNX sequence operators: `SplitToSequence`, `SequenceAt`,
 //! `SequenceConstruct`, `SequenceEmpty`, `SequenceInsert`, `SequenceErase`,
-//! `SequenceLength` and `ConcatFromSequence`. PyTorch's dynamo exporter
+//! `SequenceLength` and `ConcatFromSequence`, and the optional operators
+//! `Optional`, `OptionalHasElement` and `OptionalGetElement` (an optional
+//! value has the facts of the element it holds). PyTorch's dynamo exporter
 //! writes `torch.split` as `SplitToSequence` + `SequenceAt` when
 //! onnxscript's optimizer does not run.
 //!
@@ -52,6 +54,9 @@ macro_rules! op {
 }
 
 pub const OPS: &[OpDef] = &[
+    op!("Optional", optional, DATA, MOVE),
+    op!("OptionalHasElement", optional_has_element, DATA, MOVE),
+    op!("OptionalGetElement", optional_get_element, DATA, MOVE),
     op!("SplitToSequence", split_to_sequence, DATA_CONFIG, MOVE),
     op!("SequenceAt", sequence_at, DATA_CONFIG, MOVE),
     op!("SequenceConstruct", sequence_construct, DATA, MOVE),
@@ -73,6 +78,31 @@ pub const OPS: &[OpDef] = &[
 ];
 
 // ----- rules ------------------------------------------------------------------
+
+/// Optional: holds input 0 when given (its facts), else is empty (no
+/// facts: its type comes from the `type` attribute).
+fn optional(ctx: &mut NodeCtx) -> RuleResult {
+    if ctx.has_input(0) {
+        ctx.pass_through(0, 0)?;
+    }
+    Ok(())
+}
+
+/// OptionalHasElement: a bool scalar; known false when no input is given.
+fn optional_has_element(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.set_output(0, Some(DType::Bool), Vec::new());
+    if !ctx.has_input(0) {
+        ctx.set_output_value(0, ConstValue::Ints(vec![Dim::int(0)]));
+    }
+    Ok(())
+}
+
+/// OptionalGetElement: the element held (or, from opset 18, the tensor
+/// or sequence given): input 0's facts.
+fn optional_get_element(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.input(0)?;
+    ctx.pass_through(0, 0)
+}
 
 /// SplitToSequence(input, split?) along `axis` (default 0):
 /// - `split` a scalar `k`: chunks of `k`, the last one smaller if `k` does
@@ -826,6 +856,27 @@ fn concat_values(elements: &[ValueFacts], axis: usize, stack: bool) -> Option<Co
         .map(|(v, dims)| Some((*v, numel(&dims[axis..])?)))
         .collect::<Option<Vec<_>>>()?;
     interleave_values(&chunks, outer, total)
+}
+
+#[cfg(test)]
+mod optional_tests {
+    use crate::ops::testing::NodeTest;
+
+    #[test]
+    fn optional() {
+        let g = NodeTest::new("OptionalGetElement")
+            .opset(18)
+            .input(&[2, 3])
+            .run();
+        assert_eq!(g.shape(0), "2x3");
+        let h = NodeTest::new("OptionalHasElement")
+            .opset(18)
+            .input(&[2, 3])
+            .run();
+        assert_eq!(h.shape(0), "scalar");
+        let o = NodeTest::new("Optional").opset(15).input(&[4]).run();
+        assert_eq!(o.shape(0), "4");
+    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,22 @@
 //!   n subtractions = 5n − 1;
 //! - Hardmax: the argmax, n − 1 comparisons (writing the one-hot row is data
 //!   movement).
+//!
+//! The losses, over `M` target positions (`N·d1·…·dk`, the labels' elements)
+//! of `C` classes:
+//! - NegativeLogLikelihoodLoss: picking `input[n, target, d…]` is a gather
+//!   (free); per position 1 negation, and 1 multiplication by the class
+//!   weight when a weight is given. `reduction = sum` adds `M − 1`;
+//!   `mean` adds `M − 1` and divides once, by `M`, or with a weight by the sum
+//!   of the picked weights (`M − 1` more additions). `none` keeps the `M`
+//!   losses (the labels' shape); `sum` and `mean` give a scalar.
+//! - SoftmaxCrossEntropyLoss: a LogSoftmax over the class axis (`M` rows of
+//!   `C`: `M·(5C − 1)`), then the NegativeLogLikelihoodLoss above. Its second
+//!   output, when asked for, is the log-probabilities (the scores' shape).
 
 use super::reduce::group_cost;
-use super::{product, NodeCtx, OpDef, OpError, RuleResult};
+use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
+use crate::poly::Poly;
 use crate::shape;
 
 pub const OPS: &[OpDef] = &[
@@ -39,7 +52,97 @@ pub const OPS: &[OpDef] = &[
         roles: &[],
         cost_doc: "FLOPs = rows·(n − 1): n − 1 comparisons per row of n",
     },
+    OpDef {
+        op_type: "NegativeLogLikelihoodLoss",
+        domain: "",
+        rule: nll_loss,
+        roles: &[Role::Data, Role::Config, Role::Config],
+        cost_doc: "M target positions: M negations (+ M weight products); sum + (M − 1), mean + (M − 1) + 1 (+ (M − 1) to sum the weights)",
+    },
+    OpDef {
+        op_type: "SoftmaxCrossEntropyLoss",
+        domain: "",
+        rule: softmax_cross_entropy,
+        roles: &[Role::Data, Role::Config, Role::Config],
+        cost_doc: "LogSoftmax over C classes at M positions, M·(5C − 1), plus NegativeLogLikelihoodLoss's cost",
+    },
 ];
+
+/// Shape and cost of the loss part shared by the two losses: input 0 is
+/// `[N, C, d1, …]`, input 1 the labels `[N, d1, …]`, optional input 2 the
+/// per-class weights. Returns `M`, the number of label positions.
+fn loss_common(ctx: &mut NodeCtx) -> Result<Poly, OpError> {
+    let x = ctx.shape(0)?;
+    let t = ctx.shape(1)?;
+    if x.len() < 2 || t.len() + 1 != x.len() {
+        return Err(OpError::Invalid(format!(
+            "input of rank {} and target of rank {}: the target must have the input's rank − 1 (input [N, C, d…], target [N, d…])",
+            x.len(),
+            t.len()
+        )));
+    }
+    let mut labels: shape::Shape = x[..1].to_vec();
+    labels.extend_from_slice(&x[2..]);
+    // The input's dims where the target's are unknown, and the reverse.
+    let out: shape::Shape = labels
+        .iter()
+        .zip(t)
+        .map(|(a, b)| if a.is_known() { a.clone() } else { b.clone() })
+        .collect();
+    let reduction = ctx.attr_str("reduction")?.unwrap_or("mean").to_string();
+    let dtype = ctx.dtype(0);
+    match reduction.as_str() {
+        "none" => ctx.set_output(0, dtype, out.clone()),
+        "sum" | "mean" => ctx.set_output(0, dtype, Vec::new()),
+        other => {
+            return Err(OpError::Invalid(format!(
+                "reduction '{other}' is not none, sum or mean"
+            )))
+        }
+    }
+    let dims: Option<Vec<Poly>> = out.iter().map(|d| d.poly().cloned()).collect();
+    let Some(dims) = dims else {
+        return Err(OpError::UnknownInput {
+            index: 1,
+            name: "target".into(),
+        });
+    };
+    let m = product(&dims)?;
+    let weighted = ctx.has_input(2);
+    let per = if weighted { 2 } else { 1 };
+    let mut flops = m.checked_scale(per)?;
+    let m1 = if m.is_zero() {
+        Poly::ZERO
+    } else {
+        m.checked_sub(&Poly::constant(1))?
+    };
+    match reduction.as_str() {
+        "sum" => flops = flops.checked_add(&m1)?,
+        "mean" => {
+            flops = flops.checked_add(&m1)?.checked_add(&Poly::constant(1))?;
+            if weighted {
+                flops = flops.checked_add(&m1)?;
+            }
+        }
+        _ => {}
+    }
+    ctx.add_flops(&flops)?;
+    Ok(m)
+}
+
+fn nll_loss(ctx: &mut NodeCtx) -> RuleResult {
+    loss_common(ctx).map(|_| ())
+}
+
+fn softmax_cross_entropy(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    if ctx.num_outputs() > 1 {
+        ctx.set_output(1, ctx.dtype(0), x.clone());
+    }
+    let m = loss_common(ctx)?;
+    let c = ctx.known_shape(0)?[1].clone();
+    ctx.add_flops(&group_cost(&m, &c, 5, -1)?)
+}
 
 /// Output has the input's shape and dtype; `A·n + B` FLOPs per row (see the
 /// module documentation for rows and n by opset).
@@ -125,6 +228,51 @@ mod tests {
             .int("axis", 0)
             .run();
         assert_eq!(h.flops(), 23);
+    }
+
+    /// NLL over input 3x5 (N = 3, C = 5), target [3]: M = 3. Mean without
+    /// weights: 3 negations + 2 adds + 1 divide = 6; with weights: 3 + 3 +
+    /// 2 + 1 + 2 = 11; none keeps [3]: 3; sum 3 + 2 = 5.
+    /// SoftmaxCrossEntropyLoss adds the LogSoftmax 3·(5·5 − 1) = 72.
+    #[test]
+    fn losses() {
+        let r = NodeTest::new("NegativeLogLikelihoodLoss")
+            .input(&[3, 5])
+            .input(&[3])
+            .run();
+        assert_eq!(r.shape(0), "scalar");
+        assert_eq!(r.flops(), 6);
+        let w = NodeTest::new("NegativeLogLikelihoodLoss")
+            .input(&[3, 5])
+            .input(&[3])
+            .input(&[5])
+            .run();
+        assert_eq!(w.flops(), 11);
+        let n = NodeTest::new("NegativeLogLikelihoodLoss")
+            .input(&[3, 5, 2])
+            .input(&[3, 2])
+            .string("reduction", "none")
+            .run();
+        assert_eq!(n.shape(0), "3x2");
+        assert_eq!(n.flops(), 6);
+        let s = NodeTest::new("NegativeLogLikelihoodLoss")
+            .input(&[3, 5])
+            .input(&[3])
+            .string("reduction", "sum")
+            .run();
+        assert_eq!(s.flops(), 5);
+        let ce = NodeTest::new("SoftmaxCrossEntropyLoss")
+            .input(&[3, 5])
+            .input(&[3])
+            .run_outputs(2);
+        assert_eq!(ce.shape(0), "scalar");
+        assert_eq!(ce.shape(1), "3x5");
+        assert_eq!(ce.flops(), 6 + 72);
+        let bad = NodeTest::new("NegativeLogLikelihoodLoss")
+            .input(&[3, 5])
+            .input(&[3, 5])
+            .run();
+        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("rank")));
     }
 
     #[test]

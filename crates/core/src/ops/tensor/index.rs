@@ -1,8 +1,10 @@
 //! Operators that choose, place or count elements by index or by value:
 //! Gather, GatherElements, GatherND, ScatterND, ScatterElements, Scatter,
 //! OneHot, Trilu, ReverseSequence, EyeLike, NonZero, Compress, Unique, TopK,
-//! CumSum. All cost 0 MACs; FLOPs are 0 except the reductions of Scatter*
-//! and CumSum's additions.
+//! TensorScatter, NonMaxSuppression, TfIdfVectorizer, ArrayFeatureExtractor
+//! (ai.onnx.ml),
+//! CumSum, CumProd. All cost 0 MACs; FLOPs are 0 except the reductions of Scatter*
+//! and the scans' additions (CumSum) or multiplications (CumProd).
 
 use super::{
     axis_attr, concrete_dims, dim_product, flat, list_input, map_value, normalize_axes, strides,
@@ -243,6 +245,102 @@ pub(super) fn eye_like(ctx: &mut NodeCtx) -> RuleResult {
     Ok(())
 }
 
+/// NonMaxSuppression: boxes `[B, n, 4]`, scores `[B, C, n]` → selected
+/// indices `[k, 3]` (int64), where `k`, the number of boxes kept, depends on
+/// the scores and overlaps (run-time values). The IoU comparisons stop
+/// early on the data as well: shape rank only, cost not counted.
+pub(super) fn non_max_suppression(ctx: &mut NodeCtx) -> RuleResult {
+    let b = ctx.shape(0)?;
+    let sc = ctx.shape(1)?;
+    if b.len() != 3 || sc.len() != 3 {
+        return Err(OpError::Invalid(format!(
+            "NonMaxSuppression needs boxes [B, n, 4] and scores [B, C, n], got ranks {} and {}",
+            b.len(),
+            sc.len()
+        )));
+    }
+    ctx.set_output(0, Some(DType::I64), vec![Dim::Unknown, Dim::int(3)]);
+    Err(OpError::DataDependent(
+        "the number of boxes NonMaxSuppression keeps depends on the scores and overlaps \
+         (run-time values)"
+            .into(),
+    ))
+}
+
+/// TfIdfVectorizer: input `[C]` or `[N, C]` → `[max_output_dim]` or `[N,
+/// max_output_dim]`, `max_output_dim = max(ngram_indexes) + 1`. Matching
+/// n-grams is integer work (0 FLOPs); the `IDF` and `TFIDF` modes weight
+/// every output once: 1 FLOP per output element.
+pub(super) fn tfidf_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let Some(idx) = ctx.attr_ints("ngram_indexes")? else {
+        return Err(OpError::Invalid(
+            "attribute 'ngram_indexes' is required".into(),
+        ));
+    };
+    let dim = Dim::int(idx.iter().copied().max().map_or(0, |m| m + 1));
+    let out = match x.len() {
+        1 => vec![dim],
+        2 => vec![x[0].clone(), dim],
+        r => {
+            return Err(OpError::Invalid(format!(
+                "TfIdfVectorizer input must be [C] or [N, C], got rank {r}"
+            )))
+        }
+    };
+    let n = crate::shape::numel(&out)?;
+    ctx.set_output(0, Some(DType::F32), out);
+    if ctx.attr_str("mode")?.unwrap_or("TF") != "TF" {
+        let n = n.ok_or_else(|| OpError::UnknownInput {
+            index: 0,
+            name: super::input_name(ctx, 0),
+        })?;
+        ctx.add_flops(&n)?;
+    }
+    Ok(())
+}
+
+/// ArrayFeatureExtractor (ai.onnx.ml): selects the `k` entries `Y` of the
+/// last axis of `X`: `[…, k]`, or `[1, k]` for a 1-D `X`. 0 FLOPs.
+pub(super) fn array_feature_extractor(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let k = match crate::shape::numel(ctx.shape(1)?)? {
+        Some(p) => Dim::Known(p),
+        None => Dim::Unknown,
+    };
+    let out = match x.len() {
+        0 => {
+            return Err(OpError::Invalid(
+                "ArrayFeatureExtractor needs an input of rank ≥ 1".into(),
+            ))
+        }
+        1 => vec![Dim::int(1), k],
+        r => {
+            let mut o = x[..r - 1].to_vec();
+            o.push(k);
+            o
+        }
+    };
+    ctx.set_output(0, ctx.dtype(0), out);
+    Ok(())
+}
+
+/// TensorScatter (opset 24): writes `update` into `past_cache` at
+/// `write_indices`; the output has the cache's shape. 0 FLOPs.
+pub(super) fn tensor_scatter(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?.to_vec();
+    let u = ctx.shape(1)?;
+    if u.len() != s.len() {
+        return Err(OpError::Invalid(format!(
+            "update of rank {} for a cache of rank {}",
+            u.len(),
+            s.len()
+        )));
+    }
+    ctx.set_output(0, ctx.dtype(0), s);
+    Ok(())
+}
+
 /// Whether each tracked element is non-zero, if all are concrete.
 fn nonzero_flags(v: &ConstValue) -> Option<Vec<bool>> {
     match v {
@@ -389,8 +487,8 @@ pub(super) fn top_k(ctx: &mut NodeCtx) -> RuleResult {
     }
 }
 
-/// CumSum along `axis` (input 1): each scan row of length `L` costs `L − 1`
-/// additions (the first output is the first input), or `max(L − 2, 0)`
+/// CumSum (CumProd) along `axis` (input 1): each scan row of length `L` costs `L − 1`
+/// additions (multiplications; the first output is the first input), or `max(L − 2, 0)`
 /// with `exclusive = 1` (the first output is 0, the second the first
 /// input). FLOPs = rows·(L − 1), where rows = numel / L.
 pub(super) fn cum_sum(ctx: &mut NodeCtx) -> RuleResult {
@@ -406,10 +504,10 @@ pub(super) fn cum_sum(ctx: &mut NodeCtx) -> RuleResult {
         IntList::Unknown(_) => None,
     };
     let Some(axis) = axis else {
-        return Err(OpError::DataDependent(
-            "the axis of CumSum (input 1) is not known, so neither is the number of additions"
-                .into(),
-        ));
+        return Err(OpError::DataDependent(format!(
+            "the axis of {} (input 1) is not known, so neither is the number of operations",
+            ctx.node.op_type
+        )));
     };
     let axis = normalize_axes(&[axis], s.len(), "axis")?[0];
     let dims = ctx.known_shape(0)?;
@@ -809,7 +907,49 @@ mod tests {
     /// 8·2 = 16; exclusive: 8·1 = 8; axis −1: rows 6, L 4 → 18;
     /// [batch, seq] along 1: batch·(seq − 1).
     #[test]
+    fn tfidf_and_feature_extractor() {
+        let r = NodeTest::new("TfIdfVectorizer")
+            .opset(9)
+            .input(&[2, 6])
+            .ints_attr("ngram_indexes", &[0, 1, 2, 3, 4, 5, 6])
+            .string("mode", "TFIDF")
+            .run();
+        assert_eq!(r.shape(0), "2x7");
+        assert_eq!(r.flops(), 14);
+        let a = NodeTest::new("ArrayFeatureExtractor")
+            .domain("ai.onnx.ml")
+            .input(&[3, 4])
+            .input(&[2])
+            .run();
+        assert_eq!(a.shape(0), "3x2");
+    }
+
+    #[test]
+    fn non_max_suppression() {
+        let r = NodeTest::new("NonMaxSuppression")
+            .input(&[1, 6, 4])
+            .input(&[1, 2, 6])
+            .run();
+        assert_eq!(r.shape(0), "?x3");
+        assert!(matches!(r.status(), NodeStatus::Incomplete(m) if m.contains("keeps")));
+    }
+
+    #[test]
+    fn tensor_scatter() {
+        let r = NodeTest::new("TensorScatter")
+            .opset(24)
+            .input(&[2, 3, 8, 4])
+            .input(&[2, 3, 1, 4])
+            .run();
+        assert_eq!(r.shape(0), "2x3x8x4");
+    }
+
+    #[test]
     fn cum_sum() {
+        // CumProd: the same scan with multiplications, 8 rows of 3 → 16.
+        let p = NodeTest::new("CumProd").input(&[2, 3, 4]).ints(&[1]).run();
+        assert_eq!(p.shape(0), "2x3x4");
+        assert_eq!(p.flops(), 16);
         let r = NodeTest::new("CumSum").input(&[2, 3, 4]).ints(&[1]).run();
         assert_eq!(r.shape(0), "2x3x4");
         assert_eq!(r.flops(), 16);

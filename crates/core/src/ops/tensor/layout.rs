@@ -1,6 +1,8 @@
 //! Operators that rearrange a tensor without choosing elements: Reshape,
 //! Flatten, Squeeze, Unsqueeze, Transpose, Expand, Tile, Identity, Dropout,
-//! DepthToSpace, SpaceToDepth. All cost 0 MACs and 0 FLOPs.
+//! DepthToSpace, SpaceToDepth, and Col2Im. All cost 0 MACs and 0 FLOPs but
+//! Col2Im, which adds the overlapping blocks: one addition per element of its
+//! input (`N·C·∏block·L`).
 
 use super::{
     dim_div, dim_product, int_list, known_ints, list_input, map_value, normalize_axes, set_value,
@@ -532,6 +534,45 @@ pub(super) fn space_to_depth(ctx: &mut NodeCtx) -> RuleResult {
     Ok(())
 }
 
+/// Col2Im (opset 18): input `[N, C·∏block, L]`, `image_shape` (input 1) and
+/// `block_shape` (input 2) → `[N, C, image_shape…]`. Every input element is
+/// accumulated into the image: `N·C·∏block·L` additions.
+pub(super) fn col2im(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    if x.len() != 3 {
+        return Err(OpError::Invalid(format!(
+            "Col2Im needs an input [N, C·∏block, L], got rank {}",
+            x.len()
+        )));
+    }
+    ctx.input(1)?;
+    ctx.input(2)?;
+    let image = ctx.value(1).and_then(|v| v.as_ints()).map(<[Dim]>::to_vec);
+    let block = ctx.value(2).and_then(|v| v.as_ints()).map(<[Dim]>::to_vec);
+    let (Some(image), Some(block)) = (image, block) else {
+        return Err(OpError::DataDependent(
+            "the image or block shape of Col2Im (inputs 1 and 2) is not known".into(),
+        ));
+    };
+    if image.len() != block.len() {
+        return Err(OpError::Invalid(format!(
+            "image_shape has {} values and block_shape {}",
+            image.len(),
+            block.len()
+        )));
+    }
+    let mut k = Dim::int(1);
+    for b in &block {
+        k = k.mul(b)?;
+    }
+    let c = x[1].div_exact(&k);
+    let mut out: Shape = vec![x[0].clone(), c];
+    out.extend(image);
+    ctx.set_output(0, ctx.dtype(0), out);
+    let n = ctx.numel(0)?;
+    ctx.add_flops(&n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{act, ints, ints_attr, ints_nd, run_rule, scalar, unknown_ints};
@@ -540,6 +581,20 @@ mod tests {
     use crate::report::NodeStatus;
     use crate::shape::Dim;
     use crate::value::ValueFacts;
+
+    /// Col2Im of 1x18x12 with image [5, 5] and block [3, 3]: 1x2x5x5, one
+    /// addition per input element, 216.
+    #[test]
+    fn col2im() {
+        let r = NodeTest::new("Col2Im")
+            .opset(18)
+            .input(&[1, 18, 12])
+            .ints(&[5, 5])
+            .ints(&[3, 3])
+            .run();
+        assert_eq!(r.shape(0), "1x2x5x5");
+        assert_eq!(r.flops(), 216);
+    }
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
         matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))

@@ -125,6 +125,73 @@ pub const OPS: &[OpDef] = &[
     ),
     op!("EyeLike", index::eye_like, DATA, MOVE),
     op!(
+        "RandomUniformLike",
+        values::random_like::<0>,
+        DATA,
+        "0 (random generation)"
+    ),
+    op!(
+        "RandomNormalLike",
+        values::random_like::<0>,
+        DATA,
+        "0 (random generation)"
+    ),
+    op!(
+        "Bernoulli",
+        values::random_like::<1>,
+        DATA,
+        "1 per element (a draw compared with the probability)"
+    ),
+    op!(
+        "RandomUniform",
+        values::random::<0>,
+        &[],
+        "0 (random generation)"
+    ),
+    op!(
+        "RandomNormal",
+        values::random::<0>,
+        &[],
+        "0 (random generation)"
+    ),
+    op!(
+        "NonMaxSuppression",
+        index::non_max_suppression,
+        &[
+            Role::Data,
+            Role::Data,
+            Role::Config,
+            Role::Config,
+            Role::Config
+        ],
+        "not counted (the IoU comparisons depend on the boxes and scores)"
+    ),
+    op!(
+        "TfIdfVectorizer",
+        index::tfidf_vectorizer,
+        DATA,
+        "0 (n-gram matching); IDF and TFIDF modes 1 per output element"
+    ),
+    OpDef {
+        op_type: "ArrayFeatureExtractor",
+        domain: "ai.onnx.ml",
+        rule: index::array_feature_extractor,
+        roles: DATA_CONFIG,
+        cost_doc: MOVE,
+    },
+    op!(
+        "TensorScatter",
+        index::tensor_scatter,
+        SCATTER,
+        "0 (the update is written into the cache)"
+    ),
+    op!(
+        "Col2Im",
+        layout::col2im,
+        DATA_CONFIG2,
+        "N·C·∏block·L additions (every column element accumulated into the image)"
+    ),
+    op!(
         "NonZero",
         index::non_zero,
         DATA,
@@ -149,6 +216,12 @@ pub const OPS: &[OpDef] = &[
         DATA_CONFIG,
         "rows·(L − 1) additions for scan length L (rows·max(L − 2, 0) if exclusive)"
     ),
+    op!(
+        "CumProd",
+        index::cum_sum,
+        DATA_CONFIG,
+        "rows·(L − 1) multiplications for scan length L (rows·max(L − 2, 0) if exclusive)"
+    ),
     op!("Shape", values::shape, DATA, MOVE),
     op!("Size", values::size, DATA, MOVE),
     op!("Constant", values::constant, &[], MOVE),
@@ -156,6 +229,31 @@ pub const OPS: &[OpDef] = &[
     op!("Range", values::range, CONFIG3, "0 (element generation)"),
     op!("Cast", values::cast, DATA, "0 (type conversion)"),
     op!("CastLike", values::cast_like, DATA, "0 (type conversion)"),
+    op!(
+        "BitCast",
+        values::bit_cast,
+        DATA,
+        "0 (the bits are reinterpreted)"
+    ),
+    op!(
+        "HannWindow",
+        values::window::<4>,
+        CONFIG,
+        "4 per element: the angle, a cosine, a scale, a subtraction"
+    ),
+    op!(
+        "HammingWindow",
+        values::window::<4>,
+        CONFIG,
+        "4 per element: the angle, a cosine, a scale, a subtraction"
+    ),
+    op!(
+        "BlackmanWindow",
+        values::window::<8>,
+        CONFIG,
+        "8 per element: two angles, two cosines, two scales, a subtraction and an addition"
+    ),
+    op!("CenterCropPad", slice::center_crop_pad, DATA_CONFIG, MOVE),
 ];
 
 // ----- value tracking ------------------------------------------------------

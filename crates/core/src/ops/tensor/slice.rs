@@ -1,4 +1,5 @@
-//! Operators that cut and join along axes: Concat, Split, Slice, Pad.
+//! Operators that cut and join along axes: Concat, Split, Slice, Pad,
+//! CenterCropPad.
 //! All cost 0 MACs and 0 FLOPs.
 
 use super::{
@@ -526,6 +527,49 @@ pub(super) fn pad(ctx: &mut NodeCtx) -> RuleResult {
     Ok(())
 }
 
+/// CenterCropPad (opset 18): each axis in `axes` (default all) cropped or
+/// padded, centred, to the size given by input 1; other axes unchanged.
+/// Data movement: 0 FLOPs.
+pub(super) fn center_crop_pad(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?.to_vec();
+    let rank = s.len();
+    let axes: Vec<usize> = match ctx.attr_ints("axes")? {
+        Some(a) => a
+            .iter()
+            .map(|&x| {
+                crate::shape::normalize_axis(x, rank).ok_or_else(|| {
+                    OpError::Invalid(format!("axis {x} is out of range for rank {rank}"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        None => (0..rank).collect(),
+    };
+    ctx.input(1)?;
+    let Some(sizes) = ctx.value(1).and_then(|v| v.as_ints()) else {
+        let mut out = s.clone();
+        for &a in &axes {
+            out[a] = Dim::Unknown;
+        }
+        ctx.set_output(0, ctx.dtype(0), out);
+        return Err(OpError::DataDependent(
+            "the target shape of CenterCropPad (input 1) is not known".into(),
+        ));
+    };
+    if sizes.len() != axes.len() {
+        return Err(OpError::Invalid(format!(
+            "shape (input 1) has {} values for {} axes",
+            sizes.len(),
+            axes.len()
+        )));
+    }
+    let mut out = s;
+    for (&a, d) in axes.iter().zip(sizes) {
+        out[a] = d.clone();
+    }
+    ctx.set_output(0, ctx.dtype(0), out);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{act, ints, ints_nd, run_rule, unknown_ints};
@@ -543,6 +587,26 @@ mod tests {
 
     /// [2, 3] ++ [2, 5] on axis 1 → [2, 8]; on symbolic dims
     /// [batch, seq, 768] ++ [batch, 1, 768] on axis 1 → [batch, seq + 1, 768].
+    /// CenterCropPad of 20x10x3 to [10, 12] on axes 0 and 1 → 10x12x3;
+    /// with the shape unknown the cropped axes are unknown.
+    #[test]
+    fn center_crop_pad() {
+        let r = NodeTest::new("CenterCropPad")
+            .opset(18)
+            .input(&[20, 10, 3])
+            .ints(&[10, 12])
+            .ints_attr("axes", &[0, 1])
+            .run();
+        assert_eq!(r.shape(0), "10x12x3");
+        assert_eq!(r.flops(), 0);
+        let u = NodeTest::new("CenterCropPad")
+            .opset(18)
+            .input(&[20, 10, 3])
+            .input(&[3])
+            .run();
+        assert_eq!(u.shape(0), "?x?x?");
+    }
+
     #[test]
     fn concat_sums_dims() {
         let r = NodeTest::new("Concat")

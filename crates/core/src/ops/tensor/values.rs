@@ -38,6 +38,8 @@ pub fn dtype_from_onnx_code(code: i64) -> Option<DType> {
         22 => I4,
         23 => F4E2M1,
         24 => F8E8M0,
+        25 => U2,
+        26 => I2,
         _ => return None,
     })
 }
@@ -287,6 +289,110 @@ pub(super) fn cast(ctx: &mut NodeCtx) -> RuleResult {
     cast_to(ctx, to)
 }
 
+/// BitCast (opset 26): the input's bits reinterpreted as `to`, which must
+/// have the same bit width; the shape is the input's. 0 FLOPs. The elements
+/// are not tracked (their meaning changes).
+pub(super) fn bit_cast(ctx: &mut NodeCtx) -> RuleResult {
+    let code = match ctx.attr("to") {
+        Some(_) => ctx.attr_int("to", 0)?,
+        None => return Err(OpError::Invalid("attribute 'to' is required".into())),
+    };
+    let to = dtype_from_onnx_code(code).ok_or_else(|| {
+        OpError::Invalid(format!(
+            "attribute 'to' = {code} is not a known ONNX data type"
+        ))
+    })?;
+    let s = ctx.shape(0)?.to_vec();
+    if let Some(from) = ctx.dtype(0) {
+        if from.bits() != to.bits() || to.bits() == 0 {
+            return Err(OpError::Invalid(format!(
+                "BitCast from {} to {}: the bit widths differ",
+                from.name(),
+                to.name()
+            )));
+        }
+    }
+    ctx.set_output(0, Some(to), s);
+    Ok(())
+}
+
+/// HannWindow, HammingWindow, BlackmanWindow (opset 17): a 1-D window of
+/// `size` (input 0, a scalar) elements of `output_datatype` (default
+/// float); `F` FLOPs per element (see the table).
+pub(super) fn window<const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
+    let code = ctx.attr_int("output_datatype", 1)?;
+    let dtype = dtype_from_onnx_code(code).ok_or_else(|| {
+        OpError::Invalid(format!(
+            "attribute 'output_datatype' = {code} is not a known ONNX data type"
+        ))
+    })?;
+    ctx.input(0)?;
+    let size = match ctx.value(0) {
+        Some(ConstValue::Ints(v)) if v.len() == 1 => v[0].clone(),
+        Some(ConstValue::Floats(v)) if v.len() == 1 && v[0].is_finite() && v[0].abs() < 9.0e18 => {
+            Dim::int(v[0] as i64)
+        }
+        Some(_) => return Err(OpError::Invalid("size (input 0) must be a scalar".into())),
+        None => {
+            ctx.set_output(0, Some(dtype), vec![Dim::Unknown]);
+            return Err(OpError::DataDependent(format!(
+                "the size of {} (input 0) is not known",
+                ctx.node.op_type
+            )));
+        }
+    };
+    if size.as_i64().is_some_and(|n| n < 0) {
+        return Err(OpError::Invalid("the window size is negative".into()));
+    }
+    ctx.set_output(0, Some(dtype), vec![size.clone()]);
+    match size.poly() {
+        Some(n) => ctx.add_flops(&n.checked_scale(F)?),
+        None => Err(OpError::DataDependent(
+            "the window size is not known".into(),
+        )),
+    }
+}
+
+/// The `dtype` attribute as a dtype, or `default` when absent.
+fn dtype_attr(ctx: &NodeCtx, default: Option<DType>) -> Result<Option<DType>, OpError> {
+    match ctx.attr("dtype") {
+        None => Ok(default),
+        Some(_) => {
+            let code = ctx.attr_int("dtype", 0)?;
+            dtype_from_onnx_code(code).map(Some).ok_or_else(|| {
+                OpError::Invalid(format!(
+                    "attribute 'dtype' = {code} is not an ONNX data type"
+                ))
+            })
+        }
+    }
+}
+
+/// RandomUniformLike, RandomNormalLike, Bernoulli: the input's shape, in
+/// `dtype` (default the input's); `F` FLOPs per element.
+pub(super) fn random_like<const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.shape(0)?.to_vec();
+    let dtype = dtype_attr(ctx, ctx.dtype(0))?;
+    ctx.set_output(0, dtype, s);
+    if F != 0 {
+        let n = ctx.numel(0)?;
+        ctx.add_flops(&n.checked_scale(F)?)?;
+    }
+    Ok(())
+}
+
+/// RandomUniform, RandomNormal: the `shape` attribute, in `dtype` (default
+/// float).
+pub(super) fn random<const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
+    let dtype = dtype_attr(ctx, Some(DType::F32))?;
+    let Some(s) = ctx.attr_ints("shape")? else {
+        return Err(OpError::Invalid("attribute 'shape' is required".into()));
+    };
+    let shape: Vec<Dim> = s.iter().map(|&d| Dim::int(d)).collect();
+    ctx.set_output(0, dtype, shape);
+    Ok(())
+}
+
 /// CastLike: Cast to the dtype of input 1. 0 FLOPs.
 pub(super) fn cast_like(ctx: &mut NodeCtx) -> RuleResult {
     ctx.input(1)?;
@@ -323,6 +429,8 @@ fn int_range(t: DType) -> Option<(i128, i128)> {
     Some(match t {
         I4 => (-8, 7),
         U4 => (0, 15),
+        I2 => (-2, 1),
+        U2 => (0, 3),
         I8 => (-128, 127),
         U8 => (0, 255),
         I16 => (-32768, 32767),
@@ -400,8 +508,8 @@ mod tests {
 
     #[test]
     fn onnx_dtype_codes() {
-        let all: Vec<DType> = (1..=24).filter_map(dtype_from_onnx_code).collect();
-        assert_eq!(all.len(), 24);
+        let all: Vec<DType> = (1..=26).filter_map(dtype_from_onnx_code).collect();
+        assert_eq!(all.len(), 26);
         for (i, a) in all.iter().enumerate() {
             assert!(!all[i + 1..].contains(a), "{a:?} twice");
         }
@@ -411,7 +519,9 @@ mod tests {
         assert_eq!(dtype_from_onnx_code(16), Some(DType::BF16));
         assert_eq!(dtype_from_onnx_code(24), Some(DType::F8E8M0));
         assert_eq!(dtype_from_onnx_code(0), None);
-        assert_eq!(dtype_from_onnx_code(25), None);
+        assert_eq!(dtype_from_onnx_code(25), Some(DType::U2));
+        assert_eq!(dtype_from_onnx_code(26), Some(DType::I2));
+        assert_eq!(dtype_from_onnx_code(27), None);
         assert_eq!(dtype_from_onnx_code(-1), None);
     }
 
@@ -581,6 +691,38 @@ mod tests {
 
     /// Range(0, 10, 3) → 0, 3, 6, 9 (⌈10/3⌉ = 4); Range(10, 0, −3) → 10, 7,
     /// 4, 1; Range(5, 0, 1) → empty; Range(0.0, 1.0, 0.25) → 4 floats.
+    #[test]
+    fn random() {
+        use crate::ops::testing::NodeTest;
+        let r = NodeTest::new("RandomUniformLike").input(&[2, 3]).run();
+        assert_eq!(r.shape(0), "2x3");
+        assert_eq!(r.flops(), 0);
+        let b = NodeTest::new("Bernoulli").input(&[2, 3]).run();
+        assert_eq!(b.flops(), 6);
+        let u = NodeTest::new("RandomNormal")
+            .ints_attr("shape", &[4, 5])
+            .run();
+        assert_eq!(u.shape(0), "4x5");
+    }
+
+    #[test]
+    fn bit_cast_and_windows() {
+        use crate::ops::testing::NodeTest;
+        let b = NodeTest::new("BitCast").input(&[2, 3]).int("to", 6).run();
+        assert_eq!(b.shape(0), "2x3");
+        assert_eq!(b.flops(), 0);
+        let bad = NodeTest::new("BitCast").input(&[2, 3]).int("to", 7).run();
+        assert!(
+            matches!(bad.status(), crate::report::NodeStatus::Incomplete(m) if m.contains("bit widths"))
+        );
+        // Hann of 10: 4·10 = 40; Blackman 8·10 = 80.
+        let h = NodeTest::new("HannWindow").opset(17).ints(&[10]).run();
+        assert_eq!(h.shape(0), "10");
+        assert_eq!(h.flops(), 40);
+        let k = NodeTest::new("BlackmanWindow").opset(17).ints(&[10]).run();
+        assert_eq!(k.flops(), 80);
+    }
+
     #[test]
     fn range_concrete() {
         let r = run_rule(

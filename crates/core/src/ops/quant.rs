@@ -1,0 +1,1091 @@
+//! Quantized and integer operators: `QuantizeLinear`, `DequantizeLinear`,
+//! `DynamicQuantizeLinear`, `MatMulInteger`, `ConvInteger`,
+//! `QLinearMatMul`, `QLinearConv`, and the onnxruntime `QLinear*`
+//! operators (domain `com.microsoft`) that quantizing exporters emit.
+//!
+//! The multiply–accumulates of the integer products are MACs like any
+//! other; their integer additions and multiplications are integer
+//! operations ([`NodeCtx::add_int_ops`]), counted like FLOPs (`2·MACs −
+//! outputs`, `+ outputs` for an integer bias) but never added to FLOPs.
+//! FLOPs are the float work around them: dequantizing `(x − zp)·scale` = 2
+//! per element (1 without a zero point), quantizing `saturate(round(x /
+//! scale) + zp)` = 5 per element (divide, round, add, 2 comparisons; 4
+//! without a zero point), and requantizing an integer accumulator = 5 per
+//! output (multiply by the combined scale, round, add, 2 comparisons).
+//! Zero-point corrections inside integer products are folded into the
+//! kernels (row and column sums) and not counted.
+
+use super::contrib::{dot_flops, matmul_geometry};
+use super::tensor::dtype_from_onnx_code;
+use super::window::{kernel_shape, Window};
+use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
+use crate::graph::DType;
+use crate::poly::Poly;
+use crate::shape::{self, format_shape, Dim, Shape};
+
+const D: Role = Role::Data;
+const W: Role = Role::Weight;
+const C: Role = Role::Config;
+const MS: &str = "com.microsoft";
+
+/// Requantizing one output: multiply, round, add zero point, 2 clamps.
+const REQUANT: i128 = 5;
+/// Dequantizing one element with a zero point: subtract, multiply.
+const DEQUANT: i128 = 2;
+
+pub const OPS: &[OpDef] = &[
+    OpDef {
+        op_type: "QuantizeLinear",
+        domain: "",
+        rule: quantize_linear,
+        roles: &[D, C, C],
+        cost_doc: "FLOPs = 5 per element with a zero point (divide, round, add, 2 clamps), 4 without",
+    },
+    OpDef {
+        op_type: "DequantizeLinear",
+        domain: "",
+        rule: dequantize_linear,
+        roles: &[W, C, C],
+        cost_doc: "FLOPs = 2 per element with a zero point ((x − zp)·scale), 1 without; an initializer input is a weight",
+    },
+    OpDef {
+        op_type: "DynamicQuantizeLinear",
+        domain: "",
+        rule: dynamic_quantize_linear,
+        roles: &[],
+        cost_doc: "FLOPs = 7n + 7: min and max 2(n − 1), scale and zero point 9, quantize 5n",
+    },
+    OpDef {
+        op_type: "MatMulInteger",
+        domain: "",
+        rule: matmul_integer,
+        roles: &[D, W, C, C],
+        cost_doc: "MACs = ∏batch·M·N·K (integer); int ops = ∏batch·M·N·(2K − 1); FLOPs 0",
+    },
+    OpDef {
+        op_type: "ConvInteger",
+        domain: "",
+        rule: conv_integer,
+        roles: &[D, W, C, C],
+        cost_doc: "MACs as Conv (integer); int ops = 2·MACs − outputs; FLOPs 0",
+    },
+    OpDef {
+        op_type: "QLinearMatMul",
+        domain: "",
+        rule: qlinear_matmul,
+        roles: &[D, C, C, W, C, C, C, C],
+        cost_doc: "MACs = ∏batch·M·N·K (integer); int ops = ∏batch·M·N·(2K − 1); FLOPs = 5 per output (requantize)",
+    },
+    OpDef {
+        op_type: "QLinearConv",
+        domain: "",
+        rule: qlinear_conv,
+        roles: &[D, C, C, W, C, C, C, C, W],
+        cost_doc: "MACs as Conv (integer); int ops = 2·MACs − outputs (+ outputs with bias); FLOPs = 5 per output (requantize)",
+    },
+    OpDef {
+        op_type: "QuantizeLinear",
+        domain: MS,
+        rule: quantize_linear,
+        roles: &[D, C, C],
+        cost_doc: "as ai.onnx QuantizeLinear: 5 FLOPs per element with a zero point, 4 without",
+    },
+    OpDef {
+        op_type: "DequantizeLinear",
+        domain: MS,
+        rule: dequantize_linear,
+        roles: &[W, C, C],
+        cost_doc: "as ai.onnx DequantizeLinear: 2 FLOPs per element with a zero point, 1 without",
+    },
+    OpDef {
+        op_type: "MatMulIntegerToFloat",
+        domain: MS,
+        rule: matmul_integer_to_float,
+        roles: &[D, W, C, C, C, C, W],
+        cost_doc: "MACs = ∏batch·M·N·K (integer); int ops = ∏batch·M·N·(2K − 1); FLOPs = 1 per output (scale), + 1 with bias",
+    },
+    OpDef {
+        op_type: "DynamicQuantizeMatMul",
+        domain: MS,
+        rule: dynamic_quantize_matmul,
+        roles: &[D, W, C, C, W],
+        cost_doc: "DynamicQuantizeLinear of A (7·numel(A) + 7), then as MatMulIntegerToFloat",
+    },
+    OpDef {
+        op_type: "QLinearAdd",
+        domain: MS,
+        rule: qlinear_add,
+        roles: &[D, C, C, D, C, C, C, C],
+        cost_doc: "FLOPs = 10 per output element (dequantize 2 + 2, add, requantize 5)",
+    },
+    OpDef {
+        op_type: "QLinearMul",
+        domain: MS,
+        rule: qlinear_mul,
+        roles: &[D, C, C, D, C, C, C, C],
+        cost_doc: "FLOPs = 10 per output element (dequantize 2 + 2, multiply, requantize 5)",
+    },
+    OpDef {
+        op_type: "QLinearSigmoid",
+        domain: MS,
+        rule: qlinear_sigmoid,
+        roles: &[D, C, C, C, C],
+        cost_doc: "FLOPs = 11 per element (dequantize 2, sigmoid 4, requantize 5)",
+    },
+    OpDef {
+        op_type: "QLinearLeakyRelu",
+        domain: MS,
+        rule: qlinear_leaky_relu,
+        roles: &[D, C, C, C, C],
+        cost_doc: "FLOPs = 9 per element (dequantize 2, compare and multiply 2, requantize 5)",
+    },
+    OpDef {
+        op_type: "QLinearConcat",
+        domain: MS,
+        rule: qlinear_concat,
+        roles: &[C, C],
+        cost_doc: "FLOPs = 7 per output element (dequantize 2, requantize 5 to the output scale)",
+    },
+    OpDef {
+        op_type: "QLinearGlobalAveragePool",
+        domain: MS,
+        rule: qlinear_global_average_pool,
+        roles: &[D, C, C, C, C],
+        cost_doc: "FLOPs = 3·numel(X) + 5·N·C: dequantize 2 per element, n − 1 adds + 1 divide per plane, requantize 5",
+    },
+    OpDef {
+        op_type: "QLinearAveragePool",
+        domain: MS,
+        rule: qlinear_average_pool,
+        roles: &[D, C, C, C, C],
+        cost_doc: "FLOPs = 2·numel(X) + (k + 5) per output, k = ∏kernel_shape (dequantize, average, requantize)",
+    },
+];
+
+fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
+    OpError::UnknownInput {
+        index: i,
+        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
+    }
+}
+
+/// Checks a quantization scale's shape against the input: per tensor
+/// (scalar or one element), per axis (1-D of the axis' size), or blocked
+/// (opset 21: same rank, ⌈dim / block_size⌉ on the axis). Checked only
+/// where dims are known integers.
+fn check_scale(ctx: &NodeCtx, x: &[Dim], scale_input: usize) -> RuleResult {
+    let Ok(scale) = ctx.shape(scale_input) else {
+        return Ok(());
+    };
+    let block = ctx.attr_int("block_size", 0)?;
+    if block != 0 && ctx.opset < 21 {
+        return Err(OpError::Invalid(format!(
+            "attribute 'block_size' needs opset 21, the model uses {}",
+            ctx.opset
+        )));
+    }
+    let numel_one = scale.iter().all(|d| d.as_i64() == Some(1));
+    if scale.is_empty() || (scale.len() == 1 && numel_one) {
+        return Ok(());
+    }
+    if ctx.opset < 13 {
+        return Err(OpError::Invalid(format!(
+            "scale shape {} is not per-tensor; per-axis scales need opset 13",
+            format_shape(scale)
+        )));
+    }
+    let axis = ctx.attr_int("axis", 1)?;
+    let rank = x.len();
+    let a = shape::normalize_axis(axis, rank)
+        .ok_or_else(|| OpError::Invalid(format!("axis {axis} is out of range for rank {rank}")))?;
+    if block < 0 {
+        return Err(OpError::Invalid(format!(
+            "attribute 'block_size' = {block} must not be negative"
+        )));
+    }
+    let mismatch = || {
+        OpError::Invalid(format!(
+            "scale shape {} does not fit input {} (axis {axis}, block_size {block})",
+            format_shape(scale),
+            format_shape(x)
+        ))
+    };
+    if block == 0 {
+        if scale.len() != 1 {
+            return Err(mismatch());
+        }
+        if let (Some(s), Some(c)) = (scale[0].as_i64(), x[a].as_i64()) {
+            if s != c {
+                return Err(mismatch());
+            }
+        }
+        return Ok(());
+    }
+    if scale.len() != rank {
+        return Err(mismatch());
+    }
+    for (i, (s, d)) in scale.iter().zip(x).enumerate() {
+        if let (Some(s), Some(d)) = (s.as_i64(), d.as_i64()) {
+            let want = if i == a {
+                (i128::from(d) + i128::from(block) - 1) / i128::from(block)
+            } else {
+                i128::from(d)
+            };
+            if i128::from(s) != want {
+                return Err(mismatch());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `output_dtype` attribute (opset 21+), if set.
+fn output_dtype_attr(ctx: &NodeCtx) -> Result<Option<DType>, OpError> {
+    match ctx.attr_int("output_dtype", 0)? {
+        0 => Ok(None),
+        code => dtype_from_onnx_code(code).map(Some).ok_or_else(|| {
+            OpError::Invalid(format!("attribute 'output_dtype' = {code} is not a type"))
+        }),
+    }
+}
+
+/// `QuantizeLinear`: y = saturate(round(x / scale) + zero_point), per
+/// tensor, per axis (opset 13) or per block (opset 21). Output type: the
+/// zero point's, else `output_dtype`, else uint8. 5 FLOPs per element
+/// (divide, round, add, 2 comparisons), 4 without a zero point.
+fn quantize_linear(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    check_scale(ctx, &x, 1)?;
+    let attr = output_dtype_attr(ctx)?;
+    let dtype = if ctx.has_input(2) {
+        ctx.dtype(2)
+    } else {
+        Some(attr.unwrap_or(DType::U8))
+    };
+    ctx.set_output(0, dtype, x);
+    let per = if ctx.has_input(2) { 5 } else { 4 };
+    let n = ctx.numel(0)?;
+    ctx.add_flops_per(&n, per)
+}
+
+/// `DequantizeLinear`: y = (x − zero_point)·scale: 2 FLOPs per element, 1
+/// without a zero point. Output type: `output_dtype` (opset 23), else the
+/// scale's (float16/bfloat16 from opset 19), else float32. A quantized
+/// initializer read here is a weight: it counts as parameters, stored at
+/// its own (integer) width.
+fn dequantize_linear(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    check_scale(ctx, &x, 1)?;
+    let dtype = match output_dtype_attr(ctx)? {
+        Some(t) => t,
+        None => ctx.dtype(1).unwrap_or(DType::F32),
+    };
+    ctx.set_output(0, Some(dtype), x);
+    let per = if ctx.has_input(2) { DEQUANT } else { 1 };
+    let n = ctx.numel(0)?;
+    ctx.add_flops_per(&n, per)
+}
+
+/// `DynamicQuantizeLinear`: uint8 quantization with the range of x.
+/// `min` and `max` over n elements: 2(n − 1) comparisons; including 0 in
+/// the range 2; scale = (max − min)/255 2; zero point saturate(round(−min
+/// / scale)) 5; then 5 per element: 7n + 7. Outputs y (uint8, x's shape),
+/// y_scale (float scalar), y_zero_point (uint8 scalar).
+fn dynamic_quantize_linear(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    ctx.set_output(0, Some(DType::U8), x);
+    ctx.set_output(1, Some(DType::F32), vec![]);
+    ctx.set_output(2, Some(DType::U8), vec![]);
+    let n = ctx.numel(0)?;
+    if n.as_constant() == Some(0) {
+        return Ok(());
+    }
+    ctx.add_flops(&n.checked_scale(7)?.checked_add(&Poly::constant(7))?)
+}
+
+/// Integer matrix product of inputs `a` and `b`: sets output 0 with
+/// `dtype`, adds MACs and integer operations; returns the output count.
+fn integer_matmul(
+    ctx: &mut NodeCtx,
+    a: usize,
+    b: usize,
+    dtype: Option<DType>,
+) -> Result<Poly, OpError> {
+    let (out, outputs, k) = matmul_geometry(ctx, a, b, false, false)?;
+    ctx.set_output(0, dtype, out);
+    ctx.add_macs(&outputs.checked_mul(&k)?)?;
+    ctx.add_int_ops(&dot_flops(&outputs, &k)?)?;
+    Ok(outputs)
+}
+
+/// `MatMulInteger`: int8/uint8 operands, int32 output with MatMul's
+/// shape. MACs = ∏batch·M·N·K; integer ops ∏batch·M·N·(2K − 1); no FLOPs.
+fn matmul_integer(ctx: &mut NodeCtx) -> RuleResult {
+    integer_matmul(ctx, 0, 1, Some(DType::I32)).map(|_| ())
+}
+
+/// `QLinearMatMul`: integer product of a (input 0) and b (input 3) as
+/// `MatMulInteger`, then requantized to y_scale / y_zero_point: 5 FLOPs
+/// per output. Output type: y_zero_point's, else a's.
+fn qlinear_matmul(ctx: &mut NodeCtx) -> RuleResult {
+    let dtype = ctx.dtype(7).or(ctx.dtype(0));
+    let outputs = integer_matmul(ctx, 0, 3, dtype)?;
+    ctx.add_flops_per(&outputs, REQUANT)
+}
+
+/// `MatMulIntegerToFloat` (com.microsoft): integer product as
+/// `MatMulInteger`, then scaled to float by a_scale·b_scale (1 FLOP per
+/// output; the per-column product of the scales is formed once) and the
+/// optional bias (input 6) added (1 per output). Output: a_scale's type.
+fn matmul_integer_to_float(ctx: &mut NodeCtx) -> RuleResult {
+    let dtype = ctx.dtype(2).or(Some(DType::F32));
+    let outputs = integer_matmul(ctx, 0, 1, dtype)?;
+    let per = if ctx.has_input(6) { 2 } else { 1 };
+    ctx.add_flops_per(&outputs, per)
+}
+
+/// `DynamicQuantizeMatMul` (com.microsoft): float A is quantized to uint8
+/// on the fly (as `DynamicQuantizeLinear`: 7·numel(A) + 7 FLOPs), multiplied
+/// by the int8 B as integers, and scaled back (1 per output, + 1 for the
+/// bias, input 4). Output: A's type.
+fn dynamic_quantize_matmul(ctx: &mut NodeCtx) -> RuleResult {
+    let outputs = integer_matmul(ctx, 0, 1, ctx.dtype(0))?;
+    let n = ctx.numel(0)?;
+    let quantize = n.checked_scale(7)?.checked_add(&Poly::constant(7))?;
+    let per = if ctx.has_input(4) { 2 } else { 1 };
+    ctx.add_flops(&quantize)?;
+    ctx.add_flops_per(&outputs, per)
+}
+
+/// Convolution geometry of input `x` and weight `w`: output shape, output
+/// count and MACs (as `Conv`: N·C_out·∏out·(C_in/g)·∏k).
+fn conv_geometry(ctx: &NodeCtx, xi: usize, wi: usize) -> Result<(Shape, Poly, Poly), OpError> {
+    let x = ctx.shape(xi)?.to_vec();
+    let w = ctx.known_shape(wi)?;
+    if x.len() < 3 || w.len() != x.len() {
+        return Err(OpError::Invalid(format!(
+            "input rank {} and weight rank {} do not form a convolution",
+            x.len(),
+            w.len()
+        )));
+    }
+    let group = ctx.attr_int("group", 1)?;
+    if group < 1 {
+        return Err(OpError::Invalid(format!(
+            "group must be positive, got {group}"
+        )));
+    }
+    let kernel = kernel_shape(ctx, Some(wi))?;
+    if kernel.len() != x.len() - 2 {
+        return Err(OpError::Invalid(format!(
+            "kernel_shape has {} axes, input has {} spatial axes",
+            kernel.len(),
+            x.len() - 2
+        )));
+    }
+    if let (Some(c), Some(per)) = (x[1].as_i64(), w[1].as_i64()) {
+        if per.checked_mul(group) != Some(c) {
+            return Err(OpError::Invalid(format!(
+                "input has {c} channels but weight expects {per} per group × {group} groups"
+            )));
+        }
+    }
+    let window = Window::from_attrs(ctx, kernel)?;
+    let mut out: Shape = vec![x[0].clone(), Dim::Known(w[0].clone())];
+    for (i, d) in x[2..].iter().enumerate() {
+        out.push(window.output_dim(i, d)?);
+    }
+    let outputs = shape::numel(&out)?.ok_or_else(|| unknown(ctx, xi))?;
+    let k: Vec<Poly> = window.kernel.iter().map(|&v| Poly::from(v)).collect();
+    let macs = outputs.checked_mul(&w[1])?.checked_mul(&product(&k)?)?;
+    Ok((out, outputs, macs))
+}
+
+/// `ConvInteger`: integer convolution with int32 output, `Conv`'s shape.
+/// MACs as Conv; integer ops 2·MACs − outputs; no FLOPs.
+fn conv_integer(ctx: &mut NodeCtx) -> RuleResult {
+    let (out, outputs, macs) = conv_geometry(ctx, 0, 1)?;
+    ctx.set_output(0, Some(DType::I32), out);
+    ctx.add_macs(&macs)?;
+    ctx.add_int_ops(&macs.checked_scale(2)?.checked_sub(&outputs)?)
+}
+
+/// `QLinearConv`: x (input 0), w (input 3), optional int32 bias (input 8).
+/// MACs as Conv; integer ops 2·MACs − outputs, + outputs for the bias;
+/// requantizing: 5 FLOPs per output. Output type: y_zero_point's, else x's.
+fn qlinear_conv(ctx: &mut NodeCtx) -> RuleResult {
+    let (out, outputs, macs) = conv_geometry(ctx, 0, 3)?;
+    ctx.set_output(0, ctx.dtype(7).or(ctx.dtype(0)), out);
+    ctx.add_macs(&macs)?;
+    let mut int_ops = macs.checked_scale(2)?;
+    if !ctx.has_input(8) {
+        int_ops = int_ops.checked_sub(&outputs)?;
+    }
+    ctx.add_int_ops(&int_ops)?;
+    ctx.add_flops_per(&outputs, REQUANT)
+}
+
+/// Quantized binary op on inputs 0 and 3 (broadcast): `op` FLOPs for the
+/// float operation, 2 + 2 to dequantize, 5 to requantize per output.
+fn qlinear_binary(ctx: &mut NodeCtx, op: i128) -> RuleResult {
+    let out = shape::broadcast(ctx.shape(0)?, ctx.shape(3)?)?;
+    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    ctx.set_output(0, ctx.dtype(7).or(ctx.dtype(0)), out);
+    ctx.add_flops_per(&n, 2 * DEQUANT + op + REQUANT)
+}
+
+/// `QLinearAdd`: 10 FLOPs per output element.
+fn qlinear_add(ctx: &mut NodeCtx) -> RuleResult {
+    qlinear_binary(ctx, 1)
+}
+
+/// `QLinearMul`: 10 FLOPs per output element.
+fn qlinear_mul(ctx: &mut NodeCtx) -> RuleResult {
+    qlinear_binary(ctx, 1)
+}
+
+/// Quantized unary op: dequantize 2, `op`, requantize 5 per element.
+fn qlinear_unary(ctx: &mut NodeCtx, op: i128) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), x);
+    let n = ctx.numel(0)?;
+    ctx.add_flops_per(&n, DEQUANT + op + REQUANT)
+}
+
+/// `QLinearSigmoid`: sigmoid's 4 → 11 FLOPs per element.
+fn qlinear_sigmoid(ctx: &mut NodeCtx) -> RuleResult {
+    qlinear_unary(ctx, 4)
+}
+
+/// `QLinearLeakyRelu`: compare and multiply by alpha (2) → 9 per element.
+fn qlinear_leaky_relu(ctx: &mut NodeCtx) -> RuleResult {
+    qlinear_unary(ctx, 2)
+}
+
+/// `QLinearConcat`: inputs Y_scale, Y_zero_point, then (X, X_scale,
+/// X_zero_point) triples, concatenated on `axis`. Each element is
+/// requantized to the output's scale: 7 FLOPs per output element.
+fn qlinear_concat(ctx: &mut NodeCtx) -> RuleResult {
+    let n_in = ctx.num_inputs();
+    if n_in < 5 || !(n_in - 2).is_multiple_of(3) {
+        return Err(OpError::Invalid(format!(
+            "QLinearConcat takes Y_scale, Y_zero_point and (X, scale, zero point) triples; got {n_in} inputs"
+        )));
+    }
+    let first = ctx.shape(2)?.to_vec();
+    let rank = first.len();
+    let axis = ctx.attr_int("axis", 0)?;
+    let a = shape::normalize_axis(axis, rank)
+        .ok_or_else(|| OpError::Invalid(format!("axis {axis} is out of range for rank {rank}")))?;
+    let mut out = first.clone();
+    for i in (5..n_in).step_by(3) {
+        let s = ctx.shape(i)?;
+        if s.len() != rank {
+            return Err(OpError::Invalid(format!(
+                "input {i} has rank {}, the first has rank {rank}",
+                s.len()
+            )));
+        }
+        for (j, (o, d)) in out.iter_mut().zip(s).enumerate() {
+            if j == a {
+                *o = o.add(d)?;
+            } else if let (Some(x), Some(y)) = (o.as_i64(), d.as_i64()) {
+                if x != y {
+                    return Err(OpError::Invalid(format!(
+                        "input {i} differs on axis {j} ({y} vs {x})"
+                    )));
+                }
+            }
+        }
+    }
+    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 2))?;
+    ctx.set_output(0, ctx.dtype(1).or(ctx.dtype(2)), out);
+    ctx.add_flops_per(&n, DEQUANT + REQUANT)
+}
+
+/// `QLinearGlobalAveragePool`: per (N, C) plane of n elements, dequantize
+/// 2n, average n (n − 1 adds, 1 divide), requantize 5: 3·numel(X) +
+/// 5·N·C. `channels_last = 1` reads X as `[N, ..., C]`.
+fn qlinear_global_average_pool(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    if x.len() < 3 {
+        return Err(OpError::Invalid(format!(
+            "input has rank {}, a global pool needs [N, C, spatial...]",
+            x.len()
+        )));
+    }
+    let channels_last = ctx.attr_int("channels_last", 0)? != 0;
+    let out: Shape = x
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let keep = i == 0
+                || if channels_last {
+                    i == x.len() - 1
+                } else {
+                    i == 1
+                };
+            if keep {
+                d.clone()
+            } else {
+                Dim::int(1)
+            }
+        })
+        .collect();
+    let planes = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), out);
+    let n = ctx.numel(0)?;
+    ctx.add_flops(
+        &n.checked_scale(3)?
+            .checked_add(&planes.checked_scale(REQUANT)?)?,
+    )
+}
+
+/// `QLinearAveragePool` (NCHW; `channels_last` is not supported): window
+/// geometry as `AveragePool`. Dequantize 2 per input element, average k
+/// per output (k − 1 adds, 1 divide, k = ∏kernel_shape), requantize 5 per
+/// output.
+fn qlinear_average_pool(ctx: &mut NodeCtx) -> RuleResult {
+    if ctx.attr_int("channels_last", 0)? != 0 {
+        return Err(OpError::Invalid(
+            "QLinearAveragePool with channels_last = 1 is not supported".into(),
+        ));
+    }
+    let x = ctx.shape(0)?.to_vec();
+    let kernel = kernel_shape(ctx, None)?;
+    if x.len() != kernel.len() + 2 {
+        return Err(OpError::Invalid(format!(
+            "kernel_shape has {} axes, input has rank {}",
+            kernel.len(),
+            x.len()
+        )));
+    }
+    let k = kernel
+        .iter()
+        .try_fold(Poly::constant(1), |acc, &v| acc.checked_mul(&Poly::from(v)))?;
+    let window = Window::from_attrs(ctx, kernel)?;
+    let mut out: Shape = x[..2].to_vec();
+    for (i, d) in x[2..].iter().enumerate() {
+        out.push(window.output_dim(i, d)?);
+    }
+    let outputs = shape::numel(&out)?.ok_or_else(|| {
+        OpError::DataDependent(
+            "output size is not a polynomial in the input's symbols; bind the symbols to count this node"
+                .into(),
+        )
+    })?;
+    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), out);
+    let n = ctx.numel(0)?;
+    let flops = n
+        .checked_scale(DEQUANT)?
+        .checked_add(&outputs.checked_mul(&k.checked_add(&Poly::constant(REQUANT))?)?)?;
+    ctx.add_flops(&flops)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::graph::{AttrValue, Attribute, DType, Node};
+    use crate::ops::testing::NodeTest;
+    use crate::ops::{lookup, NodeCtx};
+    use crate::poly::Poly;
+    use crate::report::NodeStatus;
+    use crate::shape::Dim;
+    use crate::value::ValueFacts;
+
+    fn ms(op: &str) -> NodeTest {
+        NodeTest::new(op).domain("com.microsoft")
+    }
+
+    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
+        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+    }
+
+    fn facts(dims: &[i64], dtype: DType) -> ValueFacts {
+        ValueFacts::new(
+            Some(dtype),
+            Some(dims.iter().map(|&d| Dim::int(d)).collect()),
+        )
+    }
+
+    /// Runs a rule directly to read its integer operations (not yet in
+    /// reports): returns (MACs, integer ops, FLOPs).
+    fn direct(
+        domain: &str,
+        op: &str,
+        inputs: &[Option<ValueFacts>],
+        attrs: &[(&str, i64)],
+    ) -> (Poly, Poly, Poly) {
+        let node = Node {
+            name: "n".into(),
+            op_type: op.into(),
+            domain: domain.into(),
+            inputs: vec![None; inputs.len()],
+            outputs: vec![None],
+            attributes: attrs
+                .iter()
+                .map(|(n, v)| Attribute {
+                    name: (*n).into(),
+                    value: AttrValue::Int(*v),
+                })
+                .collect(),
+        };
+        let def = lookup(domain, op).expect("registered");
+        let mut ctx = NodeCtx::new(
+            &node,
+            21,
+            inputs.iter().map(Option::as_ref).collect(),
+            vec![""; inputs.len()],
+        );
+        (def.rule)(&mut ctx).expect("rule succeeds");
+        (ctx.macs.clone(), ctx.int_ops().clone(), ctx.flops.clone())
+    }
+
+    /// QuantizeLinear [batch, 64] with a uint8 zero point: 5·64 = 320 per
+    /// batch, output uint8; per-axis scale [64] on axis 1. Without zero
+    /// point and output_dtype int8 (opset 21): 4 per element.
+    #[test]
+    fn quantize_linear_per_axis_and_types() {
+        let r = NodeTest::new("QuantizeLinear")
+            .opset(13)
+            .input_sym(&["batch", "64"])
+            .weight(&[64])
+            .input_dims(vec![Dim::int(64)], DType::U8)
+            .run();
+        assert_eq!(r.shape(0), "batchx64");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::U8));
+        assert_eq!(r.flops_expr(), "320*batch");
+        assert_eq!(r.params(), 0);
+        let i8 = NodeTest::new("QuantizeLinear")
+            .opset(21)
+            .input(&[2, 8])
+            .weight(&[1])
+            .int("output_dtype", 3)
+            .run();
+        assert_eq!(i8.node().outputs[0].dtype, Some(DType::I8));
+        assert_eq!(i8.flops(), 64);
+        let bad = NodeTest::new("QuantizeLinear")
+            .opset(13)
+            .input(&[2, 8])
+            .weight(&[7])
+            .run();
+        assert!(incomplete(&bad, "does not fit"));
+        // Opset 10 has no axis: a per-channel scale is an error there.
+        let old = NodeTest::new("QuantizeLinear")
+            .opset(10)
+            .input(&[2, 8])
+            .weight(&[8])
+            .int("axis", 1)
+            .run();
+        assert!(incomplete(&old, "opset 13"));
+        let blocked_early = NodeTest::new("QuantizeLinear")
+            .opset(19)
+            .input(&[2, 8])
+            .weight(&[2, 1])
+            .int("block_size", 8)
+            .run();
+        assert!(incomplete(&blocked_early, "opset 21"));
+    }
+
+    /// Blocked DequantizeLinear (opset 21): int8 weight initializer [64, 32],
+    /// block 16 on axis 1 → scale [64, 2]; with zero point 2·2048 = 4096
+    /// FLOPs; the weight counts as 2048 parameters (int8: 2048 bytes).
+    /// Output float16 from the scale's type.
+    #[test]
+    fn dequantize_linear_blocked_weight() {
+        let r = NodeTest::new("DequantizeLinear")
+            .opset(21)
+            .input_dims(vec![Dim::int(64), Dim::int(32)], DType::I8)
+            .input_dims(vec![Dim::int(64), Dim::int(2)], DType::F16)
+            .input_dims(vec![Dim::int(64), Dim::int(2)], DType::I8)
+            .int("axis", 1)
+            .int("block_size", 16)
+            .run();
+        assert_eq!(r.shape(0), "64x32");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::F16));
+        assert_eq!(r.flops(), 4096);
+        let no_zp = NodeTest::new("DequantizeLinear")
+            .input_sym(&["batch", "10"])
+            .weight(&[1])
+            .run();
+        assert_eq!(no_zp.flops_expr(), "10*batch");
+        let bad = NodeTest::new("DequantizeLinear")
+            .opset(21)
+            .input(&[64, 32])
+            .input(&[64, 3])
+            .int("axis", 1)
+            .int("block_size", 16)
+            .run();
+        assert!(incomplete(&bad, "does not fit"));
+    }
+
+    /// The quantized weight is a parameter at its real width: int8 [16, 8]
+    /// initializer → 128 params, 128 bytes.
+    #[test]
+    fn dequantize_weight_bytes_follow_dtype() {
+        use crate::graph::{Graph, OpsetImports, Tensor, TensorData, Value};
+        let mut g = Graph::default();
+        let w = g.add_value(Value {
+            name: "w".into(),
+            declared: None,
+            initializer: Some(Tensor {
+                dtype: DType::I8,
+                dims: vec![16, 8],
+                data: TensorData::Absent,
+            }),
+        });
+        let s = g.add_value(Value {
+            name: "s".into(),
+            declared: None,
+            initializer: Some(Tensor {
+                dtype: DType::F32,
+                dims: vec![],
+                data: TensorData::Absent,
+            }),
+        });
+        let y = g.add_value(Value {
+            name: "y".into(),
+            ..Value::default()
+        });
+        g.nodes.push(Node {
+            name: "dq".into(),
+            op_type: "DequantizeLinear".into(),
+            inputs: vec![Some(w), Some(s)],
+            outputs: vec![Some(y)],
+            ..Node::default()
+        });
+        g.outputs.push(y);
+        g.opsets = OpsetImports(vec![(String::new(), 21)]);
+        let r = crate::analysis::analyze(&g, &crate::analysis::AnalysisOptions::default())
+            .expect("analysis runs");
+        assert_eq!(r.totals.params, 128);
+        assert_eq!(r.totals.param_bytes, 128);
+        assert_eq!(r.totals.flops.as_constant(), Some(128));
+    }
+
+    /// DynamicQuantizeLinear [4, 25]: n = 100 → 7·100 + 7 = 707 FLOPs;
+    /// outputs uint8 [4, 25], float scalar, uint8 scalar.
+    #[test]
+    fn dynamic_quantize_linear() {
+        let r = NodeTest::new("DynamicQuantizeLinear")
+            .opset(11)
+            .input(&[4, 25])
+            .run_outputs(3);
+        assert_eq!(r.shape(0), "4x25");
+        assert_eq!(r.shape(1), "scalar");
+        assert_eq!(r.node().outputs[2].dtype, Some(DType::U8));
+        assert_eq!(r.flops(), 707);
+    }
+
+    /// MatMulInteger A [batch, 8, 16] uint8 × B [16, 4] int8: outputs
+    /// 32·batch, MACs 512·batch, int ops 32·31 = 992·batch, FLOPs 0; int32.
+    #[test]
+    fn matmul_integer() {
+        let r = NodeTest::new("MatMulInteger")
+            .opset(10)
+            .input_dims(
+                vec![Dim::sym("batch"), Dim::int(8), Dim::int(16)],
+                DType::U8,
+            )
+            .input_dims(vec![Dim::int(16), Dim::int(4)], DType::I8)
+            .run();
+        assert_eq!(r.shape(0), "batchx8x4");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I32));
+        assert_eq!(r.macs_expr(), "512*batch");
+        assert_eq!(r.flops_expr(), "0");
+        let (macs, int_ops, flops) = direct(
+            "",
+            "MatMulInteger",
+            &[
+                Some(facts(&[8, 16], DType::U8)),
+                Some(facts(&[16, 4], DType::I8)),
+            ],
+            &[],
+        );
+        assert_eq!(macs.as_constant(), Some(512));
+        assert_eq!(int_ops.as_constant(), Some(992));
+        assert!(flops.is_zero());
+        let bad = NodeTest::new("MatMulInteger")
+            .opset(10)
+            .input(&[8, 16])
+            .input(&[15, 4])
+            .run();
+        assert!(incomplete(&bad, "inner"));
+    }
+
+    /// QLinearMatMul a [2, 3] · b [3, 5]: 10 outputs, MACs 30, int ops
+    /// 10·5 = 50, FLOPs 5·10 = 50 (requantize); output int8 from y_zp.
+    #[test]
+    fn qlinear_matmul() {
+        let scalar = |t| Some(ValueFacts::new(Some(t), Some(vec![])));
+        let (macs, int_ops, flops) = direct(
+            "",
+            "QLinearMatMul",
+            &[
+                Some(facts(&[2, 3], DType::I8)),
+                scalar(DType::F32),
+                scalar(DType::I8),
+                Some(facts(&[3, 5], DType::I8)),
+                scalar(DType::F32),
+                scalar(DType::I8),
+                scalar(DType::F32),
+                scalar(DType::I8),
+            ],
+            &[],
+        );
+        assert_eq!(macs.as_constant(), Some(30));
+        assert_eq!(int_ops.as_constant(), Some(50));
+        assert_eq!(flops.as_constant(), Some(50));
+        let r = NodeTest::new("QLinearMatMul")
+            .opset(10)
+            .input_dims(vec![Dim::int(2), Dim::int(3)], DType::I8)
+            .weight(&[])
+            .input_dims(vec![], DType::I8)
+            .input_dims(vec![Dim::int(3), Dim::int(5)], DType::I8)
+            .weight(&[])
+            .input_dims(vec![], DType::I8)
+            .weight(&[])
+            .input_dims(vec![], DType::I8)
+            .run();
+        assert_eq!(r.shape(0), "2x5");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I8));
+        assert_eq!(r.macs(), 30);
+        assert_eq!(r.flops(), 50);
+    }
+
+    /// QLinearConv x [1, 8, 10, 10] uint8, w [16, 8, 3, 3] int8, pads 1,
+    /// bias int32 [16]: output [1, 16, 10, 10] = 1600 outputs; MACs
+    /// 1600·72 = 115,200; int ops 2·MACs (bias included);
+    /// FLOPs 5·1600 = 8000. Params: w 1152 + bias 16.
+    #[test]
+    fn qlinear_conv() {
+        let r = NodeTest::new("QLinearConv")
+            .opset(10)
+            .input_dims(
+                vec![Dim::int(1), Dim::int(8), Dim::int(10), Dim::int(10)],
+                DType::U8,
+            )
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .weight(&[16, 8, 3, 3])
+            .weight(&[16])
+            .input_dims(vec![Dim::int(16)], DType::I8)
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .weight(&[16])
+            .ints_attr("pads", &[1, 1, 1, 1])
+            .run();
+        assert_eq!(r.shape(0), "1x16x10x10");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::U8));
+        assert_eq!(r.macs(), 115_200);
+        assert_eq!(r.flops(), 8000);
+        assert_eq!(r.params(), 1152 + 16);
+        let f = |d: &[i64], t| Some(facts(d, t));
+        let scalar = |t| Some(ValueFacts::new(Some(t), Some(vec![])));
+        let (_, int_ops, _) = direct(
+            "",
+            "QLinearConv",
+            &[
+                f(&[1, 8, 10, 10], DType::U8),
+                scalar(DType::F32),
+                scalar(DType::U8),
+                f(&[16, 8, 3, 3], DType::I8),
+                scalar(DType::F32),
+                scalar(DType::I8),
+                scalar(DType::F32),
+                scalar(DType::U8),
+                f(&[16], DType::I32),
+            ],
+            &[],
+        );
+        // Direct run without pads: [1, 16, 8, 8] = 1024 outputs, MACs
+        // 73,728; with the bias int ops = 2·MACs = 147,456.
+        assert_eq!(int_ops.as_constant(), Some(147_456));
+    }
+
+    /// ConvInteger x [batch, 4, 6, 6], w [8, 2, 3, 3], group 2, stride 1, no
+    /// pads → [batch, 8, 4, 4]: 128 outputs per batch, MACs 128·18 = 2304;
+    /// int ops 2·2304 − 128 = 4480 (batch 1). Bad group → Incomplete.
+    #[test]
+    fn conv_integer_grouped() {
+        let r = NodeTest::new("ConvInteger")
+            .opset(10)
+            .input_dims(
+                vec![Dim::sym("batch"), Dim::int(4), Dim::int(6), Dim::int(6)],
+                DType::U8,
+            )
+            .input_dims(
+                vec![Dim::int(8), Dim::int(2), Dim::int(3), Dim::int(3)],
+                DType::U8,
+            )
+            .int("group", 2)
+            .run();
+        assert_eq!(r.shape(0), "batchx8x4x4");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I32));
+        assert_eq!(r.macs_expr(), "2304*batch");
+        assert_eq!(r.flops_expr(), "0");
+        let (_, int_ops, _) = direct(
+            "",
+            "ConvInteger",
+            &[
+                Some(facts(&[1, 4, 6, 6], DType::U8)),
+                Some(facts(&[8, 2, 3, 3], DType::U8)),
+            ],
+            &[("group", 2)],
+        );
+        assert_eq!(int_ops.as_constant(), Some(4480));
+        let bad = NodeTest::new("ConvInteger")
+            .opset(10)
+            .input(&[1, 4, 6, 6])
+            .input(&[8, 2, 3, 3])
+            .int("group", 3)
+            .run();
+        assert!(incomplete(&bad, "channels"));
+    }
+
+    /// Dynamic-quantized BERT: MatMulIntegerToFloat A [batch, 4, 8] uint8 ·
+    /// B [8, 6] int8 with bias [6]: 24·batch outputs, MACs 192·batch,
+    /// FLOPs 2·24 = 48·batch, output float. DynamicQuantizeMatMul with a
+    /// float A [2, 8] · B [8, 6], no bias: quantize A 7·16 + 7 = 119, MACs
+    /// 96, FLOPs 119 + 12 = 131. The com.microsoft QuantizeLinear and
+    /// DequantizeLinear count as the standard ones.
+    #[test]
+    fn ms_dynamic_quantized_matmuls() {
+        let r = ms("MatMulIntegerToFloat")
+            .input_dims(vec![Dim::sym("batch"), Dim::int(4), Dim::int(8)], DType::U8)
+            .input_dims(vec![Dim::int(8), Dim::int(6)], DType::I8)
+            .weight(&[])
+            .weight(&[6])
+            .input_dims(vec![], DType::U8)
+            .none()
+            .weight(&[6])
+            .run();
+        assert_eq!(r.shape(0), "batchx4x6");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::F32));
+        assert_eq!(r.macs_expr(), "192*batch");
+        assert_eq!(r.flops_expr(), "48*batch");
+        assert_eq!(r.params(), 6);
+        let d = ms("DynamicQuantizeMatMul")
+            .input(&[2, 8])
+            .input_dims(vec![Dim::int(8), Dim::int(6)], DType::I8)
+            .weight(&[6])
+            .run();
+        assert_eq!(d.shape(0), "2x6");
+        assert_eq!(d.macs(), 96);
+        assert_eq!(d.flops(), 131);
+        let q = ms("QuantizeLinear")
+            .input(&[2, 8])
+            .weight(&[])
+            .input_dims(vec![], DType::U16)
+            .run();
+        assert_eq!(q.node().outputs[0].dtype, Some(DType::U16));
+        assert_eq!(q.flops(), 80);
+        let dq = ms("DequantizeLinear")
+            .input_dims(vec![Dim::int(4), Dim::int(4)], DType::I4)
+            .weight(&[])
+            .run();
+        assert_eq!(dq.flops(), 16);
+    }
+
+    /// QLinearAdd [batch, 8] + [8]: 10 per output → 80·batch. QLinearMul
+    /// the same. QLinearSigmoid [2, 5]: 11·10 = 110; QLinearLeakyRelu 90.
+    #[test]
+    fn qlinear_elementwise() {
+        let add = |op: &str| {
+            ms(op)
+                .input_dims(vec![Dim::sym("batch"), Dim::int(8)], DType::U8)
+                .weight(&[])
+                .input_dims(vec![], DType::U8)
+                .input_dims(vec![Dim::int(8)], DType::U8)
+                .weight(&[])
+                .input_dims(vec![], DType::U8)
+                .weight(&[])
+                .input_dims(vec![], DType::U8)
+                .run()
+        };
+        let a = add("QLinearAdd");
+        assert_eq!(a.shape(0), "batchx8");
+        assert_eq!(a.node().outputs[0].dtype, Some(DType::U8));
+        assert_eq!(a.flops_expr(), "80*batch");
+        assert_eq!(add("QLinearMul").flops_expr(), "80*batch");
+        let unary = |op: &str| {
+            ms(op)
+                .input_dims(vec![Dim::int(2), Dim::int(5)], DType::I8)
+                .weight(&[])
+                .input_dims(vec![], DType::I8)
+                .weight(&[])
+                .input_dims(vec![], DType::I8)
+                .run()
+        };
+        assert_eq!(unary("QLinearSigmoid").flops(), 110);
+        assert_eq!(unary("QLinearLeakyRelu").flops(), 90);
+        let bad = ms("QLinearAdd")
+            .input(&[2, 8])
+            .weight(&[])
+            .weight(&[])
+            .input(&[3])
+            .run();
+        assert!(matches!(bad.status(), NodeStatus::Incomplete(_)));
+    }
+
+    /// QLinearConcat of [1, 2, 4] and [1, 3, 4] on axis 1 → [1, 5, 4]: 20
+    /// elements · 7 = 140. A wrong input count is Incomplete.
+    #[test]
+    fn qlinear_concat() {
+        let r = ms("QLinearConcat")
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .input_dims(vec![Dim::int(1), Dim::int(2), Dim::int(4)], DType::U8)
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .input_dims(vec![Dim::int(1), Dim::int(3), Dim::int(4)], DType::U8)
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .int("axis", 1)
+            .run();
+        assert_eq!(r.shape(0), "1x5x4");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::U8));
+        assert_eq!(r.flops(), 140);
+        let bad = ms("QLinearConcat")
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .input(&[1, 2, 4])
+            .weight(&[])
+            .run();
+        assert!(incomplete(&bad, "triples"));
+    }
+
+    /// QLinearGlobalAveragePool [batch, 16, 7, 7]: 3·784 + 5·16 = 2432 per
+    /// batch; output [batch, 16, 1, 1]. channels_last [1, 7, 7, 16] →
+    /// [1, 1, 1, 16], same count.
+    #[test]
+    fn qlinear_global_average_pool() {
+        let r = ms("QLinearGlobalAveragePool")
+            .input_sym(&["batch", "16", "7", "7"])
+            .run();
+        assert_eq!(r.shape(0), "batchx16x1x1");
+        assert_eq!(r.flops_expr(), "2432*batch");
+        let nhwc = ms("QLinearGlobalAveragePool")
+            .input(&[1, 7, 7, 16])
+            .int("channels_last", 1)
+            .run();
+        assert_eq!(nhwc.shape(0), "1x1x1x16");
+        assert_eq!(nhwc.flops(), 2432);
+        let bad = ms("QLinearGlobalAveragePool").input(&[1, 16]).run();
+        assert!(incomplete(&bad, "rank 2"));
+    }
+
+    /// QLinearAveragePool [1, 4, 8, 8], kernel 2x2 stride 2 → [1, 4, 4, 4]
+    /// = 64 outputs: 2·256 + 64·(4 + 5) = 512 + 576 = 1088.
+    #[test]
+    fn qlinear_average_pool() {
+        let r = ms("QLinearAveragePool")
+            .input(&[1, 4, 8, 8])
+            .ints_attr("kernel_shape", &[2, 2])
+            .ints_attr("strides", &[2, 2])
+            .run();
+        assert_eq!(r.shape(0), "1x4x4x4");
+        assert_eq!(r.flops(), 1088);
+        let bad = ms("QLinearAveragePool").input(&[1, 4, 8, 8]).run();
+        assert!(incomplete(&bad, "kernel_shape"));
+    }
+}
