@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::control;
+use crate::cost::Cost;
 use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, Graph, NodeId, Tensor, ValueId};
 use crate::ops::{self, NodeCtx, OpDef, OpError, Role};
@@ -91,8 +92,9 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     let run = walk.run(&plan, facts, &[], "")?;
     let facts = run.facts;
     let mut totals = walk.totals;
-    totals.macs = run.macs;
-    totals.flops = run.flops;
+    totals.macs = run.cost.macs;
+    totals.flops = run.cost.flops;
+    totals.int_ops = run.cost.int_ops;
     let mut unsupported = walk.unsupported;
 
     unsupported.sort_by(|a, b| {
@@ -275,7 +277,7 @@ impl<'g> Plan<'g> {
                 let Some(i) = init[vid] else { continue };
                 let t = inits.tensors[i];
                 let class = match def.map_or(Role::Data, |d| d.role(pos)) {
-                    Role::Weight => InitClass::Param,
+                    Role::Weight | Role::Packed => InitClass::Param,
                     Role::Data if t.dtype.is_float() && t.numel().unwrap_or(0) > 1 => {
                         InitClass::Param
                     }
@@ -323,8 +325,8 @@ fn resolve(ancestors: &[Outer<'_, '_>], name: &str) -> Option<(usize, ValueId, O
 /// The result of analysing one graph.
 pub(crate) struct GraphRun {
     pub nodes: Vec<NodeReport>,
-    pub macs: Poly,
-    pub flops: Poly,
+    /// Sum over the nodes whose cost is known.
+    pub cost: Cost,
     pub params: u64,
     pub buffers: u64,
     /// Facts of the graph's outputs, in order.
@@ -365,8 +367,7 @@ impl<'g> Walk<'_, 'g> {
         }
         let mut run = GraphRun {
             nodes: Vec::with_capacity(graph.nodes.len()),
-            macs: Poly::ZERO,
-            flops: Poly::ZERO,
+            cost: Cost::ZERO,
             params: 0,
             buffers: 0,
             outputs: Vec::new(),
@@ -385,7 +386,10 @@ impl<'g> Walk<'_, 'g> {
             // Parameters come from the initializers the node reads; each is
             // attributed to its first reader, classified over all its readers.
             let (mut params, mut buffers) = (0u64, 0u64);
-            for &vid in node.inputs.iter().flatten() {
+            // Packed weights count the logical elements the rule states.
+            let mut packed: Vec<(usize, u64)> = Vec::new();
+            for (pos, input) in node.inputs.iter().enumerate() {
+                let Some(vid) = *input else { continue };
                 let Some(i) = plan.init[vid] else { continue };
                 if std::mem::replace(&mut self.inits.counted[i], true) {
                     continue;
@@ -393,6 +397,11 @@ impl<'g> Walk<'_, 'g> {
                 let init = self.inits.tensors[i];
                 let n = init.numel().ok_or_else(|| overflow(Overflow))?;
                 match self.inits.classes[i] {
+                    InitClass::Param if def.is_some_and(|d| d.role(pos) == Role::Packed) => {
+                        packed.push((pos, n));
+                        self.totals.param_bytes +=
+                            init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                    }
                     InitClass::Param => {
                         params += n;
                         self.totals.param_bytes +=
@@ -413,51 +422,59 @@ impl<'g> Walk<'_, 'g> {
                 .iter()
                 .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
                 .collect();
-            let (outcome, inferred, node_macs, node_flops, mut subgraphs) =
-                match plan.subs.get(&nid) {
-                    Some(subs) => {
-                        let mut scope: Vec<&[ValueFacts]> = outer.to_vec();
-                        scope.push(&facts);
-                        let mut body = |k: usize, inputs: Vec<ValueFacts>| {
-                            let (attr, sub) = &subs[k];
-                            let mut fs =
-                                initial_body_facts(sub.graph, inputs, bind).map_err(overflow)?;
-                            for (vid, v) in sub.graph.values.iter().enumerate() {
-                                if let Some(t) = &v.initializer {
-                                    fs[vid] = ValueFacts::of_tensor(t);
-                                }
+            let (outcome, inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
+                Some(subs) => {
+                    let mut scope: Vec<&[ValueFacts]> = outer.to_vec();
+                    scope.push(&facts);
+                    let mut body = |k: usize, inputs: Vec<ValueFacts>| {
+                        let (attr, sub) = &subs[k];
+                        let mut fs =
+                            initial_body_facts(sub.graph, inputs, bind).map_err(overflow)?;
+                        for (vid, v) in sub.graph.values.iter().enumerate() {
+                            if let Some(t) = &v.initializer {
+                                fs[vid] = ValueFacts::of_tensor(t);
                             }
-                            let r = self.run(sub, fs, &scope, &format!("{name}/{attr}/"))?;
-                            Ok(r)
-                        };
-                        let c = control::run(control::Ctl {
-                            node,
-                            name: &name,
-                            opset,
-                            def,
-                            attrs: subs.iter().map(|(a, _)| *a).collect(),
-                            inputs: input_facts,
-                            input_names,
-                            body: &mut body,
-                        })?;
-                        (c.outcome, c.outputs, c.macs, c.flops, c.subgraphs)
+                        }
+                        let r = self.run(sub, fs, &scope, &format!("{name}/{attr}/"))?;
+                        Ok(r)
+                    };
+                    let c = control::run(control::Ctl {
+                        node,
+                        name: &name,
+                        opset,
+                        def,
+                        attrs: subs.iter().map(|(a, _)| *a).collect(),
+                        inputs: input_facts,
+                        input_names,
+                        body: &mut body,
+                    })?;
+                    (c.outcome, c.outputs, c.cost, c.subgraphs)
+                }
+                None => {
+                    let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
+                    let outcome = match def {
+                        Some(def) => (def.rule)(&mut ctx),
+                        None => Err(OpError::Invalid(String::new())),
+                    };
+                    let outputs = std::mem::take(&mut ctx.outputs);
+                    for (pos, stored) in &mut packed {
+                        if let Some(&(_, n)) = ctx.logical_elements.iter().find(|(p, _)| p == pos) {
+                            *stored = n;
+                        }
                     }
-                    None => {
-                        let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
-                        let outcome = match def {
-                            Some(def) => (def.rule)(&mut ctx),
-                            None => Err(OpError::Invalid(String::new())),
-                        };
-                        let outputs = std::mem::take(&mut ctx.outputs);
-                        (outcome, outputs, ctx.macs, ctx.flops, Vec::new())
-                    }
-                };
+                    (outcome, outputs, ctx.take_cost(), Vec::new())
+                }
+            };
             let status = match (&outcome, def) {
                 (_, None) => NodeStatus::Unsupported,
                 (Ok(()), _) => NodeStatus::Counted,
                 (Err(OpError::Overflow(o)), _) => return Err(overflow(*o)),
                 (Err(e), _) => NodeStatus::Incomplete(e.to_string()),
             };
+            // A rule that could not state them leaves the stored count.
+            let logical: u64 = packed.iter().map(|&(_, n)| n).sum();
+            params += logical;
+            self.totals.params += logical;
             for s in &mut subgraphs {
                 params += s.params;
                 buffers += s.buffers;
@@ -465,15 +482,13 @@ impl<'g> Walk<'_, 'g> {
                     *r = r.substitute(&bind).map_err(overflow)?;
                 }
             }
-            let (macs, flops) = match status {
+            let cost = match status {
                 NodeStatus::Counted => {
-                    let macs = node_macs.substitute(&bind).map_err(overflow)?;
-                    let flops = node_flops.substitute(&bind).map_err(overflow)?;
-                    run.macs = run.macs.checked_add(&macs).map_err(overflow)?;
-                    run.flops = run.flops.checked_add(&flops).map_err(overflow)?;
-                    (Some(macs), Some(flops))
+                    let cost = node_cost.substitute(&bind).map_err(overflow)?;
+                    run.cost = run.cost.checked_add(&cost).map_err(overflow)?;
+                    Some(cost)
                 }
-                _ => (None, None),
+                _ => None,
             };
             if status == NodeStatus::Unsupported {
                 record_unsupported(&mut self.unsupported, &node.domain, &node.op_type, &name);
@@ -501,8 +516,9 @@ impl<'g> Walk<'_, 'g> {
                 domain: node.domain.clone(),
                 params,
                 buffers,
-                macs,
-                flops,
+                macs: cost.as_ref().map(|c| c.macs.clone()),
+                flops: cost.as_ref().map(|c| c.flops.clone()),
+                int_ops: cost.map(|c| c.int_ops),
                 outputs: out_reports,
                 status,
                 subgraphs,
@@ -536,8 +552,9 @@ pub(crate) fn subgraph_report(attr: &str, run: GraphRun, runs: Option<Poly>) -> 
     SubgraphReport {
         attribute: attr.to_string(),
         nodes: run.nodes,
-        macs: run.macs,
-        flops: run.flops,
+        macs: run.cost.macs,
+        flops: run.cost.flops,
+        int_ops: run.cost.int_ops,
         params: run.params,
         buffers: run.buffers,
         runs,

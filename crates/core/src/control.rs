@@ -15,6 +15,7 @@
 //!   input (Scan-8, with its batch axis: × batch × length).
 
 use crate::analysis::{subgraph_report, AnalysisError, GraphRun};
+use crate::cost::Cost;
 use crate::graph::Node;
 use crate::ops::{canonical_domain, NodeCtx, OpDef, OpError};
 use crate::poly::Poly;
@@ -31,8 +32,7 @@ pub(crate) type Body<'b> =
 pub(crate) struct ControlOutcome {
     pub outcome: Result<(), OpError>,
     pub outputs: Vec<ValueFacts>,
-    pub macs: Poly,
-    pub flops: Poly,
+    pub cost: Cost,
     pub subgraphs: Vec<SubgraphReport>,
 }
 
@@ -82,8 +82,7 @@ fn other(c: Ctl<'_, '_>) -> Result<ControlOutcome, AnalysisError> {
     Ok(ControlOutcome {
         outcome,
         outputs: std::mem::take(&mut ctx.outputs),
-        macs: ctx.macs,
-        flops: ctx.flops,
+        cost: ctx.take_cost(),
         subgraphs,
     })
 }
@@ -102,8 +101,7 @@ fn fallback(c: &mut Ctl<'_, '_>, e: OpError) -> Result<ControlOutcome, AnalysisE
     Ok(ControlOutcome {
         outcome: Err(e),
         outputs: vec![ValueFacts::default(); c.node.outputs.len()],
-        macs: Poly::ZERO,
-        flops: Poly::ZERO,
+        cost: Cost::ZERO,
         subgraphs,
     })
 }
@@ -114,8 +112,7 @@ fn failed(c: &Ctl<'_, '_>, e: OpError, subgraphs: Vec<SubgraphReport>) -> Contro
     ControlOutcome {
         outcome: Err(e),
         outputs: vec![ValueFacts::default(); c.node.outputs.len()],
-        macs: Poly::ZERO,
-        flops: Poly::ZERO,
+        cost: Cost::ZERO,
         subgraphs,
     }
 }
@@ -172,28 +169,19 @@ fn run_if(c: &mut Ctl<'_, '_>) -> Step {
     let pick_then = match cond {
         Some(taken) => Some(taken),
         None => {
-            let then_larger = then_run.flops.dominates(&else_run.flops)
-                && then_run.macs.dominates(&else_run.macs);
-            let else_larger = else_run.flops.dominates(&then_run.flops)
-                && else_run.macs.dominates(&then_run.macs);
-            if then_larger {
+            if then_run.cost.dominates(&else_run.cost) {
                 Some(true)
-            } else if else_larger {
+            } else if else_run.cost.dominates(&then_run.cost) {
                 Some(false)
             } else {
                 None
             }
         }
     };
-    let (macs, flops, then_runs, else_runs) = match pick_then {
-        Some(true) => (then_run.macs.clone(), then_run.flops.clone(), one, zero),
-        Some(false) => (else_run.macs.clone(), else_run.flops.clone(), zero, one),
-        None => (
-            then_run.macs.termwise_max(&else_run.macs),
-            then_run.flops.termwise_max(&else_run.flops),
-            None,
-            None,
-        ),
+    let (cost, then_runs, else_runs) = match pick_then {
+        Some(true) => (then_run.cost.clone(), one, zero),
+        Some(false) => (else_run.cost.clone(), zero, one),
+        None => (then_run.cost.termwise_max(&else_run.cost), None, None),
     };
     let outputs = match cond {
         Some(true) => then_run.outputs.clone(),
@@ -213,8 +201,7 @@ fn run_if(c: &mut Ctl<'_, '_>) -> Step {
     Ok(Ok(ControlOutcome {
         outcome: Ok(()),
         outputs,
-        macs,
-        flops,
+        cost,
         subgraphs,
     }))
 }
@@ -275,15 +262,14 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
     for f in &r.outputs[1 + carried..] {
         outputs.push(stacked(f, 0, &trips));
     }
-    let (macs, flops) = match (r.macs.checked_mul(&trips), r.flops.checked_mul(&trips)) {
-        (Ok(m), Ok(f)) => (m, f),
-        (Err(o), _) | (_, Err(o)) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
+    let cost = match r.cost.checked_times(&trips) {
+        Ok(cost) => cost,
+        Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
     };
     Ok(Ok(ControlOutcome {
         outcome: Ok(()),
         outputs,
-        macs,
-        flops,
+        cost,
         subgraphs: vec![subgraph_report(c.attrs[k], r, Some(trips))],
     }))
 }
@@ -383,15 +369,14 @@ fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
             }
         }
     }
-    let (macs, flops) = match (r.macs.checked_mul(&length), r.flops.checked_mul(&length)) {
-        (Ok(m), Ok(f)) => (m, f),
-        (Err(o), _) | (_, Err(o)) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
+    let cost = match r.cost.checked_times(&length) {
+        Ok(cost) => cost,
+        Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
     };
     Ok(Ok(ControlOutcome {
         outcome: Ok(()),
         outputs,
-        macs,
-        flops,
+        cost,
         subgraphs: vec![subgraph_report(c.attrs[k], r, Some(length))],
     }))
 }
@@ -477,15 +462,14 @@ fn run_scan8(c: &mut Ctl<'_, '_>) -> Step {
         Ok(n) => n,
         Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
     };
-    let (macs, flops) = match (r.macs.checked_mul(&runs), r.flops.checked_mul(&runs)) {
-        (Ok(m), Ok(f)) => (m, f),
-        (Err(o), _) | (_, Err(o)) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
+    let cost = match r.cost.checked_times(&runs) {
+        Ok(cost) => cost,
+        Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
     };
     Ok(Ok(ControlOutcome {
         outcome: Ok(()),
         outputs,
-        macs,
-        flops,
+        cost,
         subgraphs: vec![subgraph_report(c.attrs[k], r, Some(runs))],
     }))
 }

@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod control;
+pub mod cost;
 pub mod fxhash;
 pub mod graph;
 pub mod layers;

@@ -43,6 +43,9 @@ pub struct NodeReport {
     /// `None` when unknown (see `status`).
     pub macs: Option<Poly>,
     pub flops: Option<Poly>,
+    /// Integer operations of quantized kernels, apart from `flops`
+    /// (see [`crate::cost::Cost`]); zero for float nodes.
+    pub int_ops: Option<Poly>,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
     /// Bodies of a control-flow node (If's branches, Loop's and Scan's
@@ -64,6 +67,7 @@ pub struct SubgraphReport {
     /// the sum over its nodes whose cost is known.
     pub macs: Poly,
     pub flops: Poly,
+    pub int_ops: Poly,
     /// Parameter elements first read inside the body (its own
     /// initializers, and outer ones no earlier node read); counted once,
     /// however often the body runs.
@@ -96,6 +100,8 @@ pub struct Totals {
     /// Sums over the nodes whose cost is known.
     pub macs: Poly,
     pub flops: Poly,
+    /// Integer operations of quantized kernels, never part of `flops`.
+    pub int_ops: Poly,
 }
 
 /// An operator nncost has no rule for.
@@ -142,6 +148,7 @@ impl Report {
             .symbols()
             .into_iter()
             .chain(self.totals.flops.symbols())
+            .chain(self.totals.int_ops.symbols())
             .map(|s| s.to_string())
             .collect();
         v.sort();

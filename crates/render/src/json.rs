@@ -63,6 +63,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
                 "constants": t.constants,
                 "macs": count(&t.macs),
                 "flops": count(&t.flops),
+                "int_ops": count(&t.int_ops),
             }),
         ),
     ];
@@ -143,6 +144,8 @@ fn write_node(out: &mut String, n: &NodeReport) {
     push_count(out, n.macs.as_ref());
     out.push_str(",\"flops\":");
     push_count(out, n.flops.as_ref());
+    out.push_str(",\"int_ops\":");
+    push_count(out, n.int_ops.as_ref());
     out.push_str(",\"status\":");
     push_str(out, status);
     out.push_str(",\"reason\":");
@@ -199,6 +202,8 @@ fn write_node(out: &mut String, n: &NodeReport) {
             push_count(out, Some(&s.macs));
             out.push_str(",\"flops\":");
             push_count(out, Some(&s.flops));
+            out.push_str(",\"int_ops\":");
+            push_count(out, Some(&s.int_ops));
             out.push_str(",\"nodes\":[");
             for (k, child) in s.nodes.iter().enumerate() {
                 if k > 0 {

@@ -17,11 +17,14 @@ const MAX_NAME: usize = 44;
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     let mut out = String::new();
     header(&mut out, report, info);
-    let rows = if options.by_op {
+    let mut rows = if options.by_op {
         by_op_rows(report, options)
     } else {
         node_rows(report, options)
     };
+    if !has_int_ops(&report.nodes) {
+        drop_column(&mut rows, INT_OPS);
+    }
     write_rows(&mut out, &rows);
     totals(&mut out, report, options);
     out
@@ -80,8 +83,38 @@ fn shape_text(shape: Option<&[nncost_core::Dim]>) -> String {
 
 type Row = Vec<String>;
 
+/// Header of the integer-operations column, shown only for models with
+/// quantized kernels so that float models' tables stay as they are.
+const INT_OPS: &str = "int ops";
+
+/// Whether any node, at any depth, counts integer operations.
+fn has_int_ops(nodes: &[NodeReport]) -> bool {
+    nodes.iter().any(|n| {
+        n.int_ops.as_ref().is_some_and(|p| !p.is_zero())
+            || n.subgraphs.iter().any(|s| has_int_ops(&s.nodes))
+    })
+}
+
+fn drop_column(rows: &mut [Row], header: &str) {
+    let Some(c) = rows
+        .first()
+        .and_then(|h| h.iter().position(|x| x == header))
+    else {
+        return;
+    };
+    for row in rows {
+        row.remove(c);
+    }
+}
+
+/// The arithmetic a share is taken of: FLOPs plus integer operations (a
+/// quantized model's work is mostly the latter).
+fn work(flops: Option<&Poly>, int_ops: Option<&Poly>) -> f64 {
+    flops.map_or(0.0, at_one) + int_ops.map_or(0.0, at_one)
+}
+
 fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    let total = at_one(&report.totals.flops);
+    let total = work(Some(&report.totals.flops), Some(&report.totals.int_ops));
     let mut rows = vec![[
         "#",
         "node",
@@ -90,6 +123,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         "params",
         "MACs",
         "FLOPs",
+        INT_OPS,
         "share",
     ]
     .map(String::from)
@@ -103,7 +137,8 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             count(n.params as i128, options),
             cost_text(n.macs.as_ref(), &n.status, options),
             cost_text(n.flops.as_ref(), &n.status, options),
-            share(n.flops.as_ref(), total),
+            cost_text(n.int_ops.as_ref(), &n.status, options),
+            share(work(n.flops.as_ref(), n.int_ops.as_ref()), total),
         ]);
         body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
     }
@@ -136,6 +171,7 @@ fn body_rows(
             count(s.params as i128, options),
             cost_text(Some(&s.macs), &NodeStatus::Counted, options),
             cost_text(Some(&s.flops), &NodeStatus::Counted, options),
+            cost_text(Some(&s.int_ops), &NodeStatus::Counted, options),
             String::new(),
         ]);
         for c in &s.nodes {
@@ -150,6 +186,7 @@ fn body_rows(
                 count(c.params as i128, options),
                 cost_text(c.macs.as_ref(), &c.status, options),
                 cost_text(c.flops.as_ref(), &c.status, options),
+                cost_text(c.int_ops.as_ref(), &c.status, options),
                 String::new(),
             ]);
             body_rows(rows, c, &num, depth + 1, options);
@@ -178,6 +215,7 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         params: u64,
         macs: Poly,
         flops: Poly,
+        int_ops: Poly,
         uncounted: usize,
     }
     let mut groups: Vec<Group> = Vec::new();
@@ -191,6 +229,7 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
                     params: 0,
                     macs: Poly::ZERO,
                     flops: Poly::ZERO,
+                    int_ops: Poly::ZERO,
                     uncounted: 0,
                 });
                 groups.len() - 1
@@ -199,22 +238,25 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         let g = &mut groups[idx];
         g.count += 1;
         g.params += n.params;
-        match (&n.macs, &n.flops) {
-            (Some(m), Some(f)) => {
+        match (&n.macs, &n.flops, &n.int_ops) {
+            (Some(m), Some(f), Some(i)) => {
                 // Totals were summed without overflow, so these sums fit too.
-                g.macs = g.macs.checked_add(m).unwrap_or_else(|_| g.macs.clone());
-                g.flops = g.flops.checked_add(f).unwrap_or_else(|_| g.flops.clone());
+                let add = |sum: &Poly, p: &Poly| sum.checked_add(p).unwrap_or_else(|_| sum.clone());
+                g.macs = add(&g.macs, m);
+                g.flops = add(&g.flops, f);
+                g.int_ops = add(&g.int_ops, i);
             }
             _ => g.uncounted += 1,
         }
     }
+    let group_work = |g: &Group| work(Some(&g.flops), Some(&g.int_ops));
     groups.sort_by(|a, b| {
-        at_one(&b.flops)
-            .total_cmp(&at_one(&a.flops))
+        group_work(b)
+            .total_cmp(&group_work(a))
             .then(a.op.cmp(&b.op))
     });
-    let total = at_one(&report.totals.flops);
-    let mut rows = vec![["op", "nodes", "params", "MACs", "FLOPs", "share"]
+    let total = work(Some(&report.totals.flops), Some(&report.totals.int_ops));
+    let mut rows = vec![["op", "nodes", "params", "MACs", "FLOPs", INT_OPS, "share"]
         .map(String::from)
         .to_vec()];
     for g in groups {
@@ -223,13 +265,15 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         } else {
             g.count.to_string()
         };
+        let share = share(group_work(&g), total);
         rows.push(vec![
             g.op,
             nodes,
             count(g.params as i128, options),
             poly(&g.macs, options.exact),
             poly(&g.flops, options.exact),
-            share(Some(&g.flops), total),
+            poly(&g.int_ops, options.exact),
+            share,
         ]);
     }
     rows
@@ -248,7 +292,7 @@ fn write_rows(out: &mut String, rows: &[Row]) {
         .map(|h| {
             matches!(
                 h.as_str(),
-                "#" | "params" | "MACs" | "FLOPs" | "share" | "nodes"
+                "#" | "params" | "MACs" | "FLOPs" | INT_OPS | "share" | "nodes"
             )
         })
         .collect();
@@ -298,6 +342,13 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
     }
     let _ = writeln!(out, "MACs     {}", total_text(&t.macs, options));
     let _ = writeln!(out, "FLOPs    {}", total_text(&t.flops, options));
+    if !t.int_ops.is_zero() {
+        let _ = writeln!(
+            out,
+            "int ops  {}  (integer arithmetic of quantized kernels, not in FLOPs)",
+            total_text(&t.int_ops, options)
+        );
+    }
     let free = report.free_symbols();
     if !free.is_empty() {
         let _ = writeln!(
@@ -378,13 +429,14 @@ fn cost_text(p: Option<&Poly>, status: &NodeStatus, options: TableOptions) -> St
     }
 }
 
-/// Share of total FLOPs. Symbolic counts are compared with every symbol at
-/// 1, which is exact when all terms share the same symbols (the usual
-/// `× batch`).
-fn share(p: Option<&Poly>, total: f64) -> String {
-    match p {
-        Some(p) if total > 0.0 && !p.is_zero() => format!("{:.1}%", 100.0 * at_one(p) / total),
-        _ => String::new(),
+/// Share of the total [`work`]. Symbolic counts are compared with every
+/// symbol at 1, which is exact when all terms share the same symbols (the
+/// usual `× batch`).
+fn share(part: f64, total: f64) -> String {
+    if total > 0.0 && part > 0.0 {
+        format!("{:.1}%", 100.0 * part / total)
+    } else {
+        String::new()
     }
 }
 

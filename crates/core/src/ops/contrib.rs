@@ -121,9 +121,9 @@ pub const OPS: &[OpDef] = &[
         op_type: "MatMulNBits",
         domain: MS,
         rule: matmul_nbits,
-        roles: &[D, C, C, C, C, W],
+        roles: &[D, Role::Packed, C, C, C, W],
         cost_doc: "MACs = M·N·K; FLOPs = M·N·(2K − 1) (+ M·N bias) + 2·N·K dequantization; \
-                   known gap: the packed B is not yet counted as N·K parameters",
+                   params: the packed B counts N·K weights, its bytes as stored (K·N·bits/8 plus block padding)",
     },
 ];
 
@@ -913,9 +913,11 @@ fn embed_layer_norm(ctx: &mut NodeCtx) -> RuleResult {
 /// scale (and zero point) per block), optional bias `[N]`. Output `[...,
 /// N]`. With M = ∏ of A's leading dims: MACs = M·N·K, FLOPs = M·N·(2K − 1)
 /// (+ M·N with bias) + 2·N·K to dequantize B (subtract the zero point,
-/// multiply by the scale). The parameters of B are N·K elements, but the
-/// engine counts initializer elements by role, so B is a config input here
-/// (see the docs: a known gap).
+/// multiply by the scale). B is a [`Role::Packed`] weight: N·K parameters,
+/// and the bytes it stores (`N·⌈K/block⌉·⌈block·bits/8⌉`), so a 4-bit
+/// model's parameters match its float original while its bytes are about an
+/// eighth. Scales and zero points are configuration, as for
+/// `DequantizeLinear`.
 fn matmul_nbits(ctx: &mut NodeCtx) -> RuleResult {
     let k = positive_attr(ctx, "K")?;
     let n = positive_attr(ctx, "N")?;
@@ -952,6 +954,8 @@ fn matmul_nbits(ctx: &mut NodeCtx) -> RuleResult {
             )));
         }
     }
+    // Validated positive above, so the product is the weight count.
+    ctx.set_logical_elements(1, (n as u64).saturating_mul(k as u64));
     let mut out: Shape = lead.to_vec();
     out.push(Dim::int(n));
     ctx.set_output(0, ctx.dtype(0), out);
@@ -1463,14 +1467,19 @@ mod tests {
     /// Phi-3-mini-like MatMulNBits: A [batch, seq, 3072], K = 3072, N = 8192,
     /// 4 bits, block 32: B [8192, 96, 16]. MACs = 3072·8192 = 25,165,824
     /// per token; FLOPs = 8192·6143 = 50,323,456 per token + 2·8192·3072 =
-    /// 50,331,648 dequantization (constant). B, scales: not parameters
-    /// (known gap); the bias [8192] is.
+    /// 50,331,648 dequantization (constant). The packed B (an initializer
+    /// here) is 8192·3072 = 25,165,824 parameters stored in 8192·96·16 =
+    /// 12,582,912 bytes (4 bits each); the bias adds 8192 parameters, 32,768
+    /// bytes. Scales [8192·96]: configuration.
     #[test]
     fn matmul_nbits_4bit() {
         let r = ms("MatMulNBits")
             .input_sym(&["batch", "seq", "3072"])
-            .input_dims(vec![Dim::int(8192), Dim::int(96), Dim::int(16)], DType::U8)
+            .weight_typed(&[8192, 96, 16], DType::U8)
             .weight(&[8192 * 96])
+            .none()
+            .none()
+            .weight(&[8192])
             .int("K", 3072)
             .int("N", 8192)
             .int("bits", 4)
@@ -1478,8 +1487,31 @@ mod tests {
             .run();
         assert_eq!(r.shape(0), "batchxseqx8192");
         assert_eq!(r.macs_expr(), "25165824*batch*seq");
-        assert_eq!(r.flops_expr(), "50323456*batch*seq + 50331648");
-        assert_eq!(r.params(), 0);
+        // + 8192 per token for the bias.
+        assert_eq!(r.flops_expr(), "50331648*batch*seq + 50331648");
+        assert_eq!(r.params(), 25_165_824 + 8192);
+        assert_eq!(r.param_bytes(), 12_582_912 + 32_768);
+        assert_eq!(r.report.totals.params, 25_174_016);
+        // K = 40 is not a multiple of the block (32): B stores 2 blocks of
+        // 16 bytes per row, 3·2·16 = 96 bytes, room for 192 4-bit values,
+        // but holds 3·40 = 120 weights.
+        let padded = ms("MatMulNBits")
+            .input(&[1, 40])
+            .weight_typed(&[3, 2, 16], DType::U8)
+            .weight(&[6])
+            .int("K", 40)
+            .int("N", 3)
+            .int("block_size", 32)
+            .run();
+        assert_eq!((padded.params(), padded.param_bytes()), (120, 96));
+        // An inconsistent node keeps the stored count, 96 elements.
+        let broken = ms("MatMulNBits")
+            .input(&[1, 40])
+            .weight_typed(&[3, 2, 16], DType::U8)
+            .int("K", 40)
+            .run();
+        assert!(incomplete(&broken, "'N'"));
+        assert_eq!(broken.params(), 96);
         // Small: A [2, 8], K 8, N 4, block 16 (one block, blob 8), bias:
         // MACs 2·4·8 = 64; FLOPs 8·15 + 8 + 2·4·8 = 192.
         let small = ms("MatMulNBits")

@@ -8,6 +8,7 @@
 
 use std::sync::OnceLock;
 
+use crate::cost::Cost;
 use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Node};
 use crate::poly::{Overflow, Poly};
@@ -45,6 +46,11 @@ pub enum Role {
     Buffer,
     /// Shapes, axes, scales, bounds, pads: never parameters.
     Config,
+    /// A weight packed below one element per stored element (the 4-bit
+    /// `B` of `MatMulNBits`, two weights per byte): parameters are its
+    /// logical elements, which the rule states with
+    /// [`NodeCtx::set_logical_elements`]; its bytes are those stored.
+    Packed,
 }
 
 /// A rule's verdict when it cannot produce facts or a cost.
@@ -156,8 +162,10 @@ pub struct NodeCtx<'a> {
     pub(crate) macs: Poly,
     pub(crate) flops: Poly,
     /// Integer arithmetic operations (quantized kernels), counted like
-    /// FLOPs but kept apart from them. Not yet surfaced in reports.
+    /// FLOPs but kept apart from them (see [`Cost`]).
     pub(crate) int_ops: Poly,
+    /// Logical element counts of [`Role::Packed`] inputs, by position.
+    pub(crate) logical_elements: Vec<(usize, u64)>,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -177,6 +185,7 @@ impl<'a> NodeCtx<'a> {
             macs: Poly::ZERO,
             flops: Poly::ZERO,
             int_ops: Poly::ZERO,
+            logical_elements: Vec::new(),
         }
     }
 
@@ -371,6 +380,21 @@ impl<'a> NodeCtx<'a> {
     /// Integer operations added so far.
     pub fn int_ops(&self) -> &Poly {
         &self.int_ops
+    }
+
+    /// States how many weights the [`Role::Packed`] input `input` holds.
+    pub fn set_logical_elements(&mut self, input: usize, elements: u64) {
+        self.logical_elements.retain(|&(i, _)| i != input);
+        self.logical_elements.push((input, elements));
+    }
+
+    /// What the rule counted, taken out of the context.
+    pub(crate) fn take_cost(&mut self) -> Cost {
+        Cost {
+            macs: std::mem::take(&mut self.macs),
+            flops: std::mem::take(&mut self.flops),
+            int_ops: std::mem::take(&mut self.int_ops),
+        }
     }
 
     /// Adds `per_element × n` FLOPs.

@@ -584,13 +584,10 @@ fn qlinear_average_pool(ctx: &mut NodeCtx) -> RuleResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::graph::{AttrValue, Attribute, DType, Node};
+    use crate::graph::{DType, Node};
     use crate::ops::testing::NodeTest;
-    use crate::ops::{lookup, NodeCtx};
-    use crate::poly::Poly;
     use crate::report::NodeStatus;
     use crate::shape::Dim;
-    use crate::value::ValueFacts;
 
     fn ms(op: &str) -> NodeTest {
         NodeTest::new(op).domain("com.microsoft")
@@ -598,46 +595,6 @@ mod tests {
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
         matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
-    }
-
-    fn facts(dims: &[i64], dtype: DType) -> ValueFacts {
-        ValueFacts::new(
-            Some(dtype),
-            Some(dims.iter().map(|&d| Dim::int(d)).collect()),
-        )
-    }
-
-    /// Runs a rule directly to read its integer operations (not yet in
-    /// reports): returns (MACs, integer ops, FLOPs).
-    fn direct(
-        domain: &str,
-        op: &str,
-        inputs: &[Option<ValueFacts>],
-        attrs: &[(&str, i64)],
-    ) -> (Poly, Poly, Poly) {
-        let node = Node {
-            name: "n".into(),
-            op_type: op.into(),
-            domain: domain.into(),
-            inputs: vec![None; inputs.len()],
-            outputs: vec![None],
-            attributes: attrs
-                .iter()
-                .map(|(n, v)| Attribute {
-                    name: (*n).into(),
-                    value: AttrValue::Int(*v),
-                })
-                .collect(),
-        };
-        let def = lookup(domain, op).expect("registered");
-        let mut ctx = NodeCtx::new(
-            &node,
-            21,
-            inputs.iter().map(Option::as_ref).collect(),
-            vec![""; inputs.len()],
-        );
-        (def.rule)(&mut ctx).expect("rule succeeds");
-        (ctx.macs.clone(), ctx.int_ops().clone(), ctx.flops.clone())
     }
 
     /// QuantizeLinear [batch, 64] with a uint8 zero point: 5·64 = 320 per
@@ -792,18 +749,7 @@ mod tests {
         assert_eq!(r.node().outputs[0].dtype, Some(DType::I32));
         assert_eq!(r.macs_expr(), "512*batch");
         assert_eq!(r.flops_expr(), "0");
-        let (macs, int_ops, flops) = direct(
-            "",
-            "MatMulInteger",
-            &[
-                Some(facts(&[8, 16], DType::U8)),
-                Some(facts(&[16, 4], DType::I8)),
-            ],
-            &[],
-        );
-        assert_eq!(macs.as_constant(), Some(512));
-        assert_eq!(int_ops.as_constant(), Some(992));
-        assert!(flops.is_zero());
+        assert_eq!(r.int_ops_expr(), "992*batch");
         let bad = NodeTest::new("MatMulInteger")
             .opset(10)
             .input(&[8, 16])
@@ -816,25 +762,6 @@ mod tests {
     /// 10·5 = 50, FLOPs 5·10 = 50 (requantize); output int8 from y_zp.
     #[test]
     fn qlinear_matmul() {
-        let scalar = |t| Some(ValueFacts::new(Some(t), Some(vec![])));
-        let (macs, int_ops, flops) = direct(
-            "",
-            "QLinearMatMul",
-            &[
-                Some(facts(&[2, 3], DType::I8)),
-                scalar(DType::F32),
-                scalar(DType::I8),
-                Some(facts(&[3, 5], DType::I8)),
-                scalar(DType::F32),
-                scalar(DType::I8),
-                scalar(DType::F32),
-                scalar(DType::I8),
-            ],
-            &[],
-        );
-        assert_eq!(macs.as_constant(), Some(30));
-        assert_eq!(int_ops.as_constant(), Some(50));
-        assert_eq!(flops.as_constant(), Some(50));
         let r = NodeTest::new("QLinearMatMul")
             .opset(10)
             .input_dims(vec![Dim::int(2), Dim::int(3)], DType::I8)
@@ -848,13 +775,12 @@ mod tests {
             .run();
         assert_eq!(r.shape(0), "2x5");
         assert_eq!(r.node().outputs[0].dtype, Some(DType::I8));
-        assert_eq!(r.macs(), 30);
-        assert_eq!(r.flops(), 50);
+        assert_eq!((r.macs(), r.int_ops(), r.flops()), (30, 50, 50));
     }
 
     /// QLinearConv x [1, 8, 10, 10] uint8, w [16, 8, 3, 3] int8, pads 1,
     /// bias int32 [16]: output [1, 16, 10, 10] = 1600 outputs; MACs
-    /// 1600·72 = 115,200; int ops 2·MACs (bias included);
+    /// 1600·72 = 115,200; int ops 2·MACs = 230,400 (bias included);
     /// FLOPs 5·1600 = 8000. Params: w 1152 + bias 16.
     #[test]
     fn qlinear_conv() {
@@ -877,29 +803,11 @@ mod tests {
         assert_eq!(r.shape(0), "1x16x10x10");
         assert_eq!(r.node().outputs[0].dtype, Some(DType::U8));
         assert_eq!(r.macs(), 115_200);
+        // With the bias the accumulator starts at it: 2·MACs.
+        assert_eq!(r.int_ops(), 230_400);
         assert_eq!(r.flops(), 8000);
         assert_eq!(r.params(), 1152 + 16);
-        let f = |d: &[i64], t| Some(facts(d, t));
-        let scalar = |t| Some(ValueFacts::new(Some(t), Some(vec![])));
-        let (_, int_ops, _) = direct(
-            "",
-            "QLinearConv",
-            &[
-                f(&[1, 8, 10, 10], DType::U8),
-                scalar(DType::F32),
-                scalar(DType::U8),
-                f(&[16, 8, 3, 3], DType::I8),
-                scalar(DType::F32),
-                scalar(DType::I8),
-                scalar(DType::F32),
-                scalar(DType::U8),
-                f(&[16], DType::I32),
-            ],
-            &[],
-        );
-        // Direct run without pads: [1, 16, 8, 8] = 1024 outputs, MACs
-        // 73,728; with the bias int ops = 2·MACs = 147,456.
-        assert_eq!(int_ops.as_constant(), Some(147_456));
+        assert_eq!(r.report.totals.int_ops.as_constant(), Some(230_400));
     }
 
     /// ConvInteger x [batch, 4, 6, 6], w [8, 2, 3, 3], group 2, stride 1, no
@@ -923,16 +831,7 @@ mod tests {
         assert_eq!(r.node().outputs[0].dtype, Some(DType::I32));
         assert_eq!(r.macs_expr(), "2304*batch");
         assert_eq!(r.flops_expr(), "0");
-        let (_, int_ops, _) = direct(
-            "",
-            "ConvInteger",
-            &[
-                Some(facts(&[1, 4, 6, 6], DType::U8)),
-                Some(facts(&[8, 2, 3, 3], DType::U8)),
-            ],
-            &[("group", 2)],
-        );
-        assert_eq!(int_ops.as_constant(), Some(4480));
+        assert_eq!(r.int_ops_expr(), "4480*batch");
         let bad = NodeTest::new("ConvInteger")
             .opset(10)
             .input(&[1, 4, 6, 6])

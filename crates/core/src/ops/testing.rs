@@ -99,14 +99,19 @@ impl NodeTest {
     }
 
     /// A float32 initializer with dims only (weights stripped).
-    pub fn weight(mut self, dims: &[i64]) -> Self {
+    pub fn weight(self, dims: &[i64]) -> Self {
+        self.weight_typed(dims, DType::F32)
+    }
+
+    /// An initializer of `dtype` with dims only (weights stripped).
+    pub fn weight_typed(mut self, dims: &[i64], dtype: DType) -> Self {
         let name = self.next_name();
         self.push_input(
             Value {
                 name,
                 declared: None,
                 initializer: Some(Tensor {
-                    dtype: DType::F32,
+                    dtype,
                     dims: dims.to_vec(),
                     data: TensorData::Absent,
                 }),
@@ -253,8 +258,29 @@ impl Outcome {
             .map_or("?".into(), |p| p.to_string())
     }
 
+    pub fn int_ops_expr(&self) -> String {
+        self.node()
+            .int_ops
+            .as_ref()
+            .map_or("?".into(), |p| p.to_string())
+    }
+
     pub fn params(&self) -> u64 {
         self.node().params
+    }
+
+    /// Bytes of the parameters, by their stored dtype.
+    pub fn param_bytes(&self) -> u64 {
+        self.report.totals.param_bytes
+    }
+
+    pub fn int_ops(&self) -> i128 {
+        self.counted();
+        self.node()
+            .int_ops
+            .as_ref()
+            .and_then(|p| p.as_constant())
+            .expect("constant integer ops")
     }
 
     pub fn buffers(&self) -> u64 {
