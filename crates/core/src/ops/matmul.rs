@@ -475,35 +475,7 @@ fn contracted(a: &Dim, b: &Dim, what: &str) -> Result<Dim, OpError> {
 /// by `beta = 0` is not added (runtimes skip it). The article's fully
 /// connected layer with bias is `[K + (K − 1) + 1]·N = 2·K·N` per row.
 fn gemm(ctx: &mut NodeCtx) -> RuleResult {
-    let a = ctx.shape(0)?;
-    let b = ctx.shape(1)?;
-    if a.len() != 2 || b.len() != 2 {
-        return Err(OpError::Invalid(format!(
-            "Gemm needs 2-D A and B, got {} and {}",
-            format_shape(a),
-            format_shape(b)
-        )));
-    }
-    let trans = |name: &str| -> Result<bool, OpError> {
-        match ctx.attr_int(name, 0)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            v => Err(OpError::Invalid(format!(
-                "attribute '{name}' must be 0 or 1, got {v}"
-            ))),
-        }
-    };
-    let (m, ka) = if trans("transA")? {
-        (&a[1], &a[0])
-    } else {
-        (&a[0], &a[1])
-    };
-    let (kb, n) = if trans("transB")? {
-        (&b[1], &b[0])
-    } else {
-        (&b[0], &b[1])
-    };
-    let k = contracted(ka, kb, "Gemm")?;
+    let (m, n, k) = gemm_dims(ctx, 0, 1, "Gemm")?;
     let alpha = ctx.attr_float("alpha", 1.0)?;
     let beta = ctx.attr_float("beta", 1.0)?;
     let out: Shape = vec![m.clone(), n.clone()];
@@ -527,7 +499,7 @@ fn gemm(ctx: &mut NodeCtx) -> RuleResult {
     }
     ctx.set_output(0, ctx.dtype(0).or(ctx.dtype(1)), out);
 
-    let (m, n, k) = (known(ctx, 0, m)?, known(ctx, 1, n)?, known(ctx, 0, &k)?);
+    let (m, n, k) = (known(ctx, 0, &m)?, known(ctx, 1, &n)?, known(ctx, 0, &k)?);
     let outputs = m.checked_mul(&n)?;
     ctx.add_macs(&outputs.checked_mul(&k)?)?;
     let mut per_output_extra = 0;
@@ -539,6 +511,45 @@ fn gemm(ctx: &mut NodeCtx) -> RuleResult {
     }
     ctx.add_flops(&dot_flops(&outputs, &k)?)?;
     ctx.add_flops_per(&outputs, per_output_extra)
+}
+
+/// `M`, `N` and `K` of a Gemm-like product of inputs `a` and `b` (2-D, with
+/// the `transA` / `transB` attributes); `op` names it in errors.
+pub(super) fn gemm_dims(
+    ctx: &NodeCtx,
+    a: usize,
+    b: usize,
+    op: &str,
+) -> Result<(Dim, Dim, Dim), OpError> {
+    let (a, b) = (ctx.shape(a)?, ctx.shape(b)?);
+    if a.len() != 2 || b.len() != 2 {
+        return Err(OpError::Invalid(format!(
+            "{op} needs 2-D A and B, got {} and {}",
+            format_shape(a),
+            format_shape(b)
+        )));
+    }
+    let trans = |name: &str| -> Result<bool, OpError> {
+        match ctx.attr_int(name, 0)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(OpError::Invalid(format!(
+                "attribute '{name}' must be 0 or 1, got {v}"
+            ))),
+        }
+    };
+    let (m, ka) = if trans("transA")? {
+        (&a[1], &a[0])
+    } else {
+        (&a[0], &a[1])
+    };
+    let (kb, n) = if trans("transB")? {
+        (&b[1], &b[0])
+    } else {
+        (&b[0], &b[1])
+    };
+    let k = contracted(ka, kb, op)?;
+    Ok((m.clone(), n.clone(), k))
 }
 
 /// MatMul with numpy semantics: a 1-D first operand `[K]` is treated as

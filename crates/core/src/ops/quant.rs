@@ -112,6 +112,14 @@ pub const OPS: &[OpDef] = &[
         cost_doc: "DynamicQuantizeLinear of A (7·numel(A) + 7), then as MatMulIntegerToFloat",
     },
     OpDef {
+        op_type: "QGemm",
+        domain: MS,
+        rule: qgemm,
+        roles: &[D, C, C, W, C, C, W, C, C],
+        cost_doc: "MACs = M·N·K (integer); int ops = M·N·(2K − 1) (+ M·N int32 bias); \
+                   FLOPs = 5 per output when requantized (y_scale), else 1 (scale to float)",
+    },
+    OpDef {
         op_type: "QLinearAdd",
         domain: MS,
         rule: qlinear_add,
@@ -331,6 +339,34 @@ fn qlinear_matmul(ctx: &mut NodeCtx) -> RuleResult {
     let dtype = ctx.dtype(7).or(ctx.dtype(0));
     let outputs = integer_matmul(ctx, 0, 3, dtype)?;
     ctx.add_flops_per(&outputs, REQUANT)
+}
+
+/// `QGemm` (com.microsoft), what onnxruntime's static quantizer makes of a
+/// `Gemm`: A (input 0) and B (input 3) quantized, with `transA`/`transB`,
+/// an optional int32 bias C (input 6), and an output requantized to
+/// y_scale/y_zero_point (inputs 7, 8) or, without y_scale, float. MACs =
+/// M·N·K; integer ops M·N·(2K − 1), + M·N for C (added to the int32
+/// accumulator). FLOPs: requantizing 5 per output, or scaling to float 1
+/// per output (`alpha` is folded into the combined scale).
+fn qgemm(ctx: &mut NodeCtx) -> RuleResult {
+    let (m, n, k) = super::matmul::gemm_dims(ctx, 0, 3, "QGemm")?;
+    let requantized = ctx.has_input(7);
+    let dtype = if requantized {
+        ctx.dtype(8).or(ctx.dtype(0))
+    } else {
+        Some(DType::F32)
+    };
+    let out = vec![m, n];
+    let outputs = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    let k = k.poly().cloned().ok_or_else(|| unknown(ctx, 0))?;
+    ctx.set_output(0, dtype, out);
+    ctx.add_macs(&outputs.checked_mul(&k)?)?;
+    let mut int_ops = dot_flops(&outputs, &k)?;
+    if ctx.has_input(6) {
+        int_ops = int_ops.checked_add(&outputs)?;
+    }
+    ctx.add_int_ops(&int_ops)?;
+    ctx.add_flops_per(&outputs, if requantized { REQUANT } else { 1 })
 }
 
 /// `MatMulIntegerToFloat` (com.microsoft): integer product as
@@ -776,6 +812,49 @@ mod tests {
         assert_eq!(r.shape(0), "2x5");
         assert_eq!(r.node().outputs[0].dtype, Some(DType::I8));
         assert_eq!((r.macs(), r.int_ops(), r.flops()), (30, 50, 50));
+    }
+
+    /// QGemm as onnxruntime writes a classifier head: A [batch, 32] uint8,
+    /// B [10, 32] int8 with transB, int32 bias [10], float output (no
+    /// y_scale): 10 outputs per sample, MACs 320, int ops 10·63 + 10 = 640,
+    /// FLOPs 10 (scale to float). Requantized (y_scale, y_zp uint8): FLOPs
+    /// 5·10 = 50, output uint8. A K mismatch is reported.
+    #[test]
+    fn qgemm() {
+        let head = |requantize: bool| {
+            let mut t = ms("QGemm")
+                .input_dims(vec![Dim::sym("batch"), Dim::int(32)], DType::U8)
+                .weight(&[])
+                .input_dims(vec![], DType::U8)
+                .weight_typed(&[10, 32], DType::I8)
+                .weight(&[])
+                .input_dims(vec![], DType::I8)
+                .weight_typed(&[10], DType::I32)
+                .int("transB", 1);
+            if requantize {
+                t = t.weight(&[]).input_dims(vec![], DType::U8);
+            }
+            t.run()
+        };
+        let float_out = head(false);
+        assert_eq!(float_out.shape(0), "batchx10");
+        assert_eq!(float_out.node().outputs[0].dtype, Some(DType::F32));
+        assert_eq!(float_out.macs_expr(), "320*batch");
+        assert_eq!(float_out.int_ops_expr(), "640*batch");
+        assert_eq!(float_out.flops_expr(), "10*batch");
+        // int8 weight 320 bytes + int32 bias 40 bytes.
+        assert_eq!((float_out.params(), float_out.param_bytes()), (330, 360));
+        let requantized = head(true);
+        assert_eq!(requantized.node().outputs[0].dtype, Some(DType::U8));
+        assert_eq!(requantized.flops_expr(), "50*batch");
+        let bad = ms("QGemm")
+            .input(&[4, 32])
+            .weight(&[])
+            .weight(&[])
+            .input(&[10, 31])
+            .int("transB", 1)
+            .run();
+        assert!(incomplete(&bad, "QGemm"));
     }
 
     /// QLinearConv x [1, 8, 10, 10] uint8, w [16, 8, 3, 3] int8, pads 1,
