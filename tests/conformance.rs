@@ -45,7 +45,7 @@ use serde_json::Value;
 /// Measured 2026-11-28 with onnx 1.23.2 on 1855 cases (2428 models: 1855
 /// originals, 573 `__values` variants): nncost 96.3% (1786 cases), onnx's
 /// `infer_shapes(data_prop=True)` scored by the same rule 89.3% (1656). The
-/// 69 failing cases: 48 of ops without a rule yet (LinearAttention 15,
+/// 69 failing cases: 48 of ops without a rule yet (LinearAttention 14,
 /// FlexAttention 11, ImageDecoder 9, StringSplit 6, StringNormalizer 6,
 /// ai.onnx.ml TreeEnsemble 2; rules in progress, which lift the rate to
 /// about 98.9%) and 21 whose shapes depend on the data (NonMaxSuppression
