@@ -10,17 +10,25 @@
 //! those small inputs turned into initializers.
 //!
 //! This test reads DIR from `NNCOST_CONFORMANCE_DIR` (`.ci/run` sets it; run
-//! alone, the test says it was not run and passes). For every case it analyses
-//! the model and compares every output's inferred shape with the expected one:
-//! a case passes when every output's rank and every dim are known and equal.
-//! An original whose shape depends on input values and that nncost honestly
-//! leaves unknown is "needs values" — not a pass; its `__values` variant is
-//! the case that can pass.
+//! alone, the test says it was not run and passes). It analyses every MODEL
+//! (original or variant) and compares every output's inferred shape with the
+//! expected one: a model passes when every output's rank and every dim are
+//! known and equal. An original whose shape depends on input values and that
+//! nncost honestly leaves unknown is "needs values".
 //!
-//! It prints the pass rate by op and overall beside onnx's, and the failing
-//! cases with their reasons, and asserts (1) the overall rate is at least
-//! [`FLOOR`], and (2) every case whose ops all have an nncost rule passes
-//! (or needs values), except the cases in [`ALLOWED`].
+//! The unit the score counts is the CASE: an original, represented by its
+//! `__values` variant when its shape depends on input values, as a real
+//! exported model holds a Reshape target or Resize scales. A case passes when
+//! its original passes, or when it has a `__values` variant and that variant
+//! passes. onnx's verdicts are scored by the very same rule.
+//!
+//! It prints, by case, the pass rate per op and overall beside onnx's; the
+//! model-level figures (originals, variants, all models); and the failing
+//! cases with their reasons. It asserts (1) the outcome ledger
+//! [`LEDGER`] equals this run (`NNCOST_UPDATE_CONFORMANCE=1` rewrites it), (2)
+//! every model whose ops all have an nncost rule passes (or needs values),
+//! except the models in [`ALLOWED`], and (3) the case-level rate is at least
+//! [`FLOOR`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -31,13 +39,20 @@ use nncost_core::shape::format_shape;
 use nncost_core::{analyze, AnalysisOptions};
 use serde_json::Value;
 
-/// Overall pass rate (all cases, originals and `__values` variants, "needs
-/// values" counted as not passing) must stay at or above this.
-/// Measured 2026-11-27 with onnx 1.23.2 on 2428 cases (1855 originals, 573
-/// `__values` variants): nncost 86.0% (2087; originals 82.4%, variants
-/// 97.4%), onnx's `infer_shapes(data_prop=True)` 78.4% (1903; 75.6%, 87.3%).
-/// Before this work nncost passed 67.5%.
-const FLOOR: f64 = 0.855;
+/// Case-level pass rate (see the module doc: an original passes, or its
+/// `__values` variant does) must stay at or above this: the issue's target.
+///
+/// Measured 2026-11-28 with onnx 1.23.2 on 1855 cases (2428 models: 1855
+/// originals, 573 `__values` variants): nncost 96.3% (1786 cases), onnx's
+/// `infer_shapes(data_prop=True)` scored by the same rule 89.3% (1656). The
+/// 69 failing cases: 48 of ops without a rule yet (LinearAttention 14,
+/// FlexAttention 11, ImageDecoder 9, StringSplit 6, StringNormalizer 6,
+/// ai.onnx.ml TreeEnsemble 2; rules in progress, which lift the rate to
+/// about 98.9%) and 21 whose shapes depend on the data (NonMaxSuppression
+/// 10, Unique 7, Range expanded into a Loop 4). Model level: nncost 86.0%
+/// of all models (2087; originals 82.4%, variants 97.4%), onnx 78.4% (1903;
+/// 75.6%, 87.3%).
+const FLOOR: f64 = 0.97;
 
 /// Cases of supported ops known to fail: a case is allowed when its name
 /// contains the pattern (ignoring case). Each entry says why it fails.
@@ -63,10 +78,20 @@ fn allowed(name: &str, pattern: &str) -> bool {
         .contains(&pattern.to_ascii_lowercase())
 }
 
+/// Where the outcome ledger lives, relative to the workspace root.
+const LEDGER: &str = "tests/fixtures/conformance/outcomes.tsv";
+
+/// Suffix of the variant of a case with its small inputs as initializers.
+const VALUES_SUFFIX: &str = "__values";
+
+/// One model of the conformance directory: an original case or its
+/// `__values` variant.
 struct Case {
     name: String,
     /// The op under test, `domain::Op` outside the default domain.
     op: String,
+    /// Opset of the op's domain the model imports (case.json "opset").
+    opset: Option<i64>,
     /// Every op of the case's graph has an nncost rule.
     supported: bool,
     /// This original has a `__values` variant.
@@ -162,7 +187,8 @@ fn load_cases(dir: &Path) -> Vec<Case> {
                 name: name.clone(),
                 op: qualified(&s("domain"), &s("op_type")),
                 supported,
-                has_variant: all.contains(&format!("{name}__values")),
+                opset: v["opset"].as_i64(),
+                has_variant: all.contains(&format!("{name}{VALUES_SUFFIX}")),
                 is_variant: !v["variant_of"].is_null(),
                 outputs,
                 onnx_pass: v["onnx"].as_str() == Some("pass"),
@@ -250,41 +276,345 @@ fn format_dims(d: &[i64]) -> String {
     }
 }
 
+/// One model's run: the model and nncost's outcome on it.
+struct ModelRun<'a> {
+    case: &'a Case,
+    outcome: Outcome,
+}
+
+impl ModelRun<'_> {
+    fn passes(&self) -> bool {
+        self.outcome == Outcome::Pass
+    }
+}
+
+/// One case as the issue counts it: an original and, when its output shape
+/// depends on input values, its `__values` variant.
+struct CaseScore<'r, 'a> {
+    original: &'r ModelRun<'a>,
+    variant: Option<&'r ModelRun<'a>>,
+}
+
+impl<'r, 'a> CaseScore<'r, 'a> {
+    fn nncost_pass(&self) -> bool {
+        self.original.passes() || self.variant.is_some_and(|v| v.passes())
+    }
+
+    /// onnx scored by the same rule as nncost.
+    fn onnx_pass(&self) -> bool {
+        self.original.case.onnx_pass || self.variant.is_some_and(|v| v.case.onnx_pass)
+    }
+
+    /// The model that stands for the case in the failure list: the variant
+    /// when the original does not pass and there is one.
+    fn representative(&self) -> &'r ModelRun<'a> {
+        match self.variant {
+            Some(v) if !self.original.passes() => v,
+            _ => self.original,
+        }
+    }
+}
+
+/// Pairs every original with its `__values` variant.
+fn score_cases<'r, 'a>(runs: &'r [ModelRun<'a>]) -> Vec<CaseScore<'r, 'a>> {
+    let by_name: BTreeMap<&str, &ModelRun> =
+        runs.iter().map(|r| (r.case.name.as_str(), r)).collect();
+    runs.iter()
+        .filter(|r| !r.case.is_variant)
+        .map(|original| CaseScore {
+            original,
+            variant: by_name
+                .get(format!("{}{VALUES_SUFFIX}", original.case.name).as_str())
+                .copied(),
+        })
+        .collect()
+}
+
+fn rate(n: usize, of: usize) -> f64 {
+    if of == 0 {
+        1.0
+    } else {
+        n as f64 / of as f64
+    }
+}
+
+/// Case-level counts of one op, or of all cases.
 #[derive(Default, Clone, Copy)]
-struct Tally {
+struct CaseTally {
     cases: usize,
+    nncost: usize,
+    onnx: usize,
+}
+
+impl CaseTally {
+    const HEADER: [&'static str; 6] = ["op", "cases", "nncost", "rate", "onnx", "rate"];
+
+    fn add(&mut self, case: &CaseScore) {
+        self.cases += 1;
+        self.nncost += usize::from(case.nncost_pass());
+        self.onnx += usize::from(case.onnx_pass());
+    }
+
+    fn header() -> String {
+        let [op, cases, nncost, r1, onnx, r2] = Self::HEADER;
+        format!("{op:<40} {cases:>5} {nncost:>6} {r1:>7} {onnx:>6} {r2:>7}")
+    }
+
+    fn line(&self, label: &str) -> String {
+        format!(
+            "{label:<40} {:>5} {:>6} {:>6.1}% {:>6} {:>6.1}%",
+            self.cases,
+            self.nncost,
+            100.0 * rate(self.nncost, self.cases),
+            self.onnx,
+            100.0 * rate(self.onnx, self.cases),
+        )
+    }
+}
+
+/// Model-level counts: every model on its own, "needs values" not passing.
+#[derive(Default, Clone, Copy)]
+struct ModelTally {
+    models: usize,
     pass: usize,
     needs_values: usize,
     onnx_pass: usize,
 }
 
-impl Tally {
-    fn add(&mut self, outcome: &Outcome, onnx_pass: bool) {
-        self.cases += 1;
-        self.pass += usize::from(*outcome == Outcome::Pass);
-        self.needs_values += usize::from(matches!(outcome, Outcome::NeedsValues(_)));
-        self.onnx_pass += usize::from(onnx_pass);
+impl ModelTally {
+    fn add(&mut self, run: &ModelRun) {
+        self.models += 1;
+        self.pass += usize::from(run.passes());
+        self.needs_values += usize::from(matches!(run.outcome, Outcome::NeedsValues(_)));
+        self.onnx_pass += usize::from(run.case.onnx_pass);
     }
 
-    fn rate(n: usize, of: usize) -> f64 {
-        if of == 0 {
-            1.0
-        } else {
-            n as f64 / of as f64
-        }
+    fn header() -> String {
+        format!(
+            "{:<40} {:>5} {:>6} {:>7} {:>6} {:>6} {:>7}",
+            "models", "count", "nncost", "rate", "values", "onnx", "rate"
+        )
     }
 
     fn line(&self, label: &str) -> String {
         format!(
             "{label:<40} {:>5} {:>6} {:>6.1}% {:>6} {:>6} {:>6.1}%",
-            self.cases,
+            self.models,
             self.pass,
-            100.0 * Self::rate(self.pass, self.cases),
+            100.0 * rate(self.pass, self.models),
             self.needs_values,
             self.onnx_pass,
-            100.0 * Self::rate(self.onnx_pass, self.cases),
+            100.0 * rate(self.onnx_pass, self.models),
         )
     }
+}
+
+/// The per-op case table, then the model-level lines, then where nncost and
+/// onnx disagree, then the failing cases.
+fn report(dir: &Path, runs: &[ModelRun], cases: &[CaseScore]) -> String {
+    let mut out = String::new();
+    let variants = runs.iter().filter(|r| r.case.is_variant).count();
+    writeln!(
+        out,
+        "ONNX node conformance: {} cases ({} models: {} originals, {variants} __values variants) from {}",
+        cases.len(),
+        runs.len(),
+        runs.len() - variants,
+        dir.display()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "By case: a case passes when its original passes or its __values variant does; \
+         onnx = infer_shapes(data_prop=True), scored by the same rule."
+    )
+    .unwrap();
+    out.push_str(&case_table(cases));
+    out.push('\n');
+    out.push_str(&model_table(runs));
+    out.push('\n');
+    out.push_str(&disagreements(cases));
+    out.push('\n');
+    out.push_str(&failing_cases(cases));
+    out
+}
+
+fn case_table(cases: &[CaseScore]) -> String {
+    let mut by_op: BTreeMap<&str, CaseTally> = BTreeMap::new();
+    let mut all = CaseTally::default();
+    for case in cases {
+        by_op
+            .entry(case.original.case.op.as_str())
+            .or_default()
+            .add(case);
+        all.add(case);
+    }
+    let header = CaseTally::header();
+    let mut out = format!("{header}\n");
+    for (op, t) in &by_op {
+        writeln!(out, "{}", t.line(op)).unwrap();
+    }
+    writeln!(out, "{}", "-".repeat(header.len())).unwrap();
+    writeln!(out, "{}", all.line("ALL CASES")).unwrap();
+    out
+}
+
+fn model_table(runs: &[ModelRun]) -> String {
+    let (mut originals, mut variants, mut all) = (
+        ModelTally::default(),
+        ModelTally::default(),
+        ModelTally::default(),
+    );
+    for run in runs {
+        all.add(run);
+        if run.case.is_variant {
+            variants.add(run);
+        } else {
+            originals.add(run);
+        }
+    }
+    let mut out = String::from(
+        "By model (values = originals that need input values; their __values variant is another model):\n",
+    );
+    writeln!(out, "{}", ModelTally::header()).unwrap();
+    writeln!(out, "{}", originals.line("originals")).unwrap();
+    writeln!(out, "{}", variants.line("__values variants")).unwrap();
+    writeln!(out, "{}", all.line("all models")).unwrap();
+    out
+}
+
+fn disagreements(cases: &[CaseScore]) -> String {
+    let only_onnx: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.onnx_pass() && !c.nncost_pass())
+        .map(|c| c.original.case.name.as_str())
+        .collect();
+    let only_nncost = cases
+        .iter()
+        .filter(|c| c.nncost_pass() && !c.onnx_pass())
+        .count();
+    format!(
+        "nncost passes {only_nncost} cases onnx does not; onnx passes {} cases nncost does not: {}\n",
+        only_onnx.len(),
+        only_onnx.join(", ")
+    )
+}
+
+fn failing_cases(cases: &[CaseScore]) -> String {
+    let failing: Vec<&ModelRun> = cases
+        .iter()
+        .filter(|c| !c.nncost_pass())
+        .map(|c| c.representative())
+        .collect();
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for run in &failing {
+        *by_kind.entry(run.outcome.label()).or_default() += 1;
+    }
+    let mut out = format!(
+        "{} cases not passing (the model shown is the __values variant where there is one): {by_kind:?}\n",
+        failing.len()
+    );
+    for run in failing {
+        writeln!(
+            out,
+            "  {:<60} {:<14} {}",
+            run.case.name,
+            run.outcome.label(),
+            run.outcome.reason()
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// Models of supported ops that fail other than by needing values and are
+/// not in [`ALLOWED`]; and [`ALLOWED`] entries that no longer match a
+/// failing model.
+fn unexpected_failures(runs: &[ModelRun]) -> Vec<String> {
+    let mut unexpected: Vec<String> = runs
+        .iter()
+        .filter(|r| r.case.supported && !r.passes())
+        .filter(|r| !matches!(r.outcome, Outcome::NeedsValues(_)))
+        .filter(|r| !ALLOWED.iter().any(|(p, _)| allowed(&r.case.name, p)))
+        .map(|r| {
+            format!(
+                "{}: {}: {}",
+                r.case.name,
+                r.outcome.label(),
+                r.outcome.reason()
+            )
+        })
+        .collect();
+    for (pattern, _) in ALLOWED {
+        let still_failing = runs
+            .iter()
+            .any(|r| allowed(&r.case.name, pattern) && !r.passes());
+        if !still_failing {
+            unexpected.push(format!(
+                "ALLOWED '{pattern}': every matching model passes now (or none matches); remove it"
+            ));
+        }
+    }
+    unexpected
+}
+
+// ----- the outcome ledger ------------------------------------------------
+
+/// The ledger's text: one line per model (case, op, opset, nncost's outcome,
+/// onnx's verdict), sorted, under a header saying how it is made. Committed,
+/// so a change of any outcome shows in review, and `tests/docs.rs` can
+/// build the coverage table from it without Python.
+fn ledger_text(runs: &[ModelRun]) -> String {
+    let mut lines: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            let opset = r.case.opset.map_or("-".to_string(), |v| v.to_string());
+            let onnx = if r.case.onnx_pass { "pass" } else { "fail" };
+            format!(
+                "{}\t{}\t{opset}\t{}\t{onnx}",
+                r.case.name,
+                r.case.op,
+                r.outcome.label()
+            )
+        })
+        .collect();
+    lines.sort();
+    let mut out = String::from(
+        "# Outcomes of ONNX's node test cases (onnx 1.23.2), one line per model; written by \
+         `NNCOST_UPDATE_CONFORMANCE=1` with tests/conformance.rs (see .ci/run); do not edit by hand.\n\
+         # case\top\topset\tnncost\tonnx\n",
+    );
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Lines of the data (not the header comments) of a ledger text.
+fn ledger_lines(text: &str) -> std::collections::BTreeSet<&str> {
+    text.lines().filter(|l| !l.starts_with('#')).collect()
+}
+
+/// Writes the ledger with `NNCOST_UPDATE_CONFORMANCE=1`; otherwise returns
+/// how the committed one differs from this run (empty when equal).
+fn check_ledger(fresh: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(LEDGER);
+    if std::env::var_os("NNCOST_UPDATE_CONFORMANCE").is_some() {
+        std::fs::write(&path, fresh).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        return Vec::new();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed == fresh {
+        return Vec::new();
+    }
+    let (old, new) = (ledger_lines(&committed), ledger_lines(fresh));
+    let mut diff: Vec<String> = old.difference(&new).map(|l| format!("- {l}")).collect();
+    diff.extend(new.difference(&old).map(|l| format!("+ {l}")));
+    if diff.is_empty() {
+        diff.push("(the header comment differs)".to_string());
+    }
+    diff
 }
 
 #[test]
@@ -297,120 +627,43 @@ fn onnx_node_conformance() {
         return;
     };
     let dir = PathBuf::from(dir);
-    let cases = load_cases(&dir);
-    assert!(!cases.is_empty(), "{}: no cases", dir.display());
-
-    let mut by_op: BTreeMap<&str, Tally> = BTreeMap::new();
-    let (mut all, mut originals, mut variants) =
-        (Tally::default(), Tally::default(), Tally::default());
-    let mut failures = Vec::new();
-    let mut outcomes = Vec::with_capacity(cases.len());
-    for case in &cases {
-        let outcome = run_case(case);
-        by_op
-            .entry(case.op.as_str())
-            .or_default()
-            .add(&outcome, case.onnx_pass);
-        all.add(&outcome, case.onnx_pass);
-        if case.is_variant {
-            variants.add(&outcome, case.onnx_pass);
-        } else {
-            originals.add(&outcome, case.onnx_pass);
-        }
-        if outcome != Outcome::Pass {
-            failures.push((case, outcome.clone()));
-        }
-        outcomes.push(outcome);
-    }
-
-    let header = format!(
-        "{:<40} {:>5} {:>6} {:>7} {:>6} {:>6} {:>7}",
-        "op", "cases", "nncost", "rate", "values", "onnx", "rate"
-    );
-    let mut out = String::new();
-    writeln!(
-        out,
-        "ONNX node conformance ({} cases from {})",
-        cases.len(),
-        dir.display()
-    )
-    .unwrap();
-    writeln!(out, "nncost = cases passed; values = originals that need input values (their __values variant is a separate case); onnx = infer_shapes(data_prop=True)").unwrap();
-    writeln!(out, "{header}").unwrap();
-    for (op, t) in &by_op {
-        writeln!(out, "{}", t.line(op)).unwrap();
-    }
-    writeln!(out, "{}", "-".repeat(header.len())).unwrap();
-    writeln!(out, "{}", originals.line("originals")).unwrap();
-    writeln!(out, "{}", variants.line("__values variants")).unwrap();
-    writeln!(out, "{}", all.line("ALL")).unwrap();
-
-    // Where nncost and onnx disagree.
-    let only_onnx: Vec<&str> = cases
+    let models = load_cases(&dir);
+    assert!(!models.is_empty(), "{}: no cases", dir.display());
+    let runs: Vec<ModelRun> = models
         .iter()
-        .zip(&outcomes)
-        .filter(|(c, o)| c.onnx_pass && **o != Outcome::Pass)
-        .map(|(c, _)| c.name.as_str())
+        .map(|case| ModelRun {
+            case,
+            outcome: run_case(case),
+        })
         .collect();
-    let only_nncost = cases
-        .iter()
-        .zip(&outcomes)
-        .filter(|(c, o)| !c.onnx_pass && **o == Outcome::Pass)
-        .count();
-    writeln!(
-        out,
-        "\nnncost passes {only_nncost} cases onnx does not; onnx passes {} cases nncost does not: {}",
-        only_onnx.len(),
-        only_onnx.join(", ")
-    )
-    .unwrap();
+    let cases = score_cases(&runs);
+    println!("{}", report(&dir, &runs, &cases));
 
-    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, o) in &failures {
-        *by_kind.entry(o.label()).or_default() += 1;
-    }
-    writeln!(out, "\nnot passing: {by_kind:?}").unwrap();
-    for (case, o) in &failures {
-        writeln!(out, "  {:<60} {:<14} {}", case.name, o.label(), o.reason()).unwrap();
-    }
-    println!("{out}");
-
-    // (2) Every case of a supported op passes, or honestly needs values.
-    let mut unexpected = Vec::new();
-    for (case, o) in &failures {
-        if !case.supported || matches!(o, Outcome::NeedsValues(_)) {
-            continue;
-        }
-        if ALLOWED.iter().any(|(n, _)| allowed(&case.name, n)) {
-            continue;
-        }
-        unexpected.push(format!("{}: {}: {}", case.name, o.label(), o.reason()));
-    }
-    for (pattern, _) in ALLOWED {
-        let matched: Vec<&Outcome> = cases
-            .iter()
-            .zip(&outcomes)
-            .filter(|(c, _)| allowed(&c.name, pattern))
-            .map(|(_, o)| o)
-            .collect();
-        if matched.iter().all(|o| **o == Outcome::Pass) {
-            unexpected.push(format!(
-                "ALLOWED '{pattern}': every matching case passes now (or none matches); remove it"
-            ));
-        }
-    }
-    // (1) The overall floor.
-    let rate = Tally::rate(all.pass, all.cases);
+    // (1) The committed ledger is this run's.
+    let ledger_diff = check_ledger(&ledger_text(&runs));
+    assert!(
+        ledger_diff.is_empty(),
+        "{LEDGER} differs from this run (- committed, + now):\n{}\n\
+         If the change is intended, rewrite it with NNCOST_UPDATE_CONFORMANCE=1 \
+         NNCOST_CONFORMANCE_DIR=... cargo test --release --test conformance, and commit it.",
+        ledger_diff.join("\n")
+    );
+    // (2) Every model of a supported op passes, or honestly needs values.
+    let unexpected = unexpected_failures(&runs);
     assert!(
         unexpected.is_empty(),
-        "{} cases of supported ops fail:\n{}",
+        "{} models of supported ops fail:\n{}",
         unexpected.len(),
         unexpected.join("\n")
     );
+    // (3) The case-level floor.
+    let passing = cases.iter().filter(|c| c.nncost_pass()).count();
+    let case_rate = rate(passing, cases.len());
     assert!(
-        rate >= FLOOR,
-        "overall pass rate {:.2}% is below the floor {:.2}%",
-        100.0 * rate,
+        case_rate >= FLOOR,
+        "case-level pass rate {:.2}% ({passing} of {}) is below the floor {:.2}%",
+        100.0 * case_rate,
+        cases.len(),
         100.0 * FLOOR
     );
 }
