@@ -646,4 +646,160 @@ mod tests {
             .run();
         assert_eq!(partial.flops_expr(), "96*batch*seq");
     }
+
+    /// LinearAttention, gated_delta with GQA: B 2, T 4, H_q 4, H_kv 2,
+    /// d_k = d_v = 8 (state 64), per-head decay [2, 4, 2], beta [2, 4, 2].
+    /// Per token: MACs = 2·64 (write) + 2·64 (delta read) + 4·64 (reads) =
+    /// 512; FLOPs per KV head = 128 (write) + 64 + 1 (decay) + 128 + 8
+    /// (delta) = 329, ×2 = 658, + 4·128 (reads) = 1170. 8 tokens: MACs
+    /// 4096, FLOPs 9360.
+    #[test]
+    fn linear_attention_gated_delta_gqa() {
+        let r = NodeTest::new("LinearAttention")
+            .opset(27)
+            .input(&[2, 4, 32])
+            .input(&[2, 4, 16])
+            .input(&[2, 4, 16])
+            .none()
+            .input(&[2, 4, 2])
+            .input(&[2, 4, 2])
+            .int("q_num_heads", 4)
+            .int("kv_num_heads", 2)
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "2x4x32");
+        assert_eq!(r.shape(1), "2x2x8x8");
+        assert_eq!(r.macs(), 4096);
+        assert_eq!(r.flops(), 9360);
+    }
+
+    /// `linear`: B 1, T 3, 2 heads, d_k 4, d_v 6 (state 24): per token MACs
+    /// (2 + 2)·24 = 96, FLOPs 2·48 + 2·48 = 192; 3 tokens: 288 and 576.
+    /// Symbolic `gated` with a per-key decay, 1 head, d_k = d_v = 2: per
+    /// token MACs 4 + 4 = 8, FLOPs 8 + 4 + 2 (decay) + 8 = 22.
+    #[test]
+    fn linear_attention_linear_and_symbolic_gated() {
+        let r = NodeTest::new("LinearAttention")
+            .opset(27)
+            .input(&[1, 3, 8])
+            .input(&[1, 3, 8])
+            .input(&[1, 3, 12])
+            .int("q_num_heads", 2)
+            .int("kv_num_heads", 2)
+            .string("update_rule", "linear")
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "1x3x12");
+        assert_eq!(r.shape(1), "1x2x4x6");
+        assert_eq!((r.macs(), r.flops()), (288, 576));
+        let s = NodeTest::new("LinearAttention")
+            .opset(27)
+            .input_sym(&["batch", "seq", "2"])
+            .input_sym(&["batch", "seq", "2"])
+            .input_sym(&["batch", "seq", "2"])
+            .input_sym(&["batch", "1", "2", "2"])
+            .input_sym(&["batch", "seq", "2"])
+            .int("q_num_heads", 1)
+            .int("kv_num_heads", 1)
+            .string("update_rule", "gated")
+            .run_outputs(2);
+        assert_eq!(s.shape(0), "batchxseqx2");
+        assert_eq!(s.macs_expr(), "8*batch*seq");
+        assert_eq!(s.flops_expr(), "22*batch*seq");
+    }
+
+    #[test]
+    fn linear_attention_errors_are_reported() {
+        let gated_without_decay = NodeTest::new("LinearAttention")
+            .opset(27)
+            .input(&[1, 3, 8])
+            .input(&[1, 3, 8])
+            .input(&[1, 3, 8])
+            .int("q_num_heads", 2)
+            .int("kv_num_heads", 2)
+            .string("update_rule", "gated")
+            .run_outputs(2);
+        assert!(matches!(gated_without_decay.status(),
+            NodeStatus::Incomplete(m) if m.contains("requires the decay")));
+        let heads = NodeTest::new("LinearAttention")
+            .opset(27)
+            .input(&[1, 3, 12])
+            .input(&[1, 3, 8])
+            .input(&[1, 3, 8])
+            .int("q_num_heads", 3)
+            .int("kv_num_heads", 2)
+            .string("update_rule", "linear")
+            .run_outputs(2);
+        assert!(matches!(heads.status(), NodeStatus::Incomplete(m) if m.contains("multiple")));
+    }
+
+    /// A score_mod body `Tanh` over the [B, H_q, L, S] scores.
+    fn tanh_body() -> crate::graph::Graph {
+        use crate::graph::{Graph, Node, Value};
+        let mut g = Graph::default();
+        let s = g.add_value(Value {
+            name: "s".into(),
+            ..Value::default()
+        });
+        let t = g.add_value(Value {
+            name: "t".into(),
+            ..Value::default()
+        });
+        g.inputs.push(s);
+        g.outputs.push(t);
+        g.nodes.push(Node {
+            name: "tanh".into(),
+            op_type: "Tanh".into(),
+            inputs: vec![Some(s)],
+            outputs: vec![Some(t)],
+            ..Node::default()
+        });
+        g
+    }
+
+    /// FlexAttention Q [1, 2, 3, 4], K [1, 2, 5, 4], V [1, 2, 5, 6]: 6 rows,
+    /// 30 scores; MACs 30·(4 + 6) = 300; FLOPs 30·(8 + 5 + 12) − 6·(2 + 6) =
+    /// 702. A score_mod `Tanh` runs once on the [1, 2, 3, 5] scores: + 30.
+    /// GQA symbolic Q [batch, 4, L, 8], K/V [batch, 2, S, 8]: MACs
+    /// 4·16·batch·L·S, FLOPs 4·batch·L·(37·S − 10).
+    #[test]
+    fn flex_attention_core_and_score_mod() {
+        let r = NodeTest::new("FlexAttention")
+            .domain("ai.onnx.preview")
+            .opset(1)
+            .input(&[1, 2, 3, 4])
+            .input(&[1, 2, 5, 4])
+            .input(&[1, 2, 5, 6])
+            .run();
+        assert_eq!(r.shape(0), "1x2x3x6");
+        assert_eq!((r.macs(), r.flops()), (300, 702));
+        let m = NodeTest::new("FlexAttention")
+            .domain("ai.onnx.preview")
+            .opset(1)
+            .input(&[1, 2, 3, 4])
+            .input(&[1, 2, 5, 4])
+            .input(&[1, 2, 5, 6])
+            .attr("score_mod", crate::graph::AttrValue::Graph(Box::new(tanh_body())))
+            .run();
+        assert_eq!(m.shape(0), "1x2x3x6");
+        assert_eq!((m.macs(), m.flops()), (300, 732));
+        let sub = &m.node().subgraphs[0];
+        assert_eq!(sub.attribute, "score_mod");
+        assert_eq!(sub.nodes[0].outputs[0].shape.as_deref().map(crate::shape::format_shape).as_deref(), Some("1x2x3x5"));
+        let g = NodeTest::new("FlexAttention")
+            .domain("ai.onnx.preview")
+            .opset(1)
+            .input_sym(&["batch", "4", "L", "8"])
+            .input_sym(&["batch", "2", "S", "8"])
+            .input_sym(&["batch", "2", "S", "8"])
+            .run();
+        assert_eq!(g.macs_expr(), "64*L*S*batch");
+        assert_eq!(g.flops_expr(), "148*L*S*batch - 40*L*batch");
+        let bad = NodeTest::new("FlexAttention")
+            .domain("ai.onnx.preview")
+            .opset(1)
+            .input(&[2, 3, 4])
+            .input(&[1, 2, 5, 4])
+            .input(&[1, 2, 5, 6])
+            .run();
+        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("rank 4")));
+    }
 }

@@ -1002,3 +1002,350 @@ fn zip_map(ctx: &mut NodeCtx) -> RuleResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use crate::graph::{AttrValue, DType, Tensor, TensorData};
+    use crate::ops::testing::NodeTest;
+    use crate::report::NodeStatus;
+    use crate::shape::Dim;
+
+    fn ml(op: &str) -> NodeTest {
+        NodeTest::new(op).domain("ai.onnx.ml").opset(5)
+    }
+
+    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
+        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+    }
+
+    fn floats(v: &[f32]) -> AttrValue {
+        AttrValue::Floats(v.to_vec())
+    }
+
+    fn strings(v: &[&str]) -> AttrValue {
+        AttrValue::Strings(v.iter().map(|s| Bytes::from(s.to_string())).collect())
+    }
+
+    /// Two trees. Tree 1: node 0 `x0 ≤ t` → node 1 or leaf 0; node 1 a
+    /// BRANCH_MEMBER test against {1, 2, 3} (3 comparisons) → leaf 1 or 2.
+    /// Tree 2: a lone leaf (node 2, both branches to leaf 3).
+    /// Per sample: tree 1 path 1 + 3 = 4, + 1 aggregation; tree 2 0 + 1;
+    /// AVERAGE divides 2 targets: 8; LOGISTIC 4·2 = 8: 16 per sample.
+    fn two_trees(modes: &[u8], true_ids: &[i64]) -> NodeTest {
+        ml("TreeEnsemble")
+            .ints_attr("nodes_featureids", &[0, 1, 0])
+            .ints_attr("nodes_truenodeids", true_ids)
+            .ints_attr("nodes_trueleafs", &[0, 1, 1])
+            .ints_attr("nodes_falsenodeids", &[0, 2, 3])
+            .ints_attr("nodes_falseleafs", &[1, 1, 1])
+            .attr(
+                "nodes_modes",
+                AttrValue::Tensor(Tensor {
+                    dtype: DType::U8,
+                    dims: vec![3],
+                    data: TensorData::Raw(Bytes::from(modes.to_vec())),
+                }),
+            )
+            .attr(
+                "membership_values",
+                AttrValue::Tensor(Tensor {
+                    dtype: DType::F32,
+                    dims: vec![4],
+                    data: TensorData::Floats(vec![1.0, 2.0, 3.0, f64::NAN]),
+                }),
+            )
+            .ints_attr("tree_roots", &[0, 2])
+            .ints_attr("leaf_targetids", &[0, 1, 0, 1])
+            .int("n_targets", 2)
+            .int("aggregate_function", 0)
+            .int("post_transform", 2)
+    }
+
+    #[test]
+    fn tree_ensemble_counts_the_costliest_path() {
+        let r = two_trees(&[0, 6, 0], &[1, 1, 3]).input(&[3, 2]).run();
+        assert_eq!(r.shape(0), "3x2");
+        assert_eq!((r.macs(), r.flops()), (0, 48));
+        let s = two_trees(&[0, 6, 0], &[1, 1, 3])
+            .input_sym(&["n", "2"])
+            .run();
+        assert_eq!(s.shape(0), "nx2");
+        assert_eq!(s.flops_expr(), "16*n");
+        let bad_mode = two_trees(&[0, 9, 0], &[1, 1, 3]).input(&[3, 2]).run();
+        assert!(incomplete(&bad_mode, "not a mode"));
+        // Node 0's true branch back to node 0.
+        let cycle = two_trees(&[0, 6, 0], &[0, 1, 3]).input(&[3, 2]).run();
+        assert!(incomplete(&cycle, "cycle"));
+    }
+
+    /// The legacy encoding. Tree 0: node 0 → (1 LEAF, 2); node 2 → (3 LEAF,
+    /// 4 LEAF): 2 comparisons; tree 1: one LEAF. With one weight per leaf,
+    /// per sample (2 + 1) + (0 + 1) = 4, + 1 base value = 5.
+    fn legacy(op: &str, prefix: &str, weights_per_leaf: usize) -> NodeTest {
+        let leaves: [(i64, i64); 4] = [(0, 1), (0, 3), (0, 4), (1, 0)];
+        let mut trees = Vec::new();
+        let mut nodes = Vec::new();
+        let mut ids = Vec::new();
+        for (t, n) in leaves {
+            for k in 0..weights_per_leaf {
+                trees.push(t);
+                nodes.push(n);
+                ids.push(k as i64);
+            }
+        }
+        ml(op)
+            .opset(3)
+            .ints_attr("nodes_treeids", &[0, 0, 0, 0, 0, 1])
+            .ints_attr("nodes_nodeids", &[0, 1, 2, 3, 4, 0])
+            .ints_attr("nodes_featureids", &[0, 0, 1, 0, 0, 0])
+            .ints_attr("nodes_truenodeids", &[1, 0, 3, 0, 0, 0])
+            .ints_attr("nodes_falsenodeids", &[2, 0, 4, 0, 0, 0])
+            .attr(
+                "nodes_modes",
+                strings(&["BRANCH_LEQ", "LEAF", "BRANCH_LT", "LEAF", "LEAF", "LEAF"]),
+            )
+            .ints_attr(&format!("{prefix}_treeids"), &trees)
+            .ints_attr(&format!("{prefix}_nodeids"), &nodes)
+            .ints_attr(&format!("{prefix}_ids"), &ids)
+    }
+
+    #[test]
+    fn tree_ensemble_regressor_legacy() {
+        let r = legacy("TreeEnsembleRegressor", "target", 1)
+            .attr("base_values", floats(&[0.5]))
+            .input_sym(&["n", "4"])
+            .run();
+        assert_eq!(r.shape(0), "nx1");
+        assert_eq!(r.flops_expr(), "5*n");
+        let missing = ml("TreeEnsembleRegressor")
+            .ints_attr("nodes_treeids", &[0])
+            .ints_attr("nodes_nodeids", &[0])
+            .ints_attr("nodes_truenodeids", &[7])
+            .ints_attr("nodes_falsenodeids", &[8])
+            .attr("nodes_modes", strings(&["BRANCH_LEQ"]))
+            .ints_attr("target_treeids", &[])
+            .ints_attr("target_nodeids", &[])
+            .input(&[2, 4])
+            .run();
+        assert!(incomplete(&missing, "does not exist"));
+    }
+
+    /// Classifier over tree 0 and 1 with 3 class weights per leaf: per
+    /// sample (2 + 3) + (0 + 3) = 8, top of 3 classes 2, SOFTMAX 5·3 − 2 =
+    /// 13: 23; 2 samples: 46.
+    #[test]
+    fn tree_ensemble_classifier_legacy() {
+        let r = legacy("TreeEnsembleClassifier", "class", 3)
+            .ints_attr("classlabels_int64s", &[0, 1, 2])
+            .string("post_transform", "SOFTMAX")
+            .input(&[2, 4])
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "2");
+        assert_eq!(r.shape(1), "2x3");
+        assert_eq!(r.flops(), 46);
+        let no_labels = legacy("TreeEnsembleClassifier", "class", 1)
+            .input(&[2, 4])
+            .run_outputs(2);
+        assert!(incomplete(&no_labels, "classlabels"));
+    }
+
+    /// X [5, 3], 2 targets, intercepts: MACs 5·2·3 = 30, FLOPs 10·5 + 10 =
+    /// 60; symbolic N: 6·n and 12·n.
+    #[test]
+    fn linear_regressor() {
+        let run = |x: NodeTest| {
+            x.attr("coefficients", floats(&[1.0; 6]))
+                .attr("intercepts", floats(&[0.0, 1.0]))
+                .int("targets", 2)
+                .run()
+        };
+        let r = run(ml("LinearRegressor").opset(1).input(&[5, 3]));
+        assert_eq!(r.shape(0), "5x2");
+        assert_eq!((r.macs(), r.flops()), (30, 60));
+        let s = run(ml("LinearRegressor").opset(1).input_sym(&["n", "3"]));
+        assert_eq!((s.macs_expr(), s.flops_expr()), ("6*n".into(), "12*n".into()));
+        let bad = run(ml("LinearRegressor").opset(1).input(&[5, 4]));
+        assert!(incomplete(&bad, "coefficients"));
+    }
+
+    /// Binary: 1 coefficient row of 3, labels [0, 1] → E = 2. Per row 5
+    /// (dot) + 1 (intercept) + 1 (negation) + 1 (top of 2) + LOGISTIC 8 =
+    /// 16; 4 rows: MACs 12, FLOPs 64. Three classes, no intercepts, 2
+    /// rows: MACs 18, FLOPs 2·(15 + 2) = 34.
+    #[test]
+    fn linear_classifier() {
+        let r = ml("LinearClassifier")
+            .opset(1)
+            .input(&[4, 3])
+            .attr("coefficients", floats(&[1.0; 3]))
+            .attr("intercepts", floats(&[0.5]))
+            .ints_attr("classlabels_ints", &[0, 1])
+            .string("post_transform", "LOGISTIC")
+            .run_outputs(2);
+        assert_eq!((r.shape(0), r.shape(1)), ("4".into(), "4x2".into()));
+        assert_eq!((r.macs(), r.flops()), (12, 64));
+        let m = ml("LinearClassifier")
+            .opset(1)
+            .input_sym(&["n", "3"])
+            .attr("coefficients", floats(&[1.0; 9]))
+            .attr("classlabels_strings", strings(&["a", "b", "c"]))
+            .run_outputs(2);
+        assert_eq!(m.shape(1), "nx3");
+        assert_eq!((m.macs_expr(), m.flops_expr()), ("9*n".into(), "17*n".into()));
+        let bad = ml("LinearClassifier")
+            .opset(1)
+            .input(&[4, 3])
+            .attr("coefficients", floats(&[1.0; 4]))
+            .ints_attr("classlabels_ints", &[0, 1])
+            .run_outputs(2);
+        assert!(incomplete(&bad, "rows of F = 3"));
+    }
+
+    /// RBF regressor, 3 support vectors of 4 features, 2 samples: per
+    /// sample MACs 3·4 + 3 = 15, FLOPs 3·(3·4 + 1) + 2·3 = 45.
+    #[test]
+    fn svm_regressor() {
+        let run = |sv: usize| {
+            ml("SVMRegressor")
+                .opset(1)
+                .input(&[2, 4])
+                .int("n_supports", 3)
+                .attr("support_vectors", floats(&vec![0.5; sv]))
+                .attr("coefficients", floats(&[1.0; 3]))
+                .attr("rho", floats(&[0.1]))
+                .string("kernel_type", "RBF")
+                .run()
+        };
+        let r = run(12);
+        assert_eq!(r.shape(0), "2x1");
+        assert_eq!((r.macs(), r.flops()), (30, 90));
+        assert!(incomplete(&run(10), "support_vectors"));
+    }
+
+    /// SVC, 3 classes with 2, 1, 2 support vectors (V = 5), F = 4, linear
+    /// kernel: MACs 5·4 + 2·5 = 30; FLOPs 5·7 + 2·10 + 3 votes + 2 (top) =
+    /// 60; Z has the 3 pairwise scores. With prob_a/prob_b: + 10·3 = 90,
+    /// Z has 3 class columns. Linear mode, 2 classes, coefficients [2, 4],
+    /// symbolic n: MACs 8·n, FLOPs (2·8 + 1)·n.
+    #[test]
+    fn svm_classifier() {
+        let svc_with = |per_class: &[i64]| {
+            ml("SVMClassifier")
+                .opset(1)
+                .input(&[1, 4])
+                .ints_attr("classlabels_ints", &[0, 1, 2])
+                .ints_attr("vectors_per_class", per_class)
+                .attr("support_vectors", floats(&[0.0; 20]))
+                .attr("coefficients", floats(&[1.0; 10]))
+                .attr("rho", floats(&[0.0; 3]))
+        };
+        let svc = || svc_with(&[2, 1, 2]);
+        let r = svc().run_outputs(2);
+        assert_eq!(r.shape(1), "1x3");
+        assert_eq!((r.macs(), r.flops()), (30, 60));
+        let p = svc()
+            .attr("prob_a", floats(&[1.0; 3]))
+            .attr("prob_b", floats(&[0.0; 3]))
+            .run_outputs(2);
+        assert_eq!(p.flops(), 90);
+        let lin = ml("SVMClassifier")
+            .opset(1)
+            .input_sym(&["n", "4"])
+            .ints_attr("classlabels_ints", &[0, 1])
+            .attr("coefficients", floats(&[1.0; 8]))
+            .attr("rho", floats(&[0.0]))
+            .run_outputs(2);
+        assert_eq!(lin.shape(1), "nx2");
+        assert_eq!((lin.macs_expr(), lin.flops_expr()), ("8*n".into(), "17*n".into()));
+        let bad = svc_with(&[2, 3]).run_outputs(2);
+        assert!(incomplete(&bad, "vectors_per_class"));
+    }
+
+    /// Scaler [n, 3]: 2 per element = 6·n. Normalizer [2, 5]: L2 2·16 =
+    /// 32, MAX 2·15 = 30. Imputer [4, 3]: 12.
+    #[test]
+    fn scaler_normalizer_imputer() {
+        let s = ml("Scaler")
+            .opset(1)
+            .input_sym(&["n", "3"])
+            .attr("offset", floats(&[0.0, 1.0, 2.0]))
+            .attr("scale", floats(&[2.0]))
+            .run();
+        assert_eq!((s.shape(0), s.flops_expr()), ("nx3".into(), "6*n".into()));
+        let bad = ml("Scaler")
+            .opset(1)
+            .input(&[2, 3])
+            .attr("offset", floats(&[0.0, 1.0]))
+            .run();
+        assert!(incomplete(&bad, "offset"));
+        let norm = |n: &str| ml("Normalizer").opset(1).input(&[2, 5]).string("norm", n).run();
+        assert_eq!(norm("L2").flops(), 32);
+        assert_eq!(norm("MAX").flops(), 30);
+        assert!(incomplete(&norm("L3"), "norm"));
+        let i = ml("Imputer")
+            .opset(1)
+            .input(&[4, 3])
+            .attr("imputed_value_floats", floats(&[0.0]))
+            .float("replaced_value_float", f32::NAN)
+            .run();
+        assert_eq!((i.shape(0), i.flops()), ("4x3".into(), 12));
+        assert!(incomplete(&ml("Imputer").opset(1).input(&[4, 3]).run(), "imputed_value"));
+    }
+
+    /// OneHotEncoder [n, 2] with 5 categories → [n, 2, 5]; CategoryMapper
+    /// string → int64; FeatureVectorizer [n, 2] + [n, 3] → [n, 5]; ZipMap
+    /// has no tensor output. All 0 FLOPs.
+    #[test]
+    fn lookups_and_layout() {
+        let o = ml("OneHotEncoder")
+            .opset(1)
+            .input_sym(&["n", "2"])
+            .ints_attr("cats_int64s", &[1, 2, 3, 4, 5])
+            .run();
+        assert_eq!((o.shape(0), o.flops()), ("nx2x5".into(), 0));
+        assert!(incomplete(&ml("OneHotEncoder").opset(1).input(&[2]).run(), "cats_"));
+        let c = ml("CategoryMapper")
+            .opset(1)
+            .input_dims(vec![Dim::sym("n")], DType::String)
+            .ints_attr("cats_int64s", &[1, 2])
+            .attr("cats_strings", strings(&["a", "b"]))
+            .run();
+        assert_eq!(c.shape(0), "n");
+        assert_eq!(c.node().outputs[0].dtype, Some(DType::I64));
+        let bad = ml("CategoryMapper")
+            .opset(1)
+            .input_dims(vec![Dim::sym("n")], DType::String)
+            .ints_attr("cats_int64s", &[1])
+            .attr("cats_strings", strings(&["a", "b"]))
+            .run();
+        assert!(incomplete(&bad, "same length"));
+        let f = ml("FeatureVectorizer")
+            .opset(1)
+            .input_sym(&["n", "2"])
+            .input_sym(&["n", "3"])
+            .ints_attr("inputdimensions", &[2, 3])
+            .run();
+        assert_eq!((f.shape(0), f.flops()), ("nx5".into(), 0));
+        let bad = ml("FeatureVectorizer")
+            .opset(1)
+            .input_sym(&["n", "2"])
+            .input_sym(&["n", "3"])
+            .ints_attr("inputdimensions", &[5])
+            .run();
+        assert!(incomplete(&bad, "inputdimensions"));
+        let z = ml("ZipMap")
+            .opset(1)
+            .input_sym(&["n", "3"])
+            .ints_attr("classlabels_int64s", &[0, 1, 2])
+            .run();
+        assert_eq!((z.shape(0), z.flops()), ("?".into(), 0));
+        let bad = ml("ZipMap")
+            .opset(1)
+            .input_sym(&["n", "3"])
+            .ints_attr("classlabels_int64s", &[0, 1])
+            .run();
+        assert!(incomplete(&bad, "columns"));
+    }
+}
