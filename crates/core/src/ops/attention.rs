@@ -296,13 +296,26 @@ fn linear_attention(ctx: &mut NodeCtx) -> RuleResult {
     ctx.set_output(
         0,
         dtype,
-        vec![q.batch.clone(), q.seq.clone(), Dim::Known(hq_p.clone()).mul(&v.size)?],
+        vec![
+            q.batch.clone(),
+            q.seq.clone(),
+            Dim::Known(hq_p.clone()).mul(&v.size)?,
+        ],
     );
-    let state_dtype = if ctx.has_input(3) { ctx.dtype(3) } else { dtype };
+    let state_dtype = if ctx.has_input(3) {
+        ctx.dtype(3)
+    } else {
+        dtype
+    };
     ctx.set_output(
         1,
         state_dtype,
-        vec![q.batch.clone(), Dim::Known(hkv_p.clone()), q.size.clone(), v.size.clone()],
+        vec![
+            q.batch.clone(),
+            Dim::Known(hkv_p.clone()),
+            q.size.clone(),
+            v.size.clone(),
+        ],
     );
     if ctx.has_input(3) {
         let p = ctx.shape(3)?;
@@ -418,7 +431,8 @@ fn flex_shapes(ctx: &NodeCtx) -> Result<[Vec<Dim>; 3], OpError> {
         out[i] = s.to_vec();
     }
     let [q, k, v] = &out;
-    let differ = |a: &Dim, b: &Dim| matches!((a.as_i64(), b.as_i64()), (Some(x), Some(y)) if x != y);
+    let differ =
+        |a: &Dim, b: &Dim| matches!((a.as_i64(), b.as_i64()), (Some(x), Some(y)) if x != y);
     if differ(&q[3], &k[3]) {
         return Err(OpError::Invalid(format!(
             "Q's head size {} differs from K's {}",
@@ -777,13 +791,23 @@ mod tests {
             .input(&[1, 2, 3, 4])
             .input(&[1, 2, 5, 4])
             .input(&[1, 2, 5, 6])
-            .attr("score_mod", crate::graph::AttrValue::Graph(Box::new(tanh_body())))
+            .attr(
+                "score_mod",
+                crate::graph::AttrValue::Graph(Box::new(tanh_body())),
+            )
             .run();
         assert_eq!(m.shape(0), "1x2x3x6");
         assert_eq!((m.macs(), m.flops()), (300, 732));
         let sub = &m.node().subgraphs[0];
         assert_eq!(sub.attribute, "score_mod");
-        assert_eq!(sub.nodes[0].outputs[0].shape.as_deref().map(crate::shape::format_shape).as_deref(), Some("1x2x3x5"));
+        assert_eq!(
+            sub.nodes[0].outputs[0]
+                .shape
+                .as_deref()
+                .map(crate::shape::format_shape)
+                .as_deref(),
+            Some("1x2x3x5")
+        );
         let g = NodeTest::new("FlexAttention")
             .domain("ai.onnx.preview")
             .opset(1)

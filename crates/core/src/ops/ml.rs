@@ -239,7 +239,9 @@ fn tensor_values(t: &Tensor) -> Option<Vec<f64>> {
             DType::U8 => b.iter().map(|&x| x as f64).collect(),
             DType::I64 => b
                 .chunks_exact(8)
-                .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64)
+                .map(|c| {
+                    i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64
+                })
                 .collect(),
             _ => return None,
         },
@@ -351,7 +353,11 @@ fn tree_ensemble(ctx: &mut NodeCtx) -> RuleResult {
     let modes = match ctx.attr("nodes_modes") {
         Some(AttrValue::Tensor(t)) => tensor_values(t)
             .ok_or_else(|| invalid("attribute 'nodes_modes' is not stored inline"))?,
-        _ => return Err(invalid("attribute 'nodes_modes' (a uint8 tensor) is required")),
+        _ => {
+            return Err(invalid(
+                "attribute 'nodes_modes' (a uint8 tensor) is required",
+            ))
+        }
     };
     if modes.len() != n {
         return Err(invalid(format!(
@@ -551,7 +557,9 @@ fn tree_ensemble_regressor(ctx: &mut NodeCtx) -> RuleResult {
     let (n, _) = samples(ctx)?;
     let targets = ctx.attr_int("n_targets", 1)?;
     if targets < 1 {
-        return Err(invalid(format!("n_targets must be positive, got {targets}")));
+        return Err(invalid(format!(
+            "n_targets must be positive, got {targets}"
+        )));
     }
     ctx.set_output(0, Some(DType::F32), vec![n.clone(), Dim::int(targets)]);
     let mut per_sample = legacy_trees(ctx, "target")?;
@@ -588,17 +596,23 @@ fn tree_ensemble_classifier(ctx: &mut NodeCtx) -> RuleResult {
     }
     let e = classes as i128;
     ctx.set_output(0, Some(label), vec![n.clone()]);
-    ctx.set_output(1, Some(DType::F32), vec![n.clone(), Dim::int(classes as i64)]);
+    ctx.set_output(
+        1,
+        Some(DType::F32),
+        vec![n.clone(), Dim::int(classes as i64)],
+    );
     let mut per_sample = legacy_trees(ctx, "class")? + e - 1;
     if floats_len(ctx, "base_values") > 0 {
         per_sample += e;
     }
     let rows = known(ctx, 0, &n)?;
-    let flops = rows.checked_scale(per_sample)?.checked_add(&post_transform(
-        post_transform_attr(ctx)?,
-        &rows,
-        &Poly::constant(e),
-    )?)?;
+    let flops = rows
+        .checked_scale(per_sample)?
+        .checked_add(&post_transform(
+            post_transform_attr(ctx)?,
+            &rows,
+            &Poly::constant(e),
+        )?)?;
     ctx.add_flops(&flops)
 }
 
@@ -956,9 +970,7 @@ fn feature_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
         )));
     }
     if let Some(&bad) = dims.iter().find(|&&d| d < 0) {
-        return Err(invalid(format!(
-            "inputdimensions entry {bad} is negative"
-        )));
+        return Err(invalid(format!("inputdimensions entry {bad} is negative")));
     }
     let n = match ctx.rank(0)? {
         1 => Dim::int(1),
@@ -977,7 +989,10 @@ fn feature_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
 /// data movement: 0 FLOPs.
 fn zip_map(ctx: &mut NodeCtx) -> RuleResult {
     let x = ctx.shape(0)?;
-    let labels = match (ctx.attr("classlabels_int64s"), ctx.attr("classlabels_strings")) {
+    let labels = match (
+        ctx.attr("classlabels_int64s"),
+        ctx.attr("classlabels_strings"),
+    ) {
         (Some(AttrValue::Ints(v)), None) => v.len(),
         (None, Some(AttrValue::Strings(v))) => v.len(),
         _ => {
@@ -1165,7 +1180,10 @@ mod tests {
         assert_eq!(r.shape(0), "5x2");
         assert_eq!((r.macs(), r.flops()), (30, 60));
         let s = run(ml("LinearRegressor").opset(1).input_sym(&["n", "3"]));
-        assert_eq!((s.macs_expr(), s.flops_expr()), ("6*n".into(), "12*n".into()));
+        assert_eq!(
+            (s.macs_expr(), s.flops_expr()),
+            ("6*n".into(), "12*n".into())
+        );
         let bad = run(ml("LinearRegressor").opset(1).input(&[5, 4]));
         assert!(incomplete(&bad, "coefficients"));
     }
@@ -1193,7 +1211,10 @@ mod tests {
             .attr("classlabels_strings", strings(&["a", "b", "c"]))
             .run_outputs(2);
         assert_eq!(m.shape(1), "nx3");
-        assert_eq!((m.macs_expr(), m.flops_expr()), ("9*n".into(), "17*n".into()));
+        assert_eq!(
+            (m.macs_expr(), m.flops_expr()),
+            ("9*n".into(), "17*n".into())
+        );
         let bad = ml("LinearClassifier")
             .opset(1)
             .input(&[4, 3])
@@ -1258,7 +1279,10 @@ mod tests {
             .attr("rho", floats(&[0.0]))
             .run_outputs(2);
         assert_eq!(lin.shape(1), "nx2");
-        assert_eq!((lin.macs_expr(), lin.flops_expr()), ("8*n".into(), "17*n".into()));
+        assert_eq!(
+            (lin.macs_expr(), lin.flops_expr()),
+            ("8*n".into(), "17*n".into())
+        );
         let bad = svc_with(&[2, 3]).run_outputs(2);
         assert!(incomplete(&bad, "vectors_per_class"));
     }
@@ -1280,7 +1304,13 @@ mod tests {
             .attr("offset", floats(&[0.0, 1.0]))
             .run();
         assert!(incomplete(&bad, "offset"));
-        let norm = |n: &str| ml("Normalizer").opset(1).input(&[2, 5]).string("norm", n).run();
+        let norm = |n: &str| {
+            ml("Normalizer")
+                .opset(1)
+                .input(&[2, 5])
+                .string("norm", n)
+                .run()
+        };
         assert_eq!(norm("L2").flops(), 32);
         assert_eq!(norm("MAX").flops(), 30);
         assert!(incomplete(&norm("L3"), "norm"));
@@ -1291,7 +1321,10 @@ mod tests {
             .float("replaced_value_float", f32::NAN)
             .run();
         assert_eq!((i.shape(0), i.flops()), ("4x3".into(), 12));
-        assert!(incomplete(&ml("Imputer").opset(1).input(&[4, 3]).run(), "imputed_value"));
+        assert!(incomplete(
+            &ml("Imputer").opset(1).input(&[4, 3]).run(),
+            "imputed_value"
+        ));
     }
 
     /// OneHotEncoder [n, 2] with 5 categories → [n, 2, 5]; CategoryMapper
@@ -1305,7 +1338,10 @@ mod tests {
             .ints_attr("cats_int64s", &[1, 2, 3, 4, 5])
             .run();
         assert_eq!((o.shape(0), o.flops()), ("nx2x5".into(), 0));
-        assert!(incomplete(&ml("OneHotEncoder").opset(1).input(&[2]).run(), "cats_"));
+        assert!(incomplete(
+            &ml("OneHotEncoder").opset(1).input(&[2]).run(),
+            "cats_"
+        ));
         let c = ml("CategoryMapper")
             .opset(1)
             .input_dims(vec![Dim::sym("n")], DType::String)

@@ -21,7 +21,8 @@ pub const OPS: &[OpDef] = &[
         domain: "",
         rule: string_normalizer,
         roles: &[],
-        cost_doc: "0 (string work, no arithmetic); with stopwords the output length is data-dependent",
+        cost_doc:
+            "0 (string work, no arithmetic); with stopwords the output length is data-dependent",
     },
     OpDef {
         op_type: "ImageDecoder",
@@ -160,7 +161,11 @@ mod tests {
 
     fn strings(dims: &[&str]) -> Vec<Dim> {
         dims.iter()
-            .map(|d| d.parse::<i64>().map(Dim::int).unwrap_or_else(|_| Dim::sym(d)))
+            .map(|d| {
+                d.parse::<i64>()
+                    .map(Dim::int)
+                    .unwrap_or_else(|_| Dim::sym(d))
+            })
             .collect()
     }
 
