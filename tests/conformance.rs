@@ -43,15 +43,14 @@ use serde_json::Value;
 /// `__values` variant does) must stay at or above this: the issue's target.
 ///
 /// Measured 2026-11-28 with onnx 1.23.2 on 1855 cases (2428 models: 1855
-/// originals, 573 `__values` variants): nncost 96.3% (1786 cases), onnx's
+/// originals, 573 `__values` variants): nncost 97.8% (1815 cases), onnx's
 /// `infer_shapes(data_prop=True)` scored by the same rule 89.3% (1656). The
-/// 69 failing cases: 48 of ops without a rule yet (LinearAttention 14,
-/// FlexAttention 11, ImageDecoder 9, StringSplit 6, StringNormalizer 6,
-/// ai.onnx.ml TreeEnsemble 2; rules in progress, which lift the rate to
-/// about 98.9%) and 21 whose shapes depend on the data (NonMaxSuppression
-/// 10, Unique 7, Range expanded into a Loop 4). Model level: nncost 86.0%
-/// of all models (2087; originals 82.4%, variants 97.4%), onnx 78.4% (1903;
-/// 75.6%, 87.3%).
+/// 40 failing cases all depend on run-time data: NonMaxSuppression 10,
+/// ImageDecoder 9, Unique 7, StringSplit 5, StringNormalizer 5 (stop words
+/// removed), and Range expanded into a Loop 4 (its trip count is computed
+/// from float bounds, which values are not tracked through). Model level:
+/// nncost 87.1% of all models (2116; originals 84.0%, 272 of them needing
+/// input values; variants 97.4%), onnx 78.4% (1903; 75.6%, 87.3%).
 const FLOOR: f64 = 0.97;
 
 /// Cases of supported ops known to fail: a case is allowed when its name
@@ -69,6 +68,18 @@ const ALLOWED: &[(&str, &str)] = &[
         "_delta_expanded__values",
         "Range expanded into a Loop: the trip count is computed from the bounds by Sub, Div, Ceil \
          and Cast, whose values are not tracked through, so it stays a symbol (Loop_N_n)",
+    ),
+    (
+        "test_image_decoder_",
+        "ImageDecoder's height and width are written in the encoded image bytes (run-time data)",
+    ),
+    (
+        "test_string_split_",
+        "StringSplit pads its substrings to the largest count in the data; maxsplit only bounds it",
+    ),
+    (
+        "test_strnormalizer_export_monday_",
+        "StringNormalizer with stopwords removes elements: the output length depends on the strings",
     ),
 ];
 

@@ -57,6 +57,7 @@ pub(crate) fn run(mut c: Ctl<'_, '_>) -> Result<ControlOutcome, AnalysisError> {
         ("", "Loop") => run_loop(&mut c),
         ("", "Scan") if c.opset >= 9 => run_scan(&mut c),
         ("", "Scan") => run_scan8(&mut c),
+        ("ai.onnx.preview", "FlexAttention") => run_flex_attention(&mut c),
         _ => return other(c),
     };
     match result? {
@@ -85,6 +86,57 @@ fn other(c: Ctl<'_, '_>) -> Result<ControlOutcome, AnalysisError> {
         cost: ctx.take_cost(),
         subgraphs,
     })
+}
+
+/// `FlexAttention`: its rule counts the attention core; each of its
+/// `score_mod` and `prob_mod` bodies runs once on the `[B, H_q, L, S]` score
+/// tensor, so it is analysed with that input and its count added once.
+fn run_flex_attention(c: &mut Ctl<'_, '_>) -> Step {
+    for attr in &c.attrs {
+        if *attr != "score_mod" && *attr != "prob_mod" {
+            return Ok(Err(OpError::Invalid(format!(
+                "FlexAttention has an unexpected graph attribute '{attr}'"
+            ))));
+        }
+    }
+    let mut ctx = NodeCtx::new(c.node, c.opset, c.inputs.clone(), c.input_names.clone());
+    let Some(def) = c.def else {
+        return Ok(Err(OpError::Invalid(String::new())));
+    };
+    if let Err(e) = (def.rule)(&mut ctx) {
+        return Ok(Err(e));
+    }
+    let scores = match crate::ops::attention::flex_scores(&ctx) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut cost = ctx.take_cost();
+    let mut subgraphs = Vec::with_capacity(c.attrs.len());
+    let mut problem = None;
+    for k in 0..c.attrs.len() {
+        let r = (c.body)(k, vec![scores.clone()])?;
+        if r.outputs.len() != 1 {
+            problem = Some(OpError::Invalid(format!(
+                "FlexAttention's {} has {} outputs; it must have one",
+                c.attrs[k],
+                r.outputs.len()
+            )));
+        }
+        match cost.checked_add(&r.cost) {
+            Ok(sum) => cost = sum,
+            Err(o) => problem = Some(o.into()),
+        }
+        subgraphs.push(subgraph_report(c.attrs[k], r, Some(Poly::constant(1))));
+    }
+    if let Some(e) = problem {
+        return Ok(Ok(failed(c, e, subgraphs)));
+    }
+    Ok(Ok(ControlOutcome {
+        outcome: Ok(()),
+        outputs: std::mem::take(&mut ctx.outputs),
+        cost,
+        subgraphs,
+    }))
 }
 
 /// An inconsistent control-flow node: its bodies are still analysed (for

@@ -21,6 +21,7 @@ pub mod control;
 pub mod conv;
 pub mod elementwise;
 pub mod matmul;
+pub mod ml;
 pub mod norm;
 pub mod pool;
 pub mod quant;
@@ -29,6 +30,7 @@ pub mod resize;
 pub mod sequence;
 pub mod softmax;
 pub mod tensor;
+pub mod text;
 pub mod window;
 
 /// How an initializer feeding an input position is counted.
@@ -103,7 +105,7 @@ impl OpDef {
 }
 
 /// Every family's table.
-fn families() -> [&'static [OpDef]; 14] {
+fn families() -> [&'static [OpDef]; 16] {
     [
         attention::OPS,
         contrib::OPS,
@@ -111,6 +113,7 @@ fn families() -> [&'static [OpDef]; 14] {
         conv::OPS,
         elementwise::OPS,
         matmul::OPS,
+        ml::OPS,
         norm::OPS,
         pool::OPS,
         quant::OPS,
@@ -119,6 +122,7 @@ fn families() -> [&'static [OpDef]; 14] {
         sequence::OPS,
         softmax::OPS,
         tensor::OPS,
+        text::OPS,
     ]
 }
 
