@@ -190,6 +190,7 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
             float_bias: float_mask,
             softcap: ctx.attr_float("softcap", 0.0)? > 0.0,
             causal_offset: Some(known(ctx, &past)?),
+            window: None,
         };
         return attention_core_cost(ctx, &core);
     }
@@ -413,6 +414,7 @@ fn flex_attention(ctx: &mut NodeCtx) -> RuleResult {
         float_bias: false,
         softcap: false,
         causal_offset: None,
+        window: None,
     };
     attention_core_cost(ctx, &core)
 }

@@ -32,6 +32,14 @@ pub const OPS: &[OpDef] = &[
                    then per head as opset-23 Attention with S_t = past + S; unidirectional counts only causal scores",
     },
     OpDef {
+        op_type: "QAttention",
+        domain: MS,
+        rule: qattention,
+        roles: &[D, W, W, C, C, D, C, C, D],
+        cost_doc: "as Attention, the projection an integer product: MACs B·S·D_in·D_tot, int ops B·S·D_tot·(2D_in − 1), \
+                   FLOPs 2·B·S·D_tot (scale to float, bias); the core in float",
+    },
+    OpDef {
         op_type: "MultiHeadAttention",
         domain: MS,
         rule: multi_head_attention,
@@ -101,7 +109,7 @@ pub const OPS: &[OpDef] = &[
         domain: MS,
         rule: fused_matmul,
         roles: &[],
-        cost_doc: "MACs = ∏batch·M·N·K; FLOPs = ∏batch·M·N·(2K − 1), + ∏batch·M·N if alpha ≠ 1",
+        cost_doc: "MACs = ∏batch·M·N·K; FLOPs = ∏batch·M·N·(2K − 1), + ∏batch·M·N if alpha ≠ 1; transBatchA/B move axis 0 behind the batch axes",
     },
     OpDef {
         op_type: "RotaryEmbedding",
@@ -188,6 +196,11 @@ pub(crate) struct AttentionCore {
     /// (bottom-right alignment, the KV-cache convention: `offset = S_t −
     /// S_q`; the opset-23 `Attention` without a past: 0).
     pub causal_offset: Option<Poly>,
+    /// A causal sliding window: each query row sees at most this many of
+    /// its causal keys (`GroupQueryAttention`'s `local_window_size`).
+    /// Subtracted when the sizes are concrete; with symbolic ones the
+    /// causal count stands (an upper bound: bind the symbols to apply it).
+    pub window: Option<i64>,
 }
 
 impl AttentionCore {
@@ -270,7 +283,13 @@ pub(crate) fn attention_core_cost(ctx: &mut NodeCtx, a: &AttentionCore) -> RuleR
 
     let mut counted = None;
     if let Some(off) = &a.causal_offset {
-        if let Some(twice_k) = twice_causal_scores(&a.q_len, &a.total, off)? {
+        // Under a window of w keys, row i sees min(S_t, off + i + 1, w):
+        // the causal count with S_t capped at w.
+        let seen = match (a.window, a.total.as_constant()) {
+            (Some(w), Some(t)) => Poly::constant(t.min(i128::from(w))),
+            _ => a.total.clone(),
+        };
+        if let Some(twice_k) = twice_causal_scores(&a.q_len, &seen, off)? {
             let twice_scores = product([&a.batch, &a.heads, &twice_k])?;
             let macs = twice_scores.checked_mul(&macs_per_score)?.div_exact(2);
             let flops = twice_scores.checked_mul(&per_score)?.div_exact(2);
@@ -309,6 +328,18 @@ pub(crate) fn matmul_geometry(
 ) -> Result<(Shape, Poly, Poly), OpError> {
     let a = ctx.shape(a_idx)?.to_vec();
     let b = ctx.shape(b_idx)?.to_vec();
+    product_geometry(ctx, (a_idx, a), (b_idx, b), trans_a, trans_b)
+}
+
+/// [`matmul_geometry`] of operand shapes given (with their input indices,
+/// for errors).
+fn product_geometry(
+    ctx: &NodeCtx,
+    (a_idx, a): (usize, Shape),
+    (b_idx, b): (usize, Shape),
+    trans_a: bool,
+    trans_b: bool,
+) -> Result<(Shape, Poly, Poly), OpError> {
     let one = Dim::int(1);
     let split = |s: &[Dim], trans: bool, is_a: bool| -> Result<(Shape, Dim, Dim), OpError> {
         match s {
@@ -377,6 +408,47 @@ pub(crate) fn dot_flops(outputs: &Poly, k: &Poly) -> Result<Poly, OpError> {
 /// a float `attention_bias` (input 5) adds 1 per score, `unidirectional = 1`
 /// counts only causal scores.
 fn attention(ctx: &mut NodeCtx) -> RuleResult {
+    packed_attention(ctx, &FLOAT_ATTENTION)
+}
+
+/// `QAttention` (com.microsoft), what onnxruntime's quantizer makes of
+/// `Attention`: the projection of a uint8 input by int8 weights is an
+/// integer product (MACs; integer ops `2·MACs − outputs`), scaled back to
+/// float (1 FLOP per output) and biased (1); the core is float, as for
+/// `Attention`. Inputs: input, weight, bias, input_scale, weight_scale,
+/// mask_index, input_zero_point, weight_zero_point, past.
+fn qattention(ctx: &mut NodeCtx) -> RuleResult {
+    packed_attention(ctx, &QUANTIZED_ATTENTION)
+}
+
+/// Where the packed-projection attention operators keep their inputs.
+struct PackedAttention {
+    bias: usize,
+    mask: usize,
+    past: usize,
+    /// A float bias added to the scores (`Attention`'s input 5).
+    score_bias: Option<usize>,
+    /// The projection is an integer product (`QAttention`).
+    quantized: bool,
+}
+
+const FLOAT_ATTENTION: PackedAttention = PackedAttention {
+    bias: 2,
+    mask: 3,
+    past: 4,
+    score_bias: Some(5),
+    quantized: false,
+};
+
+const QUANTIZED_ATTENTION: PackedAttention = PackedAttention {
+    bias: 2,
+    mask: 5,
+    past: 8,
+    score_bias: None,
+    quantized: true,
+};
+
+fn packed_attention(ctx: &mut NodeCtx, at: &PackedAttention) -> RuleResult {
     let x = ranked(ctx, 0, 3, "input")?.to_vec();
     let w = ranked(ctx, 1, 2, "weights")?.to_vec();
     let heads = positive_attr(ctx, "num_heads")?;
@@ -420,9 +492,9 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
     }
     let d = divide(&dq, &h, "query hidden size")?;
     let dv_head = divide(&dv, &h, "value hidden size")?;
-    let past = if ctx.has_input(4) {
-        let p = ranked(ctx, 4, 5, "past")?;
-        known(ctx, 4, &p[3])?
+    let past = if ctx.has_input(at.past) {
+        let p = ranked(ctx, at.past, 5, "past")?;
+        known(ctx, at.past, &p[3])?
     } else {
         Poly::ZERO
     };
@@ -445,11 +517,17 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
     let proj_outputs = product([&b, &s, &d_tot])?;
     let proj_macs = proj_outputs.checked_mul(&d_in)?;
     ctx.add_macs(&proj_macs)?;
-    let mut proj_flops = proj_macs.checked_scale(2)?;
-    if !ctx.has_input(2) {
-        proj_flops = proj_flops.checked_sub(&proj_outputs)?;
+    let bias_adds = if ctx.has_input(at.bias) {
+        proj_outputs.clone()
+    } else {
+        Poly::ZERO
+    };
+    if at.quantized {
+        ctx.add_int_ops(&dot_flops(&proj_outputs, &d_in)?)?;
+        ctx.add_flops(&proj_outputs.checked_add(&bias_adds)?)?;
+    } else {
+        ctx.add_flops(&dot_flops(&proj_outputs, &d_in)?.checked_add(&bias_adds)?)?;
     }
-    ctx.add_flops(&proj_flops)?;
     let causal_offset = if ctx.attr_int("unidirectional", 0)? != 0 {
         Some(AttentionCore::bottom_right(&total, &s)?)
     } else {
@@ -462,9 +540,10 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
         total,
         d,
         dv: dv_head,
-        float_bias: float_input(ctx, 5) || float_input(ctx, 3),
+        float_bias: at.score_bias.is_some_and(|i| float_input(ctx, i)) || float_input(ctx, at.mask),
         softcap: false,
         causal_offset,
+        window: None,
     };
     attention_core_cost(ctx, &core)
 }
@@ -576,6 +655,7 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
         float_bias: float_input(ctx, 4) || float_input(ctx, 5),
         softcap: false,
         causal_offset,
+        window: None,
     };
     attention_core_cost(ctx, &core)
 }
@@ -590,11 +670,14 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
 /// with `L = max(P, S_t)` (the buffer may be shared with `past`) when both
 /// are known, `S_t` when only it is, else `P + S`. Attention is always
 /// causal (the last `S` of `S_t` positions are the queries) and counted as
-/// in [`attention_core_cost`] with `S_t` = `total_sequence_length`, else `P
-/// + S`; `softcap` adds 3 per score, a float `attention_bias` (input 10) 1.
+/// in [`attention_core_cost`] with `S_t` = `total_sequence_length`, else
+/// `P + S`; `softcap` adds 3 per score, a float `attention_bias` (input 10) 1.
 /// `do_rotary = 1` rotates Q and K first: 3 FLOPs per rotated element
 /// (`B·S·(H + H_kv)·r`, r = 2·cos_cache's last dim, else d). A sliding
-/// window (`local_window_size`) is not subtracted: its scores are counted.
+/// window (`local_window_size = w`, as Mistral's and Gemma's local layers)
+/// lets each query see at most its last `w` causal keys, as onnxruntime's
+/// kernels apply it; only those scores count when the sizes are concrete
+/// (with a symbolic length the causal count stands, an upper bound).
 fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
     let heads = positive_attr(ctx, "num_heads")?;
     let kv_heads = positive_attr(ctx, "kv_num_heads")?;
@@ -660,6 +743,15 @@ fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
         ctx.add_flops(&vectors.checked_mul(&rotated)?.checked_scale(3)?)?;
     }
     let causal_offset = Some(AttentionCore::bottom_right(&total, &s)?);
+    let window = match ctx.attr_int("local_window_size", -1)? {
+        w if w < 0 => None,
+        0 => {
+            return Err(OpError::Invalid(
+                "local_window_size 0 leaves no key to attend to".into(),
+            ))
+        }
+        w => Some(w),
+    };
     let core = AttentionCore {
         batch: b,
         heads: h,
@@ -670,6 +762,7 @@ fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
         float_bias: float_input(ctx, 10),
         softcap: ctx.attr_float("softcap", 0.0)? > 0.0,
         causal_offset,
+        window,
     };
     attention_core_cost(ctx, &core)
 }
@@ -805,18 +898,41 @@ fn gelu(ctx: &mut NodeCtx) -> RuleResult {
 }
 
 /// `FusedMatMul`: alpha·A'·B' with `transA`/`transB` transposing the last
-/// two axes. MACs = ∏batch·M·N·K; FLOPs as MatMul, `∏batch·M·N·(2K − 1)`,
-/// plus one multiply per output when `alpha ≠ 1`. `transBatchA/B` are not
-/// supported.
+/// two axes. `transBatchA`/`transBatchB` (onnxruntime fuses a Transpose
+/// that moves the batch axis) first move an operand's axis 0 behind its
+/// other batch axes: `[d0, d1, …, d(r−2), d(r−1)]` is read as `[d1, …,
+/// d(r−2), d0, d(r−1)]` (rank ≥ 3), then the last two axes follow
+/// `transA`/`transB`. MACs = ∏batch·M·N·K; FLOPs as MatMul, `∏batch·M·N·(2K
+/// − 1)`, plus one multiply per output when `alpha ≠ 1`.
 fn fused_matmul(ctx: &mut NodeCtx) -> RuleResult {
-    if ctx.attr_int("transBatchA", 0)? != 0 || ctx.attr_int("transBatchB", 0)? != 0 {
-        return Err(OpError::Invalid(
-            "FusedMatMul with transBatchA/transBatchB is not supported".into(),
-        ));
-    }
-    let ta = ctx.attr_int("transA", 0)? != 0;
-    let tb = ctx.attr_int("transB", 0)? != 0;
-    let (out, outputs, k) = matmul_geometry(ctx, 0, 1, ta, tb)?;
+    let flag = |name: &str| -> Result<bool, OpError> {
+        match ctx.attr_int(name, 0)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(OpError::Invalid(format!(
+                "attribute '{name}' must be 0 or 1, got {v}"
+            ))),
+        }
+    };
+    let (ta, tb) = (flag("transA")?, flag("transB")?);
+    let operand = |i: usize, moved: bool| -> Result<(usize, Shape), OpError> {
+        let mut s = ctx.shape(i)?.to_vec();
+        if moved {
+            if s.len() < 3 {
+                return Err(OpError::Invalid(format!(
+                    "transBatch{} needs an operand of rank ≥ 3, input {i} has rank {}",
+                    if i == 0 { 'A' } else { 'B' },
+                    s.len()
+                )));
+            }
+            let first = s.remove(0);
+            s.insert(s.len() - 1, first);
+        }
+        Ok((i, s))
+    };
+    let a = operand(0, flag("transBatchA")?)?;
+    let b = operand(1, flag("transBatchB")?)?;
+    let (out, outputs, k) = product_geometry(ctx, a, b, ta, tb)?;
     ctx.set_output(0, ctx.dtype(0).or(ctx.dtype(1)), out);
     ctx.add_macs(&outputs.checked_mul(&k)?)?;
     ctx.add_flops(&dot_flops(&outputs, &k)?)?;
@@ -1005,6 +1121,35 @@ mod tests {
         assert_eq!(r.macs_expr(), "1536*batch*seq^2 + 1769472*batch*seq");
         assert_eq!(r.flops_expr(), "3132*batch*seq^2 + 3538152*batch*seq");
         assert_eq!(r.params(), 768 * 2304 + 2304);
+    }
+
+    /// BERT-base QAttention (onnxruntime's quantizer): the same shapes with
+    /// X uint8 and W int8. The projection is integer: MACs 1,769,472 per
+    /// token, int ops 2304·(2·768 − 1) = 3,536,640, and back to float 2·2304
+    /// = 4608 FLOPs (scale, bias). The core as Attention: 3132·seq² −
+    /// 792·seq. W is 1,769,472 parameters in as many bytes; the float bias
+    /// 2304 more in 9216 bytes.
+    #[test]
+    fn qattention_bert_symbolic() {
+        let r = ms("QAttention")
+            .input_dims(
+                vec![Dim::sym("batch"), Dim::sym("seq"), Dim::int(768)],
+                DType::U8,
+            )
+            .weight_typed(&[768, 2304], DType::I8)
+            .weight(&[2304])
+            .weight(&[])
+            .weight(&[])
+            .none()
+            .input_dims(vec![], DType::U8)
+            .input_dims(vec![], DType::I8)
+            .int("num_heads", 12)
+            .run_outputs(2);
+        assert_eq!(r.shape(0), "batchxseqx768");
+        assert_eq!(r.macs_expr(), "1536*batch*seq^2 + 1769472*batch*seq");
+        assert_eq!(r.int_ops_expr(), "3536640*batch*seq");
+        assert_eq!(r.flops_expr(), "3132*batch*seq^2 + 3816*batch*seq");
+        assert_eq!((r.params(), r.param_bytes()), (1_771_776, 1_778_688));
     }
 
     /// Causal (unidirectional) GPT-2-like Attention with a past: X [1, 4, 8],
@@ -1237,6 +1382,49 @@ mod tests {
         assert_eq!(r.flops(), 2288);
     }
 
+    /// A sliding window of 4 keys (local_window_size): a 6-token prompt's
+    /// rows see min(i + 1, 4) keys, 1 + 2 + 3 + 4 + 4 + 4 = 18 per head
+    /// (21 causal), 144 for 8 heads: MACs 144·16 = 2304, FLOPs 144·37 −
+    /// 48·10 = 4848. The decoding step above sees 4 of its 8 keys: 32
+    /// scores, MACs 512, FLOPs 32·37 − 8·10 = 1104. local_window_size 0 is
+    /// an error.
+    #[test]
+    fn gqa_sliding_window() {
+        let prompt = |window: i64| {
+            ms("GroupQueryAttention")
+                .input(&[1, 6, 64])
+                .input(&[1, 6, 16])
+                .input(&[1, 6, 16])
+                .none()
+                .none()
+                .input_dims(vec![Dim::int(1)], DType::I32)
+                .input_unknown()
+                .int("num_heads", 8)
+                .int("kv_num_heads", 2)
+                .int("local_window_size", window)
+                .run_outputs(3)
+        };
+        let r = prompt(4);
+        assert_eq!((r.macs(), r.flops()), (2304, 4848));
+        // A window wider than the prompt changes nothing: 21 per head.
+        let wide = prompt(16);
+        assert_eq!(wide.macs(), 8 * 21 * 16);
+        assert!(incomplete(&prompt(0), "local_window_size"));
+        let decode = ms("GroupQueryAttention")
+            .input(&[1, 1, 64])
+            .input(&[1, 1, 16])
+            .input(&[1, 1, 16])
+            .input(&[1, 2, 7, 8])
+            .input(&[1, 2, 7, 8])
+            .input_dims(vec![Dim::int(1)], DType::I32)
+            .ints(&[8])
+            .int("num_heads", 8)
+            .int("kv_num_heads", 2)
+            .int("local_window_size", 4)
+            .run_outputs(3);
+        assert_eq!((decode.macs(), decode.flops()), (512, 1104));
+    }
+
     /// GQA prompt with symbolic seq, no past, total unknown → S_t = seq:
     /// K = seq·(seq + 1)/2 per head; 8 heads, d = 8:
     /// MACs = 8·16·(seq² + seq)/2 = 64·seq² + 64·seq per batch.
@@ -1407,6 +1595,40 @@ mod tests {
         assert_eq!(ta.flops(), 992);
         let bad = ms("FusedMatMul").input(&[3, 8]).input(&[16, 4]).run();
         assert!(incomplete(&bad, "inner dimensions"));
+    }
+
+    /// transBatchA reads A [3, 2, 5] as [2, 3, 5] (axis 0 moved behind the
+    /// batch axes); with B [2, 5, 4]: output [2, 3, 4], 24 outputs, MACs
+    /// 24·5 = 120, FLOPs 24·9 = 216. transBatchB with transB reads B [4, 2,
+    /// 5] as [2, 4, 5], then as [2, 5, 4]: the same product. transBatchA on
+    /// a matrix is an error.
+    #[test]
+    fn fused_matmul_trans_batch() {
+        let a = ms("FusedMatMul")
+            .input(&[3, 2, 5])
+            .input(&[2, 5, 4])
+            .int("transBatchA", 1)
+            .run();
+        assert_eq!(
+            (a.shape(0), a.macs(), a.flops()),
+            ("2x3x4".into(), 120, 216)
+        );
+        let b = ms("FusedMatMul")
+            .input(&[2, 3, 5])
+            .input(&[4, 2, 5])
+            .int("transBatchB", 1)
+            .int("transB", 1)
+            .run();
+        assert_eq!(
+            (b.shape(0), b.macs(), b.flops()),
+            ("2x3x4".into(), 120, 216)
+        );
+        let bad = ms("FusedMatMul")
+            .input(&[3, 5])
+            .input(&[5, 4])
+            .int("transBatchA", 1)
+            .run();
+        assert!(incomplete(&bad, "rank ≥ 3"));
     }
 
     /// com.microsoft RotaryEmbedding on [batch, seq, 64] with 4 heads (h =

@@ -120,6 +120,42 @@ pub const OPS: &[OpDef] = &[
                    FLOPs = 5 per output when requantized (y_scale), else 1 (scale to float)",
     },
     OpDef {
+        op_type: "QLinearConv",
+        domain: MS,
+        rule: qlinear_conv,
+        roles: &[D, C, C, W, C, C, C, C, W],
+        cost_doc: "as ai.onnx QLinearConv; channels_last = 1 reads and writes [N, spatial…, C]",
+    },
+    OpDef {
+        op_type: "QLinearSoftmax",
+        domain: MS,
+        rule: qlinear_softmax,
+        roles: &[D, C, C, C, C],
+        cost_doc: "FLOPs = rows·(12n − 2): dequantize 2n (n without x_zero_point), Softmax 5n − 2, requantize 5n",
+    },
+    OpDef {
+        op_type: "QLinearReduceMean",
+        domain: MS,
+        rule: qlinear_reduce_mean,
+        roles: &[D, C, C, C, C],
+        cost_doc: "FLOPs = 2 per input element (dequantize; 1 without zero point) + n per output (n − 1 adds, 1 divide) + 5 per output (requantize)",
+    },
+    OpDef {
+        op_type: "QLinearWhere",
+        domain: MS,
+        rule: qlinear_where,
+        roles: &[D, D, C, C, D, C, C, C, C],
+        cost_doc: "FLOPs = 7 per output element: the chosen operand dequantized (2) and requantized (5)",
+    },
+    OpDef {
+        op_type: "GatherBlockQuantized",
+        domain: MS,
+        rule: gather_block_quantized,
+        roles: &[Role::Packed, D, C, C],
+        cost_doc: "FLOPs = 2 per output element ((q − zp)·scale; 1 for FP8/FP4 and int4 without zero points); \
+                   params: the table's logical elements (bits-packed uint8 unpacked), bytes as stored",
+    },
+    OpDef {
         op_type: "QLinearAdd",
         domain: MS,
         rule: qlinear_add,
@@ -393,10 +429,46 @@ fn dynamic_quantize_matmul(ctx: &mut NodeCtx) -> RuleResult {
     ctx.add_flops_per(&outputs, per)
 }
 
+/// Whether the node's `channels_last` attribute (onnxruntime's NHWC
+/// kernels) says its activations are `[N, spatial…, C]`.
+fn channels_last(ctx: &NodeCtx) -> Result<bool, OpError> {
+    match ctx.attr_int("channels_last", 0)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(OpError::Invalid(format!(
+            "attribute 'channels_last' must be 0 or 1, got {v}"
+        ))),
+    }
+}
+
+/// An activation shape as `[N, C, spatial…]`, from `[N, spatial…, C]` when
+/// `last` is set.
+fn channels_first(shape: &[Dim], last: bool) -> Shape {
+    let mut s = shape.to_vec();
+    if last && s.len() >= 3 {
+        let c = s.remove(s.len() - 1);
+        s.insert(1, c);
+    }
+    s
+}
+
+/// The inverse of [`channels_first`]: `[N, C, spatial…]` back to
+/// `[N, spatial…, C]` when `last` is set.
+fn restore_layout(mut shape: Shape, last: bool) -> Shape {
+    if last && shape.len() >= 3 {
+        let c = shape.remove(1);
+        shape.push(c);
+    }
+    shape
+}
+
 /// Convolution geometry of input `x` and weight `w`: output shape, output
-/// count and MACs (as `Conv`: N·C_out·∏out·(C_in/g)·∏k).
+/// count and MACs (as `Conv`: N·C_out·∏out·(C_in/g)·∏k). With
+/// `channels_last` (the com.microsoft `QLinearConv`) `x` and the output are
+/// `[N, spatial…, C]`; the weight stays `[M, C/g, k…]`.
 fn conv_geometry(ctx: &NodeCtx, xi: usize, wi: usize) -> Result<(Shape, Poly, Poly), OpError> {
-    let x = ctx.shape(xi)?.to_vec();
+    let last = channels_last(ctx)?;
+    let x = channels_first(ctx.shape(xi)?, last);
     let w = ctx.known_shape(wi)?;
     if x.len() < 3 || w.len() != x.len() {
         return Err(OpError::Invalid(format!(
@@ -434,7 +506,7 @@ fn conv_geometry(ctx: &NodeCtx, xi: usize, wi: usize) -> Result<(Shape, Poly, Po
     let outputs = shape::numel(&out)?.ok_or_else(|| unknown(ctx, xi))?;
     let k: Vec<Poly> = window.kernel.iter().map(|&v| Poly::from(v)).collect();
     let macs = outputs.checked_mul(&w[1])?.checked_mul(&product(&k)?)?;
-    Ok((out, outputs, macs))
+    Ok((restore_layout(out, last), outputs, macs))
 }
 
 /// `ConvInteger`: integer convolution with int32 output, `Conv`'s shape.
@@ -459,6 +531,148 @@ fn qlinear_conv(ctx: &mut NodeCtx) -> RuleResult {
     }
     ctx.add_int_ops(&int_ops)?;
     ctx.add_flops_per(&outputs, REQUANT)
+}
+
+/// `QLinearSoftmax` (com.microsoft): X (input 0) with x_scale, optional
+/// x_zero_point, y_scale, y_zero_point (input 4, the output's type). The
+/// `opset` attribute picks Softmax's semantics (before 13: 2-D coercion at
+/// `axis`; from 13: one axis). Per row of n: dequantize 2n (n without
+/// x_zero_point), Softmax 5n − 2, requantize 5n. onnxruntime evaluates the
+/// exponentials from a 256-entry table; this counts the operation defined,
+/// as for the other QLinear operators.
+fn qlinear_softmax(ctx: &mut NodeCtx) -> RuleResult {
+    let opset = ctx.attr_int("opset", -1).and_then(|v| match v {
+        v if v >= 1 => Ok(v),
+        _ => Err(OpError::Invalid(
+            "QLinearSoftmax needs its 'opset' attribute (the Softmax semantics)".into(),
+        )),
+    })?;
+    let x = ctx.shape(0)?.to_vec();
+    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), x);
+    let (rows, n) = super::softmax::softmax_rows(ctx, opset)?;
+    let dequant = if ctx.has_input(2) { DEQUANT } else { 1 };
+    let per = dequant + 5 + REQUANT;
+    ctx.add_flops(&super::reduce::group_cost(&rows, &n, per, -2)?)
+}
+
+/// `QLinearReduceMean` (com.microsoft): `axes` and `keepdims` attributes
+/// (both required); data (input 0) with optional zero point (input 2), the
+/// output's zero point (input 4) gives its type. Dequantize every input
+/// element (2, or 1 without zero point); each output averages n elements
+/// (n − 1 adds, 1 divide) and is requantized (5).
+fn qlinear_reduce_mean(ctx: &mut NodeCtx) -> RuleResult {
+    let x = ctx.shape(0)?.to_vec();
+    let rank = x.len();
+    let keepdims = match ctx.attr_int("keepdims", -1)? {
+        0 => false,
+        1 => true,
+        v => {
+            return Err(OpError::Invalid(format!(
+                "attribute 'keepdims' must be 0 or 1 (it is required), got {v}"
+            )))
+        }
+    };
+    let axes = ctx
+        .attr_ints("axes")?
+        .ok_or_else(|| OpError::Invalid("QLinearReduceMean needs its 'axes' attribute".into()))?
+        .to_vec();
+    let mut reduced = vec![false; rank];
+    for &a in &axes {
+        let i = shape::normalize_axis(a, rank)
+            .ok_or_else(|| OpError::Invalid(format!("axis {a} is out of range for rank {rank}")))?;
+        if std::mem::replace(&mut reduced[i], true) {
+            return Err(OpError::Invalid(format!("axis {a} is given twice")));
+        }
+    }
+    let out = super::reduce::reduce_shape(&x, &reduced, keepdims);
+    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), out);
+    let dims = ctx.known_shape(0)?;
+    let (n, outputs) = super::reduce::split_product(&dims, &reduced)?;
+    let elements = n.checked_mul(&outputs)?;
+    let dequant = if ctx.has_input(2) { DEQUANT } else { 1 };
+    let mean = super::reduce::group_cost(&outputs, &n, 1, 0)?;
+    let flops = elements
+        .checked_scale(dequant)?
+        .checked_add(&mean)?
+        .checked_add(&outputs.checked_scale(REQUANT)?)?;
+    ctx.add_flops(&flops)
+}
+
+/// `QLinearWhere` (com.microsoft): condition (input 0), X (1) and Y (4)
+/// broadcast together; Z takes z_zero_point's type (input 8). Per output
+/// the chosen operand is dequantized (2) and requantized to Z's scale (5).
+fn qlinear_where(ctx: &mut NodeCtx) -> RuleResult {
+    let shapes = [ctx.shape(0)?, ctx.shape(1)?, ctx.shape(4)?];
+    let mut out: Shape = shapes[0].to_vec();
+    for s in &shapes[1..] {
+        out = shape::broadcast(&out, s).map_err(|e| OpError::Invalid(e.to_string()))?;
+    }
+    ctx.set_output(0, ctx.dtype(8).or(ctx.dtype(1)), out.clone());
+    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    ctx.add_flops_per(&n, DEQUANT + REQUANT)
+}
+
+/// `GatherBlockQuantized` (com.microsoft), the 4-bit embedding table of
+/// onnxruntime-genai's LLMs: `Gather` of a block-quantized `data` (input 0)
+/// by `indices` (input 1) along `gather_axis`, dequantized with `scales`
+/// (input 2, the output's type) and optional `zero_points`. Packed uint8
+/// data holds `8 / bits` values per byte along its last axis, so the table
+/// has `last·8/bits` columns. The table is a [`Role::Packed`] weight: its
+/// logical elements are parameters, its bytes those stored. FLOPs: each
+/// output element is dequantized, `(q − zp)·scale` = 2 (uint8 always has a
+/// zero point, 2^(bits − 1) by default), or 1 for FP8/FP4 data and for
+/// int4/uint4 without `zero_points`.
+fn gather_block_quantized(ctx: &mut NodeCtx) -> RuleResult {
+    let data = ctx.shape(0)?.to_vec();
+    let indices = ctx.shape(1)?.to_vec();
+    let dtype = ctx.dtype(0);
+    let bits = ctx.attr_int("bits", 4)?;
+    let per_byte = match (dtype, bits) {
+        (Some(DType::U8), 2 | 4 | 8) => 8 / bits,
+        (Some(DType::U8), _) => {
+            return Err(OpError::Invalid(format!(
+                "attribute 'bits' = {bits}: uint8 data holds 2, 4 or 8 bits"
+            )))
+        }
+        _ => 1,
+    };
+    let rank = data.len();
+    let gather_axis = ctx.attr_int("gather_axis", 0)?;
+    let axis = shape::normalize_axis(gather_axis, rank).ok_or_else(|| {
+        OpError::Invalid(format!(
+            "gather_axis {gather_axis} is out of range for data of rank {rank}"
+        ))
+    })?;
+    let mut table = data;
+    if per_byte > 1 {
+        if axis + 1 == rank {
+            return Err(OpError::Invalid(
+                "packed uint8 data cannot be gathered along its last (packed) axis".into(),
+            ));
+        }
+        if let Some(last) = table.last_mut() {
+            if let Some(p) = last.poly() {
+                *last = Dim::Known(p.checked_scale(i128::from(per_byte))?);
+            }
+        }
+    }
+    if let Ok(n) = shape::numel(&table) {
+        if let Some(n) = n
+            .and_then(|n| n.as_i64())
+            .and_then(|n| u64::try_from(n).ok())
+        {
+            ctx.set_logical_elements(0, n);
+        }
+    }
+    let mut out: Shape = table[..axis].to_vec();
+    out.extend(indices);
+    out.extend(table[axis + 1..].iter().cloned());
+    let out_type = ctx.dtype(2).or(Some(DType::F32));
+    ctx.set_output(0, out_type, out.clone());
+    let zero_point = ctx.has_input(3) || dtype == Some(DType::U8);
+    let per = if zero_point { DEQUANT } else { 1 };
+    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 1))?;
+    ctx.add_flops_per(&n, per)
 }
 
 /// Quantized binary op on inputs 0 and 3 (broadcast): `op` FLOPs for the
@@ -577,17 +791,13 @@ fn qlinear_global_average_pool(ctx: &mut NodeCtx) -> RuleResult {
     )
 }
 
-/// `QLinearAveragePool` (NCHW; `channels_last` is not supported): window
-/// geometry as `AveragePool`. Dequantize 2 per input element, average k
-/// per output (k − 1 adds, 1 divide, k = ∏kernel_shape), requantize 5 per
-/// output.
+/// `QLinearAveragePool`: window geometry as `AveragePool`, on `[N, C,
+/// spatial…]` or, with `channels_last`, `[N, spatial…, C]`. Dequantize 2
+/// per input element, average k per output (k − 1 adds, 1 divide, k =
+/// ∏kernel_shape), requantize 5 per output.
 fn qlinear_average_pool(ctx: &mut NodeCtx) -> RuleResult {
-    if ctx.attr_int("channels_last", 0)? != 0 {
-        return Err(OpError::Invalid(
-            "QLinearAveragePool with channels_last = 1 is not supported".into(),
-        ));
-    }
-    let x = ctx.shape(0)?.to_vec();
+    let last = channels_last(ctx)?;
+    let x = channels_first(ctx.shape(0)?, last);
     let kernel = kernel_shape(ctx, None)?;
     if x.len() != kernel.len() + 2 {
         return Err(OpError::Invalid(format!(
@@ -610,7 +820,7 @@ fn qlinear_average_pool(ctx: &mut NodeCtx) -> RuleResult {
                 .into(),
         )
     })?;
-    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), out);
+    ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), restore_layout(out, last));
     let n = ctx.numel(0)?;
     let flops = n
         .checked_scale(DEQUANT)?
@@ -1052,6 +1262,151 @@ mod tests {
         assert!(incomplete(&bad, "rank 2"));
     }
 
+    /// onnxruntime's NHWC QLinearConv: the qlinear_conv case above with x
+    /// [1, 10, 10, 8] and channels_last: output [1, 10, 10, 16], the same
+    /// MACs 115,200, int ops 230,400, FLOPs 8000.
+    #[test]
+    fn qlinear_conv_channels_last() {
+        let r = ms("QLinearConv")
+            .input_dims(
+                vec![Dim::int(1), Dim::int(10), Dim::int(10), Dim::int(8)],
+                DType::U8,
+            )
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .weight_typed(&[16, 8, 3, 3], DType::I8)
+            .weight(&[16])
+            .input_dims(vec![Dim::int(16)], DType::I8)
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .weight_typed(&[16], DType::I32)
+            .ints_attr("pads", &[1, 1, 1, 1])
+            .int("channels_last", 1)
+            .run();
+        assert_eq!(r.shape(0), "1x10x10x16");
+        assert_eq!((r.macs(), r.int_ops(), r.flops()), (115_200, 230_400, 8000));
+        let bad = ms("QLinearConv")
+            .input(&[1, 10, 10, 8])
+            .weight(&[])
+            .weight(&[])
+            .weight(&[16, 8, 3, 3])
+            .int("channels_last", 2)
+            .run();
+        assert!(incomplete(&bad, "channels_last"));
+    }
+
+    /// QLinearSoftmax X [2, 3, 10], opset 13, axis −1: 6 rows of 10, with
+    /// x_zero_point 12·10 − 2 = 118 per row → 708; without it 11·10 − 2 =
+    /// 108 → 648. Opset 11 semantics, axis 1: 2 rows of 30 → 2·358 = 716.
+    #[test]
+    fn qlinear_softmax() {
+        let run = |opset: i64, axis: i64, zero_point: bool| {
+            let mut t = ms("QLinearSoftmax")
+                .input_dims(vec![Dim::int(2), Dim::int(3), Dim::int(10)], DType::U8)
+                .weight(&[]);
+            t = if zero_point {
+                t.input_dims(vec![], DType::U8)
+            } else {
+                t.none()
+            };
+            t.weight(&[])
+                .input_dims(vec![], DType::I8)
+                .int("opset", opset)
+                .int("axis", axis)
+                .run()
+        };
+        let r = run(13, -1, true);
+        assert_eq!(r.shape(0), "2x3x10");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I8));
+        assert_eq!(r.flops(), 708);
+        assert_eq!(run(13, -1, false).flops(), 648);
+        assert_eq!(run(11, 1, true).flops(), 716);
+        let no_opset = ms("QLinearSoftmax").input(&[2, 3]).run();
+        assert!(incomplete(&no_opset, "'opset'"));
+    }
+
+    /// QLinearReduceMean data [2, 4, 6], axes [2], keepdims 0, with zero
+    /// point: output [2, 4]; dequantize 2·48 = 96, mean 8·6 = 48,
+    /// requantize 5·8 = 40: 184. keepdims 1 keeps [2, 4, 1].
+    #[test]
+    fn qlinear_reduce_mean() {
+        let run = |keepdims: i64| {
+            ms("QLinearReduceMean")
+                .input_dims(vec![Dim::int(2), Dim::int(4), Dim::int(6)], DType::U8)
+                .weight(&[])
+                .input_dims(vec![], DType::U8)
+                .weight(&[])
+                .input_dims(vec![], DType::U8)
+                .ints_attr("axes", &[2])
+                .int("keepdims", keepdims)
+                .run()
+        };
+        let r = run(0);
+        assert_eq!((r.shape(0), r.flops()), ("2x4".into(), 184));
+        assert_eq!(run(1).shape(0), "2x4x1");
+        let no_axes = ms("QLinearReduceMean")
+            .input(&[2, 4])
+            .int("keepdims", 1)
+            .run();
+        assert!(incomplete(&no_axes, "'axes'"));
+    }
+
+    /// QLinearWhere: condition [4, 1], X [1, 5], Y [4, 5] → Z [4, 5], 20
+    /// outputs · 7 = 140 FLOPs, Z typed by z_zero_point (int8).
+    #[test]
+    fn qlinear_where() {
+        let r = ms("QLinearWhere")
+            .input_dims(vec![Dim::int(4), Dim::int(1)], DType::Bool)
+            .input_dims(vec![Dim::int(1), Dim::int(5)], DType::U8)
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .input_dims(vec![Dim::int(4), Dim::int(5)], DType::U8)
+            .weight(&[])
+            .input_dims(vec![], DType::U8)
+            .weight(&[])
+            .input_dims(vec![], DType::I8)
+            .run();
+        assert_eq!(r.shape(0), "4x5");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I8));
+        assert_eq!(r.flops(), 140);
+    }
+
+    /// onnxruntime-genai's 4-bit embedding table: data uint8 [32000, 1536]
+    /// (two 4-bit values per byte: 3072 columns), indices [batch, seq],
+    /// float16 scales [32000, 24] (blocks of 128), no zero points (uint8's
+    /// default 8 applies): output [batch, seq, 3072] float16, 2·3072 = 6144
+    /// FLOPs per token. Parameters 32000·3072 = 98,304,000 in 49,152,000
+    /// bytes. int4 data [10, 64] without zero points: [3, 64], 1 FLOP per
+    /// element = 192, 640 parameters in 320 bytes.
+    #[test]
+    fn gather_block_quantized() {
+        let r = ms("GatherBlockQuantized")
+            .weight_typed(&[32000, 1536], DType::U8)
+            .input_dims(vec![Dim::sym("batch"), Dim::sym("seq")], DType::I64)
+            .weight_typed(&[32000, 24], DType::F16)
+            .int("bits", 4)
+            .int("block_size", 128)
+            .run();
+        assert_eq!(r.shape(0), "batchxseqx3072");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::F16));
+        assert_eq!(r.flops_expr(), "6144*batch*seq");
+        assert_eq!((r.params(), r.param_bytes()), (98_304_000, 49_152_000));
+        let int4 = ms("GatherBlockQuantized")
+            .weight_typed(&[10, 64], DType::I4)
+            .input_dims(vec![Dim::int(3)], DType::I64)
+            .weight(&[10, 2])
+            .int("block_size", 32)
+            .run();
+        assert_eq!((int4.shape(0), int4.flops()), ("3x64".into(), 192));
+        assert_eq!((int4.params(), int4.param_bytes()), (640, 320));
+        let packed_axis = ms("GatherBlockQuantized")
+            .weight_typed(&[16, 8], DType::U8)
+            .input(&[2])
+            .int("gather_axis", 1)
+            .run();
+        assert!(incomplete(&packed_axis, "packed"));
+    }
+
     /// QLinearAveragePool [1, 4, 8, 8], kernel 2x2 stride 2 → [1, 4, 4, 4]
     /// = 64 outputs: 2·256 + 64·(4 + 5) = 512 + 576 = 1088.
     #[test]
@@ -1065,5 +1420,25 @@ mod tests {
         assert_eq!(r.flops(), 1088);
         let bad = ms("QLinearAveragePool").input(&[1, 4, 8, 8]).run();
         assert!(incomplete(&bad, "kernel_shape"));
+        // The same pool on NHWC [1, 8, 8, 4] gives [1, 4, 4, 4] in NHWC:
+        // the same 1088 FLOPs.
+        let nhwc = ms("QLinearAveragePool")
+            .input(&[1, 8, 8, 4])
+            .ints_attr("kernel_shape", &[2, 2])
+            .ints_attr("strides", &[2, 2])
+            .int("channels_last", 1)
+            .run();
+        assert_eq!((nhwc.shape(0), nhwc.flops()), ("1x4x4x4".into(), 1088));
+        let nhwc_3x3 = ms("QLinearAveragePool")
+            .input(&[1, 9, 6, 4])
+            .ints_attr("kernel_shape", &[3, 3])
+            .ints_attr("strides", &[3, 3])
+            .int("channels_last", 1)
+            .run();
+        // [1, 3, 2, 4]: 24 outputs; 2·216 + 24·(9 + 5) = 768.
+        assert_eq!(
+            (nhwc_3x3.shape(0), nhwc_3x3.flops()),
+            ("1x3x2x4".into(), 768)
+        );
     }
 }

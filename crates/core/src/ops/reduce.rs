@@ -209,7 +209,7 @@ fn arg_reduce(ctx: &mut NodeCtx) -> RuleResult {
     ctx.add_flops(&flops)
 }
 
-fn reduce_shape(x: &[Dim], reduced: &[bool], keepdims: bool) -> Shape {
+pub(super) fn reduce_shape(x: &[Dim], reduced: &[bool], keepdims: bool) -> Shape {
     x.iter()
         .zip(reduced)
         .filter_map(|(d, &r)| match (r, keepdims) {
@@ -221,7 +221,7 @@ fn reduce_shape(x: &[Dim], reduced: &[bool], keepdims: bool) -> Shape {
 }
 
 /// (product of the reduced dims, product of the others).
-fn split_product(dims: &[Poly], reduced: &[bool]) -> Result<(Poly, Poly), OpError> {
+pub(super) fn split_product(dims: &[Poly], reduced: &[bool]) -> Result<(Poly, Poly), OpError> {
     let pick = |want: bool| {
         product(
             dims.iter()

@@ -148,12 +148,21 @@ fn softmax_cross_entropy(ctx: &mut NodeCtx) -> RuleResult {
 /// module documentation for rows and n by opset).
 fn softmax<const A: i128, const B: i128>(ctx: &mut NodeCtx) -> RuleResult {
     let x = ctx.shape(0)?.to_vec();
-    let rank = x.len();
-    let legacy = ctx.opset < 13;
+    ctx.set_output(0, ctx.dtype(0), x);
+    let (rows, n) = softmax_rows(ctx, ctx.opset)?;
+    let flops = group_cost(&rows, &n, A, B)?;
+    ctx.add_flops(&flops)
+}
+
+/// The rows a softmax of input 0 normalises and their length `n`, by the
+/// semantics of Softmax at `opset`: before 13 the input is coerced to 2-D
+/// at `axis` (default 1), from 13 one axis (default −1) is normalised.
+pub(super) fn softmax_rows(ctx: &NodeCtx, opset: i64) -> Result<(Poly, Poly), OpError> {
+    let rank = ctx.shape(0)?.len();
+    let legacy = opset < 13;
     let axis = ctx.attr_int("axis", if legacy { 1 } else { -1 })?;
     let a = shape::normalize_axis(axis, rank)
         .ok_or_else(|| OpError::Invalid(format!("axis {axis} is out of range for rank {rank}")))?;
-    ctx.set_output(0, ctx.dtype(0), x);
     let dims = ctx.known_shape(0)?;
     let (rows, n) = if legacy {
         (product(&dims[..a])?, product(&dims[a..])?)
@@ -165,8 +174,7 @@ fn softmax<const A: i128, const B: i128>(ctx: &mut NodeCtx) -> RuleResult {
             .map(|(_, d)| d);
         (product(others)?, product(&dims[a..=a])?)
     };
-    let flops = group_cost(&rows, &n, A, B)?;
-    ctx.add_flops(&flops)
+    Ok((rows, n))
 }
 
 #[cfg(test)]
