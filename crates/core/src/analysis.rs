@@ -576,6 +576,9 @@ fn record_unsupported(list: &mut Vec<Unsupported>, domain: &str, op_type: &str, 
         .iter_mut()
         .find(|u| u.op_type == op_type && u.domain == domain)
     {
+        // A body analysed more than once (SequenceMap's variants) lists
+        // its nodes once.
+        Some(u) if u.nodes.iter().any(|n| n == node) => {}
         Some(u) => u.nodes.push(node.to_string()),
         None => list.push(Unsupported {
             op_type: op_type.to_string(),
@@ -750,7 +753,7 @@ pub fn sum_known<'a>(items: impl IntoIterator<Item = &'a Option<Poly>>) -> Resul
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::graph::{
         Attribute, DType, DeclaredType, Node, OpsetImports, Tensor, TensorData, Value,
@@ -759,17 +762,17 @@ mod tests {
     use crate::shape::shape_of;
 
     /// A graph built by value names; inputs are float32 with the given shape.
-    struct G(Graph);
+    pub(crate) struct G(pub(crate) Graph);
 
     impl G {
-        fn new() -> Self {
+        pub(crate) fn new() -> Self {
             G(Graph {
                 opsets: OpsetImports(vec![(String::new(), 17)]),
                 ..Graph::default()
             })
         }
 
-        fn id(&mut self, name: &str) -> ValueId {
+        pub(crate) fn id(&mut self, name: &str) -> ValueId {
             match self.0.values.iter().position(|v| v.name == name) {
                 Some(i) => i,
                 None => self.0.add_value(Value {
@@ -779,7 +782,7 @@ mod tests {
             }
         }
 
-        fn input(mut self, name: &str, shape: Shape) -> Self {
+        pub(crate) fn input(mut self, name: &str, shape: Shape) -> Self {
             let id = self.id(name);
             self.0.values[id].declared = Some(DeclaredType {
                 dtype: Some(DType::F32),
@@ -789,7 +792,7 @@ mod tests {
             self
         }
 
-        fn weight(mut self, name: &str, dims: &[i64]) -> Self {
+        pub(crate) fn weight(mut self, name: &str, dims: &[i64]) -> Self {
             let id = self.id(name);
             self.0.values[id].initializer = Some(Tensor {
                 dtype: DType::F32,
@@ -799,7 +802,7 @@ mod tests {
             self
         }
 
-        fn declare(mut self, name: &str, shape: Shape) -> Self {
+        pub(crate) fn declare(mut self, name: &str, shape: Shape) -> Self {
             let id = self.id(name);
             self.0.values[id].declared = Some(DeclaredType {
                 dtype: Some(DType::F32),
@@ -808,12 +811,12 @@ mod tests {
             self
         }
 
-        fn node(self, op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Self {
+        pub(crate) fn node(self, op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> Self {
             self.with_attrs(op, name, inputs, outputs, Vec::new())
         }
 
         /// A node with attributes; an empty input name is an omitted input.
-        fn with_attrs(
+        pub(crate) fn with_attrs(
             mut self,
             op: &str,
             name: &str,
@@ -838,7 +841,12 @@ mod tests {
         }
 
         /// A graph input of any dtype.
-        fn typed_input(mut self, name: &str, dtype: DType, shape: Option<Shape>) -> Self {
+        pub(crate) fn typed_input(
+            mut self,
+            name: &str,
+            dtype: DType,
+            shape: Option<Shape>,
+        ) -> Self {
             let id = self.id(name);
             self.0.values[id].declared = Some(DeclaredType {
                 dtype: Some(dtype),
@@ -849,7 +857,7 @@ mod tests {
         }
 
         /// An integer (or boolean) initializer with its elements.
-        fn ints(mut self, name: &str, dtype: DType, dims: &[i64], v: &[i64]) -> Self {
+        pub(crate) fn ints(mut self, name: &str, dtype: DType, dims: &[i64], v: &[i64]) -> Self {
             let id = self.id(name);
             self.0.values[id].initializer = Some(Tensor {
                 dtype,
@@ -859,17 +867,17 @@ mod tests {
             self
         }
 
-        fn output(mut self, name: &str) -> Self {
+        pub(crate) fn output(mut self, name: &str) -> Self {
             let id = self.id(name);
             self.0.outputs.push(id);
             self
         }
 
-        fn graph(self) -> Graph {
+        pub(crate) fn graph(self) -> Graph {
             self.0
         }
 
-        fn run(self) -> Result<Report, AnalysisError> {
+        pub(crate) fn run(self) -> Result<Report, AnalysisError> {
             analyze(&self.0, &AnalysisOptions::default())
         }
     }
@@ -1020,14 +1028,14 @@ mod tests {
 
     // ----- control flow ------------------------------------------------
 
-    fn gattr(name: &str, g: Graph) -> Attribute {
+    pub(crate) fn gattr(name: &str, g: Graph) -> Attribute {
         Attribute {
             name: name.into(),
             value: AttrValue::Graph(Box::new(g)),
         }
     }
 
-    fn int_attr(name: &str, v: i64) -> Attribute {
+    pub(crate) fn int_attr(name: &str, v: i64) -> Attribute {
         Attribute {
             name: name.into(),
             value: AttrValue::Int(v),

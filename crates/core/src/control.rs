@@ -13,6 +13,10 @@
 //!   axis of the trip count.
 //! - `Scan`: body cost × the length of the scanned axis of the first scan
 //!   input (Scan-8, with its batch axis: × batch × length).
+//! - `SequenceMap`: body cost × the number of elements of `input_sequence`
+//!   when it is known, else × a symbol named after the node (`seqmap_n`).
+//!   Elements of different shapes are analysed apart, each distinct one
+//!   counted by its number of elements.
 
 use crate::analysis::{subgraph_report, AnalysisError, GraphRun};
 use crate::cost::Cost;
@@ -55,6 +59,7 @@ pub(crate) fn run(mut c: Ctl<'_, '_>) -> Result<ControlOutcome, AnalysisError> {
     let result = match (canonical_domain(&c.node.domain), c.node.op_type.as_str()) {
         ("", "If") => run_if(&mut c),
         ("", "Loop") => run_loop(&mut c),
+        ("", "SequenceMap") => run_sequence_map(&mut c),
         ("", "Scan") if c.opset >= 9 => run_scan(&mut c),
         ("", "Scan") => run_scan8(&mut c),
         ("ai.onnx.preview", "FlexAttention") => run_flex_attention(&mut c),
@@ -66,7 +71,8 @@ pub(crate) fn run(mut c: Ctl<'_, '_>) -> Result<ControlOutcome, AnalysisError> {
     }
 }
 
-/// A node that is not control flow but holds bodies (say `SequenceMap`):
+/// A node that is not control flow but holds bodies (an operator of
+/// another domain with a graph attribute):
 /// its own rule counts, and its bodies are analysed for their parameters
 /// and shown, not multiplied into the count.
 fn other(c: Ctl<'_, '_>) -> Result<ControlOutcome, AnalysisError> {
@@ -526,6 +532,189 @@ fn run_scan8(c: &mut Ctl<'_, '_>) -> Step {
     }))
 }
 
+/// Most distinct element shapes a `SequenceMap` body is analysed for; past
+/// it, the body runs once on the facts all elements share.
+const MAX_SEQUENCE_MAP_VARIANTS: usize = 16;
+
+/// `SequenceMap(input_sequence, additional_inputs…)`: `body` runs once per
+/// element of `input_sequence`. An additional input whose elements are
+/// known is a sequence, iterated in lockstep (it must have as many
+/// elements); any other is passed whole to every run. (A sequence of
+/// unknown length has the facts of its elements, so it and a tensor reach
+/// the body alike.) Each output is the sequence of one body output.
+///
+/// With a known length `n` the body is analysed once per distinct tuple of
+/// element facts and counted by how many elements have it: cost
+/// `Σ body(facts) × count`, `body × n` when every element is alike; each
+/// variant is shown as a `body` with its number of runs. With an unknown
+/// length the body runs on the elements' common facts, × a symbol named
+/// after the node (`seqmap_n` for a node `seqmap`).
+fn run_sequence_map(c: &mut Ctl<'_, '_>) -> Step {
+    let k = match body_index(c, "body") {
+        Ok(k) => k,
+        Err(e) => return Ok(Err(e)),
+    };
+    if c.attrs.len() != 1 {
+        return Ok(Err(OpError::Invalid(
+            "SequenceMap has graph attributes other than 'body'".into(),
+        )));
+    }
+    let (body_in, body_out) = match c.node.attr("body") {
+        Some(crate::graph::AttrValue::Graph(g)) => (g.inputs.len(), g.outputs.len()),
+        _ => {
+            return Ok(Err(OpError::Invalid(
+                "SequenceMap's attribute 'body' should be one graph".into(),
+            )))
+        }
+    };
+    let n_in = c.inputs.len();
+    let n_out = c.node.outputs.len();
+    if n_in == 0 {
+        return Ok(Err(OpError::MissingInput(0)));
+    }
+    if body_in != n_in || body_out != n_out {
+        return Ok(Err(OpError::Invalid(format!(
+            "SequenceMap has {n_in} inputs and {n_out} outputs but its body {body_in} and \
+             {body_out}; they must match"
+        ))));
+    }
+    // Per input: its elements when known, else what every run sees.
+    let mut feeds: Vec<Result<&[ValueFacts], ValueFacts>> = Vec::with_capacity(n_in);
+    let mut length: Option<usize> = None;
+    for (j, f) in c.inputs.iter().enumerate() {
+        let Some(f) = f else {
+            return Ok(Err(OpError::MissingInput(j)));
+        };
+        match f.sequence.as_deref() {
+            Some(elements) => {
+                match length {
+                    Some(n) if n != elements.len() => {
+                        return Ok(Err(OpError::Invalid(format!(
+                            "SequenceMap's sequences differ in length: input {j} has {} \
+                             elements, the ones before it {n}",
+                            elements.len()
+                        ))))
+                    }
+                    _ => length = Some(elements.len()),
+                }
+                feeds.push(Ok(elements));
+            }
+            // input_sequence is a sequence: its elements' values are not known.
+            None if j == 0 => feeds.push(Err(changing(f))),
+            None => feeds.push(Err(ValueFacts {
+                sequence: None,
+                ..(*f).clone()
+            })),
+        }
+    }
+    // What each run sees when the elements are not told apart: a known
+    // sequence's common facts.
+    let common = |j: usize| -> ValueFacts {
+        match &feeds[j] {
+            Ok(elements) => match elements.split_first() {
+                Some((first, rest)) => rest.iter().fold(changing(first), |a, b| merge(&a, b)),
+                None => changing(c.inputs[j].unwrap_or(&ValueFacts::default())),
+            },
+            Err(whole) => whole.clone(),
+        }
+    };
+    // Distinct tuples of body inputs, how many runs each, and each run's.
+    let mut variants: Vec<(Vec<ValueFacts>, i128)> = Vec::new();
+    let mut run_variant: Vec<usize> = Vec::new();
+    if let Some(n) = length.filter(|&n| n > 0) {
+        for i in 0..n {
+            let tuple: Vec<ValueFacts> = feeds
+                .iter()
+                .map(|f| match f {
+                    Ok(elements) => elements[i].clone(),
+                    Err(whole) => whole.clone(),
+                })
+                .collect();
+            match variants.iter().position(|(t, _)| *t == tuple) {
+                Some(v) => {
+                    variants[v].1 += 1;
+                    run_variant.push(v);
+                }
+                None => {
+                    run_variant.push(variants.len());
+                    variants.push((tuple, 1));
+                }
+            }
+        }
+        if variants.len() > MAX_SEQUENCE_MAP_VARIANTS {
+            variants = vec![((0..n_in).map(common).collect(), n as i128)];
+            run_variant = vec![0; n];
+        }
+    }
+    let mut counts: Vec<Poly> = variants.iter().map(|(_, m)| Poly::constant(*m)).collect();
+    if variants.is_empty() {
+        // Unknown length, or an empty sequence: one analysis, on the
+        // elements' type, run `seqmap_n` or 0 times.
+        variants.push(((0..n_in).map(common).collect(), 0));
+        counts.push(match length {
+            Some(_) => Poly::ZERO,
+            None => trip_symbol(c.name),
+        });
+    }
+    let mut cost = Cost::ZERO;
+    let mut subgraphs = Vec::with_capacity(variants.len());
+    let mut results: Vec<Vec<ValueFacts>> = Vec::with_capacity(variants.len());
+    let mut problem: Option<OpError> = None;
+    for ((tuple, _), runs) in variants.into_iter().zip(counts) {
+        let r = (c.body)(k, tuple)?;
+        if problem.is_none() {
+            match r
+                .cost
+                .checked_times(&runs)
+                .and_then(|m| cost.checked_add(&m))
+            {
+                Ok(sum) => cost = sum,
+                Err(o) => problem = Some(o.into()),
+            }
+        }
+        results.push(r.outputs.clone());
+        subgraphs.push(subgraph_report(c.attrs[k], r, Some(runs)));
+    }
+    if let Some(e) = problem {
+        return Ok(Ok(failed(c, e, subgraphs)));
+    }
+    if results.iter().any(|o| o.len() != n_out) {
+        let err = OpError::Invalid(format!(
+            "SequenceMap's body does not have the node's {n_out} outputs"
+        ));
+        return Ok(Ok(failed(c, err, subgraphs)));
+    }
+    let outputs = (0..n_out)
+        .map(|j| {
+            let element_type = |f: &ValueFacts| ValueFacts::new(f.dtype, f.shape.clone());
+            match length {
+                Some(n) if n > 0 => {
+                    let elements: Vec<ValueFacts> =
+                        run_variant.iter().map(|&v| results[v][j].clone()).collect();
+                    let shared = elements[1..]
+                        .iter()
+                        .fold(element_type(&elements[0]), |a, b| merge(&a, b));
+                    ValueFacts {
+                        sequence: Some(elements),
+                        ..element_type(&shared)
+                    }
+                }
+                Some(_) => ValueFacts {
+                    sequence: Some(Vec::new()),
+                    ..element_type(&results[0][j])
+                },
+                None => element_type(&results[0][j]),
+            }
+        })
+        .collect();
+    Ok(Ok(ControlOutcome {
+        outcome: Ok(()),
+        outputs,
+        cost,
+        subgraphs,
+    }))
+}
+
 /// An axis in `0..rank`, from a possibly negative one.
 fn normalize(axis: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
@@ -598,4 +787,276 @@ pub fn trip_symbol(node: &str) -> Poly {
         trimmed
     };
     Poly::symbol(&format!("{s}_n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::tests::{gattr, int_attr, G};
+    use crate::graph::{DType, Graph};
+    use crate::poly::Poly;
+    use crate::report::{NodeReport, NodeStatus, Report};
+    use crate::shape::{format_shape, shape_of, Dim};
+
+    fn c(p: &Option<Poly>) -> Option<i128> {
+        p.as_ref().and_then(Poly::as_constant)
+    }
+
+    fn node<'r>(r: &'r Report, op: &str) -> &'r NodeReport {
+        r.nodes.iter().find(|n| n.op_type == op).expect("node")
+    }
+
+    fn shape(n: &NodeReport, i: usize) -> String {
+        n.outputs[i]
+            .shape
+            .as_ref()
+            .map_or("?".into(), |s| format_shape(s))
+    }
+
+    /// SequenceMap's body: an element e times the tensor w it is given
+    /// whole, `e · w`.
+    fn matmul_body() -> Graph {
+        G::new()
+            .typed_input("e", DType::F32, None)
+            .typed_input("w", DType::F32, None)
+            .node("MatMul", "mm", &["e", "w"], &["y"])
+            .output("y")
+            .graph()
+    }
+
+    /// x split along axis 0 (`split` given, or chunks of 1 with the axis
+    /// kept), each element times W (8×16) in SequenceMap `seqmap`, then
+    /// the results concatenated.
+    fn split_map(x: Vec<Dim>, split: Option<&[i64]>) -> G {
+        let g = G::new().input("x", x).weight("W", &[8, 16]);
+        let (g, split_in) = match split {
+            Some(s) => (g.ints("split", DType::I64, &[s.len() as i64], s), "split"),
+            None => (g, ""),
+        };
+        g.with_attrs(
+            "SplitToSequence",
+            "split",
+            &["x", split_in],
+            &["seq"],
+            Vec::new(),
+        )
+        .with_attrs(
+            "SequenceMap",
+            "seqmap",
+            &["seq", "W"],
+            &["ys"],
+            vec![gattr("body", matmul_body())],
+        )
+        .with_attrs(
+            "ConcatFromSequence",
+            "cat",
+            &["ys"],
+            &["z"],
+            vec![int_attr("axis", 0)],
+        )
+        .output("z")
+    }
+
+    #[test]
+    fn sequence_map_multiplies_its_body_by_the_sequence_length() {
+        // x (6×8) in three elements of 2×8: each run is 2×8 · 8×16,
+        // 2·16·8 = 256 MACs and 2·16·(2·8 − 1) = 480 FLOPs. Three runs:
+        // 768 MACs, 1,440 FLOPs.
+        let r = split_map(shape_of(&[6, 8]), Some(&[2, 2, 2]))
+            .run()
+            .unwrap();
+        let n = node(&r, "SequenceMap");
+        assert_eq!(n.status, NodeStatus::Counted);
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(3 * 256), Some(3 * 480)));
+        assert_eq!(n.subgraphs.len(), 1);
+        let body = &n.subgraphs[0];
+        assert_eq!(body.attribute, "body");
+        assert_eq!(body.runs, Some(Poly::constant(3)));
+        assert_eq!(
+            (body.macs.as_constant(), body.flops.as_constant()),
+            (Some(256), Some(480))
+        );
+        assert_eq!(body.nodes[0].name, "seqmap/body/mm");
+        // W (128 weights) is read by the node, whole, once.
+        assert_eq!((n.params, r.totals.params), (128, 128));
+        // A sequence of three 2×16 elements: concatenated, 6×16.
+        assert_eq!(shape(n, 0), "2x16");
+        assert_eq!(shape(node(&r, "ConcatFromSequence"), 0), "6x16");
+        assert_eq!(r.totals.macs.as_constant(), Some(768));
+    }
+
+    #[test]
+    fn sequence_map_of_unequal_elements_counts_each_by_its_own_body() {
+        // Elements 2×8 and 3×8 (split [2, 3]): 2·128 + 3·128 = 640 MACs,
+        // (2 + 3)·16·15 = 1,200 FLOPs; each shape is a body run once.
+        let r = split_map(shape_of(&[5, 8]), Some(&[2, 3])).run().unwrap();
+        let n = node(&r, "SequenceMap");
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(640), Some(1200)));
+        let runs: Vec<_> = n.subgraphs.iter().map(|s| s.runs.clone()).collect();
+        assert_eq!(runs, [Some(Poly::constant(1)), Some(Poly::constant(1))]);
+        let macs: Vec<_> = n.subgraphs.iter().map(|s| s.macs.as_constant()).collect();
+        assert_eq!(macs, [Some(256), Some(384)]);
+        // Elements 2×16 and 3×16: the sequence's type is ?×16, and the
+        // concatenation is exact.
+        assert_eq!(shape(n, 0), "?x16");
+        assert_eq!(shape(node(&r, "ConcatFromSequence"), 0), "5x16");
+        assert_eq!(r.totals.params, 128);
+    }
+
+    #[test]
+    fn sequence_map_of_unknown_length_is_a_polynomial_in_a_symbol() {
+        // Chunks of 1 along a symbolic axis: how many is not known; each
+        // is 1×8 · 8×16, 128 MACs and 16·15 = 240 FLOPs, × seqmap_n.
+        let r = split_map(vec![Dim::sym("n"), Dim::int(8)], None)
+            .run()
+            .unwrap();
+        let n = node(&r, "SequenceMap");
+        let trips = Poly::symbol("seqmap_n");
+        assert_eq!(n.macs, Some(trips.checked_scale(128).unwrap()));
+        assert_eq!(n.flops, Some(trips.checked_scale(240).unwrap()));
+        assert_eq!(n.subgraphs[0].runs, Some(trips));
+        assert_eq!(shape(n, 0), "1x16");
+        assert_eq!(r.free_symbols(), ["seqmap_n"]);
+    }
+
+    #[test]
+    fn sequence_map_iterates_sequences_in_lockstep() {
+        // Two sequences of three 4-vectors added elementwise: 3 × 4 FLOPs;
+        // a third input, a 4-vector, multiplied in whole: 3 × 4 more.
+        let body = G::new()
+            .typed_input("a", DType::F32, None)
+            .typed_input("b", DType::F32, None)
+            .typed_input("s", DType::F32, None)
+            .node("Add", "add", &["a", "b"], &["t"])
+            .node("Mul", "mul", &["t", "s"], &["u"])
+            .output("u")
+            .output("t")
+            .graph();
+        let model = |b_split: &[i64]| {
+            G::new()
+                .input("x", shape_of(&[3, 4]))
+                .input("y", shape_of(&[b_split.iter().sum(), 4]))
+                .input("s", shape_of(&[4]))
+                .with_attrs("SplitToSequence", "sa", &["x"], &["xs"], Vec::new())
+                .ints("split", DType::I64, &[b_split.len() as i64], b_split)
+                .with_attrs(
+                    "SplitToSequence",
+                    "sb",
+                    &["y", "split"],
+                    &["ys"],
+                    Vec::new(),
+                )
+                .with_attrs(
+                    "SequenceMap",
+                    "seqmap",
+                    &["xs", "ys", "s"],
+                    &["us", "ts"],
+                    vec![gattr("body", body.clone())],
+                )
+                .run()
+                .unwrap()
+        };
+        let r = model(&[1, 1, 1]);
+        let n = node(&r, "SequenceMap");
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(0), Some(3 * 8)));
+        assert_eq!((shape(n, 0), shape(n, 1)), ("1x4".into(), "1x4".into()));
+        // A second sequence of a different length is inconsistent.
+        let r = model(&[1, 2]);
+        assert!(
+            matches!(&node(&r, "SequenceMap").status, NodeStatus::Incomplete(m) if m.contains("differ in length")),
+            "{:?}",
+            node(&r, "SequenceMap").status
+        );
+    }
+
+    #[test]
+    fn sequence_map_of_an_empty_sequence_costs_nothing() {
+        let r = G::new()
+            .weight("W", &[8, 16])
+            .with_attrs("SequenceEmpty", "empty", &[], &["seq"], Vec::new())
+            .with_attrs(
+                "SequenceMap",
+                "seqmap",
+                &["seq", "W"],
+                &["ys"],
+                vec![gattr("body", matmul_body())],
+            )
+            .run()
+            .unwrap();
+        let n = node(&r, "SequenceMap");
+        assert_eq!(n.status, NodeStatus::Counted);
+        assert_eq!((c(&n.macs), c(&n.flops)), (Some(0), Some(0)));
+        assert_eq!(n.subgraphs[0].runs, Some(Poly::ZERO));
+    }
+
+    #[test]
+    fn sequence_map_without_its_body_or_with_the_wrong_arity_is_incomplete() {
+        let incomplete = |r: &Report| match &node(r, "SequenceMap").status {
+            NodeStatus::Incomplete(m) => m.clone(),
+            other => panic!("expected incomplete, got {other:?}"),
+        };
+        let base = || {
+            G::new()
+                .input("x", shape_of(&[6, 8]))
+                .weight("W", &[8, 16])
+                .with_attrs("SplitToSequence", "split", &["x"], &["seq"], Vec::new())
+        };
+        // No body: the node has no graph attribute.
+        let r = base()
+            .node("SequenceMap", "seqmap", &["seq", "W"], &["ys"])
+            .run()
+            .unwrap();
+        assert!(
+            incomplete(&r).contains("graph attributes"),
+            "{}",
+            incomplete(&r)
+        );
+        // A body of one input for a node of two.
+        let one_input = G::new()
+            .typed_input("e", DType::F32, None)
+            .node("Relu", "relu", &["e"], &["y"])
+            .output("y")
+            .graph();
+        let r = base()
+            .with_attrs(
+                "SequenceMap",
+                "seqmap",
+                &["seq", "W"],
+                &["ys"],
+                vec![gattr("body", one_input)],
+            )
+            .run()
+            .unwrap();
+        assert!(incomplete(&r).contains("must match"), "{}", incomplete(&r));
+        // Its weights and nodes are still shown.
+        assert_eq!(node(&r, "SequenceMap").subgraphs.len(), 1);
+        // A body of two outputs for a node of one.
+        let r = base()
+            .with_attrs(
+                "SequenceMap",
+                "seqmap",
+                &["seq", "W"],
+                &["ys"],
+                vec![gattr("body", {
+                    let mut g = matmul_body();
+                    g.outputs.push(g.outputs[0]);
+                    g
+                })],
+            )
+            .run()
+            .unwrap();
+        assert!(incomplete(&r).contains("must match"), "{}", incomplete(&r));
+        // No input at all.
+        let r = G::new()
+            .with_attrs(
+                "SequenceMap",
+                "seqmap",
+                &[],
+                &["ys"],
+                vec![gattr("body", matmul_body())],
+            )
+            .run()
+            .unwrap();
+        assert!(incomplete(&r).contains("input 0"), "{}", incomplete(&r));
+        assert!(r.totals.macs.is_zero());
+    }
 }

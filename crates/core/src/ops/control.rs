@@ -36,6 +36,15 @@ pub static OPS: &[OpDef] = &[
         roles: &[],
         cost_doc: "body × length of the scanned axis",
     },
+    OpDef {
+        op_type: "SequenceMap",
+        domain: "",
+        rule: engine_only,
+        roles: &[],
+        cost_doc:
+            "body × number of elements of input_sequence (a symbol named after the node when \
+                   unknown); elements of different shapes are counted by their own body cost",
+    },
 ];
 
 #[cfg(test)]

@@ -22,7 +22,8 @@
 //! [`OpError::DataDependent`] (or [`OpError::UnknownInput`] when even the
 //! elements' rank is unknown).
 //!
-//! `SequenceMap` (a subgraph applied to each element) is not supported.
+//! `SequenceMap` (a body run on each element) is control flow: the engine
+//! runs it ([`crate::control`]), reading the element facts kept here.
 
 use super::tensor::dtype_from_onnx_code;
 use super::tensor::slice::interleave_values;

@@ -143,6 +143,13 @@ pub const OPS: &[OpDef] = &[
         "1 per element (a draw compared with the probability)"
     ),
     op!(
+        "Multinomial",
+        values::multinomial,
+        DATA,
+        "batch · (2n − 1 + s · (n + 1)) for n classes and s samples: exp and running sum per row; \
+         per sample a draw scaled by the sum and a linear scan of n comparisons (worst case)"
+    ),
+    op!(
         "RandomUniform",
         values::random::<0>,
         &[],

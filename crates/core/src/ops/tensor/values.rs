@@ -1,5 +1,7 @@
 //! Operators that make values rather than move them: Shape, Size, Constant,
 //! ConstantOfShape, Range, Cast, CastLike. All cost 0 MACs and 0 FLOPs.
+//! The random generators are here too (`Bernoulli` and `Multinomial`
+//! compare draws: see their rules).
 //! These are where shape computations start, so they track their elements.
 
 use super::{list_input, output_len, set_value, trackable, unknown_dims, unknown_input, IntList};
@@ -393,6 +395,62 @@ pub(super) fn random<const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
     Ok(())
 }
 
+/// Multinomial(input `[batch_size, class_size]` of unnormalized
+/// log-probabilities): `sample_size` (default 1) class indices per row,
+/// `[batch_size, sample_size]` in `dtype` (6 = int32, the default, or
+/// 7 = int64).
+///
+/// Cost, per row of `n` classes sampled `s` times, by inverse-CDF
+/// sampling: the probabilities' cumulative sum, `exp` of each
+/// log-probability (`n`) and a running sum (`n − 1`), then per sample one
+/// uniform draw scaled by the total (1) and a linear scan of the
+/// cumulative sums comparing it with each (`n`, the worst case: the scan
+/// stops at the drawn class, which depends on the data):
+/// **FLOPs = batch · (2n − 1 + s · (n + 1))**. Drawing the random number
+/// itself costs 0, as for `RandomUniform`.
+pub(super) fn multinomial(ctx: &mut NodeCtx) -> RuleResult {
+    let s = ctx.known_shape(0)?;
+    if s.len() != 2 {
+        return Err(OpError::Invalid(format!(
+            "input 0 should be [batch_size, class_size], not of rank {}",
+            s.len()
+        )));
+    }
+    if let Some(t) = ctx.dtype(0).filter(|t| !t.is_float()) {
+        return Err(OpError::Invalid(format!(
+            "input 0 should hold floating-point log-probabilities, not {}",
+            t.name()
+        )));
+    }
+    let samples = ctx.attr_int("sample_size", 1)?;
+    if samples < 1 {
+        return Err(OpError::Invalid(format!(
+            "attribute 'sample_size' = {samples} should be at least 1"
+        )));
+    }
+    let dtype = match ctx.attr_int("dtype", 6)? {
+        6 => DType::I32,
+        7 => DType::I64,
+        code => {
+            return Err(OpError::Invalid(format!(
+                "attribute 'dtype' = {code} should be 6 (int32) or 7 (int64)"
+            )))
+        }
+    };
+    let (batch, n) = (&s[0], &s[1]);
+    let samples = Poly::constant(i128::from(samples));
+    ctx.set_output(
+        0,
+        Some(dtype),
+        vec![Dim::Known(batch.clone()), Dim::Known(samples.clone())],
+    );
+    // 2n − 1 per row, n + 1 per sample.
+    let per_row = n.checked_scale(2)?.checked_sub(&Poly::constant(1))?;
+    let per_sample = n.checked_add(&Poly::constant(1))?;
+    let per_row = per_row.checked_add(&samples.checked_mul(&per_sample)?)?;
+    ctx.add_flops(&batch.checked_mul(&per_row)?)
+}
+
 /// CastLike: Cast to the dtype of input 1. 0 FLOPs.
 pub(super) fn cast_like(ctx: &mut NodeCtx) -> RuleResult {
     ctx.input(1)?;
@@ -703,6 +761,48 @@ mod tests {
             .ints_attr("shape", &[4, 5])
             .run();
         assert_eq!(u.shape(0), "4x5");
+    }
+
+    /// Multinomial over 5 classes, 3 samples, batch 2: per row
+    /// 2·5 − 1 = 9 (exp, running sum) + 3 · (5 + 1) = 18 (scale, scan),
+    /// 27; two rows, 54 FLOPs. Symbolic batch, 10 classes, 1 sample:
+    /// 19 + 11 = 30 per row.
+    #[test]
+    fn multinomial() {
+        use crate::ops::testing::NodeTest;
+        let r = NodeTest::new("Multinomial")
+            .input(&[2, 5])
+            .int("sample_size", 3)
+            .run();
+        assert_eq!(r.shape(0), "2x3");
+        assert_eq!((r.macs(), r.flops()), (0, 54));
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I32));
+        let r = NodeTest::new("Multinomial")
+            .opset(22)
+            .input_sym(&["batch", "10"])
+            .int("dtype", 7)
+            .run();
+        assert_eq!(r.shape(0), "batchx1");
+        assert_eq!(r.flops_expr(), "30*batch");
+        assert_eq!(r.node().outputs[0].dtype, Some(DType::I64));
+        let bad = |t: NodeTest, needle: &str| {
+            let r = t.run();
+            assert!(
+                matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle)),
+                "{needle}: {:?}",
+                r.status()
+            );
+        };
+        let m = || NodeTest::new("Multinomial");
+        bad(m().input(&[2, 5]).int("dtype", 1), "'dtype' = 1");
+        bad(m().input(&[2, 5, 4]), "rank 3");
+        bad(m().input(&[5]), "rank 1");
+        bad(m().input(&[2, 5]).int("sample_size", 0), "'sample_size'");
+        bad(
+            m().input_dims(vec![Dim::int(2), Dim::int(5)], DType::I64),
+            "floating-point",
+        );
+        bad(m().input_unknown(), "unknown");
     }
 
     #[test]
