@@ -16,7 +16,7 @@
 //! is `Dim::Unknown`; a tensor with no representable result has no value.
 
 use super::{NodeCtx, OpDef, OpError, Role, RuleResult};
-use crate::graph::DType;
+use crate::graph::{AttrValue, DType};
 use crate::poly::Poly;
 use crate::shape::{self, Dim, Shape};
 use crate::value::{ConstValue, MAX_TRACKED_ELEMENTS};
@@ -200,6 +200,13 @@ pub const OPS: &[OpDef] = &[
         cost_doc: "7 per tensor element: norm·X + G 2, α·V + β·G 3, X − R·V 2",
     },
     OpDef {
+        op_type: "Gradient",
+        domain: TRAINING,
+        rule: gradient,
+        roles: &[],
+        cost_doc: "not counted: the backward pass of the graph between xs and y (shapes: each gradient has its x's shape)",
+    },
+    OpDef {
         op_type: "Adam",
         domain: TRAINING,
         rule: optimizer::<4, 14>,
@@ -307,6 +314,41 @@ fn optimizer<const B: usize, const F: i128>(ctx: &mut NodeCtx) -> RuleResult {
         flops = flops.checked_add(&ctx.numel(2 + i)?)?;
     }
     ctx.add_flops(&flops.checked_scale(F)?)
+}
+
+/// `Gradient` (`ai.onnx.preview.training`): the derivatives of `y` with
+/// respect to the tensors named in `xs`, which are its first `len(xs)`
+/// inputs (then those of `zs`); output `i` has input `i`'s shape and type.
+/// Its cost is the backward pass through the part of the graph between
+/// them, which the node does not hold: nncost infers the outputs and
+/// reports the node as not counted, never as zero.
+fn gradient(ctx: &mut NodeCtx) -> RuleResult {
+    let xs = match ctx.attr("xs") {
+        Some(AttrValue::Strings(v)) if !v.is_empty() => v.len(),
+        _ => {
+            return Err(OpError::Invalid(
+                "Gradient needs its 'xs' attribute (the tensors to differentiate by)".into(),
+            ))
+        }
+    };
+    if ctx.num_outputs() > xs || ctx.num_inputs() < xs {
+        return Err(OpError::Invalid(format!(
+            "Gradient with {xs} names in 'xs' has {} inputs and {} outputs",
+            ctx.num_inputs(),
+            ctx.num_outputs()
+        )));
+    }
+    for i in 0..ctx.num_outputs() {
+        if let Ok(s) = ctx.shape(i) {
+            let s = s.to_vec();
+            ctx.set_output(i, ctx.dtype(i), s);
+        }
+    }
+    Err(OpError::DataDependent(
+        "the cost of Gradient is the backward pass of the graph between its xs and y, \
+         which nncost does not derive"
+            .into(),
+    ))
 }
 
 /// SwiGLU (opset 28): `Swish(A)·B` for `A`, `B` of the same shape (no
@@ -1151,6 +1193,37 @@ mod tests {
     /// GPT-2's MLP activation on [batch, seq, 3072]: tanh form = 9 per
     /// element → 27,648·batch·seq; exact form 5 → 15,360·batch·seq.
     /// Adam on one 2x3 tensor: outputs X, V, H of 2x3, 14·6 = 84 FLOPs.
+    /// Gradient(xs = [W, Z], zs = [X]) with W [4, 3], Z [3], X [2, 4]: the
+    /// outputs dY/dW [4, 3] and dY/dZ [3]; the node is reported as not
+    /// counted (the backward pass is not in the node), never as 0 FLOPs.
+    #[test]
+    fn gradient_shapes_without_a_cost() {
+        let names = |v: &[&str]| {
+            AttrValue::Strings(
+                v.iter()
+                    .map(|s| bytes::Bytes::from(s.to_string()))
+                    .collect(),
+            )
+        };
+        let r = NodeTest::new("Gradient")
+            .domain("ai.onnx.preview.training")
+            .input(&[4, 3])
+            .input(&[3])
+            .input(&[2, 4])
+            .attr("xs", names(&["W", "Z"]))
+            .attr("zs", names(&["X"]))
+            .string("y", "Y")
+            .run_outputs(2);
+        assert_eq!((r.shape(0), r.shape(1)), ("4x3".into(), "3".into()));
+        assert!(matches!(r.status(), NodeStatus::Incomplete(m) if m.contains("backward pass")));
+        assert_eq!(r.node().flops, None);
+        let no_xs = NodeTest::new("Gradient")
+            .domain("ai.onnx.preview.training")
+            .input(&[4, 3])
+            .run();
+        assert!(matches!(no_xs.status(), NodeStatus::Incomplete(m) if m.contains("'xs'")));
+    }
+
     #[test]
     fn optimizers() {
         let r = NodeTest::new("Adam")
