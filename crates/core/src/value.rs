@@ -15,11 +15,30 @@ pub const MAX_TRACKED_ELEMENTS: u64 = 4096;
 pub enum ConstValue {
     /// Integer or boolean elements; each may be symbolic.
     Ints(Vec<Dim>),
-    /// Floating-point elements (Resize scales, Clip bounds, ...).
+    /// Floating-point elements (Resize scales, Range bounds, the float
+    /// arithmetic of a trip count `Cast(Ceil((limit − start)/delta))`), of
+    /// any float dtype, stored as f64.
+    ///
+    /// Rounding: each element holds the value the tensor's own dtype holds
+    /// (a float16 1/3 is 0.333251953125, see [`round_to_dtype`]); arithmetic
+    /// is done in f64 and the result rounded to the dtype, which for one
+    /// operation on f32/f16/bf16 operands is the correctly rounded result.
+    /// These values only ever size tensors: exactness matters once they are
+    /// cast to integers, and a runtime that computes in another precision
+    /// could differ only when a result lies within a rounding step of an
+    /// integer. Every element is finite: NaN and ±∞ make the value unknown
+    /// (build one with [`ConstValue::floats`]).
     Floats(Vec<f64>),
 }
 
 impl ConstValue {
+    /// Float elements, or `None` (value unknown) if any is NaN or infinite.
+    pub fn floats(v: Vec<f64>) -> Option<ConstValue> {
+        v.iter()
+            .all(|x| x.is_finite())
+            .then_some(ConstValue::Floats(v))
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ConstValue::Ints(v) => v.len(),
@@ -103,20 +122,19 @@ impl ValueFacts {
 /// are not stored (stripped or external) or the storage is inconsistent.
 fn decode_elements(t: &Tensor, n: usize) -> Option<ConstValue> {
     match &t.data {
-        TensorData::Ints(v) if v.len() == n => {
-            if t.dtype.is_float() {
-                Some(ConstValue::Floats(v.iter().map(|&x| x as f64).collect()))
-            } else {
-                Some(ConstValue::Ints(v.iter().map(|&x| Dim::int(x)).collect()))
-            }
-        }
-        TensorData::Floats(v) if v.len() == n => {
-            if t.dtype.is_float() {
-                Some(ConstValue::Floats(v.clone()))
-            } else {
-                None
-            }
-        }
+        TensorData::Ints(v) if v.len() == n => match t.dtype {
+            // ONNX stores 16-bit floats in `int32_data` as bit patterns.
+            DType::F16 => ConstValue::floats(v.iter().map(|&x| f16_to_f64(x as u16)).collect()),
+            DType::BF16 => ConstValue::floats(v.iter().map(|&x| bf16_to_f64(x as u16)).collect()),
+            DType::F32 | DType::F64 => ConstValue::floats(v.iter().map(|&x| x as f64).collect()),
+            // 8- and 4-bit floats: not tracked.
+            d if d.is_float() => None,
+            _ => Some(ConstValue::Ints(v.iter().map(|&x| Dim::int(x)).collect())),
+        },
+        TensorData::Floats(v) if v.len() == n => match t.dtype {
+            DType::F32 | DType::F64 | DType::F16 | DType::BF16 => ConstValue::floats(v.clone()),
+            _ => None,
+        },
         TensorData::Raw(bytes) => decode_raw(t.dtype, bytes, n),
         _ => None,
     }
@@ -133,7 +151,7 @@ fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<ConstValue> {
             chunks.clone().map(|c| Dim::int(f(c))).collect(),
         ))
     };
-    let floats = |f: fn(&[u8]) -> f64| Some(ConstValue::Floats(chunks.clone().map(f).collect()));
+    let floats = |f: fn(&[u8]) -> f64| ConstValue::floats(chunks.clone().map(f).collect());
     match dtype {
         DType::I64 => ints(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())),
         DType::I32 => ints(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as i64),
@@ -145,12 +163,51 @@ fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<ConstValue> {
         DType::F32 => floats(|c| f32::from_le_bytes(c.try_into().unwrap_or_default()) as f64),
         DType::F64 => floats(|c| f64::from_le_bytes(c.try_into().unwrap_or_default())),
         DType::F16 => floats(|c| f16_to_f64(u16::from_le_bytes(c.try_into().unwrap_or_default()))),
-        // bfloat16 is the high half of an f32.
-        DType::BF16 => floats(|c| {
-            f32::from_bits(u32::from(u16::from_le_bytes(c.try_into().unwrap_or_default())) << 16)
-                as f64
-        }),
+        DType::BF16 => {
+            floats(|c| bf16_to_f64(u16::from_le_bytes(c.try_into().unwrap_or_default())))
+        }
         _ => None,
+    }
+}
+
+/// bfloat16 to f64: bfloat16 is the high half of an f32.
+fn bf16_to_f64(h: u16) -> f64 {
+    f64::from(f32::from_bits(u32::from(h) << 16))
+}
+
+/// `x` rounded (to nearest, ties to even) to a value of the float type
+/// `dtype`: f64 as is, f32, float16 and bfloat16 with their precision and
+/// subnormals. `None` when the result is not finite (overflow, NaN) or for
+/// the 8- and 4-bit float types and non-float types, whose values are not
+/// tracked.
+pub fn round_to_dtype(x: f64, dtype: DType) -> Option<f64> {
+    let r = match dtype {
+        DType::F64 => x,
+        DType::F32 => f64::from(x as f32),
+        // Significand bits after the point, least normal exponent, largest
+        // finite value.
+        DType::F16 => round_significand(x, 10, -14, 65504.0),
+        DType::BF16 => round_significand(x, 7, -126, (2.0 - 2f64.powi(-7)) * 2f64.powi(127)),
+        _ => return None,
+    };
+    r.is_finite().then_some(r)
+}
+
+/// Rounds `x` to `bits` significand bits after the point (ties to even),
+/// with exponents below `emin` subnormal; ∞ beyond `max`.
+fn round_significand(x: f64, bits: i32, emin: i32, max: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    // Binary exponent of |x| (f64 subnormals fall below any emin here).
+    let e = (((x.to_bits() >> 52) & 0x7ff) as i32 - 1023).max(emin);
+    // Scaling by powers of two is exact in f64 for these ranges.
+    let quantum = 2f64.powi(e - bits);
+    let r = (x / quantum).round_ties_even() * quantum;
+    if r.abs() > max {
+        f64::INFINITY.copysign(x)
+    } else {
+        r
     }
 }
 
@@ -222,6 +279,92 @@ mod tests {
             data: TensorData::Raw(Bytes::from_static(&[1, 2, 3])),
         };
         assert!(ValueFacts::of_tensor(&t).value.is_none());
+    }
+
+    /// float16 `int32_data` holds bit patterns: 0x3E00 is 1.5, not 15872.
+    #[test]
+    fn half_float_int32_data_is_bits() {
+        let t = Tensor {
+            dtype: DType::F16,
+            dims: vec![2],
+            data: TensorData::Ints(vec![0x3E00, 0xC000]),
+        };
+        let f = ValueFacts::of_tensor(&t);
+        assert_eq!(f.value.unwrap().to_f64s(), Some(vec![1.5, -2.0]));
+        let t = Tensor {
+            dtype: DType::BF16,
+            dims: vec![1],
+            data: TensorData::Ints(vec![0x3FC0]),
+        };
+        assert_eq!(
+            ValueFacts::of_tensor(&t).value.unwrap().to_f64s(),
+            Some(vec![1.5])
+        );
+    }
+
+    /// NaN and ±∞ make a float value unknown; the shape stays known.
+    #[test]
+    fn non_finite_floats_are_not_tracked() {
+        let t = Tensor {
+            dtype: DType::F32,
+            dims: vec![2],
+            data: TensorData::Floats(vec![1.0, f64::NEG_INFINITY]),
+        };
+        let f = ValueFacts::of_tensor(&t);
+        assert!(f.value.is_none());
+        assert!(f.shape.is_some());
+        let raw: Vec<u8> = [1.0f32, f32::NAN]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let t = Tensor {
+            dtype: DType::F32,
+            dims: vec![2],
+            data: TensorData::Raw(Bytes::from(raw)),
+        };
+        assert!(ValueFacts::of_tensor(&t).value.is_none());
+        assert_eq!(ConstValue::floats(vec![f64::NAN]), None);
+        assert_eq!(
+            ConstValue::floats(vec![0.5]),
+            Some(ConstValue::Floats(vec![0.5]))
+        );
+    }
+
+    /// Rounding to each dtype, worked by hand: 1/3 in float16 has 10
+    /// significand bits after the point, 1.0101010101₂ · 2⁻² =
+    /// 1365/4096 = 0.333251953125; in bfloat16 7 bits, 1.0101011₂ · 2⁻²
+    /// (…0101|0101… rounds up) = 171/512 = 0.333984375. 2049 is halfway
+    /// between float16's 2048 and 2050: ties to even gives 2048. 65520
+    /// overflows float16 (max 65504, next step would be 65536).
+    #[test]
+    fn rounding_to_dtype() {
+        let third = 1.0 / 3.0;
+        assert_eq!(round_to_dtype(third, DType::F16), Some(0.333251953125));
+        assert_eq!(round_to_dtype(third, DType::BF16), Some(0.333984375));
+        assert_eq!(
+            round_to_dtype(third, DType::F32),
+            Some(f64::from(1.0f32 / 3.0))
+        );
+        assert_eq!(round_to_dtype(third, DType::F64), Some(third));
+        assert_eq!(round_to_dtype(2049.0, DType::F16), Some(2048.0));
+        assert_eq!(round_to_dtype(2051.0, DType::F16), Some(2052.0));
+        assert_eq!(round_to_dtype(65504.0, DType::F16), Some(65504.0));
+        assert_eq!(round_to_dtype(65520.0, DType::F16), None);
+        assert_eq!(round_to_dtype(-2.5, DType::F16), Some(-2.5));
+        // Smallest float16 subnormal 2⁻²⁴; half of it ties to 0.
+        assert_eq!(
+            round_to_dtype(2f64.powi(-24), DType::F16),
+            Some(2f64.powi(-24))
+        );
+        assert_eq!(round_to_dtype(2f64.powi(-25), DType::F16), Some(0.0));
+        assert_eq!(round_to_dtype(1e39, DType::F32), None);
+        assert_eq!(round_to_dtype(1.0, DType::F8E4M3FN), None);
+        assert_eq!(round_to_dtype(1.0, DType::I64), None);
+        // Agrees with the f16 decoder on every finite float16.
+        for h in 0u16..0x7c00 {
+            let x = f16_to_f64(h);
+            assert_eq!(round_to_dtype(x, DType::F16), Some(x), "{h:#x}");
+        }
     }
 
     #[test]

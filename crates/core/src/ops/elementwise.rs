@@ -10,7 +10,9 @@
 //!
 //! Values: for the small tensors exporters use to compute shapes at run time
 //! (`Shape` → `Add`/`Mul`/`Div`/`Equal`/`Where` → `Reshape`, or Resize's
-//! `Cast(Shape) · scales → Floor → Cast`), the output's elements are computed
+//! `Cast(Shape) · scales → Floor → Cast`, or the float trip count
+//! `Cast(Relu(Ceil((limit − start)/delta)))` of an expanded `Range`), the
+//! output's elements are computed
 //! from the inputs' when those are known, symbolically where possible
 //! (`[batch, 3] + [0, 1] = [batch, 4]`). An element that cannot be decided
 //! is `Dim::Unknown`; a tensor with no representable result has no value.
@@ -19,7 +21,7 @@ use super::{NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::graph::{AttrValue, DType};
 use crate::poly::Poly;
 use crate::shape::{self, Dim, Shape};
-use crate::value::{ConstValue, MAX_TRACKED_ELEMENTS};
+use crate::value::{round_to_dtype, ConstValue, MAX_TRACKED_ELEMENTS};
 
 /// A unary operator costing `$flops` FLOPs per element; `$why` itemises them.
 macro_rules! unary_op {
@@ -595,6 +597,7 @@ enum VOp {
     Min,
     Neg,
     Abs,
+    Relu,
     Floor,
     Ceil,
     Round,
@@ -625,6 +628,7 @@ impl VOp {
             "Min" => Min,
             "Neg" => Neg,
             "Abs" => Abs,
+            "Relu" => Relu,
             "Floor" => Floor,
             "Ceil" => Ceil,
             "Round" => Round,
@@ -657,11 +661,13 @@ impl VOp {
 /// and the output has at most [`MAX_TRACKED_ELEMENTS`] elements.
 ///
 /// Integer tensors compute in integers (symbolic where possible; `Div`
-/// truncates toward zero). Float tensors compute in floats — rounded to
-/// f32 after each operation for float32, as the runtime would — unless an
-/// element is symbolic: then only exact integer arithmetic is done (an
-/// integer-valued float tensor such as `Cast(Shape)` times an integral scale
-/// keeps its symbols), and anything inexact gives up.
+/// truncates toward zero). Float tensors compute in f64, each result
+/// rounded to the tensor's dtype (float32, float16, bfloat16) as the runtime
+/// would (see [`ConstValue::Floats`]); a NaN or infinite result (a division
+/// by zero, an overflow) or an 8-bit float dtype gives no value. A float
+/// tensor with a symbolic element computes in exact integer arithmetic
+/// only (an integer-valued float tensor such as `Cast(Shape)` times an
+/// integral scale keeps its symbols), and anything inexact gives up.
 fn compute_value(ctx: &NodeCtx, shapes: &[Shape], out: &Shape) -> Option<ConstValue> {
     let op = VOp::parse(&ctx.node.op_type)?;
     let out_dims = concrete(out)?;
@@ -696,21 +702,25 @@ fn compute_value(ctx: &NodeCtx, shapes: &[Shape], out: &Shape) -> Option<ConstVa
         .collect::<Option<Vec<_>>>()
     {
         let floats: Vec<&[f64]> = floats.iter().map(Vec::as_slice).collect();
-        let f32 = dtype == Some(DType::F32);
         let mut vals = Vec::with_capacity(total);
         for j in 0..total {
-            let v = float_op(op, &column(&floats, j)?, fmod)?;
-            vals.push(if f32 { v as f32 as f64 } else { v });
+            vals.push(float_op(op, &column(&floats, j)?, fmod)?);
         }
-        return Some(if op.is_boolean() {
-            ConstValue::Ints(
+        if op.is_boolean() {
+            return Some(ConstValue::Ints(
                 vals.iter()
                     .map(|&v| Dim::int(i64::from(v != 0.0)))
                     .collect(),
-            )
-        } else {
-            ConstValue::Floats(vals)
-        });
+            ));
+        }
+        // An integer dtype with float elements cannot happen in a valid
+        // model; f64 is then the honest precision.
+        let precision = dtype.filter(|d| d.is_float()).unwrap_or(DType::F64);
+        let vals = vals
+            .into_iter()
+            .map(|v| round_to_dtype(v, precision))
+            .collect::<Option<Vec<_>>>()?;
+        return ConstValue::floats(vals);
     }
     // Symbolic integers in a float tensor: exact integer arithmetic only.
     let ints = args.iter().map(integral).collect::<Option<Vec<_>>>()?;
@@ -880,6 +890,7 @@ fn int_op(op: VOp, xs: &[&Dim], exact: bool, fmod: bool) -> Option<Dim> {
             Some(Rel::Lt | Rel::Le) => ok(Dim::int(0).sub(a)),
             None => Dim::Unknown,
         },
+        (Relu, [a]) => int_op(Max, &[a, &Dim::int(0)], exact, fmod)?,
         (Floor | Ceil | Round, [a]) => (*a).clone(),
         (Sqrt, [_]) => Dim::Unknown,
         (Equal, [a, b]) => cmp(a, b, |r| match r {
@@ -954,6 +965,7 @@ fn float_op(op: VOp, xs: &[&f64], fmod: bool) -> Option<f64> {
         (Min, [first, rest @ ..]) => rest.iter().fold(**first, |acc, x| acc.min(**x)),
         (Neg, [a]) => -*a,
         (Abs, [a]) => a.abs(),
+        (Relu, [a]) => a.max(0.0),
         (Floor, [a]) => a.floor(),
         (Ceil, [a]) => a.ceil(),
         (Round, [a]) => a.round_ties_even(),
@@ -1712,6 +1724,63 @@ mod tests {
             value("Div", &[floats(&[7.0]), floats(&[2.0])]),
             Some(ConstValue::Floats(vec![3.5]))
         );
+    }
+
+    /// A trip count worked by hand: (5.0 − 1.0)/1.5 = 2.666…, Ceil 3, Relu
+    /// 3; Relu(−2) = 0; Max/Min of floats. In float16 the quotient 4/1.5 is
+    /// rounded to 10 significand bits: 1.0101010101₂·2¹ = 2.666015625; the
+    /// float16 sum 2048 + 1 ties to even, 2048. Relu of integers, symbolic
+    /// too: Relu(batch) = batch, Relu(−3) = 0.
+    #[test]
+    fn float_trip_count_values() {
+        let d = value("Sub", &[floats(&[5.0]), floats(&[1.0])]);
+        assert_eq!(d, Some(ConstValue::Floats(vec![4.0])));
+        let q = value("Div", &[floats(&[4.0]), floats(&[1.5])]);
+        assert_eq!(q, Some(ConstValue::Floats(vec![f64::from(4.0f32 / 1.5)])));
+        let c = value("Ceil", &[floats(&[f64::from(4.0f32 / 1.5)])]);
+        assert_eq!(c, Some(ConstValue::Floats(vec![3.0])));
+        assert_eq!(
+            value("Relu", &[floats(&[3.0, -2.0, 0.5])]),
+            Some(ConstValue::Floats(vec![3.0, 0.0, 0.5]))
+        );
+        assert_eq!(
+            value("Max", &[floats(&[-1.5, 2.0]), floats(&[0.0, 0.0])]),
+            Some(ConstValue::Floats(vec![0.0, 2.0]))
+        );
+        assert_eq!(
+            value("Min", &[floats(&[-1.5, 2.0]), floats(&[0.0, 0.0])]),
+            Some(ConstValue::Floats(vec![-1.5, 0.0]))
+        );
+        let half = |v: &[f64]| ValueFacts {
+            dtype: Some(DType::F16),
+            ..floats(v)
+        };
+        assert_eq!(
+            value("Div", &[half(&[4.0]), half(&[1.5])]),
+            Some(ConstValue::Floats(vec![2.666015625]))
+        );
+        assert_eq!(
+            value("Add", &[half(&[2048.0]), half(&[1.0])]),
+            Some(ConstValue::Floats(vec![2048.0]))
+        );
+        let r = value("Relu", &[sym_ints(vec![batch(), Dim::int(-3)], DType::I64)]);
+        assert_eq!(dims(r), ["batch", "0"]);
+    }
+
+    /// NaN and ±∞ results are not tracked: 1/0, 0/0, √−1, and a float16
+    /// overflow (300·300 = 90000 > 65504). Comparisons still give booleans.
+    #[test]
+    fn non_finite_results_are_unknown() {
+        assert_eq!(value("Div", &[floats(&[1.0]), floats(&[0.0])]), None);
+        assert_eq!(value("Div", &[floats(&[0.0]), floats(&[0.0])]), None);
+        assert_eq!(value("Sqrt", &[floats(&[-1.0])]), None);
+        let half = ValueFacts {
+            dtype: Some(DType::F16),
+            ..floats(&[300.0])
+        };
+        assert_eq!(value("Mul", &[half.clone(), half]), None);
+        let eq = value("Equal", &[floats(&[1.0]), floats(&[1.0])]);
+        assert_eq!(dims(eq), ["1"]);
     }
 
     /// An integer-valued float tensor with symbols (Cast of [batch, 224]):

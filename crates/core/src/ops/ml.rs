@@ -132,6 +132,20 @@ pub const OPS: &[OpDef] = &[
         roles: &[],
         cost_doc: "0 (pairs each score with its label); a sequence of maps, which carries no shape",
     },
+    OpDef {
+        op_type: "DictVectorizer",
+        domain: ML,
+        rule: dict_vectorizer,
+        roles: &[],
+        cost_doc: "0 (a vocabulary lookup per map entry); output [1, len(vocabulary)]",
+    },
+    OpDef {
+        op_type: "CastMap",
+        domain: ML,
+        rule: cast_map,
+        roles: &[],
+        cost_doc: "0 (map values converted and laid out); output [1, max_map] (SPARSE), [1, entries] (DENSE)",
+    },
 ];
 
 // ----- shared helpers -----------------------------------------------------
@@ -1018,6 +1032,77 @@ fn zip_map(ctx: &mut NodeCtx) -> RuleResult {
     Ok(())
 }
 
+/// `DictVectorizer` (ai.onnx.ml 1): a map (string or int64 keys) to a
+/// row with one column per vocabulary entry (`string_vocabulary` or
+/// `int64_vocabulary`, exactly one given), each the map's value for that key
+/// or 0. The width is the vocabulary's length, known from the attribute;
+/// the shape is onnxruntime's `[1, V]` (one map is one sample; the spec's
+/// prose calls Y 1-D, and onnx's reference implementation returns `[V]`).
+/// The dtype is the map's value type: maps have no facts in nncost's value
+/// model, so it is left to the model's declared output type. Looking keys
+/// up is not arithmetic: 0 FLOPs.
+fn dict_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.input(0)?;
+    let v = match (ctx.attr("string_vocabulary"), ctx.attr("int64_vocabulary")) {
+        (Some(AttrValue::Strings(v)), None) => v.len(),
+        (None, Some(AttrValue::Ints(v))) => v.len(),
+        _ => {
+            return Err(invalid(
+                "exactly one of string_vocabulary (strings) and int64_vocabulary (integers) is required",
+            ))
+        }
+    };
+    let v = i64::try_from(v).map_err(|_| invalid("the vocabulary is too long"))?;
+    ctx.set_output(0, None, vec![Dim::int(1), Dim::int(v)]);
+    Ok(())
+}
+
+/// `CastMap` (ai.onnx.ml 1): a map with int64 keys to a row of its values
+/// in ascending key order, converted to `cast_to` (`TO_FLOAT` float,
+/// `TO_INT64` int64, `TO_STRING` string; default `TO_FLOAT`). With
+/// `map_form` `SPARSE` each value lands at its key's index and the row has
+/// `max_map` columns (default 1), so the output `[1, max_map]` is known (the
+/// `[1, n]` layout is onnxruntime's). With `DENSE` (the default) the row has
+/// one column per map entry: that count is run-time data, so the width is
+/// unknown and the node is data dependent. Conversions and placement are
+/// not arithmetic: 0 FLOPs.
+fn cast_map(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.input(0)?;
+    let dtype = match ctx.attr_str("cast_to")?.unwrap_or("TO_FLOAT") {
+        "TO_FLOAT" => DType::F32,
+        "TO_INT64" => DType::I64,
+        "TO_STRING" => DType::String,
+        other => {
+            return Err(invalid(format!(
+                "attribute 'cast_to' must be TO_FLOAT, TO_INT64 or TO_STRING, got '{other}'"
+            )))
+        }
+    };
+    match ctx.attr_str("map_form")?.unwrap_or("DENSE") {
+        "SPARSE" => {
+            let max_map = ctx.attr_int("max_map", 1)?;
+            if max_map < 1 {
+                return Err(invalid(format!(
+                    "attribute 'max_map' must be positive with map_form SPARSE, got {max_map}"
+                )));
+            }
+            ctx.set_output(0, Some(dtype), vec![Dim::int(1), Dim::int(max_map)]);
+            Ok(())
+        }
+        "DENSE" => {
+            ctx.set_output(0, Some(dtype), vec![Dim::int(1), Dim::Unknown]);
+            Err(OpError::DataDependent(
+                "CastMap with map_form DENSE outputs one column per map entry: the width depends \
+                 on the map (run-time data)"
+                    .into(),
+            ))
+        }
+        other => Err(invalid(format!(
+            "attribute 'map_form' must be DENSE or SPARSE, got '{other}'"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -1383,5 +1468,77 @@ mod tests {
             .ints_attr("classlabels_int64s", &[0, 1])
             .run();
         assert!(incomplete(&bad, "columns"));
+    }
+
+    /// A graph input of map type: nncost knows nothing of it (no dtype, no
+    /// shape), as the ONNX reader leaves map-typed values.
+    fn map_input(t: NodeTest) -> NodeTest {
+        t.input_unknown()
+    }
+
+    /// DictVectorizer with vocabulary ["a", "c", "b", "z"] → [1, 4], 0
+    /// FLOPs (the spec's example: {"a": 4, "c": 8} → [4, 8, 0, 0]); int64
+    /// vocabulary of 3 → [1, 3]; no vocabulary, or both, is invalid.
+    #[test]
+    fn dict_vectorizer() {
+        let d = map_input(ml("DictVectorizer").opset(1))
+            .attr("string_vocabulary", strings(&["a", "c", "b", "z"]))
+            .run();
+        assert_eq!((d.shape(0), d.flops()), ("1x4".into(), 0));
+        assert_eq!(d.status(), &NodeStatus::Counted);
+        assert_eq!(d.node().outputs[0].dtype, None);
+        let d = map_input(ml("DictVectorizer").opset(1))
+            .ints_attr("int64_vocabulary", &[7, 8, 9])
+            .run();
+        assert_eq!(d.shape(0), "1x3");
+        let none = map_input(ml("DictVectorizer").opset(1)).run();
+        assert!(incomplete(&none, "vocabulary"));
+        let both = map_input(ml("DictVectorizer").opset(1))
+            .attr("string_vocabulary", strings(&["a"]))
+            .ints_attr("int64_vocabulary", &[1])
+            .run();
+        assert!(incomplete(&both, "exactly one"));
+        assert!(incomplete(
+            &ml("DictVectorizer")
+                .opset(1)
+                .attr("string_vocabulary", strings(&["a"]))
+                .run(),
+            "missing"
+        ));
+    }
+
+    /// CastMap SPARSE with max_map 5 → [1, 5] float (default TO_FLOAT); with
+    /// TO_INT64 int64, TO_STRING string. DENSE (the default): one column per
+    /// entry, unknown → [1, ?], data dependent. Bad attributes are invalid.
+    #[test]
+    fn cast_map() {
+        let s = |t: NodeTest| t.string("map_form", "SPARSE").int("max_map", 5);
+        let c = s(map_input(ml("CastMap").opset(1))).run();
+        assert_eq!((c.shape(0), c.flops()), ("1x5".into(), 0));
+        assert_eq!(c.node().outputs[0].dtype, Some(DType::F32));
+        let c = s(map_input(ml("CastMap").opset(1)))
+            .string("cast_to", "TO_INT64")
+            .run();
+        assert_eq!(c.node().outputs[0].dtype, Some(DType::I64));
+        let c = s(map_input(ml("CastMap").opset(1)))
+            .string("cast_to", "TO_STRING")
+            .run();
+        assert_eq!(c.node().outputs[0].dtype, Some(DType::String));
+        let d = map_input(ml("CastMap").opset(1)).run();
+        assert_eq!(d.shape(0), "1x?");
+        assert!(incomplete(&d, "run-time data"));
+        let bad = map_input(ml("CastMap").opset(1))
+            .string("cast_to", "TO_DOUBLE")
+            .run();
+        assert!(incomplete(&bad, "cast_to"));
+        let bad = map_input(ml("CastMap").opset(1))
+            .string("map_form", "SPARSE")
+            .int("max_map", 0)
+            .run();
+        assert!(incomplete(&bad, "max_map"));
+        let bad = map_input(ml("CastMap").opset(1))
+            .string("map_form", "PACKED")
+            .run();
+        assert!(incomplete(&bad, "map_form"));
     }
 }

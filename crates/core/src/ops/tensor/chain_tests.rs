@@ -209,6 +209,99 @@ fn lost_shape_value_is_flagged_at_its_consumer() {
     );
 }
 
+/// Range expanded as ONNX's function body writes it: the trip count
+/// `Cast(Relu(Ceil(Cast(limit − start) / Cast(delta))), to = int64)` from
+/// scalar initializers of dtype `dtype` (given as raw little-endian bytes),
+/// then `Range(0, n, 1)` so that the count shows as a length.
+fn float_trip_count(dtype: DType, start: &[u8], limit: &[u8], delta: &[u8]) -> String {
+    let raw = |b: &[u8]| TensorData::Raw(bytes::Bytes::copy_from_slice(b));
+    let mut g = GraphBuilder::new();
+    g.init("start", dtype, &[], raw(start))
+        .init("limit", dtype, &[], raw(limit))
+        .init("delta", dtype, &[], raw(delta))
+        .ints("zero", &[], &[0])
+        .ints("one", &[], &[1])
+        .node("Sub", &["limit", "start"], &["diff"], &[])
+        .node("Cast", &["diff"], &["diff_f"], &[("to", AttrValue::Int(1))])
+        .node(
+            "Cast",
+            &["delta"],
+            &["delta_f"],
+            &[("to", AttrValue::Int(1))],
+        )
+        .node("Div", &["diff_f", "delta_f"], &["q"], &[])
+        .node("Ceil", &["q"], &["c"], &[])
+        .node("Relu", &["c"], &["r"], &[])
+        .node("Cast", &["r"], &["n"], &[("to", AttrValue::Int(7))])
+        .node("Range", &["zero", "n", "one"], &["seq"], &[]);
+    let r = g.run(13);
+    assert!(r.all_counted(), "{:?}", r.statuses());
+    r.shape("seq")
+}
+
+/// Worked by hand: ⌈(5.0 − 1.0)/1.5⌉ = ⌈2.67⌉ = 3 in float32, float16
+/// (1.0 = 0x3C00, 1.5 = 0x3E00, 5.0 = 0x4500), bfloat16 (0x3F80, 0x3FC0,
+/// 0x40A0) and float64; int32 with a negative delta: ⌈(4 − 10)/−3⌉ = 2;
+/// an empty range: ⌈(1.0 − 5.0)/1.5⌉ = −2, Relu → 0.
+#[test]
+fn float_trip_count_resolves() {
+    let f32b = |x: f32| x.to_le_bytes().to_vec();
+    let f64b = |x: f64| x.to_le_bytes().to_vec();
+    let h = |x: u16| x.to_le_bytes().to_vec();
+    let i32b = |x: i32| x.to_le_bytes().to_vec();
+    assert_eq!(
+        float_trip_count(DType::F32, &f32b(1.0), &f32b(5.0), &f32b(1.5)),
+        "3"
+    );
+    assert_eq!(
+        float_trip_count(DType::F64, &f64b(1.0), &f64b(5.0), &f64b(1.5)),
+        "3"
+    );
+    assert_eq!(
+        float_trip_count(DType::F16, &h(0x3C00), &h(0x4500), &h(0x3E00)),
+        "3"
+    );
+    assert_eq!(
+        float_trip_count(DType::BF16, &h(0x3F80), &h(0x40A0), &h(0x3FC0)),
+        "3"
+    );
+    assert_eq!(
+        float_trip_count(DType::I32, &i32b(10), &i32b(4), &i32b(-3)),
+        "2"
+    );
+    assert_eq!(
+        float_trip_count(DType::F32, &f32b(5.0), &f32b(1.0), &f32b(1.5)),
+        "0"
+    );
+}
+
+/// A zero delta divides by zero: the quotient is ±∞, which is not
+/// tracked, so the count stays unknown (and nothing panics).
+#[test]
+fn float_division_by_zero_is_unknown() {
+    let f32b = |x: f32| x.to_le_bytes().to_vec();
+    let mut g = GraphBuilder::new();
+    g.init(
+        "a",
+        DType::F32,
+        &[],
+        TensorData::Raw(bytes::Bytes::from(f32b(4.0))),
+    )
+    .init(
+        "z",
+        DType::F32,
+        &[],
+        TensorData::Raw(bytes::Bytes::from(f32b(0.0))),
+    )
+    .ints("zero", &[], &[0])
+    .ints("one", &[], &[1])
+    .node("Div", &["a", "z"], &["q"], &[])
+    .node("Cast", &["q"], &["n"], &[("to", AttrValue::Int(7))])
+    .node("Range", &["zero", "n", "one"], &["seq"], &[]);
+    let r = g.run(13);
+    assert_eq!(r.shape("seq"), "?");
+}
+
 /// Every operator of this family is registered once, by this family only.
 #[test]
 fn ops_are_registered_once() {

@@ -226,7 +226,8 @@ impl GraphBuilder {
         self.init(name, DType::F32, shape, TensorData::Absent)
     }
 
-    fn init(&mut self, name: &str, dtype: DType, shape: &[i64], data: TensorData) -> &mut Self {
+    /// An initializer of any dtype with the given storage.
+    pub fn init(&mut self, name: &str, dtype: DType, shape: &[i64], data: TensorData) -> &mut Self {
         let id = self.id(name);
         self.graph.values[id].initializer = Some(Tensor {
             dtype,

@@ -9,7 +9,7 @@ use crate::graph::{AttrValue, DType};
 use crate::ops::{NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
 use crate::shape::{self, Dim};
-use crate::value::{ConstValue, ValueFacts};
+use crate::value::{round_to_dtype, ConstValue, ValueFacts};
 
 /// Maps an ONNX `TensorProto.DataType` code onto [`DType`]; `None` for
 /// UNDEFINED (0) and codes nncost does not know.
@@ -83,7 +83,7 @@ pub(super) fn size(ctx: &mut NodeCtx) -> RuleResult {
 /// small inline elements are tracked), `value_float(s)`, `value_int(s)`,
 /// `value_string(s)`. `sparse_value` is not supported. 0 FLOPs.
 pub(super) fn constant(ctx: &mut NodeCtx) -> RuleResult {
-    let f32s = |v: &[f32]| ConstValue::Floats(v.iter().map(|&x| x as f64).collect());
+    let f32s = |v: &[f32]| ConstValue::floats(v.iter().map(|&x| f64::from(x)).collect());
     let ints = |v: &[i64]| ConstValue::Ints(v.iter().map(|&x| Dim::int(x)).collect());
     let len = |n: usize| vec![Dim::int(n as i64)];
     let (dtype, shape, value) = if let Some(a) = ctx.attr("value") {
@@ -96,9 +96,9 @@ pub(super) fn constant(ctx: &mut NodeCtx) -> RuleResult {
         (t.dtype, f.shape.unwrap_or_default(), f.value)
     } else if ctx.attr("value_float").is_some() {
         let x = ctx.attr_float("value_float", 0.0)?;
-        (DType::F32, Vec::new(), Some(f32s(&[x])))
+        (DType::F32, Vec::new(), f32s(&[x]))
     } else if let Some(v) = ctx.attr_floats("value_floats")? {
-        (DType::F32, len(v.len()), Some(f32s(v)))
+        (DType::F32, len(v.len()), f32s(v))
     } else if ctx.attr("value_int").is_some() {
         let x = ctx.attr_int("value_int", 0)?;
         (DType::I64, Vec::new(), Some(ints(&[x])))
@@ -534,19 +534,14 @@ fn cast_value(v: &ConstValue, to: DType) -> Option<ConstValue> {
                 .collect::<Option<_>>()?,
         }));
     }
-    let floats = v.to_f64s()?;
-    match to {
-        DType::F64 => Some(ConstValue::Floats(floats)),
-        DType::F32 => Some(ConstValue::Floats(
-            floats.iter().map(|&x| x as f32 as f64).collect(),
-        )),
-        // Narrower floats: keep only small integers, which they hold exactly.
-        DType::F16 | DType::BF16 => floats
-            .iter()
-            .all(|x| x.fract() == 0.0 && x.abs() <= 256.0)
-            .then_some(ConstValue::Floats(floats)),
-        _ => None,
-    }
+    // To a float type: rounded to its precision; an overflow (to ∞), a
+    // symbolic dim or an 8-bit float type gives no value.
+    let floats = v
+        .to_f64s()?
+        .into_iter()
+        .map(|x| round_to_dtype(x, to))
+        .collect::<Option<Vec<_>>>()?;
+    ConstValue::floats(floats)
 }
 
 #[cfg(test)]
@@ -965,6 +960,38 @@ mod tests {
         let r = run_rule("Cast", 13, &[Some(act(&["batch", "3"]))], &to(10), 1);
         assert_eq!(r.dtype(0), Some(DType::F16));
         assert_eq!(r.shape(0), "batchx3");
+    }
+
+    /// Float casts worked by hand: −2.7 → int64 (to = 7) is −2 and 2.99 → 2
+    /// (truncation, as ONNX); 1/3 → float16 (to = 10) is 1365/4096 =
+    /// 0.333251953125 (10 significand bits); → bfloat16 (to = 16) 171/512 =
+    /// 0.333984375; 70000 overflows float16 (max 65504): no value; int64 7
+    /// → double (to = 11) is 7.0.
+    #[test]
+    fn cast_float_values() {
+        let to = |c: i64| [("to", AttrValue::Int(c))];
+        let r = run_rule(
+            "Cast",
+            13,
+            &[Some(floats_nd(&[2], &[-2.7, 2.99]))],
+            &to(7),
+            1,
+        );
+        assert_eq!(r.value(0), "[-2, 2]");
+        let third = 1.0 / 3.0;
+        let r = run_rule("Cast", 13, &[Some(floats_nd(&[], &[third]))], &to(10), 1);
+        assert_eq!(r.value(0), "[0.333251953125]");
+        let r = run_rule("Cast", 13, &[Some(floats_nd(&[], &[third]))], &to(16), 1);
+        assert_eq!(r.value(0), "[0.333984375]");
+        let r = run_rule("Cast", 13, &[Some(floats_nd(&[], &[70000.0]))], &to(10), 1);
+        assert_eq!(r.value(0), "none");
+        assert_eq!(r.shape(0), "scalar");
+        let r = run_rule("Cast", 13, &[Some(ints(&["7"]))], &to(11), 1);
+        assert_eq!(r.value(0), "[7]");
+        assert!(matches!(r.outputs[0].value, Some(ConstValue::Floats(_))));
+        // 8-bit floats are not tracked.
+        let r = run_rule("Cast", 19, &[Some(floats_nd(&[], &[1.0]))], &to(17), 1);
+        assert_eq!(r.value(0), "none");
     }
 
     #[test]
