@@ -631,14 +631,50 @@ fn gpt2_tiny_dynamo_opset18() {
     check("gpt2_tiny_dynamo_op18", &gpt2_expect(&GPT2_TINY, false));
 }
 
-/// Opset 23 with sdpa: the attention is an `Attention` node (causal mask
-/// given as a boolean [batch, 1, seq, seq] input, is_causal 0).
+/// A causal kernel's attention MACs: each head's query row `i` of `seq`
+/// sees `i + 1` keys, `seq·(seq + 1)/2` scores, each `2·d_head` MACs (Q·Kᵀ
+/// and P·V): `d·(seq² + seq)` per layer and sample, against `2d·seq²` for
+/// the full matrix.
+fn causal_kernel(mut x: Expect, layers: i128, d: i128, macs_text: &'static str) -> Expect {
+    let full = x
+        .macs
+        .0
+        .iter()
+        .find(|(_, m)| m == &vec![("batch", 1), ("seq", 2)]);
+    assert_eq!(
+        full.map(|(c, _)| *c),
+        Some(layers * 2 * d),
+        "full attention MACs"
+    );
+    let linear = x
+        .macs
+        .0
+        .iter()
+        .find(|(_, m)| m == &vec![("batch", 1), ("seq", 1)]);
+    let linear = linear.map(|(c, _)| *c).expect("per-token MACs");
+    x.macs = Cost::seq(layers * d, linear + layers * d, 0);
+    x.macs_text = macs_text;
+    x
+}
+
+/// Opset 23 with sdpa: the attention is an `Attention` node, is_causal 0,
+/// given a boolean [batch, 1, seq, seq] mask that the graph builds as
+/// `arange(seq)[None, :] <= arange(seq)[:, None]` and'ed with the padding
+/// mask. nncost proves that mask causal (`crate::mask`) and counts what a
+/// causal kernel does: the attention MACs are L·d·(seq² + seq) = 128·seq² +
+/// 128·seq per sample, not the classic export's full 256·seq².
 #[test]
 fn gpt2_tiny_sdpa_dynamo_opset23() {
     assert_gpt2_config("gpt2_tiny_sdpa_dynamo_op23", &GPT2_TINY);
+    let c = &GPT2_TINY;
     check(
         "gpt2_tiny_sdpa_dynamo_op23",
-        &gpt2_expect(&GPT2_TINY, false),
+        &causal_kernel(
+            gpt2_expect(c, false),
+            c.layers,
+            c.d,
+            "128*batch*seq^2 + 162432*batch*seq",
+        ),
     );
 }
 
@@ -876,11 +912,18 @@ fn llama_tiny_sdpa_dynamo_opset18() {
 
 /// Opset 23: RMSNormalization, RotaryEmbedding (cos/sin caches given) and
 /// Attention (grouped-query: Q [batch, 4, seq, 16]; K and V are repeated to
-/// 4 heads before it).
+/// 4 heads before it), with a mask nncost proves causal, as for GPT-2's:
+/// attention MACs 128·(seq² + seq) per sample.
 #[test]
 fn llama_tiny_sdpa_dynamo_opset23() {
     assert_llama_config("llama_tiny_sdpa_dynamo_op23", &LLAMA_TINY);
-    let mut x = llama_expect(&LLAMA_TINY);
+    let c = &LLAMA_TINY;
+    let mut x = causal_kernel(
+        llama_expect(c),
+        c.layers,
+        c.d,
+        "128*batch*seq^2 + 154752*batch*seq",
+    );
     x.params += 8;
     x.params_vs_torch = (
         8,

@@ -9,6 +9,7 @@ use crate::control;
 use crate::cost::Cost;
 use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, Graph, NodeId, Tensor, ValueId};
+use crate::mask;
 use crate::ops::{self, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Overflow, Poly};
 use crate::report::{
@@ -456,7 +457,13 @@ impl<'g> Walk<'_, 'g> {
                         Some(def) => (def.rule)(&mut ctx),
                         None => Err(OpError::Invalid(String::new())),
                     };
-                    let outputs = std::mem::take(&mut ctx.outputs);
+                    let mut outputs = std::mem::take(&mut ctx.outputs);
+                    if let Some(first) = outputs.first() {
+                        if first.pattern.is_none() {
+                            let p = mask::derive(node, opset, &ctx.input_facts, &outputs);
+                            outputs[0].pattern = p;
+                        }
+                    }
                     for (pos, stored) in &mut packed {
                         if let Some(&(_, n)) = ctx.logical_elements.iter().find(|(p, _)| p == pos) {
                             *stored = n;

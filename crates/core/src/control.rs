@@ -603,6 +603,7 @@ fn run_sequence_map(c: &mut Ctl<'_, '_>) -> Step {
             None if j == 0 => feeds.push(Err(changing(f))),
             None => feeds.push(Err(ValueFacts {
                 sequence: None,
+                pattern: None,
                 ..(*f).clone()
             })),
         }
@@ -764,6 +765,11 @@ fn merge(a: &ValueFacts, b: &ValueFacts) -> ValueFacts {
         },
         sequence: if same && a.sequence == b.sequence {
             a.sequence.clone()
+        } else {
+            None
+        },
+        pattern: if a.pattern == b.pattern {
+            a.pattern.clone()
         } else {
             None
         },

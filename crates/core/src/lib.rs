@@ -15,6 +15,7 @@ pub mod cost;
 pub mod fxhash;
 pub mod graph;
 pub mod layers;
+pub mod mask;
 pub mod numfmt;
 pub mod ops;
 pub mod poly;

@@ -4,6 +4,7 @@
 //! yields the value `[batch, 3, 224, 224]`).
 
 use crate::graph::{DType, Tensor, TensorData};
+use crate::poly::Poly;
 use crate::shape::{Dim, Shape};
 
 /// Largest tensor whose elements are tracked. Shape computations use tensors
@@ -89,6 +90,28 @@ pub struct ValueFacts {
     /// `seq(tensor(...))` type does: the element type, and the dims every
     /// element shares (unknown where elements differ).
     pub sequence: Option<Vec<ValueFacts>>,
+    /// Structure known about the values when the values themselves are not
+    /// (see [`crate::mask`]).
+    pub pattern: Option<Pattern>,
+}
+
+/// Structure of a tensor's values that nncost can prove without knowing
+/// them: enough to recognise a causal attention mask built in the graph.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pattern {
+    /// Every element equals its index along one axis (`from_end` = 0 is
+    /// the last) plus `start`, the same along every other axis: positions
+    /// from `Range(start, n, 1)`, unsqueezed and broadcast.
+    Index { from_end: usize, start: Poly },
+    /// Every element equals this value (infinities included).
+    Fill(f64),
+    /// A boolean mask over the last two axes (queries, keys) that is false
+    /// wherever key `j > i + offset` for query `i` (it may be false
+    /// elsewhere too: padding).
+    Causal { offset: Poly },
+    /// An additive mask over the last two axes that is at most −10⁴ (a
+    /// softmax drops the score) wherever key `j > i + offset`.
+    AdditiveCausal { offset: Poly },
 }
 
 impl ValueFacts {
@@ -98,6 +121,7 @@ impl ValueFacts {
             shape,
             value: None,
             sequence: None,
+            pattern: None,
         }
     }
 
@@ -114,6 +138,7 @@ impl ValueFacts {
             shape: Some(shape),
             value,
             sequence: None,
+            pattern: crate::mask::of_tensor(t),
         }
     }
 }
@@ -171,7 +196,7 @@ fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<ConstValue> {
 }
 
 /// bfloat16 to f64: bfloat16 is the high half of an f32.
-fn bf16_to_f64(h: u16) -> f64 {
+pub(crate) fn bf16_to_f64(h: u16) -> f64 {
     f64::from(f32::from_bits(u32::from(h) << 16))
 }
 
@@ -212,7 +237,7 @@ fn round_significand(x: f64, bits: i32, emin: i32, max: f64) -> f64 {
 }
 
 /// IEEE half precision to f64 (Resize scales are sometimes stored as f16).
-fn f16_to_f64(h: u16) -> f64 {
+pub(crate) fn f16_to_f64(h: u16) -> f64 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
     let exp = ((h >> 10) & 0x1f) as i32;
     let frac = (h & 0x3ff) as f64;

@@ -10,6 +10,7 @@ use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::graph::DType;
 use crate::poly::Poly;
 use crate::shape::Dim;
+use crate::value::Pattern;
 use crate::value::ValueFacts;
 
 pub const OPS: &[OpDef] = &[
@@ -97,6 +98,21 @@ fn heads(ctx: &NodeCtx, input: usize, heads_attr: &str) -> Result<Heads, OpError
     }
 }
 
+/// The causal offset of the mask at input `i` when nncost proves it
+/// causal: a boolean mask with the [`Pattern::Causal`] structure, or a
+/// float (additive) one with [`Pattern::AdditiveCausal`].
+pub(crate) fn causal_mask(ctx: &NodeCtx, i: usize) -> Option<Poly> {
+    if !ctx.has_input(i) {
+        return None;
+    }
+    let facts = ctx.input(i).ok()?;
+    match (&facts.pattern, facts.dtype) {
+        (Some(Pattern::Causal { offset }), Some(DType::Bool)) => Some(offset.clone()),
+        (Some(Pattern::AdditiveCausal { offset }), Some(t)) if t.is_float() => Some(offset.clone()),
+        _ => None,
+    }
+}
+
 fn known(ctx: &NodeCtx, d: &Dim) -> Result<Poly, OpError> {
     d.poly().cloned().ok_or_else(|| OpError::UnknownInput {
         index: 0,
@@ -112,11 +128,14 @@ fn known(ctx: &NodeCtx, d: &Dim) -> Result<Poly, OpError> {
 /// `S_t` dot products of length d (`S_t·(2d − 1)` FLOPs), `S_t` scalings,
 /// `S_t` additions of a float mask (a boolean mask or `is_causal` selects:
 /// 0), `3·S_t` for a soft cap `c·tanh(x/c)`, `5·S_t − 2` for the softmax, and
-/// `d_v` dot products of length `S_t` (`d_v·(2·S_t − 1)`). With a mask,
-/// every score is counted: the work of a kernel that computes the full
-/// score matrix and then masks it. With `is_causal`, only the scores a
-/// causal kernel computes count: query row `i` sees `min(S_t, past + i +
-/// 1)` keys (see `contrib::attention_core_cost`).
+/// `d_v` dot products of length `S_t` (`d_v·(2·S_t − 1)`). With
+/// `is_causal`, only the scores a causal kernel computes count: query row
+/// `i` sees `min(S_t, past + i + 1)` keys (see
+/// `contrib::attention_core_cost`). So with a mask that nncost proves causal
+/// (built in the graph from position comparisons or `Trilu`, see
+/// [`crate::mask`]): row `i` sees `min(S_t, offset + i + 1)` keys. Any other
+/// mask counts every score: the work of a kernel that computes the full
+/// score matrix and then masks it.
 fn attention(ctx: &mut NodeCtx) -> RuleResult {
     let q = heads(ctx, 0, "q_num_heads")?;
     let k = heads(ctx, 1, "kv_num_heads")?;
@@ -176,7 +195,12 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
         known(ctx, &v_size)?,
     );
     let float_mask = ctx.has_input(3) && ctx.dtype(3).is_some_and(|t| t.is_float());
-    if ctx.attr_int("is_causal", 0)? != 0 {
+    let causal_offset = if ctx.attr_int("is_causal", 0)? != 0 {
+        Some(known(ctx, &past)?)
+    } else {
+        causal_mask(ctx, 3)
+    };
+    if let Some(offset) = causal_offset {
         // Only the scores a causal kernel computes: query row i sees
         // min(S_t, past + i + 1) keys (bottom-right after a past cache,
         // top-left without one, as the ONNX reference).
@@ -189,7 +213,7 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
             dv,
             float_bias: float_mask,
             softcap: ctx.attr_float("softcap", 0.0)? > 0.0,
-            causal_offset: Some(known(ctx, &past)?),
+            causal_offset: Some(offset),
             window: None,
         };
         return attention_core_cost(ctx, &core);

@@ -531,7 +531,9 @@ fn packed_attention(ctx: &mut NodeCtx, at: &PackedAttention) -> RuleResult {
     let causal_offset = if ctx.attr_int("unidirectional", 0)? != 0 {
         Some(AttentionCore::bottom_right(&total, &s)?)
     } else {
-        None
+        // A score bias nncost proves causal (see `crate::mask`).
+        at.score_bias
+            .and_then(|i| super::attention::causal_mask(ctx, i))
     };
     let core = AttentionCore {
         batch: b,
@@ -556,7 +558,8 @@ fn packed_attention(ctx: &mut NodeCtx, at: &PackedAttention) -> RuleResult {
 ///
 /// The optional `bias` `[D_q + D_k + D_v]` costs one add per Q (and per
 /// new K and V) element. A float `key_padding_mask` or `attention_bias`
-/// adds 1 per score; `unidirectional = 1` counts only causal scores.
+/// adds 1 per score; `unidirectional = 1`, or an `attention_bias` nncost
+/// proves causal (`crate::mask`), counts only causal scores.
 fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
     let heads = positive_attr(ctx, "num_heads")?;
     let h = Poly::from(heads);
@@ -643,7 +646,8 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
     let causal_offset = if ctx.attr_int("unidirectional", 0)? != 0 {
         Some(AttentionCore::bottom_right(&total, &sq)?)
     } else {
-        None
+        // An attention_bias nncost proves causal (see `crate::mask`).
+        super::attention::causal_mask(ctx, 5)
     };
     let core = AttentionCore {
         batch: known(ctx, 0, &batch)?,

@@ -1484,6 +1484,7 @@ mod tests {
             shape: Some(vec![Dim::int(elems.len() as i64)]),
             value: Some(ConstValue::Ints(elems)),
             sequence: None,
+            pattern: None,
         }
     }
 
@@ -1497,6 +1498,7 @@ mod tests {
             shape: Some(vec![Dim::int(v.len() as i64)]),
             value: Some(ConstValue::Floats(v.to_vec())),
             sequence: None,
+            pattern: None,
         }
     }
 
@@ -1506,6 +1508,7 @@ mod tests {
             shape: Some(vec![]),
             value: Some(ConstValue::Ints(vec![Dim::int(v)])),
             sequence: None,
+            pattern: None,
         }
     }
 
@@ -1813,6 +1816,7 @@ mod tests {
             shape: Some(crate::shape::shape_of(&[2, 1])),
             value: Some(ConstValue::Ints(vec![Dim::int(1), Dim::int(2)])),
             sequence: None,
+            pattern: None,
         };
         let out = eval("Add", &[col, ints(&[10, 20, 30])], &[]);
         assert_eq!(
@@ -1838,6 +1842,7 @@ mod tests {
             shape: Some(crate::shape::shape_of(&[5000])),
             value: None,
             sequence: None,
+            pattern: None,
         };
         assert_eq!(value("Add", &[big, scalar(1)]), None);
         // Not a value-propagating op.

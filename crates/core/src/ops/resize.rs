@@ -1110,6 +1110,7 @@ mod tests {
                 Dim::int(112),
             ])),
             sequence: None,
+            pattern: None,
         };
         let mut ctx = NodeCtx::new(
             &node,

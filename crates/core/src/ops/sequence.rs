@@ -616,6 +616,7 @@ fn tensor_facts(
         shape,
         value,
         sequence: None,
+        pattern: None,
     }
 }
 
@@ -946,6 +947,7 @@ mod tests {
             shape,
             value: None,
             sequence: Some(elements),
+            pattern: None,
         }
     }
 

@@ -691,6 +691,7 @@ mod tests {
                 Dim::int(-1),
             ])),
             sequence: None,
+            pattern: None,
         };
         let r = run_rule("Reshape", 17, &[Some(x), Some(t)], &[], 1);
         assert_eq!(r.shape(0), "batchx(seq + 1)x768");

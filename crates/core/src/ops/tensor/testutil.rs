@@ -44,6 +44,7 @@ pub fn ints_nd(shape: &[i64], elems: &[&str]) -> ValueFacts {
         shape: Some(shape.iter().map(|&d| Dim::int(d)).collect()),
         value: Some(ConstValue::Ints(dims(elems))),
         sequence: None,
+        pattern: None,
     }
 }
 
@@ -64,6 +65,7 @@ pub fn floats_nd(shape: &[i64], elems: &[f64]) -> ValueFacts {
         shape: Some(shape.iter().map(|&d| Dim::int(d)).collect()),
         value: Some(ConstValue::Floats(elems.to_vec())),
         sequence: None,
+        pattern: None,
     }
 }
 

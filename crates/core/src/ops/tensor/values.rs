@@ -916,6 +916,7 @@ mod tests {
                 .add(&Dim::int(3))
                 .unwrap()])),
             sequence: None,
+            pattern: None,
         };
         let r = run_rule(
             "Range",
