@@ -15,10 +15,10 @@
 //! definition; anything else (a `Reshape`, an `Or`, a mask read from a
 //! graph input) has no pattern, and the attention is counted in full.
 
-use crate::graph::{AttrValue, DType, Node, Tensor, TensorData};
+use crate::graph::{AttrValue, DType, Node, Tensor};
 use crate::poly::Poly;
 use crate::shape::Dim;
-use crate::value::{ConstValue, Pattern, ValueFacts};
+use crate::value::{ConstValue, Numbers, Pattern, ValueFacts};
 
 /// Scores below this (an additive mask's fill: `-inf`, or the dtype's
 /// minimum as transformers uses) vanish in a softmax.
@@ -244,32 +244,12 @@ fn ints(v: &ConstValue) -> Option<Vec<i64>> {
 
 /// The one element of a float tensor stored inline, as f64.
 fn scalar_float(t: &Tensor) -> Option<f64> {
-    if t.numel() != Some(1) {
+    if !t.dtype.is_float() || t.numel() != Some(1) {
         return None;
     }
-    let half = |bits: u16, bf16: bool| -> f64 {
-        if bf16 {
-            crate::value::bf16_to_f64(bits)
-        } else {
-            crate::value::f16_to_f64(bits)
-        }
-    };
-    match (&t.data, t.dtype) {
-        (TensorData::Floats(v), _) => v.first().copied(),
-        (TensorData::Ints(v), DType::F16) => v.first().map(|&x| half(x as u16, false)),
-        (TensorData::Ints(v), DType::BF16) => v.first().map(|&x| half(x as u16, true)),
-        (TensorData::Raw(b), DType::F32) => {
-            Some(f64::from(f32::from_le_bytes(b.get(..4)?.try_into().ok()?)))
-        }
-        (TensorData::Raw(b), DType::F64) => Some(f64::from_le_bytes(b.get(..8)?.try_into().ok()?)),
-        (TensorData::Raw(b), DType::F16) => Some(half(
-            u16::from_le_bytes(b.get(..2)?.try_into().ok()?),
-            false,
-        )),
-        (TensorData::Raw(b), DType::BF16) => {
-            Some(half(u16::from_le_bytes(b.get(..2)?.try_into().ok()?), true))
-        }
-        _ => None,
+    match crate::value::numbers(t, 1)? {
+        Numbers::Floats(v) => v.first().copied(),
+        Numbers::Ints(_) => None,
     }
 }
 

@@ -146,18 +146,38 @@ impl ValueFacts {
 /// Decodes the elements of a small inline tensor. Returns `None` when they
 /// are not stored (stripped or external) or the storage is inconsistent.
 fn decode_elements(t: &Tensor, n: usize) -> Option<ConstValue> {
+    match numbers(t, n)? {
+        Numbers::Ints(v) => Some(ConstValue::Ints(v.into_iter().map(Dim::int).collect())),
+        Numbers::Floats(v) => ConstValue::floats(v),
+    }
+}
+
+/// A tensor's elements as stored: integers (and booleans), or floats of
+/// any 16-, 32- or 64-bit float type as f64, infinities and NaN included.
+pub(crate) enum Numbers {
+    Ints(Vec<i64>),
+    Floats(Vec<f64>),
+}
+
+/// The `n` elements of a tensor stored inline; `None` when they are not
+/// stored (stripped or external), the storage is inconsistent, or the type
+/// is not decoded (8- and 4-bit floats, strings, complex numbers).
+pub(crate) fn numbers(t: &Tensor, n: usize) -> Option<Numbers> {
     match &t.data {
         TensorData::Ints(v) if v.len() == n => match t.dtype {
             // ONNX stores 16-bit floats in `int32_data` as bit patterns.
-            DType::F16 => ConstValue::floats(v.iter().map(|&x| f16_to_f64(x as u16)).collect()),
-            DType::BF16 => ConstValue::floats(v.iter().map(|&x| bf16_to_f64(x as u16)).collect()),
-            DType::F32 | DType::F64 => ConstValue::floats(v.iter().map(|&x| x as f64).collect()),
-            // 8- and 4-bit floats: not tracked.
+            DType::F16 => Some(Numbers::Floats(
+                v.iter().map(|&x| f16_to_f64(x as u16)).collect(),
+            )),
+            DType::BF16 => Some(Numbers::Floats(
+                v.iter().map(|&x| bf16_to_f64(x as u16)).collect(),
+            )),
+            DType::F32 | DType::F64 => Some(Numbers::Floats(v.iter().map(|&x| x as f64).collect())),
             d if d.is_float() => None,
-            _ => Some(ConstValue::Ints(v.iter().map(|&x| Dim::int(x)).collect())),
+            _ => Some(Numbers::Ints(v.clone())),
         },
         TensorData::Floats(v) if v.len() == n => match t.dtype {
-            DType::F32 | DType::F64 | DType::F16 | DType::BF16 => ConstValue::floats(v.clone()),
+            DType::F32 | DType::F64 | DType::F16 | DType::BF16 => Some(Numbers::Floats(v.clone())),
             _ => None,
         },
         TensorData::Raw(bytes) => decode_raw(t.dtype, bytes, n),
@@ -165,18 +185,14 @@ fn decode_elements(t: &Tensor, n: usize) -> Option<ConstValue> {
     }
 }
 
-fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<ConstValue> {
+fn decode_raw(dtype: DType, bytes: &[u8], n: usize) -> Option<Numbers> {
     let width = (dtype.bits() / 8) as usize;
     if width == 0 || !dtype.bits().is_multiple_of(8) || bytes.len() != n.checked_mul(width)? {
         return None;
     }
     let chunks = bytes.chunks_exact(width);
-    let ints = |f: fn(&[u8]) -> i64| {
-        Some(ConstValue::Ints(
-            chunks.clone().map(|c| Dim::int(f(c))).collect(),
-        ))
-    };
-    let floats = |f: fn(&[u8]) -> f64| ConstValue::floats(chunks.clone().map(f).collect());
+    let ints = |f: fn(&[u8]) -> i64| Some(Numbers::Ints(chunks.clone().map(f).collect()));
+    let floats = |f: fn(&[u8]) -> f64| Some(Numbers::Floats(chunks.clone().map(f).collect()));
     match dtype {
         DType::I64 => ints(|c| i64::from_le_bytes(c.try_into().unwrap_or_default())),
         DType::I32 => ints(|c| i32::from_le_bytes(c.try_into().unwrap_or_default()) as i64),

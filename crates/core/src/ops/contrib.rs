@@ -909,16 +909,10 @@ fn gelu(ctx: &mut NodeCtx) -> RuleResult {
 /// `transA`/`transB`. MACs = ∏batch·M·N·K; FLOPs as MatMul, `∏batch·M·N·(2K
 /// − 1)`, plus one multiply per output when `alpha ≠ 1`.
 fn fused_matmul(ctx: &mut NodeCtx) -> RuleResult {
-    let flag = |name: &str| -> Result<bool, OpError> {
-        match ctx.attr_int(name, 0)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            v => Err(OpError::Invalid(format!(
-                "attribute '{name}' must be 0 or 1, got {v}"
-            ))),
-        }
-    };
-    let (ta, tb) = (flag("transA")?, flag("transB")?);
+    let (ta, tb) = (
+        ctx.attr_flag("transA", false)?,
+        ctx.attr_flag("transB", false)?,
+    );
     let operand = |i: usize, moved: bool| -> Result<(usize, Shape), OpError> {
         let mut s = ctx.shape(i)?.to_vec();
         if moved {
@@ -934,8 +928,8 @@ fn fused_matmul(ctx: &mut NodeCtx) -> RuleResult {
         }
         Ok((i, s))
     };
-    let a = operand(0, flag("transBatchA")?)?;
-    let b = operand(1, flag("transBatchB")?)?;
+    let a = operand(0, ctx.attr_flag("transBatchA", false)?)?;
+    let b = operand(1, ctx.attr_flag("transBatchB", false)?)?;
     let (out, outputs, k) = product_geometry(ctx, a, b, ta, tb)?;
     ctx.set_output(0, ctx.dtype(0).or(ctx.dtype(1)), out);
     ctx.add_macs(&outputs.checked_mul(&k)?)?;
@@ -1369,17 +1363,7 @@ mod tests {
     /// = 2368 − 80 = 2288. Present [1, 2, 8, 8].
     #[test]
     fn gqa_decoding_step() {
-        let r = ms("GroupQueryAttention")
-            .input(&[1, 1, 64])
-            .input(&[1, 1, 16])
-            .input(&[1, 1, 16])
-            .input(&[1, 2, 7, 8])
-            .input(&[1, 2, 7, 8])
-            .input_dims(vec![Dim::int(1)], DType::I32)
-            .ints(&[8])
-            .int("num_heads", 8)
-            .int("kv_num_heads", 2)
-            .run_outputs(3);
+        let r = gqa_decoding(None);
         assert_eq!(r.shape(0), "1x1x64");
         assert_eq!(r.shape(1), "1x2x8x8");
         assert_eq!(r.macs(), 1024);
@@ -1414,7 +1398,14 @@ mod tests {
         let wide = prompt(16);
         assert_eq!(wide.macs(), 8 * 21 * 16);
         assert!(incomplete(&prompt(0), "local_window_size"));
-        let decode = ms("GroupQueryAttention")
+        let decode = gqa_decoding(Some(4));
+        assert_eq!((decode.macs(), decode.flops()), (512, 1104));
+    }
+
+    /// One decoding step of 8 query heads of 8 over 2 KV heads, 7 cached
+    /// positions, total_sequence_length 8; optionally a sliding window.
+    fn gqa_decoding(window: Option<i64>) -> crate::ops::testing::Outcome {
+        let mut t = ms("GroupQueryAttention")
             .input(&[1, 1, 64])
             .input(&[1, 1, 16])
             .input(&[1, 1, 16])
@@ -1423,10 +1414,11 @@ mod tests {
             .input_dims(vec![Dim::int(1)], DType::I32)
             .ints(&[8])
             .int("num_heads", 8)
-            .int("kv_num_heads", 2)
-            .int("local_window_size", 4)
-            .run_outputs(3);
-        assert_eq!((decode.macs(), decode.flops()), (512, 1104));
+            .int("kv_num_heads", 2);
+        if let Some(w) = window {
+            t = t.int("local_window_size", w);
+        }
+        t.run_outputs(3)
     }
 
     /// GQA prompt with symbolic seq, no past, total unknown → S_t = seq:

@@ -529,21 +529,12 @@ pub(super) fn gemm_dims(
             format_shape(b)
         )));
     }
-    let trans = |name: &str| -> Result<bool, OpError> {
-        match ctx.attr_int(name, 0)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            v => Err(OpError::Invalid(format!(
-                "attribute '{name}' must be 0 or 1, got {v}"
-            ))),
-        }
-    };
-    let (m, ka) = if trans("transA")? {
+    let (m, ka) = if ctx.attr_flag("transA", false)? {
         (&a[1], &a[0])
     } else {
         (&a[0], &a[1])
     };
-    let (kb, n) = if trans("transB")? {
+    let (kb, n) = if ctx.attr_flag("transB", false)? {
         (&b[1], &b[0])
     } else {
         (&b[0], &b[1])

@@ -20,9 +20,10 @@
 
 use super::{NodeCtx, OpDef, OpError, RuleResult};
 use crate::fxhash::FxHashMap;
-use crate::graph::{AttrValue, DType, Tensor, TensorData};
+use crate::graph::{AttrValue, DType, Tensor};
 use crate::poly::Poly;
 use crate::shape::{Dim, Shape};
+use crate::value::{numbers, Numbers};
 
 const ML: &str = "ai.onnx.ml";
 
@@ -230,49 +231,13 @@ fn post_transform_attr<'a>(ctx: &NodeCtx<'a>) -> Result<&'a str, OpError> {
     Ok(ctx.attr_str("post_transform")?.unwrap_or("NONE"))
 }
 
-/// Elements of a tensor attribute as f64 (float, double, float16 and
-/// integer storage), or `None` when not stored inline.
+/// Elements of a tensor attribute as f64 (any integer or 16-, 32- or
+/// 64-bit float storage), or `None` when not stored inline.
 fn tensor_values(t: &Tensor) -> Option<Vec<f64>> {
-    let n = t.numel()? as usize;
-    let out: Vec<f64> = match &t.data {
-        TensorData::Ints(v) => v.iter().map(|&x| x as f64).collect(),
-        TensorData::Floats(v) => v.clone(),
-        TensorData::Raw(b) => match t.dtype {
-            DType::F32 => b
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
-                .collect(),
-            DType::F64 => b
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                .collect(),
-            DType::F16 => b
-                .chunks_exact(2)
-                .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
-                .collect(),
-            DType::U8 => b.iter().map(|&x| x as f64).collect(),
-            DType::I64 => b
-                .chunks_exact(8)
-                .map(|c| {
-                    i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64
-                })
-                .collect(),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    (out.len() == n).then_some(out)
-}
-
-fn f16_to_f64(h: u16) -> f64 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = ((h >> 10) & 0x1f) as i32;
-    let frac = (h & 0x3ff) as f64;
-    match exp {
-        0 => sign * frac * 2f64.powi(-24),
-        31 if frac == 0.0 => sign * f64::INFINITY,
-        31 => f64::NAN,
-        e => sign * (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+    let n = usize::try_from(t.numel()?).ok()?;
+    match numbers(t, n)? {
+        Numbers::Ints(v) => Some(v.into_iter().map(|x| x as f64).collect()),
+        Numbers::Floats(v) => Some(v),
     }
 }
 

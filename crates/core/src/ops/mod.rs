@@ -277,6 +277,18 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
+    /// A 0/1 switch attribute (`transA`, `channels_last`, …); any other
+    /// value is an error, not silently true.
+    pub fn attr_flag(&self, name: &str, default: bool) -> Result<bool, OpError> {
+        match self.attr_int(name, i64::from(default))? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(OpError::Invalid(format!(
+                "attribute '{name}' must be 0 or 1, got {v}"
+            ))),
+        }
+    }
+
     pub fn attr_float(&self, name: &str, default: f32) -> Result<f32, OpError> {
         match self.attr(name) {
             None => Ok(default),

@@ -432,13 +432,7 @@ fn dynamic_quantize_matmul(ctx: &mut NodeCtx) -> RuleResult {
 /// Whether the node's `channels_last` attribute (onnxruntime's NHWC
 /// kernels) says its activations are `[N, spatial…, C]`.
 fn channels_last(ctx: &NodeCtx) -> Result<bool, OpError> {
-    match ctx.attr_int("channels_last", 0)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        v => Err(OpError::Invalid(format!(
-            "attribute 'channels_last' must be 0 or 1, got {v}"
-        ))),
-    }
+    ctx.attr_flag("channels_last", false)
 }
 
 /// An activation shape as `[N, C, spatial…]`, from `[N, spatial…, C]` when
@@ -576,14 +570,7 @@ fn qlinear_reduce_mean(ctx: &mut NodeCtx) -> RuleResult {
         .attr_ints("axes")?
         .ok_or_else(|| OpError::Invalid("QLinearReduceMean needs its 'axes' attribute".into()))?
         .to_vec();
-    let mut reduced = vec![false; rank];
-    for &a in &axes {
-        let i = shape::normalize_axis(a, rank)
-            .ok_or_else(|| OpError::Invalid(format!("axis {a} is out of range for rank {rank}")))?;
-        if std::mem::replace(&mut reduced[i], true) {
-            return Err(OpError::Invalid(format!("axis {a} is given twice")));
-        }
-    }
+    let reduced = super::reduce::axes_mask(&axes, rank)?;
     let out = super::reduce::reduce_shape(&x, &reduced, keepdims);
     ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), out);
     let dims = ctx.known_shape(0)?;
@@ -764,7 +751,7 @@ fn qlinear_global_average_pool(ctx: &mut NodeCtx) -> RuleResult {
             x.len()
         )));
     }
-    let channels_last = ctx.attr_int("channels_last", 0)? != 0;
+    let channels_last = channels_last(ctx)?;
     let out: Shape = x
         .iter()
         .enumerate()

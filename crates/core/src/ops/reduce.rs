@@ -165,8 +165,14 @@ fn reduced_axes(ctx: &mut NodeCtx, rank: usize, keepdims: bool) -> Result<Vec<bo
     if axes.is_empty() {
         return Ok(vec![!noop; rank]);
     }
+    axes_mask(&axes, rank)
+}
+
+/// Which of `rank` axes the (possibly negative) `axes` name; an axis out of
+/// range or named twice is an error.
+pub(super) fn axes_mask(axes: &[i64], rank: usize) -> Result<Vec<bool>, OpError> {
     let mut reduced = vec![false; rank];
-    for &a in &axes {
+    for &a in axes {
         let i = shape::normalize_axis(a, rank)
             .ok_or_else(|| OpError::Invalid(format!("axis {a} is out of range for rank {rank}")))?;
         if std::mem::replace(&mut reduced[i], true) {
