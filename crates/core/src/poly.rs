@@ -5,6 +5,12 @@
 //! them symbolic lets one analysis answer for every batch size and sequence
 //! length; binding the symbols later turns them into plain integers.
 //!
+//! A count can also be an integer-valued polynomial whose coefficients are
+//! not integers: a causal attention head computes `seq·(seq + 1)/2` scores,
+//! a whole number for every `seq`. Such a polynomial keeps one common
+//! denominator ([`Poly::denominator`], 1 for all others) and is only made by
+//! [`Poly::checked_div`]; substituting values divides it out exactly.
+//!
 //! All arithmetic is checked: a count that does not fit in 128 bits is an
 //! [`Overflow`] error, never a wrapped number.
 
@@ -94,25 +100,37 @@ impl fmt::Display for Monomial {
     }
 }
 
-/// A polynomial with `i128` coefficients. The constant term is stored apart
-/// so that the common, fully known case never allocates.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// A polynomial with `i128` coefficients over a common positive
+/// denominator (1 unless made by [`Poly::checked_div`]). The constant term is
+/// stored apart so that the common, fully known case never allocates.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Poly {
     constant: i128,
     /// Non-constant terms, sorted by monomial, no zero coefficients.
     terms: Vec<(Monomial, i128)>,
+    /// Divides every coefficient; reduced (no common factor with all of
+    /// them), 1 for a zero polynomial.
+    den: i128,
+}
+
+impl Default for Poly {
+    fn default() -> Self {
+        Poly::ZERO
+    }
 }
 
 impl Poly {
     pub const ZERO: Poly = Poly {
         constant: 0,
         terms: Vec::new(),
+        den: 1,
     };
 
     pub fn constant(c: i128) -> Self {
         Poly {
             constant: c,
             terms: Vec::new(),
+            den: 1,
         }
     }
 
@@ -120,12 +138,57 @@ impl Poly {
         Poly {
             constant: 0,
             terms: vec![(Monomial::symbol(Arc::from(name)), 1)],
+            den: 1,
         }
     }
 
-    /// The value if the polynomial has no symbols.
+    /// The value if the polynomial has no symbols (and is a whole number).
     pub fn as_constant(&self) -> Option<i128> {
-        self.terms.is_empty().then_some(self.constant)
+        (self.terms.is_empty() && self.den == 1).then_some(self.constant)
+    }
+
+    /// The common denominator of the coefficients [`Poly::terms`] gives:
+    /// 1 for an integer polynomial.
+    pub fn denominator(&self) -> i128 {
+        self.den
+    }
+
+    /// Integer coefficients (the numerators), `den` apart.
+    fn numerator(&self) -> Poly {
+        Poly {
+            den: 1,
+            ..self.clone()
+        }
+    }
+
+    /// `self` (integer coefficients) over `den`, reduced.
+    fn over(mut self, den: i128) -> Result<Poly, Overflow> {
+        let mut g = den;
+        for (_, c) in &self.terms {
+            g = gcd(g, *c);
+        }
+        g = gcd(g, self.constant);
+        if g == 0 {
+            return Ok(Poly::ZERO);
+        }
+        let g = if den < 0 { -g } else { g };
+        self.constant /= g;
+        for (_, c) in &mut self.terms {
+            *c /= g;
+        }
+        self.den = den.checked_div(g).ok_or(Overflow)?;
+        Ok(self)
+    }
+
+    /// Division by a non-zero integer: exact, the result keeping a
+    /// denominator when the coefficients are not divisible (`(seq^2 +
+    /// seq)/2`). For counts; a dimension uses [`Poly::div_exact`].
+    pub fn checked_div(&self, k: i128) -> Result<Poly, Overflow> {
+        if k == 0 {
+            return Err(Overflow);
+        }
+        self.numerator()
+            .over(self.den.checked_mul(k).ok_or(Overflow)?)
     }
 
     /// The value as `i64` if constant and in range.
@@ -150,7 +213,8 @@ impl Poly {
     }
 
     /// Iterates over `(monomial, coefficient)` pairs, highest degree first,
-    /// constant term last. Used by renderers.
+    /// constant term last; the coefficients are over
+    /// [`Poly::denominator`]. Used by renderers.
     pub fn terms(&self) -> impl Iterator<Item = (&Monomial, i128)> {
         let mut v: Vec<(&Monomial, i128)> = self.terms.iter().map(|(m, c)| (m, *c)).collect();
         v.sort_by(|a, b| b.0.degree().cmp(&a.0.degree()).then_with(|| a.0.cmp(b.0)));
@@ -174,11 +238,21 @@ impl Poly {
     }
 
     pub fn checked_add(&self, other: &Poly) -> Result<Poly, Overflow> {
+        if self.den != 1 || other.den != 1 {
+            // Over the least common denominator.
+            let l = (self.den / gcd(self.den, other.den))
+                .checked_mul(other.den)
+                .ok_or(Overflow)?;
+            let a = self.numerator().checked_scale(l / self.den)?;
+            let b = other.numerator().checked_scale(l / other.den)?;
+            return a.checked_add(&b)?.over(l);
+        }
         let constant = self.constant.checked_add(other.constant).ok_or(Overflow)?;
         if other.terms.is_empty() {
             return Ok(Poly {
                 constant,
                 terms: self.terms.clone(),
+                den: 1,
             });
         }
         // Both term lists are sorted by monomial: merge them in one pass.
@@ -213,13 +287,28 @@ impl Poly {
         if terms.len() > MAX_TERMS {
             return Err(Overflow);
         }
-        Ok(Poly { constant, terms })
+        Ok(Poly {
+            constant,
+            terms,
+            den: 1,
+        })
     }
 
     /// The larger coefficient of each term (missing terms are 0): a bound
     /// on both polynomials for every non-negative value of the symbols.
     /// Used for an If whose branch costs cross.
     pub fn termwise_max(&self, other: &Poly) -> Poly {
+        if self.den != other.den {
+            // Compare over a common denominator; past i128 there is no
+            // bound to give, and the larger-looking one is kept.
+            let l = self.den.checked_mul(other.den);
+            let scaled = l.and_then(|l| {
+                let a = self.numerator().checked_scale(l / self.den).ok()?;
+                let b = other.numerator().checked_scale(l / other.den).ok()?;
+                a.termwise_max(&b).over(l).ok()
+            });
+            return scaled.unwrap_or_else(|| self.clone());
+        }
         let mut map: BTreeMap<Monomial, i128> = BTreeMap::new();
         for (m, c) in self.terms.iter().chain(&other.terms) {
             let e = map.entry(m.clone()).or_insert(0);
@@ -230,7 +319,8 @@ impl Poly {
         }
         let mut p = Poly::from_map(map);
         p.constant = self.constant.max(other.constant).max(0);
-        p
+        let den = self.den;
+        p.over(den).unwrap_or_else(|_| self.clone())
     }
 
     /// Whether `self − other` has no negative coefficient: then `self ≥
@@ -260,10 +350,23 @@ impl Poly {
             .iter()
             .map(|(m, c)| Ok((m.clone(), c.checked_mul(k).ok_or(Overflow)?)))
             .collect::<Result<Vec<_>, Overflow>>()?;
-        Ok(Poly { constant, terms })
+        let p = Poly {
+            constant,
+            terms,
+            den: 1,
+        };
+        if self.den == 1 {
+            Ok(p)
+        } else {
+            p.over(self.den)
+        }
     }
 
     pub fn checked_mul(&self, other: &Poly) -> Result<Poly, Overflow> {
+        if self.den != 1 || other.den != 1 {
+            let den = self.den.checked_mul(other.den).ok_or(Overflow)?;
+            return self.numerator().checked_mul(&other.numerator())?.over(den);
+        }
         if let Some(k) = other.as_constant() {
             return self.checked_scale(k);
         }
@@ -297,7 +400,7 @@ impl Poly {
     /// Exact division by an integer: `Some` only when every coefficient is
     /// divisible, so `(2*seq)/2 = seq` but `seq/2` stays unknown.
     pub fn div_exact(&self, k: i128) -> Option<Poly> {
-        if k == 0 {
+        if k == 0 || self.den != 1 {
             return None;
         }
         if self.constant % k != 0 || self.terms.iter().any(|(_, c)| c % k != 0) {
@@ -306,6 +409,7 @@ impl Poly {
         Some(Poly {
             constant: self.constant / k,
             terms: self.terms.iter().map(|(m, c)| (m.clone(), c / k)).collect(),
+            den: 1,
         })
     }
 
@@ -319,7 +423,12 @@ impl Poly {
         if self == d {
             return Some(Poly::constant(1));
         }
-        if d.constant != 0 || d.terms.len() != 1 || self.constant != 0 {
+        if d.constant != 0
+            || d.terms.len() != 1
+            || self.constant != 0
+            || self.den != 1
+            || d.den != 1
+        {
             return None;
         }
         let (dm, dc) = &d.terms[0];
@@ -337,13 +446,20 @@ impl Poly {
             }
         }
         terms.sort();
-        Some(Poly { constant, terms })
+        Some(Poly {
+            constant,
+            terms,
+            den: 1,
+        })
     }
 
     /// Replaces bound symbols by their values; unbound symbols stay.
     pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
         if self.terms.is_empty() {
             return Ok(self.clone());
+        }
+        if self.den != 1 {
+            return self.numerator().substitute(bind)?.over(self.den);
         }
         let mut out = Poly::constant(self.constant);
         for (m, c) in &self.terms {
@@ -354,6 +470,7 @@ impl Poly {
                     None => Poly {
                         constant: 0,
                         terms: vec![(Monomial(vec![(sym.clone(), *exp)]), 1)],
+                        den: 1,
                     },
                 };
                 term = term.checked_mul(&factor)?;
@@ -385,6 +502,17 @@ fn checked_pow(v: i128, exp: u32) -> Result<i128, Overflow> {
     v.checked_pow(exp).ok_or(Overflow)
 }
 
+/// Greatest common divisor, non-negative; `gcd(0, 0) = 0`. A divisor of
+/// 2^127 (only for `i128::MIN` operands) is taken as 1: reducing less is
+/// still exact.
+fn gcd(a: i128, b: i128) -> i128 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    i128::try_from(a).unwrap_or(1)
+}
+
 impl From<i64> for Poly {
     fn from(v: i64) -> Self {
         Poly::constant(v as i128)
@@ -392,10 +520,14 @@ impl From<i64> for Poly {
 }
 
 impl fmt::Display for Poly {
-    /// Exact form, e.g. `2*seq + 1` or `4089184256*batch`.
+    /// Exact form, e.g. `2*seq + 1` or `4089184256*batch`; with a
+    /// denominator `(9*seq^2 + 9*seq)/2`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_zero() {
             return f.write_str("0");
+        }
+        if self.den != 1 {
+            return write!(f, "({})/{}", self.numerator(), self.den);
         }
         for (k, (m, c)) in self.terms().enumerate() {
             let (sign, mag) = if c < 0 { ("-", -c) } else { ("+", c) };
@@ -461,6 +593,51 @@ mod tests {
         assert_eq!(bs.div_poly_exact(&sym("seq")), Some(sym("batch")));
         assert_eq!(bs.div_poly_exact(&bs), Some(Poly::constant(1)));
         assert_eq!(sym("batch").div_poly_exact(&sym("seq")), None);
+    }
+
+    /// A causal head's scores, seq·(seq + 1)/2, times an odd per-score cost
+    /// (261) and 3 heads: (783·seq² + 783·seq)/2, a whole number for every
+    /// seq. It adds, multiplies and compares like any count, and binding
+    /// seq divides the denominator out: 783·(16² + 16)/2 = 106,488.
+    #[test]
+    fn integer_valued_polynomials_keep_a_denominator() {
+        let seq = sym("seq");
+        let tri = seq
+            .checked_mul(&seq.checked_add(&Poly::constant(1)).unwrap())
+            .unwrap()
+            .checked_div(2)
+            .unwrap();
+        assert_eq!(tri.to_string(), "(seq^2 + seq)/2");
+        assert_eq!(tri.denominator(), 2);
+        assert_eq!(tri.as_constant(), None);
+        let cost = tri.checked_scale(261 * 3).unwrap();
+        assert_eq!(cost.to_string(), "(783*seq^2 + 783*seq)/2");
+        assert_eq!(
+            cost.substitute(&|_| Some(16)).unwrap().as_constant(),
+            Some(106_488)
+        );
+        // Doubling clears the denominator; adding an integer count keeps it.
+        assert_eq!(
+            cost.checked_scale(2).unwrap().to_string(),
+            "783*seq^2 + 783*seq"
+        );
+        let total = cost.checked_add(&seq.checked_scale(5).unwrap()).unwrap();
+        assert_eq!(total.to_string(), "(783*seq^2 + 793*seq)/2");
+        assert_eq!(
+            total.checked_sub(&cost).unwrap(),
+            seq.checked_scale(5).unwrap()
+        );
+        // Products multiply the denominators, then reduce.
+        let sq = tri.checked_mul(&tri).unwrap();
+        assert_eq!(sq.denominator(), 4);
+        assert_eq!(sq.substitute(&|_| Some(3)).unwrap().as_constant(), Some(36));
+        assert!(cost.dominates(&tri) && !tri.dominates(&cost));
+        // Over the common denominator: max(seq² + seq, 2·seq) term by term.
+        assert_eq!(tri.termwise_max(&seq).to_string(), "(seq^2 + 2*seq)/2");
+        // A dimension never takes a denominator: div_exact refuses it.
+        assert_eq!(tri.div_exact(1), None);
+        assert_eq!(Poly::constant(3).checked_div(0), Err(Overflow));
+        assert_eq!(sym("x").checked_div(-2).unwrap().to_string(), "(-x)/2");
     }
 
     #[test]

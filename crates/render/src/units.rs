@@ -30,12 +30,31 @@ pub fn human(n: i128) -> String {
 
 pub use nncost_core::numfmt::grouped;
 
+/// `num / den` (den > 1, not dividing num) in human units: `4.50`,
+/// `1.50 K`.
+fn human_fraction(num: i128, den: i128) -> String {
+    if num % den == 0 {
+        return human(num / den);
+    }
+    let v = num as f64 / den as f64;
+    for (scale, unit) in UNITS {
+        if v.abs() >= scale as f64 {
+            return format!("{:.2} {unit}", v / scale as f64);
+        }
+    }
+    format!("{v:.2}")
+}
+
 /// A count that may depend on symbols: each term in human units followed by
-/// its symbols, e.g. `4.09 G × batch + 1.00 K`. With `exact`, integers.
+/// its symbols, e.g. `4.09 G × batch + 1.00 K`. With `exact`, integers; a
+/// count with a denominator (a causal attention's `seq·(seq + 1)/2`) is
+/// written `(783 × seq^2 + 783 × seq) / 2`, or in human units with each
+/// coefficient divided (`391.50 × seq^2 + …`).
 pub fn poly(p: &Poly, exact: bool) -> String {
     if p.is_zero() {
         return "0".to_string();
     }
+    let den = p.denominator();
     let mut out = String::new();
     for (k, (monomial, coefficient)) in p.terms().enumerate() {
         let magnitude = coefficient.abs();
@@ -44,10 +63,15 @@ pub fn poly(p: &Poly, exact: bool) -> String {
         } else if coefficient < 0 {
             out.push('-');
         }
-        let number = if exact {
-            grouped(magnitude)
+        let number = match (exact, den) {
+            (true, _) => grouped(magnitude),
+            (false, 1) => human(magnitude),
+            (false, _) => human_fraction(magnitude, den),
+        };
+        let magnitude = if exact || den == 1 || magnitude % den != 0 {
+            magnitude
         } else {
-            human(magnitude)
+            magnitude / den
         };
         let symbols = monomial.to_string().replace('*', "·");
         match (symbols.is_empty(), magnitude) {
@@ -55,6 +79,9 @@ pub fn poly(p: &Poly, exact: bool) -> String {
             (false, 1) => out.push_str(&symbols),
             (false, _) => out.push_str(&format!("{number} × {symbols}")),
         }
+    }
+    if exact && den != 1 {
+        out = format!("({out}) / {den}");
     }
     out
 }
@@ -96,5 +123,20 @@ mod tests {
             .checked_mul(&Poly::symbol("seq"))
             .unwrap();
         assert_eq!(poly(&seq2, false), "seq^2");
+        // 3 causal heads at 261 FLOPs per score: (783·seq² + 783·seq)/2.
+        let causal = seq2
+            .checked_add(&Poly::symbol("seq"))
+            .unwrap()
+            .checked_scale(783)
+            .unwrap()
+            .checked_div(2)
+            .unwrap();
+        assert_eq!(poly(&causal, true), "(783 × seq^2 + 783 × seq) / 2");
+        assert_eq!(poly(&causal, false), "391.50 × seq^2 + 391.50 × seq");
+        let big = causal.checked_scale(1001).unwrap();
+        assert_eq!(poly(&big, false), "391.89 K × seq^2 + 391.89 K × seq");
+        // A coefficient the denominator divides prints whole.
+        let mixed = causal.checked_add(&Poly::symbol("b")).unwrap();
+        assert_eq!(poly(&mixed, false), "391.50 × seq^2 + b + 391.50 × seq");
     }
 }

@@ -260,11 +260,12 @@ fn twice_causal_scores(q: &Poly, total: &Poly, off: &Poly) -> Result<Option<Poly
 /// MACs = `B·H·K·(d + d_v)`; FLOPs = `B·H·K·(2d + 5 [+1] [+3] + 2d_v) −
 /// rows·(2 + d_v)` — per score `2d − 1` (Q·Kᵀ), 1 (scale), 5 (softmax), and
 /// `2d_v` for P·V; per row −2 (softmax) and −d_v (P·V's first product has
-/// no add). The causal half is exact; it is built as `2K` and halved, and
-/// when a symbolic coefficient would become a fraction (odd, e.g. for a
-/// symbolic batch with an odd per-score cost) the full score matrix is
-/// counted instead, as for a non-causal kernel (likewise when symbolic
-/// sizes leave open whether some rows see every key).
+/// no add). The causal half is exact; it is built as `2K` and halved,
+/// keeping a denominator of 2 when a symbolic coefficient is odd (an odd
+/// head count times an odd per-score cost: `(783·seq² + 783·seq)/2`, whole
+/// for every `seq`). When symbolic sizes leave open whether some rows see
+/// every key, the full score matrix is counted, as for a non-causal
+/// kernel.
 pub(crate) fn attention_core_cost(ctx: &mut NodeCtx, a: &AttentionCore) -> RuleResult {
     let one = Poly::constant(1);
     let rows = product([&a.batch, &a.heads, &a.q_len])?;
@@ -291,11 +292,9 @@ pub(crate) fn attention_core_cost(ctx: &mut NodeCtx, a: &AttentionCore) -> RuleR
         };
         if let Some(twice_k) = twice_causal_scores(&a.q_len, &seen, off)? {
             let twice_scores = product([&a.batch, &a.heads, &twice_k])?;
-            let macs = twice_scores.checked_mul(&macs_per_score)?.div_exact(2);
-            let flops = twice_scores.checked_mul(&per_score)?.div_exact(2);
-            if let (Some(m), Some(f)) = (macs, flops) {
-                counted = Some((m, f));
-            }
+            let macs = twice_scores.checked_mul(&macs_per_score)?.checked_div(2)?;
+            let flops = twice_scores.checked_mul(&per_score)?.checked_div(2)?;
+            counted = Some((macs, flops));
         }
     }
     let (macs, flops) = match counted {
@@ -1237,12 +1236,12 @@ mod tests {
 
     /// Causal with symbolic seq and an odd per-score cost times heads: 3
     /// heads of 4, per score 8 + 5 + 8 = 21, 3·21 = 63 is odd, so the half
-    /// `63·(seq² + seq)/2` has no integer coefficients and the full matrix
-    /// is counted: MACs 3·8·seq² = 24·batch·seq²; FLOPs 63·seq² − 3·seq·6.
-    /// With concrete seq = 5 the causal count is exact: 3·15 = 45 scores,
-    /// MACs 360, FLOPs 45·21 − 15·6 = 855.
+    /// `63·(seq² + seq)/2` keeps a denominator: FLOPs (63·seq² + 63·seq)/2 −
+    /// 18·seq = (63·seq² + 27·seq)/2 per batch; MACs 3·8·(seq² + seq)/2 =
+    /// 12·seq² + 12·seq. With seq = 5 that is the concrete count: 3·15 = 45
+    /// scores, MACs 360, FLOPs 45·21 − 15·6 = 855 = (63·25 + 27·5)/2.
     #[test]
-    fn causal_falls_back_to_full_matrix_when_half_is_fractional() {
+    fn causal_count_with_an_odd_coefficient_is_exact() {
         let r = ms("MultiHeadAttention")
             .input_sym(&["batch", "seq", "12"])
             .input_sym(&["batch", "seq", "12"])
@@ -1250,8 +1249,13 @@ mod tests {
             .int("num_heads", 3)
             .int("unidirectional", 1)
             .run();
-        assert_eq!(r.macs_expr(), "24*batch*seq^2");
-        assert_eq!(r.flops_expr(), "63*batch*seq^2 - 18*batch*seq");
+        assert_eq!(r.macs_expr(), "12*batch*seq^2 + 12*batch*seq");
+        assert_eq!(r.flops_expr(), "(63*batch*seq^2 + 27*batch*seq)/2");
+        let at_5 = r.node().flops.as_ref().unwrap();
+        let at_5 = at_5
+            .substitute(&|s| Some(if s == "seq" { 5 } else { 1 }))
+            .unwrap();
+        assert_eq!(at_5.as_constant(), Some(855));
         let c = ms("MultiHeadAttention")
             .input(&[1, 5, 12])
             .input(&[1, 5, 12])
