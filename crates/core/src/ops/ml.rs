@@ -951,9 +951,10 @@ fn feature_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
     if let Some(&bad) = dims.iter().find(|&&d| d < 0) {
         return Err(invalid(format!("inputdimensions entry {bad} is negative")));
     }
-    let n = match ctx.rank(0)? {
-        1 => Dim::int(1),
-        _ => ctx.shape(0)?[0].clone(),
+    let n = match ctx.shape(0)? {
+        [] => return Err(invalid("input 0 is a scalar; FeatureVectorizer takes [N, C] or [C]")),
+        [_] => Dim::int(1),
+        [rows, ..] => rows.clone(),
     };
     let total = dims.iter().map(|&d| d as i128).sum::<i128>();
     let total = i64::try_from(total).map_err(|_| invalid("inputdimensions sum overflows"))?;
