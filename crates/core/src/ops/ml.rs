@@ -952,7 +952,11 @@ fn feature_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
         return Err(invalid(format!("inputdimensions entry {bad} is negative")));
     }
     let n = match ctx.shape(0)? {
-        [] => return Err(invalid("input 0 is a scalar; FeatureVectorizer takes [N, C] or [C]")),
+        [] => {
+            return Err(invalid(
+                "input 0 is a scalar; FeatureVectorizer takes [N, C] or [C]",
+            ))
+        }
         [_] => Dim::int(1),
         [rows, ..] => rows.clone(),
     };
