@@ -104,11 +104,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             .cmp(&a.nodes.len())
             .then(a.op_type.cmp(&b.op_type))
     });
-    let value_report = |vid: ValueId| ValueReport {
-        name: graph.values[vid].name.clone(),
-        dtype: facts[vid].dtype,
-        shape: facts[vid].shape.clone(),
-    };
+    let value_report = |vid: ValueId| ValueReport::of_facts(&graph.values[vid].name, &facts[vid]);
     Ok(Report {
         graph_name: graph.name.clone(),
         inputs: graph.inputs.iter().map(|&v| value_report(v)).collect(),
@@ -507,11 +503,7 @@ impl<'g> Walk<'_, 'g> {
                 let Some(vid) = *out else { continue };
                 let mut f = inferred.get(pos).cloned().unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
-                out_reports.push(ValueReport {
-                    name: graph.values[vid].name.clone(),
-                    dtype: f.dtype,
-                    shape: f.shape.clone(),
-                });
+                out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
                 facts[vid] = f;
             }
 

@@ -320,6 +320,9 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
     for f in &r.outputs[1 + carried..] {
         outputs.push(stacked(f, 0, &trips));
     }
+    if let Some(last) = unroll_carried(c, k, &trips)? {
+        outputs[..carried].clone_from_slice(&last);
+    }
     let cost = match r.cost.checked_times(&trips) {
         Ok(cost) => cost,
         Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
@@ -330,6 +333,67 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
         cost,
         subgraphs: vec![subgraph_report(c.attrs[k], r, Some(trips))],
     }))
+}
+
+/// Most iterations [`unroll_carried`] follows.
+const MAX_UNROLL: i64 = 64;
+
+/// The loop-carried values after the last iteration, found by running the
+/// body once per iteration with each iteration's facts (its number, and
+/// the carried values the one before produced), when that is what decides
+/// them: a loop-carried SEQUENCE of known elements (`SequenceInsert` into a
+/// sequence that starts empty) grows by an element per iteration, which
+/// one analysis on the carried values' type cannot tell. Done only when
+/// the trip count is a known constant of at most [`MAX_UNROLL`], the
+/// initial condition is absent or known true, and every iteration but the
+/// last says it goes on (its `cond` output known true); else `None`. Only
+/// the outputs change: the cost stays the body's (analysed on the carried
+/// values' type) times the trip count.
+fn unroll_carried(
+    c: &mut Ctl<'_, '_>,
+    k: usize,
+    trips: &Poly,
+) -> Result<Option<Vec<ValueFacts>>, AnalysisError> {
+    let Some(n) = trips.as_i64().filter(|n| (0..=MAX_UNROLL).contains(n)) else {
+        return Ok(None);
+    };
+    let mut carried: Vec<ValueFacts> = c.inputs[2..]
+        .iter()
+        .map(|f| f.cloned().unwrap_or_default())
+        .collect();
+    if !carried.iter().any(|f| f.sequence.is_some()) {
+        return Ok(None);
+    }
+    let known_true = |f: Option<&ValueFacts>| {
+        f.and_then(|f| f.value.as_ref())
+            .and_then(ConstValue::to_i64s)
+            .is_some_and(|v| v.len() == 1 && v[0] != 0)
+    };
+    let cond_given = c.inputs[1].is_some();
+    if cond_given && !known_true(c.inputs[1]) {
+        return Ok(None);
+    }
+    let scalar = |dtype, v: i64| ValueFacts {
+        value: Some(ConstValue::Ints(vec![Dim::int(v)])),
+        ..ValueFacts::new(Some(dtype), Some(Vec::new()))
+    };
+    for i in 0..n {
+        let mut inputs = vec![
+            scalar(crate::graph::DType::I64, i),
+            scalar(crate::graph::DType::Bool, 1),
+        ];
+        inputs.extend(carried.iter().cloned());
+        let r = (c.body)(k, inputs)?;
+        if r.outputs.len() < 1 + carried.len() {
+            return Ok(None);
+        }
+        // Without a condition the body's `cond` output is ignored.
+        if cond_given && i + 1 < n && !known_true(r.outputs.first()) {
+            return Ok(None);
+        }
+        carried = r.outputs[1..1 + carried.len()].to_vec();
+    }
+    Ok(Some(carried))
 }
 
 fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
@@ -763,10 +827,12 @@ fn merge(a: &ValueFacts, b: &ValueFacts) -> ValueFacts {
         } else {
             None
         },
-        sequence: if same && a.sequence == b.sequence {
-            a.sequence.clone()
-        } else {
-            None
+        // Sequences of the same known length: element by element.
+        sequence: match (&a.sequence, &b.sequence) {
+            (Some(x), Some(y)) if x.len() == y.len() && a.dtype == b.dtype => {
+                Some(x.iter().zip(y).map(|(p, q)| merge(p, q)).collect())
+            }
+            _ => None,
         },
         pattern: if a.pattern == b.pattern {
             a.pattern.clone()
@@ -860,6 +926,105 @@ mod tests {
             vec![int_attr("axis", 0)],
         )
         .output("z")
+    }
+
+    /// A Loop (M = 3, no condition) that inserts a tensor of `i + 1`
+    /// zeros into a sequence that starts empty, as ONNX's
+    /// `test_loop13_seq` does with slices of growing length.
+    fn growing_sequence_loop(m: i64) -> G {
+        let body = G::new()
+            .typed_input("i", DType::I64, Some(Vec::new()))
+            .typed_input("cond_in", DType::Bool, Some(Vec::new()))
+            .typed_input("seq_in", DType::F32, None)
+            .ints("one", DType::I64, &[], &[1])
+            .ints("axes", DType::I64, &[1], &[0])
+            .node("Identity", "keep", &["cond_in"], &["cond_out"])
+            .node("Add", "next", &["i", "one"], &["n"])
+            .node("Unsqueeze", "unsq", &["n", "axes"], &["len"])
+            .node("ConstantOfShape", "zeros", &["len"], &["z"])
+            .node("SequenceInsert", "insert", &["seq_in", "z"], &["seq_out"])
+            .output("cond_out")
+            .output("seq_out")
+            .graph();
+        G::new()
+            .ints("M", DType::I64, &[], &[m])
+            .with_attrs(
+                "SequenceEmpty",
+                "empty",
+                &[],
+                &["seq0"],
+                vec![int_attr("dtype", 1)],
+            )
+            .with_attrs(
+                "Loop",
+                "loop",
+                &["M", "", "seq0"],
+                &["seq"],
+                vec![gattr("body", body)],
+            )
+            .output("seq")
+    }
+
+    #[test]
+    fn loop_carried_sequences_grow_by_iteration() {
+        let r = growing_sequence_loop(3).run().unwrap();
+        let out = &r.outputs[0];
+        let elements: Vec<String> = out
+            .elements
+            .as_ref()
+            .expect("known elements")
+            .iter()
+            .map(|e| e.shape.as_ref().map_or("?".into(), |s| format_shape(s)))
+            .collect();
+        assert_eq!(elements, ["1", "2", "3"]);
+        assert_eq!(out.elements.as_ref().unwrap()[2].name, "seq[2]");
+        // The element type: float, rank 1, its length differs.
+        assert_eq!(
+            out.shape.as_ref().map(|s| format_shape(s)),
+            Some("?".into())
+        );
+        // The body's report is its analysis on the carried type, run 3 times.
+        assert_eq!(node(&r, "Loop").subgraphs[0].runs, Some(Poly::constant(3)));
+        // Zero iterations: the initial, empty sequence.
+        let r = growing_sequence_loop(0).run().unwrap();
+        assert_eq!(r.outputs[0].elements.as_ref().map(Vec::len), Some(0));
+        // More than MAX_UNROLL iterations: not followed.
+        let r = growing_sequence_loop(super::MAX_UNROLL + 1).run().unwrap();
+        assert_eq!(r.outputs[0].elements, None);
+    }
+
+    #[test]
+    fn if_merges_sequences_of_equal_length_element_by_element() {
+        // Branches of unknown condition: a sequence of one 5-vector each,
+        // with different values: still one 5-vector.
+        let branch = |v: &[i64]| {
+            G::new()
+                .ints("x", DType::I64, &[5], v)
+                .node("SequenceConstruct", "make", &["x"], &["s"])
+                .output("s")
+                .graph()
+        };
+        let r = G::new()
+            .typed_input("cond", DType::Bool, Some(Vec::new()))
+            .with_attrs(
+                "If",
+                "if",
+                &["cond"],
+                &["res"],
+                vec![
+                    gattr("then_branch", branch(&[1, 2, 3, 4, 5])),
+                    gattr("else_branch", branch(&[5, 4, 3, 2, 1])),
+                ],
+            )
+            .output("res")
+            .run()
+            .unwrap();
+        let elements = r.outputs[0].elements.as_ref().expect("known elements");
+        assert_eq!(elements.len(), 1);
+        assert_eq!(
+            elements[0].shape.as_ref().map(|s| format_shape(s)),
+            Some("5".into())
+        );
     }
 
     #[test]

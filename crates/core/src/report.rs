@@ -15,8 +15,33 @@ FLOPs = every scalar add, mul, div, sqrt, exp, compare counts 1 (a MAC is 2 FLOP
 pub struct ValueReport {
     pub name: String,
     pub dtype: Option<DType>,
-    /// `None` when the rank is unknown.
+    /// `None` when the rank is unknown. For an ONNX sequence, the shape
+    /// its elements share (unknown dims where they differ), as ONNX's
+    /// `seq(tensor(...))` type says.
     pub shape: Option<Shape>,
+    /// For an ONNX sequence whose length and elements are known: each
+    /// element, in order (named `name[i]`); `None` for tensors and for
+    /// sequences not known. (An optional value is reported as the value it
+    /// holds; nncost does not tell an empty optional from an unknown one.)
+    pub elements: Option<Vec<ValueReport>>,
+}
+
+impl ValueReport {
+    /// The report of a value named `name` with these facts.
+    pub fn of_facts(name: &str, facts: &crate::value::ValueFacts) -> Self {
+        ValueReport {
+            name: name.to_string(),
+            dtype: facts.dtype,
+            shape: facts.shape.clone(),
+            elements: facts.sequence.as_ref().map(|elements| {
+                elements
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| ValueReport::of_facts(&format!("{name}[{i}]"), f))
+                    .collect()
+            }),
+        }
+    }
 }
 
 /// Whether and how a node was counted.

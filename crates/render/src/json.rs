@@ -250,11 +250,19 @@ fn push_str(out: &mut String, s: &str) {
 }
 
 fn value(v: &ValueReport) -> Value {
-    json!({
+    let mut out = json!({
         "name": v.name,
         "dtype": v.dtype.map(|d| d.name()),
         "shape": v.shape.as_ref().map(|s| s.iter().map(dim).collect::<Vec<_>>()),
-    })
+    });
+    // A sequence of known elements: each element, only then.
+    if let (Some(elements), Value::Object(map)) = (&v.elements, &mut out) {
+        map.insert(
+            "elements".to_string(),
+            Value::Array(elements.iter().map(value).collect()),
+        );
+    }
+    out
 }
 
 /// A dimension: a number, a string for symbolic ones (`"batch"`,
@@ -306,5 +314,31 @@ mod tests {
             push_str(&mut out, s);
             assert_eq!(out, Value::String(s.to_string()).to_string());
         }
+    }
+
+    #[test]
+    fn a_known_sequence_lists_its_elements() {
+        use nncost_core::graph::DType;
+        use nncost_core::shape::Dim;
+        let element = |name: &str, n: i64| ValueReport {
+            name: name.into(),
+            dtype: Some(DType::F32),
+            shape: Some(vec![Dim::int(n)]),
+            elements: None,
+        };
+        let seq = ValueReport {
+            name: "s".into(),
+            dtype: Some(DType::F32),
+            shape: Some(vec![Dim::Unknown]),
+            elements: Some(vec![element("s[0]", 1), element("s[1]", 2)]),
+        };
+        let v = value(&seq);
+        assert_eq!(v["shape"], json!([null]));
+        assert_eq!(
+            v["elements"][1],
+            json!({"name": "s[1]", "dtype": "float32", "shape": [2]})
+        );
+        // A tensor has no "elements" key.
+        assert!(value(&element("t", 3)).get("elements").is_none());
     }
 }

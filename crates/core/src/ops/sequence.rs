@@ -89,11 +89,20 @@ fn optional(ctx: &mut NodeCtx) -> RuleResult {
     Ok(())
 }
 
-/// OptionalHasElement: a bool scalar; known false when no input is given.
+/// OptionalHasElement: a bool scalar; known false when no input is given,
+/// known true when the input's elements or a sequence's elements are
+/// known (an empty optional, `Optional` without input, never has them:
+/// only a value that exists does).
 fn optional_has_element(ctx: &mut NodeCtx) -> RuleResult {
     ctx.set_output(0, Some(DType::Bool), Vec::new());
-    if !ctx.has_input(0) {
-        ctx.set_output_value(0, ConstValue::Ints(vec![Dim::int(0)]));
+    let has = if !ctx.has_input(0) {
+        Some(false)
+    } else {
+        let f = ctx.input(0)?;
+        (f.value.is_some() || f.sequence.is_some()).then_some(true)
+    };
+    if let Some(has) = has {
+        ctx.set_output_value(0, ConstValue::Ints(vec![Dim::int(i64::from(has))]));
     }
     Ok(())
 }
@@ -897,6 +906,26 @@ mod tests {
     use crate::shape::format_shape;
 
     // ----- one rule on hand-made facts ------------------------------------------
+
+    #[test]
+    fn optional_has_element_is_known_when_the_value_is() {
+        // A known sequence (Optional(SequenceConstruct(c))) or a known
+        // tensor exists: true; a tensor of known shape only may be an
+        // empty optional's declared type: unknown; no input: false.
+        let known = run(
+            "OptionalHasElement",
+            vec![Some(seq(vec![act(&["5"])]))],
+            &[],
+        );
+        assert_eq!(ints_value(&known.outputs[0]), "[1]");
+        let value = run("OptionalHasElement", vec![Some(ints(&["3"]))], &[]);
+        assert_eq!(ints_value(&value.outputs[0]), "[1]");
+        let shape_only = run("OptionalHasElement", vec![Some(act(&["4"]))], &[]);
+        assert_eq!(ints_value(&shape_only.outputs[0]), "none");
+        assert_eq!(shape_only.shape(0), "scalar");
+        let empty = run("OptionalHasElement", vec![None], &[]);
+        assert_eq!(ints_value(&empty.outputs[0]), "[0]");
+    }
 
     fn dim(s: &str) -> Dim {
         match s {
