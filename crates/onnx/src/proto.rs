@@ -236,18 +236,25 @@ pub mod type_proto {
         pub shape: Option<super::TensorShapeProto>,
     }
 
-    /// Stands for the sequence, map, optional and opaque types. Their
-    /// contents are not declared, so they are skipped during decoding (which
-    /// also avoids recursing into element types nncost cannot represent).
+    /// Stands for the map and opaque types. Their contents are not
+    /// declared, so they are skipped during decoding.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct NonTensor {}
+
+    /// A sequence type (the type of its elements) or an optional type (the
+    /// type of the value it holds).
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Container {
+        #[prost(message, optional, boxed, tag = "1")]
+        pub elem_type: Option<Box<super::TypeProto>>,
+    }
 
     #[derive(Clone, PartialEq, prost::Oneof)]
     pub enum Value {
         #[prost(message, tag = "1")]
         TensorType(Tensor),
         #[prost(message, tag = "4")]
-        SequenceType(NonTensor),
+        SequenceType(Container),
         #[prost(message, tag = "5")]
         MapType(NonTensor),
         #[prost(message, tag = "7")]
@@ -257,7 +264,7 @@ pub mod type_proto {
         SparseTensorType(Tensor),
         /// IR >= 8.
         #[prost(message, tag = "9")]
-        OptionalType(NonTensor),
+        OptionalType(Container),
     }
 }
 

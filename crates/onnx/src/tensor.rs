@@ -133,16 +133,37 @@ fn tensor_data(
     Ok(TensorData::Absent)
 }
 
+/// The tensor type a declared type describes: a tensor's own; a
+/// sequence's element type (a sequence's facts in core are its elements'
+/// dtype and the dims they share, its length unknown until it is built in
+/// the graph); an optional's held value's (a tensor or a sequence of
+/// tensors). `None` for maps, opaque types and deeper nestings.
+fn tensor_type(ty: Option<&TypeProto>, in_sequence: bool) -> Option<&type_proto::Tensor> {
+    match ty?.value.as_ref()? {
+        type_proto::Value::TensorType(t) | type_proto::Value::SparseTensorType(t) => Some(t),
+        type_proto::Value::SequenceType(s) if !in_sequence => {
+            tensor_type(s.elem_type.as_deref(), true)
+        }
+        type_proto::Value::OptionalType(o) if !in_sequence => match o.elem_type.as_deref() {
+            Some(TypeProto {
+                value: Some(type_proto::Value::OptionalType(_)),
+            }) => None,
+            held => tensor_type(held, false),
+        },
+        _ => None,
+    }
+}
+
 /// Converts a declared value type. `None` when there is no type, or when it
-/// is not a tensor (sequence, map, optional, opaque): core's declared type
-/// describes tensors only.
+/// describes no tensor (map, opaque): core's declared type describes
+/// tensors, and for a sequence or an optional the tensors it holds (see
+/// [`tensor_type`]).
 pub(crate) fn convert_type(
     ty: Option<&TypeProto>,
     what: impl Fn() -> String,
 ) -> Result<Option<DeclaredType>, OnnxError> {
-    let tensor = match ty.and_then(|t| t.value.as_ref()) {
-        Some(type_proto::Value::TensorType(t) | type_proto::Value::SparseTensorType(t)) => t,
-        _ => return Ok(None),
+    let Some(tensor) = tensor_type(ty, false) else {
+        return Ok(None);
     };
     // UNDEFINED (0) is how a writer says "element type unknown" here.
     let dtype = match tensor.elem_type {

@@ -258,17 +258,72 @@ fn declared_dims_cover_value_param_and_unknown() {
 fn non_tensor_types_declare_nothing() {
     let mut seq = vi("s", FLOAT, None);
     seq.r#type = Some(TypeProto {
-        value: Some(type_proto::Value::SequenceType(type_proto::NonTensor {})),
+        value: Some(type_proto::Value::SequenceType(type_proto::Container {
+            elem_type: None,
+        })),
+    });
+    let mut map = vi("m", FLOAT, None);
+    map.r#type = Some(TypeProto {
+        value: Some(type_proto::Value::MapType(type_proto::NonTensor {})),
     });
     let g = GraphProto {
         node: vec![node("SequenceLength", "", &["s"], &["n"])],
-        input: vec![seq],
+        input: vec![seq, map],
         output: vec![vi("n", INT64, Some(&[]))],
         ..Default::default()
     };
     let m = read_bytes(encode(&model(g))).unwrap();
     assert_eq!(m.graph.values[0].declared, None);
-    assert_eq!(m.graph.inputs, vec![0]);
+    assert_eq!(m.graph.values[id(&m.graph, "m")].declared, None);
+    assert_eq!(m.graph.inputs, vec![0, id(&m.graph, "m")]);
+}
+
+#[test]
+fn sequences_and_optionals_declare_the_tensors_they_hold() {
+    // seq(float[N]) and optional(seq(int32[4])), optional(float[2, 3]): the
+    // element type, as a sequence's facts describe their elements.
+    let wrap = |inner: TypeProto, optional: bool| TypeProto {
+        value: Some(if optional {
+            type_proto::Value::OptionalType(type_proto::Container {
+                elem_type: Some(Box::new(inner)),
+            })
+        } else {
+            type_proto::Value::SequenceType(type_proto::Container {
+                elem_type: Some(Box::new(inner)),
+            })
+        }),
+    };
+    let tensor = |v: ValueInfoProto| v.r#type.unwrap();
+    let mut s = vi("s", FLOAT, Some(&[D::P("N")]));
+    s.r#type = Some(wrap(tensor(vi("", FLOAT, Some(&[D::P("N")]))), false));
+    let mut o = vi("o", 6, None);
+    o.r#type = Some(wrap(wrap(tensor(vi("", 6, Some(&[D::V(4)]))), false), true));
+    let mut t = vi("t", FLOAT, None);
+    t.r#type = Some(wrap(tensor(vi("", FLOAT, Some(&[D::V(2), D::V(3)]))), true));
+    // A sequence of sequences is not a tensor's type.
+    let mut ss = vi("ss", FLOAT, None);
+    ss.r#type = Some(wrap(wrap(tensor(vi("", FLOAT, None)), false), false));
+    let g = GraphProto {
+        node: vec![node("SequenceLength", "", &["s"], &["n"])],
+        input: vec![s, o, t, ss],
+        output: vec![vi("n", INT64, Some(&[]))],
+        ..Default::default()
+    };
+    let m = read_bytes(encode(&model(g))).unwrap();
+    let declared = |name: &str| m.graph.values[id(&m.graph, name)].declared.clone();
+    let s = declared("s").unwrap();
+    assert_eq!(
+        (s.dtype, s.shape),
+        (Some(DType::F32), Some(vec![Dim::sym("N")]))
+    );
+    let o = declared("o").unwrap();
+    assert_eq!(
+        (o.dtype, o.shape),
+        (Some(DType::I32), Some(vec![Dim::int(4)]))
+    );
+    let t = declared("t").unwrap();
+    assert_eq!(t.shape, Some(vec![Dim::int(2), Dim::int(3)]));
+    assert_eq!(declared("ss"), None);
 }
 
 #[test]
