@@ -20,7 +20,7 @@
 
 use crate::analysis::{subgraph_report, AnalysisError, GraphRun};
 use crate::cost::Cost;
-use crate::graph::Node;
+use crate::graph::{AttrValue, Node};
 use crate::ops::{canonical_domain, NodeCtx, OpDef, OpError};
 use crate::poly::Poly;
 use crate::report::SubgraphReport;
@@ -349,6 +349,12 @@ const MAX_UNROLL: i64 = 64;
 /// last says it goes on (its `cond` output known true); else `None`. Only
 /// the outputs change: the cost stays the body's (analysed on the carried
 /// values' type) times the trip count.
+///
+/// A body holding a `Loop` or `SequenceMap` (at any depth) is never
+/// unrolled: nested repetition would multiply (64 runs per level), and a
+/// hostile file could nest 32 levels. So only innermost repeaters repeat,
+/// each at most 64 extra runs of a body whose own bodies (`If`, `Scan`) run
+/// once per run: the analysis stays linear in the file.
 fn unroll_carried(
     c: &mut Ctl<'_, '_>,
     k: usize,
@@ -357,6 +363,9 @@ fn unroll_carried(
     let Some(n) = trips.as_i64().filter(|n| (0..=MAX_UNROLL).contains(n)) else {
         return Ok(None);
     };
+    if holds_repeaters(c.node) {
+        return Ok(None);
+    }
     let mut carried: Vec<ValueFacts> = c.inputs[2..]
         .iter()
         .map(|f| f.cloned().unwrap_or_default())
@@ -394,6 +403,27 @@ fn unroll_carried(
         carried = r.outputs[1..1 + carried.len()].to_vec();
     }
     Ok(Some(carried))
+}
+
+/// Whether a body of `node`, at any depth, holds a node that runs its own
+/// body several times per analysis (`Loop`, `SequenceMap`). The depth is
+/// bounded by the nesting limit the plan enforces.
+fn holds_repeaters(node: &Node) -> bool {
+    let repeats = |n: &Node| {
+        canonical_domain(&n.domain).is_empty()
+            && matches!(n.op_type.as_str(), "Loop" | "SequenceMap")
+    };
+    node.attributes.iter().any(|a| {
+        let graphs: &[crate::graph::Graph] = match &a.value {
+            AttrValue::Graph(g) => std::slice::from_ref(g.as_ref()),
+            AttrValue::Graphs(gs) => gs,
+            _ => &[],
+        };
+        graphs
+            .iter()
+            .flat_map(|g| &g.nodes)
+            .any(|n| repeats(n) || holds_repeaters(n))
+    })
 }
 
 fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
@@ -706,7 +736,12 @@ fn run_sequence_map(c: &mut Ctl<'_, '_>) -> Step {
                 }
             }
         }
-        if variants.len() > MAX_SEQUENCE_MAP_VARIANTS {
+        // Past the limit, or when the body holds bodies (nested variants
+        // would multiply, as for Loop's unrolling): one run on the facts
+        // the elements share.
+        if variants.len() > MAX_SEQUENCE_MAP_VARIANTS
+            || (variants.len() > 1 && holds_repeaters(c.node))
+        {
             variants = vec![((0..n_in).map(common).collect(), n as i128)];
             run_variant = vec![0; n];
         }
@@ -991,6 +1026,41 @@ mod tests {
         // More than MAX_UNROLL iterations: not followed.
         let r = growing_sequence_loop(super::MAX_UNROLL + 1).run().unwrap();
         assert_eq!(r.outputs[0].elements, None);
+    }
+
+    /// Only innermost loops unroll: a Loop whose body holds a Loop does
+    /// not (nested unrolling would multiply, 64 runs per level), the inner
+    /// one may; an If in the body does not stop it.
+    #[test]
+    fn loops_holding_repeaters_do_not_unroll() {
+        let inner = growing_sequence_loop(3).graph();
+        let plain = inner
+            .nodes
+            .iter()
+            .find(|n| n.op_type == "Loop")
+            .expect("the loop")
+            .clone();
+        assert!(!super::holds_repeaters(&plain));
+        let outer = G::new()
+            .with_attrs("Loop", "outer", &["M", ""], &[], vec![gattr("body", inner)])
+            .graph();
+        assert!(super::holds_repeaters(&outer.nodes[0]));
+        let with_if = G::new()
+            .with_attrs(
+                "If",
+                "branch",
+                &["c"],
+                &[],
+                vec![
+                    gattr("then_branch", G::new().graph()),
+                    gattr("else_branch", G::new().graph()),
+                ],
+            )
+            .graph();
+        let looped = G::new()
+            .with_attrs("Loop", "l", &["M", ""], &[], vec![gattr("body", with_if)])
+            .graph();
+        assert!(!super::holds_repeaters(&looped.nodes[0]));
     }
 
     #[test]
