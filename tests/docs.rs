@@ -105,6 +105,8 @@ const SCOPE_OPSET: i64 = 23;
 const SCHEMAS: &str = "tests/fixtures/conformance/onnx_schemas.tsv";
 const OUTCOMES: &str = "tests/fixtures/conformance/outcomes.tsv";
 const OPS_SOURCE: &str = "crates/core/src/ops";
+/// The one-node test harness, whose helpers the rule tests share.
+const SHARED_TEST_HELPERS: &str = "crates/core/src/ops/testing.rs";
 /// Tests of the engine that runs control flow ([`nncost_core::ops::control`]):
 /// its unit tests (`analysis.rs`, `control.rs`) and the end-to-end ones.
 const ENGINE_TESTS: &[&str] = &[
@@ -403,10 +405,13 @@ fn unit_test_counts(rules: &BTreeMap<OpKey, &'static OpDef>) -> BTreeMap<OpKey, 
     for (domain, op) in rules.keys() {
         domains_of.entry(op).or_default().push(domain);
     }
+    // Helpers every rule test may call (`ms("Attention")`) set their domain
+    // in the shared test harness.
+    let shared_helpers = helper_domains(&read_committed(SHARED_TEST_HELPERS));
     let mut counts = BTreeMap::new();
     for file in files_with_extension(&root().join(OPS_SOURCE), "rs") {
         let src = std::fs::read_to_string(&file).expect("readable source file");
-        count_tests(&src, &domains_of, None, &mut counts);
+        count_tests(&src, &domains_of, &shared_helpers, None, &mut counts);
     }
     let control: BTreeSet<OpKey> = nncost_core::ops::control::OPS
         .iter()
@@ -414,9 +419,28 @@ fn unit_test_counts(rules: &BTreeMap<OpKey, &'static OpDef>) -> BTreeMap<OpKey, 
         .collect();
     for file in ENGINE_TESTS {
         let src = read_committed(file);
-        count_tests(&src, &domains_of, Some(&control), &mut counts);
+        count_tests(&src, &domains_of, &shared_helpers, Some(&control), &mut counts);
     }
     counts
+}
+
+/// The functions of `src` whose body sets a domain (`.domain("…")`), by
+/// name: the test helpers that build nodes of that domain.
+fn helper_domains(src: &str) -> BTreeMap<String, String> {
+    helpers_setting_domains(src, &fn_bodies(src, &lex(src), false))
+}
+
+/// Of the functions `bodies` of `src`, those that set a domain, by name.
+fn helpers_setting_domains(
+    src: &str,
+    bodies: &[(String, std::ops::Range<usize>)],
+) -> BTreeMap<String, String> {
+    bodies
+        .iter()
+        .filter_map(|(name, body)| {
+            Some((name.clone(), domain_call(&src[body.clone()])?.to_string()))
+        })
+        .collect()
 }
 
 /// Adds the tests of one source file to `counts`: all the operators each
@@ -425,17 +449,15 @@ fn unit_test_counts(rules: &BTreeMap<OpKey, &'static OpDef>) -> BTreeMap<OpKey, 
 fn count_tests(
     src: &str,
     domains_of: &BTreeMap<&str, Vec<&str>>,
+    shared_helpers: &BTreeMap<String, String>,
     only: Option<&BTreeSet<OpKey>>,
     counts: &mut BTreeMap<OpKey, usize>,
 ) {
     let lexemes = lex(src);
     let others = fn_bodies(src, &lexemes, false);
-    let helpers: BTreeMap<String, String> = others
-        .iter()
-        .filter_map(|(name, body)| {
-            Some((name.clone(), domain_call(&src[body.clone()])?.to_string()))
-        })
-        .collect();
+    // The shared helpers, overridden by the file's own of the same name.
+    let mut helpers = shared_helpers.clone();
+    helpers.extend(helpers_setting_domains(src, &others));
     let named_in = |body: &std::ops::Range<usize>| -> BTreeSet<OpKey> {
         lexemes
             .iter()

@@ -323,16 +323,27 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
     if let Some(last) = unroll_carried(c, k, &trips)? {
         outputs[..carried].clone_from_slice(&last);
     }
-    let cost = match r.cost.checked_times(&trips) {
-        Ok(cost) => cost,
-        Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
-    };
-    Ok(Ok(ControlOutcome {
-        outcome: Ok(()),
-        outputs,
-        cost,
-        subgraphs: vec![subgraph_report(c.attrs[k], r, Some(trips))],
-    }))
+    Ok(Ok(repeated(c, k, r, outputs, trips)))
+}
+
+/// The outcome of a node whose body `k` (analysed as `r`) runs `runs`
+/// times: the body's cost times `runs` (a failure past the count range).
+fn repeated(
+    c: &Ctl<'_, '_>,
+    k: usize,
+    r: GraphRun,
+    outputs: Vec<ValueFacts>,
+    runs: Poly,
+) -> ControlOutcome {
+    match r.cost.checked_times(&runs) {
+        Ok(cost) => ControlOutcome {
+            outcome: Ok(()),
+            outputs,
+            cost,
+            subgraphs: vec![subgraph_report(c.attrs[k], r, Some(runs))],
+        },
+        Err(o) => failed(c, o.into(), Vec::new()),
+    }
 }
 
 /// Most iterations [`unroll_carried`] follows.
@@ -521,16 +532,7 @@ fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
             }
         }
     }
-    let cost = match r.cost.checked_times(&length) {
-        Ok(cost) => cost,
-        Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
-    };
-    Ok(Ok(ControlOutcome {
-        outcome: Ok(()),
-        outputs,
-        cost,
-        subgraphs: vec![subgraph_report(c.attrs[k], r, Some(length))],
-    }))
+    Ok(Ok(repeated(c, k, r, outputs, length)))
 }
 
 /// Scan-8: inputs `sequence_lens` (optional), then states and scan inputs,
@@ -614,16 +616,7 @@ fn run_scan8(c: &mut Ctl<'_, '_>) -> Step {
         Ok(n) => n,
         Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
     };
-    let cost = match r.cost.checked_times(&runs) {
-        Ok(cost) => cost,
-        Err(o) => return Ok(Ok(failed(c, o.into(), Vec::new()))),
-    };
-    Ok(Ok(ControlOutcome {
-        outcome: Ok(()),
-        outputs,
-        cost,
-        subgraphs: vec![subgraph_report(c.attrs[k], r, Some(runs))],
-    }))
+    Ok(Ok(repeated(c, k, r, outputs, runs)))
 }
 
 /// Most distinct element shapes a `SequenceMap` body is analysed for; past

@@ -113,13 +113,6 @@ pub(crate) fn causal_mask(ctx: &NodeCtx, i: usize) -> Option<Poly> {
     }
 }
 
-fn known(ctx: &NodeCtx, d: &Dim) -> Result<Poly, OpError> {
-    d.poly().cloned().ok_or_else(|| OpError::UnknownInput {
-        index: 0,
-        name: ctx.input_names.first().copied().unwrap_or("").to_string(),
-    })
-}
-
 /// `Attention` (opset 23): softmax(scale · Q·Kᵀ + mask) · V, with optional
 /// past key/value concatenated in front of K and V, grouped-query heads
 /// (K and V heads shared by several query heads) and soft-capping.
@@ -185,18 +178,18 @@ fn attention(ctx: &mut NodeCtx) -> RuleResult {
     );
 
     let (b, h, sq) = (
-        known(ctx, &q.batch)?,
-        known(ctx, &q.heads)?,
-        known(ctx, &q.seq)?,
+        ctx.known_dim(0, &q.batch)?,
+        ctx.known_dim(0, &q.heads)?,
+        ctx.known_dim(0, &q.seq)?,
     );
     let (st, d, dv) = (
-        known(ctx, &total)?,
-        known(ctx, &q.size)?,
-        known(ctx, &v_size)?,
+        ctx.known_dim(0, &total)?,
+        ctx.known_dim(0, &q.size)?,
+        ctx.known_dim(0, &v_size)?,
     );
     let float_mask = ctx.has_input(3) && ctx.dtype(3).is_some_and(|t| t.is_float());
     let causal_offset = if ctx.attr_int("is_causal", 0)? != 0 {
-        Some(known(ctx, &past)?)
+        Some(ctx.known_dim(0, &past)?)
     } else {
         causal_mask(ctx, 3)
     };
@@ -352,8 +345,8 @@ fn linear_attention(ctx: &mut NodeCtx) -> RuleResult {
         }
     }
 
-    let (b, t) = (known(ctx, &q.batch)?, known(ctx, &q.seq)?);
-    let (dk, dv) = (known(ctx, &q.size)?, known(ctx, &v.size)?);
+    let (b, t) = (ctx.known_dim(0, &q.batch)?, ctx.known_dim(0, &q.seq)?);
+    let (dk, dv) = (ctx.known_dim(0, &q.size)?, ctx.known_dim(0, &v.size)?);
     let state = dk.checked_mul(&dv)?;
     // Per token and batch row.
     let mut macs = hkv_p.checked_add(&hq_p)?.checked_mul(&state)?;
@@ -366,7 +359,7 @@ fn linear_attention(ctx: &mut NodeCtx) -> RuleResult {
                 d.len()
             )));
         }
-        let last = known(ctx, &d[2])?;
+        let last = ctx.known_dim(0, &d[2])?;
         let exps = if last == hkv_p {
             Poly::constant(1)
         } else if last == hkv_p.checked_mul(&dk)? {
@@ -429,12 +422,12 @@ fn flex_attention(ctx: &mut NodeCtx) -> RuleResult {
         vec![q[0].clone(), q[1].clone(), q[2].clone(), v[3].clone()],
     );
     let core = AttentionCore {
-        batch: known(ctx, &q[0])?,
-        heads: known(ctx, &q[1])?,
-        q_len: known(ctx, &q[2])?,
-        total: known(ctx, &k[2])?,
-        d: known(ctx, &q[3])?,
-        dv: known(ctx, &v[3])?,
+        batch: ctx.known_dim(0, &q[0])?,
+        heads: ctx.known_dim(0, &q[1])?,
+        q_len: ctx.known_dim(0, &q[2])?,
+        total: ctx.known_dim(0, &k[2])?,
+        d: ctx.known_dim(0, &q[3])?,
+        dv: ctx.known_dim(0, &v[3])?,
         float_bias: false,
         softcap: false,
         causal_offset: None,
@@ -527,7 +520,7 @@ fn rotary_embedding(ctx: &mut NodeCtx) -> RuleResult {
         }
     };
     ctx.set_output(0, ctx.dtype(0), x.clone());
-    let head_size = known(ctx, &head_size)?;
+    let head_size = ctx.known_dim(0, &head_size)?;
     let rotated = match ctx.attr_int("rotary_embedding_dim", 0)? {
         0 => head_size.clone(),
         r if r > 0 && r % 2 == 0 => Poly::from(r),

@@ -137,18 +137,6 @@ pub const OPS: &[OpDef] = &[
 
 // ----- shared helpers ------------------------------------------------------
 
-fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
-    }
-}
-
-/// The known polynomial of a dim of input `i`.
-fn known(ctx: &NodeCtx, i: usize, d: &Dim) -> Result<Poly, OpError> {
-    d.poly().cloned().ok_or_else(|| unknown(ctx, i))
-}
-
 /// `x / by`, exact, or an error naming what was divided.
 fn divide(x: &Poly, by: &Poly, what: &str) -> Result<Poly, OpError> {
     x.div_poly_exact(by)
@@ -373,13 +361,13 @@ fn product_geometry(
     if b.len() > 1 {
         out.push(n.clone());
     }
-    let batch_count = shape::numel(&batch)?.ok_or_else(|| unknown(ctx, a_idx))?;
+    let batch_count = shape::numel(&batch)?.ok_or_else(|| ctx.unknown_input(a_idx))?;
     let outputs = product([
         &batch_count,
-        &known(ctx, a_idx, &m)?,
-        &known(ctx, b_idx, &n)?,
+        &ctx.known_dim(a_idx, &m)?,
+        &ctx.known_dim(b_idx, &n)?,
     ])?;
-    Ok((out, outputs, known(ctx, a_idx, &k)?))
+    Ok((out, outputs, ctx.known_dim(a_idx, &k)?))
 }
 
 /// FLOPs of `outputs` dot products of length `k`: `outputs·(2k − 1)`.
@@ -452,8 +440,8 @@ fn packed_attention(ctx: &mut NodeCtx, at: &PackedAttention) -> RuleResult {
     let w = ranked(ctx, 1, 2, "weights")?.to_vec();
     let heads = positive_attr(ctx, "num_heads")?;
     let h = Poly::from(heads);
-    let d_in = known(ctx, 1, &w[0])?;
-    let d_tot = known(ctx, 1, &w[1])?;
+    let d_in = ctx.known_dim(1, &w[0])?;
+    let d_tot = ctx.known_dim(1, &w[1])?;
     if let (Some(a), Some(b)) = (x[2].as_i64(), w[0].as_i64()) {
         if a != b {
             return Err(OpError::Invalid(format!(
@@ -493,11 +481,11 @@ fn packed_attention(ctx: &mut NodeCtx, at: &PackedAttention) -> RuleResult {
     let dv_head = divide(&dv, &h, "value hidden size")?;
     let past = if ctx.has_input(at.past) {
         let p = ranked(ctx, at.past, 5, "past")?;
-        known(ctx, at.past, &p[3])?
+        ctx.known_dim(at.past, &p[3])?
     } else {
         Poly::ZERO
     };
-    let (b, s) = (known(ctx, 0, &x[0])?, known(ctx, 0, &x[1])?);
+    let (b, s) = (ctx.known_dim(0, &x[0])?, ctx.known_dim(0, &x[1])?);
     let total = past.checked_add(&s)?;
     let dtype = ctx.dtype(0);
     ctx.set_output(0, dtype, vec![x[0].clone(), x[1].clone(), Dim::Known(dv)]);
@@ -568,34 +556,34 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
     // (batch dim, query len, d, key len (new), dv, keys are new positions)
     let (batch, sq, d, skv, dv, new_keys) = match q.len() {
         5 if !ctx.has_input(1) => {
-            let d = known(ctx, 0, &q[4])?;
+            let d = ctx.known_dim(0, &q[4])?;
             bias_elems = ctx.numel(0)?;
-            let s = known(ctx, 0, &q[1])?;
+            let s = ctx.known_dim(0, &q[1])?;
             (q[0].clone(), s.clone(), d.clone(), s, d, true)
         }
         3 => {
-            let d = divide(&known(ctx, 0, &q[2])?, &h, "query hidden size")?;
+            let d = divide(&ctx.known_dim(0, &q[2])?, &h, "query hidden size")?;
             bias_elems = ctx.numel(0)?;
-            let sq = known(ctx, 0, &q[1])?;
+            let sq = ctx.known_dim(0, &q[1])?;
             let k = ctx.shape(1)?;
             match k.len() {
                 3 => {
-                    let skv = known(ctx, 1, &k[1])?;
+                    let skv = ctx.known_dim(1, &k[1])?;
                     let v = ranked(ctx, 2, 3, "value")?;
-                    let dv = divide(&known(ctx, 2, &v[2])?, &h, "value hidden size")?;
+                    let dv = divide(&ctx.known_dim(2, &v[2])?, &h, "value hidden size")?;
                     bias_elems = bias_elems
                         .checked_add(&ctx.numel(1)?)?
                         .checked_add(&ctx.numel(2)?)?;
                     (q[0].clone(), sq, d, skv, dv, true)
                 }
                 4 => {
-                    let skv = known(ctx, 1, &k[2])?;
+                    let skv = ctx.known_dim(1, &k[2])?;
                     let v = ranked(ctx, 2, 4, "value")?;
-                    let dv = known(ctx, 2, &v[3])?;
+                    let dv = ctx.known_dim(2, &v[3])?;
                     (q[0].clone(), sq, d, skv, dv, false)
                 }
                 5 => {
-                    let skv = known(ctx, 1, &k[1])?;
+                    let skv = ctx.known_dim(1, &k[1])?;
                     bias_elems = bias_elems.checked_add(&ctx.numel(1)?)?;
                     (q[0].clone(), sq, d.clone(), skv, d, true)
                 }
@@ -614,7 +602,7 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
     };
     let past = if new_keys && ctx.has_input(6) {
         let p = ranked(ctx, 6, 4, "past_key")?;
-        known(ctx, 6, &p[2])?
+        ctx.known_dim(6, &p[2])?
     } else {
         Poly::ZERO
     };
@@ -649,7 +637,7 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
         super::attention::causal_mask(ctx, 5)
     };
     let core = AttentionCore {
-        batch: known(ctx, 0, &batch)?,
+        batch: ctx.known_dim(0, &batch)?,
         heads: h,
         q_len: sq,
         total,
@@ -691,7 +679,7 @@ fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
     }
     let (h, hkv) = (Poly::from(heads), Poly::from(kv_heads));
     let q = ranked(ctx, 0, 3, "query")?.to_vec();
-    let hidden = known(ctx, 0, &q[2])?;
+    let hidden = ctx.known_dim(0, &q[2])?;
     let d = if ctx.has_input(1) {
         divide(&hidden, &h, "query hidden size")?
     } else {
@@ -701,10 +689,10 @@ fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
             "packed QKV hidden size",
         )?
     };
-    let (b, s) = (known(ctx, 0, &q[0])?, known(ctx, 0, &q[1])?);
+    let (b, s) = (ctx.known_dim(0, &q[0])?, ctx.known_dim(0, &q[1])?);
     let past = if ctx.has_input(3) {
         let p = ranked(ctx, 3, 4, "past_key")?;
-        Some(known(ctx, 3, &p[2])?)
+        Some(ctx.known_dim(3, &p[2])?)
     } else {
         None
     };
@@ -739,7 +727,7 @@ fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
 
     if ctx.attr_int("do_rotary", 0)? != 0 {
         let rotated = match ctx.shape(7).ok().and_then(|c| c.last().cloned()) {
-            Some(half) => known(ctx, 7, &half)?.checked_scale(2)?,
+            Some(half) => ctx.known_dim(7, &half)?.checked_scale(2)?,
             None => d.clone(),
         };
         let vectors = product([&b, &s, &h.checked_add(&hkv)?])?;
@@ -877,7 +865,7 @@ fn unary(ctx: &mut NodeCtx, per: i128) -> RuleResult {
 /// and the erf GELU's 5 = 6 FLOPs per output element.
 fn bias_gelu(ctx: &mut NodeCtx) -> RuleResult {
     let out = shape::broadcast(ctx.shape(0)?, ctx.shape(1)?)?;
-    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    let n = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(0))?;
     ctx.set_output(0, ctx.dtype(0), out);
     ctx.add_flops_per(&n, 6)
 }
@@ -949,7 +937,7 @@ fn rotary_embedding(ctx: &mut NodeCtx) -> RuleResult {
     let x = ctx.shape(0)?.to_vec();
     ctx.set_output(0, ctx.dtype(0), x.clone());
     let cache_rot = match ctx.shape(2).ok().and_then(|c| c.last().cloned()) {
-        Some(half) => Some(known(ctx, 2, &half)?.checked_scale(2)?),
+        Some(half) => Some(ctx.known_dim(2, &half)?.checked_scale(2)?),
         None => None,
     };
     let rot_attr = ctx.attr_int("rotary_embedding_dim", 0)?;
@@ -959,13 +947,13 @@ fn rotary_embedding(ctx: &mut NodeCtx) -> RuleResult {
         )));
     }
     let head_size = match x.len() {
-        4 => known(ctx, 0, &x[3])?,
+        4 => ctx.known_dim(0, &x[3])?,
         3 => match ctx.attr_int("num_heads", 0)? {
-            n if n > 0 => divide(&known(ctx, 0, &x[2])?, &Poly::from(n), "hidden size")?,
+            n if n > 0 => divide(&ctx.known_dim(0, &x[2])?, &Poly::from(n), "hidden size")?,
             0 => match (rot_attr, &cache_rot) {
                 (r, _) if r > 0 => Poly::from(r),
                 (_, Some(c)) => c.clone(),
-                _ => return Err(unknown(ctx, 2)),
+                _ => return Err(ctx.unknown_input(2)),
             },
             n => {
                 return Err(OpError::Invalid(format!(
@@ -1014,8 +1002,8 @@ fn embed_layer_norm(ctx: &mut NodeCtx) -> RuleResult {
     ctx.set_output(0, dtype, out.clone());
     ctx.set_output(1, Some(DType::I32), vec![ids[0].clone()]);
     ctx.set_output(2, dtype, out);
-    let tokens = product([&known(ctx, 0, &ids[0])?, &known(ctx, 0, &ids[1])?])?;
-    let h = known(ctx, 2, &hidden)?;
+    let tokens = product([&ctx.known_dim(0, &ids[0])?, &ctx.known_dim(0, &ids[1])?])?;
+    let h = ctx.known_dim(2, &hidden)?;
     let adds = i128::from(ctx.has_input(3)) + i128::from(ctx.has_input(1) && ctx.has_input(4));
     let per = h.checked_scale(7 + adds)?.checked_add(&Poly::constant(3))?;
     ctx.add_flops(&tokens.checked_mul(&per)?)
@@ -1072,7 +1060,7 @@ fn matmul_nbits(ctx: &mut NodeCtx) -> RuleResult {
     let mut out: Shape = lead.to_vec();
     out.push(Dim::int(n));
     ctx.set_output(0, ctx.dtype(0), out);
-    let m = shape::numel(lead)?.ok_or_else(|| unknown(ctx, 0))?;
+    let m = shape::numel(lead)?.ok_or_else(|| ctx.unknown_input(0))?;
     let outputs = m.checked_mul(&Poly::from(n))?;
     let kp = Poly::from(k);
     ctx.add_macs(&outputs.checked_mul(&kp)?)?;
@@ -1089,16 +1077,9 @@ fn matmul_nbits(ctx: &mut NodeCtx) -> RuleResult {
 mod tests {
     use crate::graph::DType;
     use crate::ops::testing::NodeTest;
+    use crate::ops::testing::{incomplete, ms};
     use crate::report::NodeStatus;
     use crate::shape::Dim;
-
-    fn ms(op: &str) -> NodeTest {
-        NodeTest::new(op).domain("com.microsoft")
-    }
-
-    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// BERT-base Attention: X [batch, seq, 768], W [768, 2304], bias [2304],
     /// 12 heads of 64. Projection MACs = 768·2304 = 1,769,472 per token;

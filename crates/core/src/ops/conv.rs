@@ -138,12 +138,7 @@ fn geometry(ctx: &NodeCtx) -> Result<ConvGeometry, OpError> {
             w.len()
         )));
     }
-    let known = |d: &Dim| {
-        d.poly().cloned().ok_or(OpError::UnknownInput {
-            index: 0,
-            name: ctx.input_names[0].to_string(),
-        })
-    };
+    let known = |d: &Dim| ctx.known_dim(0, d);
     let group = ctx.attr_int("group", 1)?;
     if group < 1 {
         return Err(OpError::Invalid(format!(
@@ -291,10 +286,7 @@ fn known_product(ctx: &NodeCtx, dims: &[Dim]) -> Result<Poly, OpError> {
     let polys: Option<Vec<&Poly>> = dims.iter().map(Dim::poly).collect();
     match polys {
         Some(p) => Ok(product(p)?),
-        None => Err(OpError::UnknownInput {
-            index: 0,
-            name: ctx.input_names[0].to_string(),
-        }),
+        None => Err(ctx.unknown_input(0)),
     }
 }
 

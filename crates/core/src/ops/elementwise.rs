@@ -990,13 +990,10 @@ fn float_op(op: VOp, xs: &[&f64], fmod: bool) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::graph::{AttrValue, Attribute, Node};
+    use crate::ops::testing::incomplete;
     use crate::ops::testing::NodeTest;
     use crate::report::NodeStatus;
     use crate::value::ValueFacts;
-
-    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     fn dtype(r: &crate::ops::testing::Outcome) -> Option<DType> {
         r.node().outputs[0].dtype

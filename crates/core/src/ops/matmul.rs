@@ -191,7 +191,7 @@ fn dft(ctx: &mut NodeCtx) -> RuleResult {
                 "the last dim of a DFT input is 1 (real) or 2 (complex), not {c}"
             )))
         }
-        None => return Err(unknown(ctx, 0)),
+        None => return Err(ctx.unknown_input(0)),
     };
     let dims = ctx.known_shape(0)?;
     let signals = product(
@@ -201,7 +201,7 @@ fn dft(ctx: &mut NodeCtx) -> RuleResult {
             .filter(|&(i, _)| i != a)
             .map(|(_, d)| d),
     )?;
-    let (n, n_out) = (known(ctx, 1, &n)?, known(ctx, 1, &n_out)?);
+    let (n, n_out) = (ctx.known_dim(1, &n)?, ctx.known_dim(1, &n_out)?);
     let flops = signals
         .checked_mul(&n_out)?
         .checked_mul(&n)?
@@ -229,7 +229,7 @@ fn det(ctx: &mut NodeCtx) -> RuleResult {
     let dims = ctx.known_shape(0)?;
     let batch = product(&dims[..r - 2])?;
     let Some(m) = dims[r - 1].as_constant() else {
-        return Err(unknown(ctx, 0));
+        return Err(ctx.unknown_input(0));
     };
     let per = if m == 0 {
         0
@@ -303,9 +303,9 @@ fn stft(ctx: &mut NodeCtx) -> RuleResult {
             ))
         }
     };
-    let batch = known(ctx, 0, &x[0])?;
-    let frames = known(ctx, 0, &frames)?;
-    let bins = known(ctx, 0, &bins)?;
+    let batch = ctx.known_dim(0, &x[0])?;
+    let frames = ctx.known_dim(0, &frames)?;
+    let bins = ctx.known_dim(0, &bins)?;
     let l = i128::from(l);
     let mut per_frame = bins.checked_scale(l * per)?;
     if ctx.has_input(2) {
@@ -397,8 +397,12 @@ fn recurrent<const G: i128>(ctx: &mut NodeCtx) -> RuleResult {
         let shape = if i == 0 { y.clone() } else { state.clone() };
         ctx.set_output(i, dtype, shape);
     }
-    let i_size = known(ctx, 0, &x[2])?;
-    let (t, b, h) = (known(ctx, 0, &t)?, known(ctx, 0, &b)?, known(ctx, 2, &h)?);
+    let i_size = ctx.known_dim(0, &x[2])?;
+    let (t, b, h) = (
+        ctx.known_dim(0, &t)?,
+        ctx.known_dim(0, &b)?,
+        ctx.known_dim(2, &h)?,
+    );
     let steps = product([&t, &b])?.checked_scale(i128::from(d))?;
     let gh = h.checked_scale(G)?;
     let macs = steps.checked_mul(&gh.checked_mul(&i_size.checked_add(&h)?)?)?;
@@ -420,19 +424,6 @@ fn recurrent<const G: i128>(ctx: &mut NodeCtx) -> RuleResult {
         .checked_add(&steps.checked_mul(&bias.checked_add(&gates)?)?)?;
     ctx.add_macs(&macs)?;
     ctx.add_flops(&flops)
-}
-
-/// Error for input `i` whose shape (or a dimension of it) is unknown.
-fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
-    }
-}
-
-/// The known polynomial of a dim of input `i`.
-fn known(ctx: &NodeCtx, i: usize, d: &Dim) -> Result<Poly, OpError> {
-    d.poly().cloned().ok_or_else(|| unknown(ctx, i))
 }
 
 /// `a − b`, or 0 when both are constants and `a < b` (a count that would be
@@ -499,7 +490,11 @@ fn gemm(ctx: &mut NodeCtx) -> RuleResult {
     }
     ctx.set_output(0, ctx.dtype(0).or(ctx.dtype(1)), out);
 
-    let (m, n, k) = (known(ctx, 0, &m)?, known(ctx, 1, &n)?, known(ctx, 0, &k)?);
+    let (m, n, k) = (
+        ctx.known_dim(0, &m)?,
+        ctx.known_dim(1, &n)?,
+        ctx.known_dim(0, &k)?,
+    );
     let outputs = m.checked_mul(&n)?;
     ctx.add_macs(&outputs.checked_mul(&k)?)?;
     let mut per_output_extra = 0;
@@ -596,10 +591,14 @@ fn matmul(ctx: &mut NodeCtx) -> RuleResult {
             } else {
                 1
             };
-            return Err(unknown(ctx, side));
+            return Err(ctx.unknown_input(side));
         }
     };
-    let (m, n, k) = (known(ctx, 0, m)?, known(ctx, 1, n)?, known(ctx, 0, &k)?);
+    let (m, n, k) = (
+        ctx.known_dim(0, m)?,
+        ctx.known_dim(1, n)?,
+        ctx.known_dim(0, &k)?,
+    );
     let outputs = product([&batch_count, &m, &n])?;
     ctx.add_macs(&outputs.checked_mul(&k)?)?;
     ctx.add_flops(&dot_flops(&outputs, &k)?)
@@ -784,7 +783,7 @@ fn einsum(ctx: &mut NodeCtx) -> RuleResult {
         let i = (0..k)
             .find(|&i| ctx.shape(i).is_ok_and(|s| s.iter().any(|d| !d.is_known())))
             .unwrap_or(0);
-        return Err(unknown(ctx, i));
+        return Err(ctx.unknown_input(i));
     };
     let additions = sub_at_least_zero(&p, &o)?;
     if k >= 2 {
@@ -910,12 +909,8 @@ mod recurrent_tests {
 
 #[cfg(test)]
 mod tests {
+    use crate::ops::testing::status_incomplete as incomplete;
     use crate::ops::testing::NodeTest;
-    use crate::report::NodeStatus;
-
-    fn incomplete(status: &NodeStatus, needle: &str) -> bool {
-        matches!(status, NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// ResNet-18's fc: A 1×512, B 1000×512 (transB), C 1000.
     /// MACs = 1·1000·512 = 512,000; FLOPs = 1000·(2·512 − 1) + 1000 (bias)

@@ -155,13 +155,6 @@ fn invalid(msg: impl Into<String>) -> OpError {
     OpError::Invalid(msg.into())
 }
 
-fn known(ctx: &NodeCtx, i: usize, d: &Dim) -> Result<Poly, OpError> {
-    d.poly().cloned().ok_or_else(|| OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
-    })
-}
-
 /// Samples and features of `X`: `[N, F]`, or `[F]` as one sample.
 fn samples(ctx: &NodeCtx) -> Result<(Dim, Dim), OpError> {
     let x = ctx.shape(0)?;
@@ -429,7 +422,7 @@ fn tree_ensemble(ctx: &mut NodeCtx) -> RuleResult {
         p => return Err(invalid(format!("post_transform {p} is not 0 … 4"))),
     };
     ctx.set_output(0, ctx.dtype(0), vec![x[0].clone(), Dim::Known(t.clone())]);
-    let rows = known(ctx, 0, &x[0])?;
+    let rows = ctx.known_dim(0, &x[0])?;
     let flops = rows
         .checked_scale(per_sample)?
         .checked_add(&post_transform(transform, &rows, &t)?)?;
@@ -554,7 +547,7 @@ fn tree_ensemble_regressor(ctx: &mut NodeCtx) -> RuleResult {
     if floats_len(ctx, "base_values") > 0 {
         per_sample += targets as i128;
     }
-    let rows = known(ctx, 0, &n)?;
+    let rows = ctx.known_dim(0, &n)?;
     let t = Poly::from(targets);
     let flops = rows
         .checked_scale(per_sample)?
@@ -584,7 +577,7 @@ fn tree_ensemble_classifier(ctx: &mut NodeCtx) -> RuleResult {
     if floats_len(ctx, "base_values") > 0 {
         per_sample += e;
     }
-    let rows = known(ctx, 0, &n)?;
+    let rows = ctx.known_dim(0, &n)?;
     let flops = rows
         .checked_scale(per_sample)?
         .checked_add(&post_transform(
@@ -630,7 +623,7 @@ fn linear_regressor(ctx: &mut NodeCtx) -> RuleResult {
         }
     }
     ctx.set_output(0, Some(DType::F32), vec![n.clone(), Dim::int(targets)]);
-    let (rows, f) = (known(ctx, 0, &n)?, known(ctx, 0, &f)?);
+    let (rows, f) = (ctx.known_dim(0, &n)?, ctx.known_dim(0, &f)?);
     let t = Poly::from(targets);
     let outputs = rows.checked_mul(&t)?;
     ctx.add_macs(&outputs.checked_mul(&f)?)?;
@@ -658,7 +651,7 @@ fn linear_classifier(ctx: &mut NodeCtx) -> RuleResult {
     let e: i64 = if binary { 2 } else { c };
     ctx.set_output(0, Some(label), vec![n.clone()]);
     ctx.set_output(1, Some(DType::F32), vec![n.clone(), Dim::int(e)]);
-    let (rows, f) = (known(ctx, 0, &n)?, known(ctx, 0, &f)?);
+    let (rows, f) = (ctx.known_dim(0, &n)?, ctx.known_dim(0, &f)?);
     let outputs = rows.checked_scale(c as i128)?;
     ctx.add_macs(&outputs.checked_mul(&f)?)?;
     let mut per_row = Poly::constant(c as i128)
@@ -709,7 +702,7 @@ fn kernel_flops(ctx: &NodeCtx, f: &Poly) -> Result<Poly, OpError> {
 fn svm_regressor(ctx: &mut NodeCtx) -> RuleResult {
     let (n, f) = samples(ctx)?;
     ctx.set_output(0, Some(DType::F32), vec![n.clone(), Dim::int(1)]);
-    let (rows, f) = (known(ctx, 0, &n)?, known(ctx, 0, &f)?);
+    let (rows, f) = (ctx.known_dim(0, &n)?, ctx.known_dim(0, &f)?);
     let v = ctx.attr_int("n_supports", 0)?;
     if v < 0 {
         return Err(invalid(format!("n_supports must not be negative, got {v}")));
@@ -794,7 +787,7 @@ fn svm_classifier(ctx: &mut NodeCtx) -> RuleResult {
     };
     ctx.set_output(0, Some(label), vec![n.clone()]);
     ctx.set_output(1, Some(DType::F32), vec![n.clone(), Dim::int(e as i64)]);
-    let (rows, f) = (known(ctx, 0, &n)?, known(ctx, 0, &f)?);
+    let (rows, f) = (ctx.known_dim(0, &n)?, ctx.known_dim(0, &f)?);
     let (macs, per_row) = if svc {
         let sv = list_len(ctx, "support_vectors") as i128;
         if f.as_constant().is_some_and(|fv| sv != fv * v) {
@@ -864,7 +857,7 @@ fn normalizer(ctx: &mut NodeCtx) -> RuleResult {
     };
     let x = ctx.shape(0)?.to_vec();
     ctx.set_output(0, Some(DType::F32), x);
-    let (rows, c) = (known(ctx, 0, &n)?, known(ctx, 0, &c)?);
+    let (rows, c) = (ctx.known_dim(0, &n)?, ctx.known_dim(0, &c)?);
     let per_row = c.checked_scale(3)?.checked_add(&Poly::constant(extra))?;
     ctx.add_flops(&rows.checked_mul(&per_row)?)
 }

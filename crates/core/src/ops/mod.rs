@@ -15,6 +15,21 @@ use crate::poly::{Overflow, Poly};
 use crate::shape::{self, Dim, Shape, ShapeError};
 use crate::value::{ConstValue, ValueFacts};
 
+/// An operator of the default domain in a family's `OPS` table: name,
+/// rule, input roles, cost line. Defined before the family modules so they
+/// all see it.
+macro_rules! op {
+    ($name:literal, $rule:path, $roles:expr, $doc:expr) => {
+        OpDef {
+            op_type: $name,
+            domain: "",
+            rule: $rule,
+            roles: $roles,
+            cost_doc: $doc,
+        }
+    };
+}
+
 pub mod attention;
 pub mod contrib;
 pub mod control;
@@ -211,11 +226,19 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
-    fn unknown(&self, i: usize) -> OpError {
+    /// The error for input `i` whose shape, or a dimension of it, is
+    /// unknown.
+    pub fn unknown_input(&self, i: usize) -> OpError {
         OpError::UnknownInput {
             index: i,
             name: self.input_names.get(i).copied().unwrap_or("").to_string(),
         }
+    }
+
+    /// Dimension `d` of input `i` as a polynomial, or the unknown-input
+    /// error.
+    pub fn known_dim(&self, i: usize, d: &Dim) -> Result<Poly, OpError> {
+        d.poly().cloned().ok_or_else(|| self.unknown_input(i))
     }
 
     /// Shape of input `i`; an error if absent or unknown.
@@ -223,7 +246,7 @@ impl<'a> NodeCtx<'a> {
         self.input(i)?
             .shape
             .as_deref()
-            .ok_or_else(|| self.unknown(i))
+            .ok_or_else(|| self.unknown_input(i))
     }
 
     /// Rank of input `i`.
@@ -235,7 +258,7 @@ impl<'a> NodeCtx<'a> {
     pub fn known_shape(&self, i: usize) -> Result<Vec<Poly>, OpError> {
         self.shape(i)?
             .iter()
-            .map(|d| d.poly().cloned().ok_or_else(|| self.unknown(i)))
+            .map(|d| d.poly().cloned().ok_or_else(|| self.unknown_input(i)))
             .collect()
     }
 
@@ -260,7 +283,7 @@ impl<'a> NodeCtx<'a> {
 
     /// Number of elements of input `i`, symbolic; error if unknown.
     pub fn numel(&self, i: usize) -> Result<Poly, OpError> {
-        shape::numel(self.shape(i)?)?.ok_or_else(|| self.unknown(i))
+        shape::numel(self.shape(i)?)?.ok_or_else(|| self.unknown_input(i))
     }
 
     // ----- attributes ---------------------------------------------------

@@ -79,14 +79,6 @@ pub const OPS: &[OpDef] = &[
     },
 ];
 
-/// Error for input `i` whose shape (or a dimension of it) is unknown.
-fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
-    }
-}
-
 /// Rejects an attribute that the node's opset does not define yet, when it
 /// is set to something other than its later default (a harmless
 /// `ceil_mode = 0` is accepted).
@@ -160,7 +152,7 @@ fn windowed(ctx: &mut NodeCtx, dilations_since: i64, ceil_since: i64) -> Result<
 /// unknown input dim, or a symbolic size whose ⌊⌋/⌈⌉ is not a polynomial.
 fn known_count(ctx: &NodeCtx, input: &[Dim], out: &[Dim]) -> Result<Poly, OpError> {
     if input.iter().any(|d| !d.is_known()) {
-        return Err(unknown(ctx, 0));
+        return Err(ctx.unknown_input(0));
     }
     if let Some(i) = out.iter().position(|d| !d.is_known()) {
         return Err(OpError::DataDependent(format!(
@@ -450,12 +442,9 @@ fn max_unpool(ctx: &mut NodeCtx) -> RuleResult {
 #[cfg(test)]
 mod tests {
     use crate::graph::DType;
+    use crate::ops::testing::status_incomplete as incomplete;
     use crate::ops::testing::NodeTest;
     use crate::report::NodeStatus;
-
-    fn incomplete(status: &NodeStatus, needle: &str) -> bool {
-        matches!(status, NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// ResNet's max pool: 1x64x112x112, k 3, s 2, pad 1:
     /// ⌊(112 + 2 − 3)/2⌋ + 1 = 56. FLOPs = 64·56·56·(9 − 1) = 1,605,632.

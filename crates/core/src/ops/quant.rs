@@ -206,13 +206,6 @@ pub const OPS: &[OpDef] = &[
     },
 ];
 
-fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
-    }
-}
-
 /// Checks a quantization scale's shape against the input: per tensor
 /// (scalar or one element), per axis (1-D of the axis' size), or blocked
 /// (opset 21: same rank, ⌈dim / block_size⌉ on the axis). Checked only
@@ -393,8 +386,8 @@ fn qgemm(ctx: &mut NodeCtx) -> RuleResult {
         Some(DType::F32)
     };
     let out = vec![m, n];
-    let outputs = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
-    let k = k.poly().cloned().ok_or_else(|| unknown(ctx, 0))?;
+    let outputs = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(0))?;
+    let k = k.poly().cloned().ok_or_else(|| ctx.unknown_input(0))?;
     ctx.set_output(0, dtype, out);
     ctx.add_macs(&outputs.checked_mul(&k)?)?;
     let mut int_ops = dot_flops(&outputs, &k)?;
@@ -497,7 +490,7 @@ fn conv_geometry(ctx: &NodeCtx, xi: usize, wi: usize) -> Result<(Shape, Poly, Po
     for (i, d) in x[2..].iter().enumerate() {
         out.push(window.output_dim(i, d)?);
     }
-    let outputs = shape::numel(&out)?.ok_or_else(|| unknown(ctx, xi))?;
+    let outputs = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(xi))?;
     let k: Vec<Poly> = window.kernel.iter().map(|&v| Poly::from(v)).collect();
     let macs = outputs.checked_mul(&w[1])?.checked_mul(&product(&k)?)?;
     Ok((restore_layout(out, last), outputs, macs))
@@ -595,7 +588,7 @@ fn qlinear_where(ctx: &mut NodeCtx) -> RuleResult {
         out = shape::broadcast(&out, s).map_err(|e| OpError::Invalid(e.to_string()))?;
     }
     ctx.set_output(0, ctx.dtype(8).or(ctx.dtype(1)), out.clone());
-    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    let n = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(0))?;
     ctx.add_flops_per(&n, DEQUANT + REQUANT)
 }
 
@@ -658,7 +651,7 @@ fn gather_block_quantized(ctx: &mut NodeCtx) -> RuleResult {
     ctx.set_output(0, out_type, out.clone());
     let zero_point = ctx.has_input(3) || dtype == Some(DType::U8);
     let per = if zero_point { DEQUANT } else { 1 };
-    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 1))?;
+    let n = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(1))?;
     ctx.add_flops_per(&n, per)
 }
 
@@ -666,7 +659,7 @@ fn gather_block_quantized(ctx: &mut NodeCtx) -> RuleResult {
 /// float operation, 2 + 2 to dequantize, 5 to requantize per output.
 fn qlinear_binary(ctx: &mut NodeCtx, op: i128) -> RuleResult {
     let out = shape::broadcast(ctx.shape(0)?, ctx.shape(3)?)?;
-    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    let n = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(0))?;
     ctx.set_output(0, ctx.dtype(7).or(ctx.dtype(0)), out);
     ctx.add_flops_per(&n, 2 * DEQUANT + op + REQUANT)
 }
@@ -735,7 +728,7 @@ fn qlinear_concat(ctx: &mut NodeCtx) -> RuleResult {
             }
         }
     }
-    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 2))?;
+    let n = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(2))?;
     ctx.set_output(0, ctx.dtype(1).or(ctx.dtype(2)), out);
     ctx.add_flops_per(&n, DEQUANT + REQUANT)
 }
@@ -769,7 +762,7 @@ fn qlinear_global_average_pool(ctx: &mut NodeCtx) -> RuleResult {
             }
         })
         .collect();
-    let planes = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    let planes = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(0))?;
     ctx.set_output(0, ctx.dtype(4).or(ctx.dtype(0)), out);
     let n = ctx.numel(0)?;
     ctx.add_flops(
@@ -819,16 +812,9 @@ fn qlinear_average_pool(ctx: &mut NodeCtx) -> RuleResult {
 mod tests {
     use crate::graph::{DType, Node};
     use crate::ops::testing::NodeTest;
+    use crate::ops::testing::{incomplete, ms};
     use crate::report::NodeStatus;
     use crate::shape::Dim;
-
-    fn ms(op: &str) -> NodeTest {
-        NodeTest::new(op).domain("com.microsoft")
-    }
-
-    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// QuantizeLinear [batch, 64] with a uint8 zero point: 5·64 = 320 per
     /// batch, output uint8; per-axis scale [64] on axis 1. Without zero

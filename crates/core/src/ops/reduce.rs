@@ -242,12 +242,9 @@ pub(super) fn split_product(dims: &[Poly], reduced: &[bool]) -> Result<(Poly, Po
 #[cfg(test)]
 mod tests {
     use crate::graph::DType;
+    use crate::ops::testing::incomplete;
     use crate::ops::testing::NodeTest;
     use crate::report::NodeStatus;
-
-    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// Every reduction of 2x3x4 over axis 1 (n = 3) into 2x1x4 (8 outputs):
     /// FLOPs = 8·(a·3 + b).

@@ -106,7 +106,7 @@ fn grid_sample(ctx: &mut NodeCtx) -> RuleResult {
     out.extend_from_slice(&g[1..g.len() - 1]);
     ctx.set_output(0, ctx.dtype(0), out.clone());
     let dims: Option<Vec<Poly>> = out.iter().map(|d| d.poly().cloned()).collect();
-    let dims = dims.ok_or_else(|| unknown(ctx, 1))?;
+    let dims = dims.ok_or_else(|| ctx.unknown_input(1))?;
     let r = r as i128;
     let positions = super::product(dims[..1].iter().chain(&dims[2..]))?;
     let elements = positions.checked_mul(&dims[1])?;
@@ -162,7 +162,7 @@ fn affine_grid(ctx: &mut NodeCtx) -> RuleResult {
         .chain(&size[2..])
         .map(|d| d.poly().cloned())
         .collect();
-    let points = super::product(&points.ok_or_else(|| unknown(ctx, 1))?)?;
+    let points = super::product(&points.ok_or_else(|| ctx.unknown_input(1))?)?;
     let r = r as i128;
     ctx.add_flops(&points.checked_scale(2 * r * r)?)
 }
@@ -211,14 +211,6 @@ struct Spec {
     /// `tf_crop_and_resize` only: the region of interest, `None` inside if
     /// its value is not known.
     crop_roi: Option<Option<Vec<f64>>>,
-}
-
-/// Error for input `i` whose shape (or a dimension of it) is unknown.
-fn unknown(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
-    }
 }
 
 /// An optional input: absent (or an empty tensor, the opset-11 way of
@@ -622,7 +614,7 @@ fn apply(ctx: &mut NodeCtx, spec: &Spec) -> RuleResult {
     }
     ctx.set_output(0, ctx.dtype(0), out.clone());
     if x.iter().any(|d| !d.is_known()) {
-        return Err(unknown(ctx, 0));
+        return Err(ctx.unknown_input(0));
     }
     if let Some(a) = out.iter().position(|d| !d.is_known()) {
         return Err(OpError::DataDependent(format!(
@@ -672,7 +664,7 @@ fn apply(ctx: &mut NodeCtx, spec: &Spec) -> RuleResult {
         }
     }
     let per = per_output(axis_taps)?;
-    let n = shape::numel(&out)?.ok_or_else(|| unknown(ctx, 0))?;
+    let n = shape::numel(&out)?.ok_or_else(|| ctx.unknown_input(0))?;
     ctx.add_flops_per(&n, per)
 }
 
@@ -725,16 +717,12 @@ mod grid_tests {
 mod tests {
     use super::per_output;
     use crate::graph::{AttrValue, Attribute, DType, Node};
+    use crate::ops::testing::status_incomplete as incomplete;
     use crate::ops::testing::NodeTest;
     use crate::ops::{lookup, NodeCtx};
-    use crate::report::NodeStatus;
     use crate::shape::{format_shape, shape_of, Dim};
     use crate::value::{ConstValue, ValueFacts};
     use bytes::Bytes;
-
-    fn incomplete(status: &NodeStatus, needle: &str) -> bool {
-        matches!(status, NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// The per-output formulas: linear 3·(2^r − 1), cubic 7·(4^r − 1)/3.
     #[test]

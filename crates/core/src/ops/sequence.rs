@@ -42,18 +42,6 @@ const MOVE: &str = "0 (data movement)";
 /// chunks of 1 along a huge axis) keep only their element type.
 const MAX_TRACKED_LEN: usize = MAX_TRACKED_ELEMENTS as usize;
 
-macro_rules! op {
-    ($name:literal, $rule:path, $roles:expr, $doc:expr) => {
-        OpDef {
-            op_type: $name,
-            domain: "",
-            rule: $rule,
-            roles: $roles,
-            cost_doc: $doc,
-        }
-    };
-}
-
 pub const OPS: &[OpDef] = &[
     op!("Optional", optional, DATA, MOVE),
     op!("OptionalHasElement", optional_has_element, DATA, MOVE),
@@ -238,7 +226,7 @@ fn split_to_sequence(ctx: &mut NodeCtx) -> RuleResult {
             }
             let Some(p) = d.poly() else {
                 set_element_type(ctx, 0, dtype, Some(with_axis(Dim::Unknown)));
-                return Err(ctx_unknown(ctx, 0));
+                return Err(ctx.unknown_input(0));
             };
             match p.as_constant() {
                 Some(total) if total < 0 => {
@@ -580,7 +568,7 @@ fn concat_from_sequence(ctx: &mut NodeCtx) -> RuleResult {
     };
     let shapes: Vec<&[Dim]> = elements
         .iter()
-        .map(|e| e.shape.as_deref().ok_or_else(|| ctx_unknown(ctx, 0)))
+        .map(|e| e.shape.as_deref().ok_or_else(|| ctx.unknown_input(0)))
         .collect::<Result<_, _>>()?;
     let r = shapes[0].len();
     let a = out_axis(r)?;
@@ -732,13 +720,6 @@ fn check_dtype(before: Option<DType>, this: Option<DType>, i: usize) -> RuleResu
             a.name()
         ))),
         _ => Ok(()),
-    }
-}
-
-fn ctx_unknown(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: ctx.input_names.get(i).copied().unwrap_or("").to_string(),
     }
 }
 

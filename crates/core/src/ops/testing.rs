@@ -295,3 +295,19 @@ impl Outcome {
         assert_eq!(self.status(), &NodeStatus::Counted, "node was not counted");
     }
 }
+
+/// A one-node test of an onnxruntime contrib operator (`com.microsoft`).
+pub fn ms(op: &str) -> NodeTest {
+    NodeTest::new(op).domain("com.microsoft")
+}
+
+/// Whether the node was reported incomplete with a reason containing
+/// `needle`.
+pub fn incomplete(r: &Outcome, needle: &str) -> bool {
+    status_incomplete(r.status(), needle)
+}
+
+/// Whether `status` is incomplete with a reason containing `needle`.
+pub fn status_incomplete(status: &NodeStatus, needle: &str) -> bool {
+    matches!(status, NodeStatus::Incomplete(m) if m.contains(needle))
+}

@@ -8,7 +8,7 @@
 
 use super::{
     axis_attr, concrete_dims, dim_product, flat, list_input, map_value, normalize_axes, strides,
-    unknown_input, value_with_dims, with_dim, IntList,
+    value_with_dims, with_dim, IntList,
 };
 use crate::graph::DType;
 use crate::ops::{product, NodeCtx, OpError, RuleResult};
@@ -101,7 +101,7 @@ pub(super) fn gather_nd(ctx: &mut NodeCtx) -> RuleResult {
     };
     let Some(k) = last.as_i64() else {
         ctx.set_output_dtype(0, ctx.dtype(0));
-        return Err(unknown_input(ctx, 1));
+        return Err(ctx.unknown_input(1));
     };
     let k = usize::try_from(k)
         .ok()
@@ -291,10 +291,7 @@ pub(super) fn tfidf_vectorizer(ctx: &mut NodeCtx) -> RuleResult {
     let n = crate::shape::numel(&out)?;
     ctx.set_output(0, Some(DType::F32), out);
     if ctx.attr_str("mode")?.unwrap_or("TF") != "TF" {
-        let n = n.ok_or_else(|| OpError::UnknownInput {
-            index: 0,
-            name: super::input_name(ctx, 0),
-        })?;
+        let n = n.ok_or_else(|| ctx.unknown_input(0))?;
         ctx.add_flops(&n)?;
     }
     Ok(())
@@ -533,13 +530,10 @@ mod tests {
         act, dims, floats_nd, ints, ints_nd, run_rule, scalar, unknown_ints,
     };
     use crate::graph::{AttrValue, DType};
+    use crate::ops::testing::incomplete;
     use crate::ops::testing::NodeTest;
     use crate::ops::{lookup, Role};
     use crate::report::NodeStatus;
-
-    fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
-    }
 
     /// An embedding lookup: table [30522, 768] gathered by ids
     /// [batch, seq] → [batch, seq, 768]; the table is 30522·768 =

@@ -6,7 +6,7 @@
 
 use super::{
     dim_div, dim_product, int_list, known_ints, list_input, map_value, normalize_axes, set_value,
-    strides, unknown_dims, unknown_input, value_with_dims, IntList,
+    strides, unknown_dims, value_with_dims, IntList,
 };
 use crate::graph::DType;
 use crate::ops::{product, NodeCtx, OpError, RuleResult};
@@ -65,7 +65,7 @@ pub(super) fn reshape(ctx: &mut NodeCtx) -> RuleResult {
         }
         ctx.set_output(0, dtype, out);
         return if copies {
-            Err(unknown_input(ctx, 0))
+            Err(ctx.unknown_input(0))
         } else {
             Ok(())
         };
@@ -213,7 +213,7 @@ pub(super) fn squeeze(ctx: &mut NodeCtx) -> RuleResult {
         IntList::Absent => {
             if s.iter().any(|d| !d.is_known()) {
                 ctx.set_output_dtype(0, dtype);
-                return Err(unknown_input(ctx, 0));
+                return Err(ctx.unknown_input(0));
             }
             s.iter()
                 .filter(|d| d.as_i64() != Some(1))

@@ -56,18 +56,6 @@ const SCATTER: &[Role] = &[Role::Data, Role::Config, Role::Data];
 
 const MOVE: &str = "0 (data movement)";
 
-macro_rules! op {
-    ($name:literal, $rule:path, $roles:expr, $doc:expr) => {
-        OpDef {
-            op_type: $name,
-            domain: "",
-            rule: $rule,
-            roles: $roles,
-            cost_doc: $doc,
-        }
-    };
-}
-
 pub const OPS: &[OpDef] = &[
     op!("Reshape", layout::reshape, DATA_CONFIG, MOVE),
     op!("Flatten", layout::flatten, DATA, MOVE),
@@ -420,14 +408,6 @@ fn known_ints(v: &[Dim]) -> Option<Vec<i64>> {
 
 fn input_name(ctx: &NodeCtx, i: usize) -> String {
     ctx.input_names.get(i).copied().unwrap_or("").to_string()
-}
-
-/// The error for an input whose shape facts are missing.
-fn unknown_input(ctx: &NodeCtx, i: usize) -> OpError {
-    OpError::UnknownInput {
-        index: i,
-        name: input_name(ctx, i),
-    }
 }
 
 /// Normalises a list of axes against `rank`, rejecting out-of-range and

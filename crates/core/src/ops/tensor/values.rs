@@ -4,7 +4,7 @@
 //! compare draws: see their rules).
 //! These are where shape computations start, so they track their elements.
 
-use super::{list_input, output_len, set_value, trackable, unknown_dims, unknown_input, IntList};
+use super::{list_input, output_len, set_value, trackable, unknown_dims, IntList};
 use crate::graph::{AttrValue, DType};
 use crate::ops::{NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
@@ -54,7 +54,7 @@ pub(super) fn shape(ctx: &mut NodeCtx) -> RuleResult {
     ctx.input(0)?;
     let Ok(s) = ctx.shape(0) else {
         ctx.set_output(0, Some(DType::I64), vec![Dim::Unknown]);
-        return Err(unknown_input(ctx, 0));
+        return Err(ctx.unknown_input(0));
     };
     let r = s.len() as i64;
     let clamp = |x: i64| (if x < 0 { x + r } else { x }).clamp(0, r) as usize;
@@ -72,7 +72,7 @@ pub(super) fn size(ctx: &mut NodeCtx) -> RuleResult {
     ctx.input(0)?;
     ctx.set_output(0, Some(DType::I64), Vec::new());
     let Ok(s) = ctx.shape(0) else {
-        return Err(unknown_input(ctx, 0));
+        return Err(ctx.unknown_input(0));
     };
     let n = shape::numel(s)?.map_or(Dim::Unknown, Dim::Known);
     ctx.set_output_value(0, ConstValue::Ints(vec![n]));
@@ -460,10 +460,7 @@ pub(super) fn cast_like(ctx: &mut NodeCtx) -> RuleResult {
             if let Ok(s) = ctx.shape(0) {
                 ctx.set_output(0, None, s.to_vec());
             }
-            Err(OpError::UnknownInput {
-                index: 1,
-                name: super::input_name(ctx, 1),
-            })
+            Err(ctx.unknown_input(1))
         }
     }
 }
@@ -472,7 +469,7 @@ fn cast_to(ctx: &mut NodeCtx, to: DType) -> RuleResult {
     ctx.input(0)?;
     let Ok(s) = ctx.shape(0) else {
         ctx.set_output_dtype(0, Some(to));
-        return Err(unknown_input(ctx, 0));
+        return Err(ctx.unknown_input(0));
     };
     ctx.set_output(0, Some(to), s.to_vec());
     if let Some(v) = ctx.value(0).and_then(|v| cast_value(v, to)) {
