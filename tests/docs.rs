@@ -419,7 +419,13 @@ fn unit_test_counts(rules: &BTreeMap<OpKey, &'static OpDef>) -> BTreeMap<OpKey, 
         .collect();
     for file in ENGINE_TESTS {
         let src = read_committed(file);
-        count_tests(&src, &domains_of, &shared_helpers, Some(&control), &mut counts);
+        count_tests(
+            &src,
+            &domains_of,
+            &shared_helpers,
+            Some(&control),
+            &mut counts,
+        );
     }
     counts
 }
