@@ -88,30 +88,10 @@ fn causal_conv_with_state(ctx: &mut NodeCtx) -> RuleResult {
 /// FLOPs as in Resize, and multiplied by the mask when one is given.
 fn deform_conv(ctx: &mut NodeCtx) -> RuleResult {
     let g = geometry(ctx)?;
-    let out_channels = g.w0.clone();
-    let mut out: Shape = vec![
-        Dim::Known(g.batch.clone()),
-        Dim::Known(out_channels.clone()),
-    ];
-    for (i, d) in g.spatial_in.iter().enumerate() {
-        out.push(g.window.output_dim(i, d)?);
-    }
-    ctx.set_output(0, ctx.dtype(0), out.clone());
-    let out_positions = known_product(ctx, &out[2..])?;
-    let kernel: Vec<Poly> = g.window.kernel.iter().map(|&k| Poly::from(k)).collect();
-    let taps = product(&kernel)?;
-    let outputs = product([&g.batch, &out_channels, &out_positions])?;
-    let macs = outputs.checked_mul(&g.w1)?.checked_mul(&taps)?;
-    ctx.add_macs(&macs)?;
-    let flops = macs.checked_scale(2)?;
-    let flops = if ctx.has_input(3) {
-        flops
-    } else {
-        flops.checked_sub(&outputs)?
-    };
+    let (out_positions, taps) = g.count_products(ctx, ctx.has_input(3))?;
     let per_sample = if ctx.has_input(4) { 10 } else { 9 };
     let samples = product([&g.batch, &g.in_channels, &taps, &out_positions])?;
-    ctx.add_flops(&flops.checked_add(&samples.checked_scale(per_sample)?)?)
+    ctx.add_flops(&samples.checked_scale(per_sample)?)
 }
 
 /// Input and weight geometry common to both convolutions.
@@ -167,7 +147,6 @@ fn geometry(ctx: &NodeCtx) -> Result<ConvGeometry, OpError> {
 
 fn conv(ctx: &mut NodeCtx) -> RuleResult {
     let g = geometry(ctx)?;
-    let out_channels = g.w0.clone();
     let channels_per_group = g.w1.clone();
     // C_in must equal g·(C_in/g); a mismatch means the weight does not fit.
     let expected = channels_per_group.checked_scale(g.group as i128)?;
@@ -180,31 +159,35 @@ fn conv(ctx: &mut NodeCtx) -> RuleResult {
             g.in_channels, expected, channels_per_group, g.group
         )));
     }
-    let mut out: Shape = vec![
-        Dim::Known(g.batch.clone()),
-        Dim::Known(out_channels.clone()),
-    ];
-    for (i, d) in g.spatial_in.iter().enumerate() {
-        out.push(g.window.output_dim(i, d)?);
-    }
-    ctx.set_output(0, ctx.dtype(0), out.clone());
+    g.count_products(ctx, g.has_bias).map(|_| ())
+}
 
-    let out_positions = known_product(ctx, &out[2..])?;
-    let kernel: Vec<Poly> = g.window.kernel.iter().map(|&k| Poly::from(k)).collect();
-    let outputs = product([&g.batch, &out_channels, &out_positions])?;
-    let macs = outputs
-        .checked_mul(&channels_per_group)?
-        .checked_mul(&product(&kernel)?)?;
-    ctx.add_macs(&macs)?;
-    // Per output: k·C_in/g multiplications, k·C_in/g − 1 additions, +1 for
-    // the bias: 2·k·C_in/g with bias, one less without.
-    let flops = macs.checked_scale(2)?;
-    let flops = if g.has_bias {
-        flops
-    } else {
-        flops.checked_sub(&outputs)?
-    };
-    ctx.add_flops(&flops)
+impl ConvGeometry {
+    /// A forward convolution's output `[N, C_out, spatial_out…]` (`C_out`
+    /// = weight dim 0), set as output 0, and its products: MACs =
+    /// outputs·(C_in/g)·k; per output `k·C_in/g` multiplications, `k·C_in/g
+    /// − 1` additions, +1 for a bias: 2·MACs with a bias, one less per
+    /// output without. Returns the output positions and the taps `k`.
+    fn count_products(&self, ctx: &mut NodeCtx, bias: bool) -> Result<(Poly, Poly), OpError> {
+        let mut out: Shape = vec![Dim::Known(self.batch.clone()), Dim::Known(self.w0.clone())];
+        for (i, d) in self.spatial_in.iter().enumerate() {
+            out.push(self.window.output_dim(i, d)?);
+        }
+        ctx.set_output(0, ctx.dtype(0), out.clone());
+        let out_positions = known_product(ctx, &out[2..])?;
+        let kernel: Vec<Poly> = self.window.kernel.iter().map(|&k| Poly::from(k)).collect();
+        let taps = product(&kernel)?;
+        let outputs = product([&self.batch, &self.w0, &out_positions])?;
+        let macs = outputs.checked_mul(&self.w1)?.checked_mul(&taps)?;
+        ctx.add_macs(&macs)?;
+        let flops = macs.checked_scale(2)?;
+        ctx.add_flops(&if bias {
+            flops
+        } else {
+            flops.checked_sub(&outputs)?
+        })?;
+        Ok((out_positions, taps))
+    }
 }
 
 fn conv_transpose(ctx: &mut NodeCtx) -> RuleResult {
