@@ -62,6 +62,32 @@ impl Dim {
         self.zip(other, Poly::checked_mul)
     }
 
+    /// `⌊self / k⌋`, exact on symbolic sizes too (`⌊(h + 1)/2⌋`).
+    pub fn floor_div(&self, k: i128) -> Result<Dim, Overflow> {
+        match self {
+            Dim::Known(p) => Ok(Dim::Known(p.floor_div(k)?)),
+            Dim::Unknown => Ok(Dim::Unknown),
+        }
+    }
+
+    /// `⌈self / k⌉`, exact on symbolic sizes too.
+    pub fn ceil_div(&self, k: i128) -> Result<Dim, Overflow> {
+        match self {
+            Dim::Known(p) => Ok(Dim::Known(p.ceil_div(k)?)),
+            Dim::Unknown => Ok(Dim::Unknown),
+        }
+    }
+
+    /// The smaller of two sizes (`min(1000, n)` when they cannot be ordered).
+    pub fn min(&self, other: &Dim) -> Result<Dim, Overflow> {
+        self.zip(other, Poly::minimum)
+    }
+
+    /// The larger of two sizes.
+    pub fn max(&self, other: &Dim) -> Result<Dim, Overflow> {
+        self.zip(other, Poly::maximum)
+    }
+
     /// Exact division; unknown when the quotient is not an obvious polynomial.
     pub fn div_exact(&self, other: &Dim) -> Dim {
         match (self, other) {

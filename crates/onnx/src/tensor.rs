@@ -9,6 +9,7 @@ use std::mem;
 
 use nncost_core::graph::{DeclaredType, Tensor, TensorData};
 use nncost_core::shape::Dim;
+use nncost_core::Poly;
 
 use crate::convert::Payloads;
 use crate::dtype::dtype_from_code;
@@ -186,13 +187,62 @@ pub(crate) fn convert_type(
 }
 
 /// A declared dimension. Negative values are invalid but some exporters
-/// write -1 for "dynamic"; both that and an empty name mean unknown.
+/// write -1 for "dynamic"; both that and an empty name mean unknown. A name
+/// that is an expression (see [`symbolic_dim`]) is read as one.
 fn convert_dim(d: Option<&dimension::Value>, what: &impl Fn() -> String) -> Result<Dim, OnnxError> {
     Ok(match d {
         Some(dimension::Value::DimValue(v)) if *v >= 0 => Dim::int(*v),
         Some(dimension::Value::DimParam(p)) if !p.is_empty() => {
-            Dim::sym(utf8(p, || format!("a dimension name of {}", what()))?)
+            symbolic_dim(utf8(p, || format!("a dimension name of {}", what()))?)
         }
         _ => Dim::Unknown,
     })
+}
+
+/// A `dim_param`: a name such as `batch`, or an expression in names that
+/// PyTorch's exporter writes for a derived size (`floor(height/2 - 1/2) +
+/// 1`, `2*s0`, `s0 + 1`), read with [`Poly::parse`] so that it combines
+/// exactly and binding `height` evaluates it. Only a name holding a space,
+/// a parenthesis, `*`, `/`, `+` or `%` is taken as an expression (a name
+/// like `batch-size` stays one name), and only if it reads as a whole-number
+/// size; any other is one opaque symbol.
+pub(crate) fn symbolic_dim(name: &str) -> Dim {
+    let looks_like_expression = name
+        .chars()
+        .any(|c| c.is_whitespace() || "()*/+%".contains(c));
+    if looks_like_expression {
+        if let Ok(p) = Poly::parse(name) {
+            if p.denominator() == 1 {
+                return Dim::Known(p);
+            }
+        }
+    }
+    Dim::sym(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Exporters' derived sizes are read as expressions: PyTorch's
+    /// `floor(height/2 - 1/2) + 1` is ⌈height/2⌉ (241 at 481), and 64 of
+    /// them print unambiguously. Plain names, and names that merely
+    /// contain a hyphen, stay names.
+    #[test]
+    fn dim_params_that_are_expressions_are_read_as_expressions() {
+        let d = symbolic_dim("floor(height/2 - 1/2) + 1");
+        assert_eq!(d.to_string(), "ceil(height/2)");
+        let p = d.poly().unwrap().checked_scale(64).unwrap();
+        assert_eq!(p.to_string(), "64*ceil(height/2)");
+        assert_eq!(
+            p.substitute(&|_| Some(481)).unwrap().as_constant(),
+            Some(64 * 241)
+        );
+        assert_eq!(symbolic_dim("2*s0 + 1").to_string(), "(2*s0 + 1)");
+        assert_eq!(symbolic_dim("batch"), Dim::sym("batch"));
+        assert_eq!(symbolic_dim("batch-size"), Dim::sym("batch-size"));
+        // Not a whole-number size: one opaque name, quoted when printed.
+        assert_eq!(symbolic_dim("h/2").to_string(), "\"h/2\"");
+        assert_eq!(symbolic_dim("batch size"), Dim::sym("batch size"));
+    }
 }

@@ -858,6 +858,9 @@ fn int_op(op: VOp, xs: &[&Dim], exact: bool, fmod: bool) -> Option<Dim> {
             (Some(x), Some(y)) => x
                 .checked_div(y)
                 .map_or(Dim::Unknown, |q| Dim::Known(Poly::constant(q))),
+            // An integer size over a positive constant: truncation is the
+            // floor (sizes are ≥ 0), exact as ⌊a/y⌋.
+            (_, Some(y)) if y > 0 && !exact && a.div_exact(b) == Dim::Unknown => ok(a.floor_div(y)),
             _ => a.div_exact(b),
         },
         (Mod, [a, b]) => match (constant(a), constant(b)) {
@@ -870,6 +873,11 @@ fn int_op(op: VOp, xs: &[&Dim], exact: bool, fmod: bool) -> Option<Dim> {
             },
             // (2*seq) mod 2 = 0: every coefficient divisible.
             (_, Some(y)) if a.poly().and_then(|p| p.div_exact(y)).is_some() => Dim::int(0),
+            // A size mod a positive constant: a − y·⌊a/y⌋ (fmod agrees for a ≥ 0).
+            (_, Some(y)) if y > 0 && !exact => match a.poly().map(|p| p.rem_floor(y)) {
+                Some(Ok(r)) => Dim::Known(r),
+                _ => Dim::Unknown,
+            },
             _ => Dim::Unknown,
         },
         (Max | Min, [first, rest @ ..]) => rest.iter().fold((*first).clone(), |acc, x| {
@@ -881,6 +889,9 @@ fn int_op(op: VOp, xs: &[&Dim], exact: bool, fmod: bool) -> Option<Dim> {
             match keep_acc {
                 Some(true) => acc,
                 Some(false) => (*x).clone(),
+                // Unordered sizes: min(a, b) or max(a, b) as an expression.
+                None if !exact && op == Min => ok(acc.min(x)),
+                None if !exact => ok(acc.max(x)),
                 None => Dim::Unknown,
             }
         }),
@@ -1581,8 +1592,15 @@ mod tests {
             dims(value("Abs", std::slice::from_ref(&shape))),
             ["batch", "3"]
         );
-        // batch / 2 is not an obvious polynomial: that element is unknown.
-        assert_eq!(dims(value("Div", &[shape.clone(), scalar(2)])), ["?", "1"]);
+        // Integer division of a size: ⌊batch/2⌋, exact for every batch.
+        assert_eq!(
+            dims(value("Div", &[shape.clone(), scalar(2)])),
+            ["floor(batch/2)", "1"]
+        );
+        assert_eq!(
+            dims(value("Mod", &[shape.clone(), scalar(2)])),
+            ["(batch - 2*floor(batch/2))", "1"]
+        );
         // Sum of three [batch,3] + [batch,3] + [0,1] = [2*batch, 7].
         assert_eq!(
             dims(value("Sum", &[shape.clone(), shape, ints(&[0, 1])])),
@@ -1653,10 +1671,10 @@ mod tests {
             dims(value("LessOrEqual", &[shape.clone(), ints(&[0, 3])])),
             ["?", "1"]
         );
-        // Max(batch, 1) is undecidable; Max(batch + 1, 1) = batch + 1.
+        // Max(batch, 1) stays an expression; Max(batch + 1, 1) = batch + 1.
         assert_eq!(
             dims(value("Max", &[shape.clone(), ints(&[1, 1])])),
-            ["?", "3"]
+            ["max(batch, 1)", "3"]
         );
         let b1 = sym_ints(vec![batch().add(&Dim::int(1)).unwrap()], DType::I64);
         assert_eq!(

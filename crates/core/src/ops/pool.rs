@@ -672,9 +672,11 @@ mod tests {
     }
 
     /// Symbolic spatial size: stride 1 keeps polynomials: in H, k 3, pad 1
-    /// → H; FLOPs = 4·H·W·8. With stride 2, ⌊(H − 1)/2⌋ + 1 is not a
-    /// polynomial: the node is Incomplete, the rank is still known.
-    /// Ceil mode with stride 1: ⌈(H + 2 − 3)/1⌉ + 1 = H, no window dropped.
+    /// → H; FLOPs = 4·H·W·8. With stride 2, ⌊(H − 1)/2⌋ + 1 = ⌈H/2⌉, and
+    /// FLOPs = 4·8·⌈H/2⌉·⌈W/2⌉. Ceil mode with stride 1: ⌈(H + 2 − 3)/1⌉ +
+    /// 1 = H, no window dropped. Ceil mode, k 3, s 2, no padding
+    /// (GoogLeNet's pools): min(⌈(H − 3)/2⌉ + 1, ⌈H/2⌉) = ⌊H/2⌋ for every H
+    /// (H = 7: 3 windows; H = 8: 4, as PyTorch's formula gives).
     #[test]
     fn symbolic_spatial() {
         let r = NodeTest::new("MaxPool")
@@ -691,8 +693,24 @@ mod tests {
             .ints_attr("strides", &[2, 2])
             .ints_attr("pads", &[1, 1, 1, 1])
             .run();
-        assert_eq!(s2.shape(0), "1x4x?x?");
-        assert!(incomplete(s2.status(), "polynomial"));
+        assert_eq!(s2.shape(0), "1x4xceil(H/2)xceil(W/2)");
+        assert_eq!(s2.flops_expr(), "32*ceil(H/2)*ceil(W/2)");
+        let ceil = NodeTest::new("MaxPool")
+            .input_sym(&["1", "4", "H", "W"])
+            .ints_attr("kernel_shape", &[3, 3])
+            .ints_attr("strides", &[2, 2])
+            .int("ceil_mode", 1)
+            .run();
+        assert_eq!(ceil.shape(0), "1x4xfloor(H/2)xfloor(W/2)");
+        for h in [7, 8] {
+            let concrete = NodeTest::new("MaxPool")
+                .input(&[1, 4, h, h])
+                .ints_attr("kernel_shape", &[3, 3])
+                .ints_attr("strides", &[2, 2])
+                .int("ceil_mode", 1)
+                .run();
+            assert_eq!(concrete.shape(0), format!("1x4x{0}x{0}", h / 2));
+        }
     }
 
     /// 3-D max pool: 1x2x4x4x4, k 2×2×2, s 2 → 2×2×2; FLOPs = 2·8·7 = 112.

@@ -428,8 +428,8 @@ fn upsample(ctx: &mut NodeCtx) -> RuleResult {
     apply(ctx, &spec)
 }
 
-/// `⌊in·s⌋`: computed for constants; for a symbolic size only when it is a
-/// polynomial (`s` an integer, or `1/s` an integer dividing it exactly).
+/// `⌊in·s⌋`, exact: a scale is a binary fraction `num/2^j`, so a symbolic
+/// size gives `⌊in·num/2^j⌋` (`⌊h/2⌋` for 0.5, `⌊3·h/2⌋` for 1.5).
 fn scaled_dim(d: &Dim, s: f64) -> Result<Dim, OpError> {
     let Some(p) = d.poly() else {
         return Ok(Dim::Unknown);
@@ -446,14 +446,15 @@ fn scaled_dim(d: &Dim, s: f64) -> Result<Dim, OpError> {
     if s == 1.0 {
         return Ok(d.clone());
     }
-    if s.fract() == 0.0 && s < 1.0e9 {
-        return Ok(Dim::Known(p.checked_scale(s as i128)?));
+    let (mut num, mut den) = (s, 1i128);
+    while num.fract() != 0.0 && den < 1 << 60 {
+        num *= 2.0;
+        den *= 2;
     }
-    let inv = 1.0 / s;
-    if inv.fract() == 0.0 && inv < 1.0e9 && s * inv == 1.0 {
-        return Ok(p.div_exact(inv as i128).map_or(Dim::Unknown, Dim::Known));
+    if num.fract() != 0.0 || !(0.0..9.0e18).contains(&num) {
+        return Ok(Dim::Unknown);
     }
-    Ok(Dim::Unknown)
+    Ok(Dim::Known(p.checked_scale(num as i128)?.floor_div(den)?))
 }
 
 /// Taps of the 1-D filter along an axis with scale `s`.
@@ -831,8 +832,8 @@ mod tests {
         assert_eq!(r.flops_expr(), "27648*batch");
     }
 
-    /// Symbolic H scaled by 2 stays a polynomial (2·H); scaled by 1.5 it
-    /// does not: Incomplete with the rank kept.
+    /// Symbolic H scaled by 2 stays a polynomial (2·H); scaled by 1.5 it is
+    /// ⌊3·H/2⌋ = H + ⌊H/2⌋.
     #[test]
     fn resize_symbolic_spatial() {
         let r = NodeTest::new("Resize")
@@ -850,8 +851,9 @@ mod tests {
             .none()
             .floats(&[4], &[1.0, 1.0, 1.5, 1.5])
             .run();
-        assert_eq!(odd.shape(0), "1x8x?x?");
-        assert!(incomplete(odd.status(), "polynomial"));
+        // ⌊1.5·H⌋ = H + ⌊H/2⌋, exact: H = 7 gives 10.
+        assert_eq!(odd.shape(0), "1x8x(H + floor(H/2))x(W + floor(W/2))");
+        assert_eq!(odd.flops(), 0);
     }
 
     /// Scales computed at run time: output rank kept, dims unknown,

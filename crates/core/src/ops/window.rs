@@ -103,7 +103,7 @@ impl Window {
             // SAME keeps ⌈in / stride⌉.
             AutoPad::SameUpper | AutoPad::SameLower => {
                 let numer = size.checked_add(&Poly::constant(stride - 1))?;
-                Ok(floor_div(&numer, stride))
+                floor_div(&numer, stride)
             }
             AutoPad::Valid => {
                 let numer = size.checked_sub(&Poly::constant(extent))?;
@@ -112,7 +112,7 @@ impl Window {
                         "window of extent {extent} does not fit input size {size} (auto_pad VALID) on spatial axis {i}"
                     )));
                 }
-                Ok(plus_one(floor_div(&numer, stride))?)
+                plus_one(floor_div(&numer, stride)?)
             }
             AutoPad::NotSet => {
                 let pad = self.pads[i] as i128 + self.pads[i + self.kernel.len()] as i128;
@@ -126,23 +126,21 @@ impl Window {
                     }
                 }
                 if !self.ceil_mode {
-                    return plus_one(floor_div(&span, stride));
+                    return plus_one(floor_div(&span, stride)?);
                 }
-                let end = self.pads[i + self.kernel.len()] as i128;
+                let begin = self.pads[i] as i128;
                 let Some(span) = span.as_constant() else {
-                    // Symbolic: ⌈span / stride⌉ is a polynomial when the
-                    // division is exact; the last window then starts at
-                    // `span = in + begin + end − extent`, in the right
-                    // padding exactly when `end ≥ extent`.
-                    return Ok(match span.div_exact(stride) {
-                        Some(q) if end >= extent => Dim::Known(q),
-                        Some(q) => plus_one(Dim::Known(q))?,
-                        None => Dim::Unknown,
-                    });
+                    // Symbolic: ⌈span / stride⌉ + 1 windows, less a last one
+                    // that would start in the right padding. A window may
+                    // start at (out − 1)·stride < in + begin, so the count is
+                    // min(⌈span/stride⌉ + 1, ⌈(in + begin)/stride⌉): exact for
+                    // every size (the clamp drops at most one window).
+                    let windows = plus_one(Dim::Known(span.ceil_div(stride)?))?;
+                    let starts = size.checked_add(&Poly::constant(begin))?.ceil_div(stride)?;
+                    return Ok(windows.min(&Dim::Known(starts))?);
                 };
                 let mut out = span.div_euclid(stride) + 1 + i128::from(span % stride != 0);
                 // Drop a last window that starts in the right padding.
-                let begin = self.pads[i] as i128;
                 let input = size.as_constant().unwrap_or(i128::MAX);
                 if (out - 1).saturating_mul(stride) >= input.saturating_add(begin) {
                     out -= 1;
@@ -160,13 +158,9 @@ impl Window {
     }
 }
 
-/// `⌊p / k⌋` when computable: always for constants, for symbolic values
-/// only when the division is exact.
-fn floor_div(p: &Poly, k: i128) -> Dim {
-    match p.as_constant() {
-        Some(c) => Dim::Known(Poly::constant(c.div_euclid(k))),
-        None => p.div_exact(k).map_or(Dim::Unknown, Dim::Known),
-    }
+/// `⌊p / k⌋`, exact for symbolic sizes too.
+fn floor_div(p: &Poly, k: i128) -> Result<Dim, OpError> {
+    Ok(Dim::Known(p.floor_div(k)?))
 }
 
 fn plus_one(d: Dim) -> Result<Dim, OpError> {

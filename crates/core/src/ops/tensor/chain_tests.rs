@@ -186,7 +186,7 @@ fn range_and_constant_of_shape() {
     assert_eq!(r.shape("pos"), "seq");
     assert_eq!(r.shape("pos1"), "1xseq");
     assert_eq!(r.shape("pos_ids"), "batchxseq");
-    assert_eq!(r.shape("half"), "?");
+    assert_eq!(r.shape("half"), "ceil(seq/2)");
     assert_eq!(r.shape("mask"), "batchxseq");
     assert!(r.all_counted(), "{:?}", r.statuses());
 }

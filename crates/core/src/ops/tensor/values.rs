@@ -249,7 +249,7 @@ pub(super) fn range(ctx: &mut NodeCtx) -> RuleResult {
                     (c.div_euclid(m) + i128::from(c.rem_euclid(m) != 0)).max(0),
                 ))
             }
-            None => p.div_exact(k.abs()).map_or(Dim::Unknown, Dim::Known),
+            None => Dim::Known(p.ceil_div(k.abs())?),
         },
     };
     ctx.set_output(0, dtype, vec![len]);
@@ -896,7 +896,7 @@ mod tests {
             1,
         );
         assert!(r.ok());
-        assert_eq!(r.shape(0), "?");
+        assert_eq!(r.shape(0), "ceil(seq/2)");
         let r = run_rule(
             "Range",
             11,

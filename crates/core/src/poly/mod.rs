@@ -18,6 +18,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+mod atom;
+mod parse;
+
+pub use atom::Atom;
+pub use parse::ParseError;
+
 /// Bounds on symbolic expressions. Real dimensions are products of a few
 /// symbols; a file that squares a symbolic size over and over would
 /// otherwise grow expressions without bound, so past these limits the
@@ -33,14 +39,23 @@ pub type Symbol = Arc<str>;
 #[error("integer overflow: a dimension or count exceeds the representable range")]
 pub struct Overflow;
 
-/// A product of symbols raised to positive powers, sorted by symbol name.
-/// The empty monomial is the constant term.
+/// A product of atoms (symbols, or the floor divisions, minima and maxima
+/// of [`Atom`]) raised to positive powers, sorted. The empty monomial is the
+/// constant term.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Monomial(Vec<(Symbol, u32)>);
+pub struct Monomial(Vec<(Atom, u32)>);
 
 impl Monomial {
-    fn symbol(s: Symbol) -> Self {
-        Monomial(vec![(s, 1)])
+    fn atom(a: Atom) -> Self {
+        Monomial(vec![(a, 1)])
+    }
+
+    /// The single atom of a degree-1 monomial.
+    fn single_atom(&self) -> Option<&Atom> {
+        match self.0.as_slice() {
+            [(a, 1)] => Some(a),
+            _ => None,
+        }
     }
 
     fn is_constant(&self) -> bool {
@@ -52,7 +67,7 @@ impl Monomial {
     }
 
     fn mul(&self, other: &Monomial) -> Result<Monomial, Overflow> {
-        let mut out: Vec<(Symbol, u32)> = Vec::with_capacity(self.0.len() + other.0.len());
+        let mut out: Vec<(Atom, u32)> = Vec::with_capacity(self.0.len() + other.0.len());
         let (mut i, mut j) = (0, 0);
         while i < self.0.len() || j < other.0.len() {
             match (self.0.get(i), other.0.get(j)) {
@@ -91,7 +106,7 @@ impl fmt::Display for Monomial {
             if k > 0 {
                 f.write_str("*")?;
             }
-            f.write_str(sym)?;
+            write!(f, "{sym}")?;
             if *exp > 1 {
                 write!(f, "^{exp}")?;
             }
@@ -103,7 +118,7 @@ impl fmt::Display for Monomial {
 /// A polynomial with `i128` coefficients over a common positive
 /// denominator (1 unless made by [`Poly::checked_div`]). The constant term is
 /// stored apart so that the common, fully known case never allocates.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Poly {
     constant: i128,
     /// Non-constant terms, sorted by monomial, no zero coefficients.
@@ -135,10 +150,24 @@ impl Poly {
     }
 
     pub fn symbol(name: &str) -> Self {
+        Poly::from_atom(Atom::Sym(Arc::from(name)))
+    }
+
+    /// The polynomial that is one atom.
+    pub(crate) fn from_atom(a: Atom) -> Self {
         Poly {
             constant: 0,
-            terms: vec![(Monomial::symbol(Arc::from(name)), 1)],
+            terms: vec![(Monomial::atom(a), 1)],
             den: 1,
+        }
+    }
+
+    /// The atom this polynomial is, if it is exactly one atom (coefficient
+    /// 1, no constant).
+    pub fn as_atom(&self) -> Option<&Atom> {
+        match (self.constant, self.den, self.terms.as_slice()) {
+            (0, 1, [(m, 1)]) => m.single_atom(),
+            _ => None,
         }
     }
 
@@ -200,16 +229,31 @@ impl Poly {
         self.constant == 0 && self.terms.is_empty()
     }
 
-    /// Symbols appearing in the polynomial, sorted and deduplicated.
+    /// Symbols appearing in the polynomial, inside floor divisions, minima
+    /// and maxima too, sorted and deduplicated.
     pub fn symbols(&self) -> Vec<Symbol> {
-        let mut out: Vec<Symbol> = self
-            .terms
-            .iter()
-            .flat_map(|(m, _)| m.0.iter().map(|(s, _)| s.clone()))
-            .collect();
+        let mut out: Vec<Symbol> = Vec::new();
+        self.collect_symbols(&mut out);
         out.sort();
         out.dedup();
         out
+    }
+
+    fn collect_symbols(&self, out: &mut Vec<Symbol>) {
+        for (m, _) in &self.terms {
+            for (a, _) in &m.0 {
+                a.collect_symbols(out);
+            }
+        }
+    }
+
+    /// Nesting depth of atoms: 0 for a polynomial in plain symbols.
+    fn depth(&self) -> usize {
+        self.terms
+            .iter()
+            .flat_map(|(m, _)| m.0.iter().map(|(a, _)| a.depth()))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Iterates over `(monomial, coefficient)` pairs, highest degree first,
@@ -453,7 +497,9 @@ impl Poly {
         })
     }
 
-    /// Replaces bound symbols by their values; unbound symbols stay.
+    /// Replaces bound symbols by their values; unbound symbols stay. A
+    /// floor division, minimum or maximum whose symbols are all bound
+    /// becomes its exact integer value.
     pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
         if self.terms.is_empty() {
             return Ok(self.clone());
@@ -464,18 +510,34 @@ impl Poly {
         let mut out = Poly::constant(self.constant);
         for (m, c) in &self.terms {
             let mut term = Poly::constant(*c);
-            for (sym, exp) in &m.0 {
-                let factor = match bind(sym) {
-                    Some(v) => Poly::constant(checked_pow(v, *exp)?),
-                    None => Poly {
-                        constant: 0,
-                        terms: vec![(Monomial(vec![(sym.clone(), *exp)]), 1)],
-                        den: 1,
+            for (atom, exp) in &m.0 {
+                let factor = match atom {
+                    Atom::Sym(sym) => match bind(sym) {
+                        Some(v) => Poly::constant(checked_pow(v, *exp)?),
+                        None => Poly {
+                            constant: 0,
+                            terms: vec![(Monomial(vec![(atom.clone(), *exp)]), 1)],
+                            den: 1,
+                        },
                     },
+                    _ => atom.substitute(bind)?.checked_pow(*exp)?,
                 };
                 term = term.checked_mul(&factor)?;
             }
             out = out.checked_add(&term)?;
+        }
+        Ok(out)
+    }
+
+    /// `self^exp` by repeated multiplication (exponents are small: they
+    /// come from monomials, at most [`MAX_DEGREE`]).
+    pub fn checked_pow(&self, exp: u32) -> Result<Poly, Overflow> {
+        if exp > MAX_DEGREE {
+            return Err(Overflow);
+        }
+        let mut out = Poly::constant(1);
+        for _ in 0..exp {
+            out = out.checked_mul(self)?;
         }
         Ok(out)
     }
@@ -505,7 +567,7 @@ fn checked_pow(v: i128, exp: u32) -> Result<i128, Overflow> {
 /// Greatest common divisor, non-negative; `gcd(0, 0) = 0`. A divisor of
 /// 2^127 (only for `i128::MIN` operands) is taken as 1: reducing less is
 /// still exact.
-fn gcd(a: i128, b: i128) -> i128 {
+pub(crate) fn gcd(a: i128, b: i128) -> i128 {
     let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
     while b != 0 {
         (a, b) = (b, a % b);
