@@ -88,8 +88,15 @@ fn unbound(name: &str) -> Report {
     analyse(name, &[])
 }
 
+/// Binds those of [`BINDINGS`] the model has (binding a name it lacks is
+/// an error).
 fn bound(name: &str) -> Report {
-    analyse(name, &BINDINGS)
+    let has = unbound(name).symbols;
+    let dims: Vec<(&str, i64)> = BINDINGS
+        .into_iter()
+        .filter(|(k, _)| has.iter().any(|s| &*s.name == *k))
+        .collect();
+    analyse(name, &dims)
 }
 
 /// Every node counted, and every value's shape known in every dimension.

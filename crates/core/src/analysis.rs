@@ -3,7 +3,9 @@
 //! Loop, Scan) are analysed recursively, seeing their enclosing graphs'
 //! values by name (see [`crate::control`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::control;
 use crate::cost::Cost;
@@ -16,6 +18,7 @@ use crate::report::{
     NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
 };
 use crate::shape::{Dim, Shape};
+use crate::symbols::{DataSymbols, SymbolInfo, SymbolKind, SymbolScope};
 use crate::value::ValueFacts;
 
 /// The newest default-domain opset nncost knows; used when a model does not
@@ -58,6 +61,8 @@ pub enum AnalysisError {
     Overflow { node: String, op_type: String },
     #[error("--input names '{name}', but the model's inputs are: {available}")]
     NoSuchInput { name: String, available: String },
+    #[error("--dim names '{name}', but the model's symbols are: {available}")]
+    NoSuchDim { name: String, available: String },
     #[error("dimension {name}={value} is invalid: dimensions are non-negative")]
     NegativeDim { name: String, value: i64 },
     #[error("node '{node}' ({op_type}): control-flow bodies nested deeper than {limit} levels")]
@@ -84,8 +89,10 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     let mut inits = Inits::default();
     let plan = Plan::build(graph, 0, &[], &mut inits)?;
     let facts = initial_facts(graph, options, &bind)?;
+    let declared = declared_symbols(graph);
     let mut walk = Walk {
         bind: &bind,
+        data_symbols: Rc::new(RefCell::new(DataSymbols::new(declared.iter().cloned()))),
         inits,
         totals: Totals::default(),
         unsupported: Vec::new(),
@@ -105,6 +112,35 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             .then(a.op_type.cmp(&b.op_type))
     });
     let value_report = |vid: ValueId| ValueReport::of_facts(&graph.values[vid].name, &facts[vid]);
+    let mut symbols: Vec<SymbolInfo> = declared
+        .into_iter()
+        .map(|name| SymbolInfo {
+            name,
+            kind: SymbolKind::Input,
+            origin: None,
+            upper_bound: None,
+            meaning: "declared by the model".into(),
+        })
+        .collect();
+    symbols.extend(walk.data_symbols.take().list);
+    // A binding must name a symbol the model has: a misspelt name would
+    // otherwise be echoed as bound while changing nothing.
+    for (name, _) in &options.dims {
+        if !symbols.iter().any(|s| *s.name == **name) {
+            return Err(AnalysisError::NoSuchDim {
+                name: name.clone(),
+                available: if symbols.is_empty() {
+                    "none (every size is fixed)".into()
+                } else {
+                    symbols
+                        .iter()
+                        .map(|s| &*s.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            });
+        }
+    }
     Ok(Report {
         graph_name: graph.name.clone(),
         inputs: graph.inputs.iter().map(|&v| value_report(v)).collect(),
@@ -113,7 +149,24 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         totals,
         unsupported,
         bindings: options.dims.clone(),
+        symbols,
     })
+}
+
+/// The symbols the model's declared shapes name (inputs, outputs, value
+/// infos of the top-level graph), inside expressions too, sorted.
+fn declared_symbols(graph: &Graph) -> Vec<crate::poly::Symbol> {
+    let mut out: Vec<crate::poly::Symbol> = graph
+        .values
+        .iter()
+        .filter_map(|v| v.declared.as_ref()?.shape.as_ref())
+        .flatten()
+        .filter_map(Dim::poly)
+        .flat_map(Poly::symbols)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Every initializer of the model and of its bodies, with one index each,
@@ -335,6 +388,8 @@ pub(crate) struct GraphRun {
 /// State shared by the analysis of a graph and all its bodies.
 struct Walk<'a, 'g> {
     bind: &'a dyn Fn(&str) -> Option<i128>,
+    /// Sizes that depend on data, named as the rules meet them.
+    data_symbols: Rc<RefCell<DataSymbols>>,
     inits: Inits<'g>,
     /// Parameters, buffers and constants; MACs and FLOPs are the root
     /// graph's sums.
@@ -421,6 +476,7 @@ impl<'g> Walk<'_, 'g> {
                 .collect();
             let (outcome, inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
                 Some(subs) => {
+                    let table = Rc::clone(&self.data_symbols);
                     let mut scope: Vec<&[ValueFacts]> = outer.to_vec();
                     scope.push(&facts);
                     let mut body = |k: usize, inputs: Vec<ValueFacts>| {
@@ -444,11 +500,22 @@ impl<'g> Walk<'_, 'g> {
                         inputs: input_facts,
                         input_names,
                         body: &mut body,
+                        symbols: &table,
                     })?;
                     (c.outcome, c.outputs, c.cost, c.subgraphs)
                 }
                 None => {
                     let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
+                    ctx.symbols = Some(SymbolScope {
+                        table: &self.data_symbols,
+                        node: &name,
+                        output_names: node
+                            .outputs
+                            .iter()
+                            .map(|o| o.map_or("", |v| graph.values[v].name.as_str()))
+                            .collect(),
+                        bind,
+                    });
                     let outcome = match def {
                         Some(def) => (def.rule)(&mut ctx),
                         None => Err(OpError::Invalid(String::new())),

@@ -18,6 +18,8 @@
 //!   Elements of different shapes are analysed apart, each distinct one
 //!   counted by its number of elements.
 
+use std::cell::RefCell;
+
 use crate::analysis::{subgraph_report, AnalysisError, GraphRun};
 use crate::cost::Cost;
 use crate::graph::{AttrValue, Node};
@@ -25,6 +27,7 @@ use crate::ops::{canonical_domain, NodeCtx, OpDef, OpError};
 use crate::poly::Poly;
 use crate::report::SubgraphReport;
 use crate::shape::{Dim, Shape};
+use crate::symbols::{DataSize, DataSymbols};
 use crate::value::{ConstValue, ValueFacts};
 
 /// Analyses body `k` (an index into the node's bodies) given its inputs'
@@ -52,6 +55,8 @@ pub(crate) struct Ctl<'a, 'b> {
     pub inputs: Vec<Option<&'a ValueFacts>>,
     pub input_names: Vec<&'a str>,
     pub body: &'a mut Body<'b>,
+    /// Where trip-count symbols are named.
+    pub symbols: &'a RefCell<DataSymbols>,
 }
 
 /// Runs a node that holds graph attributes.
@@ -285,12 +290,12 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
         Some(ConstValue::Ints(v)) if v.len() == 1 => match &v[0] {
             // PyTorch exports a `while` loop with M = INT64_MAX: no bound.
             Dim::Known(p) if p.as_i64().is_some_and(|m| m < 0 || m == i64::MAX) => {
-                trip_symbol(c.name)
+                trip_symbol(c, "n")
             }
             Dim::Known(p) => p.clone(),
-            _ => trip_symbol(c.name),
+            _ => trip_symbol(c, "n"),
         },
-        _ => trip_symbol(c.name),
+        _ => trip_symbol(c, "n"),
     };
     let mut body_inputs = vec![
         ValueFacts::new(Some(crate::graph::DType::I64), Some(Vec::new())),
@@ -503,7 +508,7 @@ fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
         }
         body_inputs.push(slice);
     }
-    let length = length.unwrap_or_else(|| trip_symbol(c.name));
+    let length = length.unwrap_or_else(|| trip_symbol(c, "n"));
     let r = (c.body)(k, body_inputs)?;
     if r.outputs.len() != n_out {
         let err = OpError::Invalid(format!(
@@ -593,8 +598,8 @@ fn run_scan8(c: &mut Ctl<'_, '_>) -> Step {
         body_inputs.push(inner(f, 1 + scanned as usize));
     }
     let initial: Vec<ValueFacts> = body_inputs[..n_state].to_vec();
-    let batch = batch.unwrap_or_else(|| trip_symbol(&format!("{}_batch", c.name)));
-    let length = length.unwrap_or_else(|| trip_symbol(c.name));
+    let batch = batch.unwrap_or_else(|| trip_symbol(c, "batch_n"));
+    let length = length.unwrap_or_else(|| trip_symbol(c, "n"));
     let r = (c.body)(k, body_inputs)?;
     if r.outputs.len() != n_out {
         let err = OpError::Invalid(format!(
@@ -746,7 +751,7 @@ fn run_sequence_map(c: &mut Ctl<'_, '_>) -> Step {
         variants.push(((0..n_in).map(common).collect(), 0));
         counts.push(match length {
             Some(_) => Poly::ZERO,
-            None => trip_symbol(c.name),
+            None => trip_symbol(c, "n"),
         });
     }
     let mut cost = Cost::ZERO;
@@ -870,23 +875,23 @@ fn merge(a: &ValueFacts, b: &ValueFacts) -> ValueFacts {
     }
 }
 
-/// The symbol standing for an unknown trip count: the node's name made an
-/// identifier, then `_n` (`loop` → `loop_n`, `/model/Loop_3` →
-/// `model_Loop_3_n`).
-pub fn trip_symbol(node: &str) -> Poly {
-    let mut s: String = node
-        .chars()
-        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '_' })
-        .collect();
-    let trimmed = s.trim_matches('_').to_string();
-    s = if trimmed.is_empty() {
-        "loop".to_string()
-    } else if trimmed.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("loop_{trimmed}")
-    } else {
-        trimmed
-    };
-    Poly::symbol(&format!("{s}_n"))
+/// The symbol standing for an unknown trip count: a data symbol of the
+/// node (see [`crate::symbols`]) with key `n` (`loop` → `loop_n`,
+/// `/model/Loop_3` → `model_Loop_3_n`; a Scan's unknown batch `…_batch_n`).
+fn trip_symbol(c: &Ctl<'_, '_>, key: &str) -> Poly {
+    let name = c.symbols.borrow_mut().intern(
+        c.name,
+        &c.node.op_type,
+        "",
+        DataSize {
+            key,
+            output: 0,
+            axis: 0,
+            upper_bound: None,
+            meaning: "a trip count (how many times the body runs)",
+        },
+    );
+    Poly::from_atom(crate::poly::Atom::Sym(name))
 }
 
 #[cfg(test)]

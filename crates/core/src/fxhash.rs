@@ -58,6 +58,7 @@ impl Hasher for FxHasher {
 /// `HashMap<K, V, FxBuildHasher>` hashes with [`FxHasher`].
 pub type FxBuildHasher = BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuildHasher>;
+pub type FxHashSet<K> = std::collections::HashSet<K, FxBuildHasher>;
 
 #[cfg(test)]
 mod tests {

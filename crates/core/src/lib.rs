@@ -21,6 +21,7 @@ pub mod ops;
 pub mod poly;
 pub mod report;
 pub mod shape;
+pub mod symbols;
 pub mod value;
 
 pub use analysis::{analyze, AnalysisError, AnalysisOptions};

@@ -149,7 +149,12 @@ pub struct Report {
     pub unsupported: Vec<Unsupported>,
     /// Symbol bindings applied (from options).
     pub bindings: Vec<(String, i64)>,
+    /// Every symbol: the model's own (its declared dims), then the sizes
+    /// that depend on data, in the order the analysis met them.
+    pub symbols: Vec<SymbolInfo>,
 }
+
+pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};
 
 impl Report {
     /// Nodes whose outputs or cost could not be fully determined.

@@ -13,6 +13,7 @@ use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Node};
 use crate::poly::{Overflow, Poly};
 use crate::shape::{self, Dim, Shape, ShapeError};
+use crate::symbols::{symbol_base, DataSize, SymbolScope};
 use crate::value::{ConstValue, ValueFacts};
 
 /// An operator of the default domain in a family's `OPS` table: name,
@@ -185,6 +186,8 @@ pub struct NodeCtx<'a> {
     pub(crate) int_ops: Poly,
     /// Logical element counts of [`Role::Packed`] inputs, by position.
     pub(crate) logical_elements: Vec<(usize, u64)>,
+    /// Where data symbols are named (`None` in isolated rule tests).
+    pub(crate) symbols: Option<SymbolScope<'a>>,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -205,6 +208,29 @@ impl<'a> NodeCtx<'a> {
             flops: Poly::ZERO,
             int_ops: Poly::ZERO,
             logical_elements: Vec::new(),
+            symbols: None,
+        }
+    }
+
+    /// A size known only at run time (it depends on the values this node
+    /// reads): the node's data symbol for `request` (see
+    /// [`crate::symbols`]), or its value if the user bound it.
+    pub fn data_dim(&mut self, request: DataSize) -> Dim {
+        let Some(scope) = &self.symbols else {
+            return Dim::sym(&symbol_base(&self.node.name, request.key));
+        };
+        let output = scope
+            .output_names
+            .get(request.output)
+            .copied()
+            .unwrap_or("");
+        let name = scope
+            .table
+            .borrow_mut()
+            .intern(scope.node, &self.node.op_type, output, request);
+        match (scope.bind)(&name) {
+            Some(v) => Dim::Known(Poly::constant(v)),
+            None => Dim::Known(Poly::from_atom(crate::poly::Atom::Sym(name))),
         }
     }
 

@@ -13,7 +13,8 @@ use super::{
 use crate::graph::DType;
 use crate::ops::{product, NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
-use crate::shape::{normalize_axis, Dim, Shape};
+use crate::shape::{normalize_axis, numel, Dim, Shape};
+use crate::symbols::DataSize;
 use crate::value::ConstValue;
 
 /// Gather along `axis` (default 0): the output shape is
@@ -247,8 +248,10 @@ pub(super) fn eye_like(ctx: &mut NodeCtx) -> RuleResult {
 
 /// NonMaxSuppression: boxes `[B, n, 4]`, scores `[B, C, n]` → selected
 /// indices `[k, 3]` (int64), where `k`, the number of boxes kept, depends on
-/// the scores and overlaps (run-time values). The IoU comparisons stop
-/// early on the data as well: shape rank only, cost not counted.
+/// the scores and overlaps: the node's data symbol, at most
+/// `B·C·min(max_output_boxes_per_class, n)` (`B·C·n` when input 2 is not
+/// known; none when it is 0 or absent, its default). The IoU comparisons
+/// stop early on the data as well: the cost is not counted.
 pub(super) fn non_max_suppression(ctx: &mut NodeCtx) -> RuleResult {
     let b = ctx.shape(0)?;
     let sc = ctx.shape(1)?;
@@ -259,7 +262,28 @@ pub(super) fn non_max_suppression(ctx: &mut NodeCtx) -> RuleResult {
             sc.len()
         )));
     }
-    ctx.set_output(0, Some(DType::I64), vec![Dim::Unknown, Dim::int(3)]);
+    let per_class = match ctx.value(2) {
+        _ if !ctx.has_input(2) => Some(0),
+        Some(ConstValue::Ints(v)) if v.len() == 1 => v[0].as_i64(),
+        _ => None,
+    };
+    let classes = b[0].mul(&sc[1])?;
+    let bound = match per_class {
+        Some(m) if m <= 0 => Some(Dim::int(0)),
+        Some(m) => Some(classes.mul(&Dim::int(m).min(&b[1])?)?),
+        None => Some(classes.mul(&b[1])?),
+    };
+    let k = match bound {
+        Some(Dim::Known(p)) if p.is_zero() => Dim::int(0),
+        bound => ctx.data_dim(DataSize {
+            key: "",
+            output: 0,
+            axis: 0,
+            upper_bound: bound.and_then(|d| d.poly().cloned()),
+            meaning: "the number of boxes kept",
+        }),
+    };
+    ctx.set_output(0, Some(DType::I64), vec![k, Dim::int(3)]);
     Err(OpError::DataDependent(
         "the number of boxes NonMaxSuppression keeps depends on the scores and overlaps \
          (run-time values)"
@@ -347,17 +371,24 @@ fn nonzero_flags(v: &ConstValue) -> Option<Vec<bool>> {
 }
 
 /// NonZero: output `[rank, n]` of dtype int64, where `n`, the number of
-/// non-zero elements, depends on the data (known only if the input's
-/// elements are tracked). 0 FLOPs.
+/// non-zero elements, is counted when the input's elements are tracked and
+/// is otherwise the node's data symbol, at most the input's element count.
+/// 0 FLOPs.
 pub(super) fn non_zero(ctx: &mut NodeCtx) -> RuleResult {
     let s = ctx.shape(0)?;
     let r = s.len();
     let known = value_with_dims(ctx, 0).and_then(|(v, dims)| Some((nonzero_flags(v)?, dims)));
     let Some((flags, dims)) = known else {
-        ctx.set_output(0, Some(DType::I64), vec![Dim::int(r as i64), Dim::Unknown]);
-        return Err(OpError::DataDependent(
-            "the output length of NonZero (the number of non-zero elements) depends on the input data".into(),
-        ));
+        let bound = numel(s)?;
+        let n = ctx.data_dim(DataSize {
+            key: "",
+            output: 0,
+            axis: 1,
+            upper_bound: bound,
+            meaning: "the number of non-zero elements",
+        });
+        ctx.set_output(0, Some(DType::I64), vec![Dim::int(r as i64), n]);
+        return Ok(());
     };
     let hits: Vec<usize> = flags
         .iter()
@@ -389,8 +420,9 @@ pub(super) fn non_zero(ctx: &mut NodeCtx) -> RuleResult {
 
 /// Compress: keeps the slices along `axis` (or the elements of the
 /// flattened input without `axis`) whose `condition` is true; the output
-/// size is the number of true conditions, known only if the condition's
-/// elements are tracked. 0 FLOPs.
+/// size is the number of true conditions, counted if the condition's
+/// elements are tracked, else the node's data symbol (at most the
+/// condition's length). 0 FLOPs.
 pub(super) fn compress(ctx: &mut NodeCtx) -> RuleResult {
     let s = ctx.shape(0)?;
     let dtype = ctx.dtype(0);
@@ -398,30 +430,32 @@ pub(super) fn compress(ctx: &mut NodeCtx) -> RuleResult {
         Some(_) => Some(axis_attr(ctx, 0, s.len())?),
         None => None,
     };
-    let count = ctx
-        .value(1)
-        .and_then(nonzero_flags)
-        .map(|f| Dim::int(f.iter().filter(|&&x| x).count() as i64))
-        .unwrap_or(Dim::Unknown);
-    let known = count.is_known();
+    let count = match ctx.value(1).and_then(nonzero_flags) {
+        Some(f) => Dim::int(f.iter().filter(|&&x| x).count() as i64),
+        None => {
+            let bound = ctx.shape(1).ok().and_then(|c| c.first()?.poly().cloned());
+            ctx.data_dim(DataSize {
+                key: "",
+                output: 0,
+                axis: axis.unwrap_or(0),
+                upper_bound: bound,
+                meaning: "the number of true conditions",
+            })
+        }
+    };
     let out = match axis {
         Some(a) => with_dim(s, a, count),
         None => vec![count],
     };
     ctx.set_output(0, dtype, out);
-    if known {
-        Ok(())
-    } else {
-        Err(OpError::DataDependent(
-            "the output size of Compress depends on its condition, which is not known".into(),
-        ))
-    }
+    Ok(())
 }
 
 /// Unique: the number of unique elements (or slices along `axis`) depends
-/// on the data, so outputs 0 (Y), 1 (indices) and 3 (counts) have an
-/// unknown length; output 2 (inverse indices) has one entry per input
-/// element (or slice). Sorting comparisons are not counted: 0 FLOPs.
+/// on the data: outputs 0 (Y), 1 (indices) and 3 (counts) have the node's
+/// data symbol as length (at most the element or slice count); output 2
+/// (inverse indices) has one entry per input element (or slice). Sorting
+/// comparisons are not counted: 0 FLOPs.
 pub(super) fn unique(ctx: &mut NodeCtx) -> RuleResult {
     let s = ctx.shape(0)?;
     let dtype = ctx.dtype(0);
@@ -429,24 +463,34 @@ pub(super) fn unique(ctx: &mut NodeCtx) -> RuleResult {
         Some(_) => Some(axis_attr(ctx, 0, s.len())?),
         None => None,
     };
-    let (y, inverse) = match axis {
-        Some(a) => (with_dim(s, a, Dim::Unknown), s[a].clone()),
-        None => (vec![Dim::Unknown], dim_product(s)?),
+    let inverse = match axis {
+        Some(a) => s[a].clone(),
+        None => dim_product(s)?,
+    };
+    let u = ctx.data_dim(DataSize {
+        key: "",
+        output: 0,
+        axis: axis.unwrap_or(0),
+        upper_bound: inverse.poly().cloned(),
+        meaning: "the number of unique elements",
+    });
+    let y = match axis {
+        Some(a) => with_dim(s, a, u.clone()),
+        None => vec![u.clone()],
     };
     let i64 = Some(DType::I64);
     ctx.set_output(0, dtype, y);
-    ctx.set_output(1, i64, vec![Dim::Unknown]);
+    ctx.set_output(1, i64, vec![u.clone()]);
     ctx.set_output(2, i64, vec![inverse]);
-    ctx.set_output(3, i64, vec![Dim::Unknown]);
-    Err(OpError::DataDependent(
-        "the number of unique elements of Unique depends on the input data".into(),
-    ))
+    ctx.set_output(3, i64, vec![u]);
+    Ok(())
 }
 
 /// TopK: the `axis` (default −1) dim becomes `k` (attribute before opset
-/// 10, input 1 from 10; may be symbolic); outputs Values (input dtype) and
-/// Indices (int64). Selection comparisons depend on the algorithm and are
-/// not counted: 0 FLOPs.
+/// 10, input 1 from 10; may be symbolic; when computed from data, the
+/// node's data symbol, at most the axis length); outputs Values (input
+/// dtype) and Indices (int64). Selection comparisons depend on the
+/// algorithm and are not counted: 0 FLOPs.
 pub(super) fn top_k(ctx: &mut NodeCtx) -> RuleResult {
     let s = ctx.shape(0)?;
     let dtype = ctx.dtype(0);
@@ -460,7 +504,16 @@ pub(super) fn top_k(ctx: &mut NodeCtx) -> RuleResult {
                 return Err(OpError::Invalid("K (input 1) must have one element".into()))
             }
             IntList::Absent => return Err(OpError::MissingInput(1)),
-            IntList::Unknown(_) => Dim::Unknown,
+            IntList::Unknown(_) => {
+                let bound = s[axis].poly().cloned();
+                ctx.data_dim(DataSize {
+                    key: "",
+                    output: 0,
+                    axis,
+                    upper_bound: bound,
+                    meaning: "K, computed from data",
+                })
+            }
         },
     };
     if let Some(kv) = k.as_i64() {
@@ -471,17 +524,10 @@ pub(super) fn top_k(ctx: &mut NodeCtx) -> RuleResult {
             )));
         }
     }
-    let known = k.is_known();
     let out = with_dim(s, axis, k);
     ctx.set_output(0, dtype, out.clone());
     ctx.set_output(1, Some(DType::I64), out);
-    if known {
-        Ok(())
-    } else {
-        Err(OpError::DataDependent(
-            "K of TopK (input 1) is not known".into(),
-        ))
-    }
+    Ok(())
 }
 
 /// CumSum (CumProd) along `axis` (input 1): each scan row of length `L` costs `L − 1`
@@ -785,14 +831,20 @@ mod tests {
         assert!(incomplete(&r, "dtype"));
     }
 
-    /// NonZero of unknown data: [rank, ?], data dependent; of the tracked
-    /// [[1, 0], [0, 3]]: hits at (0, 0) and (1, 1) → [2, 2], value
-    /// [[0, 1], [0, 1]].
+    /// NonZero of unknown data: [rank, n] with n the node's data symbol,
+    /// at most 12 (the element count), bound by name like any symbol; of
+    /// the tracked [[1, 0], [0, 3]]: hits at (0, 0) and (1, 1) → [2, 2],
+    /// value [[0, 1], [0, 1]].
     #[test]
     fn non_zero() {
         let r = NodeTest::new("NonZero").input(&[3, 4]).run();
-        assert!(incomplete(&r, "depends on the input data"));
-        assert_eq!(r.shape(0), "2x?");
+        assert_eq!(r.flops(), 0);
+        assert_eq!(r.shape(0), "2xn");
+        let sym = &r.report.symbols[0];
+        assert_eq!(sym.kind, crate::symbols::SymbolKind::Data);
+        assert_eq!(sym.upper_bound, Some(crate::poly::Poly::constant(12)));
+        let origin = sym.origin.as_ref().unwrap();
+        assert_eq!((origin.node.as_str(), origin.axis), ("n", 1));
         assert_eq!(r.node().outputs[0].dtype, Some(DType::I64));
         let r = run_rule(
             "NonZero",
@@ -807,7 +859,7 @@ mod tests {
     }
 
     /// Compress [3, 4] with condition [1, 0, 1]: axis 0 → [2, 4]; no axis →
-    /// [2]; unknown condition → unknown size, data dependent.
+    /// [2]; unknown condition → the node's data symbol, at most 3.
     #[test]
     fn compress() {
         let cond = ints(&["1", "0", "1"]);
@@ -832,25 +884,33 @@ mod tests {
             .input_dims(dims(&["3"]), DType::Bool)
             .int("axis", 1)
             .run();
-        assert!(incomplete(&r, "condition"));
-        assert_eq!(r.shape(0), "3x?");
+        assert_eq!(r.shape(0), "3xn");
+        assert_eq!(
+            r.report.symbols[0].upper_bound,
+            Some(crate::poly::Poly::constant(3))
+        );
     }
 
-    /// Unique of [10]: Y [?], indices [?], inverse [10], counts [?]; with
-    /// axis 0 on [5, 3]: Y [?, 3], inverse [5].
+    /// Unique of [10]: Y [u], indices [u], inverse [10], counts [u], u the
+    /// node's data symbol (at most 10); with axis 0 on [5, 3]: Y [u, 3],
+    /// inverse [5].
     #[test]
     fn unique() {
         let r = NodeTest::new("Unique").input(&[10]).run_outputs(4);
-        assert!(incomplete(&r, "unique elements"));
+        assert_eq!(r.flops(), 0);
         assert_eq!(
             [r.shape(0), r.shape(1), r.shape(2), r.shape(3)],
-            ["?", "?", "10", "?"]
+            ["n", "n", "10", "n"]
+        );
+        assert_eq!(
+            r.report.symbols[0].upper_bound,
+            Some(crate::poly::Poly::constant(10))
         );
         let r = NodeTest::new("Unique")
             .input(&[5, 3])
             .int("axis", 0)
             .run_outputs(4);
-        assert_eq!(r.shape(0), "?x3");
+        assert_eq!(r.shape(0), "nx3");
         assert_eq!(r.shape(2), "5");
     }
 
@@ -893,8 +953,8 @@ mod tests {
             &[],
             2,
         );
-        assert!(r.data_dependent());
-        assert_eq!(r.shape(1), "4x?");
+        assert!(r.ok());
+        assert_eq!(r.shape(1), "4xn");
     }
 
     /// CumSum of [2, 3, 4] along axis 1: rows = 2·4 = 8, L = 3, FLOPs =
@@ -918,13 +978,27 @@ mod tests {
         assert_eq!(a.shape(0), "3x2");
     }
 
+    /// NonMaxSuppression of 6 boxes, 1 batch, 2 classes: without
+    /// max_output_boxes_per_class (default 0) nothing is kept, [0, 3]; with
+    /// 4 per class at most 1·2·min(4, 6) = 8 rows; its cost depends on the
+    /// data.
     #[test]
     fn non_max_suppression() {
         let r = NodeTest::new("NonMaxSuppression")
             .input(&[1, 6, 4])
             .input(&[1, 2, 6])
             .run();
-        assert_eq!(r.shape(0), "?x3");
+        assert_eq!(r.shape(0), "0x3");
+        let r = NodeTest::new("NonMaxSuppression")
+            .input(&[1, 6, 4])
+            .input(&[1, 2, 6])
+            .ints(&[4])
+            .run();
+        assert_eq!(r.shape(0), "nx3");
+        assert_eq!(
+            r.report.symbols[0].upper_bound,
+            Some(crate::poly::Poly::constant(8))
+        );
         assert!(matches!(r.status(), NodeStatus::Incomplete(m) if m.contains("keeps")));
     }
 
