@@ -92,7 +92,10 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     let declared = declared_symbols(graph);
     let mut walk = Walk {
         bind: &bind,
-        data_symbols: Rc::new(RefCell::new(DataSymbols::new(declared.iter().cloned()))),
+        data_symbols: Rc::new(RefCell::new(DataSymbols::new(
+            declared.iter().cloned(),
+            options.dims.iter().map(|(k, v)| (k.clone(), *v as i128)),
+        ))),
         inits,
         totals: Totals::default(),
         unsupported: Vec::new(),
@@ -501,6 +504,11 @@ impl<'g> Walk<'_, 'g> {
                         input_names,
                         body: &mut body,
                         symbols: &table,
+                        output_names: node
+                            .outputs
+                            .iter()
+                            .map(|o| o.map_or("", |v| graph.values[v].name.as_str()))
+                            .collect(),
                     })?;
                     (c.outcome, c.outputs, c.cost, c.subgraphs)
                 }
@@ -514,7 +522,6 @@ impl<'g> Walk<'_, 'g> {
                             .iter()
                             .map(|o| o.map_or("", |v| graph.values[v].name.as_str()))
                             .collect(),
-                        bind,
                     });
                     let outcome = match def {
                         Some(def) => (def.rule)(&mut ctx),

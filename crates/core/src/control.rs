@@ -57,6 +57,8 @@ pub(crate) struct Ctl<'a, 'b> {
     pub body: &'a mut Body<'b>,
     /// Where trip-count symbols are named.
     pub symbols: &'a RefCell<DataSymbols>,
+    /// The node's output value names, by position.
+    pub output_names: Vec<&'a str>,
 }
 
 /// Runs a node that holds graph attributes.
@@ -249,11 +251,27 @@ fn run_if(c: &mut Ctl<'_, '_>) -> Step {
     let outputs = match cond {
         Some(true) => then_run.outputs.clone(),
         Some(false) => else_run.outputs.clone(),
+        // Which branch runs depends on data: where the branches' sizes
+        // differ, the output's size is a data symbol of the node, at most
+        // the larger of the two.
         None => then_run
             .outputs
             .iter()
             .zip(&else_run.outputs)
-            .map(|(a, b)| merge(a, b))
+            .enumerate()
+            .map(|(pos, (a, b))| {
+                let mut f = merge(a, b);
+                if let (Some(s), Some(x), Some(y)) = (&mut f.shape, &a.shape, &b.shape) {
+                    for (axis, d) in s.iter_mut().enumerate() {
+                        if let (Dim::Unknown, Some(p), Some(q)) =
+                            (&d, x[axis].poly(), y[axis].poly())
+                        {
+                            *d = branch_symbol(c, pos, axis, p.maximum(q).ok());
+                        }
+                    }
+                }
+                f
+            })
             .collect(),
     };
     let mut subgraphs = vec![
@@ -873,6 +891,24 @@ fn merge(a: &ValueFacts, b: &ValueFacts) -> ValueFacts {
             None
         },
     }
+}
+
+/// The size of axis `axis` of output `pos` of an If whose branch depends on
+/// data (key `o<pos>_<axis>`).
+fn branch_symbol(c: &Ctl<'_, '_>, pos: usize, axis: usize, bound: Option<Poly>) -> Dim {
+    let key = format!("o{pos}_{axis}");
+    Dim::Known(c.symbols.borrow_mut().size(
+        c.name,
+        &c.node.op_type,
+        c.output_names.get(pos).copied().unwrap_or(""),
+        DataSize {
+            key: &key,
+            output: pos,
+            axis,
+            upper_bound: bound,
+            meaning: "a size that depends on which branch runs",
+        },
+    ))
 }
 
 /// The symbol standing for an unknown trip count: a data symbol of the

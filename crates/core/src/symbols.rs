@@ -60,6 +60,8 @@ pub struct SymbolInfo {
 pub(crate) struct DataSymbols {
     by_origin: FxHashMap<(String, String), Symbol>,
     taken: FxHashSet<Symbol>,
+    /// The user's bindings (`--dim`), which data symbols take too.
+    bound: FxHashMap<String, i128>,
     pub(crate) list: Vec<SymbolInfo>,
 }
 
@@ -75,10 +77,30 @@ pub struct DataSize<'r> {
 
 impl DataSymbols {
     /// A table in which the model's own symbol names are taken.
-    pub(crate) fn new(declared: impl IntoIterator<Item = Symbol>) -> Self {
+    pub(crate) fn new(
+        declared: impl IntoIterator<Item = Symbol>,
+        bound: impl IntoIterator<Item = (String, i128)>,
+    ) -> Self {
         DataSymbols {
             taken: declared.into_iter().collect(),
+            bound: bound.into_iter().collect(),
             ..DataSymbols::default()
+        }
+    }
+
+    /// The size for `request` at `node`: its symbol, or the value the user
+    /// bound it to.
+    pub(crate) fn size(
+        &mut self,
+        node: &str,
+        op_type: &str,
+        output_name: &str,
+        request: DataSize,
+    ) -> Poly {
+        let name = self.intern(node, op_type, output_name, request);
+        match self.bound.get(&*name) {
+            Some(&v) => Poly::constant(v),
+            None => Poly::from_atom(crate::poly::Atom::Sym(name)),
         }
     }
 
@@ -121,12 +143,11 @@ impl DataSymbols {
 }
 
 /// What a rule needs to name a data symbol: the table, the node's report
-/// name, its output names and the user's bindings.
+/// name and its output names.
 pub(crate) struct SymbolScope<'s> {
     pub table: &'s RefCell<DataSymbols>,
     pub node: &'s str,
     pub output_names: Vec<&'s str>,
-    pub bind: &'s dyn Fn(&str) -> Option<i128>,
 }
 
 /// `node` (and `key`) as a symbol name: see the module docs.
@@ -164,7 +185,7 @@ mod tests {
         assert_eq!(symbol_base("Loop#3/body/TopK", "k"), "Loop_3_body_TopK_k");
         assert_eq!(symbol_base("7", ""), "n_7");
         assert_eq!(symbol_base("///", ""), "n_");
-        let mut t = DataSymbols::new([Arc::from("roi_heads_NonZero")]);
+        let mut t = DataSymbols::new([Arc::from("roi_heads_NonZero")], []);
         let req = |key| DataSize {
             key,
             output: 0,

@@ -612,6 +612,13 @@ enum VOp {
     Or,
     Xor,
     Where,
+    Reciprocal,
+    Exp,
+    Log,
+    Pow,
+    Sign,
+    Sigmoid,
+    Tanh,
 }
 
 impl VOp {
@@ -643,6 +650,13 @@ impl VOp {
             "Or" => Or,
             "Xor" => Xor,
             "Where" => Where,
+            "Reciprocal" => Reciprocal,
+            "Exp" => Exp,
+            "Log" => Log,
+            "Pow" => Pow,
+            "Sign" => Sign,
+            "Sigmoid" => Sigmoid,
+            "Tanh" => Tanh,
             _ => return None,
         })
     }
@@ -950,6 +964,18 @@ fn int_op(op: VOp, xs: &[&Dim], exact: bool, fmod: bool) -> Option<Dim> {
             None if x == y => (*x).clone(),
             None => Dim::Unknown,
         },
+        (Pow, [a, e]) => match (a.poly(), constant(e)) {
+            (Some(p), Some(k)) if (0..=i128::from(crate::poly::MAX_DEGREE)).contains(&k) => {
+                p.checked_pow(k as u32).map_or(Dim::Unknown, Dim::Known)
+            }
+            _ => Dim::Unknown,
+        },
+        (Sign, [a]) => match relation(a, &Dim::int(0)) {
+            Some(Rel::Gt) => Dim::int(1),
+            Some(Rel::Eq) => Dim::int(0),
+            Some(Rel::Lt) => Dim::int(-1),
+            _ => Dim::Unknown,
+        },
         _ => return None,
     })
 }
@@ -981,6 +1007,19 @@ fn float_op(op: VOp, xs: &[&f64], fmod: bool) -> Option<f64> {
         (Ceil, [a]) => a.ceil(),
         (Round, [a]) => a.round_ties_even(),
         (Sqrt, [a]) => a.sqrt(),
+        (Reciprocal, [a]) => 1.0 / *a,
+        (Exp, [a]) => a.exp(),
+        (Log, [a]) => a.ln(),
+        (Pow, [a, e]) => a.powf(**e),
+        (Sign, [a]) => {
+            if **a == 0.0 {
+                0.0
+            } else {
+                a.signum()
+            }
+        }
+        (Sigmoid, [a]) => 1.0 / (1.0 + (-*a).exp()),
+        (Tanh, [a]) => a.tanh(),
         (Equal, [x, y]) => b(x == y),
         (Less, [x, y]) => b(x < y),
         (Greater, [x, y]) => b(x > y),
@@ -1861,6 +1900,6 @@ mod tests {
         };
         assert_eq!(value("Add", &[big, scalar(1)]), None);
         // Not a value-propagating op.
-        assert_eq!(value("Exp", &[floats(&[0.0])]), None);
+        assert_eq!(value("Erf", &[floats(&[0.0])]), None);
     }
 }

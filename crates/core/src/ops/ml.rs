@@ -646,7 +646,14 @@ fn linear_regressor(ctx: &mut NodeCtx) -> RuleResult {
 fn linear_classifier(ctx: &mut NodeCtx) -> RuleResult {
     let (n, f) = samples(ctx)?;
     let (labels, label) = class_labels(ctx, "classlabels_ints")?;
-    let c = coefficient_rows(ctx, &f)?;
+    // With more than two labels onnxruntime scores one class per label,
+    // reading the coefficients as `[labels, F]` (a file whose coefficient
+    // count disagrees still gets one score per label).
+    let c = if labels > 2 {
+        labels as i64
+    } else {
+        coefficient_rows(ctx, &f)?
+    };
     let binary = c == 1 && labels == 2;
     let e: i64 = if binary { 2 } else { c };
     ctx.set_output(0, Some(label), vec![n.clone()]);

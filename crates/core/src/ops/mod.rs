@@ -224,14 +224,11 @@ impl<'a> NodeCtx<'a> {
             .get(request.output)
             .copied()
             .unwrap_or("");
-        let name = scope
+        let size = scope
             .table
             .borrow_mut()
-            .intern(scope.node, &self.node.op_type, output, request);
-        match (scope.bind)(&name) {
-            Some(v) => Dim::Known(Poly::constant(v)),
-            None => Dim::Known(Poly::from_atom(crate::poly::Atom::Sym(name))),
-        }
+            .size(scope.node, &self.node.op_type, output, request);
+        Dim::Known(size)
     }
 
     // ----- inputs -------------------------------------------------------

@@ -18,6 +18,7 @@ use super::{product, NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::graph::DType;
 use crate::poly::Poly;
 use crate::shape::{self, Dim, Shape};
+use crate::value::{round_to_dtype, ConstValue};
 
 /// A reduction costing `$a·n + $b` FLOPs per output.
 macro_rules! reduce_op {
@@ -190,6 +191,9 @@ fn reduce<const A: i128, const B: i128>(ctx: &mut NodeCtx) -> RuleResult {
     let reduced = reduced_axes(ctx, x.len(), keepdims)?;
     let out = reduce_shape(&x, &reduced, keepdims);
     ctx.set_output(0, ctx.dtype(0), out);
+    if let Some(v) = reduced_value(ctx, &reduced) {
+        ctx.set_output_value(0, v);
+    }
     let dims = ctx.known_shape(0)?;
     let (n, outputs) = split_product(&dims, &reduced)?;
     let flops = group_cost(&outputs, &n, A, B)?;
@@ -213,6 +217,91 @@ fn arg_reduce(ctx: &mut NodeCtx) -> RuleResult {
     let (n, outputs) = split_product(&dims, &reduced)?;
     let flops = group_cost(&outputs, &n, 1, -1)?;
     ctx.add_flops(&flops)
+}
+
+/// The reduction's elements when the input's are known and its shape
+/// concrete (a shape computation such as `ReduceMin` of an image size):
+/// ReduceMin, ReduceMax, ReduceSum, ReduceProd on integers (symbolic ones
+/// too: min/max become expressions) and floats (rounded to the dtype),
+/// ReduceMean on floats. Others give no value.
+fn reduced_value(ctx: &NodeCtx, reduced: &[bool]) -> Option<ConstValue> {
+    let v = ctx.value(0)?;
+    let dims: Vec<usize> = ctx
+        .shape(0)
+        .ok()?
+        .iter()
+        .map(|d| d.as_i64().and_then(|x| usize::try_from(x).ok()))
+        .collect::<Option<_>>()?;
+    let total = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+    if total != v.len() || total == 0 {
+        return None;
+    }
+    // For each input element, the index of the output it reduces into.
+    let out_dims: Vec<usize> = dims
+        .iter()
+        .zip(reduced)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    let outputs: usize = out_dims.iter().product();
+    let target = |mut flat: usize| {
+        let (mut idx, mut stride) = (0, 1);
+        for a in (0..dims.len()).rev() {
+            let i = flat % dims[a];
+            flat /= dims[a];
+            if !reduced[a] {
+                idx += i * stride;
+            }
+            stride *= out_dims[a];
+        }
+        idx
+    };
+    let op = ctx.node.op_type.as_str();
+    match v {
+        ConstValue::Ints(e) => {
+            let mut acc: Vec<Option<Dim>> = vec![None; outputs];
+            for (k, x) in e.iter().enumerate() {
+                let slot = &mut acc[target(k)];
+                *slot = Some(match slot.take() {
+                    None => x.clone(),
+                    Some(a) => match op {
+                        "ReduceMin" => a.min(x).ok()?,
+                        "ReduceMax" => a.max(x).ok()?,
+                        "ReduceSum" => a.add(x).ok()?,
+                        "ReduceProd" => a.mul(x).ok()?,
+                        _ => return None,
+                    },
+                });
+            }
+            if !matches!(op, "ReduceMin" | "ReduceMax" | "ReduceSum" | "ReduceProd") {
+                return None;
+            }
+            Some(ConstValue::Ints(acc.into_iter().collect::<Option<_>>()?))
+        }
+        ConstValue::Floats(e) => {
+            let dtype = ctx.dtype(0).filter(|d| d.is_float())?;
+            let mut acc: Vec<Option<f64>> = vec![None; outputs];
+            for (k, &x) in e.iter().enumerate() {
+                let slot = &mut acc[target(k)];
+                *slot = Some(match (*slot, op) {
+                    (None, _) => x,
+                    (Some(a), "ReduceMin") => a.min(x),
+                    (Some(a), "ReduceMax") => a.max(x),
+                    (Some(a), "ReduceSum" | "ReduceMean") => a + x,
+                    (Some(a), "ReduceProd") => a * x,
+                    _ => return None,
+                });
+            }
+            let n = (total / outputs) as f64;
+            let vals = acc
+                .into_iter()
+                .map(|a| {
+                    let a = a?;
+                    round_to_dtype(if op == "ReduceMean" { a / n } else { a }, dtype)
+                })
+                .collect::<Option<Vec<_>>>()?;
+            ConstValue::floats(vals)
+        }
+    }
 }
 
 pub(super) fn reduce_shape(x: &[Dim], reduced: &[bool], keepdims: bool) -> Shape {

