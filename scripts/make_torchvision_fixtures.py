@@ -199,6 +199,42 @@ def count_torch_tensors(model) -> dict:
     }
 
 
+def strip_weights(proto, final_path: Path, work_dir: Path) -> str:
+    """Write ``proto`` (an in-memory ModelProto holding all its weights) to
+    ``final_path`` with its weights stripped, and return the name of the
+    (non-existent) external data file the initializers point at.
+
+    Every initializer keeps its name/dims/dtype; the payload of tensors of
+    >= ~1 KiB (see EXTERNAL_SIZE_THRESHOLD) is saved to an external data file
+    ``<final_path.name>.data`` inside ``work_dir`` (a fresh directory), which
+    is then deleted, so only the graph and the small tensors are kept.
+    ``Constant`` node attributes are left as they are.  NB: ``proto`` is
+    modified in place (its initializers end up pointing at the data file).
+    """
+    import onnx
+
+    work_dir.mkdir(parents=True)
+    name = final_path.name
+    data_name = f"{name}.data"
+    cwd = os.getcwd()
+    os.chdir(work_dir)  # onnx checks os.path.exists(location) relative to cwd
+    try:
+        onnx.save_model(
+            proto,
+            str(work_dir / name),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=data_name,
+            size_threshold=EXTERNAL_SIZE_THRESHOLD,
+        )
+    finally:
+        os.chdir(cwd)
+    (work_dir / data_name).unlink(missing_ok=True)  # the weights are gone
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(work_dir / name, final_path)
+    return data_name
+
+
 # --------------------------------------------------------------------------
 # ONNX analysis (independent of torch; works on the stripped file)
 # --------------------------------------------------------------------------
@@ -383,27 +419,9 @@ def export_one(name: str, out_dir: Path, keep_full: Path | None, threads: int) -
         #    stays in the temporary directory and is deleted with it).
         t0 = time.time()
         proto = onnx.load(str(full_path))  # loads external data if any
-        stripped_dir = tmp / "stripped"
-        stripped_dir.mkdir()
-        data_name = f"{name}.onnx.data"
-        cwd = os.getcwd()
-        os.chdir(stripped_dir)  # onnx checks os.path.exists(location) relative to cwd
-        try:
-            onnx.save_model(
-                proto,
-                str(stripped_dir / f"{name}.onnx"),
-                save_as_external_data=True,
-                all_tensors_to_one_file=True,
-                location=data_name,
-                size_threshold=EXTERNAL_SIZE_THRESHOLD,
-            )
-        finally:
-            os.chdir(cwd)
-        del proto
-        (stripped_dir / data_name).unlink(missing_ok=True)  # the weights are gone
-        out_dir.mkdir(parents=True, exist_ok=True)
         final_path = out_dir / f"{name}.onnx"
-        shutil.copyfile(stripped_dir / f"{name}.onnx", final_path)
+        data_name = strip_weights(proto, final_path, tmp / "stripped")
+        del proto
         log(f"{name}: stripped in {time.time() - t0:.1f}s -> {final_path} ({final_path.stat().st_size / 1024:.0f} KiB)")
 
     # 5. reference numbers from the stripped file

@@ -243,3 +243,56 @@ fn pypi_corpus_shapes_match_onnxruntime() {
 fn torchvision_shapes_match_onnxruntime() {
     assert_folder("torchvision_oracle");
 }
+
+/// Weight elements the file holds, from the oracle's census of
+/// initializers and `Constant` node tensors: float and 8-bit or smaller
+/// integer dtypes (int32/int64 hold shapes, indices and biases of quantized
+/// kernels' accumulators only in small numbers, and are left out).
+fn weights_held(oracle: &Value) -> u64 {
+    let weight_dtype = |d: &str| {
+        d.starts_with("float")
+            || d.starts_with("bfloat")
+            || matches!(d, "int8" | "uint8" | "int4" | "uint4")
+    };
+    [
+        "initializer_elements",
+        "constant_node_elements",
+        "subgraph_initializer_elements",
+    ]
+    .iter()
+    .filter_map(|k| oracle[*k].as_object())
+    .flat_map(|m| m.iter())
+    .filter(|(d, _)| weight_dtype(d))
+    .map(|(_, n)| n.as_u64().expect("element count"))
+    .sum()
+}
+
+/// Parameters wherever the weights live (initializers, `Constant` nodes,
+/// int8 weights behind `Cast → Mul`): within 1% of the weight elements the
+/// file holds.
+#[test]
+fn parameters_match_the_weights_the_files_hold() {
+    let mut table = String::new();
+    let mut failures = Vec::new();
+    for (file, oracle) in oracles(&folder("pypi_corpus")) {
+        let model = nncost_onnx::read_file(&file).unwrap();
+        let report = analyze(&model.graph, &options(&oracle)).unwrap();
+        // The file's weights are parameters and buffers (BatchNorm
+        // statistics) alike.
+        let params = report.totals.params + report.totals.buffers;
+        let held = weights_held(&oracle);
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        table.push_str(&format!(
+            "{stem:<32} params+buffers {params:>10} ({:>9} in Constant nodes)  held {held:>10}\n",
+            report.totals.params_in_constant_nodes
+        ));
+        if (params as f64 - held as f64).abs() > 0.01 * held as f64 {
+            failures.push(stem);
+        }
+    }
+    println!("{table}");
+    assert!(
+        failures.is_empty(),
+        "{table}\noff by more than 1%: {failures:?}"
+    );
+}

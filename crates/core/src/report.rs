@@ -117,6 +117,9 @@ pub struct Totals {
     pub params: u64,
     /// Storage of those parameters in bytes, by their dtype.
     pub param_bytes: u64,
+    /// Of `params`, the elements held in `Constant` nodes rather than
+    /// initializers (paddle2onnx, spox and older PyTorch exports).
+    pub params_in_constant_nodes: u64,
     /// Non-trainable state elements (BatchNormalization running mean/var).
     pub buffers: u64,
     /// Float initializer elements that are neither parameters nor buffers:

@@ -350,6 +350,58 @@ const RECURRENT_ROLES: &[Role] = &[
 /// W `[D, G·H, I]`, R `[D, G·H, H]` → Y `[T, D, B, H]` (`[B, T, D, H]`),
 /// Y_h (and LSTM's Y_c) `[D, B, H]` (`[B, D, H]`).
 fn recurrent<const G: i128>(ctx: &mut NodeCtx) -> RuleResult {
+    let r = recurrent_shapes(ctx, G)?;
+    let macs = r.macs()?;
+    let bias = if ctx.has_input(3) {
+        r.gh.clone()
+    } else {
+        r.gh.checked_neg()?
+    };
+    let flops = macs.checked_scale(2)?.checked_add(
+        &r.steps
+            .checked_mul(&bias.checked_add(&r.gate_flops(ctx)?)?)?,
+    )?;
+    ctx.add_macs(&macs)?;
+    ctx.add_flops(&flops)
+}
+
+/// What a recurrent layer's cost is made of: `steps = T·D·B` cell updates,
+/// each of `gh = G·H` gate pre-activations from an input of `i` and a state
+/// of `h` features.
+pub(super) struct Recurrent {
+    pub steps: Poly,
+    pub gh: Poly,
+    pub i: Poly,
+    pub h: Poly,
+    gates: i128,
+}
+
+impl Recurrent {
+    /// `steps·G·H·(I + H)`: the two matrix products of every step.
+    pub fn macs(&self) -> Result<Poly, OpError> {
+        Ok(self
+            .steps
+            .checked_mul(&self.gh.checked_mul(&self.i.checked_add(&self.h)?)?)?)
+    }
+
+    /// Per step, the gates' element-wise work: H (RNN), 14H (GRU), 18H
+    /// (LSTM) or 24H with peepholes (input 7).
+    pub fn gate_flops(&self, ctx: &NodeCtx) -> Result<Poly, OpError> {
+        Ok(match self.gates {
+            1 => self.h.clone(),
+            3 => self.h.checked_scale(14)?,
+            _ => {
+                let peep = if ctx.has_input(7) { 24 } else { 18 };
+                self.h.checked_scale(peep)?
+            }
+        })
+    }
+}
+
+/// Sets a recurrent layer's outputs (see [`recurrent`]) and returns its
+/// sizes. The hidden size is the `hidden_size` attribute, else R's last
+/// dim.
+pub(super) fn recurrent_shapes(ctx: &mut NodeCtx, gates: i128) -> Result<Recurrent, OpError> {
     let x = ctx.shape(0)?.to_vec();
     if x.len() != 3 {
         return Err(OpError::Invalid(format!(
@@ -404,26 +456,14 @@ fn recurrent<const G: i128>(ctx: &mut NodeCtx) -> RuleResult {
         ctx.known_dim(2, &h)?,
     );
     let steps = product([&t, &b])?.checked_scale(i128::from(d))?;
-    let gh = h.checked_scale(G)?;
-    let macs = steps.checked_mul(&gh.checked_mul(&i_size.checked_add(&h)?)?)?;
-    let bias = if ctx.has_input(3) {
-        gh.clone()
-    } else {
-        gh.checked_neg()?
-    };
-    let gates = match G {
-        1 => h.clone(),
-        3 => h.checked_scale(14)?,
-        _ => {
-            let peep = if ctx.has_input(7) { 24 } else { 18 };
-            h.checked_scale(peep)?
-        }
-    };
-    let flops = macs
-        .checked_scale(2)?
-        .checked_add(&steps.checked_mul(&bias.checked_add(&gates)?)?)?;
-    ctx.add_macs(&macs)?;
-    ctx.add_flops(&flops)
+    let gh = h.checked_scale(gates)?;
+    Ok(Recurrent {
+        steps,
+        gh,
+        i: i_size,
+        h,
+        gates,
+    })
 }
 
 /// `a − b`, or 0 when both are constants and `a < b` (a count that would be

@@ -28,12 +28,56 @@ const W: Role = Role::Weight;
 const C: Role = Role::Config;
 const MS: &str = "com.microsoft";
 
+/// onnxruntime's DynamicQuantizeLSTM: an LSTM whose W `[D, I, 4H]` and R
+/// `[D, H, 4H]` are int8 (stored transposed against LSTM's), X and H
+/// quantized at each step. Shapes as LSTM (`hidden_size` is required: R's
+/// last dim is 4H here). Each step's two products are integer: MACs
+/// `4H·(I + H)` and `4H·(2(I + H) − 2)` integer ops; in floats, each of the
+/// two `4H` results is dequantized (`2·4H`), they are summed (`4H`), the
+/// bias added (`4H`) and the gates applied (`18H`, `24H` with peepholes).
+/// Finding each step's quantization scale of X and H is not counted.
+fn dynamic_quantize_lstm(ctx: &mut NodeCtx) -> RuleResult {
+    if ctx.attr("hidden_size").is_none() {
+        return Err(OpError::Invalid(
+            "DynamicQuantizeLSTM needs the 'hidden_size' attribute".into(),
+        ));
+    }
+    let r = super::matmul::recurrent_shapes(ctx, 4)?;
+    let macs = r.macs()?;
+    let int_ops = macs
+        .checked_scale(2)?
+        .checked_sub(&r.steps.checked_mul(&r.gh.checked_scale(2)?)?)?;
+    let bias = if ctx.has_input(3) {
+        r.gh.clone()
+    } else {
+        Poly::ZERO
+    };
+    let per_step =
+        r.gh.checked_scale(3)?
+            .checked_add(&bias)?
+            .checked_add(&r.gate_flops(ctx)?)?;
+    ctx.add_macs(&macs)?;
+    ctx.add_int_ops(&int_ops)?;
+    ctx.add_flops(&r.steps.checked_mul(&per_step)?)
+}
+
 /// Requantizing one output: multiply, round, add zero point, 2 clamps.
 const REQUANT: i128 = 5;
 /// Dequantizing one element with a zero point: subtract, multiply.
 const DEQUANT: i128 = 2;
 
 pub const OPS: &[OpDef] = &[
+    OpDef {
+        op_type: "DynamicQuantizeLSTM",
+        domain: MS,
+        rule: dynamic_quantize_lstm,
+        // X, W, R, B, sequence_lens, initial_h, initial_c, P, then the
+        // scales and zero points of W and R.
+        roles: &[D, W, W, W, C, D, D, W, C, C, C, C],
+        cost_doc: "LSTM with int8 W [D, I, 4H] and R [D, H, 4H]: MACs = T·D·B·4H·(I + H) (integer); \
+                   int ops = T·D·B·4H·(2(I + H) − 2); FLOPs = T·D·B·(8H dequantize + 4H sum + 4H bias + 18H gates, 24H with peepholes); \
+                   the per-step dynamic quantization of X and H is not counted",
+    },
     OpDef {
         op_type: "QuantizeLinear",
         domain: "",
@@ -950,6 +994,37 @@ mod tests {
         assert_eq!(r.shape(1), "scalar");
         assert_eq!(r.node().outputs[2].dtype, Some(DType::U8));
         assert_eq!(r.flops(), 707);
+    }
+
+    /// DynamicQuantizeLSTM, X [5, 1, 8], H 4, forward, with bias: 5 steps
+    /// of 16 gate pre-activations from 8 + 4 features. MACs = 5·16·12 =
+    /// 960; int ops = 2·960 − 5·2·16 = 1,760; FLOPs = 5·(3·16 + 16 + 18·4)
+    /// = 680. Y [5, 1, 1, 4], Y_h and Y_c [1, 1, 4]. W and R are weights:
+    /// 128 + 64 int8 elements, and the bias 32.
+    #[test]
+    fn dynamic_quantize_lstm() {
+        let r = NodeTest::new("DynamicQuantizeLSTM")
+            .domain(super::MS)
+            .input(&[5, 1, 8])
+            .input_dims(vec![Dim::int(1), Dim::int(8), Dim::int(16)], DType::I8)
+            .input_dims(vec![Dim::int(1), Dim::int(4), Dim::int(16)], DType::I8)
+            .input(&[1, 32])
+            .int("hidden_size", 4)
+            .run_outputs(3);
+        assert_eq!(
+            [r.shape(0), r.shape(1), r.shape(2)],
+            ["5x1x1x4", "1x1x4", "1x1x4"]
+        );
+        assert_eq!(r.macs(), 960);
+        assert_eq!(r.int_ops(), 1760);
+        assert_eq!(r.flops(), 680);
+        let no_size = NodeTest::new("DynamicQuantizeLSTM")
+            .domain(super::MS)
+            .input(&[5, 1, 8])
+            .input_dims(vec![Dim::int(1), Dim::int(8), Dim::int(16)], DType::I8)
+            .input_dims(vec![Dim::int(1), Dim::int(4), Dim::int(16)], DType::I8)
+            .run_outputs(3);
+        assert!(incomplete(&no_size, "hidden_size"));
     }
 
     /// MatMulInteger A [batch, 8, 16] uint8 × B [16, 4] int8: outputs
