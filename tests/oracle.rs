@@ -296,3 +296,73 @@ fn parameters_match_the_weights_the_files_hold() {
         "{table}\noff by more than 1%: {failures:?}"
     );
 }
+
+/// MACs against PyTorch's own count: torch's `FlopCounterMode` on the same
+/// weights and input, halved (it counts a multiply–add as 2), recorded by
+/// the fixtures script. With every data symbol bound to what onnxruntime
+/// observed (how many proposals and detections these random weights gave),
+/// nncost's MACs must be within 0.5%.
+#[test]
+fn torchvision_macs_match_torch_flop_counter() {
+    let mut table = String::new();
+    let mut failures = Vec::new();
+    for (file, oracle) in oracles(&folder("torchvision_oracle")) {
+        let Some(torch) = oracle["torch_flop_counter_macs"].as_f64() else {
+            continue;
+        };
+        let (report, _) = analyse_bound(&file, &oracle);
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        let Some(macs) = report.totals.macs.as_constant() else {
+            failures.push(format!("{stem}: MACs still symbolic: {}", report.totals.macs));
+            continue;
+        };
+        let diff = 100.0 * (macs as f64 - torch) / torch;
+        table.push_str(&format!(
+            "{stem:<40} nncost {macs:>16} torch {torch:>16} {diff:+.3}%\n"
+        ));
+        if diff.abs() > 0.5 {
+            failures.push(stem);
+        }
+    }
+    println!("{table}");
+    assert!(failures.is_empty(), "{table}\n{failures:?}");
+}
+
+/// ResNet-18 exported with dynamic height and width: every stride-2 stage is
+/// an exact floor division, so the MACs are one expression for every input
+/// size. Per output position: conv1 64·3·7·7 = 9,408 at ⌈h/2⌉; layer1
+/// 4·64·64·9 = 147,456 at ⌈h/4⌉; layer2 128·64·9 + 3·128·128·9 + 128·64 =
+/// 524,288 at ⌈h/8⌉; layer3 and layer4 likewise ×4 each; fc 512·1000.
+/// Bound to the odd 481×353 it equals the fixed-size export's count and
+/// torch's (6,534,835,392), and at 224×224 torchvision's 1.814 G.
+#[test]
+fn dynamic_resnet18_is_one_exact_expression() {
+    let model = nncost_onnx::read_file(&folder("torchvision_oracle").join("resnet18_dyn.onnx"))
+        .expect("fixture");
+    let report = analyze(&model.graph, &AnalysisOptions::default()).expect("analysis");
+    assert_eq!(
+        report.totals.macs.to_string(),
+        "9408*batch*ceil(height/2)*ceil(width/2) + 147456*batch*ceil(height/4)*ceil(width/4) \
+         + 524288*batch*ceil(height/8)*ceil(width/8) + 2097152*batch*ceil(height/16)*ceil(width/16) \
+         + 8388608*batch*ceil(height/32)*ceil(width/32) + 512000*batch"
+    );
+    let at = |h: i128, w: i128| {
+        report
+            .totals
+            .macs
+            .substitute(&|s| match s {
+                "batch" => Some(1),
+                "height" => Some(h),
+                "width" => Some(w),
+                _ => None,
+            })
+            .unwrap()
+            .as_constant()
+            .unwrap()
+    };
+    assert_eq!(at(481, 353), 6_534_835_392);
+    assert_eq!(at(224, 224), 1_814_073_344);
+    // Every symbol the report lists is the model's own.
+    let names: Vec<&str> = report.symbols.iter().map(|s| &*s.name).collect();
+    assert_eq!(names, ["batch", "height", "width"]);
+}
