@@ -2,7 +2,7 @@
 //! ONNX file or a network description) or builds one layer, runs the
 //! analysis and prints a report; all the work is in the library crates.
 //!
-//! Exit codes: 0 success; 1 unsupported operators under `--strict`;
+//! Exit codes: 0 success; 1 under `--strict`, an unsupported or incomplete node;
 //! 2 bad input or usage.
 
 use std::io::{Read, Write};
@@ -12,12 +12,19 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use nncost_core::{analyze, AnalysisOptions, Graph, Report};
+use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Report};
 use nncost_render::{ModelInfo, TableOptions};
 
 mod layer_cmd;
 
 use layer_cmd::{activation_help, run_layer, LayerKind};
+
+/// What `--bound` evaluates data-dependent sizes at.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Bound {
+    /// Each at its upper bound.
+    Max,
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,7 +34,7 @@ use layer_cmd::{activation_help, run_layer, LayerKind};
     args_conflicts_with_subcommands = true,
     after_help = "Models: an ONNX file, or a network description (.nn: docs/netdesc.md).\n\
                   One layer, with the working shown: nncost layer conv --input 3x224x224 --out-channels 64 --kernel 3 --padding 1 --explain\n\
-                  Exit codes: 0 success, 1 unsupported operators with --strict, 2 bad input or usage.\n\
+                  Exit codes: 0 success, 1 with --strict when a node is unsupported or not fully counted, 2 bad input or usage.\n\
                   Conventions: MACs are multiply-accumulates; FLOPs count every scalar operation (a MAC is 2 FLOPs)."
 )]
 pub(crate) struct Cli {
@@ -38,9 +45,14 @@ pub(crate) struct Cli {
     #[arg(long = "dim", value_name = "NAME=VALUE")]
     dims: Vec<String>,
 
-    /// Set a graph input's whole shape, e.g. `--input input=1x3x224x224` (repeatable).
+    /// Set a graph input's whole shape, e.g. `--input input=1x3x224x224` (repeatable); binds
+    /// the dim names the model declares for it.
     #[arg(long = "input", value_name = "NAME=SHAPE")]
     inputs: Vec<String>,
+
+    /// Sizes that depend on data: `max` evaluates each at its upper bound (a worst case).
+    #[arg(long, value_enum, value_name = "max")]
+    bound: Option<Bound>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -54,7 +66,7 @@ pub(crate) struct Cli {
     #[arg(long)]
     by_op: bool,
 
-    /// Fail (exit code 1) if any operator is not supported.
+    /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
     strict: bool,
 
@@ -85,7 +97,7 @@ pub(crate) enum Format {
 pub(crate) enum Failure {
     /// Bad input or usage: exit 2.
     Input(anyhow::Error),
-    /// Unsupported operators under `--strict`: exit 1 (the report is still printed).
+    /// Unsupported or incomplete nodes under `--strict`: exit 1 (the report is still printed).
     Strict(String),
 }
 
@@ -191,8 +203,11 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             "the graph has no nodes: there is nothing to count".into(),
         )));
     }
-    let report = analyze(&graph, &options)
-        .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    let report = match cli.bound {
+        Some(Bound::Max) => analyze_at_upper_bounds(&graph, &options),
+        None => analyze(&graph, &options),
+    }
+    .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     let text = match cli.format {
         Format::Table => nncost_render::render_table(
             &report,
@@ -205,7 +220,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         Format::Json => nncost_render::render_json(&report, &info),
     };
     emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
-    let outcome = if cli.strict && report.unsupported_count() > 0 {
+    let outcome = if cli.strict && !report.is_complete() {
         Err(Failure::Strict(strict_message(&report)))
     } else {
         Ok(())
@@ -225,16 +240,29 @@ fn with_path(source: &str, message: String) -> anyhow::Error {
 }
 
 fn strict_message(report: &Report) -> String {
-    let ops: Vec<String> = report
-        .unsupported
-        .iter()
-        .map(|u| format!("{} ×{}", u.op_type, u.nodes.len()))
-        .collect();
-    format!(
-        "--strict: {} nodes have unsupported operators: {}",
-        report.unsupported_count(),
-        ops.join(", ")
-    )
+    let mut parts = Vec::new();
+    if report.unsupported_count() > 0 {
+        let ops: Vec<String> = report
+            .unsupported
+            .iter()
+            .map(|u| format!("{} ×{}", u.op_type, u.nodes.len()))
+            .collect();
+        parts.push(format!(
+            "{} nodes have unsupported operators: {}",
+            report.unsupported_count(),
+            ops.join(", ")
+        ));
+    }
+    let incomplete: Vec<_> = report.incomplete().collect();
+    if let Some((first, reason)) = incomplete.first() {
+        parts.push(format!(
+            "{} nodes are not fully counted (first: {} ({}): {reason})",
+            incomplete.len(),
+            first.name,
+            first.op_type
+        ));
+    }
+    format!("--strict: {}", parts.join("; "))
 }
 
 fn analysis_options(cli: &Cli) -> Result<AnalysisOptions> {

@@ -411,3 +411,80 @@ fn malformed_models_are_clear_errors() {
     std::fs::write(&path, [0x08, 0x08, 0x38, 0x01]).unwrap();
     assert_bad_input(&nncost(&[path.to_str().unwrap()]), "not an ONNX model");
 }
+
+fn fixture(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// `--input` is checked: a wrong rank against the declaration, and a
+/// channel count the first convolution's weights cannot take, are exit 2
+/// naming the input (and the node); a shape binds the model's own dim
+/// names (`batch` here), so a `--dim` that disagrees is an error; a `--dim`
+/// the model lacks lists the names it has.
+#[test]
+fn inputs_and_dims_are_validated() {
+    let m = example();
+    assert_bad_input(
+        &nncost(&[&m, "--input", "input=1x3x224"]),
+        "--input input=1x3x224: the model declares input as batchx3x224x224",
+    );
+    assert_bad_input(
+        &nncost(&[&m, "--input", "input=1x4x224x224"]),
+        "node '/conv1/Conv' (Conv) cannot take it: input has 4 channels but weight expects 3",
+    );
+    assert_bad_input(
+        &nncost(&[&m, "--input", "input=2x3x224x224", "--dim", "batch=3"]),
+        "batch is bound to 3 and to 2",
+    );
+    assert_bad_input(
+        &nncost(&[&m, "--dim", "Batch=3"]),
+        "--dim names 'Batch', but the model's symbols are: batch",
+    );
+    let o = nncost(&[&m, "--input", "input=2x3x224x224", "--exact"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("bound:  batch=2"), "{out}");
+    assert!(out.contains("MACs     3,628,146,688\n"), "{out}");
+}
+
+/// A detection model: data-dependent sizes are named symbols listed in the
+/// JSON with origin and bound; `--strict` fails on its data-dependent
+/// NonMaxSuppression cost and the totals say they are partial; `--bound
+/// max` evaluates every data symbol at its bound and says so.
+#[test]
+fn data_symbols_strict_and_worst_case() {
+    let m = fixture("torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx");
+    let o = nncost(&[&m, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let symbols = v["symbols"].as_array().expect("symbols");
+    let nonzero = symbols
+        .iter()
+        .find(|s| s["name"] == "rpn_NonZero")
+        .expect("the RPN's NonZero names a symbol");
+    assert_eq!(nonzero["kind"], "data");
+    assert_eq!(nonzero["origin"]["node"], "/rpn/NonZero");
+    assert_eq!(nonzero["origin"]["axis"], 1);
+    assert_eq!(nonzero["upper_bound"], 450);
+    assert_eq!(v["totals"]["complete"], false);
+
+    let strict = nncost(&[&m, "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(
+        stderr(&strict).contains("not fully counted"),
+        "{}",
+        stderr(&strict)
+    );
+    assert!(stdout(&strict).contains("(partial: 2 nodes not counted"));
+
+    let worst = nncost(&[&m, "--bound", "max", "--exact"]);
+    assert_eq!(worst.status.code(), Some(0), "{}", stderr(&worst));
+    let out = stdout(&worst);
+    assert!(out.contains("worst case: rpn_NonZero, "), "{out}");
+    assert!(out.contains("bound:  rpn_NonZero=450"), "{out}");
+    assert!(out.contains("FLOPs    6,509,953,108"), "{out}");
+}

@@ -313,7 +313,10 @@ fn torchvision_macs_match_torch_flop_counter() {
         let (report, _) = analyse_bound(&file, &oracle);
         let stem = file.file_stem().unwrap().to_string_lossy().to_string();
         let Some(macs) = report.totals.macs.as_constant() else {
-            failures.push(format!("{stem}: MACs still symbolic: {}", report.totals.macs));
+            failures.push(format!(
+                "{stem}: MACs still symbolic: {}",
+                report.totals.macs
+            ));
             continue;
         };
         let diff = 100.0 * (macs as f64 - torch) / torch;

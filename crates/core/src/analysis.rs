@@ -13,7 +13,7 @@ use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Graph, NodeId, Tensor, ValueId};
 use crate::mask;
 use crate::ops::{self, NodeCtx, OpDef, OpError, Role};
-use crate::poly::{Overflow, Poly};
+use crate::poly::{Atom, Overflow, Poly};
 use crate::report::{
     NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
 };
@@ -61,6 +61,25 @@ pub enum AnalysisError {
     Overflow { node: String, op_type: String },
     #[error("--input names '{name}', but the model's inputs are: {available}")]
     NoSuchInput { name: String, available: String },
+    #[error("--input {inputs}: node '{node}' ({op_type}) cannot take it: {reason}")]
+    InputClash {
+        inputs: String,
+        node: String,
+        op_type: String,
+        reason: String,
+    },
+    #[error("--input {input}={given}: the model declares {input} as {declared}")]
+    InputMismatch {
+        input: String,
+        given: String,
+        declared: String,
+    },
+    #[error("{name} is bound to {first} and to {second} (by --dim or an --input shape)")]
+    ConflictingDim {
+        name: String,
+        first: i64,
+        second: i64,
+    },
     #[error("--dim names '{name}', but the model's symbols are: {available}")]
     NoSuchDim { name: String, available: String },
     #[error("dimension {name}={value} is invalid: dimensions are non-negative")]
@@ -73,6 +92,47 @@ pub enum AnalysisError {
     },
 }
 
+/// Analyses with every data symbol at its upper bound (`--bound max`): a
+/// worst case, never a measurement. Binding one bound can reveal the next
+/// (a bound in terms of an earlier data symbol), so the analysis repeats
+/// until every data symbol whose bound is a number is bound; a symbol whose
+/// `If` a binding decided disappears and is dropped. The report lists the
+/// symbols so bound in [`Report::at_upper_bound`].
+pub fn analyze_at_upper_bounds(
+    graph: &Graph,
+    options: &AnalysisOptions,
+) -> Result<Report, AnalysisError> {
+    let mut opts = options.clone();
+    let mut at_bound: Vec<String> = Vec::new();
+    for _ in 0..64 {
+        let mut report = match analyze(graph, &opts) {
+            Err(AnalysisError::NoSuchDim { name, .. }) if at_bound.contains(&name) => {
+                opts.dims.retain(|(n, _)| *n != name);
+                at_bound.retain(|n| *n != name);
+                continue;
+            }
+            r => r?,
+        };
+        let fresh: Vec<(String, i64)> = report
+            .symbols
+            .iter()
+            .filter(|s| s.kind == SymbolKind::Data)
+            .filter(|s| !opts.dims.iter().any(|(n, _)| **n == *s.name))
+            .filter_map(|s| {
+                let v = s.upper_bound.as_ref()?.as_i64()?;
+                Some((s.name.to_string(), v))
+            })
+            .collect();
+        if fresh.is_empty() {
+            report.at_upper_bound = at_bound;
+            return Ok(report);
+        }
+        at_bound.extend(fresh.iter().map(|(n, _)| n.clone()));
+        opts.dims.extend(fresh);
+    }
+    analyze(graph, &opts)
+}
+
 /// Analyses a graph: shapes, parameters, MACs and FLOPs of every node.
 pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, AnalysisError> {
     for (name, value) in &options.dims {
@@ -83,6 +143,12 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             });
         }
     }
+    // `--input` binds the names its declared shape gives its dims.
+    let dims = bindings_with_inputs(graph, options)?;
+    let options = &AnalysisOptions {
+        dims,
+        input_shapes: options.input_shapes.clone(),
+    };
     let bindings: HashMap<&str, i64> = options.dims.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let bind = |name: &str| bindings.get(name).map(|&v| v as i128);
 
@@ -97,10 +163,31 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             options.dims.iter().map(|(k, v)| (k.clone(), *v as i128)),
         ))),
         inits,
+        invalid: None,
         totals: Totals::default(),
         unsupported: Vec::new(),
     };
     let run = walk.run(&plan, facts, &[], "")?;
+    // A node the given input shape makes inconsistent: the input is wrong.
+    if let (Some((node, op_type, reason)), false) = (&walk.invalid, options.input_shapes.is_empty())
+    {
+        return Err(AnalysisError::InputClash {
+            inputs: options
+                .input_shapes
+                .iter()
+                .map(|(n, d)| {
+                    format!(
+                        "{n}={}",
+                        crate::shape::format_shape(&crate::shape::shape_of(d))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            node: node.clone(),
+            op_type: op_type.clone(),
+            reason: reason.clone(),
+        });
+    }
     let facts = run.facts;
     let mut totals = walk.totals;
     totals.macs = run.cost.macs;
@@ -153,7 +240,68 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         unsupported,
         bindings: options.dims.clone(),
         symbols,
+        at_upper_bound: Vec::new(),
     })
+}
+
+/// The user's `--dim` bindings, plus those an `--input` shape implies: an
+/// input declared `[batch, seq]` given `1x128` binds `batch = 1` and `seq =
+/// 128`, so the model's other inputs and every size named after them agree.
+/// The shape must have the declared rank; a declared number may be
+/// overridden (a fully convolutional model at another resolution), and a
+/// value the weights cannot take is caught where they clash
+/// ([`AnalysisError::InputClash`]); a name bound twice to different values
+/// is an error.
+fn bindings_with_inputs(
+    graph: &Graph,
+    options: &AnalysisOptions,
+) -> Result<Vec<(String, i64)>, AnalysisError> {
+    let mut dims = options.dims.clone();
+    for (name, given) in &options.input_shapes {
+        let Some(&vid) = graph
+            .inputs
+            .iter()
+            .find(|&&v| graph.values[v].name == *name)
+        else {
+            continue; // initial_facts names the missing input
+        };
+        let Some(declared) = graph.values[vid]
+            .declared
+            .as_ref()
+            .and_then(|d| d.shape.as_ref())
+        else {
+            continue;
+        };
+        let mismatch = || AnalysisError::InputMismatch {
+            input: name.clone(),
+            given: given
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join("x"),
+            declared: crate::shape::format_shape(declared),
+        };
+        if declared.len() != given.len() {
+            return Err(mismatch());
+        }
+        for (d, &g) in declared.iter().zip(given) {
+            let Some(p) = d.poly() else { continue };
+            if let Some(Atom::Sym(s)) = p.as_atom() {
+                match dims.iter().find(|(n, _)| **n == **s) {
+                    Some(&(_, v)) if v != g => {
+                        return Err(AnalysisError::ConflictingDim {
+                            name: s.to_string(),
+                            first: v,
+                            second: g,
+                        })
+                    }
+                    Some(_) => {}
+                    None => dims.push((s.to_string(), g)),
+                }
+            }
+        }
+    }
+    Ok(dims)
 }
 
 /// The symbols the model's declared shapes name (inputs, outputs, value
@@ -515,6 +663,9 @@ pub(crate) struct GraphRun {
 /// State shared by the analysis of a graph and all its bodies.
 struct Walk<'a, 'g> {
     bind: &'a dyn Fn(&str) -> Option<i128>,
+    /// The first node whose rule found the model inconsistent: (name,
+    /// operator, reason).
+    invalid: Option<(String, String, String)>,
     /// Sizes that depend on data, named as the rules meet them.
     data_symbols: Rc<RefCell<DataSymbols>>,
     inits: Inits<'g>,
@@ -676,6 +827,14 @@ impl<'g> Walk<'_, 'g> {
                     (outcome, outputs, ctx.take_cost(), Vec::new())
                 }
             };
+            // Top-level nodes only: a branch that does not run may not fit
+            // the input (silero-vad's 8 kHz path at 16 kHz).
+            let top = prefix.is_empty();
+            if let (Err(OpError::Invalid(reason)), Some(_), None, true) =
+                (&outcome, def, &self.invalid, top)
+            {
+                self.invalid = Some((name.clone(), node.op_type.clone(), reason.clone()));
+            }
             let status = match (&outcome, def) {
                 (_, None) => NodeStatus::Unsupported,
                 (Ok(()), _) => NodeStatus::Counted,

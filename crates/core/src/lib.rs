@@ -24,7 +24,7 @@ pub mod shape;
 pub mod symbols;
 pub mod value;
 
-pub use analysis::{analyze, AnalysisError, AnalysisOptions};
+pub use analysis::{analyze, analyze_at_upper_bounds, AnalysisError, AnalysisOptions};
 pub use graph::{DType, Graph};
 pub use poly::{Overflow, Poly};
 pub use report::Report;

@@ -155,6 +155,9 @@ pub struct Report {
     /// Every symbol: the model's own (its declared dims), then the sizes
     /// that depend on data, in the order the analysis met them.
     pub symbols: Vec<SymbolInfo>,
+    /// Data symbols bound at their upper bounds (`--bound max`), among
+    /// `bindings`: the counts are then a worst case.
+    pub at_upper_bound: Vec<String>,
 }
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};
@@ -166,6 +169,12 @@ impl Report {
         let mut out = Vec::new();
         collect_incomplete(&self.nodes, &mut out);
         out.into_iter()
+    }
+
+    /// Whether every node was counted: no node unsupported or incomplete
+    /// (else the totals are partial).
+    pub fn is_complete(&self) -> bool {
+        self.unsupported.is_empty() && self.incomplete().next().is_none()
     }
 
     /// Number of nodes without a rule.

@@ -151,7 +151,7 @@ pub(crate) struct SymbolScope<'s> {
 }
 
 /// `node` (and `key`) as a symbol name: see the module docs.
-pub(crate) fn symbol_base(node: &str, key: &str) -> String {
+pub fn symbol_base(node: &str, key: &str) -> String {
     let mut s = String::with_capacity(node.len() + key.len() + 1);
     for c in node.chars().chain(
         (!key.is_empty())

@@ -31,8 +31,9 @@ use std::mem;
 
 use bytes::{Bytes, BytesMut};
 use nncost_core::graph::{
-    AttrValue, Attribute, Graph, Node, NodeId, OpsetImports, Tensor, Value, ValueId,
+    AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Tensor, Value, ValueId,
 };
+use nncost_core::shape::Dim;
 
 use crate::error::{utf8, OnnxError};
 use crate::proto::{
@@ -312,7 +313,8 @@ fn convert_graph(
         let name = mem::take(&mut o.name);
         let (id, _) = b.intern(name, || format!("the name of graph output #{i}"))?;
         let value = &b.graph.values[id].name;
-        let declared = convert_type(o.r#type.as_ref(), || format!("graph output '{value}'"))?;
+        let mut declared = convert_type(o.r#type.as_ref(), || format!("graph output '{value}'"))?;
+        rename_placeholders(&mut declared, |_| Dim::Unknown);
         // An output's own declaration is the most authoritative one.
         if let Some(t) = declared {
             b.graph.values[id].declared = Some(t);
@@ -324,7 +326,8 @@ fn convert_graph(
         // not used.
         if let Some(id) = b.get(&vi.name) {
             let value = &b.graph.values[id].name;
-            let t = convert_type(vi.r#type.as_ref(), || format!("value_info '{value}'"))?;
+            let mut t = convert_type(vi.r#type.as_ref(), || format!("value_info '{value}'"))?;
+            rename_placeholders(&mut t, |_| Dim::Unknown);
             let v = &mut b.graph.values[id];
             if v.declared.is_none() {
                 v.declared = t;
@@ -373,14 +376,32 @@ fn add_initializer(
     Ok(())
 }
 
+/// The dim name `?`, which paddle2onnx writes for every dynamic dim of
+/// every value, stands for no particular size: each is replaced by
+/// `fresh(axis)`.
+fn rename_placeholders(declared: &mut Option<DeclaredType>, fresh: impl Fn(usize) -> Dim) {
+    let Some(shape) = declared.as_mut().and_then(|d| d.shape.as_mut()) else {
+        return;
+    };
+    for (axis, d) in shape.iter_mut().enumerate() {
+        if *d == Dim::sym("?") {
+            *d = fresh(axis);
+        }
+    }
+}
+
 /// Graph inputs. Those that are also initializers (always so before IR 4;
 /// overridable defaults after) are weights, not something the user feeds.
 fn add_inputs(b: &mut Builder, input: &mut [ValueInfoProto]) -> Result<(), OnnxError> {
     for (i, vi) in input.iter_mut().enumerate() {
         let name = mem::take(&mut vi.name);
-        let declared = convert_type(vi.r#type.as_ref(), || {
+        let mut declared = convert_type(vi.r#type.as_ref(), || {
             format!("graph input '{}'", lossy(&name))
         })?;
+        // paddle2onnx names every dynamic dim `?`: each of an input's is
+        // its own size, `<input>_<axis>` (`x_2`, `x_3`), not one shared one.
+        let base = nncost_core::symbols::symbol_base(&lossy(&name), "");
+        rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
         let (id, new) = b.intern(name, || format!("the name of graph input #{i}"))?;
         b.graph.values[id].declared = declared;
         // Only initializers and earlier inputs exist yet: an existing name is

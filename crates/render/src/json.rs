@@ -46,6 +46,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
                     .collect::<Map<_, _>>(),
             ),
         ),
+        ("at_upper_bound", json!(report.at_upper_bound)),
         (
             "inputs",
             Value::Array(report.inputs.iter().map(value).collect()),
@@ -61,10 +62,16 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
                 "param_bytes": t.param_bytes,
                 "buffers": t.buffers,
                 "constants": t.constants,
+                "params_in_constant_nodes": t.params_in_constant_nodes,
                 "macs": count(&t.macs),
                 "flops": count(&t.flops),
                 "int_ops": count(&t.int_ops),
+                "complete": report.is_complete(),
             }),
+        ),
+        (
+            "symbols",
+            Value::Array(report.symbols.iter().map(symbol).collect()),
         ),
     ];
     let tail: Vec<(&str, Value)> = vec![
@@ -114,6 +121,24 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     }
     out.push_str("\n}\n");
     out
+}
+
+/// One symbol: `{"name", "kind": "input" | "data", "origin": {"node",
+/// "output", "axis"} | null, "upper_bound", "meaning"}`.
+fn symbol(s: &nncost_core::report::SymbolInfo) -> Value {
+    use nncost_core::report::SymbolKind;
+    json!({
+        "name": &*s.name,
+        "kind": match s.kind { SymbolKind::Input => "input", SymbolKind::Data => "data" },
+        "origin": s.origin.as_ref().map(|o| json!({
+            "node": o.node,
+            "op_type": o.op_type,
+            "output": o.output,
+            "axis": o.axis,
+        })),
+        "upper_bound": s.upper_bound.as_ref().map(count),
+        "meaning": s.meaning,
+    })
 }
 
 /// Writes `  "key": value` with the value pretty-printed one level in.

@@ -65,6 +65,13 @@ fn header(out: &mut String, report: &Report, info: &ModelInfo) {
             .collect();
         let _ = writeln!(out, "bound:  {}", b.join(", "));
     }
+    if !report.at_upper_bound.is_empty() {
+        let _ = writeln!(
+            out,
+            "worst case: {} at their upper bounds (--bound max), not measured sizes",
+            report.at_upper_bound.join(", ")
+        );
+    }
     out.push('\n');
 }
 
@@ -340,8 +347,18 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             both(t.buffers as i128)
         );
     }
-    let _ = writeln!(out, "MACs     {}", total_text(&t.macs, options));
-    let _ = writeln!(out, "FLOPs    {}", total_text(&t.flops, options));
+    // A total that leaves nodes out says so next to the number.
+    let partial = if report.is_complete() {
+        String::new()
+    } else {
+        let n = report.incomplete().count() + report.unsupported_count();
+        format!(
+            "  (partial: {n} {} not counted, see below)",
+            if n == 1 { "node" } else { "nodes" }
+        )
+    };
+    let _ = writeln!(out, "MACs     {}{partial}", total_text(&t.macs, options));
+    let _ = writeln!(out, "FLOPs    {}{partial}", total_text(&t.flops, options));
     if !t.int_ops.is_zero() {
         let _ = writeln!(
             out,
