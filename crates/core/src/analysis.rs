@@ -235,6 +235,11 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         graph_name: graph.name.clone(),
         inputs: graph.inputs.iter().map(|&v| value_report(v)).collect(),
         outputs: graph.outputs.iter().map(|&v| value_report(v)).collect(),
+        output_values: graph
+            .outputs
+            .iter()
+            .map(|&v| facts[v].value.clone())
+            .collect(),
         nodes: run.nodes,
         totals,
         unsupported,
@@ -1610,6 +1615,49 @@ pub(crate) mod tests {
         )
         .unwrap();
         assert_eq!(bound.totals.macs.as_constant(), Some(3 * 256 + 256));
+    }
+
+    /// Mask R-CNN's paste loop: a carried `[0, 4]` tensor gains a `[1, 4]`
+    /// row per iteration (Concat on axis 0). After M = 7 iterations it is
+    /// `[7, 4]`; with M unknown, `[loop_n, 4]`; started at `[2, 4]` with two
+    /// rows per iteration, `[2 + 2·M, 4]`.
+    #[test]
+    fn loop_carried_tensors_that_grow_by_a_fixed_step() {
+        let model = |m: Option<i64>, start: i64, step: i64| {
+            let body = G::new()
+                .typed_input("i", DType::I64, Some(vec![]))
+                .typed_input("cond_in", DType::Bool, Some(vec![]))
+                .typed_input("acc_in", DType::F32, None)
+                .node("Identity", "keep", &["cond_in"], &["cond_out"])
+                .with_attrs(
+                    "Concat",
+                    "grow",
+                    &["acc_in", "row"],
+                    &["acc_out"],
+                    vec![int_attr("axis", 0)],
+                )
+                .output("cond_out")
+                .output("acc_out")
+                .graph();
+            let g = G::new().input("acc0", shape_of(&[start, 4]));
+            let g = g.input("row", shape_of(&[step, 4]));
+            let g = match m {
+                Some(m) => g.ints("M", DType::I64, &[], &[m]),
+                None => g.typed_input("M", DType::I64, Some(vec![])),
+            };
+            g.with_attrs(
+                "Loop",
+                "loop",
+                &["M", "", "acc0"],
+                &["acc"],
+                vec![gattr("body", body)],
+            )
+            .output("acc")
+        };
+        let shape = |r: &Report| crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap());
+        assert_eq!(shape(&model(Some(7), 0, 1).run().unwrap()), "7x4");
+        assert_eq!(shape(&model(None, 0, 1).run().unwrap()), "loop_nx4");
+        assert_eq!(shape(&model(None, 2, 2).run().unwrap()), "(2*loop_n + 2)x4");
     }
 
     #[test]

@@ -343,6 +343,18 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
     for f in &r.outputs[1 + carried..] {
         outputs.push(stacked(f, 0, &trips));
     }
+    if !holds_repeaters(c.node) {
+        let grown = carried_growth(c, k, &trips)?;
+        for (o, g) in outputs[..carried].iter_mut().zip(grown) {
+            if let (Some(shape), Some(g)) = (&mut o.shape, g) {
+                for (d, gd) in shape.iter_mut().zip(g) {
+                    if *d == Dim::Unknown {
+                        *d = gd;
+                    }
+                }
+            }
+        }
+    }
     if let Some(last) = unroll_carried(c, k, &trips)? {
         outputs[..carried].clone_from_slice(&last);
     }
@@ -367,6 +379,68 @@ fn repeated(
         },
         Err(o) => failed(c, o.into(), Vec::new()),
     }
+}
+
+/// The shapes of loop-carried tensors after `trips` iterations when each
+/// iteration changes a dim by the same amount (torchvision's Mask R-CNN
+/// concatenates one mask per detection onto a `[0, H, W]` tensor): the
+/// body runs once more with every carried dim a placeholder symbol `x`; an
+/// output dim `x + δ`, δ free of placeholders, ends at `initial + trips·δ`
+/// (`x` itself: unchanged). Any other dim stays unknown (`None` per axis
+/// is `Dim::Unknown`). Only the shapes: the cost is the body's analysed
+/// once, times the trip count, as for every loop.
+fn carried_growth(
+    c: &mut Ctl<'_, '_>,
+    k: usize,
+    trips: &Poly,
+) -> Result<Vec<Option<Shape>>, AnalysisError> {
+    const MARK: &str = "__carried";
+    let placeholder = |i: usize, axis: usize| Poly::symbol(&format!("{MARK}{i}_{axis}"));
+    let initial: Vec<Option<&ValueFacts>> = c.inputs[2..].to_vec();
+    let mut inputs = vec![
+        ValueFacts::new(Some(crate::graph::DType::I64), Some(Vec::new())),
+        ValueFacts::new(Some(crate::graph::DType::Bool), Some(Vec::new())),
+    ];
+    for (i, f) in initial.iter().enumerate() {
+        inputs.push(match f {
+            Some(f) if f.sequence.is_none() => ValueFacts::new(
+                f.dtype,
+                f.shape.as_ref().map(|s| {
+                    (0..s.len())
+                        .map(|axis| Dim::Known(placeholder(i, axis)))
+                        .collect()
+                }),
+            ),
+            _ => ValueFacts::default(),
+        });
+    }
+    let r = (c.body)(k, inputs)?;
+    let grown = initial
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let start = (*f)?.shape.as_ref()?;
+            let end = r.outputs.get(1 + i)?.shape.as_ref()?;
+            if end.len() != start.len() {
+                return None;
+            }
+            let dims = start
+                .iter()
+                .zip(end)
+                .enumerate()
+                .map(|(axis, (s, e))| {
+                    let delta = e.poly()?.checked_sub(&placeholder(i, axis)).ok()?;
+                    if delta.symbols().iter().any(|s| s.starts_with(MARK)) {
+                        return None;
+                    }
+                    s.poly()?.checked_add(&trips.checked_mul(&delta).ok()?).ok()
+                })
+                .map(|p| p.map_or(Dim::Unknown, Dim::Known))
+                .collect();
+            Some(dims)
+        })
+        .collect();
+    Ok(grown)
 }
 
 /// Most iterations [`unroll_carried`] follows.

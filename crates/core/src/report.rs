@@ -145,6 +145,10 @@ pub struct Report {
     pub graph_name: String,
     pub inputs: Vec<ValueReport>,
     pub outputs: Vec<ValueReport>,
+    /// The elements of each graph output (parallel to `outputs`) when the
+    /// analysis computed them: a graph of constants, or a shape
+    /// computation.
+    pub output_values: Vec<Option<crate::value::ConstValue>>,
     /// In topological order.
     pub nodes: Vec<NodeReport>,
     pub totals: Totals,
