@@ -202,7 +202,7 @@ fn lost_shape_value_is_flagged_at_its_consumer() {
     // 'target' is an int64 graph input of shape [2].
     g.input("target", &["2"]);
     let r = g.run(13);
-    assert_eq!(r.shape("y"), "?x?");
+    assert_eq!(r.shape("y"), "Reshape_y_ax0xReshape_y_ax1");
     let (_, status) = &r.statuses()[0];
     assert!(
         matches!(status, crate::report::NodeStatus::Incomplete(m) if m.contains("target shape"))
@@ -299,7 +299,7 @@ fn float_division_by_zero_is_unknown() {
     .node("Cast", &["q"], &["n"], &[("to", AttrValue::Int(7))])
     .node("Range", &["zero", "n", "one"], &["seq"], &[]);
     let r = g.run(13);
-    assert_eq!(r.shape("seq"), "?");
+    assert_eq!(r.shape("seq"), "Range_seq_ax0");
 }
 
 /// Every operator of this family is registered once, by this family only.

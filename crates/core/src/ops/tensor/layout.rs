@@ -5,8 +5,8 @@
 //! input (`N·C·∏block·L`).
 
 use super::{
-    dim_div, dim_product, int_list, known_ints, list_input, map_value, normalize_axes, set_value,
-    strides, unknown_dims, value_with_dims, IntList,
+    data_dims, dim_div, dim_product, int_list, known_ints, list_input, map_value, normalize_axes,
+    set_value, strides, value_with_dims, IntList,
 };
 use crate::graph::DType;
 use crate::ops::{product, NodeCtx, OpError, RuleResult};
@@ -38,13 +38,13 @@ pub(super) fn reshape(ctx: &mut NodeCtx) -> RuleResult {
                     .into(),
             ))
         }
-        IntList::Unknown(len) => return Err(unknown_dims(
+        IntList::Unknown(len) => return data_dims(
             ctx,
             0,
             dtype,
             len,
             "the target shape of Reshape (input 1) is computed from values nncost does not know",
-        )),
+        ),
     };
     let Some(input) = input else {
         let mut copies = false;
@@ -238,24 +238,18 @@ pub(super) fn squeeze(ctx: &mut NodeCtx) -> RuleResult {
             }
             None => {
                 let rank = s.len().checked_sub(axes.len());
-                return Err(unknown_dims(
-                    ctx,
-                    0,
-                    dtype,
-                    rank,
-                    "the axes of Squeeze are not known",
-                ));
+                return data_dims(ctx, 0, dtype, rank, "the axes of Squeeze are not known");
             }
         },
         IntList::Unknown(len) => {
             let rank = len.and_then(|k| s.len().checked_sub(k));
-            return Err(unknown_dims(
+            return data_dims(
                 ctx,
                 0,
                 dtype,
                 rank,
                 "the axes of Squeeze (input 1) are not known",
-            ));
+            );
         }
     };
     ctx.set_output(0, dtype, out);
@@ -279,24 +273,24 @@ pub(super) fn unsqueeze(ctx: &mut NodeCtx) -> RuleResult {
         }
         IntList::Unknown(len) => {
             let rank = len.map(|k| s.len() + k);
-            return Err(unknown_dims(
+            return data_dims(
                 ctx,
                 0,
                 dtype,
                 rank,
                 "the axes of Unsqueeze (input 1) are not known",
-            ));
+            );
         }
     };
     let out_rank = s.len() + axes.len();
     let Some(axes) = known_ints(&axes) else {
-        return Err(unknown_dims(
+        return data_dims(
             ctx,
             0,
             dtype,
             Some(out_rank),
             "the axes of Unsqueeze are not known",
-        ));
+        );
     };
     let axes = normalize_axes(&axes, out_rank, "axis")?;
     let mut rest = s.iter();
@@ -356,13 +350,13 @@ pub(super) fn expand(ctx: &mut NodeCtx) -> RuleResult {
         IntList::Absent => return Err(OpError::MissingInput(1)),
         IntList::Unknown(len) => {
             let rank = len.map(|k| k.max(s.len()));
-            return Err(unknown_dims(
+            return data_dims(
                 ctx,
                 0,
                 dtype,
                 rank,
                 "the target shape of Expand (input 1) is not known",
-            ));
+            );
         }
     };
     let out = shape::broadcast(s, &target)?;
@@ -403,13 +397,13 @@ pub(super) fn tile(ctx: &mut NodeCtx) -> RuleResult {
             IntList::Unknown(_) => None,
         };
         let Some(axis) = axis else {
-            return Err(unknown_dims(
+            return data_dims(
                 ctx,
                 0,
                 dtype,
                 Some(r),
                 "the axis of Tile (input 2) is not known",
-            ));
+            );
         };
         let axis = normalize_axes(&[axis], r, "axis")?[0];
         (0..r)
@@ -426,13 +420,13 @@ pub(super) fn tile(ctx: &mut NodeCtx) -> RuleResult {
             IntList::Known(t) => t,
             IntList::Absent => return Err(OpError::MissingInput(1)),
             IntList::Unknown(_) => {
-                return Err(unknown_dims(
+                return data_dims(
                     ctx,
                     0,
                     dtype,
                     Some(r),
                     "the repeats of Tile (input 1) are not known",
-                ))
+                )
             }
         }
     };
@@ -741,7 +735,7 @@ mod tests {
             1,
         );
         assert!(r.data_dependent());
-        assert_eq!(r.shape(0), "?x?x?");
+        assert_eq!(r.shape(0), "n_ax0xn_ax1xn_ax2");
     }
 
     /// An input of unknown rank reshaped to [1, 3, 224, 224] gives that
@@ -862,7 +856,7 @@ mod tests {
             1,
         );
         assert!(r.data_dependent());
-        assert_eq!(r.shape(0), "?x?");
+        assert_eq!(r.shape(0), "n_ax0xn_ax1");
     }
 
     /// [3, 4] with axes [0, 3] → [1, 3, 4, 1]; axes [-1] (output rank 3) →
@@ -976,7 +970,7 @@ mod tests {
             1,
         );
         assert!(r.data_dependent());
-        assert_eq!(r.shape(0), "?x?x?");
+        assert_eq!(r.shape(0), "n_ax0xn_ax1xn_ax2");
         // Values broadcast: [[1], [2]] to [2, 3] is [1, 1, 1, 2, 2, 2].
         let r = run_rule(
             "Expand",

@@ -25,6 +25,7 @@ use super::{NodeCtx, OpDef, OpError, Role};
 use crate::graph::DType;
 use crate::poly::Poly;
 use crate::shape::{normalize_axis, Dim, Shape};
+use crate::symbols::DataSize;
 use crate::value::{ConstValue, MAX_TRACKED_ELEMENTS};
 
 mod index;
@@ -465,20 +466,37 @@ fn dim_div(d: &Dim, k: i64, what: &str) -> Result<Dim, OpError> {
     Ok(p.div_exact(k as i128).map_or(Dim::Unknown, Dim::Known))
 }
 
-/// Sets every output to the given rank with unknown dims (or dtype only if
-/// the rank is unknown) and returns the data-dependence error.
-fn unknown_dims(
+/// Output `i` when its sizes come from values nncost does not know (a
+/// Reshape target, Expand shape, Tile repeats, Range bounds computed from
+/// data, or from a value it could not follow): at a known rank every dim
+/// is a data symbol of the node (key `ax<axis>`; see [`crate::symbols`]),
+/// so what follows stays an expression in it; the node itself is reported
+/// data dependent either way, so that a gap in what nncost evaluates is
+/// never silent.
+fn data_dims(
     ctx: &mut NodeCtx,
     i: usize,
     dtype: Option<DType>,
     rank: Option<usize>,
     why: &str,
-) -> OpError {
-    match rank {
-        Some(r) => ctx.set_output(i, dtype, vec![Dim::Unknown; r]),
-        None => ctx.set_output_dtype(i, dtype),
-    }
-    OpError::DataDependent(why.to_string())
+) -> super::RuleResult {
+    let Some(r) = rank else {
+        ctx.set_output_dtype(i, dtype);
+        return Err(OpError::DataDependent(why.to_string()));
+    };
+    let dims = (0..r)
+        .map(|axis| {
+            ctx.data_dim(DataSize {
+                key: &format!("ax{axis}"),
+                output: i,
+                axis,
+                upper_bound: None,
+                meaning: why,
+            })
+        })
+        .collect();
+    ctx.set_output(i, dtype, dims);
+    Err(OpError::DataDependent(why.to_string()))
 }
 
 /// A shape with the dim at `axis` replaced.

@@ -3,8 +3,8 @@
 //! All cost 0 MACs and 0 FLOPs.
 
 use super::{
-    axis_attr, concrete_dims, flat, int_list, known_ints, list_input, map_value, normalize_axes,
-    numel_usize, output_len, strides, unknown_dims, value_with_dims, IntList,
+    axis_attr, concrete_dims, data_dims, flat, int_list, known_ints, list_input, map_value,
+    normalize_axes, numel_usize, output_len, strides, value_with_dims, IntList,
 };
 use crate::ops::{NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
@@ -497,13 +497,13 @@ pub(super) fn pad(ctx: &mut NodeCtx) -> RuleResult {
         }
     };
     let Some(axes) = axes else {
-        return Err(unknown_dims(
+        return data_dims(
             ctx,
             0,
             dtype,
             Some(r),
             "the axes of Pad (input 3) are not known",
-        ));
+        );
     };
     let k = axes.len();
     if pads.len() != 2 * k {

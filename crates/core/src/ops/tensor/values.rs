@@ -4,7 +4,7 @@
 //! compare draws: see their rules).
 //! These are where shape computations start, so they track their elements.
 
-use super::{list_input, output_len, set_value, trackable, unknown_dims, IntList};
+use super::{data_dims, list_input, output_len, set_value, trackable, IntList};
 use crate::graph::{AttrValue, DType};
 use crate::ops::{NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
@@ -150,13 +150,13 @@ pub(super) fn constant_of_shape(ctx: &mut NodeCtx) -> RuleResult {
     let dims = match list_input(ctx, 0)? {
         IntList::Known(d) => d,
         IntList::Absent => return Err(OpError::MissingInput(0)),
-        IntList::Unknown(len) => return Err(unknown_dims(
+        IntList::Unknown(len) => return data_dims(
             ctx,
             0,
             Some(dtype),
             len,
             "the shape of ConstantOfShape (input 0) is computed from values nncost does not know",
-        )),
+        ),
     };
     if let Some(v) = dims.iter().filter_map(Dim::as_i64).find(|&v| v < 0) {
         return Err(OpError::Invalid(format!("shape entry {v} is negative")));
@@ -194,13 +194,13 @@ pub(super) fn range(ctx: &mut NodeCtx) -> RuleResult {
     }
     let get = |i: usize| ctx.value(i).filter(|v| v.len() == 1);
     let (Some(start), Some(limit), Some(delta)) = (get(0), get(1), get(2)) else {
-        return Err(unknown_dims(
+        return data_dims(
             ctx,
             0,
             dtype,
             Some(1),
             "the start, limit or delta of Range is not known",
-        ));
+        );
     };
     let floats = [start, limit, delta]
         .iter()
@@ -731,7 +731,7 @@ mod tests {
         assert_eq!(r.value(0), "[0, 0, 0]");
         let r = run_rule("ConstantOfShape", 13, &[Some(unknown_ints(2))], &[], 1);
         assert!(r.data_dependent());
-        assert_eq!(r.shape(0), "?x?");
+        assert_eq!(r.shape(0), "n_ax0xn_ax1");
         let r = NodeTest::new("ConstantOfShape").ints(&[2, -3]).run();
         assert!(incomplete(&r, "negative"));
         let r = NodeTest::new("ConstantOfShape").ints(&[2, 3]).run();
@@ -905,7 +905,7 @@ mod tests {
             1,
         );
         assert!(r.data_dependent());
-        assert_eq!(r.shape(0), "?");
+        assert_eq!(r.shape(0), "n_ax0");
         let p3 = crate::value::ValueFacts {
             dtype: Some(DType::I64),
             shape: Some(vec![]),
