@@ -716,9 +716,12 @@ fn compute_value(ctx: &NodeCtx, shapes: &[Shape], out: &Shape) -> Option<ConstVa
         .collect::<Option<Vec<_>>>()
     {
         let floats: Vec<&[f64]> = floats.iter().map(Vec::as_slice).collect();
+        // A variadic Sum rounds each partial sum to the dtype, as a runtime
+        // adding in that dtype does.
+        let step_precision = dtype.filter(|d| d.is_float()).unwrap_or(DType::F64);
         let mut vals = Vec::with_capacity(total);
         for j in 0..total {
-            vals.push(float_op(op, &column(&floats, j)?, fmod)?);
+            vals.push(float_op(op, &column(&floats, j)?, fmod, step_precision)?);
         }
         if op.is_boolean() {
             return Some(ConstValue::Ints(
@@ -982,11 +985,13 @@ fn int_op(op: VOp, xs: &[&Dim], exact: bool, fmod: bool) -> Option<Dim> {
 
 /// One float element of the output (booleans as 1.0/0.0). `None` gives up
 /// the whole value (an operation with no float meaning, or wrong arity).
-fn float_op(op: VOp, xs: &[&f64], fmod: bool) -> Option<f64> {
+fn float_op(op: VOp, xs: &[&f64], fmod: bool, precision: DType) -> Option<f64> {
     use VOp::*;
     let b = |v: bool| if v { 1.0 } else { 0.0 };
     Some(match (op, xs) {
-        (Add | Sum, [first, rest @ ..]) => rest.iter().fold(**first, |acc, x| acc + **x),
+        (Add | Sum, [first, rest @ ..]) => rest
+            .iter()
+            .try_fold(**first, |acc, x| round_to_dtype(acc + **x, precision))?,
         (Sub, [a, b]) => *a - *b,
         (Mul, [a, b]) => *a * *b,
         (Div, [a, b]) => *a / *b,

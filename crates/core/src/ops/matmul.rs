@@ -247,15 +247,19 @@ fn scalar_int(ctx: &NodeCtx, i: usize) -> Option<i64> {
     }
 }
 
-/// STFT (opset 17): signal `[B, S, 1|2]`, frame_step (scalar), window
-/// `[L]` (optional), frame_length (scalar, optional) → `[B, frames, bins,
-/// 2]`, `frames = ⌊(S − L)/step⌋ + 1`, `bins = ⌊L/2⌋ + 1` when `onesided`
-/// (the default), else `L`.
+/// STFT (opset 17): signal `[B, S, 1|2]` (or `[B, S]`, a real signal, as
+/// onnxruntime accepts), frame_step (scalar), window `[L]` (optional),
+/// frame_length (scalar, optional) → `[B, frames, bins, 2]`, `frames =
+/// ⌊(S − L)/step⌋ + 1` (exact on a symbolic S), `bins = ⌊L/2⌋ + 1` when
+/// `onesided` (the default), else `L`.
 fn stft(ctx: &mut NodeCtx) -> RuleResult {
-    let x = ctx.shape(0)?.to_vec();
+    let mut x = ctx.shape(0)?.to_vec();
+    if x.len() == 2 {
+        x.push(Dim::int(1));
+    }
     if x.len() != 3 {
         return Err(OpError::Invalid(format!(
-            "STFT needs a signal [batch, length, 1|2], got rank {}",
+            "STFT needs a signal [batch, length, 1|2] or [batch, length], got rank {}",
             x.len()
         )));
     }
@@ -280,6 +284,11 @@ fn stft(ctx: &mut NodeCtx) -> RuleResult {
                 "STFT frames: the step must be positive and the frame no longer than the signal"
                     .into(),
             )),
+            (None, Some(l), Some(k)) if k > 0 => Some(
+                x[1].sub(&Dim::int(l))?
+                    .floor_div(i128::from(k))?
+                    .add(&Dim::int(1))?,
+            ),
             _ => None,
         };
     let out = vec![
@@ -899,6 +908,22 @@ mod recurrent_tests {
             .run();
         assert_eq!(r.shape(0), "1x15x9x2");
         assert_eq!(r.flops(), 8880);
+        // A rank-2 (real) signal, as onnxruntime takes it: the same count.
+        let r2 = NodeTest::new("STFT")
+            .opset(17)
+            .input(&[1, 128])
+            .ints(&[8])
+            .input(&[16])
+            .run();
+        assert_eq!((r2.shape(0), r2.flops()), ("1x15x9x2".to_string(), 8880));
+        // A symbolic length S: ⌊(S − 16)/8⌋ + 1 = ⌊S/8⌋ − 1 frames.
+        let s = NodeTest::new("STFT")
+            .opset(17)
+            .input_sym(&["1", "S", "1"])
+            .ints(&[8])
+            .input(&[16])
+            .run();
+        assert_eq!(s.shape(0), "1x(floor(S/8) - 1)x9x2");
         let m = NodeTest::new("MelWeightMatrix")
             .opset(17)
             .ints(&[10])

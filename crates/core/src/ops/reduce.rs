@@ -282,12 +282,14 @@ fn reduced_value(ctx: &NodeCtx, reduced: &[bool]) -> Option<ConstValue> {
             let mut acc: Vec<Option<f64>> = vec![None; outputs];
             for (k, &x) in e.iter().enumerate() {
                 let slot = &mut acc[target(k)];
+                // Accumulated in the dtype, rounded at each step as a
+                // runtime's float32 loop is.
                 *slot = Some(match (*slot, op) {
                     (None, _) => x,
                     (Some(a), "ReduceMin") => a.min(x),
                     (Some(a), "ReduceMax") => a.max(x),
-                    (Some(a), "ReduceSum" | "ReduceMean") => a + x,
-                    (Some(a), "ReduceProd") => a * x,
+                    (Some(a), "ReduceSum" | "ReduceMean") => round_to_dtype(a + x, dtype)?,
+                    (Some(a), "ReduceProd") => round_to_dtype(a * x, dtype)?,
                     _ => return None,
                 });
             }
