@@ -88,6 +88,13 @@ impl DataSymbols {
         }
     }
 
+    /// Whether any of `names` is a data symbol.
+    pub(crate) fn is_data(&self, names: &[Symbol]) -> bool {
+        names
+            .iter()
+            .any(|n| self.by_origin.values().any(|s| s == n))
+    }
+
     /// The size for `request` at `node`: its symbol, or the value the user
     /// bound it to.
     pub(crate) fn size(

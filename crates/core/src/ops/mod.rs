@@ -212,6 +212,17 @@ impl<'a> NodeCtx<'a> {
         }
     }
 
+    /// Whether `d` involves a size that depends on data (a data symbol of
+    /// this analysis): such a size may be anything up to its bound, so
+    /// clamps on it must be exact rather than assume the model's intent.
+    pub fn depends_on_data(&self, d: &Dim) -> bool {
+        let (Some(scope), Some(p)) = (&self.symbols, d.poly()) else {
+            return false;
+        };
+        let syms = p.symbols();
+        !syms.is_empty() && scope.table.borrow().is_data(&syms)
+    }
+
     /// A size known only at run time (it depends on the values this node
     /// reads): the node's data symbol for `request` (see
     /// [`crate::symbols`]), or its value if the user bound it.

@@ -300,9 +300,62 @@ impl Poly {
     /// each negative `⌊(s + b)/k⌋` is set against a positive `⌊(s + a)/k⌋`,
     /// whose difference is at least `⌊(a − b)/k⌋`.
     pub fn bounds(&self, other: &Poly) -> bool {
+        // max(a, …) ≥ x when a ≥ x; x ≥ min(a, …) when x ≥ a (so
+        // min(max(a, b), a) = a).
+        if let Some(Atom::Max(args)) = self.as_atom() {
+            if args.iter().any(|a| a.bounds(other)) {
+                return true;
+            }
+        }
+        if let Some(Atom::Min(args)) = other.as_atom() {
+            if args.iter().any(|a| self.bounds(a)) {
+                return true;
+            }
+        }
         let Ok(d) = self.checked_sub(other) else {
             return false;
         };
+        d.non_negative() || d.non_negative_through_extrema()
+    }
+
+    /// `self ≥ 0` for every value when, with `c·min(a, …)` subtracted
+    /// (or `c·max(a, …)` added), the rest covers `c` times one argument:
+    /// `n − min(n, 2) ≥ 0` because `n ≥ n`.
+    fn non_negative_through_extrema(&self) -> bool {
+        for (m, c) in &self.terms {
+            let (args, needs) = match (m.single_atom(), *c) {
+                (Some(Atom::Min(args)), c) if c < 0 => (args, true),
+                (Some(Atom::Max(args)), c) if c > 0 => (args, false),
+                _ => continue,
+            };
+            let term = Poly {
+                constant: 0,
+                terms: vec![(m.clone(), *c)],
+                den: 1,
+            };
+            let Ok(rest) = self.checked_sub(&term) else {
+                return false;
+            };
+            let covered = args.iter().any(|a| {
+                let Ok(scaled) = a.checked_scale(c.abs()) else {
+                    return false;
+                };
+                if needs {
+                    rest.bounds(&scaled)
+                } else {
+                    rest.checked_add(&scaled).is_ok_and(|p| p.non_negative())
+                }
+            });
+            if covered {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// `self ≥ 0` term by term (see [`Poly::bounds`]).
+    fn non_negative(&self) -> bool {
+        let d = self;
         let mut slack = d.constant;
         let mut negative: Vec<(&Monomial, i128)> = Vec::new();
         let mut positive: Vec<(&Monomial, i128)> = Vec::new();
@@ -468,6 +521,10 @@ mod tests {
         let lo1 = lo.checked_add(&c(1)).unwrap();
         assert!(lo1.bounds(&hi) && !lo.bounds(&hi));
         assert_eq!(lo1.minimum(&hi).unwrap(), hi);
+        // Absorption: min(max(a, b), a) = a, max(min(a, b), a) = a.
+        let a = h.checked_sub(&c(1)).unwrap();
+        assert_eq!(a.maximum(&c(0)).unwrap().minimum(&a).unwrap(), a);
+        assert_eq!(a.minimum(&c(0)).unwrap().maximum(&a).unwrap(), a);
         // Depth is bounded.
         let mut deep = h.clone();
         let mut failed = false;

@@ -313,3 +313,41 @@ fn ops_are_registered_once() {
         assert!(crate::ops::lookup(def.domain, def.op_type).is_some());
     }
 }
+
+/// torchvision's `keep[:k]` after NonMaxSuppression: a Slice to 1000 of an
+/// axis whose length n depends on data keeps min(n, 1000), never 1000
+/// (onnxruntime: 424 of 424 proposals). Reversed, `[::-1]` of it keeps all
+/// n; `[2:]` keeps n − min(n, 2). Bound, each is a number.
+#[test]
+fn slices_of_data_dependent_axes_clamp_exactly() {
+    let mut g = GraphBuilder::new();
+    g.input("scores", &["5000"])
+        .ints("zero", &[1], &[0])
+        .ints("two", &[1], &[2])
+        .ints("k", &[1], &[1000])
+        .ints("one", &[1], &[1])
+        .ints("big", &[1], &[i64::MAX])
+        .ints("minus_one", &[1], &[-1])
+        .ints("min", &[1], &[i64::MIN])
+        .node("NonZero", &["scores"], &["idx"], &[])
+        .node("Slice", &["idx", "zero", "k", "one"], &["keep"], &[])
+        .node(
+            "Slice",
+            &["idx", "minus_one", "min", "one", "minus_one"],
+            &["rev"],
+            &[],
+        )
+        .node("Slice", &["idx", "two", "big", "one"], &["tail"], &[]);
+    let r = g.run(13);
+    assert_eq!(r.shape("idx"), "1xNonZero_idx");
+    assert_eq!(r.shape("keep"), "1xmin(NonZero_idx, 1000)");
+    assert_eq!(r.shape("rev"), "1xNonZero_idx");
+    assert_eq!(r.shape("tail"), "1x(NonZero_idx - min(NonZero_idx, 2))");
+    let r = g.run_bound(13, &[("NonZero_idx", 424)]);
+    assert_eq!(
+        (r.shape("keep"), r.shape("tail")),
+        ("1x424".into(), "1x422".into())
+    );
+    let r = g.run_bound(13, &[("NonZero_idx", 4242)]);
+    assert_eq!(r.shape("keep"), "1x1000");
+}

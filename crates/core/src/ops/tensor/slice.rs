@@ -329,7 +329,19 @@ pub(super) fn slice(ctx: &mut NodeCtx) -> RuleResult {
     let mut picks: Vec<Option<(i128, i128)>> = vec![Some((0, 1)); r];
     for (i, &a) in axes.iter().enumerate() {
         let (dim, start) = match steps[i] {
-            Some(step) => slice_axis(&s[a], &starts[i], &ends[i], step as i128)?,
+            Some(step) => {
+                let data = [&s[a], &starts[i], &ends[i]]
+                    .iter()
+                    .any(|d| ctx.depends_on_data(d));
+                if data {
+                    (
+                        clamped_length(&s[a], &starts[i], &ends[i], step as i128)?,
+                        None,
+                    )
+                } else {
+                    slice_axis(&s[a], &starts[i], &ends[i], step as i128)?
+                }
+            }
             None => (Dim::Unknown, None),
         };
         out[a] = dim;
@@ -403,6 +415,40 @@ fn slice_axis(d: &Dim, start: &Dim, end: &Dim, step: i128) -> Result<(Dim, Optio
         None => diff.ceil_div(k)?,
     };
     Ok((Dim::Known(len), None))
+}
+
+/// ONNX's clamping, exact on sizes that depend on data (a `keep[:k]` after
+/// NonMaxSuppression keeps `min(k, n)` of `n` boxes): a negative bound
+/// counts from the end, then `start` and `end` are clamped to `[0, d]`
+/// (`[0, d − 1]` and `[−1, d − 1]` for a negative step), and the length is
+/// `max(⌈(end − start)/step⌉, 0)`, as expressions in min and max.
+fn clamped_length(d: &Dim, start: &Dim, end: &Dim, step: i128) -> Result<Dim, OpError> {
+    let (Some(d), Some(b), Some(e)) = (d.poly(), start.poly(), end.poly()) else {
+        return Ok(Dim::Unknown);
+    };
+    let forward = step > 0;
+    let (lo, hi) = if forward {
+        (Poly::ZERO, d.clone())
+    } else {
+        (Poly::constant(-1), d.checked_sub(&Poly::constant(1))?)
+    };
+    let clamp = |x: &Poly, low: &Poly| -> Result<Poly, OpError> {
+        let x = match x.as_constant() {
+            Some(c) if c >= HUGE => hi.clone(),
+            Some(c) if c <= -HUGE => low.clone(),
+            Some(c) if c < 0 => d.checked_add(&Poly::constant(c))?,
+            _ => x.clone(),
+        };
+        Ok(x.maximum(low)?.minimum(&hi)?)
+    };
+    let first = clamp(b, &Poly::ZERO)?;
+    let last = clamp(e, &lo)?;
+    let span = if forward {
+        last.checked_sub(&first)?
+    } else {
+        first.checked_sub(&last)?
+    };
+    Ok(Dim::Known(span.ceil_div(step.abs())?.maximum(&Poly::ZERO)?))
 }
 
 /// ONNX's clamping for a concrete dim and bounds: (first index, length).

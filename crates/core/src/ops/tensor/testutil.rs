@@ -270,8 +270,17 @@ impl GraphBuilder {
     }
 
     pub fn run(&mut self, opset: i64) -> GraphRun {
+        self.run_bound(opset, &[])
+    }
+
+    /// Runs with symbols bound (`--dim`).
+    pub fn run_bound(&mut self, opset: i64, dims: &[(&str, i64)]) -> GraphRun {
         self.graph.opsets = OpsetImports(vec![(String::new(), opset)]);
-        let report = analyze(&self.graph, &AnalysisOptions::default()).expect("analysis runs");
+        let options = AnalysisOptions {
+            dims: dims.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            ..AnalysisOptions::default()
+        };
+        let report = analyze(&self.graph, &options).expect("analysis runs");
         GraphRun { report }
     }
 }
