@@ -27,6 +27,9 @@ use std::sync::Arc;
 
 use super::{gcd, Monomial, Overflow, Poly, Symbol, MAX_TERMS};
 
+/// Most comparisons one [`Poly::bounds`] question may make.
+const BOUNDS_BUDGET: u32 = 64;
+
 /// Deepest nesting of atoms inside atoms (`min(⌊max(…)/2⌋, …)`); past it
 /// the arithmetic reports [`Overflow`], like any unrepresentable count.
 pub const MAX_DEPTH: usize = 16;
@@ -300,28 +303,40 @@ impl Poly {
     /// each negative `⌊(s + b)/k⌋` is set against a positive `⌊(s + a)/k⌋`,
     /// whose difference is at least `⌊(a − b)/k⌋`.
     pub fn bounds(&self, other: &Poly) -> bool {
+        self.bounds_within(other, &mut BOUNDS_BUDGET.clone())
+    }
+
+    /// [`Poly::bounds`] spending at most `budget` comparisons: nested
+    /// minima and maxima could otherwise make the search exponential. Out
+    /// of budget the answer is "not known to bound", which only leaves an
+    /// expression unsimplified.
+    fn bounds_within(&self, other: &Poly, budget: &mut u32) -> bool {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
         // max(a, …) ≥ x when a ≥ x; x ≥ min(a, …) when x ≥ a (so
         // min(max(a, b), a) = a).
         if let Some(Atom::Max(args)) = self.as_atom() {
-            if args.iter().any(|a| a.bounds(other)) {
+            if args.iter().any(|a| a.bounds_within(other, budget)) {
                 return true;
             }
         }
         if let Some(Atom::Min(args)) = other.as_atom() {
-            if args.iter().any(|a| self.bounds(a)) {
+            if args.iter().any(|a| self.bounds_within(a, budget)) {
                 return true;
             }
         }
         let Ok(d) = self.checked_sub(other) else {
             return false;
         };
-        d.non_negative() || d.non_negative_through_extrema()
+        d.non_negative() || d.non_negative_through_extrema(budget)
     }
 
     /// `self ≥ 0` for every value when, with `c·min(a, …)` subtracted
     /// (or `c·max(a, …)` added), the rest covers `c` times one argument:
     /// `n − min(n, 2) ≥ 0` because `n ≥ n`.
-    fn non_negative_through_extrema(&self) -> bool {
+    fn non_negative_through_extrema(&self, budget: &mut u32) -> bool {
         for (m, c) in &self.terms {
             let (args, needs) = match (m.single_atom(), *c) {
                 (Some(Atom::Min(args)), c) if c < 0 => (args, true),
@@ -341,7 +356,7 @@ impl Poly {
                     return false;
                 };
                 if needs {
-                    rest.bounds(&scaled)
+                    rest.bounds_within(&scaled, budget)
                 } else {
                     rest.checked_add(&scaled).is_ok_and(|p| p.non_negative())
                 }
