@@ -807,11 +807,7 @@ impl<'g> Walk<'_, 'g> {
                     ctx.symbols = Some(SymbolScope {
                         table: &self.data_symbols,
                         node: &name,
-                        output_names: node
-                            .outputs
-                            .iter()
-                            .map(|o| o.map_or("", |v| graph.values[v].name.as_str()))
-                            .collect(),
+                        values: &graph.values,
                     });
                     let outcome = match def {
                         Some(def) => (def.rule)(&mut ctx),

@@ -150,11 +150,13 @@ impl DataSymbols {
 }
 
 /// What a rule needs to name a data symbol: the table, the node's report
-/// name and its output names.
+/// name and the graph's values.
 pub(crate) struct SymbolScope<'s> {
     pub table: &'s RefCell<DataSymbols>,
     pub node: &'s str,
-    pub output_names: Vec<&'s str>,
+    /// The graph's values, to name the node's outputs when a symbol is
+    /// made (not before: most nodes make none).
+    pub values: &'s [crate::graph::Value],
 }
 
 /// `node` (and `key`) as a symbol name: see the module docs.

@@ -230,11 +230,13 @@ impl<'a> NodeCtx<'a> {
         let Some(scope) = &self.symbols else {
             return Dim::sym(&symbol_base(&self.node.name, request.key));
         };
-        let output = scope
-            .output_names
+        let output = self
+            .node
+            .outputs
             .get(request.output)
             .copied()
-            .unwrap_or("");
+            .flatten()
+            .map_or("", |v| scope.values[v].name.as_str());
         let size = scope
             .table
             .borrow_mut()
