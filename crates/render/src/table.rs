@@ -334,9 +334,18 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
         }
     };
     let _ = writeln!(out);
+    // Say where the weights came from when not all are initializers.
+    let held_in_nodes = if t.params_in_constant_nodes > 0 {
+        format!(
+            "; {} held in Constant nodes",
+            both(t.params_in_constant_nodes as i128)
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "params   {}  ({} bytes)",
+        "params   {}  ({} bytes{held_in_nodes})",
         both(t.params as i128),
         grouped(t.param_bytes as i128)
     );

@@ -535,8 +535,16 @@ fn apply(ctx: &mut NodeCtx, spec: &Spec) -> RuleResult {
     let target = match &spec.target {
         Some(t) => t,
         None => {
+            // Each resized axis is a size of the node's own, known at run
+            // time only: a data symbol (the node still says why).
             for &a in &axes {
-                out[a] = Dim::Unknown;
+                out[a] = ctx.data_dim(crate::symbols::DataSize {
+                    key: &format!("ax{a}"),
+                    output: 0,
+                    axis: a,
+                    upper_bound: None,
+                    meaning: "a size Resize computes from its scales or sizes at run time",
+                });
             }
             ctx.set_output(0, ctx.dtype(0), out);
             return Err(OpError::DataDependent(format!(
@@ -866,7 +874,7 @@ mod tests {
             .none()
             .input_unknown()
             .run();
-        assert_eq!(r.shape(0), "?x?x?x?");
+        assert_eq!(r.shape(0), "n_ax0xn_ax1xn_ax2xn_ax3");
         assert!(incomplete(r.status(), "run time"));
     }
 
@@ -1060,7 +1068,7 @@ mod tests {
             .input(&[1, 1, 3, 3])
             .input_unknown()
             .run();
-        assert_eq!(unknown.shape(0), "?x?x?x?");
+        assert_eq!(unknown.shape(0), "n_ax0xn_ax1xn_ax2xn_ax3");
         assert!(incomplete(unknown.status(), "run time"));
     }
 
