@@ -428,27 +428,22 @@ mod tests {
     #[test]
     fn floor_division_is_canonical_and_exact() {
         let h = sym("h");
-        // A 7×7 stride-2 pad-3 convolution: ⌊(h + 6 − 7)/2⌋ + 1.
-        let conv = h
-            .checked_sub(&c(1))
-            .unwrap()
-            .floor_div(2)
-            .unwrap()
-            .checked_add(&c(1))
-            .unwrap();
+        // A stride-2 window whose padding and extent leave ⌊(x − 1)/2⌋ + 1
+        // (a 7×7 pad-3 convolution, a 3×3 pad-1 pool).
+        let stride2 = |x: &Poly| {
+            x.checked_sub(&c(1))
+                .and_then(|p| p.floor_div(2))
+                .and_then(|p| p.checked_add(&c(1)))
+                .unwrap()
+        };
+        let conv = stride2(&h);
         assert_eq!(conv.to_string(), "ceil(h/2)");
         assert_eq!(conv, h.ceil_div(2).unwrap());
         agrees(&conv, |h| (h - 1).div_euclid(2) + 1);
         // Then a 3×3 stride-2 pad-1 pool, then three stride-2 stages.
         let mut x = conv;
         for _ in 0..4 {
-            x = x
-                .checked_sub(&c(1))
-                .unwrap()
-                .floor_div(2)
-                .unwrap()
-                .checked_add(&c(1))
-                .unwrap();
+            x = stride2(&x);
         }
         assert_eq!(x.to_string(), "ceil(h/32)");
         agrees(&x, |h| (h + 31).div_euclid(32));
