@@ -296,7 +296,9 @@ fn run_case(case: &Case) -> Outcome {
         .nodes
         .iter()
         .find_map(|n| match &n.status {
-            NodeStatus::Incomplete(r) => Some(format!("{} '{}': {r}", n.op_type, n.name)),
+            NodeStatus::Incomplete { reason: r, .. } => {
+                Some(format!("{} '{}': {r}", n.op_type, n.name))
+            }
             _ => None,
         })
         .unwrap_or_else(|| unknown.join("; "));

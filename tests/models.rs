@@ -111,7 +111,7 @@ fn problems(report: &Report) -> Vec<String> {
                 if n.domain.is_empty() { "" } else { &n.domain },
                 n.op_type
             )),
-            NodeStatus::Incomplete(why) => out.push(format!(
+            NodeStatus::Incomplete { reason: why, .. } => out.push(format!(
                 "node '{}' ({}): incomplete: {why}",
                 n.name, n.op_type
             )),

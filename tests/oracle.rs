@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nncost_core::report::{NodeReport, NodeStatus, SymbolKind};
+use nncost_core::report::{IncompleteKind, NodeReport, NodeStatus, SymbolKind};
 use nncost_core::{analyze, AnalysisOptions, Report};
 use serde_json::Value;
 
@@ -228,6 +228,22 @@ fn check_folder(name: &str) -> (String, Vec<String>, usize, usize) {
                 .filter(|n| n.status != NodeStatus::Counted)
             {
                 failures.push(format!("{stem}: {} ({}) {:?}", n.name, n.op_type, n.status));
+            }
+            // Nothing in a body is inconsistent: what is left depends on data.
+            for (n, reason) in report.incomplete() {
+                let invalid = matches!(
+                    n.status,
+                    NodeStatus::Incomplete {
+                        kind: IncompleteKind::Invalid,
+                        ..
+                    }
+                );
+                if invalid {
+                    failures.push(format!(
+                        "{stem}: {} ({}) invalid: {reason}",
+                        n.name, n.op_type
+                    ));
+                }
             }
         }
         for u in &tally.unknown_examples {

@@ -840,7 +840,10 @@ impl<'g> Walk<'_, 'g> {
                 (_, None) => NodeStatus::Unsupported,
                 (Ok(()), _) => NodeStatus::Counted,
                 (Err(OpError::Overflow(o)), _) => return Err(overflow(*o)),
-                (Err(e), _) => NodeStatus::Incomplete(e.to_string()),
+                (Err(e), _) => NodeStatus::Incomplete {
+                    kind: e.kind(),
+                    reason: e.to_string(),
+                },
             };
             // A rule that could not state them leaves the stored count.
             let logical: u64 = packed.iter().map(|&(_, n)| n).sum();
@@ -1961,7 +1964,7 @@ pub(crate) mod tests {
             .run()
             .unwrap();
         assert!(
-            matches!(&r.nodes[0].status, NodeStatus::Incomplete(m) if m.contains("graph attributes"))
+            matches!(&r.nodes[0].status, NodeStatus::Incomplete { reason: m, .. } if m.contains("graph attributes"))
         );
     }
 }

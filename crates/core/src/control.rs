@@ -1311,7 +1311,7 @@ mod tests {
         // A second sequence of a different length is inconsistent.
         let r = model(&[1, 2]);
         assert!(
-            matches!(&node(&r, "SequenceMap").status, NodeStatus::Incomplete(m) if m.contains("differ in length")),
+            matches!(&node(&r, "SequenceMap").status, NodeStatus::Incomplete { reason: m, .. } if m.contains("differ in length")),
             "{:?}",
             node(&r, "SequenceMap").status
         );
@@ -1340,7 +1340,7 @@ mod tests {
     #[test]
     fn sequence_map_without_its_body_or_with_the_wrong_arity_is_incomplete() {
         let incomplete = |r: &Report| match &node(r, "SequenceMap").status {
-            NodeStatus::Incomplete(m) => m.clone(),
+            NodeStatus::Incomplete { reason: m, .. } => m.clone(),
             other => panic!("expected incomplete, got {other:?}"),
         };
         let base = || {

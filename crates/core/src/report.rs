@@ -51,9 +51,41 @@ pub enum NodeStatus {
     Counted,
     /// No rule for this operator: nothing counted but its parameters.
     Unsupported,
-    /// A rule exists but could not run to the end (an input's shape is
-    /// unknown, or the node is inconsistent); the reason says why.
-    Incomplete(String),
+    /// A rule exists but could not run to the end; `kind` says which way,
+    /// the reason says why in words.
+    Incomplete {
+        kind: IncompleteKind,
+        reason: String,
+    },
+}
+
+/// Why a node is not fully counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IncompleteKind {
+    /// A size or value the node needs depends on run-time data (the boxes
+    /// NonMaxSuppression keeps, Resize sizes computed from the input), or
+    /// on a value nncost could not follow.
+    DataDependent,
+    /// An input's shape, or a dimension of it, is unknown (a consequence
+    /// of an earlier node).
+    UnknownInput,
+    /// A required input is absent.
+    MissingInput,
+    /// The model is inconsistent for this operator (shapes that cannot
+    /// meet, an attribute out of range).
+    Invalid,
+}
+
+impl IncompleteKind {
+    /// The name the JSON report uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncompleteKind::DataDependent => "data_dependent",
+            IncompleteKind::UnknownInput => "unknown_input",
+            IncompleteKind::MissingInput => "missing_input",
+            IncompleteKind::Invalid => "invalid",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -205,7 +237,7 @@ impl Report {
 
 fn collect_incomplete<'r>(nodes: &'r [NodeReport], out: &mut Vec<(&'r NodeReport, &'r str)>) {
     for n in nodes {
-        if let NodeStatus::Incomplete(r) = &n.status {
+        if let NodeStatus::Incomplete { reason: r, .. } = &n.status {
             out.push((n, r.as_str()));
         }
         for s in &n.subgraphs {

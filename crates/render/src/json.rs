@@ -90,7 +90,13 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             Value::Array(
                 report
                     .incomplete()
-                    .map(|(n, reason)| json!({"node": n.name, "op_type": n.op_type, "reason": reason}))
+                    .map(|(n, reason)| {
+                        let kind = match &n.status {
+                            NodeStatus::Incomplete { kind, .. } => Some(kind.as_str()),
+                            _ => None,
+                        };
+                        json!({"node": n.name, "op_type": n.op_type, "kind": kind, "reason": reason})
+                    })
                     .collect(),
             ),
         ),
@@ -153,10 +159,12 @@ fn field(out: &mut String, key: &str, v: &Value) {
 /// One node as a compact JSON object, written directly: this is the loop
 /// that runs 100,000 times on a large graph, so it builds no `Value` tree.
 fn write_node(out: &mut String, n: &NodeReport) {
-    let (status, reason) = match &n.status {
-        NodeStatus::Counted => ("counted", None),
-        NodeStatus::Unsupported => ("unsupported", None),
-        NodeStatus::Incomplete(r) => ("incomplete", Some(r.as_str())),
+    let (status, kind, reason) = match &n.status {
+        NodeStatus::Counted => ("counted", None, None),
+        NodeStatus::Unsupported => ("unsupported", None, None),
+        NodeStatus::Incomplete { kind, reason } => {
+            ("incomplete", Some(kind.as_str()), Some(reason.as_str()))
+        }
     };
     out.push_str("{\"name\":");
     push_str(out, &n.name);
@@ -173,6 +181,11 @@ fn write_node(out: &mut String, n: &NodeReport) {
     push_count(out, n.int_ops.as_ref());
     out.push_str(",\"status\":");
     push_str(out, status);
+    out.push_str(",\"kind\":");
+    match kind {
+        Some(k) => push_str(out, k),
+        None => out.push_str("null"),
+    }
     out.push_str(",\"reason\":");
     match reason {
         Some(r) => push_str(out, r),

@@ -235,7 +235,7 @@ pub fn infer(
             node: n.name.clone(),
             op_type: n.op_type.clone(),
             reason: match &n.status {
-                NodeStatus::Incomplete(r) => r.clone(),
+                NodeStatus::Incomplete { reason, .. } => reason.clone(),
                 _ => format!("no rule for {}", n.op_type),
             },
         });

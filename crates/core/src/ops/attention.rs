@@ -652,7 +652,9 @@ mod tests {
             .int("q_num_heads", 7)
             .int("kv_num_heads", 2)
             .run();
-        assert!(matches!(r.status(), NodeStatus::Incomplete(m) if m.contains("divisible")));
+        assert!(
+            matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("divisible"))
+        );
     }
 
     /// Llama: X [batch, 4, seq, 16], full rotation: 3·16 per head vector →
@@ -751,7 +753,7 @@ mod tests {
             .string("update_rule", "gated")
             .run_outputs(2);
         assert!(matches!(gated_without_decay.status(),
-            NodeStatus::Incomplete(m) if m.contains("requires the decay")));
+            NodeStatus::Incomplete { reason: m, .. } if m.contains("requires the decay")));
         let heads = NodeTest::new("LinearAttention")
             .opset(27)
             .input(&[1, 3, 12])
@@ -761,7 +763,9 @@ mod tests {
             .int("kv_num_heads", 2)
             .string("update_rule", "linear")
             .run_outputs(2);
-        assert!(matches!(heads.status(), NodeStatus::Incomplete(m) if m.contains("multiple")));
+        assert!(
+            matches!(heads.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("multiple"))
+        );
     }
 
     /// A score_mod body `Tanh` over the [B, H_q, L, S] scores.
@@ -843,6 +847,8 @@ mod tests {
             .input(&[1, 2, 5, 4])
             .input(&[1, 2, 5, 6])
             .run();
-        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("rank 4")));
+        assert!(
+            matches!(bad.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("rank 4"))
+        );
     }
 }

@@ -1548,7 +1548,7 @@ mod tests {
         let g = ms("Gelu").input(&[2, 5]).run();
         assert_eq!(g.flops(), 50);
         let bad = ms("BiasGelu").input(&[2, 5]).weight(&[4]).run();
-        assert!(matches!(bad.status(), NodeStatus::Incomplete(_)));
+        assert!(matches!(bad.status(), NodeStatus::Incomplete { .. }));
     }
 
     /// FusedMatMul A [batch, 4, 8, 16] · Bᵀ with B [batch, 4, 32, 16]

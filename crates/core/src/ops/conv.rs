@@ -406,7 +406,7 @@ mod tests {
             .weight(&[8, 3, 3, 3])
             .run();
         assert!(
-            matches!(r.status(), crate::report::NodeStatus::Incomplete(m) if m.contains("channels"))
+            matches!(r.status(), crate::report::NodeStatus::Incomplete { reason: m, .. } if m.contains("channels"))
         );
     }
 

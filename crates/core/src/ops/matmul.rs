@@ -873,7 +873,9 @@ mod recurrent_tests {
             .input(&[])
             .run();
         assert_eq!(u.shape(0), "2x8x2");
-        assert!(matches!(u.status(), NodeStatus::Incomplete(m) if m.contains("axis")));
+        assert!(
+            matches!(u.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("axis"))
+        );
         let c = NodeTest::new("DFT").opset(17).input(&[2, 8, 2]).run();
         assert_eq!(c.flops(), 1024);
         // The inverse of a one-sided spectrum of 6 bins: 10 real samples,

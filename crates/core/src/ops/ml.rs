@@ -1087,7 +1087,7 @@ mod tests {
     }
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+        matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains(needle))
     }
 
     fn floats(v: &[f32]) -> AttrValue {

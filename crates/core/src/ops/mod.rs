@@ -90,6 +90,20 @@ pub enum OpError {
     Overflow(#[from] Overflow),
 }
 
+impl OpError {
+    /// The report's kind of incompleteness (overflow never reaches a
+    /// report: it is an analysis error).
+    pub fn kind(&self) -> crate::report::IncompleteKind {
+        use crate::report::IncompleteKind as K;
+        match self {
+            OpError::UnknownInput { .. } => K::UnknownInput,
+            OpError::MissingInput(_) => K::MissingInput,
+            OpError::DataDependent(_) => K::DataDependent,
+            OpError::Invalid(_) | OpError::Overflow(_) => K::Invalid,
+        }
+    }
+}
+
 impl From<ShapeError> for OpError {
     fn from(e: ShapeError) -> Self {
         match e {

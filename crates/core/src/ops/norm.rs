@@ -371,7 +371,7 @@ mod tests {
     use crate::report::NodeStatus;
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+        matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains(needle))
     }
 
     /// ResNet's first BN on 1x64x112x112: 2·802,816 + 5·64 = 1,605,952.

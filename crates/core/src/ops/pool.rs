@@ -790,7 +790,7 @@ mod tests {
             .run();
         assert!(matches!(
             ceil.status(),
-            NodeStatus::Counted | NodeStatus::Incomplete(_)
+            NodeStatus::Counted | NodeStatus::Incomplete { .. }
         ));
         let unpool = NodeTest::new("MaxUnpool")
             .input(&[1, 1, 2, 2])

@@ -1260,7 +1260,7 @@ mod tests {
             .weight(&[])
             .input(&[3])
             .run();
-        assert!(matches!(bad.status(), NodeStatus::Incomplete(_)));
+        assert!(matches!(bad.status(), NodeStatus::Incomplete { .. }));
     }
 
     /// QLinearConcat of [1, 2, 4] and [1, 3, 4] on axis 1 → [1, 5, 4]: 20

@@ -526,7 +526,9 @@ mod tests {
             .input(&[2, 3])
             .input(&[1])
             .run();
-        assert!(matches!(dynamic.status(), NodeStatus::Incomplete(m) if m.contains("run time")));
+        assert!(
+            matches!(dynamic.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("run time"))
+        );
         assert_eq!(dynamic.shape(0), "?x?");
         let dropped = NodeTest::new("ReduceSum")
             .opset(13)

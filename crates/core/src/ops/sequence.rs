@@ -1828,9 +1828,12 @@ mod tests {
                 &[("axis", int(1))],
             )
             .run();
-        assert!(matches!(status(&r, "parts"), NodeStatus::Incomplete(_)));
-        assert!(matches!(status(&r, "first"), NodeStatus::Incomplete(_)));
-        assert!(matches!(status(&r, "joined"), NodeStatus::Incomplete(_)));
+        assert!(matches!(status(&r, "parts"), NodeStatus::Incomplete { .. }));
+        assert!(matches!(status(&r, "first"), NodeStatus::Incomplete { .. }));
+        assert!(matches!(
+            status(&r, "joined"),
+            NodeStatus::Incomplete { .. }
+        ));
         assert_eq!(shape_of_value(&r, "first"), "batchx?");
         assert_eq!(shape_of_value(&r, "joined"), "batchx?");
     }

@@ -309,5 +309,5 @@ pub fn incomplete(r: &Outcome, needle: &str) -> bool {
 
 /// Whether `status` is incomplete with a reason containing `needle`.
 pub fn status_incomplete(status: &NodeStatus, needle: &str) -> bool {
-    matches!(status, NodeStatus::Incomplete(m) if m.contains(needle))
+    matches!(status, NodeStatus::Incomplete { reason: m, .. } if m.contains(needle))
 }

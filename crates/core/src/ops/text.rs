@@ -181,7 +181,9 @@ mod tests {
             .run_outputs(2);
         assert_eq!(r.shape(0), "batchx3x?");
         assert_eq!(r.shape(1), "batchx3");
-        assert!(matches!(r.status(), NodeStatus::Incomplete(m) if m.contains("largest count")));
+        assert!(
+            matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("largest count"))
+        );
         let e = NodeTest::new("StringSplit")
             .opset(20)
             .input_dims(strings(&["0"]), DType::String)
@@ -193,7 +195,9 @@ mod tests {
             .input_dims(strings(&["4"]), DType::String)
             .int("maxsplit", -1)
             .run_outputs(2);
-        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("maxsplit")));
+        assert!(
+            matches!(bad.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("maxsplit"))
+        );
     }
 
     /// StringNormalizer without stop words keeps [1, n] (symbolic n), 0
@@ -216,12 +220,16 @@ mod tests {
             )
             .run();
         assert_eq!(s.shape(0), "?");
-        assert!(matches!(s.status(), NodeStatus::Incomplete(m) if m.contains("stop word")));
+        assert!(
+            matches!(s.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("stop word"))
+        );
         let bad = NodeTest::new("StringNormalizer")
             .opset(10)
             .input_dims(strings(&["2", "2", "2"]), DType::String)
             .run();
-        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("[C] or [1, C]")));
+        assert!(
+            matches!(bad.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("[C] or [1, C]"))
+        );
     }
 
     /// ImageDecoder: [?, ?, 3] for RGB, [?, ?, 1] for Grayscale; a bad
@@ -237,9 +245,13 @@ mod tests {
         };
         let rgb = run("BGR");
         assert_eq!(rgb.shape(0), "?x?x3");
-        assert!(matches!(rgb.status(), NodeStatus::Incomplete(m) if m.contains("encoded image")));
+        assert!(
+            matches!(rgb.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("encoded image"))
+        );
         assert_eq!(run("Grayscale").shape(0), "?x?x1");
         let bad = run("CMYK");
-        assert!(matches!(bad.status(), NodeStatus::Incomplete(m) if m.contains("pixel_format")));
+        assert!(
+            matches!(bad.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("pixel_format"))
+        );
     }
 }

@@ -205,7 +205,7 @@ fn lost_shape_value_is_flagged_at_its_consumer() {
     assert_eq!(r.shape("y"), "Reshape_y_ax0xReshape_y_ax1");
     let (_, status) = &r.statuses()[0];
     assert!(
-        matches!(status, crate::report::NodeStatus::Incomplete(m) if m.contains("target shape"))
+        matches!(status, crate::report::NodeStatus::Incomplete { reason: m, .. } if m.contains("target shape"))
     );
 }
 

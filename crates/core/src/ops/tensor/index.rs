@@ -999,7 +999,9 @@ mod tests {
             r.report.symbols[0].upper_bound,
             Some(crate::poly::Poly::constant(8))
         );
-        assert!(matches!(r.status(), NodeStatus::Incomplete(m) if m.contains("keeps")));
+        assert!(
+            matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains("keeps"))
+        );
     }
 
     #[test]

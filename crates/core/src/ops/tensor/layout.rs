@@ -591,7 +591,7 @@ mod tests {
     }
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+        matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains(needle))
     }
 
     /// [2, 3, 4] (24 elements) to [4, -1]: -1 = 24 / 4 = 6. No cost.

@@ -628,7 +628,7 @@ mod tests {
     const MIN: i64 = i64::MIN;
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+        matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains(needle))
     }
 
     /// [2, 3] ++ [2, 5] on axis 1 → [2, 8]; on symbolic dims

@@ -553,7 +553,7 @@ mod tests {
     use bytes::Bytes;
 
     fn incomplete(r: &crate::ops::testing::Outcome, needle: &str) -> bool {
-        matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle))
+        matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains(needle))
     }
 
     #[test]
@@ -780,7 +780,7 @@ mod tests {
         let bad = |t: NodeTest, needle: &str| {
             let r = t.run();
             assert!(
-                matches!(r.status(), NodeStatus::Incomplete(m) if m.contains(needle)),
+                matches!(r.status(), NodeStatus::Incomplete { reason: m, .. } if m.contains(needle)),
                 "{needle}: {:?}",
                 r.status()
             );
@@ -805,7 +805,7 @@ mod tests {
         assert_eq!(b.flops(), 0);
         let bad = NodeTest::new("BitCast").input(&[2, 3]).int("to", 7).run();
         assert!(
-            matches!(bad.status(), crate::report::NodeStatus::Incomplete(m) if m.contains("bit widths"))
+            matches!(bad.status(), crate::report::NodeStatus::Incomplete { reason: m, .. } if m.contains("bit widths"))
         );
         // Hann of 10: 4·10 = 40; Blackman 8·10 = 80.
         let h = NodeTest::new("HannWindow").opset(17).ints(&[10]).run();
