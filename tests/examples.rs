@@ -50,7 +50,7 @@ fn macs_by_node(r: &Report) -> Vec<(String, i128)> {
     r.nodes
         .iter()
         .filter_map(|n| {
-            let m = int(n.macs.as_ref()?);
+            let m = int(n.macs()?);
             (m > 0).then(|| (n.op_type.clone(), m))
         })
         .collect()
@@ -60,15 +60,19 @@ fn macs_by_node(r: &Report) -> Vec<(String, i128)> {
 fn check(name: &str, onnx: &str, params: u64, macs: i128, same_flops: bool) {
     let d = described(name);
     assert_eq!(d.totals.params, params, "{name} params");
-    assert_eq!(int(&d.totals.macs), macs, "{name} MACs");
+    assert_eq!(int(&d.totals.cost.macs), macs, "{name} MACs");
     let e = exported(onnx);
-    assert_eq!(int(&e.totals.macs), macs, "{onnx}.onnx MACs");
+    assert_eq!(int(&e.totals.cost.macs), macs, "{onnx}.onnx MACs");
     // Node for node: the same convolutions and linear layers in the same order.
     let ours: Vec<i128> = macs_by_node(&d).into_iter().map(|(_, m)| m).collect();
     let theirs: Vec<i128> = macs_by_node(&e).into_iter().map(|(_, m)| m).collect();
     assert_eq!(ours, theirs, "{name}: MACs node by node");
     if same_flops {
-        assert_eq!(int(&d.totals.flops), int(&e.totals.flops), "{name} FLOPs");
+        assert_eq!(
+            int(&d.totals.cost.flops),
+            int(&e.totals.cost.flops),
+            "{name} FLOPs"
+        );
         assert_eq!(
             d.totals.params, e.totals.params,
             "{name} params in the file"
@@ -123,7 +127,7 @@ fn lenet5() {
     assert_eq!(d.totals.params, params);
     let macs = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 120 * 400 + 120 * 84 + 84 * 10;
     assert_eq!(macs, 416_520);
-    assert_eq!(int(&d.totals.macs), macs);
+    assert_eq!(int(&d.totals.cost.macs), macs);
     assert_eq!(
         nncost_core::shape::format_shape(d.outputs[0].shape.as_deref().unwrap()),
         "1x10"

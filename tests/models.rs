@@ -211,7 +211,7 @@ fn check(name: &str, x: &Expect) -> Report {
     // Unbound: batch and seq stay symbols.
     let r = unbound(name);
     failures.extend(problems(&r).into_iter().map(|p| format!("unbound: {p}")));
-    let macs = &r.totals.macs;
+    let macs = &r.totals.cost.macs;
     if *macs != x.macs.poly() {
         failures.push(format!(
             "MACs {macs} != hand-derived {} (diff {})",
@@ -226,10 +226,10 @@ fn check(name: &str, x: &Expect) -> Report {
         ));
     }
     if let Some(f) = &x.flops {
-        if r.totals.flops != f.poly() {
+        if r.totals.cost.flops != f.poly() {
             failures.push(format!(
                 "FLOPs {} != hand-derived {}",
-                r.totals.flops,
+                r.totals.cost.flops,
                 f.poly()
             ));
         }
@@ -263,16 +263,20 @@ fn check(name: &str, x: &Expect) -> Report {
     // Bound: batch = 2, seq = 128, dec_seq = 32.
     let rb = bound(name);
     failures.extend(problems(&rb).into_iter().map(|p| format!("bound: {p}")));
-    match rb.totals.macs.as_constant() {
+    match rb.totals.cost.macs.as_constant() {
         Some(v) if v == x.macs.at_bindings() => {}
         Some(v) => failures.push(format!(
             "bound MACs {v} != hand-derived {} at {BINDINGS:?}",
             x.macs.at_bindings()
         )),
-        None => failures.push(format!("bound MACs still symbolic: {}", rb.totals.macs)),
+        None => failures.push(format!(
+            "bound MACs still symbolic: {}",
+            rb.totals.cost.macs
+        )),
     }
     let flops_at = r
         .totals
+        .cost
         .flops
         .substitute(&|s| {
             BINDINGS
@@ -281,11 +285,11 @@ fn check(name: &str, x: &Expect) -> Report {
                 .map(|(_, v)| *v as i128)
         })
         .unwrap();
-    match rb.totals.flops.as_constant() {
+    match rb.totals.cost.flops.as_constant() {
         Some(v) if Some(v) == flops_at.as_constant() => {}
         other => failures.push(format!(
             "bound FLOPs {other:?} != unbound FLOPs {} evaluated ({flops_at})",
-            r.totals.flops
+            r.totals.cost.flops
         )),
     }
     if (rb.totals.params, rb.totals.buffers, rb.totals.constants)
@@ -488,7 +492,7 @@ fn bert_tiny_classic_opset11_converted_to_13_and_17() {
         "bert_tiny_classic_op11_to_op17",
     ] {
         let r = check(name, &bert_expect(&BERT_TINY, BERT_TINY_MACS));
-        assert_eq!(r.totals.macs, source.totals.macs, "{name}");
+        assert_eq!(r.totals.cost.macs, source.totals.cost.macs, "{name}");
         assert_eq!(r.totals.params, source.totals.params, "{name}");
     }
 }
@@ -1010,9 +1014,9 @@ fn resnet18_classic_opset9_converted_to_7_11_13_17() {
         let name = format!("resnet18_classic_op9_to_op{t}");
         let r = std::panic::catch_unwind(|| check(&name, &resnet18_expect()));
         match r {
-            Ok(r) if r.totals.macs != source.totals.macs => failures.push(format!(
+            Ok(r) if r.totals.cost.macs != source.totals.cost.macs => failures.push(format!(
                 "{name}: MACs {} != the opset-9 original's {}",
-                r.totals.macs, source.totals.macs
+                r.totals.cost.macs, source.totals.cost.macs
             )),
             Ok(_) => {}
             Err(e) => failures.push(panic_text(e)),
@@ -1091,16 +1095,16 @@ fn small_cnn_classic_opset9_converted_to_7_11_13_17() {
         let name = format!("small_cnn_classic_op9_to_op{t}");
         match std::panic::catch_unwind(|| check(&name, &small_cnn_expect())) {
             Ok(r) => {
-                if r.totals.macs != source.totals.macs {
+                if r.totals.cost.macs != source.totals.cost.macs {
                     failures.push(format!(
                         "{name}: MACs {} != the opset-9 original's {}",
-                        r.totals.macs, source.totals.macs
+                        r.totals.cost.macs, source.totals.cost.macs
                     ));
                 }
-                if r.totals.flops != source.totals.flops {
+                if r.totals.cost.flops != source.totals.cost.flops {
                     failures.push(format!(
                         "{name}: FLOPs {} != the opset-9 original's {}",
-                        r.totals.flops, source.totals.flops
+                        r.totals.cost.flops, source.totals.cost.flops
                     ));
                 }
             }
@@ -1201,18 +1205,18 @@ fn input_shape_overrides_equal_dim_bindings() {
         };
         let r = analyze(&model.graph, &options).unwrap();
         failures.extend(problems(&r).into_iter().map(|p| format!("{name}: {p}")));
-        if r.totals.macs.as_constant() != Some(x.macs.at_bindings()) {
+        if r.totals.cost.macs.as_constant() != Some(x.macs.at_bindings()) {
             failures.push(format!(
                 "{name}: MACs {} with input shapes, {} expected",
-                r.totals.macs,
+                r.totals.cost.macs,
                 x.macs.at_bindings()
             ));
         }
         let bound = bound(name);
-        if r.totals.flops != bound.totals.flops {
+        if r.totals.cost.flops != bound.totals.cost.flops {
             failures.push(format!(
                 "{name}: FLOPs {} with input shapes, {} with --dim",
-                r.totals.flops, bound.totals.flops
+                r.totals.cost.flops, bound.totals.cost.flops
             ));
         }
     }

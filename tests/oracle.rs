@@ -342,10 +342,10 @@ fn torchvision_macs_match_torch_flop_counter() {
         };
         let (report, _) = analyse_bound(&file, &oracle);
         let stem = file.file_stem().unwrap().to_string_lossy().to_string();
-        let Some(macs) = report.totals.macs.as_constant() else {
+        let Some(macs) = report.totals.cost.macs.as_constant() else {
             failures.push(format!(
                 "{stem}: MACs still symbolic: {}",
-                report.totals.macs
+                report.totals.cost.macs
             ));
             continue;
         };
@@ -374,7 +374,7 @@ fn dynamic_resnet18_is_one_exact_expression() {
         .expect("fixture");
     let report = analyze(&model.graph, &AnalysisOptions::default()).expect("analysis");
     assert_eq!(
-        report.totals.macs.to_string(),
+        report.totals.cost.macs.to_string(),
         "9408*batch*ceil(height/2)*ceil(width/2) + 147456*batch*ceil(height/4)*ceil(width/4) \
          + 524288*batch*ceil(height/8)*ceil(width/8) + 2097152*batch*ceil(height/16)*ceil(width/16) \
          + 8388608*batch*ceil(height/32)*ceil(width/32) + 512000*batch"
@@ -382,6 +382,7 @@ fn dynamic_resnet18_is_one_exact_expression() {
     let at = |h: i128, w: i128| {
         report
             .totals
+            .cost
             .macs
             .substitute(&|s| match s {
                 "batch" => Some(1),

@@ -44,9 +44,9 @@ fn analyse(name: &str) -> Report {
 fn costs(r: &Report) -> (String, String, String) {
     let t = &r.totals;
     (
-        t.macs.to_string(),
-        t.flops.to_string(),
-        t.int_ops.to_string(),
+        t.cost.macs.to_string(),
+        t.cost.flops.to_string(),
+        t.cost.int_ops.to_string(),
     )
 }
 
@@ -54,7 +54,7 @@ fn op_int_ops(r: &Report, op: &str) -> Vec<String> {
     r.nodes
         .iter()
         .filter(|n| n.op_type == op)
-        .map(|n| n.int_ops.as_ref().expect("counted").to_string())
+        .map(|n| n.int_ops().expect("counted").to_string())
         .collect()
 }
 
@@ -114,8 +114,8 @@ fn static_qdq() {
 #[test]
 fn dynamic_cnn() {
     let r = analyse("cnn_dynamic");
-    assert_eq!(r.totals.macs.to_string(), "1622336*batch");
-    assert_eq!(r.totals.int_ops.to_string(), "3220086*batch");
+    assert_eq!(r.totals.cost.macs.to_string(), "1622336*batch");
+    assert_eq!(r.totals.cost.int_ops.to_string(), "3220086*batch");
     assert_eq!(
         op_int_ops(&r, "ConvInteger"),
         ["868352*batch", "2351104*batch"]

@@ -61,10 +61,10 @@ fn every_model_matches_torchvision_published_macs() {
             .filter(|n| n.status != NodeStatus::Counted)
             .map(|n| format!("{} ({}): {:?}", n.name, n.op_type, n.status))
             .collect();
-        let Some(macs) = report.totals.macs.as_constant() else {
+        let Some(macs) = report.totals.cost.macs.as_constant() else {
             failures.push(format!(
                 "{name}: MACs still symbolic: {}",
-                report.totals.macs
+                report.totals.cost.macs
             ));
             continue;
         };
@@ -146,7 +146,7 @@ fn resnet18_matches_the_hand_count() {
         .find(|e| e["name"] == "resnet18")
         .expect("resnet18");
     let report = analyse(entry);
-    assert_eq!(report.totals.macs.as_constant(), Some(1_814_073_344));
+    assert_eq!(report.totals.cost.macs.as_constant(), Some(1_814_073_344));
     // BatchNorm folded into the convolutions: PyTorch's 11,689,512 minus the
     // 9,600 BN scales and shifts, plus 4,800 conv biases.
     assert_eq!(report.totals.params, 11_684_712);

@@ -190,9 +190,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     }
     let facts = run.facts;
     let mut totals = walk.totals;
-    totals.macs = run.cost.macs;
-    totals.flops = run.cost.flops;
-    totals.int_ops = run.cost.int_ops;
+    totals.cost = run.cost;
     let mut unsupported = walk.unsupported;
 
     unsupported.sort_by(|a, b| {
@@ -886,9 +884,7 @@ impl<'g> Walk<'_, 'g> {
                 domain: node.domain.clone(),
                 params,
                 buffers,
-                macs: cost.as_ref().map(|c| c.macs.clone()),
-                flops: cost.as_ref().map(|c| c.flops.clone()),
-                int_ops: cost.map(|c| c.int_ops),
+                cost,
                 outputs: out_reports,
                 status,
                 subgraphs,
@@ -922,9 +918,7 @@ pub(crate) fn subgraph_report(attr: &str, run: GraphRun, runs: Option<Poly>) -> 
     SubgraphReport {
         attribute: attr.to_string(),
         nodes: run.nodes,
-        macs: run.cost.macs,
-        flops: run.cost.flops,
-        int_ops: run.cost.int_ops,
+        cost: run.cost,
         params: run.params,
         buffers: run.buffers,
         runs,
@@ -1263,7 +1257,7 @@ pub(crate) mod tests {
         let with_decl = g().declare("y", shape_of(&[1, 16])).run().unwrap();
         assert_eq!(with_decl.nodes[0].status, NodeStatus::Unsupported);
         assert_eq!(with_decl.nodes[1].status, NodeStatus::Counted);
-        assert_eq!(with_decl.totals.flops.as_constant(), Some(16));
+        assert_eq!(with_decl.totals.cost.flops.as_constant(), Some(16));
         assert_eq!(with_decl.unsupported[0].nodes, vec!["m".to_string()]);
 
         let without = g().run().unwrap();
@@ -1271,7 +1265,7 @@ pub(crate) mod tests {
         assert_eq!(incomplete.len(), 1);
         assert_eq!(incomplete[0].0.name, "r");
         assert!(incomplete[0].1.contains("'y'"), "{}", incomplete[0].1);
-        assert!(without.totals.flops.is_zero());
+        assert!(without.totals.cost.flops.is_zero());
     }
 
     #[test]
@@ -1289,7 +1283,7 @@ pub(crate) mod tests {
         assert_eq!(r.totals.params, 64);
         let per_node: Vec<u64> = r.nodes.iter().map(|n| n.params).collect();
         assert_eq!(per_node, vec![64, 0, 0]);
-        assert_eq!(r.totals.macs.as_constant(), Some(2 * 2 * 8 * 8));
+        assert_eq!(r.totals.cost.macs.as_constant(), Some(2 * 2 * 8 * 8));
     }
 
     #[test]
@@ -1349,7 +1343,7 @@ pub(crate) mod tests {
                 .node("Relu", "r", &["x"], &["y"])
         };
         let free = g().run().unwrap();
-        assert_eq!(free.totals.flops.to_string(), "8*batch");
+        assert_eq!(free.totals.cost.flops.to_string(), "8*batch");
         let bound = analyze(
             &g().0,
             &AnalysisOptions {
@@ -1358,7 +1352,7 @@ pub(crate) mod tests {
             },
         )
         .unwrap();
-        assert_eq!(bound.totals.flops.as_constant(), Some(24));
+        assert_eq!(bound.totals.cost.flops.as_constant(), Some(24));
         let overridden = analyze(
             &g().0,
             &AnalysisOptions {
@@ -1367,7 +1361,7 @@ pub(crate) mod tests {
             },
         )
         .unwrap();
-        assert_eq!(overridden.totals.flops.as_constant(), Some(50));
+        assert_eq!(overridden.totals.cost.flops.as_constant(), Some(50));
         let wrong = analyze(
             &g().0,
             &AnalysisOptions {
@@ -1412,8 +1406,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn c(p: &Option<Poly>) -> Option<i128> {
-        p.as_ref().and_then(Poly::as_constant)
+    fn c(p: Option<&Poly>) -> Option<i128> {
+        p.and_then(Poly::as_constant)
     }
 
     /// `if` on `cond` over x (2×8): the then branch multiplies by the outer
@@ -1451,9 +1445,9 @@ pub(crate) mod tests {
     fn if_with_a_constant_condition_counts_the_taken_branch() {
         let r = if_model(Some(true)).run().unwrap();
         let n = &r.nodes[0];
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(256), Some(480)));
-        assert_eq!(r.totals.macs.as_constant(), Some(256));
-        assert_eq!(r.totals.flops.as_constant(), Some(480));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(256), Some(480)));
+        assert_eq!(r.totals.cost.macs.as_constant(), Some(256));
+        assert_eq!(r.totals.cost.flops.as_constant(), Some(480));
         assert_eq!(
             crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap()),
             "2x16"
@@ -1466,7 +1460,7 @@ pub(crate) mod tests {
         assert_eq!(t.runs, Some(Poly::constant(1)));
         assert_eq!(e.runs, Some(Poly::ZERO));
         assert_eq!(
-            (t.macs.as_constant(), e.flops.as_constant()),
+            (t.cost.macs.as_constant(), e.cost.flops.as_constant()),
             (Some(256), Some(1024))
         );
         assert_eq!(t.nodes[0].name, "if/then_branch/mm");
@@ -1474,8 +1468,8 @@ pub(crate) mod tests {
         assert_eq!(r.totals.params, 384);
 
         let r = if_model(Some(false)).run().unwrap();
-        assert_eq!(r.totals.macs.as_constant(), Some(512));
-        assert_eq!(r.totals.flops.as_constant(), Some(1024));
+        assert_eq!(r.totals.cost.macs.as_constant(), Some(512));
+        assert_eq!(r.totals.cost.flops.as_constant(), Some(1024));
         assert_eq!(
             crate::shape::format_shape(r.outputs[0].shape.as_ref().unwrap()),
             "2x32"
@@ -1487,10 +1481,10 @@ pub(crate) mod tests {
         let r = if_model(None).run().unwrap();
         let n = &r.nodes[0];
         assert_eq!(n.status, NodeStatus::Counted);
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(512), Some(1024)));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(512), Some(1024)));
         assert_eq!(n.subgraphs[0].runs, Some(Poly::ZERO));
         assert_eq!(n.subgraphs[1].runs, Some(Poly::constant(1)));
-        assert_eq!(n.subgraphs[0].flops.as_constant(), Some(480));
+        assert_eq!(n.subgraphs[0].cost.flops.as_constant(), Some(480));
         // The branches disagree on the second axis: the node's data
         // symbol there, at most the larger branch's 32.
         assert_eq!(
@@ -1528,12 +1522,12 @@ pub(crate) mod tests {
             .run()
             .unwrap();
         let n = Poly::symbol("n");
-        assert_eq!(r.totals.macs, n.checked_scale(128).unwrap());
+        assert_eq!(r.totals.cost.macs, n.checked_scale(128).unwrap());
         let flops = n
             .checked_scale(240)
             .unwrap()
             .checked_add(&Poly::constant(1000));
-        assert_eq!(r.totals.flops, flops.unwrap());
+        assert_eq!(r.totals.cost.flops, flops.unwrap());
         assert!(r.nodes[0].subgraphs.iter().all(|s| s.runs.is_none()));
     }
 
@@ -1573,15 +1567,15 @@ pub(crate) mod tests {
     fn loop_with_a_known_trip_count_multiplies_its_body() {
         let r = loop_model(Some(5)).run().unwrap();
         let n = &r.nodes[0];
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(5 * 256), Some(5 * 512)));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(5 * 256), Some(5 * 512)));
         let body = &n.subgraphs[0];
         assert_eq!(body.runs, Some(Poly::constant(5)));
         assert_eq!(
-            (body.macs.as_constant(), body.flops.as_constant()),
+            (body.cost.macs.as_constant(), body.cost.flops.as_constant()),
             (Some(256), Some(512))
         );
-        assert_eq!(r.totals.macs.as_constant(), Some(5 * 256 + 256));
-        assert_eq!(r.totals.flops.as_constant(), Some(5 * 512 + 480));
+        assert_eq!(r.totals.cost.macs.as_constant(), Some(5 * 256 + 256));
+        assert_eq!(r.totals.cost.flops.as_constant(), Some(5 * 512 + 480));
         // W is read in the body and after the loop: 64 parameters, once,
         // on the loop's row.
         assert_eq!(r.totals.params, 64);
@@ -1598,8 +1592,14 @@ pub(crate) mod tests {
     fn loop_with_an_unknown_trip_count_is_a_polynomial_in_a_symbol() {
         let r = loop_model(None).run().unwrap();
         let trips = Poly::symbol("loop_n");
-        assert_eq!(r.nodes[0].macs, Some(trips.checked_scale(256).unwrap()));
-        assert_eq!(r.nodes[0].flops, Some(trips.checked_scale(512).unwrap()));
+        assert_eq!(
+            r.nodes[0].macs().cloned(),
+            Some(trips.checked_scale(256).unwrap())
+        );
+        assert_eq!(
+            r.nodes[0].flops().cloned(),
+            Some(trips.checked_scale(512).unwrap())
+        );
         assert_eq!(r.free_symbols(), ["loop_n"]);
         assert_eq!(
             crate::shape::format_shape(r.outputs[1].shape.as_ref().unwrap()),
@@ -1613,7 +1613,7 @@ pub(crate) mod tests {
             },
         )
         .unwrap();
-        assert_eq!(bound.totals.macs.as_constant(), Some(3 * 256 + 256));
+        assert_eq!(bound.totals.cost.macs.as_constant(), Some(3 * 256 + 256));
     }
 
     /// Mask R-CNN's paste loop: a carried `[0, 4]` tensor gains a `[1, 4]`
@@ -1693,8 +1693,8 @@ pub(crate) mod tests {
                 .run()
                 .unwrap();
             let seq = Poly::symbol("seq");
-            assert_eq!(r.totals.macs, seq.checked_scale(64).unwrap());
-            assert_eq!(r.totals.flops, seq.checked_scale(128).unwrap());
+            assert_eq!(r.totals.cost.macs, seq.checked_scale(64).unwrap());
+            assert_eq!(r.totals.cost.flops, seq.checked_scale(128).unwrap());
             assert_eq!(r.totals.params, 64);
             let n = &r.nodes[0];
             assert_eq!(n.subgraphs[0].runs, Some(seq));
@@ -1750,13 +1750,13 @@ pub(crate) mod tests {
             .output("v")
             .run()
             .unwrap();
-        assert_eq!(r.totals.macs.as_constant(), Some(3 * 256));
-        assert_eq!(r.totals.flops.as_constant(), Some(3 * 480));
+        assert_eq!(r.totals.cost.macs.as_constant(), Some(3 * 256));
+        assert_eq!(r.totals.cost.flops.as_constant(), Some(3 * 480));
         assert_eq!(r.totals.params, 64);
         let body = &r.nodes[0].subgraphs[0];
         let inner_if = body.nodes.iter().find(|n| n.op_type == "If").unwrap();
         assert_eq!(inner_if.name, "loop/body/if");
-        assert_eq!(c(&inner_if.macs), Some(256));
+        assert_eq!(c(inner_if.macs()), Some(256));
         assert_eq!(
             inner_if.subgraphs[0].nodes[0].name,
             "loop/body/if/then_branch/mm"
@@ -1845,7 +1845,7 @@ pub(crate) mod tests {
             .unwrap();
         let names: Vec<&str> = r.nodes.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["relu", "if"]);
-        assert_eq!(r.totals.flops.as_constant(), Some(8));
+        assert_eq!(r.totals.cost.flops.as_constant(), Some(8));
         // An undefined name inside a body is still an error.
         let bad = G::new()
             .node("Relu", "ghostly", &["nowhere"], &["t"])
@@ -1923,7 +1923,7 @@ pub(crate) mod tests {
         g.0.opsets = OpsetImports(vec![(String::new(), 8)]);
         let r = g.run().unwrap();
         assert_eq!(
-            r.totals.flops,
+            r.totals.cost.flops,
             Poly::symbol("seq").checked_scale(8).unwrap()
         );
         let shapes: Vec<String> = r.nodes[0]
@@ -1951,10 +1951,10 @@ pub(crate) mod tests {
         assert_eq!(r.nodes[0].status, NodeStatus::Unsupported);
         assert_eq!(r.totals.params, 64);
         assert_eq!(r.nodes[0].params, 64);
-        assert!(r.totals.macs.is_zero());
+        assert!(r.totals.cost.macs.is_zero());
         let sub = &r.nodes[0].subgraphs[0];
         assert_eq!(
-            (sub.runs.clone(), sub.macs.as_constant()),
+            (sub.runs.clone(), sub.cost.macs.as_constant()),
             (None, Some(128))
         );
         // A Loop without its body is inconsistent, not a crash.

@@ -1012,8 +1012,8 @@ mod tests {
     use crate::report::{NodeReport, NodeStatus, Report};
     use crate::shape::{format_shape, shape_of, Dim};
 
-    fn c(p: &Option<Poly>) -> Option<i128> {
-        p.as_ref().and_then(Poly::as_constant)
+    fn c(p: Option<&Poly>) -> Option<i128> {
+        p.and_then(Poly::as_constant)
     }
 
     fn node<'r>(r: &'r Report, op: &str) -> &'r NodeReport {
@@ -1215,13 +1215,13 @@ mod tests {
             .unwrap();
         let n = node(&r, "SequenceMap");
         assert_eq!(n.status, NodeStatus::Counted);
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(3 * 256), Some(3 * 480)));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(3 * 256), Some(3 * 480)));
         assert_eq!(n.subgraphs.len(), 1);
         let body = &n.subgraphs[0];
         assert_eq!(body.attribute, "body");
         assert_eq!(body.runs, Some(Poly::constant(3)));
         assert_eq!(
-            (body.macs.as_constant(), body.flops.as_constant()),
+            (body.cost.macs.as_constant(), body.cost.flops.as_constant()),
             (Some(256), Some(480))
         );
         assert_eq!(body.nodes[0].name, "seqmap/body/mm");
@@ -1230,7 +1230,7 @@ mod tests {
         // A sequence of three 2×16 elements: concatenated, 6×16.
         assert_eq!(shape(n, 0), "2x16");
         assert_eq!(shape(node(&r, "ConcatFromSequence"), 0), "6x16");
-        assert_eq!(r.totals.macs.as_constant(), Some(768));
+        assert_eq!(r.totals.cost.macs.as_constant(), Some(768));
     }
 
     #[test]
@@ -1239,10 +1239,14 @@ mod tests {
         // (2 + 3)·16·15 = 1,200 FLOPs; each shape is a body run once.
         let r = split_map(shape_of(&[5, 8]), Some(&[2, 3])).run().unwrap();
         let n = node(&r, "SequenceMap");
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(640), Some(1200)));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(640), Some(1200)));
         let runs: Vec<_> = n.subgraphs.iter().map(|s| s.runs.clone()).collect();
         assert_eq!(runs, [Some(Poly::constant(1)), Some(Poly::constant(1))]);
-        let macs: Vec<_> = n.subgraphs.iter().map(|s| s.macs.as_constant()).collect();
+        let macs: Vec<_> = n
+            .subgraphs
+            .iter()
+            .map(|s| s.cost.macs.as_constant())
+            .collect();
         assert_eq!(macs, [Some(256), Some(384)]);
         // Elements 2×16 and 3×16: the sequence's type is ?×16, and the
         // concatenation is exact.
@@ -1260,8 +1264,8 @@ mod tests {
             .unwrap();
         let n = node(&r, "SequenceMap");
         let trips = Poly::symbol("seqmap_n");
-        assert_eq!(n.macs, Some(trips.checked_scale(128).unwrap()));
-        assert_eq!(n.flops, Some(trips.checked_scale(240).unwrap()));
+        assert_eq!(n.macs().cloned(), Some(trips.checked_scale(128).unwrap()));
+        assert_eq!(n.flops().cloned(), Some(trips.checked_scale(240).unwrap()));
         assert_eq!(n.subgraphs[0].runs, Some(trips));
         assert_eq!(shape(n, 0), "1x16");
         assert_eq!(r.free_symbols(), ["seqmap_n"]);
@@ -1306,7 +1310,7 @@ mod tests {
         };
         let r = model(&[1, 1, 1]);
         let n = node(&r, "SequenceMap");
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(0), Some(3 * 8)));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(0), Some(3 * 8)));
         assert_eq!((shape(n, 0), shape(n, 1)), ("1x4".into(), "1x4".into()));
         // A second sequence of a different length is inconsistent.
         let r = model(&[1, 2]);
@@ -1333,7 +1337,7 @@ mod tests {
             .unwrap();
         let n = node(&r, "SequenceMap");
         assert_eq!(n.status, NodeStatus::Counted);
-        assert_eq!((c(&n.macs), c(&n.flops)), (Some(0), Some(0)));
+        assert_eq!((c(n.macs()), c(n.flops())), (Some(0), Some(0)));
         assert_eq!(n.subgraphs[0].runs, Some(Poly::ZERO));
     }
 
@@ -1406,6 +1410,6 @@ mod tests {
             .run()
             .unwrap();
         assert!(incomplete(&r).contains("input 0"), "{}", incomplete(&r));
-        assert!(r.totals.macs.is_zero());
+        assert!(r.totals.cost.macs.is_zero());
     }
 }

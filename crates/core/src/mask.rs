@@ -304,7 +304,7 @@ mod tests {
     }
 
     fn macs(r: &Report) -> i128 {
-        r.totals.macs.as_constant().expect("constant MACs")
+        r.totals.cost.macs.as_constant().expect("constant MACs")
     }
 
     fn attention_flops(r: &Report) -> i128 {
@@ -313,10 +313,7 @@ mod tests {
             .iter()
             .find(|n| n.name == "att")
             .expect("the Attention");
-        node.flops
-            .as_ref()
-            .and_then(|p| p.as_constant())
-            .expect("counted")
+        node.flops().and_then(|p| p.as_constant()).expect("counted")
     }
 
     /// `arange(6)[None, :] <= arange(6)[:, None]`, and'ed with a padding

@@ -1,6 +1,7 @@
 //! The result of an analysis: per-node and total counts, with the facts a
 //! renderer needs. Renderers (table, JSON) live in their own crate.
 
+pub use crate::cost::Cost;
 use crate::graph::DType;
 use crate::poly::Poly;
 use crate::shape::Shape;
@@ -97,12 +98,9 @@ pub struct NodeReport {
     pub params: u64,
     /// Buffer elements (non-trainable state) first consumed by this node.
     pub buffers: u64,
-    /// `None` when unknown (see `status`).
-    pub macs: Option<Poly>,
-    pub flops: Option<Poly>,
-    /// Integer operations of quantized kernels, apart from `flops`
-    /// (see [`crate::cost::Cost`]); zero for float nodes.
-    pub int_ops: Option<Poly>,
+    /// MACs, FLOPs and integer operations (see [`Cost`]); `None` when the
+    /// node is not counted (see `status`).
+    pub cost: Option<Cost>,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
     /// Bodies of a control-flow node (If's branches, Loop's and Scan's
@@ -110,6 +108,23 @@ pub struct NodeReport {
     /// own `macs`/`flops` already include its bodies' cost (times the trip
     /// count), and its `params` their parameters.
     pub subgraphs: Vec<SubgraphReport>,
+}
+
+impl NodeReport {
+    /// MACs, when the node is counted.
+    pub fn macs(&self) -> Option<&Poly> {
+        self.cost.as_ref().map(|c| &c.macs)
+    }
+
+    /// FLOPs, when the node is counted.
+    pub fn flops(&self) -> Option<&Poly> {
+        self.cost.as_ref().map(|c| &c.flops)
+    }
+
+    /// Integer operations, when the node is counted.
+    pub fn int_ops(&self) -> Option<&Poly> {
+        self.cost.as_ref().map(|c| &c.int_ops)
+    }
 }
 
 /// One body of a control-flow node.
@@ -122,9 +137,7 @@ pub struct SubgraphReport {
     pub nodes: Vec<NodeReport>,
     /// Cost of one run of the body (one branch taken, one iteration):
     /// the sum over its nodes whose cost is known.
-    pub macs: Poly,
-    pub flops: Poly,
-    pub int_ops: Poly,
+    pub cost: Cost,
     /// Parameter elements first read inside the body (its own
     /// initializers, and outer ones no earlier node read); counted once,
     /// however often the body runs.
@@ -158,10 +171,7 @@ pub struct Totals {
     /// scalars of formulas, scales, bounds.
     pub constants: u64,
     /// Sums over the nodes whose cost is known.
-    pub macs: Poly,
-    pub flops: Poly,
-    /// Integer operations of quantized kernels, never part of `flops`.
-    pub int_ops: Poly,
+    pub cost: Cost,
 }
 
 /// An operator nncost has no rule for.
@@ -222,11 +232,12 @@ impl Report {
     pub fn free_symbols(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .totals
+            .cost
             .macs
             .symbols()
             .into_iter()
-            .chain(self.totals.flops.symbols())
-            .chain(self.totals.int_ops.symbols())
+            .chain(self.totals.cost.flops.symbols())
+            .chain(self.totals.cost.int_ops.symbols())
             .map(|s| s.to_string())
             .collect();
         v.sort();

@@ -19,7 +19,7 @@
 //! let graph = nncost_netdesc::read_str("input 3x8x8\nconv 4 k=3\nrelu\n", "tiny.nn").unwrap();
 //! let report = nncost_core::analyze(&graph, &Default::default()).unwrap();
 //! assert_eq!(report.totals.params, 4 * 3 * 9 + 4);
-//! assert_eq!(report.totals.macs.to_string(), "3888*batch"); // 4·6·6·27 per sample
+//! assert_eq!(report.totals.cost.macs.to_string(), "3888*batch"); // 4·6·6·27 per sample
 //!
 //! let err = nncost_netdesc::read_str("input 3x8x8\nconv 4 k=9\n", "tiny.nn").unwrap_err();
 //! assert!(err.to_string().starts_with("tiny.nn:2:1: conv on 3x8x8:"));

@@ -63,9 +63,9 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
                 "buffers": t.buffers,
                 "constants": t.constants,
                 "params_in_constant_nodes": t.params_in_constant_nodes,
-                "macs": count(&t.macs),
-                "flops": count(&t.flops),
-                "int_ops": count(&t.int_ops),
+                "macs": count(&t.cost.macs),
+                "flops": count(&t.cost.flops),
+                "int_ops": count(&t.cost.int_ops),
                 "complete": report.is_complete(),
             }),
         ),
@@ -174,11 +174,11 @@ fn write_node(out: &mut String, n: &NodeReport) {
     push_str(out, &n.domain);
     let _ = write!(out, ",\"params\":{},\"buffers\":{}", n.params, n.buffers);
     out.push_str(",\"macs\":");
-    push_count(out, n.macs.as_ref());
+    push_count(out, n.macs());
     out.push_str(",\"flops\":");
-    push_count(out, n.flops.as_ref());
+    push_count(out, n.flops());
     out.push_str(",\"int_ops\":");
-    push_count(out, n.int_ops.as_ref());
+    push_count(out, n.int_ops());
     out.push_str(",\"status\":");
     push_str(out, status);
     out.push_str(",\"kind\":");
@@ -237,11 +237,11 @@ fn write_node(out: &mut String, n: &NodeReport) {
             push_count(out, s.runs.as_ref());
             let _ = write!(out, ",\"params\":{},\"buffers\":{}", s.params, s.buffers);
             out.push_str(",\"macs\":");
-            push_count(out, Some(&s.macs));
+            push_count(out, Some(&s.cost.macs));
             out.push_str(",\"flops\":");
-            push_count(out, Some(&s.flops));
+            push_count(out, Some(&s.cost.flops));
             out.push_str(",\"int_ops\":");
-            push_count(out, Some(&s.int_ops));
+            push_count(out, Some(&s.cost.int_ops));
             out.push_str(",\"nodes\":[");
             for (k, child) in s.nodes.iter().enumerate() {
                 if k > 0 {

@@ -139,9 +139,8 @@ pub fn render_json(
         .nodes
         .iter()
         .map(|n| {
-            let count = |p: &Option<nncost_core::Poly>| {
-                p.as_ref()
-                    .and_then(|p| p.as_constant())
+            let count = |p: Option<&nncost_core::Poly>| {
+                p.and_then(|p| p.as_constant())
                     .map_or(Value::Null, |c| integer(c.max(0) as u128))
             };
             json!({
@@ -149,8 +148,8 @@ pub fn render_json(
                 "op_type": n.op_type,
                 "params": n.params,
                 "buffers": n.buffers,
-                "macs": count(&n.macs),
-                "flops": count(&n.flops),
+                "macs": count(n.macs()),
+                "flops": count(n.flops()),
             })
         })
         .collect();

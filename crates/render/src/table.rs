@@ -97,7 +97,7 @@ const INT_OPS: &str = "int ops";
 /// Whether any node, at any depth, counts integer operations.
 fn has_int_ops(nodes: &[NodeReport]) -> bool {
     nodes.iter().any(|n| {
-        n.int_ops.as_ref().is_some_and(|p| !p.is_zero())
+        n.int_ops().is_some_and(|p| !p.is_zero())
             || n.subgraphs.iter().any(|s| has_int_ops(&s.nodes))
     })
 }
@@ -121,7 +121,10 @@ fn work(flops: Option<&Poly>, int_ops: Option<&Poly>) -> f64 {
 }
 
 fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    let total = work(Some(&report.totals.flops), Some(&report.totals.int_ops));
+    let total = work(
+        Some(&report.totals.cost.flops),
+        Some(&report.totals.cost.int_ops),
+    );
     let mut rows = vec![[
         "#",
         "node",
@@ -142,10 +145,10 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             n.op_type.clone(),
             output_text(n),
             count(n.params as i128, options),
-            cost_text(n.macs.as_ref(), &n.status, options),
-            cost_text(n.flops.as_ref(), &n.status, options),
-            cost_text(n.int_ops.as_ref(), &n.status, options),
-            share(work(n.flops.as_ref(), n.int_ops.as_ref()), total),
+            cost_text(n.macs(), &n.status, options),
+            cost_text(n.flops(), &n.status, options),
+            cost_text(n.int_ops(), &n.status, options),
+            share(work(n.flops(), n.int_ops()), total),
         ]);
         body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
     }
@@ -176,9 +179,9 @@ fn body_rows(
             String::new(),
             String::new(),
             count(s.params as i128, options),
-            cost_text(Some(&s.macs), &NodeStatus::Counted, options),
-            cost_text(Some(&s.flops), &NodeStatus::Counted, options),
-            cost_text(Some(&s.int_ops), &NodeStatus::Counted, options),
+            cost_text(Some(&s.cost.macs), &NodeStatus::Counted, options),
+            cost_text(Some(&s.cost.flops), &NodeStatus::Counted, options),
+            cost_text(Some(&s.cost.int_ops), &NodeStatus::Counted, options),
             String::new(),
         ]);
         for c in &s.nodes {
@@ -191,9 +194,9 @@ fn body_rows(
                 c.op_type.clone(),
                 output_text(c),
                 count(c.params as i128, options),
-                cost_text(c.macs.as_ref(), &c.status, options),
-                cost_text(c.flops.as_ref(), &c.status, options),
-                cost_text(c.int_ops.as_ref(), &c.status, options),
+                cost_text(c.macs(), &c.status, options),
+                cost_text(c.flops(), &c.status, options),
+                cost_text(c.int_ops(), &c.status, options),
                 String::new(),
             ]);
             body_rows(rows, c, &num, depth + 1, options);
@@ -245,7 +248,7 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         let g = &mut groups[idx];
         g.count += 1;
         g.params += n.params;
-        match (&n.macs, &n.flops, &n.int_ops) {
+        match (n.macs(), n.flops(), n.int_ops()) {
             (Some(m), Some(f), Some(i)) => {
                 // Totals were summed without overflow, so these sums fit too.
                 let add = |sum: &Poly, p: &Poly| sum.checked_add(p).unwrap_or_else(|_| sum.clone());
@@ -262,7 +265,10 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             .total_cmp(&group_work(a))
             .then(a.op.cmp(&b.op))
     });
-    let total = work(Some(&report.totals.flops), Some(&report.totals.int_ops));
+    let total = work(
+        Some(&report.totals.cost.flops),
+        Some(&report.totals.cost.int_ops),
+    );
     let mut rows = vec![["op", "nodes", "params", "MACs", "FLOPs", INT_OPS, "share"]
         .map(String::from)
         .to_vec()];
@@ -366,13 +372,21 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             if n == 1 { "node" } else { "nodes" }
         )
     };
-    let _ = writeln!(out, "MACs     {}{partial}", total_text(&t.macs, options));
-    let _ = writeln!(out, "FLOPs    {}{partial}", total_text(&t.flops, options));
-    if !t.int_ops.is_zero() {
+    let _ = writeln!(
+        out,
+        "MACs     {}{partial}",
+        total_text(&t.cost.macs, options)
+    );
+    let _ = writeln!(
+        out,
+        "FLOPs    {}{partial}",
+        total_text(&t.cost.flops, options)
+    );
+    if !t.cost.int_ops.is_zero() {
         let _ = writeln!(
             out,
             "int ops  {}  (integer arithmetic of quantized kernels, not in FLOPs)",
-            total_text(&t.int_ops, options)
+            total_text(&t.cost.int_ops, options)
         );
     }
     let free = report.free_symbols();

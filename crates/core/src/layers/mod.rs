@@ -148,7 +148,7 @@ pub trait Layer {
                     .and_then(|c| u128::try_from(c).ok())
                     .ok_or_else(|| LayerError::Invalid("a count is not a plain number".into()))
             };
-            Ok((get(&r.totals.macs)?, get(&r.totals.flops)?))
+            Ok((get(&r.totals.cost.macs)?, get(&r.totals.cost.flops)?))
         };
         let (macs, flops) = totals(&report)?;
         // The same layer with the bias switched, counted by the engine too.
@@ -297,8 +297,8 @@ pub(crate) fn axis_names(n: usize) -> Vec<String> {
 /// A node's MACs and FLOPs as integers (a counted node of a concrete graph
 /// has them).
 pub(crate) fn node_counts(n: &NodeReport) -> (i128, i128) {
-    let get = |p: &Option<crate::Poly>| p.as_ref().and_then(|p| p.as_constant()).unwrap_or(0);
-    (get(&n.macs), get(&n.flops))
+    let get = |p: Option<&crate::Poly>| p.and_then(|p| p.as_constant()).unwrap_or(0);
+    (get(n.macs()), get(n.flops()))
 }
 
 /// Product of dims, as i128.

@@ -1232,7 +1232,7 @@ mod tests {
             .run();
         assert_eq!(r.macs_expr(), "12*batch*seq^2 + 12*batch*seq");
         assert_eq!(r.flops_expr(), "(63*batch*seq^2 + 27*batch*seq)/2");
-        let at_5 = r.node().flops.as_ref().unwrap();
+        let at_5 = r.node().flops().unwrap();
         let at_5 = at_5
             .substitute(&|s| Some(if s == "seq" { 5 } else { 1 }))
             .unwrap();

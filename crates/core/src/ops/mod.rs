@@ -193,11 +193,10 @@ pub struct NodeCtx<'a> {
     pub(crate) input_facts: Vec<Option<&'a ValueFacts>>,
     pub(crate) input_names: Vec<&'a str>,
     pub(crate) outputs: Vec<ValueFacts>,
-    pub(crate) macs: Poly,
-    pub(crate) flops: Poly,
-    /// Integer arithmetic operations (quantized kernels), counted like
-    /// FLOPs but kept apart from them (see [`Cost`]).
-    pub(crate) int_ops: Poly,
+    /// What the rule counts, added to by `add_macs`, `add_flops` and
+    /// `add_int_ops` (integer operations of quantized kernels, kept apart
+    /// from FLOPs).
+    pub(crate) cost: Cost,
     /// Logical element counts of [`Role::Packed`] inputs, by position.
     pub(crate) logical_elements: Vec<(usize, u64)>,
     /// Where data symbols are named (`None` in isolated rule tests).
@@ -218,9 +217,7 @@ impl<'a> NodeCtx<'a> {
             input_facts,
             input_names,
             outputs,
-            macs: Poly::ZERO,
-            flops: Poly::ZERO,
-            int_ops: Poly::ZERO,
+            cost: Cost::ZERO,
             logical_elements: Vec::new(),
             symbols: None,
         }
@@ -451,24 +448,24 @@ impl<'a> NodeCtx<'a> {
     }
 
     pub fn add_macs(&mut self, macs: &Poly) -> RuleResult {
-        self.macs = self.macs.checked_add(macs)?;
+        self.cost.macs = self.cost.macs.checked_add(macs)?;
         Ok(())
     }
 
     pub fn add_flops(&mut self, flops: &Poly) -> RuleResult {
-        self.flops = self.flops.checked_add(flops)?;
+        self.cost.flops = self.cost.flops.checked_add(flops)?;
         Ok(())
     }
 
     /// Adds integer operations (see [`NodeCtx::int_ops`]).
     pub fn add_int_ops(&mut self, ops: &Poly) -> RuleResult {
-        self.int_ops = self.int_ops.checked_add(ops)?;
+        self.cost.int_ops = self.cost.int_ops.checked_add(ops)?;
         Ok(())
     }
 
     /// Integer operations added so far.
     pub fn int_ops(&self) -> &Poly {
-        &self.int_ops
+        &self.cost.int_ops
     }
 
     /// States how many weights the [`Role::Packed`] input `input` holds.
@@ -479,11 +476,7 @@ impl<'a> NodeCtx<'a> {
 
     /// What the rule counted, taken out of the context.
     pub(crate) fn take_cost(&mut self) -> Cost {
-        Cost {
-            macs: std::mem::take(&mut self.macs),
-            flops: std::mem::take(&mut self.flops),
-            int_ops: std::mem::take(&mut self.int_ops),
-        }
+        std::mem::take(&mut self.cost)
     }
 
     /// Adds `per_element × n` FLOPs.

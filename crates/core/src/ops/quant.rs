@@ -979,7 +979,7 @@ mod tests {
             .expect("analysis runs");
         assert_eq!(r.totals.params, 128);
         assert_eq!(r.totals.param_bytes, 128);
-        assert_eq!(r.totals.flops.as_constant(), Some(128));
+        assert_eq!(r.totals.cost.flops.as_constant(), Some(128));
     }
 
     /// DynamicQuantizeLinear [4, 25]: n = 100 → 7·100 + 7 = 707 FLOPs;
@@ -1144,7 +1144,7 @@ mod tests {
         assert_eq!(r.int_ops(), 230_400);
         assert_eq!(r.flops(), 8000);
         assert_eq!(r.params(), 1152 + 16);
-        assert_eq!(r.report.totals.int_ops.as_constant(), Some(230_400));
+        assert_eq!(r.report.totals.cost.int_ops.as_constant(), Some(230_400));
     }
 
     /// ConvInteger x [batch, 4, 6, 6], w [8, 2, 3, 3], group 2, stride 1, no

@@ -1120,7 +1120,7 @@ mod tests {
         assert_eq!((def.rule)(&mut ctx), Ok(()));
         let out = ctx.output_shape(0).unwrap();
         assert_eq!(format_shape(out), "batchx3x112x112");
-        assert_eq!(ctx.flops.to_string(), "338688*batch");
-        assert!(ctx.macs.is_zero());
+        assert_eq!(ctx.cost.flops.to_string(), "338688*batch");
+        assert!(ctx.cost.macs.is_zero());
     }
 }

@@ -1056,7 +1056,10 @@ mod tests {
             names.iter().map(String::as_str).collect(),
         );
         let result = (def.rule)(&mut ctx);
-        assert!(ctx.macs.is_zero() && ctx.flops.is_zero(), "{op} costs 0");
+        assert!(
+            ctx.cost.macs.is_zero() && ctx.cost.flops.is_zero(),
+            "{op} costs 0"
+        );
         Run {
             result,
             outputs: ctx.outputs.clone(),
@@ -1201,7 +1204,7 @@ mod tests {
         for v in ["q", "kk", "v"] {
             assert_eq!(shape_of_value(&r, v), "batchxseqx64");
         }
-        assert!(r.totals.flops.is_zero() && r.totals.macs.is_zero());
+        assert!(r.totals.cost.flops.is_zero() && r.totals.cost.macs.is_zero());
     }
 
     /// The same split by the 1-D lengths [64, 64, 64]: three [batch, seq, 64];
@@ -1808,7 +1811,7 @@ mod tests {
         assert_eq!(shape_of_value(&r, "len"), "scalar");
         assert_eq!(shape_of_value(&r, "stacked"), "1xbatchx8");
         assert_eq!(shape_of_value(&r, "pair"), "batchx8");
-        assert!(r.totals.flops.is_zero() && r.totals.macs.is_zero());
+        assert!(r.totals.cost.flops.is_zero() && r.totals.cost.macs.is_zero());
     }
 
     /// An unknown split size makes the split node, and the nodes that needed

@@ -229,8 +229,7 @@ impl Outcome {
     pub fn macs(&self) -> i128 {
         self.counted();
         self.node()
-            .macs
-            .as_ref()
+            .macs()
             .and_then(|p| p.as_constant())
             .expect("constant MACs")
     }
@@ -238,31 +237,21 @@ impl Outcome {
     pub fn flops(&self) -> i128 {
         self.counted();
         self.node()
-            .flops
-            .as_ref()
+            .flops()
             .and_then(|p| p.as_constant())
             .expect("constant FLOPs")
     }
 
     pub fn macs_expr(&self) -> String {
-        self.node()
-            .macs
-            .as_ref()
-            .map_or("?".into(), |p| p.to_string())
+        self.node().macs().map_or("?".into(), |p| p.to_string())
     }
 
     pub fn flops_expr(&self) -> String {
-        self.node()
-            .flops
-            .as_ref()
-            .map_or("?".into(), |p| p.to_string())
+        self.node().flops().map_or("?".into(), |p| p.to_string())
     }
 
     pub fn int_ops_expr(&self) -> String {
-        self.node()
-            .int_ops
-            .as_ref()
-            .map_or("?".into(), |p| p.to_string())
+        self.node().int_ops().map_or("?".into(), |p| p.to_string())
     }
 
     pub fn params(&self) -> u64 {
@@ -277,8 +266,7 @@ impl Outcome {
     pub fn int_ops(&self) -> i128 {
         self.counted();
         self.node()
-            .int_ops
-            .as_ref()
+            .int_ops()
             .and_then(|p| p.as_constant())
             .expect("constant integer ops")
     }
