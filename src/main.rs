@@ -217,6 +217,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
                 by_op: cli.by_op,
             },
         ),
+        Format::Json if cli.by_op => nncost_render::render_json_by_op(&report, &info),
         Format::Json => nncost_render::render_json(&report, &info),
     };
     emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;

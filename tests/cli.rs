@@ -488,3 +488,41 @@ fn data_symbols_strict_and_worst_case() {
     assert!(out.contains("bound:  rpn_NonZero=450"), "{out}");
     assert!(out.contains("FLOPs    6,509,953,108"), "{out}");
 }
+
+/// `--by-op` reaches the JSON too: one group per operator, summing to the
+/// totals (ResNet-18: 20 Conv nodes, the Gemm's 512,000 MACs).
+#[test]
+fn json_by_op_groups_add_up_to_the_totals() {
+    let o = nncost(&[
+        &example(),
+        "--by-op",
+        "--format",
+        "json",
+        "--dim",
+        "batch=1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let groups = v["by_op"].as_array().expect("by_op");
+    let conv = groups
+        .iter()
+        .find(|g| g["op_type"] == "Conv")
+        .expect("Conv");
+    assert_eq!(conv["nodes"], 20);
+    let gemm = groups
+        .iter()
+        .find(|g| g["op_type"] == "Gemm")
+        .expect("Gemm");
+    assert_eq!(gemm["macs"], 512_000);
+    let sum = |k: &str| groups.iter().map(|g| g[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(sum("macs"), v["totals"]["macs"].as_i64().unwrap());
+    assert_eq!(sum("flops"), v["totals"]["flops"].as_i64().unwrap());
+    assert_eq!(
+        sum("params") as u64,
+        v["totals"]["params"].as_u64().unwrap()
+    );
+    // Without --by-op the array is absent.
+    let plain = nncost(&[&example(), "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&plain)).expect("JSON");
+    assert!(v.get("by_op").is_none());
+}

@@ -208,7 +208,56 @@ pub struct Report {
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};
 
+/// The nodes of one operator type, summed (see [`Report::by_op`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpGroup {
+    pub op_type: String,
+    pub domain: String,
+    /// Top-level nodes of this type.
+    pub nodes: usize,
+    /// Of them, those not counted (unsupported or incomplete): their cost
+    /// is not in `cost`.
+    pub uncounted: usize,
+    pub params: u64,
+    pub buffers: u64,
+    /// The sum over the counted nodes (a control-flow node's includes its
+    /// bodies).
+    pub cost: Cost,
+}
+
 impl Report {
+    /// The top-level nodes grouped by operator (domain and type), in order
+    /// of first appearance; the groups' costs add up to the totals.
+    pub fn by_op(&self) -> Vec<OpGroup> {
+        let mut groups: Vec<OpGroup> = Vec::new();
+        let mut index: crate::fxhash::FxHashMap<(&str, &str), usize> = Default::default();
+        for n in &self.nodes {
+            let key = (n.domain.as_str(), n.op_type.as_str());
+            let i = *index.entry(key).or_insert_with(|| {
+                groups.push(OpGroup {
+                    op_type: n.op_type.clone(),
+                    domain: n.domain.clone(),
+                    nodes: 0,
+                    uncounted: 0,
+                    params: 0,
+                    buffers: 0,
+                    cost: Cost::ZERO,
+                });
+                groups.len() - 1
+            });
+            let g = &mut groups[i];
+            g.nodes += 1;
+            g.params += n.params;
+            g.buffers += n.buffers;
+            match &n.cost {
+                // The totals were summed without overflow: so are these.
+                Some(c) => g.cost = g.cost.checked_add(c).unwrap_or_else(|_| g.cost.clone()),
+                None => g.uncounted += 1,
+            }
+        }
+        groups
+    }
+
     /// Nodes whose outputs or cost could not be fully determined.
     /// Includes nodes inside control-flow bodies (named by their path).
     pub fn incomplete(&self) -> impl Iterator<Item = (&NodeReport, &str)> {

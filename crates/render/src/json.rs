@@ -15,7 +15,9 @@ use crate::ModelInfo;
 pub const SCHEMA: &str = "nncost.report";
 pub const SCHEMA_VERSION: u32 = 1;
 
-pub fn render(report: &Report, info: &ModelInfo) -> String {
+/// The report; with `by_op`, also a `by_op` array of the per-operator
+/// groups ([`Report::by_op`]).
+pub fn render(report: &Report, info: &ModelInfo, by_op: bool) -> String {
     let t = &report.totals;
     let head: Vec<(&str, Value)> = vec![
         ("schema", json!(SCHEMA)),
@@ -74,7 +76,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             Value::Array(report.symbols.iter().map(symbol).collect()),
         ),
     ];
-    let tail: Vec<(&str, Value)> = vec![
+    let mut tail: Vec<(&str, Value)> = vec![
         (
             "unsupported",
             Value::Array(
@@ -102,6 +104,26 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
         ),
     ];
 
+    if by_op {
+        let groups = report
+            .by_op()
+            .iter()
+            .map(|g| {
+                json!({
+                    "op_type": g.op_type,
+                    "domain": g.domain,
+                    "nodes": g.nodes,
+                    "uncounted": g.uncounted,
+                    "params": g.params,
+                    "buffers": g.buffers,
+                    "macs": count(&g.cost.macs),
+                    "flops": count(&g.cost.flops),
+                    "int_ops": count(&g.cost.int_ops),
+                })
+            })
+            .collect();
+        tail.push(("by_op", Value::Array(groups)));
+    }
     // Top-level fields are pretty-printed; each node is one compact line,
     // written as it is built, so a graph of 100,000 nodes never holds more
     // than one node's JSON tree in memory.

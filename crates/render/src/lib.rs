@@ -39,5 +39,10 @@ pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) ->
 
 /// Renders the report as JSON (see [`json`] for the schema).
 pub fn render_json(report: &Report, info: &ModelInfo) -> String {
-    json::render(report, info)
+    json::render(report, info, false)
+}
+
+/// JSON with the per-operator groups (`--by-op`) in a `by_op` array.
+pub fn render_json_by_op(report: &Report, info: &ModelInfo) -> String {
+    json::render(report, info, true)
 }

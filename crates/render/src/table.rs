@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeReport, NodeStatus, ValueReport, CONVENTION};
+use nncost_core::report::{NodeReport, NodeStatus, OpGroup, ValueReport, CONVENTION};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
@@ -219,51 +219,12 @@ fn output_text(n: &NodeReport) -> String {
 }
 
 fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    struct Group {
-        op: String,
-        count: usize,
-        params: u64,
-        macs: Poly,
-        flops: Poly,
-        int_ops: Poly,
-        uncounted: usize,
-    }
-    let mut groups: Vec<Group> = Vec::new();
-    for n in &report.nodes {
-        let idx = match groups.iter().position(|g| g.op == n.op_type) {
-            Some(i) => i,
-            None => {
-                groups.push(Group {
-                    op: n.op_type.clone(),
-                    count: 0,
-                    params: 0,
-                    macs: Poly::ZERO,
-                    flops: Poly::ZERO,
-                    int_ops: Poly::ZERO,
-                    uncounted: 0,
-                });
-                groups.len() - 1
-            }
-        };
-        let g = &mut groups[idx];
-        g.count += 1;
-        g.params += n.params;
-        match (n.macs(), n.flops(), n.int_ops()) {
-            (Some(m), Some(f), Some(i)) => {
-                // Totals were summed without overflow, so these sums fit too.
-                let add = |sum: &Poly, p: &Poly| sum.checked_add(p).unwrap_or_else(|_| sum.clone());
-                g.macs = add(&g.macs, m);
-                g.flops = add(&g.flops, f);
-                g.int_ops = add(&g.int_ops, i);
-            }
-            _ => g.uncounted += 1,
-        }
-    }
-    let group_work = |g: &Group| work(Some(&g.flops), Some(&g.int_ops));
+    let mut groups = report.by_op();
+    let group_work = |g: &OpGroup| work(Some(&g.cost.flops), Some(&g.cost.int_ops));
     groups.sort_by(|a, b| {
         group_work(b)
             .total_cmp(&group_work(a))
-            .then(a.op.cmp(&b.op))
+            .then(a.op_type.cmp(&b.op_type))
     });
     let total = work(
         Some(&report.totals.cost.flops),
@@ -274,18 +235,18 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         .to_vec()];
     for g in groups {
         let nodes = if g.uncounted > 0 {
-            format!("{} ({} not counted)", g.count, g.uncounted)
+            format!("{} ({} not counted)", g.nodes, g.uncounted)
         } else {
-            g.count.to_string()
+            g.nodes.to_string()
         };
         let share = share(group_work(&g), total);
         rows.push(vec![
-            g.op,
+            g.op_type,
             nodes,
             count(g.params as i128, options),
-            poly(&g.macs, options.exact),
-            poly(&g.flops, options.exact),
-            poly(&g.int_ops, options.exact),
+            poly(&g.cost.macs, options.exact),
+            poly(&g.cost.flops, options.exact),
+            poly(&g.cost.int_ops, options.exact),
             share,
         ]);
     }
