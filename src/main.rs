@@ -38,8 +38,12 @@ enum Bound {
                   Conventions: MACs are multiply-accumulates; FLOPs count every scalar operation (a MAC is 2 FLOPs)."
 )]
 pub(crate) struct Cli {
-    /// Model file: ONNX, or a network description (.nn).
+    /// Model file: ONNX, or a network description (.nn); `-` reads an ONNX model from standard input.
     model: Option<PathBuf>,
+
+    /// A second model path: refused with a hint (nncost reads one model per run).
+    #[arg(hide = true)]
+    extra: Vec<PathBuf>,
 
     /// Bind a symbolic dimension, e.g. `--dim batch=8` (repeatable).
     #[arg(long = "dim", value_name = "NAME=VALUE")]
@@ -122,6 +126,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let (Some(first), Some(second)) = (&cli.model, cli.extra.first()) {
+        eprintln!(
+            "nncost: error: two models given ({} and {}): nncost reads one model per run; run it once for each",
+            first.display(),
+            second.display()
+        );
+        return ExitCode::from(2);
+    }
     let outcome = std::panic::catch_unwind(|| match &cli.command {
         Some(Command::Layer { kind }) => run_layer(kind),
         None => match &cli.model {
@@ -171,6 +183,9 @@ fn is_network_description(path: &Path) -> bool {
 
 /// The graph of a model file and what the report says about the file.
 fn read_model(path: &Path) -> Result<(Graph, ModelInfo), Failure> {
+    if path == Path::new("-") {
+        return read_stdin();
+    }
     let source = path.display().to_string();
     if is_network_description(path) {
         let graph =
@@ -194,7 +209,46 @@ fn read_model(path: &Path) -> Result<(Graph, ModelInfo), Failure> {
     Ok((model.graph, info))
 }
 
+/// An ONNX model from standard input (`nncost -`). Without a folder,
+/// external data is never looked for: weights held outside are counted by
+/// their declared dims, as for any file.
+fn read_stdin() -> Result<(Graph, ModelInfo), Failure> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::Input(anyhow::anyhow!("cannot read standard input: {e}")))?;
+    let model = nncost_onnx::read_bytes(bytes.into())
+        .map_err(|e| Failure::Input(anyhow::anyhow!("<stdin>: {e}")))?;
+    let info = ModelInfo {
+        source: "<stdin>".into(),
+        format: "onnx".into(),
+        ir_version: Some(model.ir_version),
+        producer: Some(model.producer.clone()),
+        opsets: model.opsets.0.clone(),
+    };
+    Ok((model.graph, info))
+}
+
+/// Refuses an `-o` that names the model itself: the report would replace
+/// the file it describes.
+fn check_output_is_not_input(output: Option<&Path>, model: &Path) -> Result<(), Failure> {
+    let Some(out) = output else { return Ok(()) };
+    let same = match (std::fs::canonicalize(out), std::fs::canonicalize(model)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "-o {}: that is the model being read; the report would overwrite it",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
+    check_output_is_not_input(cli.output.as_deref(), path)?;
     let options = analysis_options(cli).map_err(Failure::Input)?;
     let (graph, info) = read_model(path)?;
     if graph.nodes.is_empty() {

@@ -526,3 +526,43 @@ fn json_by_op_groups_add_up_to_the_totals() {
     let v: Value = serde_json::from_str(&stdout(&plain)).expect("JSON");
     assert!(v.get("by_op").is_none());
 }
+
+/// CLI manners: two models are one line with a hint, `-o` never replaces
+/// the model it reads, and `-` reads the model from standard input with
+/// the same numbers as the file.
+#[test]
+fn two_models_output_over_input_and_stdin() {
+    let m = example();
+    assert_bad_input(&nncost(&[&m, &m]), "two models given");
+    let dir = scratch("manners");
+    let copy = dir.join("m.onnx");
+    std::fs::copy(&m, &copy).expect("copy");
+    let before = std::fs::read(&copy).expect("read");
+    let copy = copy.display().to_string();
+    assert_bad_input(
+        &nncost(&[&copy, "-o", &copy]),
+        "that is the model being read",
+    );
+    assert_eq!(
+        std::fs::read(&copy).expect("read"),
+        before,
+        "the model is untouched"
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nncost"))
+        .args(["-", "--exact", "--dim", "batch=1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("nncost runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&before).expect("write");
+    }
+    let o = child.wait_with_output().expect("output");
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("· <stdin> (ONNX IR 8"), "{out}");
+    assert!(out.contains("MACs     1,814,073,344"), "{out}");
+}
