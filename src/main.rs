@@ -70,6 +70,10 @@ pub(crate) struct Cli {
     #[arg(long)]
     by_op: bool,
 
+    /// Subtotals per module at depth N (1: `layer1`, 2: `layer1.0`), from the module paths in node names.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..64))]
+    depth: Option<u64>,
+
     /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
     strict: bool,
@@ -269,10 +273,17 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             TableOptions {
                 exact: cli.exact,
                 by_op: cli.by_op,
+                depth: cli.depth.map(|d| d as usize),
             },
         ),
-        Format::Json if cli.by_op => nncost_render::render_json_by_op(&report, &info),
-        Format::Json => nncost_render::render_json(&report, &info),
+        Format::Json => nncost_render::render_json_with(
+            &report,
+            &info,
+            nncost_render::JsonOptions {
+                by_op: cli.by_op,
+                depth: cli.depth.map(|d| d as usize),
+            },
+        ),
     };
     emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
     let outcome = if cli.strict && !report.is_complete() {

@@ -566,3 +566,37 @@ fn two_models_output_over_input_and_stdin() {
     assert!(out.contains("· <stdin> (ONNX IR 8"), "{out}");
     assert!(out.contains("MACs     1,814,073,344"), "{out}");
 }
+
+/// `--depth N`: a row per module (the example ResNet-18: `layer1` holds 4
+/// convolutions of 64·64·9 MACs at 56×56 per sample), and in the JSON a
+/// `by_module` array that adds up to the totals.
+#[test]
+fn depth_gives_module_subtotals() {
+    let o = nncost(&[&example(), "--depth", "1", "--dim", "batch=1", "--exact"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let layer1 = out
+        .lines()
+        .find(|l| l.starts_with("layer1 "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(layer1.contains("462,422,016"), "{layer1}");
+    let o = nncost(&[
+        &example(),
+        "--depth",
+        "2",
+        "--format",
+        "json",
+        "--dim",
+        "batch=1",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let modules = v["by_module"].as_array().expect("by_module");
+    assert!(modules.iter().any(|m| m["module"] == "layer2.0"));
+    let macs: i64 = modules.iter().map(|m| m["macs"].as_i64().unwrap()).sum();
+    assert_eq!(macs, v["totals"]["macs"].as_i64().unwrap());
+    assert_bad_input_usage(&nncost(&[&example(), "--depth", "0"]));
+}
+
+fn assert_bad_input_usage(o: &Output) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+}

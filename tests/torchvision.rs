@@ -152,3 +152,57 @@ fn resnet18_matches_the_hand_count() {
     assert_eq!(report.totals.params, 11_684_712);
     assert_eq!(report.totals.buffers, 0);
 }
+
+/// Module subtotals against fvcore's `by_module()` on the same
+/// architecture (`scripts/make_fvcore_reference.py`, recorded in
+/// `fvcore_reference.json`). fvcore also counts BatchNorm (2 per element)
+/// and average pooling (1 per input element) in its "flops"; the export
+/// folds BatchNorm into the convolutions, and MACs are the products of
+/// convolutions and fully connected layers only, so fvcore's figure for a
+/// module is taken over its convolution and linear leaves. At depths 1
+/// and 2 every module of ResNet-18 and ResNet-50 has exactly fvcore's MACs
+/// (ResNet-50's layer1: 667,942,912, fvcore's 676,773,888 less its
+/// BatchNorms' 8,830,976).
+#[test]
+fn module_subtotals_match_fvcore() {
+    let text = std::fs::read_to_string(fixtures().join("fvcore_reference.json"))
+        .expect("fvcore_reference.json");
+    let fvcore: Value = serde_json::from_str(&text).expect("JSON");
+    let entries = reference();
+    for model in ["resnet18", "resnet50"] {
+        let by_module = fvcore["models"][model]["by_module"]
+            .as_object()
+            .expect("by_module");
+        // A leaf that multiplies: a convolution or the classifier.
+        let is_product = |name: &str| {
+            let leaf = !by_module.keys().any(|k| {
+                k.len() > name.len() && k.starts_with(name) && k[name.len()..].starts_with('.')
+            });
+            let last = name.rsplit('.').next().unwrap_or(name);
+            leaf && (last.starts_with("conv") || last == "fc" || name.ends_with("downsample.0"))
+        };
+        let fvcore_macs = |module: &str| -> i64 {
+            by_module
+                .iter()
+                .filter(|(k, _)| *k == module || k.starts_with(&format!("{module}.")))
+                .filter(|(k, _)| is_product(k))
+                .map(|(_, v)| v.as_i64().expect("count"))
+                .sum()
+        };
+        let entry = entries.iter().find(|e| e["name"] == model).expect("model");
+        let report = analyse(entry);
+        for depth in [1, 2] {
+            let groups = report.by_module(depth);
+            assert!(groups.len() > 4, "{model}: modules at depth {depth}");
+            for g in groups.iter().filter(|g| !g.path.is_empty()) {
+                let ours = g.sum.cost.macs.as_constant().expect("constant MACs") as i64;
+                assert_eq!(
+                    ours,
+                    fvcore_macs(&g.path),
+                    "{model} {} (depth {depth})",
+                    g.path
+                );
+            }
+        }
+    }
+}

@@ -208,12 +208,10 @@ pub struct Report {
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};
 
-/// The nodes of one operator type, summed (see [`Report::by_op`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct OpGroup {
-    pub op_type: String,
-    pub domain: String,
-    /// Top-level nodes of this type.
+/// What a group of top-level nodes adds up to.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Subtotal {
+    /// Top-level nodes in the group.
     pub nodes: usize,
     /// Of them, those not counted (unsupported or incomplete): their cost
     /// is not in `cost`.
@@ -225,37 +223,116 @@ pub struct OpGroup {
     pub cost: Cost,
 }
 
+impl Subtotal {
+    fn add(&mut self, n: &NodeReport) {
+        self.nodes += 1;
+        self.params += n.params;
+        self.buffers += n.buffers;
+        match &n.cost {
+            // The totals were summed without overflow: so are these.
+            Some(c) => {
+                self.cost = self
+                    .cost
+                    .checked_add(c)
+                    .unwrap_or_else(|_| self.cost.clone())
+            }
+            None => self.uncounted += 1,
+        }
+    }
+}
+
+/// Groups the top-level nodes by `key`, in order of first appearance.
+fn group_nodes<K: std::hash::Hash + Eq + Clone>(
+    nodes: &[NodeReport],
+    key: impl Fn(&NodeReport) -> K,
+) -> Vec<(K, Subtotal)> {
+    let mut groups: Vec<(K, Subtotal)> = Vec::new();
+    let mut index: crate::fxhash::FxHashMap<K, usize> = Default::default();
+    for n in nodes {
+        let k = key(n);
+        let i = *index.entry(k.clone()).or_insert_with(|| {
+            groups.push((k, Subtotal::default()));
+            groups.len() - 1
+        });
+        groups[i].1.add(n);
+    }
+    groups
+}
+
+/// The nodes of one operator type (see [`Report::by_op`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpGroup {
+    pub op_type: String,
+    pub domain: String,
+    pub sum: Subtotal,
+}
+
+/// The nodes of one module (see [`Report::by_module`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleGroup {
+    /// The module's dotted path (`layer1.0`), as PyTorch names it; `""`
+    /// for nodes outside any module (the graph's own glue).
+    pub path: String,
+    pub sum: Subtotal,
+}
+
+/// The module levels a node name states, outermost first, as dotted
+/// paths: TorchScript's `/layer1/layer1.0/conv1/Conv` gives `layer1`,
+/// `layer1.0`, `layer1.0.conv1` (a segment that already starts with its
+/// parent's path is that path; any other is appended to it), and a
+/// network description's `basic1/conv1` gives `basic1`. The last segment
+/// names the node itself, not a module. A name without `/` has no module.
+pub fn module_levels(node_name: &str) -> Vec<String> {
+    let segments: Vec<&str> = node_name.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((_, modules)) = segments.split_last() else {
+        return Vec::new();
+    };
+    let mut levels: Vec<String> = Vec::with_capacity(modules.len());
+    for s in modules {
+        let next = match levels.last() {
+            Some(parent)
+                if s.starts_with(parent.as_str()) && s[parent.len()..].starts_with('.') =>
+            {
+                s.to_string()
+            }
+            Some(parent) => format!("{parent}.{s}"),
+            None => s.to_string(),
+        };
+        levels.push(next);
+    }
+    levels
+}
+
 impl Report {
+    /// The top-level nodes grouped by module at `depth` (1: `layer1`; 2:
+    /// `layer1.0`), from the module path their names state
+    /// ([`module_levels`]); a node nested less deeply counts in its deepest
+    /// module, one in no module in the group `""`. In order of first
+    /// appearance; the groups add up to the totals.
+    pub fn by_module(&self, depth: usize) -> Vec<ModuleGroup> {
+        group_nodes(&self.nodes, |n| {
+            let levels = module_levels(&n.name);
+            match depth.min(levels.len()) {
+                0 => String::new(),
+                d => levels[d - 1].clone(),
+            }
+        })
+        .into_iter()
+        .map(|(path, sum)| ModuleGroup { path, sum })
+        .collect()
+    }
+
     /// The top-level nodes grouped by operator (domain and type), in order
     /// of first appearance; the groups' costs add up to the totals.
     pub fn by_op(&self) -> Vec<OpGroup> {
-        let mut groups: Vec<OpGroup> = Vec::new();
-        let mut index: crate::fxhash::FxHashMap<(&str, &str), usize> = Default::default();
-        for n in &self.nodes {
-            let key = (n.domain.as_str(), n.op_type.as_str());
-            let i = *index.entry(key).or_insert_with(|| {
-                groups.push(OpGroup {
-                    op_type: n.op_type.clone(),
-                    domain: n.domain.clone(),
-                    nodes: 0,
-                    uncounted: 0,
-                    params: 0,
-                    buffers: 0,
-                    cost: Cost::ZERO,
-                });
-                groups.len() - 1
-            });
-            let g = &mut groups[i];
-            g.nodes += 1;
-            g.params += n.params;
-            g.buffers += n.buffers;
-            match &n.cost {
-                // The totals were summed without overflow: so are these.
-                Some(c) => g.cost = g.cost.checked_add(c).unwrap_or_else(|_| g.cost.clone()),
-                None => g.uncounted += 1,
-            }
-        }
-        groups
+        group_nodes(&self.nodes, |n| (n.domain.clone(), n.op_type.clone()))
+            .into_iter()
+            .map(|((domain, op_type), sum)| OpGroup {
+                op_type,
+                domain,
+                sum,
+            })
+            .collect()
     }
 
     /// Nodes whose outputs or cost could not be fully determined.
@@ -303,5 +380,33 @@ fn collect_incomplete<'r>(nodes: &'r [NodeReport], out: &mut Vec<(&'r NodeReport
         for s in &n.subgraphs {
             collect_incomplete(&s.nodes, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod module_tests {
+    use super::module_levels;
+
+    /// TorchScript paths repeat their parent's name; network descriptions
+    /// and tf2onnx nest plain names; the last segment is the node.
+    #[test]
+    fn module_paths_from_node_names() {
+        assert_eq!(
+            module_levels("/layer1/layer1.0/conv1/Conv"),
+            ["layer1", "layer1.0", "layer1.0.conv1"]
+        );
+        assert_eq!(module_levels("/conv1/Conv"), ["conv1"]);
+        assert_eq!(module_levels("basic1/conv1"), ["basic1"]);
+        assert_eq!(
+            module_levels("model/dense/MatMul"),
+            ["model", "model.dense"]
+        );
+        assert!(module_levels("/Flatten").is_empty());
+        assert!(module_levels("node_MatMul_48").is_empty());
+        // A segment that merely shares a prefix is still a child.
+        assert_eq!(
+            module_levels("/layer1/layer10/x"),
+            ["layer1", "layer1.layer10"]
+        );
     }
 }

@@ -4,20 +4,20 @@
 //! "symbols": ["batch"]}`. Additions that keep old fields are compatible;
 //! anything else bumps the version.
 
-use nncost_core::report::{NodeReport, NodeStatus, ValueReport, CONVENTION};
+use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, CONVENTION};
 use nncost_core::{Dim, Poly, Report};
 use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
-use crate::ModelInfo;
+use crate::{JsonOptions, ModelInfo};
 
 pub const SCHEMA: &str = "nncost.report";
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The report; with `by_op`, also a `by_op` array of the per-operator
-/// groups ([`Report::by_op`]).
-pub fn render(report: &Report, info: &ModelInfo, by_op: bool) -> String {
+/// The report, with the groupings `options` asks for: `by_op`
+/// ([`Report::by_op`]) and `by_module` ([`Report::by_module`]).
+pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String {
     let t = &report.totals;
     let head: Vec<(&str, Value)> = vec![
         ("schema", json!(SCHEMA)),
@@ -104,25 +104,31 @@ pub fn render(report: &Report, info: &ModelInfo, by_op: bool) -> String {
         ),
     ];
 
-    if by_op {
+    if options.by_op {
         let groups = report
             .by_op()
             .iter()
             .map(|g| {
-                json!({
-                    "op_type": g.op_type,
-                    "domain": g.domain,
-                    "nodes": g.nodes,
-                    "uncounted": g.uncounted,
-                    "params": g.params,
-                    "buffers": g.buffers,
-                    "macs": count(&g.cost.macs),
-                    "flops": count(&g.cost.flops),
-                    "int_ops": count(&g.cost.int_ops),
-                })
+                subtotal(
+                    &[("op_type", json!(g.op_type)), ("domain", json!(g.domain))],
+                    &g.sum,
+                )
             })
             .collect();
         tail.push(("by_op", Value::Array(groups)));
+    }
+    if let Some(depth) = options.depth {
+        let groups = report
+            .by_module(depth)
+            .iter()
+            .map(|g| {
+                subtotal(
+                    &[("module", json!(g.path)), ("depth", json!(depth))],
+                    &g.sum,
+                )
+            })
+            .collect();
+        tail.push(("by_module", Value::Array(groups)));
     }
     // Top-level fields are pretty-printed; each node is one compact line,
     // written as it is built, so a graph of 100,000 nodes never holds more
@@ -167,6 +173,27 @@ fn symbol(s: &nncost_core::report::SymbolInfo) -> Value {
         "upper_bound": s.upper_bound.as_ref().map(count),
         "meaning": s.meaning,
     })
+}
+
+/// A group's name fields, then its subtotal: `nodes`, `uncounted`,
+/// `params`, `buffers`, `macs`, `flops`, `int_ops`.
+fn subtotal(name: &[(&str, Value)], s: &Subtotal) -> Value {
+    let mut m: Map<String, Value> = name
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    for (k, v) in [
+        ("nodes", json!(s.nodes)),
+        ("uncounted", json!(s.uncounted)),
+        ("params", json!(s.params)),
+        ("buffers", json!(s.buffers)),
+        ("macs", count(&s.cost.macs)),
+        ("flops", count(&s.cost.flops)),
+        ("int_ops", count(&s.cost.int_ops)),
+    ] {
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
 }
 
 /// Writes `  "key": value` with the value pretty-printed one level in.

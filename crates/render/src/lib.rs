@@ -30,6 +30,18 @@ pub struct TableOptions {
     pub exact: bool,
     /// One row per operator type instead of per node.
     pub by_op: bool,
+    /// One row per module at this depth instead of per node (wins over
+    /// `by_op`).
+    pub depth: Option<usize>,
+}
+
+/// What the JSON report adds on request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonOptions {
+    /// A `by_op` array of the per-operator groups.
+    pub by_op: bool,
+    /// A `by_module` array of the modules at this depth.
+    pub depth: Option<usize>,
 }
 
 /// Renders the report as a table (see [`table`]).
@@ -39,10 +51,10 @@ pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) ->
 
 /// Renders the report as JSON (see [`json`] for the schema).
 pub fn render_json(report: &Report, info: &ModelInfo) -> String {
-    json::render(report, info, false)
+    json::render(report, info, JsonOptions::default())
 }
 
-/// JSON with the per-operator groups (`--by-op`) in a `by_op` array.
-pub fn render_json_by_op(report: &Report, info: &ModelInfo) -> String {
-    json::render(report, info, true)
+/// JSON with the groupings asked for (`--by-op`, `--depth N`).
+pub fn render_json_with(report: &Report, info: &ModelInfo, options: JsonOptions) -> String {
+    json::render(report, info, options)
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeReport, NodeStatus, OpGroup, ValueReport, CONVENTION};
+use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, CONVENTION};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
@@ -17,10 +17,10 @@ const MAX_NAME: usize = 44;
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     let mut out = String::new();
     header(&mut out, report, info);
-    let mut rows = if options.by_op {
-        by_op_rows(report, options)
-    } else {
-        node_rows(report, options)
+    let mut rows = match (options.depth, options.by_op) {
+        (Some(depth), _) => by_module_rows(report, depth, options),
+        (None, true) => by_op_rows(report, options),
+        (None, false) => node_rows(report, options),
     };
     if !has_int_ops(&report.nodes) {
         drop_column(&mut rows, INT_OPS);
@@ -218,22 +218,60 @@ fn output_text(n: &NodeReport) -> String {
     }
 }
 
+/// One row per operator type, heaviest first.
 fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    let mut groups = report.by_op();
-    let group_work = |g: &OpGroup| work(Some(&g.cost.flops), Some(&g.cost.int_ops));
-    groups.sort_by(|a, b| {
-        group_work(b)
-            .total_cmp(&group_work(a))
-            .then(a.op_type.cmp(&b.op_type))
-    });
+    let groups = report
+        .by_op()
+        .into_iter()
+        .map(|g| (g.op_type, g.sum))
+        .collect();
+    group_rows(report, "op", groups, true, options)
+}
+
+/// One row per module at `depth`, in the model's order (a module tree
+/// reads top to bottom); nodes outside any module are `(top level)`.
+fn by_module_rows(report: &Report, depth: usize, options: TableOptions) -> Vec<Row> {
+    let groups = report
+        .by_module(depth)
+        .into_iter()
+        .map(|g| {
+            let name = if g.path.is_empty() {
+                "(top level)".to_string()
+            } else {
+                g.path
+            };
+            (name, g.sum)
+        })
+        .collect();
+    group_rows(report, "module", groups, false, options)
+}
+
+/// Rows of named subtotals; `heaviest_first` sorts by work.
+fn group_rows(
+    report: &Report,
+    label: &str,
+    mut groups: Vec<(String, Subtotal)>,
+    heaviest_first: bool,
+    options: TableOptions,
+) -> Vec<Row> {
+    let group_work = |g: &Subtotal| work(Some(&g.cost.flops), Some(&g.cost.int_ops));
+    if heaviest_first {
+        groups.sort_by(|a, b| {
+            group_work(&b.1)
+                .total_cmp(&group_work(&a.1))
+                .then(a.0.cmp(&b.0))
+        });
+    }
     let total = work(
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
     );
-    let mut rows = vec![["op", "nodes", "params", "MACs", "FLOPs", INT_OPS, "share"]
-        .map(String::from)
-        .to_vec()];
-    for g in groups {
+    let mut rows = vec![
+        [label, "nodes", "params", "MACs", "FLOPs", INT_OPS, "share"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for (name, g) in groups {
         let nodes = if g.uncounted > 0 {
             format!("{} ({} not counted)", g.nodes, g.uncounted)
         } else {
@@ -241,7 +279,7 @@ fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         };
         let share = share(group_work(&g), total);
         rows.push(vec![
-            g.op_type,
+            name,
             nodes,
             count(g.params as i128, options),
             poly(&g.cost.macs, options.exact),
