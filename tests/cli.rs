@@ -600,3 +600,31 @@ fn depth_gives_module_subtotals() {
 fn assert_bad_input_usage(o: &Output) {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
 }
+
+/// PyTorch's dynamo exporter names nodes `node_Conv_292` but records each
+/// node's module path as metadata (`pkg.torch.onnx.name_scopes`, kept in
+/// `scripts/make_dynamo_scope_fixture.py`'s ResNet-18 at 64×64): `--depth`
+/// follows it. layer1 is 4 convolutions of 64·64·9 MACs at 16×16 =
+/// 37,748,736; layer1.0 half of it. (The exporter folds each BatchNorm
+/// into its convolution and records the result under the BatchNorm's
+/// module, so the stem's convolution is counted under `bn1`.)
+#[test]
+fn dynamo_name_scopes_give_the_module_hierarchy() {
+    let m = fixture("models/resnet18_dynamo_scopes.onnx");
+    let o = nncost(&[&m, "--depth", "2", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let modules = v["by_module"].as_array().expect("by_module");
+    let macs = |name: &str| {
+        modules
+            .iter()
+            .find(|m| m["module"] == name)
+            .unwrap_or_else(|| panic!("no module {name}"))["macs"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(macs("layer1.0") + macs("layer1.1"), 37_748_736);
+    assert_eq!(macs("layer1.0"), 18_874_368);
+    assert_eq!(macs("bn1"), 64 * 3 * 49 * 32 * 32);
+    assert_eq!(macs("fc"), 512_000);
+}

@@ -887,6 +887,7 @@ impl<'g> Walk<'_, 'g> {
                 cost,
                 outputs: out_reports,
                 status,
+                scopes: node.scopes.clone(),
                 subgraphs,
             });
         }

@@ -218,6 +218,11 @@ pub struct Node {
     /// Positional outputs; `None` for an omitted optional output.
     pub outputs: Vec<Option<ValueId>>,
     pub attributes: Vec<Attribute>,
+    /// The module path the exporter recorded for the node, outermost first
+    /// (`layer1`, `layer1.0`, `layer1.0.conv1`: PyTorch's dynamo exporter
+    /// writes it as metadata); empty when the file says nothing, and then
+    /// the node's name may state it (see `report::module_levels`).
+    pub scopes: Vec<String>,
 }
 
 impl Node {

@@ -103,6 +103,9 @@ pub struct NodeReport {
     pub cost: Option<Cost>,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
+    /// The module path the file records for the node (see
+    /// [`crate::graph::Node::scopes`]); empty when it records none.
+    pub scopes: Vec<String>,
     /// Bodies of a control-flow node (If's branches, Loop's and Scan's
     /// body), each with its own nodes; empty for other nodes. The node's
     /// own `macs`/`flops` already include its bodies' cost (times the trip
@@ -305,13 +308,17 @@ pub fn module_levels(node_name: &str) -> Vec<String> {
 
 impl Report {
     /// The top-level nodes grouped by module at `depth` (1: `layer1`; 2:
-    /// `layer1.0`), from the module path their names state
-    /// ([`module_levels`]); a node nested less deeply counts in its deepest
+    /// `layer1.0`), from the module path the file records (dynamo's name
+    /// scopes) or else their names state ([`module_levels`]); a node nested less deeply counts in its deepest
     /// module, one in no module in the group `""`. In order of first
     /// appearance; the groups add up to the totals.
     pub fn by_module(&self, depth: usize) -> Vec<ModuleGroup> {
         group_nodes(&self.nodes, |n| {
-            let levels = module_levels(&n.name);
+            let levels = if n.scopes.is_empty() {
+                module_levels(&n.name)
+            } else {
+                n.scopes.clone()
+            };
             match depth.min(levels.len()) {
                 0 => String::new(),
                 d => levels[d - 1].clone(),

@@ -495,6 +495,7 @@ fn convert_node(
         op_type,
         attribute,
         domain,
+        metadata_props,
     } = n;
     let what = || node_what(name, op_type, index);
     let name_text = utf8(name, || format!("the name of node #{index}"))?;
@@ -544,7 +545,42 @@ fn convert_node(
         inputs,
         outputs,
         attributes,
+        scopes: name_scopes(metadata_props),
     })
+}
+
+/// The module path of PyTorch's dynamo exporter,
+/// `pkg.torch.onnx.name_scopes` = `['', 'layer1', 'layer1.0',
+/// 'layer1.0.conv1', 'convolution']`: a Python list whose first item is
+/// the root module and whose last is the operation; the modules between
+/// are already dotted paths. Empty when absent or not in that form.
+fn name_scopes(props: &[crate::proto::StringStringEntryProto]) -> Vec<String> {
+    let Some(value) = props
+        .iter()
+        .find(|p| p.key.as_ref() == b"pkg.torch.onnx.name_scopes")
+        .and_then(|p| std::str::from_utf8(&p.value).ok())
+    else {
+        return Vec::new();
+    };
+    let Some(inner) = value
+        .trim()
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+    else {
+        return Vec::new();
+    };
+    let items: Vec<&str> = inner
+        .split(',')
+        .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"'))
+        .collect();
+    match items.as_slice() {
+        [_root, modules @ .., _op] => modules
+            .iter()
+            .filter(|m| !m.is_empty())
+            .map(|m| m.to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// What subgraph conversion needs to know about the node it belongs to.

@@ -88,6 +88,10 @@ pub struct NodeProto {
     pub attribute: Vec<AttributeProto>,
     #[prost(bytes = "bytes", tag = "7")]
     pub domain: Bytes,
+    /// Exporters' notes on the node (onnx ≥ 1.16): PyTorch's dynamo
+    /// exporter writes the module path as `pkg.torch.onnx.name_scopes`.
+    #[prost(message, repeated, tag = "9")]
+    pub metadata_props: Vec<StringStringEntryProto>,
 }
 
 /// Discriminator values of `AttributeProto.type`.

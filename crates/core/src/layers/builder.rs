@@ -128,6 +128,7 @@ impl GraphBuilder {
             inputs: inputs.to_vec(),
             outputs: vec![Some(out)],
             attributes,
+            scopes: Vec::new(),
         });
         out
     }

@@ -1046,6 +1046,7 @@ mod tests {
                     value: v.clone(),
                 })
                 .collect(),
+            scopes: Vec::new(),
         };
         let def = lookup("", op).expect("op is registered");
         let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();

@@ -166,6 +166,7 @@ pub fn run_rule(
                 value: v.clone(),
             })
             .collect(),
+        scopes: Vec::new(),
     };
     let def = lookup("", op).expect("op is registered");
     let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();
@@ -264,6 +265,7 @@ impl GraphBuilder {
                     value: v.clone(),
                 })
                 .collect(),
+            scopes: Vec::new(),
         };
         self.graph.nodes.push(node);
         self
