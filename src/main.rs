@@ -19,6 +19,17 @@ mod layer_cmd;
 
 use layer_cmd::{activation_help, run_layer, LayerKind};
 
+/// What `--sort` orders rows by.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Sort {
+    /// FLOPs plus integer operations.
+    Flops,
+    /// Multiply–accumulates.
+    Macs,
+    /// Parameters.
+    Params,
+}
+
 /// What `--bound` evaluates data-dependent sizes at.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Bound {
@@ -73,6 +84,18 @@ pub(crate) struct Cli {
     /// Subtotals per module at depth N (1: `layer1`, 2: `layer1.0`), from the module paths in node names.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..64))]
     depth: Option<u64>,
+
+    /// Only the K heaviest rows (nodes, operators or modules), heaviest first.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    top: Option<u64>,
+
+    /// Order rows by a measure, largest first.
+    #[arg(long, value_enum, value_name = "KEY")]
+    sort: Option<Sort>,
+
+    /// Totals only, no table rows.
+    #[arg(long)]
+    summary: bool,
 
     /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
@@ -274,6 +297,13 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
                 exact: cli.exact,
                 by_op: cli.by_op,
                 depth: cli.depth.map(|d| d as usize),
+                sort: cli.sort.map(|s| match s {
+                    Sort::Flops => nncost_render::SortKey::Flops,
+                    Sort::Macs => nncost_render::SortKey::Macs,
+                    Sort::Params => nncost_render::SortKey::Params,
+                }),
+                top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
+                summary: cli.summary,
             },
         ),
         Format::Json => nncost_render::render_json_with(

@@ -628,3 +628,31 @@ fn dynamo_name_scopes_give_the_module_hierarchy() {
     assert_eq!(macs("bn1"), 64 * 3 * 49 * 32 * 32);
     assert_eq!(macs("fc"), 512_000);
 }
+
+/// `--top K` lists the K heaviest rows, heaviest first, keeping their
+/// numbers; `--sort params` orders by parameters; `--summary` prints the
+/// totals alone.
+#[test]
+fn top_sort_and_summary() {
+    let m = example();
+    let o = nncost(&[&m, "--top", "2", "--dim", "batch=1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with('#'))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    // ResNet-18's stem convolution (118 M MACs) is its heaviest node.
+    assert!(rows[0].trim_start().starts_with("1  /conv1/Conv"), "{out}");
+    let o = nncost(&[&m, "--depth", "1", "--sort", "params", "--top", "1"]);
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l.starts_with("layer4 ")), "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("layer3 ")), "{out}");
+    let o = nncost(&[&m, "--summary", "--dim", "batch=1", "--exact"]);
+    let out = stdout(&o);
+    assert!(!out.contains("/conv1/Conv"), "{out}");
+    assert!(out.contains("MACs     1,814,073,344"), "{out}");
+}

@@ -33,6 +33,24 @@ pub struct TableOptions {
     /// One row per module at this depth instead of per node (wins over
     /// `by_op`).
     pub depth: Option<usize>,
+    /// Rows in decreasing order of this measure (instead of the model's
+    /// order; operators are always heaviest first).
+    pub sort: Option<SortKey>,
+    /// Only the first K rows of that order (by FLOPs and integer
+    /// operations unless `sort` says otherwise).
+    pub top: Option<usize>,
+    /// Totals only, no rows.
+    pub summary: bool,
+}
+
+/// What `--sort` orders rows by, largest first. A symbolic count is
+/// compared at every symbol = 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// FLOPs plus integer operations (the `share` column).
+    Flops,
+    Macs,
+    Params,
 }
 
 /// What the JSON report adds on request.

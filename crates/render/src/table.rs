@@ -8,7 +8,7 @@ use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
 use crate::units::{grouped, human, poly};
-use crate::{ModelInfo, TableOptions};
+use crate::{ModelInfo, SortKey, TableOptions};
 
 /// Longest node name shown in full; longer names keep their tail, which
 /// carries the layer name in exported graphs (`…/layer4/layer4.1/conv2/Conv`).
@@ -17,15 +17,17 @@ const MAX_NAME: usize = 44;
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     let mut out = String::new();
     header(&mut out, report, info);
-    let mut rows = match (options.depth, options.by_op) {
-        (Some(depth), _) => by_module_rows(report, depth, options),
-        (None, true) => by_op_rows(report, options),
-        (None, false) => node_rows(report, options),
-    };
-    if !has_int_ops(&report.nodes) {
-        drop_column(&mut rows, INT_OPS);
+    if !options.summary {
+        let mut rows = match (options.depth, options.by_op) {
+            (Some(depth), _) => by_module_rows(report, depth, options),
+            (None, true) => by_op_rows(report, options),
+            (None, false) => node_rows(report, options),
+        };
+        if !has_int_ops(&report.nodes) {
+            drop_column(&mut rows, INT_OPS);
+        }
+        write_rows(&mut out, &rows);
     }
-    write_rows(&mut out, &rows);
     totals(&mut out, report, options);
     out
 }
@@ -138,7 +140,12 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
     ]
     .map(String::from)
     .to_vec()];
-    for (i, n) in report.nodes.iter().enumerate() {
+    let order = ranked(&report.nodes, options, |n| {
+        (n.flops(), n.int_ops(), n.macs(), n.params)
+    });
+    let show_bodies = options.sort.is_none() && options.top.is_none();
+    for i in order {
+        let n = &report.nodes[i];
         rows.push(vec![
             (i + 1).to_string(),
             shorten(&n.name),
@@ -150,9 +157,39 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             cost_text(n.int_ops(), &n.status, options),
             share(work(n.flops(), n.int_ops()), total),
         ]);
-        body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
+        if show_bodies {
+            body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
+        }
     }
     rows
+}
+
+/// The indices of `items` to show, in order: all of them in the model's
+/// order, or sorted by `options.sort` (FLOPs and integer operations for
+/// `--top` alone), largest first, then cut to `options.top`. `measure`
+/// gives an item's (FLOPs, integer operations, MACs, params).
+fn ranked<T>(
+    items: &[T],
+    options: TableOptions,
+    measure: impl Fn(&T) -> (Option<&Poly>, Option<&Poly>, Option<&Poly>, u64),
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    let key = match (options.sort, options.top) {
+        (Some(k), _) => k,
+        (None, Some(_)) => SortKey::Flops,
+        (None, None) => return order,
+    };
+    let value = |i: &usize| {
+        let (flops, int_ops, macs, params) = measure(&items[*i]);
+        match key {
+            SortKey::Flops => work(flops, int_ops),
+            SortKey::Macs => macs.map_or(0.0, at_one),
+            SortKey::Params => params as f64,
+        }
+    };
+    order.sort_by(|a, b| value(b).total_cmp(&value(a)).then(a.cmp(b)));
+    order.truncate(options.top.unwrap_or(usize::MAX));
+    order
 }
 
 /// Rows for a control-flow node's bodies: one per body (its cost per run
@@ -262,6 +299,17 @@ fn group_rows(
                 .then(a.0.cmp(&b.0))
         });
     }
+    let order = ranked(&groups, options, |(_, g)| {
+        (
+            Some(&g.cost.flops),
+            Some(&g.cost.int_ops),
+            Some(&g.cost.macs),
+            g.params,
+        )
+    });
+    let mut slots: Vec<Option<(String, Subtotal)>> = groups.into_iter().map(Some).collect();
+    let groups: Vec<(String, Subtotal)> =
+        order.into_iter().filter_map(|i| slots[i].take()).collect();
     let total = work(
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
@@ -338,7 +386,9 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             format!("{} ({})", human(n), grouped(n))
         }
     };
-    let _ = writeln!(out);
+    if !options.summary {
+        let _ = writeln!(out);
+    }
     // Say where the weights came from when not all are initializers.
     let held_in_nodes = if t.params_in_constant_nodes > 0 {
         format!(
