@@ -97,6 +97,10 @@ pub(crate) struct Cli {
     #[arg(long)]
     summary: bool,
 
+    /// Fit the table to N columns (default: the terminal's width; a pipe or -o: the full table).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(40..))]
+    width: Option<u64>,
+
     /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
     strict: bool,
@@ -304,6 +308,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
                 }),
                 top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
                 summary: cli.summary,
+                width: table_width(cli),
             },
         ),
         Format::Json => nncost_render::render_json_with(
@@ -326,6 +331,29 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     std::mem::forget((graph, report, text));
     outcome
 }
+/// The width a table is fitted to: `--width`, else a terminal's (as the
+/// terminal reports it, else `COLUMNS`, else 80); a pipe or a file gets the
+/// full table.
+fn table_width(cli: &Cli) -> Option<usize> {
+    use std::io::IsTerminal;
+    if let Some(w) = cli.width {
+        return usize::try_from(w).ok();
+    }
+    if cli.output.is_some() || !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let measured = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    Some(
+        measured
+            .or(columns)
+            .filter(|&c: &usize| c >= 40)
+            .unwrap_or(80),
+    )
+}
+
 /// Prefixes the file name unless the message already names it.
 fn with_path(source: &str, message: String) -> anyhow::Error {
     if message.contains(source) {

@@ -656,3 +656,57 @@ fn top_sort_and_summary() {
     assert!(!out.contains("/conv1/Conv"), "{out}");
     assert!(out.contains("MACs     1,814,073,344"), "{out}");
 }
+
+/// A table at 80 columns, as a person sees it: with `--width 80` (and on a
+/// real terminal of 80 columns, through `script`, where it is installed)
+/// no line is wider than 80 characters; long names keep their distinctive
+/// end, and the columns left out are named. A pipe gets the full table.
+#[test]
+fn tables_fit_eighty_columns() {
+    let fits = |out: &str| {
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} chars: {line}",
+                line.chars().count()
+            );
+        }
+    };
+    let m = example();
+    let o = nncost(&[&m, "--width", "80", "--dim", "batch=1"]);
+    let out = stdout(&o);
+    fits(&out);
+    assert!(out.contains("/layer4/layer4.1/conv2/Conv"), "{out}");
+    assert!(
+        out.contains("(not shown to fit 80 columns: output shape, params)"),
+        "{out}"
+    );
+    assert!(out.contains("% FLOPs"), "{out}");
+    let deep = fixture("torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx");
+    let o = nncost(&[&deep, "--width", "80", "--bound", "max"]);
+    let out = stdout(&o);
+    fits(&out);
+    assert!(
+        out.contains("…"),
+        "long names are shortened in the middle: {out}"
+    );
+    // Piped (as here, without --width): the full table, every column.
+    let full = stdout(&nncost(&[&m, "--dim", "batch=1"]));
+    assert!(full.contains("output shape") && full.lines().any(|l| l.chars().count() > 80));
+    // On a real 80-column terminal, when `script` can give one.
+    let tty = Command::new("script")
+        .args([
+            "-qc",
+            &format!(
+                "stty cols 80; {} {m} --dim batch=1",
+                env!("CARGO_BIN_EXE_nncost")
+            ),
+            "/dev/null",
+        ])
+        .output();
+    if let Ok(o) = tty {
+        if o.status.success() && !o.stdout.is_empty() {
+            fits(&stdout(&o).replace('\r', ""));
+        }
+    }
+}

@@ -11,6 +11,10 @@ pub const CONVENTION: &str = "params = weight+bias elements (BN running stats ar
 MACs = multiply-accumulates of conv/gemm/matmul/einsum; \
 FLOPs = every scalar add, mul, div, sqrt, exp, compare counts 1 (a MAC is 2 FLOPs)";
 
+/// The convention in one short line, for tables (the docs and the JSON's
+/// `convention` say it in full).
+pub const LEGEND: &str = "MACs = multiply-adds; FLOPs = every scalar op (1 MAC = 2 FLOPs)";
+
 /// A value's dtype and shape as inferred.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValueReport {

@@ -41,6 +41,10 @@ pub struct TableOptions {
     pub top: Option<usize>,
     /// Totals only, no rows.
     pub summary: bool,
+    /// Fit the table to this many columns (a terminal's width): long names
+    /// are shortened in the middle, then columns left out in a stated
+    /// order (see `table::FIT_DROP_ORDER`). `None`: full width (a pipe).
+    pub width: Option<usize>,
 }
 
 /// What `--sort` orders rows by, largest first. A symbolic count is

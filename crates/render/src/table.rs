@@ -3,20 +3,20 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, CONVENTION};
+use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, LEGEND};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
 use crate::units::{grouped, human, poly};
 use crate::{ModelInfo, SortKey, TableOptions};
 
-/// Longest node name shown in full; longer names keep their tail, which
-/// carries the layer name in exported graphs (`…/layer4/layer4.1/conv2/Conv`).
-const MAX_NAME: usize = 44;
-
+/// The table: header, rows (nodes, operators or modules; fitted to
+/// `options.width` when given) and totals.
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     let mut out = String::new();
-    header(&mut out, report, info);
+    let mut head = String::new();
+    header(&mut head, report, info, options.width);
+    wrap_into(&mut out, &head, options.width);
     if !options.summary {
         let mut rows = match (options.depth, options.by_op) {
             (Some(depth), _) => by_module_rows(report, depth, options),
@@ -26,13 +26,60 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
         if !has_int_ops(&report.nodes) {
             drop_column(&mut rows, INT_OPS);
         }
-        write_rows(&mut out, &rows);
+        if let Some(w) = options.width {
+            let dropped = fit(&mut rows, w);
+            write_rows(&mut out, &rows);
+            if !dropped.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "(not shown to fit {w} columns: {})",
+                    dropped.join(", ")
+                );
+            }
+        } else {
+            write_rows(&mut out, &rows);
+        }
     }
-    totals(&mut out, report, options);
+    let mut tail = String::new();
+    totals(&mut tail, report, options);
+    wrap_into(&mut out, &tail, options.width);
     out
 }
 
-fn header(out: &mut String, report: &Report, info: &ModelInfo) {
+/// Appends `text` to `out`, each line longer than `width` broken at spaces
+/// (continuations indented by 4), and a word longer than a line (a file
+/// path) shortened in the middle.
+fn wrap_into(out: &mut String, text: &str, width: Option<usize>) {
+    let Some(w) = width else {
+        out.push_str(text);
+        return;
+    };
+    for line in text.lines() {
+        if self::width(line) <= w {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut current = String::new();
+        for word in line.split(' ') {
+            let room = if current.is_empty() { w } else { w - 4 };
+            let word = shorten_middle(word, room.max(MIN_NAME));
+            let needed = self::width(&current) + 1 + self::width(&word);
+            if !current.is_empty() && needed > w {
+                out.push_str(current.trim_end());
+                out.push('\n');
+                current = "    ".to_string();
+            } else if !current.is_empty() && !current.ends_with("    ") {
+                current.push(' ');
+            }
+            current.push_str(&word);
+        }
+        out.push_str(current.trim_end());
+        out.push('\n');
+    }
+}
+
+fn header(out: &mut String, report: &Report, info: &ModelInfo, width: Option<usize>) {
     let mut line = format!("nncost {} · {}", env!("CARGO_PKG_VERSION"), info.source);
     let mut facts = Vec::new();
     if let Some(ir) = info.ir_version {
@@ -49,10 +96,17 @@ fn header(out: &mut String, report: &Report, info: &ModelInfo) {
         facts.push(format!("from {p}"));
     }
     if !facts.is_empty() {
-        let _ = write!(line, " ({})", facts.join(", "));
+        let facts = format!("({})", facts.join(", "));
+        // On a narrow terminal the file's facts take a line of their own.
+        if width.is_some_and(|w| self::width(&line) + 1 + self::width(&facts) > w) {
+            let _ = write!(line, "\n{facts}");
+        } else {
+            let _ = write!(line, " {facts}");
+        }
     }
     let _ = writeln!(out, "{line}");
-    let _ = writeln!(out, "convention: {CONVENTION}");
+    // The short legend; the full statement is in the JSON and the docs.
+    let _ = writeln!(out, "convention: {LEGEND}");
     for v in &report.inputs {
         let _ = writeln!(out, "input:  {}", describe_value(v));
     }
@@ -95,6 +149,9 @@ type Row = Vec<String>;
 /// Header of the integer-operations column, shown only for models with
 /// quantized kernels so that float models' tables stay as they are.
 const INT_OPS: &str = "int ops";
+/// The share column: a row's part of the FLOPs (with integer operations,
+/// for quantized models), at every symbol = 1 when the model is symbolic.
+const SHARE: &str = "% FLOPs";
 
 /// Whether any node, at any depth, counts integer operations.
 fn has_int_ops(nodes: &[NodeReport]) -> bool {
@@ -136,7 +193,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         "MACs",
         "FLOPs",
         INT_OPS,
-        "share",
+        SHARE,
     ]
     .map(String::from)
     .to_vec()];
@@ -148,7 +205,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         let n = &report.nodes[i];
         rows.push(vec![
             (i + 1).to_string(),
-            shorten(&n.name),
+            n.name.clone(),
             n.op_type.clone(),
             output_text(n),
             count(n.params as i128, options),
@@ -224,7 +281,7 @@ fn body_rows(
         for c in &s.nodes {
             k += 1;
             let num = format!("{number}.{k}");
-            let name: String = shorten(&c.name);
+            let name: String = c.name.clone();
             rows.push(vec![
                 num.clone(),
                 format!("{indent}{name}"),
@@ -314,11 +371,9 @@ fn group_rows(
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
     );
-    let mut rows = vec![
-        [label, "nodes", "params", "MACs", "FLOPs", INT_OPS, "share"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let mut rows = vec![[label, "nodes", "params", "MACs", "FLOPs", INT_OPS, SHARE]
+        .map(String::from)
+        .to_vec()];
     for (name, g) in groups {
         let nodes = if g.uncounted > 0 {
             format!("{} ({} not counted)", g.nodes, g.uncounted)
@@ -352,7 +407,7 @@ fn write_rows(out: &mut String, rows: &[Row]) {
         .map(|h| {
             matches!(
                 h.as_str(),
-                "#" | "params" | "MACs" | "FLOPs" | INT_OPS | "share" | "nodes"
+                "#" | "params" | "MACs" | "FLOPs" | INT_OPS | SHARE | "nodes"
             )
         })
         .collect();
@@ -548,11 +603,79 @@ fn at_one(p: &Poly) -> f64 {
         .map_or(0.0, |c| c as f64)
 }
 
-fn shorten(name: &str) -> String {
+/// `name` in at most `max` characters: the start and, longer, the
+/// distinctive end (`/layer1/…/conv1/Conv`), joined by `…`.
+fn shorten_middle(name: &str, max: usize) -> String {
     let n = name.chars().count();
-    if n <= MAX_NAME {
+    if n <= max || max < 5 {
         return name.to_string();
     }
-    let tail: String = name.chars().skip(n - (MAX_NAME - 1)).collect();
-    format!("…{tail}")
+    let head = (max - 1) / 3;
+    let tail = max - 1 - head;
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
+/// The columns [`fit`] leaves out, first to last, when shortening names is
+/// not enough.
+pub const FIT_DROP_ORDER: [&str; 6] = ["output shape", INT_OPS, "params", SHARE, "op", "MACs"];
+
+/// Narrowest a name column is shortened to before columns are dropped,
+/// and after.
+const READABLE_NAME: usize = 28;
+const MIN_NAME: usize = 16;
+
+/// Makes `rows` fit in `width` columns: the name column (the second, or
+/// the first of a grouped table) is shortened in the middle, down to
+/// [`MIN_NAME`], then columns are left out in [`FIT_DROP_ORDER`]. Returns
+/// the columns left out.
+fn fit(rows: &mut [Row], width: usize) -> Vec<String> {
+    let total = |rows: &[Row]| -> usize {
+        let Some(first) = rows.first() else { return 0 };
+        let cols = first.len();
+        (0..cols)
+            .map(|c| rows.iter().map(|r| self::width(&r[c])).max().unwrap_or(0))
+            .sum::<usize>()
+            + 2 * cols.saturating_sub(1)
+    };
+    let name_col = match rows.first() {
+        Some(h) if h.first().is_some_and(|c| c == "#") => 1,
+        Some(_) => 0,
+        None => return Vec::new(),
+    };
+    // Names first down to a readable length, then columns, then names
+    // down to the least.
+    let shorten_names = |rows: &mut [Row], floor: usize| {
+        let over = total(rows).saturating_sub(width);
+        if over > 0 {
+            let longest = rows
+                .iter()
+                .map(|r| self::width(&r[name_col]))
+                .max()
+                .unwrap_or(0);
+            let target = longest.saturating_sub(over).max(floor);
+            for r in rows.iter_mut() {
+                r[name_col] = shorten_middle(&r[name_col], target);
+            }
+        }
+    };
+    shorten_names(rows, READABLE_NAME);
+    let mut dropped = Vec::new();
+    for column in FIT_DROP_ORDER {
+        if total(rows) <= width {
+            break;
+        }
+        if let Some(c) = rows
+            .first()
+            .and_then(|h| h.iter().position(|x| x == column))
+        {
+            for r in rows.iter_mut() {
+                r.remove(c);
+            }
+            dropped.push(column.to_string());
+        }
+    }
+    shorten_names(rows, MIN_NAME);
+    dropped
 }
