@@ -10,7 +10,14 @@ use nncost_core::layers::{
     LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, Round,
 };
 
-use crate::{emit, Cli, Failure, Format};
+use crate::{emit, Cli, Failure};
+
+/// The calculator's output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LayerFormat {
+    Table,
+    Json,
+}
 
 /// A size per axis, `3x224x224` (one value on the command line).
 type Dims = Vec<i64>;
@@ -27,8 +34,8 @@ pub(crate) struct Common {
     explain: bool,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = LayerFormat::Table)]
+    format: LayerFormat,
 
     /// Write the report to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -400,10 +407,10 @@ pub(crate) fn run_layer(kind: &LayerKind) -> Result<(), Failure> {
         None
     };
     let text = match common.format {
-        Format::Table => {
+        LayerFormat::Table => {
             nncost_render::layer::render_text(layer.as_ref(), &cost, explanation.as_ref())
         }
-        Format::Json => {
+        LayerFormat::Json => {
             nncost_render::layer::render_json(layer.as_ref(), &cost, explanation.as_ref())
         }
     };

@@ -126,6 +126,10 @@ enum Command {
 pub(crate) enum Format {
     Table,
     Json,
+    /// One row per node (or operator, or module), exact counts.
+    Csv,
+    /// A Markdown table in human units, for a paper or a README.
+    Markdown,
 }
 
 /// A failure that maps to a particular exit code.
@@ -293,24 +297,30 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         None => analyze(&graph, &options),
     }
     .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    let table = TableOptions {
+        exact: cli.exact,
+        by_op: cli.by_op,
+        depth: cli.depth.map(|d| d as usize),
+        sort: cli.sort.map(|s| match s {
+            Sort::Flops => nncost_render::SortKey::Flops,
+            Sort::Macs => nncost_render::SortKey::Macs,
+            Sort::Params => nncost_render::SortKey::Params,
+        }),
+        top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
+        summary: cli.summary,
+        width: table_width(cli),
+    };
     let text = match cli.format {
-        Format::Table => nncost_render::render_table(
+        Format::Table => nncost_render::render_table(&report, &info, table),
+        Format::Markdown => nncost_render::render_markdown(
             &report,
             &info,
             TableOptions {
-                exact: cli.exact,
-                by_op: cli.by_op,
-                depth: cli.depth.map(|d| d as usize),
-                sort: cli.sort.map(|s| match s {
-                    Sort::Flops => nncost_render::SortKey::Flops,
-                    Sort::Macs => nncost_render::SortKey::Macs,
-                    Sort::Params => nncost_render::SortKey::Params,
-                }),
-                top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
-                summary: cli.summary,
-                width: table_width(cli),
+                width: None,
+                ..table
             },
         ),
+        Format::Csv => nncost_render::render_csv(&report, table),
         Format::Json => nncost_render::render_json_with(
             &report,
             &info,
@@ -331,6 +341,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     std::mem::forget((graph, report, text));
     outcome
 }
+
 /// The width a table is fitted to: `--width`, else a terminal's (as the
 /// terminal reports it, else `COLUMNS`, else 80); a pipe or a file gets the
 /// full table.

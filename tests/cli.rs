@@ -710,3 +710,52 @@ fn tables_fit_eighty_columns() {
         }
     }
 }
+
+/// `--format csv`: one record per node with exact counts (ResNet-18's
+/// nodes add up to 1,814,073,344 MACs), per operator with `--by-op` (a
+/// symbolic count is a field of its own); `--format markdown`: a module
+/// table with units and the totals under it.
+#[test]
+fn csv_and_markdown() {
+    let m = example();
+    let o = nncost(&[&m, "--format", "csv", "--dim", "batch=1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut lines = out.split("\r\n").filter(|l| !l.is_empty());
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let macs_col = header
+        .iter()
+        .position(|h| *h == "macs")
+        .expect("macs column");
+    let records: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(records.len(), 49);
+    let macs: i64 = records
+        .iter()
+        .map(|r| r[macs_col].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(macs, 1_814_073_344);
+    let o = nncost(&[&m, "--format", "csv", "--by-op"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("Conv,20,0,11171712,0,1813561344*batch,3627122688*batch,0\r\n"),
+        "{out}"
+    );
+
+    let o = nncost(&[
+        &m, "--format", "markdown", "--depth", "1", "--dim", "batch=1",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("| module | nodes | params | MACs | FLOPs | % FLOPs |"),
+        "{out}"
+    );
+    assert!(out.contains("|---|---:|---:|---:|---:|---:|"), "{out}");
+    assert!(
+        out.contains("| layer1 | 10 | 147.71 K | 462.42 M | 926.05 M | 25.5% |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Params 11.68 M (11,684,712); MACs 1.81 G; FLOPs 3.63 G."),
+        "{out}"
+    );
+}

@@ -4,8 +4,10 @@
 
 use nncost_core::Report;
 
+pub mod csv;
 pub mod json;
 pub mod layer;
+pub mod markdown;
 pub mod table;
 pub mod units;
 
@@ -69,6 +71,16 @@ pub struct JsonOptions {
 /// Renders the report as a table (see [`table`]).
 pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     table::render(report, info, options)
+}
+
+/// Renders the report as CSV (see [`csv`]).
+pub fn render_csv(report: &Report, options: TableOptions) -> String {
+    csv::render(report, options)
+}
+
+/// Renders the report as Markdown (see [`markdown`]).
+pub fn render_markdown(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
+    markdown::render(report, info, options)
 }
 
 /// Renders the report as JSON (see [`json`] for the schema).

@@ -18,14 +18,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     header(&mut head, report, info, options.width);
     wrap_into(&mut out, &head, options.width);
     if !options.summary {
-        let mut rows = match (options.depth, options.by_op) {
-            (Some(depth), _) => by_module_rows(report, depth, options),
-            (None, true) => by_op_rows(report, options),
-            (None, false) => node_rows(report, options),
-        };
-        if !has_int_ops(&report.nodes) {
-            drop_column(&mut rows, INT_OPS);
-        }
+        let mut rows = rows(report, options);
         if let Some(w) = options.width {
             let dropped = fit(&mut rows, w);
             write_rows(&mut out, &rows);
@@ -44,6 +37,29 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     totals(&mut tail, report, options);
     wrap_into(&mut out, &tail, options.width);
     out
+}
+
+/// The table's rows, header first: nodes, operators (`by_op`) or modules
+/// (`depth`), without the `int ops` column for a float model. Shared with
+/// the Markdown renderer.
+pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
+    let mut rows = match (options.depth, options.by_op) {
+        (Some(depth), _) => by_module_rows(report, depth, options),
+        (None, true) => by_op_rows(report, options),
+        (None, false) => node_rows(report, options),
+    };
+    if !has_int_ops(&report.nodes) {
+        drop_column(&mut rows, INT_OPS);
+    }
+    rows
+}
+
+/// Whether a column holds numbers (right-aligned).
+pub(crate) fn is_numeric_column(header: &str) -> bool {
+    matches!(
+        header,
+        "#" | "params" | "MACs" | "FLOPs" | INT_OPS | SHARE | "nodes"
+    )
 }
 
 /// Appends `text` to `out`, each line longer than `width` broken at spaces
@@ -144,7 +160,7 @@ fn shape_text(shape: Option<&[nncost_core::Dim]>) -> String {
     shape.map_or("?".to_string(), format_shape)
 }
 
-type Row = Vec<String>;
+pub(crate) type Row = Vec<String>;
 
 /// Header of the integer-operations column, shown only for models with
 /// quantized kernels so that float models' tables stay as they are.
@@ -402,15 +418,7 @@ fn write_rows(out: &mut String, rows: &[Row]) {
     let widths: Vec<usize> = (0..ncol)
         .map(|c| rows.iter().map(|r| width(&r[c])).max().unwrap_or(0))
         .collect();
-    let numeric: Vec<bool> = first
-        .iter()
-        .map(|h| {
-            matches!(
-                h.as_str(),
-                "#" | "params" | "MACs" | "FLOPs" | INT_OPS | SHARE | "nodes"
-            )
-        })
-        .collect();
+    let numeric: Vec<bool> = first.iter().map(|h| is_numeric_column(h)).collect();
     out.reserve(rows.len() * (widths.iter().sum::<usize>() + 2 * ncol));
     for row in rows {
         for (c, cell) in row.iter().enumerate() {

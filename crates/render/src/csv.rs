@@ -1,0 +1,135 @@
+//! The report as CSV (RFC 4180): one row per top-level node, or per
+//! operator (`by_op`) or module (`depth`), with exact counts: an integer,
+//! or a symbolic expression (`1814073344*batch`) as a quoted string.
+
+use std::fmt::Write;
+
+use nncost_core::report::{NodeStatus, Subtotal};
+use nncost_core::shape::format_shape;
+use nncost_core::{Poly, Report};
+
+use crate::TableOptions;
+
+pub fn render(report: &Report, options: TableOptions) -> String {
+    let mut out = String::new();
+    let groups: Option<(&str, Vec<(String, Subtotal)>)> = match (options.depth, options.by_op) {
+        (Some(d), _) => Some((
+            "module",
+            report
+                .by_module(d)
+                .into_iter()
+                .map(|g| (g.path, g.sum))
+                .collect(),
+        )),
+        (None, true) => Some((
+            "op_type",
+            report
+                .by_op()
+                .into_iter()
+                .map(|g| (g.op_type, g.sum))
+                .collect(),
+        )),
+        (None, false) => None,
+    };
+    if let Some((label, groups)) = groups {
+        line(
+            &mut out,
+            &[
+                label,
+                "nodes",
+                "uncounted",
+                "params",
+                "buffers",
+                "macs",
+                "flops",
+                "int_ops",
+            ]
+            .map(String::from),
+        );
+        for (name, g) in groups {
+            line(
+                &mut out,
+                &[
+                    name,
+                    g.nodes.to_string(),
+                    g.uncounted.to_string(),
+                    g.params.to_string(),
+                    g.buffers.to_string(),
+                    g.cost.macs.to_string(),
+                    g.cost.flops.to_string(),
+                    g.cost.int_ops.to_string(),
+                ],
+            );
+        }
+        return out;
+    }
+    line(
+        &mut out,
+        &[
+            "index",
+            "node",
+            "op_type",
+            "domain",
+            "output_shapes",
+            "params",
+            "buffers",
+            "macs",
+            "flops",
+            "int_ops",
+            "status",
+            "reason",
+        ]
+        .map(String::from),
+    );
+    let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
+    for (i, n) in report.nodes.iter().enumerate() {
+        let shapes: Vec<String> = n
+            .outputs
+            .iter()
+            .map(|o| {
+                o.shape
+                    .as_ref()
+                    .map_or("?".to_string(), |s| format_shape(s))
+            })
+            .collect();
+        let (status, reason) = match &n.status {
+            NodeStatus::Counted => ("counted", ""),
+            NodeStatus::Unsupported => ("unsupported", ""),
+            NodeStatus::Incomplete { kind, reason } => (kind.as_str(), reason.as_str()),
+        };
+        line(
+            &mut out,
+            &[
+                (i + 1).to_string(),
+                n.name.clone(),
+                n.op_type.clone(),
+                n.domain.clone(),
+                shapes.join(" "),
+                n.params.to_string(),
+                n.buffers.to_string(),
+                text(n.macs()),
+                text(n.flops()),
+                text(n.int_ops()),
+                status.to_string(),
+                reason.to_string(),
+            ],
+        );
+    }
+    out
+}
+
+/// One record, each field quoted when it holds a comma, a quote or a line
+/// break (quotes doubled).
+fn line(out: &mut String, fields: &[String]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            let _ = write!(out, "\"{}\"", f.replace('"', "\"\""));
+        } else {
+            out.push_str(f);
+        }
+    }
+    out.push_str("\r\n");
+}
