@@ -759,3 +759,22 @@ fn csv_and_markdown() {
         "{out}"
     );
 }
+
+/// A share is only a number when the total is one term: a Llama counted
+/// over a symbolic `seq` (`a·seq² + b·seq`) leaves the column out and says
+/// why; bound, the column is back. ResNet's `× batch` keeps it.
+#[test]
+fn shares_only_where_they_are_numbers() {
+    let m = fixture("models/llama_tiny_sdpa_dynamo_op23.onnx");
+    let out = stdout(&nncost(&[&m]));
+    assert!(!out.contains("% FLOPs  "), "{out}");
+    assert!(
+        out.contains("(% FLOPs left out: the total depends on batch, seq in more than one term"),
+        "{out}"
+    );
+    let out = stdout(&nncost(&[&m, "--dim", "batch=1", "--dim", "seq=8192"]));
+    assert!(out.contains("% FLOPs"), "{out}");
+    assert!(!out.contains("left out"), "{out}");
+    let out = stdout(&nncost(&[&example()]));
+    assert!(out.contains("% FLOPs"), "{out}");
+}

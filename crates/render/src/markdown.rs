@@ -7,7 +7,7 @@ use std::fmt::Write;
 use nncost_core::report::LEGEND;
 use nncost_core::Report;
 
-use crate::table::{is_numeric_column, rows};
+use crate::table::{is_numeric_column, rows, share_note};
 use crate::units::{grouped, human, poly};
 use crate::{ModelInfo, TableOptions};
 
@@ -31,6 +31,9 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
                 let _ = writeln!(out, "{}", line(r));
             }
             out.push('\n');
+            if let Some(note) = share_note(report) {
+                let _ = writeln!(out, "{}\n", escape(&note));
+            }
         }
     }
     let t = &report.totals;

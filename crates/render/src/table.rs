@@ -32,6 +32,11 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
         } else {
             write_rows(&mut out, &rows);
         }
+        if let Some(note) = share_note(report) {
+            let mut line = String::new();
+            let _ = writeln!(line, "{note}");
+            wrap_into(&mut out, &line, options.width);
+        }
     }
     let mut tail = String::new();
     totals(&mut tail, report, options);
@@ -51,7 +56,30 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     if !has_int_ops(&report.nodes) {
         drop_column(&mut rows, INT_OPS);
     }
+    if share_note(report).is_some() {
+        drop_column(&mut rows, SHARE);
+    }
     rows
+}
+
+/// Why the share column is left out, when it is: a share is a ratio of
+/// numbers only when the total work is one term (`3.63 G × batch`); a total
+/// such as `a·seq² + b·seq` has no share until `seq` is bound.
+pub(crate) fn share_note(report: &Report) -> Option<String> {
+    let t = &report.totals.cost;
+    let total = t.flops.checked_add(&t.int_ops).ok()?;
+    if total.terms().count() <= 1 {
+        return None;
+    }
+    Some(format!(
+        "({SHARE} left out: the total depends on {} in more than one term; bind with --dim)",
+        total
+            .symbols()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Whether a column holds numbers (right-aligned).
@@ -581,9 +609,9 @@ fn cost_text(p: Option<&Poly>, status: &NodeStatus, options: TableOptions) -> St
     }
 }
 
-/// Share of the total [`work`]. Symbolic counts are compared with every
-/// symbol at 1, which is exact when all terms share the same symbols (the
-/// usual `× batch`).
+/// Share of the total [`work`]. Shown only when the total is one term (see
+/// [`share_note`]): then every row's work is a multiple of the same
+/// product of symbols, and comparing at every symbol = 1 is exact.
 fn share(part: f64, total: f64) -> String {
     if total > 0.0 && part > 0.0 {
         format!("{:.1}%", 100.0 * part / total)
