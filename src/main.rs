@@ -120,6 +120,35 @@ enum Command {
         #[command(subcommand)]
         kind: LayerKind,
     },
+    /// Compare two models: totals and each operator type (or module, --depth N), both sides and the change.
+    Diff {
+        /// The model before (ONNX or .nn).
+        before: PathBuf,
+        /// The model after.
+        after: PathBuf,
+        /// Bind a symbol in both models, e.g. `--dim batch=1` (repeatable; a name only one has applies to it).
+        #[arg(long = "dim", value_name = "NAME=VALUE")]
+        dims: Vec<String>,
+        /// Compare modules at depth N instead of operator types.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..64))]
+        depth: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+        format: DiffFormat,
+        /// Print exact integers instead of human units.
+        #[arg(long)]
+        exact: bool,
+        /// Write the comparison to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// `nncost diff`'s output formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum DiffFormat {
+    Table,
+    Json,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -163,7 +192,7 @@ fn main() -> ExitCode {
     };
     if let (Some(first), Some(second)) = (&cli.model, cli.extra.first()) {
         eprintln!(
-            "nncost: error: two models given ({} and {}): nncost reads one model per run; run it once for each",
+            "nncost: error: two models given ({} and {}): to compare them, nncost diff BEFORE AFTER",
             first.display(),
             second.display()
         );
@@ -171,6 +200,23 @@ fn main() -> ExitCode {
     }
     let outcome = std::panic::catch_unwind(|| match &cli.command {
         Some(Command::Layer { kind }) => run_layer(kind),
+        Some(Command::Diff {
+            before,
+            after,
+            dims,
+            depth,
+            format,
+            exact,
+            output,
+        }) => run_diff(
+            before,
+            after,
+            dims,
+            *depth,
+            *format,
+            *exact,
+            output.as_deref(),
+        ),
         None => match &cli.model {
             Some(model) => run(&cli, model),
             None => Cli::command()
@@ -340,6 +386,68 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     // would cost a tenth of the run for nothing.
     std::mem::forget((graph, report, text));
     outcome
+}
+
+/// `nncost diff BEFORE AFTER`: both models analysed with the bindings each
+/// has (a `--dim` name neither model has is an error), then compared.
+fn run_diff(
+    before: &Path,
+    after: &Path,
+    dims: &[String],
+    depth: Option<u64>,
+    format: DiffFormat,
+    exact: bool,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
+    let mut bindings = Vec::new();
+    for spec in dims {
+        let (name, value) =
+            split_assignment(spec, "--dim", "NAME=VALUE, e.g. batch=8").map_err(Failure::Input)?;
+        let value: i64 = value.parse().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            Failure::Input(anyhow::anyhow!(
+                "--dim {spec}: the value must be a non-negative integer"
+            ))
+        })?;
+        bindings.push((name.to_string(), value));
+    }
+    let analyse = |path: &Path| -> Result<(Report, String), Failure> {
+        check_output_is_not_input(output, path)?;
+        let (graph, info) = read_model(path)?;
+        let unbound = analyze(&graph, &AnalysisOptions::default())
+            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+        // Each model takes the bindings it has a symbol for.
+        let options = AnalysisOptions {
+            dims: bindings
+                .iter()
+                .filter(|(n, _)| unbound.symbols.iter().any(|s| *s.name == **n))
+                .cloned()
+                .collect(),
+            ..AnalysisOptions::default()
+        };
+        let report = analyze(&graph, &options)
+            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+        Ok((report, info.source))
+    };
+    let (a, a_name) = analyse(before)?;
+    let (b, b_name) = analyse(after)?;
+    for (name, _) in &bindings {
+        let known = |r: &Report| r.symbols.iter().any(|s| *s.name == **name);
+        if !known(&a) && !known(&b) {
+            return Err(Failure::Input(anyhow::anyhow!(
+                "--dim names '{name}', which neither model has"
+            )));
+        }
+    }
+    let by = match depth {
+        Some(d) => nncost_core::diff::DiffBy::Module(d as usize),
+        None => nncost_core::diff::DiffBy::Operator,
+    };
+    let d = nncost_core::diff::diff(&a, &b, by);
+    let text = match format {
+        DiffFormat::Table => nncost_render::diff::render_table(&d, &a_name, &b_name, exact),
+        DiffFormat::Json => nncost_render::diff::render_json(&d, &a_name, &b_name),
+    };
+    emit(&text, output).map_err(Failure::Input)
 }
 
 /// The width a table is fitted to: `--width`, else a terminal's (as the

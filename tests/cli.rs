@@ -778,3 +778,44 @@ fn shares_only_where_they_are_numbers() {
     let out = stdout(&nncost(&[&example()]));
     assert!(out.contains("% FLOPs"), "{out}");
 }
+
+/// `nncost diff`: a QDQ model against its QOperator form: the same 1.62 M
+/// MACs in total (Δ 0), the float Conv gone and QLinearConv come, FLOPs
+/// down by the quantize/dequantize pairs; the JSON carries both sides and
+/// the deltas.
+#[test]
+fn diff_compares_two_models() {
+    let a = fixture("quantized/cnn_qdq.onnx");
+    let b = fixture("quantized/cnn_qoperator.onnx");
+    let o = nncost(&["diff", &a, &b, "--dim", "batch=1", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["schema"], "nncost.diff");
+    assert_eq!(v["total"]["delta"]["macs"], 0);
+    assert_eq!(v["total"]["before"]["macs"], v["total"]["after"]["macs"]);
+    let row = |k: &str| {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == k)
+            .unwrap_or_else(|| panic!("no row {k}"))
+            .clone()
+    };
+    assert_eq!(row("Conv")["after"]["nodes"], 0);
+    assert_eq!(row("QLinearConv")["before"]["nodes"], 0);
+    assert_eq!(
+        row("QLinearConv")["after"]["macs"],
+        row("Conv")["before"]["macs"]
+    );
+    let table = stdout(&nncost(&["diff", &a, &b, "--dim", "batch=1"]));
+    assert!(
+        table.contains("before: ") && table.contains("Δ FLOPs"),
+        "{table}"
+    );
+    assert_bad_input(
+        &nncost(&["diff", &a, &b, "--dim", "nope=1"]),
+        "neither model has",
+    );
+    assert_bad_input(&nncost(&[&a, &b]), "nncost diff BEFORE AFTER");
+}

@@ -12,6 +12,7 @@
 pub mod analysis;
 pub mod control;
 pub mod cost;
+pub mod diff;
 pub mod fxhash;
 pub mod graph;
 pub mod layers;

@@ -364,7 +364,7 @@ fn dim(d: &Dim) -> Value {
     }
 }
 
-fn count(p: &Poly) -> Value {
+pub(crate) fn count(p: &Poly) -> Value {
     match p.as_constant() {
         Some(c) => integer(c),
         None => json!({

@@ -5,6 +5,7 @@
 use nncost_core::Report;
 
 pub mod csv;
+pub mod diff;
 pub mod json;
 pub mod layer;
 pub mod markdown;

@@ -86,7 +86,15 @@ pub(crate) fn share_note(report: &Report) -> Option<String> {
 pub(crate) fn is_numeric_column(header: &str) -> bool {
     matches!(
         header,
-        "#" | "params" | "MACs" | "FLOPs" | INT_OPS | SHARE | "nodes"
+        "#" | "params"
+            | "MACs"
+            | "FLOPs"
+            | INT_OPS
+            | SHARE
+            | "nodes"
+            | "Δ params"
+            | "Δ MACs"
+            | "Δ FLOPs"
     )
 }
 
@@ -440,7 +448,7 @@ fn group_rows(
 
 /// Left-aligns text columns and right-aligns numeric ones, writing
 /// straight into `out` (a large graph has hundreds of thousands of cells).
-fn write_rows(out: &mut String, rows: &[Row]) {
+pub(crate) fn write_rows(out: &mut String, rows: &[Row]) {
     let Some(first) = rows.first() else { return };
     let ncol = first.len();
     let widths: Vec<usize> = (0..ncol)
