@@ -97,6 +97,10 @@ pub(crate) struct Cli {
     #[arg(long)]
     summary: bool,
 
+    /// The module tree with subtotals at every level (down to --depth N).
+    #[arg(long)]
+    tree: bool,
+
     /// Fit the table to N columns (default: the terminal's width; a pipe or -o: the full table).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(40..))]
     width: Option<u64>,
@@ -354,6 +358,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         }),
         top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
         summary: cli.summary,
+        tree: cli.tree,
         width: table_width(cli),
     };
     let text = match cli.format {
@@ -373,6 +378,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             nncost_render::JsonOptions {
                 by_op: cli.by_op,
                 depth: cli.depth.map(|d| d as usize),
+                tree: cli.tree,
             },
         ),
     };

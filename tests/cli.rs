@@ -819,3 +819,39 @@ fn diff_compares_two_models() {
     );
     assert_bad_input(&nncost(&[&a, &b]), "nncost diff BEFORE AFTER");
 }
+
+/// `--tree`: every module with its subtotal, children indented under their
+/// parent and adding up to it (ResNet-18's layer1 = layer1.0 + layer1.1);
+/// with `--format json`, a `module_tree` array.
+#[test]
+fn tree_of_modules() {
+    let m = example();
+    let out = stdout(&nncost(&[
+        &m, "--tree", "--depth", "2", "--dim", "batch=1", "--exact",
+    ]));
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name}: {out}"))
+            .to_string()
+    };
+    assert!(row("layer1").starts_with("layer1 "));
+    assert!(row("layer1.0").starts_with("  layer1.0 "));
+    let v: Value = serde_json::from_str(&stdout(&nncost(&[
+        &m, "--tree", "--format", "json", "--dim", "batch=1",
+    ])))
+    .expect("JSON");
+    let tree = v["module_tree"].as_array().expect("module_tree");
+    let macs = |p: &str| {
+        tree.iter().find(|n| n["module"] == p).unwrap()["macs"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(macs("layer1"), macs("layer1.0") + macs("layer1.1"));
+    assert_eq!(
+        macs("layer1.0"),
+        macs("layer1.0.conv1") + macs("layer1.0.conv2")
+    );
+    let depth3 = tree.iter().filter(|n| n["depth"] == 3).count();
+    assert!(depth3 > 10, "leaves at depth 3: {depth3}");
+}

@@ -283,6 +283,16 @@ pub struct ModuleGroup {
     pub sum: Subtotal,
 }
 
+/// One module of the tree (see [`Report::module_tree`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleNode {
+    /// The dotted path; `""` for the nodes in no module.
+    pub path: String,
+    /// 1 for a top-level module, 2 for its children, …
+    pub depth: usize,
+    pub sum: Subtotal,
+}
+
 /// The module levels a node name states, outermost first, as dotted
 /// paths: TorchScript's `/layer1/layer1.0/conv1/Conv` gives `layer1`,
 /// `layer1.0`, `layer1.0.conv1` (a segment that already starts with its
@@ -331,6 +341,61 @@ impl Report {
         .into_iter()
         .map(|(path, sum)| ModuleGroup { path, sum })
         .collect()
+    }
+
+    /// Every module down to `max_depth`, each with the subtotal of all the
+    /// nodes in it (its submodules included), in tree order: a module
+    /// right before its children, modules in the order their first node
+    /// appears. Nodes in no module form one group `""` at depth 1.
+    pub fn module_tree(&self, max_depth: usize) -> Vec<ModuleNode> {
+        // (first node index, depth, path) → subtotal.
+        let mut index: crate::fxhash::FxHashMap<String, usize> = Default::default();
+        let mut nodes: Vec<(usize, ModuleNode)> = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let levels = if n.scopes.is_empty() {
+                module_levels(&n.name)
+            } else {
+                n.scopes.clone()
+            };
+            let paths: Vec<String> = if levels.is_empty() {
+                vec![String::new()]
+            } else {
+                levels.into_iter().take(max_depth).collect()
+            };
+            for (d, path) in paths.into_iter().enumerate() {
+                let slot = *index.entry(path.clone()).or_insert_with(|| {
+                    nodes.push((
+                        i,
+                        ModuleNode {
+                            path,
+                            depth: d + 1,
+                            sum: Subtotal::default(),
+                        },
+                    ));
+                    nodes.len() - 1
+                });
+                nodes[slot].1.sum.add(n);
+            }
+        }
+        // Pre-order: by the path of first appearances from the root.
+        let first: crate::fxhash::FxHashMap<String, usize> =
+            nodes.iter().map(|(i, m)| (m.path.clone(), *i)).collect();
+        let key = |m: &ModuleNode| -> Vec<(usize, String)> {
+            let mut chain = Vec::new();
+            let mut p = m.path.as_str();
+            loop {
+                chain.push((first.get(p).copied().unwrap_or(0), p.to_string()));
+                match p.rfind('.') {
+                    Some(dot) if first.contains_key(&p[..dot]) => p = &p[..dot],
+                    _ => break,
+                }
+            }
+            chain.reverse();
+            chain
+        };
+        let mut out: Vec<ModuleNode> = nodes.into_iter().map(|(_, m)| m).collect();
+        out.sort_by_cached_key(|m| key(m));
+        out
     }
 
     /// The top-level nodes grouped by operator (domain and type), in order

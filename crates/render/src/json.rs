@@ -117,7 +117,20 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
             .collect();
         tail.push(("by_op", Value::Array(groups)));
     }
-    if let Some(depth) = options.depth {
+    if options.tree {
+        let modules = report
+            .module_tree(options.depth.unwrap_or(usize::MAX))
+            .iter()
+            .map(|m| {
+                subtotal(
+                    &[("module", json!(m.path)), ("depth", json!(m.depth))],
+                    &m.sum,
+                )
+            })
+            .collect();
+        tail.push(("module_tree", Value::Array(modules)));
+    }
+    if let Some(depth) = options.depth.filter(|_| !options.tree) {
         let groups = report
             .by_module(depth)
             .iter()

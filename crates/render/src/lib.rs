@@ -44,6 +44,8 @@ pub struct TableOptions {
     pub top: Option<usize>,
     /// Totals only, no rows.
     pub summary: bool,
+    /// The module tree (down to `depth`, when given) instead of nodes.
+    pub tree: bool,
     /// Fit the table to this many columns (a terminal's width): long names
     /// are shortened in the middle, then columns left out in a stated
     /// order (see `table::FIT_DROP_ORDER`). `None`: full width (a pipe).
@@ -67,6 +69,8 @@ pub struct JsonOptions {
     pub by_op: bool,
     /// A `by_module` array of the modules at this depth.
     pub depth: Option<usize>,
+    /// A `module_tree` array: every module (down to `depth`, when given).
+    pub tree: bool,
 }
 
 /// Renders the report as a table (see [`table`]).

@@ -49,6 +49,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
 /// the Markdown renderer.
 pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     let mut rows = match (options.depth, options.by_op) {
+        _ if options.tree => tree_rows(report, options.depth.unwrap_or(usize::MAX), options),
         (Some(depth), _) => by_module_rows(report, depth, options),
         (None, true) => by_op_rows(report, options),
         (None, false) => node_rows(report, options),
@@ -387,6 +388,23 @@ fn by_module_rows(report: &Report, depth: usize, options: TableOptions) -> Vec<R
                 g.path
             };
             (name, g.sum)
+        })
+        .collect();
+    group_rows(report, "module", groups, false, options)
+}
+
+/// The module tree, each module indented under its parent.
+fn tree_rows(report: &Report, max_depth: usize, options: TableOptions) -> Vec<Row> {
+    let groups = report
+        .module_tree(max_depth)
+        .into_iter()
+        .map(|m| {
+            let name = if m.path.is_empty() {
+                "(top level)".to_string()
+            } else {
+                m.path
+            };
+            (format!("{}{name}", "  ".repeat(m.depth - 1)), m.sum)
         })
         .collect();
     group_rows(report, "module", groups, false, options)
