@@ -1,0 +1,178 @@
+//! Every output format as a person gets it, on three kinds of model: a CNN
+//! (the example ResNet-18), a transformer (BERT-tiny, TorchScript export)
+//! and a detector (Faster R-CNN MobileNetV3-320, data-dependent sizes
+//! bound at their upper bounds). Each output is compared with the file in
+//! `tests/snapshots/formats/`; `NNCOST_UPDATE_SNAPSHOTS=1` rewrites them.
+//! The numbers in them are checked against independent figures elsewhere
+//! (`tests/torchvision.rs`, `tests/models.rs`, `tests/oracle.rs`); this
+//! test holds their presentation still.
+
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_nncost"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("nncost runs");
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("UTF-8")
+}
+
+/// (snapshot file, arguments).
+const CASES: &[(&str, &[&str])] = &[
+    (
+        "cnn.table.txt",
+        &[
+            "examples/resnet18.onnx",
+            "--dim",
+            "batch=1",
+            "--width",
+            "80",
+        ],
+    ),
+    (
+        "cnn.tree.txt",
+        &["examples/resnet18.onnx", "--tree", "--depth", "2"],
+    ),
+    (
+        "cnn.json",
+        &[
+            "examples/resnet18.onnx",
+            "--format",
+            "json",
+            "--depth",
+            "1",
+            "--by-op",
+        ],
+    ),
+    (
+        "cnn.csv",
+        &[
+            "examples/resnet18.onnx",
+            "--format",
+            "csv",
+            "--dim",
+            "batch=1",
+        ],
+    ),
+    (
+        "cnn.md",
+        &[
+            "examples/resnet18.onnx",
+            "--format",
+            "markdown",
+            "--depth",
+            "1",
+        ],
+    ),
+    (
+        "transformer.table.txt",
+        &[
+            "tests/fixtures/models/bert_tiny_classic_op17.onnx",
+            "--by-op",
+            "--width",
+            "80",
+        ],
+    ),
+    (
+        "transformer.json",
+        &[
+            "tests/fixtures/models/bert_tiny_classic_op17.onnx",
+            "--format",
+            "json",
+            "--dim",
+            "batch=1",
+        ],
+    ),
+    (
+        "transformer.csv",
+        &[
+            "tests/fixtures/models/bert_tiny_classic_op17.onnx",
+            "--format",
+            "csv",
+            "--by-op",
+        ],
+    ),
+    (
+        "transformer.md",
+        &[
+            "tests/fixtures/models/bert_tiny_classic_op17.onnx",
+            "--format",
+            "markdown",
+            "--by-op",
+        ],
+    ),
+    (
+        "detector.table.txt",
+        &[
+            "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx",
+            "--bound",
+            "max",
+            "--depth",
+            "1",
+            "--width",
+            "80",
+        ],
+    ),
+    (
+        "detector.csv",
+        &[
+            "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx",
+            "--format",
+            "csv",
+            "--by-op",
+        ],
+    ),
+    (
+        "detector.md",
+        &[
+            "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx",
+            "--format",
+            "markdown",
+            "--depth",
+            "2",
+            "--bound",
+            "max",
+        ],
+    ),
+];
+
+#[test]
+fn every_format_on_three_models() {
+    let dir = root().join("tests/snapshots/formats");
+    let update = std::env::var_os("NNCOST_UPDATE_SNAPSHOTS").is_some();
+    let mut stale = Vec::new();
+    for (file, args) in CASES {
+        // The tool's version is not part of what is compared.
+        let got = run(args).replace(env!("CARGO_PKG_VERSION"), "VERSION");
+        let path = dir.join(file);
+        if update {
+            std::fs::create_dir_all(&dir).expect("snapshot dir");
+            std::fs::write(&path, &got).expect("write snapshot");
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (NNCOST_UPDATE_SNAPSHOTS=1 writes it)",
+                path.display()
+            )
+        });
+        if got != want {
+            stale.push(format!("{file} ({})", args.join(" ")));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "output changed (NNCOST_UPDATE_SNAPSHOTS=1 cargo test --test formats rewrites): {stale:?}"
+    );
+}
