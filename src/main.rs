@@ -163,6 +163,8 @@ pub(crate) enum Format {
     Csv,
     /// A Markdown table in human units, for a paper or a README.
     Markdown,
+    /// One self-contained HTML page: totals, charts, module tree, node table.
+    Html,
 }
 
 /// A failure that maps to a particular exit code.
@@ -372,6 +374,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             },
         ),
         Format::Csv => nncost_render::render_csv(&report, table),
+        Format::Html => nncost_render::render_html(&report, &info),
         Format::Json => nncost_render::render_json_with(
             &report,
             &info,

@@ -2,7 +2,7 @@
 //! (the example ResNet-18), a transformer (BERT-tiny, TorchScript export)
 //! and a detector (Faster R-CNN MobileNetV3-320, data-dependent sizes
 //! bound at their upper bounds). Each output is compared with the file in
-//! `tests/snapshots/formats/`; `NNCOST_UPDATE_SNAPSHOTS=1` rewrites them.
+//! `tests/format_snapshots/`; `NNCOST_UPDATE_SNAPSHOTS=1` rewrites them.
 //! The numbers in them are checked against independent figures elsewhere
 //! (`tests/torchvision.rs`, `tests/models.rs`, `tests/oracle.rs`); this
 //! test holds their presentation still.
@@ -149,7 +149,7 @@ const CASES: &[(&str, &[&str])] = &[
 
 #[test]
 fn every_format_on_three_models() {
-    let dir = root().join("tests/snapshots/formats");
+    let dir = root().join("tests/format_snapshots");
     let update = std::env::var_os("NNCOST_UPDATE_SNAPSHOTS").is_some();
     let mut stale = Vec::new();
     for (file, args) in CASES {
@@ -170,6 +170,17 @@ fn every_format_on_three_models() {
         if got != want {
             stale.push(format!("{file} ({})", args.join(" ")));
         }
+    }
+    for entry in std::fs::read_dir(&dir).expect("snapshot dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            CASES.iter().any(|(f, _)| *f == name),
+            "{name} has no case in tests/formats.rs"
+        );
     }
     assert!(
         stale.is_empty(),

@@ -6,6 +6,7 @@ use nncost_core::Report;
 
 pub mod csv;
 pub mod diff;
+pub mod html;
 pub mod json;
 pub mod layer;
 pub mod markdown;
@@ -81,6 +82,11 @@ pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) ->
 /// Renders the report as CSV (see [`csv`]).
 pub fn render_csv(report: &Report, options: TableOptions) -> String {
     csv::render(report, options)
+}
+
+/// Renders the report as one self-contained HTML page (see [`html`]).
+pub fn render_html(report: &Report, info: &ModelInfo) -> String {
+    html::render(report, info)
 }
 
 /// Renders the report as Markdown (see [`markdown`]).

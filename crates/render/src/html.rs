@@ -1,0 +1,328 @@
+//! The report as one self-contained HTML page: no network, nothing
+//! fetched; its style, script and charts are inline. It shows the totals,
+//! the convention, charts of the share of FLOPs by module and by operator,
+//! the module tree (collapsible, every count at every level), and a
+//! sortable, searchable table of the nodes.
+//!
+//! Opened with `#selftest`, the page exercises itself (opens the tree,
+//! sorts, filters) and writes what it found into `<pre id="selftest">`, so
+//! that a headless browser's `--dump-dom` can check it
+//! (`scripts/browser_test.sh`).
+
+use std::fmt::Write;
+
+use nncost_core::report::{NodeStatus, Subtotal, CONVENTION};
+use nncost_core::shape::format_shape;
+use nncost_core::{Poly, Report};
+
+use crate::table::share_note;
+use crate::units::{grouped, human, poly};
+use crate::ModelInfo;
+
+/// Characters that must not reach HTML raw.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A count as text (human units) and as the exact value for scripts.
+fn count_cell(p: Option<&Poly>) -> (String, String, f64) {
+    match p {
+        None => ("?".into(), String::new(), -1.0),
+        Some(p) => {
+            let at_one = p
+                .substitute(&|_| Some(1))
+                .ok()
+                .and_then(|q| q.as_constant())
+                .map_or(0.0, |c| c as f64);
+            (poly(p, false), p.to_string(), at_one)
+        }
+    }
+}
+
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\
+h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em}\
+dl.totals{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}\
+table{border-collapse:collapse}th,td{padding:.15em .6em;text-align:right;white-space:nowrap}\
+th{cursor:pointer;background:#f0f0f0;position:sticky;top:0}td.t,th.t{text-align:left}\
+tr:nth-child(even){background:#fafafa}.note{color:#666}\
+details{margin-left:1.2em}summary{cursor:pointer}summary span{color:#555;margin-left:.8em}\
+svg text{font:12px system-ui,sans-serif}";
+
+const SCRIPT: &str = r#"
+(function(){
+  var table=document.getElementById('nodes');
+  var body=table.tBodies[0];
+  var heads=table.tHead.rows[0].cells;
+  function sortBy(col,numeric){
+    var rows=Array.prototype.slice.call(body.rows);
+    var dir=heads[col].getAttribute('data-dir')==='desc'?1:-1;
+    rows.sort(function(a,b){
+      var x=a.cells[col].getAttribute('data-sort'),y=b.cells[col].getAttribute('data-sort');
+      if(numeric){x=parseFloat(x);y=parseFloat(y);return dir*(x-y);}
+      return dir*(x<y?-1:x>y?1:0);
+    });
+    heads[col].setAttribute('data-dir',dir===1?'asc':'desc');
+    rows.forEach(function(r){body.appendChild(r);});
+  }
+  Array.prototype.forEach.call(heads,function(h,i){
+    h.addEventListener('click',function(){sortBy(i,h.getAttribute('data-numeric')==='1');});
+  });
+  var search=document.getElementById('search');
+  function filter(text){
+    var t=text.toLowerCase(),shown=0;
+    Array.prototype.forEach.call(body.rows,function(r){
+      var hit=r.textContent.toLowerCase().indexOf(t)>=0;
+      r.style.display=hit?'':'none';if(hit)shown++;
+    });
+    return shown;
+  }
+  search.addEventListener('input',function(){filter(search.value);});
+  if(location.hash==='#selftest'){
+    var details=document.querySelectorAll('details');
+    details.forEach(function(d){d.open=true;});
+    var open=document.querySelectorAll('details[open]').length;
+    var flopsCol=-1;
+    Array.prototype.forEach.call(heads,function(h,i){if(h.textContent==='FLOPs')flopsCol=i;});
+    heads[flopsCol].setAttribute('data-dir','asc');
+    sortBy(flopsCol,true);
+    var heaviest=body.rows[0].cells[1].textContent;
+    var conv=filter('Conv');
+    var all=filter('');
+    var out={details:details.length,open:open,rows:all,heaviest:heaviest,conv_rows:conv,
+      totals:{params:document.getElementById('total-params').getAttribute('data-exact'),
+              macs:document.getElementById('total-macs').getAttribute('data-exact'),
+              flops:document.getElementById('total-flops').getAttribute('data-exact')}};
+    document.getElementById('selftest').textContent=JSON.stringify(out);
+  }
+})();
+"#;
+
+/// A horizontal bar chart of shares, as inline SVG.
+fn bar_chart(title: &str, items: &[(String, f64)]) -> String {
+    let total: f64 = items.iter().map(|(_, v)| v).sum();
+    if total <= 0.0 {
+        return String::new();
+    }
+    let (row, label_w, bar_w) = (18, 220, 360);
+    let h = row * items.len() + 4;
+    let mut svg = format!(
+        "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{h}\" role=\"img\">",
+        esc(title),
+        label_w + bar_w + 70
+    );
+    for (i, (name, v)) in items.iter().enumerate() {
+        let y = i * row;
+        let w = (v / total * bar_w as f64).max(1.0);
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{}\" y=\"{}\" width=\"{w:.1}\" height=\"{}\" fill=\"#4a7bd0\"/><text x=\"{:.1}\" y=\"{}\">{:.1}%</text>",
+            label_w - 6,
+            y + 13,
+            esc(name),
+            label_w,
+            y + 3,
+            row - 5,
+            label_w as f64 + w + 4.0,
+            y + 13,
+            100.0 * v / total
+        );
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
+fn work(s: &Subtotal) -> f64 {
+    let at_one = |p: &Poly| {
+        p.substitute(&|_| Some(1))
+            .ok()
+            .and_then(|q| q.as_constant())
+            .map_or(0.0, |c| c as f64)
+    };
+    at_one(&s.cost.flops) + at_one(&s.cost.int_ops)
+}
+
+pub fn render(report: &Report, info: &ModelInfo) -> String {
+    let t = &report.totals;
+    let mut out = String::with_capacity(4096 + 400 * report.nodes.len());
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nncost · {}</title><style>{STYLE}</style></head><body>",
+        esc(&info.source)
+    );
+    let _ = write!(out, "<h1>nncost · {}</h1>", esc(&info.source));
+    let mut facts = Vec::new();
+    if let Some(ir) = info.ir_version {
+        facts.push(format!("{} IR {ir}", info.format.to_uppercase()));
+    }
+    if let Some(p) = info.producer.as_deref().filter(|p| !p.is_empty()) {
+        facts.push(format!("from {p}"));
+    }
+    if !report.bindings.is_empty() {
+        let b: Vec<String> = report
+            .bindings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        facts.push(format!("bound: {}", b.join(", ")));
+    }
+    let _ = write!(out, "<p class=\"note\">{}</p>", esc(&facts.join(" · ")));
+
+    // Totals, each with its exact value for scripts.
+    out.push_str("<h2>Totals</h2><dl class=\"totals\">");
+    let exact_int = |n: u64| format!("{} ({})", human(n.into()), grouped(n.into()));
+    let _ = write!(
+        out,
+        "<dt>params</dt><dd id=\"total-params\" data-exact=\"{}\">{}</dd>",
+        t.params,
+        esc(&exact_int(t.params))
+    );
+    if t.buffers > 0 {
+        let _ = write!(
+            out,
+            "<dt>buffers</dt><dd>{}</dd>",
+            esc(&exact_int(t.buffers))
+        );
+    }
+    for (id, name, p) in [
+        ("total-macs", "MACs", &t.cost.macs),
+        ("total-flops", "FLOPs", &t.cost.flops),
+        ("total-int-ops", "int ops", &t.cost.int_ops),
+    ] {
+        if name == "int ops" && p.is_zero() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "<dt>{name}</dt><dd id=\"{id}\" data-exact=\"{}\">{}</dd>",
+            esc(&p.to_string()),
+            esc(&poly(p, false))
+        );
+    }
+    out.push_str("</dl>");
+    if !report.is_complete() {
+        let n = report.incomplete().count() + report.unsupported_count();
+        let _ = write!(
+            out,
+            "<p class=\"note\">Partial: {n} nodes are not counted (see the table).</p>"
+        );
+    }
+    let _ = write!(out, "<p class=\"note\">Convention: {}</p>", esc(CONVENTION));
+
+    // Charts, where shares are numbers.
+    out.push_str("<h2>Where the FLOPs go</h2>");
+    match share_note(report) {
+        Some(note) => {
+            let _ = write!(out, "<p class=\"note\">{}</p>", esc(&note));
+        }
+        None => {
+            let modules: Vec<(String, f64)> = report
+                .by_module(1)
+                .into_iter()
+                .map(|g| {
+                    let name = if g.path.is_empty() {
+                        "(top level)".to_string()
+                    } else {
+                        g.path
+                    };
+                    (name, work(&g.sum))
+                })
+                .collect();
+            out.push_str(&bar_chart("Share of FLOPs by module", &modules));
+            let mut ops: Vec<(String, f64)> = report
+                .by_op()
+                .into_iter()
+                .map(|g| (g.op_type, work(&g.sum)))
+                .collect();
+            ops.sort_by(|a, b| b.1.total_cmp(&a.1));
+            ops.truncate(12);
+            out.push_str(&bar_chart("Share of FLOPs by operator (12 heaviest)", &ops));
+        }
+    }
+
+    // The module tree as nested <details>.
+    out.push_str("<h2>Modules</h2><div id=\"tree\">");
+    let mut open_depth = 0;
+    for m in report.module_tree(usize::MAX) {
+        while open_depth >= m.depth {
+            out.push_str("</details>");
+            open_depth -= 1;
+        }
+        let name = if m.path.is_empty() {
+            "(top level)"
+        } else {
+            m.path.as_str()
+        };
+        let _ = write!(
+            out,
+            "<details><summary>{}<span>{} nodes · params {} · MACs {} · FLOPs {}</span></summary>",
+            esc(name),
+            m.sum.nodes,
+            esc(&human(m.sum.params.into())),
+            esc(&poly(&m.sum.cost.macs, false)),
+            esc(&poly(&m.sum.cost.flops, false))
+        );
+        open_depth = m.depth;
+    }
+    for _ in 0..open_depth {
+        out.push_str("</details>");
+    }
+    out.push_str("</div>");
+
+    // The node table.
+    out.push_str(
+        "<h2>Nodes</h2><p><input id=\"search\" type=\"search\" placeholder=\"filter by name or operator\" size=\"40\"></p>\
+         <table id=\"nodes\"><thead><tr><th data-numeric=\"1\">#</th><th class=\"t\">node</th><th class=\"t\">op</th>\
+         <th class=\"t\">output shape</th><th data-numeric=\"1\">params</th><th data-numeric=\"1\">MACs</th>\
+         <th data-numeric=\"1\">FLOPs</th><th class=\"t\">status</th></tr></thead><tbody>",
+    );
+    for (i, n) in report.nodes.iter().enumerate() {
+        let shape = n
+            .outputs
+            .first()
+            .map(|o| {
+                o.shape
+                    .as_ref()
+                    .map_or("?".to_string(), |s| format_shape(s))
+            })
+            .unwrap_or_default();
+        let (macs, macs_exact, macs_key) = count_cell(n.macs());
+        let (flops, flops_exact, flops_key) = count_cell(n.flops());
+        let status = match &n.status {
+            NodeStatus::Counted => String::new(),
+            NodeStatus::Unsupported => "unsupported".into(),
+            NodeStatus::Incomplete { kind, reason } => format!("{}: {reason}", kind.as_str()),
+        };
+        let _ = write!(
+            out,
+            "<tr><td data-sort=\"{}\">{}</td><td class=\"t\" data-sort=\"{name}\">{name}</td><td class=\"t\" data-sort=\"{op}\">{op}</td>\
+             <td class=\"t\" data-sort=\"{shape}\">{shape}</td><td data-sort=\"{}\">{}</td>\
+             <td data-sort=\"{macs_key}\" title=\"{}\">{}</td><td data-sort=\"{flops_key}\" title=\"{}\">{}</td><td class=\"t\" data-sort=\"{status}\">{status}</td></tr>",
+            i + 1,
+            i + 1,
+            n.params,
+            esc(&human(n.params.into())),
+            esc(&macs_exact),
+            esc(&macs),
+            esc(&flops_exact),
+            esc(&flops),
+            name = esc(&n.name),
+            op = esc(&n.op_type),
+            shape = esc(&shape),
+            status = esc(&status),
+        );
+    }
+    out.push_str("</tbody></table><pre id=\"selftest\"></pre>");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
+    out
+}
