@@ -746,12 +746,17 @@ fn csv_and_markdown() {
     ]);
     let out = stdout(&o);
     assert!(
-        out.contains("| module | nodes | params | MACs | FLOPs | % FLOPs |"),
+        out.contains("| module | nodes | params | % params | MACs | % MACs | FLOPs | % FLOPs |"),
         "{out}"
     );
-    assert!(out.contains("|---|---:|---:|---:|---:|---:|"), "{out}");
     assert!(
-        out.contains("| layer1 | 10 | 147.71 K | 462.42 M | 926.05 M | 25.5% |"),
+        out.contains("|---|---:|---:|---:|---:|---:|---:|---:|"),
+        "{out}"
+    );
+    // layer1: 147,712 of 11,684,712 params (1.3%), 462,422,016 of
+    // 1,814,073,344 MACs (25.5%).
+    assert!(
+        out.contains("| layer1 | 10 | 147.71 K | 1.3% | 462.42 M | 25.5% | 926.05 M | 25.5% |"),
         "{out}"
     );
     assert!(

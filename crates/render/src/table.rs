@@ -60,6 +60,10 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     if share_note(report).is_some() {
         drop_column(&mut rows, SHARE);
     }
+    // A share of MACs is a number only when their total is one term too.
+    if report.totals.cost.macs.terms().count() > 1 {
+        drop_column(&mut rows, MACS_SHARE);
+    }
     rows
 }
 
@@ -92,6 +96,8 @@ pub(crate) fn is_numeric_column(header: &str) -> bool {
             | "FLOPs"
             | INT_OPS
             | SHARE
+            | MACS_SHARE
+            | PARAMS_SHARE
             | "nodes"
             | "Δ params"
             | "Δ MACs"
@@ -205,6 +211,9 @@ const INT_OPS: &str = "int ops";
 /// The share column: a row's part of the FLOPs (with integer operations,
 /// for quantized models), at every symbol = 1 when the model is symbolic.
 const SHARE: &str = "% FLOPs";
+/// Group tables' shares of the MACs and of the parameters.
+const MACS_SHARE: &str = "% MACs";
+const PARAMS_SHARE: &str = "% params";
 
 /// Whether any node, at any depth, counts integer operations.
 fn has_int_ops(nodes: &[NodeReport]) -> bool {
@@ -441,24 +450,38 @@ fn group_rows(
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
     );
-    let mut rows = vec![[label, "nodes", "params", "MACs", "FLOPs", INT_OPS, SHARE]
-        .map(String::from)
-        .to_vec()];
+    let total_macs = at_one(&report.totals.cost.macs);
+    let total_params = report.totals.params as f64;
+    let mut rows = vec![[
+        label,
+        "nodes",
+        "params",
+        PARAMS_SHARE,
+        "MACs",
+        MACS_SHARE,
+        "FLOPs",
+        INT_OPS,
+        SHARE,
+    ]
+    .map(String::from)
+    .to_vec()];
     for (name, g) in groups {
         let nodes = if g.uncounted > 0 {
             format!("{} ({} not counted)", g.nodes, g.uncounted)
         } else {
             g.nodes.to_string()
         };
-        let share = share(group_work(&g), total);
+        let share_of_work = share(group_work(&g), total);
         rows.push(vec![
             name,
             nodes,
             count(g.params as i128, options),
+            share(g.params as f64, total_params),
             poly(&g.cost.macs, options.exact),
+            share(at_one(&g.cost.macs), total_macs),
             poly(&g.cost.flops, options.exact),
             poly(&g.cost.int_ops, options.exact),
-            share,
+            share_of_work,
         ]);
     }
     rows
@@ -681,7 +704,16 @@ fn shorten_middle(name: &str, max: usize) -> String {
 
 /// The columns [`fit`] leaves out, first to last, when shortening names is
 /// not enough.
-pub const FIT_DROP_ORDER: [&str; 6] = ["output shape", INT_OPS, "params", SHARE, "op", "MACs"];
+pub const FIT_DROP_ORDER: [&str; 8] = [
+    "output shape",
+    INT_OPS,
+    PARAMS_SHARE,
+    MACS_SHARE,
+    "params",
+    SHARE,
+    "op",
+    "MACs",
+];
 
 /// Narrowest a name column is shortened to before columns are dropped,
 /// and after.
