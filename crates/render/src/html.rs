@@ -61,6 +61,7 @@ svg text{font:12px system-ui,sans-serif}";
 
 const SCRIPT: &str = r#"
 (function(){
+  var ready=performance.now();
   var table=document.getElementById('nodes');
   var body=table.tBodies[0];
   var heads=table.tHead.rows[0].cells;
@@ -100,6 +101,7 @@ const SCRIPT: &str = r#"
     var conv=filter('Conv');
     var all=filter('');
     var out={details:details.length,open:open,rows:all,heaviest:heaviest,conv_rows:conv,
+      ready_ms:Math.round(ready),
       totals:{params:document.getElementById('total-params').getAttribute('data-exact'),
               macs:document.getElementById('total-macs').getAttribute('data-exact'),
               flops:document.getElementById('total-flops').getAttribute('data-exact')}};
