@@ -576,56 +576,54 @@ fn weight_source<'g>(
     inits: &mut Inits<'g>,
     forwards: &mut [Option<usize>],
 ) -> bool {
-    {
-        if !matches!(node.domain.as_str(), "" | "ai.onnx") {
-            return false;
-        }
-        let Some(Some(out)) = node.outputs.first().copied() else {
-            return false;
-        };
-        if init[out].is_some() {
-            return false;
-        }
-        if node.op_type == "Constant" {
-            if let Some(AttrValue::Tensor(t)) = node.attr("value") {
-                init[out] = Some(inits.push(t, true));
-            }
-            return false;
-        }
-        let source = |pos: usize| {
-            node.inputs
-                .get(pos)
-                .copied()
-                .flatten()
-                .and_then(|v| init[v])
-        };
-        let big = |i: usize| inits.tensors[i].numel().unwrap_or(0) > 1;
-        let forwarded = match node.op_type.as_str() {
-            "Cast" | "Transpose" | "Reshape" | "Flatten" | "Identity" | "Squeeze" | "Unsqueeze" => {
-                Some(0)
-            }
-            // The other operands (scale, zero point) must be constants too.
-            "Mul" | "Div" | "Add" | "Sub" => {
-                let all_constant = node.inputs.iter().flatten().all(|&v| init[v].is_some());
-                let weight = (0..node.inputs.len())
-                    .filter(|&p| source(p).is_some_and(big))
-                    .collect::<Vec<_>>();
-                match (all_constant, weight.as_slice()) {
-                    (true, [p]) => Some(*p),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        if let Some(pos) = forwarded {
-            if let Some(i) = source(pos) {
-                init[out] = Some(i);
-                forwards[nid] = Some(pos);
-                return true;
-            }
-        }
-        false
+    if !matches!(node.domain.as_str(), "" | "ai.onnx") {
+        return false;
     }
+    let Some(Some(out)) = node.outputs.first().copied() else {
+        return false;
+    };
+    if init[out].is_some() {
+        return false;
+    }
+    if node.op_type == "Constant" {
+        if let Some(AttrValue::Tensor(t)) = node.attr("value") {
+            init[out] = Some(inits.push(t, true));
+        }
+        return false;
+    }
+    let source = |pos: usize| {
+        node.inputs
+            .get(pos)
+            .copied()
+            .flatten()
+            .and_then(|v| init[v])
+    };
+    let big = |i: usize| inits.tensors[i].numel().unwrap_or(0) > 1;
+    let forwarded = match node.op_type.as_str() {
+        "Cast" | "Transpose" | "Reshape" | "Flatten" | "Identity" | "Squeeze" | "Unsqueeze" => {
+            Some(0)
+        }
+        // The other operands (scale, zero point) must be constants too.
+        "Mul" | "Div" | "Add" | "Sub" => {
+            let all_constant = node.inputs.iter().flatten().all(|&v| init[v].is_some());
+            let weight = (0..node.inputs.len())
+                .filter(|&p| source(p).is_some_and(big))
+                .collect::<Vec<_>>();
+            match (all_constant, weight.as_slice()) {
+                (true, [p]) => Some(*p),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if let Some(pos) = forwarded {
+        if let Some(i) = source(pos) {
+            init[out] = Some(i);
+            forwards[nid] = Some(pos);
+            return true;
+        }
+    }
+    false
 }
 
 /// The graph attributes of a node, by attribute name.
