@@ -860,3 +860,49 @@ fn tree_of_modules() {
     let depth3 = tree.iter().filter(|n| n["depth"] == 3).count();
     assert!(depth3 > 10, "leaves at depth 3: {depth3}");
 }
+
+/// A chain of Relu, Sigmoid and Tanh, with the first two in a module named
+/// `block` and the last in `head`.
+fn blocks_graph(block: &str) -> GraphProto {
+    GraphProto {
+        name: "g".into(),
+        node: vec![
+            node("Relu", &format!("/{block}/Relu"), &["x"], &["a"]),
+            node("Sigmoid", &format!("/{block}/Sigmoid"), &["a"], &["b"]),
+            node("Tanh", "/head/Tanh", &["b"], &["y"]),
+        ],
+        input: vec![vi("x", FLOAT, Some(&[D::V(1), D::V(8)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    }
+}
+
+/// `diff --depth 1` matches modules by name, then a renamed module by its
+/// operators: `stem` and `body` hold the same Relu and Sigmoid, so they are
+/// one row `stem → body` with no change; `head` matches by name.
+#[test]
+fn diff_matches_renamed_modules_by_structure() {
+    let dir = scratch("diff-structure");
+    let a = write_model(&dir, "a.onnx", blocks_graph("stem"));
+    let b = write_model(&dir, "b.onnx", blocks_graph("body"));
+    let o = nncost(&["diff", &a, &b, "--depth", "1", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let keys: Vec<&str> = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"stem → body"), "{keys:?}");
+    assert!(keys.contains(&"head"), "{keys:?}");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let renamed = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "stem → body")
+        .unwrap();
+    assert_eq!(renamed["before"]["flops"], renamed["after"]["flops"]);
+    assert_eq!(renamed["delta"]["flops"], 0);
+}

@@ -1,7 +1,9 @@
 //! Two reports side by side: before and after pruning, float against
 //! quantized, two export settings. Totals, then one row per operator type
-//! or per module, matched by name, each with both sides and the change,
-//! largest change in work first.
+//! or per module, each with both sides and the change, largest change in
+//! work first. Rows are matched by name; modules left over on both sides
+//! are then matched by structure, in order, when they hold the same
+//! operators (a renamed block: the row's key is `old → new`).
 
 use crate::cost::Cost;
 use crate::poly::{Overflow, Poly};
@@ -67,6 +69,20 @@ pub struct Diff {
     pub rows: Vec<DiffRow>,
 }
 
+/// Each module's operator types at `depth`, in node order: what a renamed
+/// module keeps.
+fn signatures(r: &Report, depth: usize) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for n in &r.nodes {
+        let path = n.module_at(depth);
+        match out.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, ops)) => ops.push(n.op_type.clone()),
+            None => out.push((path, vec![n.op_type.clone()])),
+        }
+    }
+    out
+}
+
 /// Compares `before` with `after`.
 pub fn diff(before: &Report, after: &Report, by: DiffBy) -> Diff {
     let groups = |r: &Report| -> Vec<(String, Subtotal)> {
@@ -80,26 +96,59 @@ pub fn diff(before: &Report, after: &Report, by: DiffBy) -> Diff {
         }
     };
     let (a, b) = (groups(before), groups(after));
-    let mut rows: Vec<DiffRow> = a
-        .iter()
-        .map(|(k, s)| DiffRow {
-            key: k.clone(),
-            before: s.clone(),
-            after: b
-                .iter()
-                .find(|(k2, _)| k2 == k)
-                .map(|(_, s)| s.clone())
-                .unwrap_or_default(),
-        })
-        .collect();
-    for (k, s) in &b {
-        if !a.iter().any(|(k2, _)| k2 == k) {
-            rows.push(DiffRow {
+    let mut rows: Vec<DiffRow> = Vec::new();
+    let mut only_before: Vec<(String, Subtotal)> = Vec::new();
+    for (k, s) in &a {
+        match b.iter().find(|(k2, _)| k2 == k) {
+            Some((_, t)) => rows.push(DiffRow {
                 key: k.clone(),
-                before: Subtotal::default(),
-                after: s.clone(),
-            });
+                before: s.clone(),
+                after: t.clone(),
+            }),
+            None => only_before.push((k.clone(), s.clone())),
         }
+    }
+    let mut only_after: Vec<(String, Subtotal)> = b
+        .iter()
+        .filter(|(k, _)| !a.iter().any(|(k2, _)| k2 == k))
+        .cloned()
+        .collect();
+    // Renamed modules: the same operators, in the same order of appearance.
+    if let DiffBy::Module(depth) = by {
+        let (sig_a, sig_b) = (signatures(before, depth), signatures(after, depth));
+        let mut unmatched = Vec::new();
+        for (k, s) in only_before {
+            let sig = sig_a.iter().find(|(p, _)| *p == k).map(|(_, v)| v);
+            let twin = only_after.iter().position(|(k2, _)| {
+                sig.is_some() && sig_b.iter().find(|(p, _)| p == k2).map(|(_, v)| v) == sig
+            });
+            match twin {
+                Some(j) => {
+                    let (k2, t) = only_after.remove(j);
+                    rows.push(DiffRow {
+                        key: format!("{k} → {k2}"),
+                        before: s,
+                        after: t,
+                    });
+                }
+                None => unmatched.push((k, s)),
+            }
+        }
+        only_before = unmatched;
+    }
+    for (k, s) in only_before {
+        rows.push(DiffRow {
+            key: k,
+            before: s,
+            after: Subtotal::default(),
+        });
+    }
+    for (k, s) in only_after {
+        rows.push(DiffRow {
+            key: k,
+            before: Subtotal::default(),
+            after: s,
+        });
     }
     let change = |r: &DiffRow| {
         r.delta().map_or(0.0, |d| {

@@ -118,6 +118,26 @@ pub struct NodeReport {
 }
 
 impl NodeReport {
+    /// The module levels of the node: the scopes the file records, else
+    /// those its name states ([`module_levels`]).
+    pub fn module_levels(&self) -> Vec<String> {
+        if self.scopes.is_empty() {
+            module_levels(&self.name)
+        } else {
+            self.scopes.clone()
+        }
+    }
+
+    /// The module holding the node at `depth` (its deepest one if it is
+    /// nested less deeply; `""` for none).
+    pub fn module_at(&self, depth: usize) -> String {
+        let levels = self.module_levels();
+        match depth.min(levels.len()) {
+            0 => String::new(),
+            d => levels[d - 1].clone(),
+        }
+    }
+
     /// MACs, when the node is counted.
     pub fn macs(&self) -> Option<&Poly> {
         self.cost.as_ref().map(|c| &c.macs)
@@ -327,20 +347,10 @@ impl Report {
     /// module, one in no module in the group `""`. In order of first
     /// appearance; the groups add up to the totals.
     pub fn by_module(&self, depth: usize) -> Vec<ModuleGroup> {
-        group_nodes(&self.nodes, |n| {
-            let levels = if n.scopes.is_empty() {
-                module_levels(&n.name)
-            } else {
-                n.scopes.clone()
-            };
-            match depth.min(levels.len()) {
-                0 => String::new(),
-                d => levels[d - 1].clone(),
-            }
-        })
-        .into_iter()
-        .map(|(path, sum)| ModuleGroup { path, sum })
-        .collect()
+        group_nodes(&self.nodes, |n| n.module_at(depth))
+            .into_iter()
+            .map(|(path, sum)| ModuleGroup { path, sum })
+            .collect()
     }
 
     /// Every module down to `max_depth`, each with the subtotal of all the
@@ -352,11 +362,7 @@ impl Report {
         let mut index: crate::fxhash::FxHashMap<String, usize> = Default::default();
         let mut nodes: Vec<(usize, ModuleNode)> = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            let levels = if n.scopes.is_empty() {
-                module_levels(&n.name)
-            } else {
-                n.scopes.clone()
-            };
+            let levels = n.module_levels();
             let paths: Vec<String> = if levels.is_empty() {
                 vec![String::new()]
             } else {
