@@ -20,6 +20,16 @@ fuzz_target!(|data: &[u8]| {
             let info = ModelInfo::default();
             let _ = nncost_render::render_json(&report, &info);
             let _ = nncost_render::render_table(&report, &info, TableOptions::default());
+            // Every other format, and the groupings, on the same report.
+            let fitted = TableOptions {
+                width: Some(80),
+                tree: true,
+                ..TableOptions::default()
+            };
+            let _ = nncost_render::render_table(&report, &info, fitted);
+            let _ = nncost_render::render_csv(&report, fitted);
+            let _ = nncost_render::render_markdown(&report, &info, fitted);
+            let _ = nncost_render::render_html(&report, &info);
         }
     }
 });
