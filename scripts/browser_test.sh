@@ -50,6 +50,11 @@ PY
 check cnn examples/resnet18.onnx --dim batch=1
 check transformer tests/fixtures/models/bert_tiny_classic_op17.onnx --dim batch=1 --dim seq=128
 check detector tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx --bound max
+# A 1B-parameter LLM (Llama-3.2-1B's shape, dynamo export), as the issue asks.
+start=$(date +%s%N)
+"$nncost" tests/fixtures/models/llama_1b_dynamo.onnx --dim batch=1 --dim seq=2048 --format html -o "$out/llm.html"
+echo "llama_1b: HTML written in $(( ($(date +%s%N) - start) / 1000000 )) ms ($(wc -c < "$out/llm.html") bytes)"
+check llm tests/fixtures/models/llama_1b_dynamo.onnx --dim batch=1 --dim seq=2048
 # The largest fixture graph, for size: 13,712 nodes.
 start=$(date +%s%N)
 "$nncost" tests/fixtures/torchvision/swin_v2_b.onnx --dim batch=1 --format html -o "$out/big.html"

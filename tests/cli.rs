@@ -906,3 +906,34 @@ fn diff_matches_renamed_modules_by_structure() {
     assert_eq!(renamed["before"]["flops"], renamed["after"]["flops"]);
     assert_eq!(renamed["delta"]["flops"], 0);
 }
+
+/// A Llama-3.2-1B-shaped model exported by PyTorch's dynamo exporter
+/// (`scripts/make_llama_1b_fixture.py`, random weights, stripped): its
+/// 1,207 nodes are grouped by the module scopes the exporter records. Each
+/// decoder layer holds 2048·(2048 + 512 + 512 + 2048) attention weights,
+/// 3·2048·8192 MLP weights and two RMSNorm scales of 2048: 60,821,504
+/// parameters; the whole model PyTorch's 1,235,814,400 plus the 32 floats
+/// of the rotary `inv_freq` buffer, which the file holds as a weight.
+#[test]
+fn llama_1b_by_module() {
+    let m = fixture("models/llama_1b_dynamo.onnx");
+    let o = nncost(&[
+        &m, "--depth", "2", "--format", "json", "--dim", "batch=1", "--dim", "seq=2048",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["totals"]["params"], 1_235_814_400u64 + 32);
+    let modules = v["by_module"].as_array().expect("by_module");
+    let layers: Vec<&Value> = modules
+        .iter()
+        .filter(|m| {
+            m["module"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("model.layers."))
+        })
+        .collect();
+    assert_eq!(layers.len(), 16);
+    for l in layers {
+        assert_eq!(l["params"], 60_821_504, "{}", l["module"]);
+    }
+}
