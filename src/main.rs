@@ -153,6 +153,9 @@ enum Command {
 enum DiffFormat {
     Table,
     Json,
+    Csv,
+    Markdown,
+    Html,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -455,6 +458,9 @@ fn run_diff(
     let text = match format {
         DiffFormat::Table => nncost_render::diff::render_table(&d, &a_name, &b_name, exact),
         DiffFormat::Json => nncost_render::diff::render_json(&d, &a_name, &b_name),
+        DiffFormat::Csv => nncost_render::diff::render_csv(&d),
+        DiffFormat::Markdown => nncost_render::diff::render_markdown(&d, &a_name, &b_name),
+        DiffFormat::Html => nncost_render::diff::render_html(&d, &a_name, &b_name),
     };
     emit(&text, output).map_err(Failure::Input)
 }

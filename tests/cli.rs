@@ -818,6 +818,29 @@ fn diff_compares_two_models() {
         table.contains("before: ") && table.contains("Δ FLOPs"),
         "{table}"
     );
+    // Every format: CSV with exact counts, Markdown and one HTML page.
+    let csv = stdout(&nncost(&[
+        "diff", &a, &b, "--dim", "batch=1", "--format", "csv",
+    ]));
+    assert!(
+        csv.contains("\r\ntotal,23,7,5418,5418,0,1622336,1622336,0,3457754,163046,-3294708\r\n"),
+        "{csv}"
+    );
+    let md = stdout(&nncost(&[
+        "diff", &a, &b, "--dim", "batch=1", "--format", "markdown",
+    ]));
+    assert!(
+        md.contains("| op | nodes | params | Δ params | MACs | Δ MACs | FLOPs | Δ FLOPs |"),
+        "{md}"
+    );
+    let html = stdout(&nncost(&[
+        "diff", &a, &b, "--dim", "batch=1", "--format", "html",
+    ]));
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<td>QLinearConv</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("http"), "self-contained");
     assert_bad_input(
         &nncost(&["diff", &a, &b, "--dim", "nope=1"]),
         "neither model has",

@@ -12,17 +12,15 @@ use crate::json::count;
 use crate::table::{write_rows, Row};
 use crate::units::{grouped, human, poly};
 
-/// The table: a header naming both models, then one row per group.
-pub fn render_table(d: &Diff, before: &str, after: &str, exact: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "nncost {} · diff", env!("CARGO_PKG_VERSION"));
-    let _ = writeln!(out, "before: {before}");
-    let _ = writeln!(out, "after:  {after}");
-    let by = match d.by {
+fn by_text(d: &Diff) -> String {
+    match d.by {
         DiffBy::Operator => "operator".to_string(),
         DiffBy::Module(depth) => format!("module (depth {depth})"),
-    };
-    let _ = writeln!(out, "by {by}, largest change in FLOPs first\n");
+    }
+}
+
+/// The rows shown by the table, Markdown and HTML: header, total, groups.
+fn rows(d: &Diff, exact: bool) -> Vec<Row> {
     let label = match d.by {
         DiffBy::Operator => "op",
         DiffBy::Module(_) => "module",
@@ -42,7 +40,108 @@ pub fn render_table(d: &Diff, before: &str, after: &str, exact: bool) -> String 
     for r in std::iter::once(&d.total).chain(&d.rows) {
         rows.push(row(r, exact));
     }
-    write_rows(&mut out, &rows);
+    rows
+}
+
+/// The table: a header naming both models, then one row per group.
+pub fn render_table(d: &Diff, before: &str, after: &str, exact: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "nncost {} · diff", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "before: {before}");
+    let _ = writeln!(out, "after:  {after}");
+    let _ = writeln!(out, "by {}, largest change in FLOPs first\n", by_text(d));
+    write_rows(&mut out, &rows(d, exact));
+    out
+}
+
+/// Markdown: the same rows as a table, the models named above it.
+pub fn render_markdown(d: &Diff, before: &str, after: &str) -> String {
+    let cell = |c: &str| c.replace('|', "\\|");
+    let mut out = format!(
+        "**{}** → **{}**, by {}\n\n",
+        cell(before),
+        cell(after),
+        by_text(d)
+    );
+    for (i, r) in rows(d, false).iter().enumerate() {
+        let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+        if i == 0 {
+            let rule: Vec<&str> = (0..r.len())
+                .map(|c| if c == 0 { "---" } else { "---:" })
+                .collect();
+            let _ = writeln!(out, "|{}|", rule.join("|"));
+        }
+    }
+    out
+}
+
+/// HTML: one self-contained page with the same rows.
+pub fn render_html(d: &Diff, before: &str, after: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut out = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nncost diff</title>\
+         <style>body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em}}table{{border-collapse:collapse}}\
+         th,td{{padding:.15em .6em;text-align:right;white-space:nowrap}}th:first-child,td:first-child{{text-align:left}}\
+         tr:nth-child(even){{background:#fafafa}}</style></head><body><h1>nncost diff</h1>\
+         <p>before: {}<br>after: {}<br>by {}, largest change in FLOPs first</p><table id=\"diff\">",
+        esc(before),
+        esc(after),
+        esc(&by_text(d))
+    );
+    for (i, r) in rows(d, false).iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        out.push_str("<tr>");
+        for c in r {
+            let _ = write!(out, "<{tag}>{}</{tag}>", esc(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table></body></html>\n");
+    out
+}
+
+/// CSV: exact counts of both sides and the change, one record per group.
+pub fn render_csv(d: &Diff) -> String {
+    let mut out = String::from(
+        "key,before_nodes,after_nodes,before_params,after_params,delta_params,\
+         before_macs,after_macs,delta_macs,before_flops,after_flops,delta_flops\r\n",
+    );
+    let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
+    for r in std::iter::once(&d.total).chain(&d.rows) {
+        let delta = r.delta().ok();
+        let fields = [
+            r.key.clone(),
+            r.before.nodes.to_string(),
+            r.after.nodes.to_string(),
+            r.before.params.to_string(),
+            r.after.params.to_string(),
+            r.params_delta().to_string(),
+            r.before.cost.macs.to_string(),
+            r.after.cost.macs.to_string(),
+            text(delta.as_ref().map(|c| &c.macs)),
+            r.before.cost.flops.to_string(),
+            r.after.cost.flops.to_string(),
+            text(delta.as_ref().map(|c| &c.flops)),
+        ];
+        let quoted: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                if f.contains([',', '"', '\n']) {
+                    format!("\"{}\"", f.replace('"', "\"\""))
+                } else {
+                    f.clone()
+                }
+            })
+            .collect();
+        out.push_str(&quoted.join(","));
+        out.push_str("\r\n");
+    }
     out
 }
 
