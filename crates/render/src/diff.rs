@@ -8,7 +8,7 @@ use nncost_core::report::Subtotal;
 use nncost_core::Poly;
 use serde_json::{json, Value};
 
-use crate::json::count;
+use crate::json::{count, subtotal};
 use crate::table::{write_rows, Row};
 use crate::units::{grouped, human, poly};
 
@@ -191,17 +191,7 @@ fn row(r: &DiffRow, exact: bool) -> Row {
 
 /// The JSON: schema `nncost.diff` version 1.
 pub fn render_json(d: &Diff, before: &str, after: &str) -> String {
-    let side = |s: &Subtotal| {
-        json!({
-            "nodes": s.nodes,
-            "uncounted": s.uncounted,
-            "params": s.params,
-            "buffers": s.buffers,
-            "macs": count(&s.cost.macs),
-            "flops": count(&s.cost.flops),
-            "int_ops": count(&s.cost.int_ops),
-        })
-    };
+    let side = |s: &Subtotal| subtotal(&[], s);
     let row = |r: &DiffRow| {
         let delta = r.delta().ok();
         json!({

@@ -15,7 +15,7 @@ use nncost_core::report::{NodeStatus, Subtotal, CONVENTION};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
-use crate::table::share_note;
+use crate::table::{bindings_text, share_note};
 use crate::units::{grouped, human, poly};
 use crate::ModelInfo;
 
@@ -170,13 +170,8 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     if let Some(p) = info.producer.as_deref().filter(|p| !p.is_empty()) {
         facts.push(format!("from {p}"));
     }
-    if !report.bindings.is_empty() {
-        let b: Vec<String> = report
-            .bindings
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        facts.push(format!("bound: {}", b.join(", ")));
+    if let Some(b) = bindings_text(report) {
+        facts.push(format!("bound: {b}"));
     }
     let _ = write!(out, "<p class=\"note\">{}</p>", esc(&facts.join(" · ")));
 

@@ -190,7 +190,7 @@ fn symbol(s: &nncost_core::report::SymbolInfo) -> Value {
 
 /// A group's name fields, then its subtotal: `nodes`, `uncounted`,
 /// `params`, `buffers`, `macs`, `flops`, `int_ops`.
-fn subtotal(name: &[(&str, Value)], s: &Subtotal) -> Value {
+pub(crate) fn subtotal(name: &[(&str, Value)], s: &Subtotal) -> Value {
     let mut m: Map<String, Value> = name
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))

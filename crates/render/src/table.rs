@@ -44,6 +44,18 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     out
 }
 
+/// The bindings applied, `batch=1, seq=128`; `None` when there are none.
+pub(crate) fn bindings_text(report: &Report) -> Option<String> {
+    (!report.bindings.is_empty()).then(|| {
+        report
+            .bindings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// The table's rows, header first: nodes, operators (`by_op`) or modules
 /// (`depth`), without the `int ops` column for a float model. Shared with
 /// the Markdown renderer.
@@ -172,13 +184,8 @@ fn header(out: &mut String, report: &Report, info: &ModelInfo, width: Option<usi
     for v in &report.outputs {
         let _ = writeln!(out, "output: {}", describe_value(v));
     }
-    if !report.bindings.is_empty() {
-        let b: Vec<String> = report
-            .bindings
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let _ = writeln!(out, "bound:  {}", b.join(", "));
+    if let Some(b) = bindings_text(report) {
+        let _ = writeln!(out, "bound:  {b}");
     }
     if !report.at_upper_bound.is_empty() {
         let _ = writeln!(
