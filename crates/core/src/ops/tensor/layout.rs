@@ -230,10 +230,14 @@ pub(super) fn squeeze(ctx: &mut NodeCtx) -> RuleResult {
                         )));
                     }
                 }
+                let mut removed = vec![false; s.len()];
+                for &a in &axes {
+                    removed[a] = true;
+                }
                 s.iter()
-                    .enumerate()
-                    .filter(|(i, _)| !axes.contains(i))
-                    .map(|(_, d)| d.clone())
+                    .zip(removed)
+                    .filter(|(_, r)| !r)
+                    .map(|(d, _)| d.clone())
                     .collect()
             }
             None => {
@@ -293,10 +297,14 @@ pub(super) fn unsqueeze(ctx: &mut NodeCtx) -> RuleResult {
         );
     };
     let axes = normalize_axes(&axes, out_rank, "axis")?;
+    let mut inserted = vec![false; out_rank];
+    for &a in &axes {
+        inserted[a] = true;
+    }
     let mut rest = s.iter();
     let out: Shape = (0..out_rank)
         .map(|i| {
-            if axes.contains(&i) {
+            if inserted[i] {
                 Dim::int(1)
             } else {
                 rest.next().cloned().unwrap_or(Dim::Unknown)

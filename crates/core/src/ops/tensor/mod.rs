@@ -415,11 +415,13 @@ fn input_name(ctx: &NodeCtx, i: usize) -> String {
 /// repeated axes.
 fn normalize_axes(axes: &[i64], rank: usize, what: &str) -> Result<Vec<usize>, OpError> {
     let mut out = Vec::with_capacity(axes.len());
+    // One flag per axis: linear in the rank, however many axes are listed.
+    let mut seen = vec![false; rank];
     for &a in axes {
         let n = normalize_axis(a, rank).ok_or_else(|| {
             OpError::Invalid(format!("{what} {a} is out of range for rank {rank}"))
         })?;
-        if out.contains(&n) {
+        if std::mem::replace(&mut seen[n], true) {
             return Err(OpError::Invalid(format!("{what} {a} is repeated")));
         }
         out.push(n);
