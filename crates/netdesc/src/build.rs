@@ -59,6 +59,8 @@ struct Builder<'a> {
     defs: HashMap<&'a str, &'a Def>,
     g: GraphBuilder,
     layers: usize,
+    /// Passes through repeat bodies so far, layers or not.
+    passes: usize,
     /// The `def` calls the current line was reached through.
     calls: Vec<(String, Span)>,
 }
@@ -79,6 +81,7 @@ pub fn build(file: &File, name: &str, file_name: &str) -> Result<Graph, Error> {
         defs,
         g: GraphBuilder::new(name),
         layers: 0,
+        passes: 0,
         calls: Vec::new(),
     };
     let shape: Shape = std::iter::once(Dim::sym("batch"))
@@ -163,6 +166,15 @@ impl Builder<'_> {
                 }
                 let mut x = x;
                 for _ in 0..n {
+                    // Every pass counts, even one that adds no layer: nested
+                    // empty repeats must not spin for ever.
+                    self.passes += 1;
+                    if self.passes > MAX_LAYERS {
+                        return Err(self.err(
+                            count.span,
+                            format!("the repeats run more than {MAX_LAYERS} times in all"),
+                        ));
+                    }
                     x = self.body(body, env, scope, x)?;
                 }
                 Ok(x)

@@ -164,7 +164,13 @@ struct Parser<'a> {
     file: &'a str,
     stmts: Vec<Stmt>,
     pos: usize,
+    /// Blocks open around the current statement.
+    depth: usize,
 }
+
+/// Deepest nesting of blocks (`residual`, `repeat`, `concat`, `def`): a
+/// file nesting deeper is an error, not a stack overflow.
+pub const MAX_NESTING: usize = 64;
 
 /// How a block ended: by one of its terminators, or at the end of the file.
 enum Ended {
@@ -283,7 +289,16 @@ impl Parser<'_> {
 
     /// A block that must be closed by one of `until`.
     fn closed(&mut self, open: &Stmt, until: &[&str]) -> Result<(Body, Stmt), Error> {
-        match self.block(until, None)? {
+        if self.depth >= MAX_NESTING {
+            return Err(self.err(
+                open.head.span,
+                format!("blocks nest deeper than {MAX_NESTING}"),
+            ));
+        }
+        self.depth += 1;
+        let inner = self.block(until, None);
+        self.depth -= 1;
+        match inner? {
             (body, Ended::By(s)) => Ok((body, s)),
             (_, Ended::Eof) => Err(self.err(
                 open.head.span,
@@ -334,6 +349,7 @@ pub fn parse(source: &str, file: &str) -> Result<File, Error> {
         file,
         stmts,
         pos: 0,
+        depth: 0,
     };
     let mut defs = Vec::new();
     let mut input = None;
@@ -428,6 +444,38 @@ mod tests {
             panic!()
         };
         assert_eq!(relu.head.span, Span { line: 3, col: 17 });
+    }
+
+    /// 6,200 nested blocks (80 KB) once overflowed the stack; past 64 they
+    /// are one error naming the line.
+    /// Nested repeats of an empty body once spun without end; all passes
+    /// count against the same limit as layers.
+    #[test]
+    fn empty_repeats_are_bounded() {
+        let spin = "input 3x8x8\nrepeat 100000\nrepeat 100000\nend\nend\nrelu\n";
+        let e = crate::read_str(spin, "spin.nn").unwrap_err().to_string();
+        assert!(
+            e.contains("the repeats run more than 100000 times in all"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!(
+            "input 3x8x8\n{}relu\n{}",
+            "residual\n".repeat(6200),
+            "end\n".repeat(6200)
+        );
+        let e = crate::read_str(&deep, "deep.nn").unwrap_err().to_string();
+        assert!(e.contains("blocks nest deeper than 64"), "{e}");
+        assert!(e.contains("deep.nn:66"), "{e}");
+        let ok = format!(
+            "input 3x8x8\n{}relu\n{}",
+            "residual\n".repeat(60),
+            "end\n".repeat(60)
+        );
+        assert!(crate::read_str(&ok, "ok.nn").is_ok());
     }
 
     #[test]
