@@ -527,7 +527,8 @@ pub(crate) fn write_rows(out: &mut String, rows: &[Row]) {
 fn totals(out: &mut String, report: &Report, options: TableOptions) {
     let t = &report.totals;
     let both = |n: i128| {
-        if options.exact {
+        // Below a thousand the human form is the exact one: say it once.
+        if options.exact || n.abs() < 1000 {
             grouped(n)
         } else {
             format!("{} ({})", human(n), grouped(n))
