@@ -59,6 +59,12 @@ impl Cost {
             && self.int_ops.dominates(&other.int_ops)
     }
 
+    /// FLOPs plus integer operations with every symbol at 1 (see
+    /// [`Poly::at_one`]): the work a report's shares and orderings use.
+    pub fn work_at_one(&self) -> f64 {
+        self.flops.at_one() + self.int_ops.at_one()
+    }
+
     /// The per-term maximum of each count: an upper bound of both.
     pub fn termwise_max(&self, other: &Cost) -> Cost {
         Cost {

@@ -150,17 +150,7 @@ pub fn diff(before: &Report, after: &Report, by: DiffBy) -> Diff {
             after: s,
         });
     }
-    let change = |r: &DiffRow| {
-        r.delta().map_or(0.0, |d| {
-            let at_one = |p: &Poly| {
-                p.substitute(&|_| Some(1))
-                    .ok()
-                    .and_then(|q| q.as_constant())
-                    .map_or(0.0, |c| c as f64)
-            };
-            (at_one(&d.flops) + at_one(&d.int_ops)).abs()
-        })
-    };
+    let change = |r: &DiffRow| r.delta().map_or(0.0, |d| d.work_at_one().abs());
     rows.sort_by(|x, y| change(y).total_cmp(&change(x)).then(x.key.cmp(&y.key)));
     let total = |r: &Report| Subtotal {
         nodes: r.nodes.len(),

@@ -9,7 +9,7 @@ use nncost_core::Poly;
 use serde_json::{json, Value};
 
 use crate::json::{count, subtotal};
-use crate::table::{write_rows, Row};
+use crate::table::{module_label, write_rows, Row};
 use crate::units::{grouped, human, poly};
 
 fn by_text(d: &Diff) -> String {
@@ -161,11 +161,7 @@ fn row(r: &DiffRow, exact: bool) -> Row {
             }
         }
     };
-    let key = if r.key.is_empty() {
-        "(top level)".to_string()
-    } else {
-        r.key.clone()
-    };
+    let key = module_label(&r.key);
     let dp = r.params_delta();
     vec![
         key,

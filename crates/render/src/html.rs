@@ -11,11 +11,11 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeStatus, Subtotal, CONVENTION};
+use nncost_core::report::{NodeStatus, CONVENTION};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
-use crate::table::{bindings_text, share_note};
+use crate::table::{bindings_text, module_label, share_note};
 use crate::units::{grouped, human, poly};
 use crate::ModelInfo;
 
@@ -39,14 +39,7 @@ fn esc(s: &str) -> String {
 fn count_cell(p: Option<&Poly>) -> (String, String, f64) {
     match p {
         None => ("?".into(), String::new(), -1.0),
-        Some(p) => {
-            let at_one = p
-                .substitute(&|_| Some(1))
-                .ok()
-                .and_then(|q| q.as_constant())
-                .map_or(0.0, |c| c as f64);
-            (poly(p, false), p.to_string(), at_one)
-        }
+        Some(p) => (poly(p, false), p.to_string(), p.at_one()),
     }
 }
 
@@ -144,16 +137,6 @@ fn bar_chart(title: &str, items: &[(String, f64)]) -> String {
     svg
 }
 
-fn work(s: &Subtotal) -> f64 {
-    let at_one = |p: &Poly| {
-        p.substitute(&|_| Some(1))
-            .ok()
-            .and_then(|q| q.as_constant())
-            .map_or(0.0, |c| c as f64)
-    };
-    at_one(&s.cost.flops) + at_one(&s.cost.int_ops)
-}
-
 pub fn render(report: &Report, info: &ModelInfo) -> String {
     let t = &report.totals;
     let mut out = String::with_capacity(4096 + 400 * report.nodes.len());
@@ -226,20 +209,13 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             let modules: Vec<(String, f64)> = report
                 .by_module(1)
                 .into_iter()
-                .map(|g| {
-                    let name = if g.path.is_empty() {
-                        "(top level)".to_string()
-                    } else {
-                        g.path
-                    };
-                    (name, work(&g.sum))
-                })
+                .map(|g| (module_label(&g.path), g.sum.cost.work_at_one()))
                 .collect();
             out.push_str(&bar_chart("Share of FLOPs by module", &modules));
             let mut ops: Vec<(String, f64)> = report
                 .by_op()
                 .into_iter()
-                .map(|g| (g.op_type, work(&g.sum)))
+                .map(|g| (g.op_type, g.sum.cost.work_at_one()))
                 .collect();
             ops.sort_by(|a, b| b.1.total_cmp(&a.1));
             ops.truncate(12);
@@ -255,15 +231,11 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             out.push_str("</details>");
             open_depth -= 1;
         }
-        let name = if m.path.is_empty() {
-            "(top level)"
-        } else {
-            m.path.as_str()
-        };
+        let name = module_label(&m.path);
         let _ = write!(
             out,
             "<details><summary>{}<span>{} nodes · params {} · MACs {} · FLOPs {}</span></summary>",
-            esc(name),
+            esc(&name),
             m.sum.nodes,
             esc(&human(m.sum.params.into())),
             esc(&poly(&m.sum.cost.macs, false)),

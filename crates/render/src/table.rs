@@ -245,7 +245,7 @@ fn drop_column(rows: &mut [Row], header: &str) {
 /// The arithmetic a share is taken of: FLOPs plus integer operations (a
 /// quantized model's work is mostly the latter).
 fn work(flops: Option<&Poly>, int_ops: Option<&Poly>) -> f64 {
-    flops.map_or(0.0, at_one) + int_ops.map_or(0.0, at_one)
+    flops.map_or(0.0, Poly::at_one) + int_ops.map_or(0.0, Poly::at_one)
 }
 
 fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
@@ -309,7 +309,7 @@ fn ranked<T>(
         let (flops, int_ops, macs, params) = measure(&items[*i]);
         match key {
             SortKey::Flops => work(flops, int_ops),
-            SortKey::Macs => macs.map_or(0.0, at_one),
+            SortKey::Macs => macs.map_or(0.0, Poly::at_one),
             SortKey::Params => params as f64,
         }
     };
@@ -397,14 +397,7 @@ fn by_module_rows(report: &Report, depth: usize, options: TableOptions) -> Vec<R
     let groups = report
         .by_module(depth)
         .into_iter()
-        .map(|g| {
-            let name = if g.path.is_empty() {
-                "(top level)".to_string()
-            } else {
-                g.path
-            };
-            (name, g.sum)
-        })
+        .map(|g| (module_label(&g.path), g.sum))
         .collect();
     group_rows(report, "module", groups, false, options)
 }
@@ -415,12 +408,8 @@ fn tree_rows(report: &Report, max_depth: usize, options: TableOptions) -> Vec<Ro
         .module_tree(max_depth)
         .into_iter()
         .map(|m| {
-            let name = if m.path.is_empty() {
-                "(top level)".to_string()
-            } else {
-                m.path
-            };
-            (format!("{}{name}", "  ".repeat(m.depth - 1)), m.sum)
+            let indent = "  ".repeat(m.depth - 1);
+            (format!("{indent}{}", module_label(&m.path)), m.sum)
         })
         .collect();
     group_rows(report, "module", groups, false, options)
@@ -457,7 +446,7 @@ fn group_rows(
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
     );
-    let total_macs = at_one(&report.totals.cost.macs);
+    let total_macs = report.totals.cost.macs.at_one();
     let total_params = report.totals.params as f64;
     let mut rows = vec![[
         label,
@@ -485,7 +474,7 @@ fn group_rows(
             count(g.params as i128, options),
             share(g.params as f64, total_params),
             poly(&g.cost.macs, options.exact),
-            share(at_one(&g.cost.macs), total_macs),
+            share(g.cost.macs.at_one(), total_macs),
             poly(&g.cost.flops, options.exact),
             poly(&g.cost.int_ops, options.exact),
             share_of_work,
@@ -686,14 +675,14 @@ fn width(s: &str) -> usize {
     }
 }
 
-fn at_one(p: &Poly) -> f64 {
-    if let Some(c) = p.as_constant() {
-        return c as f64;
+/// A module's name in tables: its path, `(top level)` for the nodes in
+/// no module.
+pub(crate) fn module_label(path: &str) -> String {
+    if path.is_empty() {
+        "(top level)".to_string()
+    } else {
+        path.to_string()
     }
-    p.substitute(&|_| Some(1))
-        .ok()
-        .and_then(|q| q.as_constant())
-        .map_or(0.0, |c| c as f64)
 }
 
 /// `name` in at most `max` characters: the start and, longer, the

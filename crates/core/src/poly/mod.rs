@@ -529,6 +529,19 @@ impl Poly {
         Ok(out)
     }
 
+    /// The value with every symbol at 1, as a float: how reports compare
+    /// and rank symbolic counts (exact when the counts compared share
+    /// their symbols, as `× batch` does). 0 past the count range.
+    pub fn at_one(&self) -> f64 {
+        if let Some(c) = self.as_constant() {
+            return c as f64;
+        }
+        self.substitute(&|_| Some(1))
+            .ok()
+            .and_then(|q| q.as_constant())
+            .map_or(0.0, |c| c as f64)
+    }
+
     /// `self^exp` by repeated multiplication (exponents are small: they
     /// come from monomials, at most [`MAX_DEGREE`]).
     pub fn checked_pow(&self, exp: u32) -> Result<Poly, Overflow> {
