@@ -6,6 +6,7 @@
 //! operators (a renamed block: the row's key is `old → new`).
 
 use crate::cost::Cost;
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::poly::{Overflow, Poly};
 use crate::report::{Report, Subtotal};
 
@@ -71,14 +72,12 @@ pub struct Diff {
 
 /// Each module's operator types at `depth`, in node order: what a renamed
 /// module keeps.
-fn signatures(r: &Report, depth: usize) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+fn signatures(r: &Report, depth: usize) -> FxHashMap<String, Vec<&str>> {
+    let mut out: FxHashMap<String, Vec<&str>> = FxHashMap::default();
     for n in &r.nodes {
-        let path = n.module_at(depth);
-        match out.iter_mut().find(|(p, _)| *p == path) {
-            Some((_, ops)) => ops.push(n.op_type.clone()),
-            None => out.push((path, vec![n.op_type.clone()])),
-        }
+        out.entry(n.module_at(depth))
+            .or_default()
+            .push(n.op_type.as_str());
     }
     out
 }
@@ -96,32 +95,35 @@ pub fn diff(before: &Report, after: &Report, by: DiffBy) -> Diff {
         }
     };
     let (a, b) = (groups(before), groups(after));
-    let mut rows: Vec<DiffRow> = Vec::new();
-    let mut only_before: Vec<(String, Subtotal)> = Vec::new();
-    for (k, s) in &a {
-        match b.iter().find(|(k2, _)| k2 == k) {
-            Some((_, t)) => rows.push(DiffRow {
-                key: k.clone(),
-                before: s.clone(),
-                after: t.clone(),
-            }),
-            None => only_before.push((k.clone(), s.clone())),
-        }
-    }
-    let mut only_after: Vec<(String, Subtotal)> = b
+    let in_a: FxHashSet<String> = a.iter().map(|(k, _)| k.clone()).collect();
+    let mut b_by_key: FxHashMap<String, Subtotal> = b
         .iter()
-        .filter(|(k, _)| !a.iter().any(|(k2, _)| k2 == k))
+        .filter(|(k, _)| in_a.contains(k))
         .cloned()
         .collect();
+    let mut rows: Vec<DiffRow> = Vec::new();
+    let mut only_before: Vec<(String, Subtotal)> = Vec::new();
+    for (k, s) in a {
+        match b_by_key.remove(&k) {
+            Some(t) => rows.push(DiffRow {
+                key: k,
+                before: s,
+                after: t,
+            }),
+            None => only_before.push((k, s)),
+        }
+    }
+    let mut only_after: Vec<(String, Subtotal)> =
+        b.into_iter().filter(|(k, _)| !in_a.contains(k)).collect();
     // Renamed modules: the same operators, in the same order of appearance.
     if let DiffBy::Module(depth) = by {
         let (sig_a, sig_b) = (signatures(before, depth), signatures(after, depth));
         let mut unmatched = Vec::new();
         for (k, s) in only_before {
-            let sig = sig_a.iter().find(|(p, _)| *p == k).map(|(_, v)| v);
-            let twin = only_after.iter().position(|(k2, _)| {
-                sig.is_some() && sig_b.iter().find(|(p, _)| p == k2).map(|(_, v)| v) == sig
-            });
+            let sig = sig_a.get(&k);
+            let twin = only_after
+                .iter()
+                .position(|(k2, _)| sig.is_some() && sig_b.get(k2) == sig);
             match twin {
                 Some(j) => {
                     let (k2, t) = only_after.remove(j);

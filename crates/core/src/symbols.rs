@@ -60,6 +60,8 @@ pub struct SymbolInfo {
 pub(crate) struct DataSymbols {
     by_origin: FxHashMap<(String, String), Symbol>,
     taken: FxHashSet<Symbol>,
+    /// The data symbols' names: a Slice asks of every size it clamps.
+    data: FxHashSet<Symbol>,
     /// The user's bindings (`--dim`), which data symbols take too.
     bound: FxHashMap<String, i128>,
     pub(crate) list: Vec<SymbolInfo>,
@@ -90,9 +92,7 @@ impl DataSymbols {
 
     /// Whether any of `names` is a data symbol.
     pub(crate) fn is_data(&self, names: &[Symbol]) -> bool {
-        names
-            .iter()
-            .any(|n| self.by_origin.values().any(|s| s == n))
+        names.iter().any(|n| self.data.contains(n))
     }
 
     /// The size for `request` at `node`: its symbol, or the value the user
@@ -132,6 +132,7 @@ impl DataSymbols {
             n += 1;
         }
         self.taken.insert(name.clone());
+        self.data.insert(name.clone());
         self.by_origin.insert(key, name.clone());
         self.list.push(SymbolInfo {
             name: name.clone(),
