@@ -15,7 +15,7 @@ use nncost_core::report::{NodeStatus, CONVENTION};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
-use crate::table::{bindings_text, module_label, share_note};
+use crate::table::{bindings_text, model_facts, module_label, share_note};
 use crate::units::{grouped, human, poly};
 use crate::ModelInfo;
 
@@ -146,13 +146,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
         esc(&info.source)
     );
     let _ = write!(out, "<h1>nncost · {}</h1>", esc(&info.source));
-    let mut facts = Vec::new();
-    if let Some(ir) = info.ir_version {
-        facts.push(format!("{} IR {ir}", info.format.to_uppercase()));
-    }
-    if let Some(p) = info.producer.as_deref().filter(|p| !p.is_empty()) {
-        facts.push(format!("from {p}"));
-    }
+    let mut facts = model_facts(info);
     if let Some(b) = bindings_text(report) {
         facts.push(format!("bound: {b}"));
     }
@@ -234,9 +228,10 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
         let name = module_label(&m.path);
         let _ = write!(
             out,
-            "<details><summary>{}<span>{} nodes · params {} · MACs {} · FLOPs {}</span></summary>",
+            "<details><summary>{}<span>{} node{} · params {} · MACs {} · FLOPs {}</span></summary>",
             esc(&name),
             m.sum.nodes,
+            if m.sum.nodes == 1 { "" } else { "s" },
             esc(&human(m.sum.params.into())),
             esc(&poly(&m.sum.cost.macs, false)),
             esc(&poly(&m.sum.cost.flops, false))

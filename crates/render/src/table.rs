@@ -44,6 +44,26 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     out
 }
 
+/// What the report says of the file: `ONNX IR 8`, `opset 17`, `from
+/// pytorch 2.15.0`, each when known.
+pub(crate) fn model_facts(info: &ModelInfo) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(ir) = info.ir_version {
+        facts.push(format!("{} IR {ir}", info.format.to_uppercase()));
+    }
+    if let Some((_, v)) = info
+        .opsets
+        .iter()
+        .find(|(d, _)| d.is_empty() || d == "ai.onnx")
+    {
+        facts.push(format!("opset {v}"));
+    }
+    if let Some(p) = info.producer.as_deref().filter(|p| !p.is_empty()) {
+        facts.push(format!("from {p}"));
+    }
+    facts
+}
+
 /// The bindings applied, `batch=1, seq=128`; `None` when there are none.
 pub(crate) fn bindings_text(report: &Report) -> Option<String> {
     (!report.bindings.is_empty()).then(|| {
@@ -152,20 +172,7 @@ fn wrap_into(out: &mut String, text: &str, width: Option<usize>) {
 
 fn header(out: &mut String, report: &Report, info: &ModelInfo, width: Option<usize>) {
     let mut line = format!("nncost {} · {}", env!("CARGO_PKG_VERSION"), info.source);
-    let mut facts = Vec::new();
-    if let Some(ir) = info.ir_version {
-        facts.push(format!("{} IR {ir}", info.format.to_uppercase()));
-    }
-    if let Some((_, v)) = info
-        .opsets
-        .iter()
-        .find(|(d, _)| d.is_empty() || d == "ai.onnx")
-    {
-        facts.push(format!("opset {v}"));
-    }
-    if let Some(p) = info.producer.as_deref().filter(|p| !p.is_empty()) {
-        facts.push(format!("from {p}"));
-    }
+    let facts = model_facts(info);
     if !facts.is_empty() {
         let facts = format!("({})", facts.join(", "));
         // On a narrow terminal the file's facts take a line of their own.
