@@ -15,6 +15,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Report};
 use nncost_render::{ModelInfo, TableOptions};
 
+mod hardware_arg;
 mod layer_cmd;
 
 use layer_cmd::{activation_help, run_layer, LayerKind};
@@ -104,6 +105,22 @@ pub(crate) struct Cli {
     /// Fit the table to N columns (default: the terminal's width; a pipe or -o: the full table).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(40..))]
     width: Option<u64>,
+
+    /// Memory: parameter bytes by dtype, each node's output bytes and traffic, and the peak of live
+    /// activations in the file's order and in the least order found (docs/memory.md).
+    #[arg(long)]
+    memory: bool,
+
+    /// Least time per node and in total on a device (a roofline lower bound, not a measurement):
+    /// a built-in profile (h100, a100-80gb, l4, t4, rtx4090, mi300x, m3-max, xeon-8480, …) or a
+    /// TOML/JSON profile file (docs/hardware.md). Implies --memory.
+    #[arg(long, value_name = "NAME|FILE")]
+    hardware: Option<String>,
+
+    /// Run the model at this precision: float tensors stored in it and FLOPs at its peak
+    /// (fp32, tf32, fp16, bf16, fp8, int8, int4, fp64). Default: the dtype of the weights.
+    #[arg(long, value_name = "DTYPE")]
+    dtype: Option<String>,
 
     /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
@@ -352,6 +369,9 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         None => analyze(&graph, &options),
     }
     .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    let mut report = report;
+    attach_memory(&mut report, cli)
+        .map_err(|e| Failure::Input(with_path(&info.source, format!("{e:#}"))))?;
     let table = TableOptions {
         exact: cli.exact,
         by_op: cli.by_op,
@@ -398,6 +418,41 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     // would cost a tenth of the run for nothing.
     std::mem::forget((graph, report, text));
     outcome
+}
+
+/// Adds memory (`--memory`, `--dtype`) and the roofline (`--hardware`)
+/// to the report.
+fn attach_memory(report: &mut Report, cli: &Cli) -> Result<()> {
+    let dtype = cli
+        .dtype
+        .as_deref()
+        .map(hardware_arg::parse_dtype)
+        .transpose()?;
+    if !cli.memory && cli.hardware.is_none() && dtype.is_none() {
+        return Ok(());
+    }
+    let profile = cli
+        .hardware
+        .as_deref()
+        .map(hardware_arg::resolve)
+        .transpose()?;
+    let options = nncost_core::memory::MemoryOptions {
+        float_dtype: dtype.map(|(_, d)| d),
+        ..Default::default()
+    };
+    let memory = nncost_core::memory::analyze_memory(report, &options)
+        .map_err(|_| anyhow::anyhow!("a byte count is too large to represent (past 128 bits)"))?;
+    if let Some(profile) = profile {
+        let precision = dtype.map_or_else(
+            || hardware_arg::model_precision(&report.totals.params_by_dtype),
+            |(p, _)| p,
+        );
+        report.roofline = Some(nncost_core::roofline::roofline(
+            report, &memory, &profile, precision,
+        )?);
+    }
+    report.memory = Some(memory);
+    Ok(())
 }
 
 /// `nncost diff BEFORE AFTER`: both models analysed with the bindings each

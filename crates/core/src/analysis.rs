@@ -12,10 +12,10 @@ use crate::cost::Cost;
 use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Graph, NodeId, Tensor, ValueId};
 use crate::mask;
-use crate::ops::{self, NodeCtx, OpDef, OpError, Role};
+use crate::ops::{self, Access, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Atom, Overflow, Poly};
 use crate::report::{
-    NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
+    InputReport, NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
 };
 use crate::shape::{Dim, Shape};
 use crate::symbols::{DataSymbols, SymbolInfo, SymbolKind, SymbolScope};
@@ -244,6 +244,8 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         bindings: options.dims.clone(),
         symbols,
         at_upper_bound: Vec::new(),
+        memory: None,
+        roofline: None,
     })
 }
 
@@ -718,7 +720,7 @@ impl<'g> Walk<'_, 'g> {
             // attributed to its first reader, classified over all its readers.
             let (mut params, mut buffers) = (0u64, 0u64);
             // Packed weights count the logical elements the rule states.
-            let mut packed: Vec<(usize, u64)> = Vec::new();
+            let mut packed: Vec<(usize, u64, DType)> = Vec::new();
             for (pos, input) in node.inputs.iter().enumerate() {
                 let Some(vid) = *input else { continue };
                 let Some(i) = plan.init[vid] else { continue };
@@ -732,17 +734,17 @@ impl<'g> Walk<'_, 'g> {
                 let n = init.numel().ok_or_else(|| overflow(Overflow))?;
                 match self.inits.classes[i] {
                     InitClass::Param if def.is_some_and(|d| d.role(pos) == Role::Packed) => {
-                        packed.push((pos, n));
-                        self.totals.param_bytes +=
-                            init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                        packed.push((pos, n, init.dtype));
+                        let bytes = init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                        self.totals.add_params(init.dtype, 0, bytes);
                     }
                     InitClass::Param => {
                         params += n;
                         if self.inits.in_node[i] {
                             self.totals.params_in_constant_nodes += n;
                         }
-                        self.totals.param_bytes +=
-                            init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                        let bytes = init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                        self.totals.add_params(init.dtype, n, bytes);
                     }
                     InitClass::Buffer => buffers += n,
                     // Float initializers that are no weight (a Constant
@@ -763,6 +765,21 @@ impl<'g> Walk<'_, 'g> {
                 .iter()
                 .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
                 .collect();
+            let inputs: Vec<InputReport> = node
+                .inputs
+                .iter()
+                .zip(&input_names)
+                .map(|(i, name)| {
+                    let f = i.map(|v| &facts[v]);
+                    InputReport {
+                        name: name.to_string(),
+                        dtype: f.and_then(|f| f.dtype),
+                        shape: f.and_then(|f| f.shape.clone()),
+                        constant: i.is_some_and(|v| plan.init[v].is_some()),
+                    }
+                })
+                .collect();
+            let mut access = Access::Full;
             let (outcome, inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
                 Some(subs) => {
                     let table = Rc::clone(&self.data_symbols);
@@ -816,11 +833,12 @@ impl<'g> Walk<'_, 'g> {
                             outputs[0].pattern = p;
                         }
                     }
-                    for (pos, stored) in &mut packed {
+                    for (pos, stored, _) in &mut packed {
                         if let Some(&(_, n)) = ctx.logical_elements.iter().find(|(p, _)| p == pos) {
                             *stored = n;
                         }
                     }
+                    access = ctx.access;
                     (outcome, outputs, ctx.take_cost(), Vec::new())
                 }
             };
@@ -842,7 +860,10 @@ impl<'g> Walk<'_, 'g> {
                 },
             };
             // A rule that could not state them leaves the stored count.
-            let logical: u64 = packed.iter().map(|&(_, n)| n).sum();
+            let logical: u64 = packed.iter().map(|&(_, n, _)| n).sum();
+            for &(_, n, dtype) in &packed {
+                self.totals.add_params(dtype, n, 0);
+            }
             params += logical;
             self.totals.params += logical;
             for s in &mut subgraphs {
@@ -883,6 +904,8 @@ impl<'g> Walk<'_, 'g> {
                 params,
                 buffers,
                 cost,
+                inputs,
+                access,
                 outputs: out_reports,
                 status,
                 scopes: node.scopes.clone(),

@@ -3,6 +3,7 @@
 
 pub use crate::cost::Cost;
 use crate::graph::DType;
+pub use crate::ops::Access;
 use crate::poly::Poly;
 use crate::shape::Shape;
 
@@ -47,6 +48,19 @@ impl ValueReport {
             }),
         }
     }
+}
+
+/// One input of a node: the value it reads and what it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputReport {
+    /// The value's name; `""` for an optional input left out.
+    pub name: String,
+    pub dtype: Option<DType>,
+    pub shape: Option<Shape>,
+    /// A weight or constant, known before the model runs: an initializer,
+    /// a `Constant` node's tensor, or a pure transform of them (see
+    /// `weight_sources` in the analysis). Not an activation.
+    pub constant: bool,
 }
 
 /// Whether and how a node was counted.
@@ -105,6 +119,11 @@ pub struct NodeReport {
     /// MACs, FLOPs and integer operations (see [`Cost`]); `None` when the
     /// node is not counted (see `status`).
     pub cost: Option<Cost>,
+    /// What the node reads, by input position.
+    pub inputs: Vec<InputReport>,
+    /// How it touches input 0's storage (a view, a selection, its shape
+    /// only); see [`Access`].
+    pub access: Access,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
     /// The module path the file records for the node (see
@@ -189,6 +208,10 @@ pub struct Totals {
     pub params: u64,
     /// Storage of those parameters in bytes, by their dtype.
     pub param_bytes: u64,
+    /// `params` and `param_bytes` split by the dtype they are stored in,
+    /// in order of first appearance (packed 4-bit weights count their
+    /// logical elements and their stored bytes).
+    pub params_by_dtype: Vec<DtypeShare>,
     /// Of `params`, the elements held in `Constant` nodes rather than
     /// initializers (paddle2onnx, spox and older PyTorch exports).
     pub params_in_constant_nodes: u64,
@@ -199,6 +222,33 @@ pub struct Totals {
     pub constants: u64,
     /// Sums over the nodes whose cost is known.
     pub cost: Cost,
+}
+
+/// The parameters stored in one dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DtypeShare {
+    pub dtype: DType,
+    pub params: u64,
+    pub bytes: u64,
+}
+
+impl Totals {
+    /// Adds `params` elements and `bytes` stored in `dtype` to the
+    /// parameter totals and to their dtype's share.
+    pub(crate) fn add_params(&mut self, dtype: DType, params: u64, bytes: u64) {
+        self.param_bytes += bytes;
+        match self.params_by_dtype.iter_mut().find(|s| s.dtype == dtype) {
+            Some(share) => {
+                share.params += params;
+                share.bytes += bytes;
+            }
+            None => self.params_by_dtype.push(DtypeShare {
+                dtype,
+                params,
+                bytes,
+            }),
+        }
+    }
 }
 
 /// An operator nncost has no rule for.
@@ -231,6 +281,11 @@ pub struct Report {
     /// Data symbols bound at their upper bounds (`--bound max`), among
     /// `bindings`: the counts are then a worst case.
     pub at_upper_bound: Vec<String>,
+    /// Memory, when asked for ([`crate::memory::analyze_memory`]).
+    pub memory: Option<crate::memory::MemoryReport>,
+    /// Least times on a device, when asked for
+    /// ([`crate::roofline::roofline`]).
+    pub roofline: Option<crate::roofline::Roofline>,
 }
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};

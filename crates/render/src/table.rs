@@ -7,7 +7,7 @@ use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, LEGEND}
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
-use crate::units::{grouped, human, poly};
+use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::{ModelInfo, SortKey, TableOptions};
 
 /// The table: header, rows (nodes, operators or modules; fitted to
@@ -131,6 +131,9 @@ pub(crate) fn is_numeric_column(header: &str) -> bool {
             | MACS_SHARE
             | PARAMS_SHARE
             | "nodes"
+            | OUT_BYTES
+            | MOVED
+            | TIME
             | "Δ params"
             | "Δ MACs"
             | "Δ FLOPs"
@@ -228,6 +231,13 @@ const SHARE: &str = "% FLOPs";
 /// Group tables' shares of the MACs and of the parameters.
 const MACS_SHARE: &str = "% MACs";
 const PARAMS_SHARE: &str = "% params";
+/// With `--memory`: the new storage a node's outputs take, and the bytes
+/// it reads and writes.
+const OUT_BYTES: &str = "out bytes";
+const MOVED: &str = "moved";
+/// With `--hardware`: the node's least time, and which limit sets it.
+const TIME: &str = "time ≥";
+const BOUND: &str = "bound";
 
 /// Whether any node, at any depth, counts integer operations.
 fn has_int_ops(nodes: &[NodeReport]) -> bool {
@@ -273,13 +283,19 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
     ]
     .map(String::from)
     .to_vec()];
+    if report.memory.is_some() {
+        rows[0].extend([OUT_BYTES, MOVED].map(String::from));
+    }
+    if report.roofline.is_some() {
+        rows[0].extend([TIME, BOUND].map(String::from));
+    }
     let order = ranked(&report.nodes, options, |n| {
         (n.flops(), n.int_ops(), n.macs(), n.params)
     });
     let show_bodies = options.sort.is_none() && options.top.is_none();
     for i in order {
         let n = &report.nodes[i];
-        rows.push(vec![
+        let mut row = vec![
             (i + 1).to_string(),
             n.name.clone(),
             n.op_type.clone(),
@@ -289,12 +305,46 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             cost_text(n.flops(), &n.status, options),
             cost_text(n.int_ops(), &n.status, options),
             share(work(n.flops(), n.int_ops()), total),
-        ]);
+        ];
+        if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
+            row.push(
+                m.output_bytes
+                    .as_ref()
+                    .map_or("?".into(), |b| bytes_cell(b, options)),
+            );
+            row.push(match m.traffic.total() {
+                Ok(t) if m.traffic.complete => bytes_cell(&t, options),
+                Ok(t) => format!("≥ {}", bytes_cell(&t, options)),
+                Err(_) => "?".into(),
+            });
+        }
+        if let Some(t) = report.roofline.as_ref().map(|r| &r.nodes[i]) {
+            row.push(if t.seconds > 0.0 {
+                seconds(t.seconds)
+            } else {
+                "-".into()
+            });
+            row.push(if t.seconds > 0.0 {
+                t.bound.as_str().into()
+            } else {
+                String::new()
+            });
+        }
+        rows.push(row);
         if show_bodies {
             body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
         }
     }
     rows
+}
+
+/// A byte count in a cell: `-` for none.
+fn bytes_cell(p: &Poly, options: TableOptions) -> String {
+    if p.is_zero() {
+        "-".into()
+    } else {
+        bytes(p, options.exact)
+    }
 }
 
 /// The indices of `items` to show, in order: all of them in the model's
@@ -582,6 +632,7 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             total_text(&t.cost.int_ops, options)
         );
     }
+    memory_totals(out, report, options);
     let free = report.free_symbols();
     if !free.is_empty() {
         let _ = writeln!(
@@ -634,6 +685,124 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             list.join(", ")
         );
     }
+}
+
+/// The memory and roofline lines of the totals, when asked for.
+fn memory_totals(out: &mut String, report: &Report, options: TableOptions) {
+    for line in memory_lines(report, options.exact) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The memory and time summary in lines (shared with the Markdown
+/// renderer): weights by dtype, inputs and outputs, the peak in the file's
+/// order and in the least order found, traffic, and the roofline's total.
+pub(crate) fn memory_lines(report: &Report, exact: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(m) = &report.memory else {
+        return lines;
+    };
+    let b = |p: &Poly| bytes(p, exact);
+    let dtypes: Vec<String> = m
+        .params_by_dtype
+        .iter()
+        .map(|s| format!("{} {}", s.dtype.name(), b(&Poly::constant(s.bytes as i128))))
+        .collect();
+    let stored = match &m.float_dtype {
+        Some(d) => format!(", floats stored as {}", d.name()),
+        None => String::new(),
+    };
+    lines.push(format!(
+        "weights  {}{}{stored}",
+        b(&Poly::constant(m.param_bytes as i128)),
+        if dtypes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", dtypes.join(", "))
+        }
+    ));
+    lines.push(format!(
+        "inputs   {}; outputs {}",
+        b(&m.input_bytes),
+        b(&m.output_bytes)
+    ));
+    let at = |s: &nncost_core::memory::Schedule| -> String {
+        match s.peak_at.as_slice() {
+            [(Some(i), _)] => format!(" at {}", report.nodes[*i].name),
+            [(None, _)] => " (the inputs, before any node)".to_string(),
+            _ => String::new(),
+        }
+    };
+    let file = &m.file_order;
+    lines.push(format!(
+        "peak     {} of activations{} (the file's order)",
+        b(&file.peak),
+        at(file)
+    ));
+    let least = &m.least_order;
+    let proven = if least.proven_least {
+        "proven least"
+    } else {
+        "search budget spent: not proven least"
+    };
+    if least.order == file.order {
+        lines.push(format!("         no order has a lower peak ({proven})"));
+    } else {
+        lines.push(format!(
+            "         {}{} in the least order found ({proven})",
+            b(&least.peak),
+            at(least)
+        ));
+    }
+    if let Ok(t) = m.traffic() {
+        let partial = if t.complete {
+            ""
+        } else {
+            " (at least: some sizes unknown)"
+        };
+        if let Ok(total) = t.total() {
+            lines.push(format!(
+                "moved    {} per run{partial}: activations read {}, weights read {}, written {}",
+                b(&total),
+                b(&t.activations_read),
+                b(&t.weights_read),
+                b(&t.written)
+            ));
+        }
+    }
+    if !m.unknown_values.is_empty() {
+        lines.push(format!(
+            "         {} values of unknown size are in no sum (first: {})",
+            m.unknown_values.len(),
+            m.unknown_values[0]
+        ));
+    }
+    if let Some(r) = &report.roofline {
+        let share = if r.seconds > 0.0 {
+            100.0 * r.memory_bound_seconds / r.seconds
+        } else {
+            0.0
+        };
+        lines.push(format!(
+            "time     ≥ {} on {} at {} ({} TFLOPS, {} GB/s): {share:.0}% of it in memory-bound nodes",
+            seconds(r.seconds),
+            r.hardware.name,
+            r.precision.name(),
+            trim_float(r.peak / 1e12),
+            trim_float(r.bandwidth / 1e9),
+        ));
+        lines.push(
+            "         a roofline lower bound (max of FLOPs/peak and bytes/bandwidth per node), not a measurement"
+                .to_string(),
+        );
+    }
+    lines
+}
+
+/// `989.4`, `3350`, `0.5`: a figure without trailing zeros.
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map_or(s.clone(), str::to_string)
 }
 
 fn total_text(p: &Poly, options: TableOptions) -> String {
@@ -708,13 +877,16 @@ fn shorten_middle(name: &str, max: usize) -> String {
 
 /// The columns [`fit`] leaves out, first to last, when shortening names is
 /// not enough.
-pub const FIT_DROP_ORDER: [&str; 8] = [
+pub const FIT_DROP_ORDER: [&str; 11] = [
     "output shape",
     INT_OPS,
     PARAMS_SHARE,
     MACS_SHARE,
+    OUT_BYTES,
     "params",
     SHARE,
+    BOUND,
+    MOVED,
     "op",
     "MACs",
 ];

@@ -86,9 +86,100 @@ pub fn poly(p: &Poly, exact: bool) -> String {
     out
 }
 
+/// A size in bytes, decimal units (`12.85 MB`, `602.11 KB × batch`); with
+/// `exact`, grouped digits and `B`.
+pub fn bytes(p: &Poly, exact: bool) -> String {
+    if let Some(n) = p.as_constant() {
+        return if exact {
+            format!("{} B", grouped(n))
+        } else {
+            with_unit(&human(n))
+        };
+    }
+    // Each number of the expression takes the unit: `4.82 MB × batch`.
+    let text = poly(p, exact);
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        // A number: digits, separators, a decimal point, a unit prefix.
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| !(c.is_ascii_digit() || c == ',' || c == '.'))
+            .map_or(rest.len(), |(k, _)| k);
+        let (number, tail) = rest.split_at(end);
+        let prefixed = tail.starts_with(" K")
+            || tail.starts_with(" M")
+            || tail.starts_with(" G")
+            || tail.starts_with(" T")
+            || tail.starts_with(" P");
+        let in_symbol = out.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '^');
+        if in_symbol {
+            out.push_str(number);
+            rest = tail;
+        } else if prefixed {
+            out.push_str(number);
+            out.push_str(&tail[..2]);
+            out.push('B');
+            rest = &tail[2..];
+        } else {
+            out.push_str(number);
+            out.push_str(" B");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `12.85 M` → `12.85 MB`; `999` → `999 B`.
+fn with_unit(number: &str) -> String {
+    if number.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        format!("{number}B")
+    } else {
+        format!("{number} B")
+    }
+}
+
+/// A time in seconds in the unit that reads best: `812 ns`, `12.3 µs`,
+/// `4.56 ms`, `1.20 s`.
+pub fn seconds(t: f64) -> String {
+    let (value, unit) = match t {
+        t if t >= 1.0 => (t, "s"),
+        t if t >= 1e-3 => (t * 1e3, "ms"),
+        t if t >= 1e-6 => (t * 1e6, "µs"),
+        t => (t * 1e9, "ns"),
+    };
+    if value >= 100.0 {
+        format!("{value:.0} {unit}")
+    } else if value >= 10.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.2} {unit}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_and_times() {
+        assert_eq!(bytes(&Poly::constant(12_845_056), false), "12.85 MB");
+        assert_eq!(bytes(&Poly::constant(512), false), "512 B");
+        assert_eq!(bytes(&Poly::constant(12_845_056), true), "12,845,056 B");
+        let b = Poly::symbol("batch").checked_scale(602_112).unwrap();
+        assert_eq!(bytes(&b, false), "602.11 KB × batch");
+        let b2 = b.checked_add(&Poly::constant(40)).unwrap();
+        assert_eq!(bytes(&b2, false), "602.11 KB × batch + 40 B");
+        let s2 = Poly::symbol("s2").checked_scale(4).unwrap();
+        assert_eq!(bytes(&s2, true), "4 B × s2");
+        assert_eq!(seconds(0.000_125_3), "125 µs");
+        assert_eq!(seconds(0.004_561), "4.56 ms");
+        assert_eq!(seconds(1.2), "1.20 s");
+        assert_eq!(seconds(8.12e-7), "812 ns");
+    }
 
     #[test]
     fn human_units_round_to_two_decimals() {

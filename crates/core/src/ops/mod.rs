@@ -184,6 +184,26 @@ pub fn all_ops() -> impl Iterator<Item = &'static OpDef> {
     families().into_iter().flatten()
 }
 
+/// How a node touches its first input's storage, for memory traffic and
+/// liveness. Most operators read every input in full and write fresh
+/// outputs; the rule of an operator that does not says so.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Access {
+    /// Every input read in full; outputs written to new storage.
+    #[default]
+    Full,
+    /// Output 0 is input 0 under another shape (Reshape, Flatten,
+    /// Squeeze, Unsqueeze, Identity, Dropout at inference): a runtime
+    /// shares the storage, so nothing is read, written or allocated.
+    View,
+    /// Input 0 is read only where output 0 takes its elements from
+    /// (Gather, Slice): as many bytes as output 0 holds, not the whole
+    /// tensor (an embedding lookup reads its rows, not the table).
+    Selects,
+    /// Input 0's shape is read, never its elements (Shape, Size).
+    Metadata,
+}
+
 /// What a rule sees of one node, and where it writes its results.
 pub struct NodeCtx<'a> {
     pub node: &'a Node,
@@ -201,6 +221,8 @@ pub struct NodeCtx<'a> {
     pub(crate) logical_elements: Vec<(usize, u64)>,
     /// Where data symbols are named (`None` in isolated rule tests).
     pub(crate) symbols: Option<SymbolScope<'a>>,
+    /// How the node touches input 0 (see [`Access`]).
+    pub access: Access,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -220,6 +242,7 @@ impl<'a> NodeCtx<'a> {
             cost: Cost::ZERO,
             logical_elements: Vec::new(),
             symbols: None,
+            access: Access::Full,
         }
     }
 

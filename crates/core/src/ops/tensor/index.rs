@@ -11,6 +11,7 @@ use super::{
     value_with_dims, with_dim, IntList,
 };
 use crate::graph::DType;
+use crate::ops::Access;
 use crate::ops::{product, NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
 use crate::shape::{normalize_axis, numel, Dim, Shape};
@@ -22,6 +23,7 @@ use crate::value::ConstValue;
 /// checked against a concrete axis; tracked elements are gathered (any
 /// axis). 0 FLOPs.
 pub(super) fn gather(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::Selects;
     let data = ctx.shape(0)?;
     let idx = ctx.shape(1)?;
     let r = data.len();
@@ -68,6 +70,7 @@ pub(super) fn gather(ctx: &mut NodeCtx) -> RuleResult {
 /// GatherElements: the output has the indices' shape (same rank as the
 /// data). 0 FLOPs.
 pub(super) fn gather_elements(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::Selects;
     let data = ctx.shape(0)?;
     let idx = ctx.shape(1)?;
     if data.len() != idx.len() {
@@ -85,6 +88,7 @@ pub(super) fn gather_elements(ctx: &mut NodeCtx) -> RuleResult {
 /// GatherND with `batch_dims` b: for indices of shape `[..., k]`, the output
 /// is `indices.shape[..-1] + data.shape[b+k..]`. 0 FLOPs.
 pub(super) fn gather_nd(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::Selects;
     let data = ctx.shape(0)?;
     let idx = ctx.shape(1)?;
     let (r, q) = (data.len(), idx.len());

@@ -9,6 +9,7 @@ use super::{
     set_value, strides, value_with_dims, IntList,
 };
 use crate::graph::DType;
+use crate::ops::Access;
 use crate::ops::{product, NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
 use crate::shape::{self, Dim, Shape};
@@ -22,6 +23,7 @@ use crate::shape::{self, Dim, Shape};
 /// `Shape → Gather → Concat` chain) are kept. The elements, if tracked,
 /// pass through. 0 FLOPs.
 pub(super) fn reshape(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::View;
     // An input of unknown rank still reshapes to a known target.
     let input = match ctx.shape(0) {
         Ok(s) => Some(s),
@@ -185,6 +187,7 @@ fn infer_dim(input: &[Dim], others: &[Dim]) -> Result<Dim, OpError> {
 /// Flatten to 2-D at `axis` (default 1; negative from opset 11):
 /// `[∏ d[..axis], ∏ d[axis..]]`. 0 FLOPs.
 pub(super) fn flatten(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::View;
     let s = ctx.shape(0)?;
     let r = s.len() as i64;
     let axis = ctx.attr_int("axis", 1)?;
@@ -207,6 +210,7 @@ pub(super) fn flatten(ctx: &mut NodeCtx) -> RuleResult {
 /// axes, removes the dims known to be 1; a symbolic dim is assumed not to be
 /// 1, an unknown dim makes the output rank unknown. 0 FLOPs.
 pub(super) fn squeeze(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::View;
     let s = ctx.shape(0)?;
     let dtype = ctx.dtype(0);
     let out: Shape = match int_list(ctx, "axes", 1)? {
@@ -266,6 +270,7 @@ pub(super) fn squeeze(ctx: &mut NodeCtx) -> RuleResult {
 /// Unsqueeze (axes by attribute before opset 13, by input from 13;
 /// negative axes count from the end of the *output*). 0 FLOPs.
 pub(super) fn unsqueeze(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::View;
     let s = ctx.shape(0)?;
     let dtype = ctx.dtype(0);
     let axes = match int_list(ctx, "axes", 1)? {
@@ -468,6 +473,7 @@ pub(super) fn tile(ctx: &mut NodeCtx) -> RuleResult {
 
 /// Identity: the output is the input (dtype, shape and elements). 0 FLOPs.
 pub(super) fn identity(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::View;
     ctx.pass_through(0, 0)?;
     ctx.shape(0)?;
     Ok(())
@@ -476,6 +482,7 @@ pub(super) fn identity(ctx: &mut NodeCtx) -> RuleResult {
 /// Dropout, counted as at inference: output 0 is the input; the optional
 /// mask output 1 has the input's shape and dtype Bool. 0 FLOPs.
 pub(super) fn dropout(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::View;
     ctx.pass_through(0, 0)?;
     let s = ctx.shape(0)?.to_vec();
     if ctx.num_outputs() > 1 {

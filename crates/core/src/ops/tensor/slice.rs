@@ -6,6 +6,7 @@ use super::{
     axis_attr, concrete_dims, data_dims, flat, int_list, known_ints, list_input, map_value,
     normalize_axes, numel_usize, output_len, strides, value_with_dims, IntList,
 };
+use crate::ops::Access;
 use crate::ops::{NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
 use crate::shape::{normalize_axis, Dim, Shape};
@@ -237,6 +238,7 @@ const HUGE: i128 = i32::MAX as i128;
 /// that is not a polynomial (`⌈seq/2⌉`) is exact (`⌈seq/2⌉`). Tracked elements are
 /// sliced. 0 FLOPs.
 pub(super) fn slice(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::Selects;
     let s = ctx.shape(0)?;
     let dtype = ctx.dtype(0);
     let r = s.len();

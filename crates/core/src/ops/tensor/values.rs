@@ -6,6 +6,7 @@
 
 use super::{data_dims, list_input, output_len, set_value, trackable, IntList};
 use crate::graph::{AttrValue, DType};
+use crate::ops::Access;
 use crate::ops::{NodeCtx, OpError, RuleResult};
 use crate::poly::Poly;
 use crate::shape::{self, Dim};
@@ -51,6 +52,7 @@ pub fn dtype_from_onnx_code(code: i64) -> Option<DType> {
 /// negative counted from the end, clamped to the rank). This value is what
 /// lets exported models' shape computations resolve. 0 FLOPs.
 pub(super) fn shape(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::Metadata;
     ctx.input(0)?;
     let Ok(s) = ctx.shape(0) else {
         ctx.set_output(0, Some(DType::I64), vec![Dim::Unknown]);
@@ -69,6 +71,7 @@ pub(super) fn shape(ctx: &mut NodeCtx) -> RuleResult {
 /// Size: an int64 scalar whose value is the input's element count
 /// (symbolic if the dims are; unknown if one is). 0 FLOPs.
 pub(super) fn size(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.access = Access::Metadata;
     ctx.input(0)?;
     ctx.set_output(0, Some(DType::I64), Vec::new());
     let Ok(s) = ctx.shape(0) else {

@@ -1,0 +1,518 @@
+//! Memory: the bytes of every value, the bytes each node moves, and the
+//! peak of live activation memory over an execution order, both the
+//! file's and one the search finds to keep the peak low.
+//!
+//! The model of memory (written out in `docs/memory.md`):
+//! - a value takes `⌈elements × bits / 8⌉` bytes (packed 4- and 2-bit
+//!   types exact);
+//! - weights and constants (initializers, `Constant` nodes, and what a node
+//!   computes from constants alone, which a runtime folds at load time) are
+//!   not activations: they are counted as parameter bytes, once;
+//! - graph inputs are live from the start, graph outputs to the end; any
+//!   other value from the step of the node that makes it to the step of
+//!   its last reader (a control-flow node reads what its bodies read from
+//!   outside);
+//! - a view (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout) shares
+//!   its input's storage, which lives until the view's last reader too;
+//! - at a node's step its inputs and outputs are live at once, plus, for a
+//!   control-flow node, the peak of its largest body.
+//!
+//! A runtime may do better (computing in place, fusing nodes so that their
+//! intermediates never reach memory) or worse (alignment, allocator
+//! caching, kernel workspaces): this is the memory the graph itself needs.
+
+pub mod schedule;
+
+use crate::fxhash::FxHashMap;
+use crate::graph::DType;
+use crate::poly::{Overflow, Poly};
+use crate::report::{Access, DtypeShare, NodeReport, Report};
+use crate::shape::{numel, Shape};
+use schedule::Problem;
+
+/// What the memory analysis is asked.
+#[derive(Clone, Debug)]
+pub struct MemoryOptions {
+    /// Store the model's float tensors (float32, float64, float16,
+    /// bfloat16: activations and weights) in this dtype instead, as a
+    /// run in another precision would (`--dtype bf16`). Quantized and
+    /// 8-bit-or-narrower float types keep theirs.
+    pub float_dtype: Option<DType>,
+    /// Work the order search may do (see [`schedule::least_peak_order`]).
+    pub search_budget: usize,
+}
+
+impl Default for MemoryOptions {
+    fn default() -> Self {
+        MemoryOptions {
+            float_dtype: None,
+            search_budget: schedule::DEFAULT_BUDGET,
+        }
+    }
+}
+
+/// The bytes a node reads and writes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Traffic {
+    /// Activations read (each distinct input once).
+    pub activations_read: Poly,
+    /// Weights and constants read.
+    pub weights_read: Poly,
+    /// Outputs written.
+    pub written: Poly,
+    /// Whether every size was known; when not, the sums leave out the
+    /// values of unknown size.
+    pub complete: bool,
+}
+
+impl Traffic {
+    /// Everything moved: reads and writes.
+    pub fn total(&self) -> Result<Poly, Overflow> {
+        self.activations_read
+            .checked_add(&self.weights_read)?
+            .checked_add(&self.written)
+    }
+
+    fn add(&mut self, other: &Traffic) -> Result<(), Overflow> {
+        self.activations_read = self.activations_read.checked_add(&other.activations_read)?;
+        self.weights_read = self.weights_read.checked_add(&other.weights_read)?;
+        self.written = self.written.checked_add(&other.written)?;
+        self.complete &= other.complete;
+        Ok(())
+    }
+
+    fn times(&self, runs: &Poly) -> Result<Traffic, Overflow> {
+        Ok(Traffic {
+            activations_read: self.activations_read.checked_mul(runs)?,
+            weights_read: self.weights_read.checked_mul(runs)?,
+            written: self.written.checked_mul(runs)?,
+            complete: self.complete,
+        })
+    }
+}
+
+/// One top-level node's memory facts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeMemory {
+    /// New storage the node's outputs take (0 for a view; `None` when an
+    /// output's size is unknown).
+    pub output_bytes: Option<Poly>,
+    /// Bytes moved; for a control-flow node, its bodies' traffic times
+    /// their runs.
+    pub traffic: Traffic,
+    /// Whether the node computes from constants only (folded at load).
+    pub folded: bool,
+}
+
+/// Live memory over one execution order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    /// The top-level nodes in the order run (indices into
+    /// `Report::nodes`).
+    pub order: Vec<usize>,
+    /// Peak live activation bytes.
+    pub peak: Poly,
+    /// Where the peak is reached: the node (an index into
+    /// `Report::nodes`, or `None` for the graph inputs before any node)
+    /// and its live bytes. One entry when the sizes are numbers; with
+    /// symbols, every step whose live bytes no other step's bound for all
+    /// values of the symbols (the peak is their maximum).
+    pub peak_at: Vec<(Option<usize>, Poly)>,
+    /// Live bytes at each step of `order`, evaluated with every remaining
+    /// symbol at 1 (for charts).
+    pub live_at_one: Vec<f64>,
+    /// For a searched order: whether no order has a lower peak (at the
+    /// sizes searched with); always true for the file's order.
+    pub proven_least: bool,
+}
+
+/// The memory of a report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryReport {
+    /// The float dtype tensors were re-stored in, if asked.
+    pub float_dtype: Option<DType>,
+    /// Parameters by dtype, in the dtype they are stored in (after the
+    /// `float_dtype` change).
+    pub params_by_dtype: Vec<DtypeShare>,
+    /// Bytes of all parameters.
+    pub param_bytes: u64,
+    /// Bytes of the graph inputs and outputs.
+    pub input_bytes: Poly,
+    pub output_bytes: Poly,
+    /// Per top-level node, parallel to `Report::nodes`.
+    pub nodes: Vec<NodeMemory>,
+    /// The file's order.
+    pub file_order: Schedule,
+    /// An order the search found with a peak at most the file's.
+    pub least_order: Schedule,
+    /// Values whose size is unknown: not in any sum.
+    pub unknown_values: Vec<String>,
+}
+
+impl MemoryReport {
+    /// Total traffic over the top-level nodes.
+    pub fn traffic(&self) -> Result<Traffic, Overflow> {
+        let mut t = Traffic {
+            complete: true,
+            ..Traffic::default()
+        };
+        for n in &self.nodes {
+            t.add(&n.traffic)?;
+        }
+        Ok(t)
+    }
+}
+
+/// Bytes of `elements` stored as `dtype`: `⌈elements × bits / 8⌉`.
+pub fn bytes_of(elements: &Poly, dtype: DType) -> Result<Option<Poly>, Overflow> {
+    let bits = dtype.bits() as i128;
+    if bits == 0 {
+        return Ok(None);
+    }
+    if bits % 8 == 0 {
+        return elements.checked_scale(bits / 8).map(Some);
+    }
+    elements.checked_scale(bits)?.ceil_div(8).map(Some)
+}
+
+/// The dtype a tensor is stored in under `float_dtype`.
+fn stored_as(dtype: DType, float_dtype: Option<DType>) -> DType {
+    match (dtype, float_dtype) {
+        (DType::F32 | DType::F64 | DType::F16 | DType::BF16, Some(f)) => f,
+        _ => dtype,
+    }
+}
+
+/// Bytes of a value of this dtype and shape, when both are known.
+fn value_bytes(
+    dtype: Option<DType>,
+    shape: Option<&Shape>,
+    float_dtype: Option<DType>,
+) -> Result<Option<Poly>, Overflow> {
+    let (Some(dtype), Some(shape)) = (dtype, shape) else {
+        return Ok(None);
+    };
+    match numel(shape)? {
+        Some(n) => bytes_of(&n, stored_as(dtype, float_dtype)),
+        None => Ok(None),
+    }
+}
+
+/// The memory analysis of a report.
+pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<MemoryReport, Overflow> {
+    let fd = options.float_dtype;
+    let mut unknown: Vec<String> = Vec::new();
+    let mut sized = |name: &str, b: Option<Poly>| -> Poly {
+        b.unwrap_or_else(|| {
+            unknown.push(name.to_string());
+            Poly::ZERO
+        })
+    };
+
+    // Buffers: graph inputs, then node outputs that are not views or
+    // folded constants. `buffer_of` maps a value name to its buffer.
+    let mut problem = Problem::default();
+    let mut size: Vec<Poly> = Vec::new();
+    let mut buffer_of: FxHashMap<&str, usize> = FxHashMap::default();
+    let new_buffer = |problem: &mut Problem, size: &mut Vec<Poly>, bytes: Poly, initial| {
+        problem.initial.push(initial);
+        problem.held.push(false);
+        size.push(bytes);
+        size.len() - 1
+    };
+    let mut input_bytes = Poly::ZERO;
+    for v in &report.inputs {
+        let b = sized(&v.name, value_bytes(v.dtype, v.shape.as_ref(), fd)?);
+        input_bytes = input_bytes.checked_add(&b)?;
+        let id = new_buffer(&mut problem, &mut size, b, true);
+        buffer_of.insert(&v.name, id);
+    }
+
+    let mut nodes: Vec<NodeMemory> = Vec::with_capacity(report.nodes.len());
+    let mut workspace: Vec<Poly> = Vec::with_capacity(report.nodes.len());
+    for n in &report.nodes {
+        let reads = reads_of(n);
+        let mut read_buffers: Vec<usize> = reads
+            .iter()
+            .filter_map(|name| buffer_of.get(name.as_str()).copied())
+            .collect();
+        read_buffers.sort_unstable();
+        read_buffers.dedup();
+        let folded = read_buffers.is_empty() && n.subgraphs.is_empty();
+        let mut makes = Vec::new();
+        let mut output_bytes = Some(Poly::ZERO);
+        for (pos, out) in n.outputs.iter().enumerate() {
+            let view_of = match (pos, n.access) {
+                (0, Access::View) => n
+                    .inputs
+                    .first()
+                    .and_then(|i| buffer_of.get(i.name.as_str())),
+                _ => None,
+            };
+            if let Some(&b) = view_of {
+                buffer_of.insert(&out.name, b);
+                continue;
+            }
+            if folded {
+                continue;
+            }
+            let b = value_bytes(out.dtype, out.shape.as_ref(), fd)?;
+            output_bytes = match (output_bytes, &b) {
+                (Some(t), Some(b)) => Some(t.checked_add(b)?),
+                _ => None,
+            };
+            let id = new_buffer(&mut problem, &mut size, sized(&out.name, b), false);
+            buffer_of.insert(&out.name, id);
+            makes.push(id);
+        }
+        problem.reads.push(read_buffers);
+        problem.makes.push(makes);
+        problem.after.push(Vec::new());
+        workspace.push(body_workspace(n, fd)?);
+        nodes.push(NodeMemory {
+            output_bytes,
+            traffic: node_traffic(n, fd)?,
+            folded,
+        });
+    }
+    let mut output_bytes = Poly::ZERO;
+    for v in &report.outputs {
+        if let Some(&b) = buffer_of.get(v.name.as_str()) {
+            problem.held[b] = true;
+        }
+        if let Some(b) = value_bytes(v.dtype, v.shape.as_ref(), fd)? {
+            output_bytes = output_bytes.checked_add(&b)?;
+        }
+    }
+
+    let file: Vec<usize> = (0..report.nodes.len()).collect();
+    let file_order = schedule_of(&problem, &size, &workspace, file, true)?;
+    let at_one: Vec<f64> = size.iter().map(Poly::at_one).collect();
+    let ws_at_one: Vec<f64> = workspace.iter().map(Poly::at_one).collect();
+    let found = schedule::least_peak_order(&problem, &at_one, &ws_at_one, options.search_budget);
+    let file_peak = file_order.live_at_one.iter().copied().fold(0.0, f64::max);
+    let least_order = if found.peak < file_peak {
+        schedule_of(&problem, &size, &workspace, found.order, found.proven)?
+    } else {
+        Schedule {
+            proven_least: found.proven,
+            ..file_order.clone()
+        }
+    };
+
+    let params_by_dtype: Vec<DtypeShare> = report
+        .totals
+        .params_by_dtype
+        .iter()
+        .map(|s| {
+            let dtype = stored_as(s.dtype, fd);
+            let bytes = if dtype == s.dtype {
+                s.bytes
+            } else {
+                (s.params as u128 * dtype.bits() as u128).div_ceil(8) as u64
+            };
+            DtypeShare {
+                dtype,
+                params: s.params,
+                bytes,
+            }
+        })
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    Ok(MemoryReport {
+        float_dtype: fd,
+        param_bytes: params_by_dtype.iter().map(|s| s.bytes).sum(),
+        params_by_dtype,
+        input_bytes,
+        output_bytes,
+        nodes,
+        file_order,
+        least_order,
+        unknown_values: unknown,
+    })
+}
+
+/// The live bytes of `order` and their peak, exactly.
+fn schedule_of(
+    problem: &Problem,
+    size: &[Poly],
+    workspace: &[Poly],
+    order: Vec<usize>,
+    proven_least: bool,
+) -> Result<Schedule, Overflow> {
+    let steps = problem.timeline(size, workspace, &order)?;
+    // Keep the steps no other bounds; the peak is their maximum.
+    let mut peak_at: Vec<(Option<usize>, Poly)> = Vec::new();
+    for (k, live) in steps.iter().enumerate() {
+        if peak_at.iter().any(|(_, p)| p.bounds(live)) {
+            continue;
+        }
+        peak_at.retain(|(_, p)| !live.bounds(p));
+        let node = k.checked_sub(1).map(|i| order[i]);
+        peak_at.push((node, live.clone()));
+    }
+    let peak = match peak_at.as_slice() {
+        [] => Poly::ZERO,
+        [(_, p)] => p.clone(),
+        many => many
+            .iter()
+            .skip(1)
+            .try_fold(many[0].1.clone(), |acc, (_, p)| acc.maximum(p))?,
+    };
+    Ok(Schedule {
+        live_at_one: steps.iter().map(Poly::at_one).collect(),
+        order,
+        peak,
+        peak_at,
+        proven_least,
+    })
+}
+
+/// Names a node reads from outside: its inputs, and for a control-flow
+/// node every name its bodies read that no body node makes.
+fn reads_of(n: &NodeReport) -> Vec<String> {
+    let mut names: Vec<String> = n
+        .inputs
+        .iter()
+        .filter(|i| !i.name.is_empty() && !i.constant)
+        .map(|i| i.name.clone())
+        .collect();
+    let mut made: std::collections::HashSet<&str> = Default::default();
+    let mut stack: Vec<&NodeReport> = vec![n];
+    while let Some(m) = stack.pop() {
+        for s in &m.subgraphs {
+            for b in &s.nodes {
+                made.extend(b.outputs.iter().map(|o| o.name.as_str()));
+                stack.push(b);
+            }
+        }
+    }
+    let mut stack: Vec<&NodeReport> = n.subgraphs.iter().flat_map(|s| &s.nodes).collect();
+    while let Some(b) = stack.pop() {
+        for i in &b.inputs {
+            if !i.name.is_empty() && !i.constant && !made.contains(i.name.as_str()) {
+                names.push(i.name.clone());
+            }
+        }
+        stack.extend(b.subgraphs.iter().flat_map(|s| &s.nodes));
+    }
+    names
+}
+
+/// The bytes a node moves (see [`Traffic`] and [`Access`]); for a
+/// control-flow node, its bodies' nodes' traffic times the runs of each
+/// body (the larger body when the count is a bound over both).
+fn node_traffic(n: &NodeReport, fd: Option<DType>) -> Result<Traffic, Overflow> {
+    if !n.subgraphs.is_empty() {
+        let mut total = Traffic {
+            complete: true,
+            ..Traffic::default()
+        };
+        let mut unscaled: Option<Traffic> = None;
+        for s in &n.subgraphs {
+            let mut body = Traffic {
+                complete: true,
+                ..Traffic::default()
+            };
+            for b in &s.nodes {
+                body.add(&node_traffic(b, fd)?)?;
+            }
+            match &s.runs {
+                Some(r) => total.add(&body.times(r)?)?,
+                None => {
+                    unscaled = Some(match unscaled {
+                        None => body,
+                        Some(u) => Traffic {
+                            activations_read: u
+                                .activations_read
+                                .termwise_max(&body.activations_read),
+                            weights_read: u.weights_read.termwise_max(&body.weights_read),
+                            written: u.written.termwise_max(&body.written),
+                            complete: u.complete && body.complete,
+                        },
+                    })
+                }
+            }
+        }
+        if let Some(u) = unscaled {
+            total.add(&u)?;
+        }
+        return Ok(total);
+    }
+    let mut t = Traffic {
+        complete: true,
+        ..Traffic::default()
+    };
+    let mut outputs = Poly::ZERO;
+    let mut first_output: Option<Poly> = None;
+    for (pos, o) in n.outputs.iter().enumerate() {
+        match value_bytes(o.dtype, o.shape.as_ref(), fd)? {
+            Some(b) => {
+                if pos == 0 {
+                    first_output = Some(b.clone());
+                }
+                if !(pos == 0 && n.access == Access::View) {
+                    outputs = outputs.checked_add(&b)?;
+                }
+            }
+            None => t.complete = false,
+        }
+    }
+    t.written = outputs;
+    let mut seen: Vec<&str> = Vec::new();
+    for (pos, i) in n.inputs.iter().enumerate() {
+        if i.name.is_empty() || seen.contains(&i.name.as_str()) {
+            continue;
+        }
+        seen.push(&i.name);
+        let bytes = match (pos, n.access) {
+            (0, Access::View | Access::Metadata) => Some(Poly::ZERO),
+            (0, Access::Selects) => first_output.clone(),
+            _ => value_bytes(i.dtype, i.shape.as_ref(), fd)?,
+        };
+        let Some(b) = bytes else {
+            t.complete = false;
+            continue;
+        };
+        let slot = if i.constant {
+            &mut t.weights_read
+        } else {
+            &mut t.activations_read
+        };
+        *slot = slot.checked_add(&b)?;
+    }
+    Ok(t)
+}
+
+/// The extra memory a control-flow node needs while it runs: the peak of
+/// its largest body (the body's own values; what it reads from outside is
+/// counted there), in the body's order.
+fn body_workspace(n: &NodeReport, fd: Option<DType>) -> Result<Poly, Overflow> {
+    let mut ws = Poly::ZERO;
+    for s in &n.subgraphs {
+        let body = Report {
+            graph_name: String::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            output_values: Vec::new(),
+            nodes: s.nodes.clone(),
+            totals: Default::default(),
+            unsupported: Vec::new(),
+            bindings: Vec::new(),
+            symbols: Vec::new(),
+            at_upper_bound: Vec::new(),
+            memory: None,
+            roofline: None,
+        };
+        let m = analyze_memory(
+            &body,
+            &MemoryOptions {
+                float_dtype: fd,
+                search_budget: 0,
+            },
+        )?;
+        ws = ws.maximum(&m.file_order.peak)?;
+    }
+    Ok(ws)
+}
