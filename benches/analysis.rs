@@ -1,5 +1,7 @@
 //! In-process speed benchmark of the library: `nncost_onnx::read_file` +
-//! `nncost_core::analyze` (with `batch=1`), repeated on each model.
+//! `nncost_core::analyze` (with `batch=1`), then the memory analysis and
+//! the roofline on an H100 (`--memory --hardware h100`), repeated on each
+//! model.
 //!
 //! ```text
 //! cargo bench --bench analysis                       # default model set
@@ -28,6 +30,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use nncost_core::hardware::{builtin_profiles, Precision};
+use nncost_core::memory::{analyze_memory, MemoryOptions};
+use nncost_core::roofline::roofline;
 use nncost_core::{analyze, AnalysisOptions};
 
 const WARMUP_MIN_RUNS: usize = 3;
@@ -43,6 +48,7 @@ struct Stats {
     p90: Duration,
     read_median: Duration,
     analyze_median: Duration,
+    memory_median: Duration,
 }
 
 fn main() -> ExitCode {
@@ -62,7 +68,7 @@ fn main() -> ExitCode {
         min_time.as_secs_f64()
     );
     println!(
-        "{:<28} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10} {:>9} {:>9} {:>12}",
+        "{:<28} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>12}",
         "model",
         "nodes",
         "unsup",
@@ -72,6 +78,7 @@ fn main() -> ExitCode {
         "p90 ms",
         "read ms",
         "anlz ms",
+        "mem ms",
         "nodes/s"
     );
     let mut failures = 0;
@@ -84,7 +91,7 @@ fn main() -> ExitCode {
             Ok(s) => {
                 let nodes_per_s = s.nodes as f64 / s.median.as_secs_f64().max(1e-12);
                 println!(
-                    "{:<28} {:>7} {:>6} {:>6} {:>10.3} {:>10.3} {:>10.3} {:>9.3} {:>9.3} {:>12.0}",
+                    "{:<28} {:>7} {:>6} {:>6} {:>10.3} {:>10.3} {:>10.3} {:>9.3} {:>9.3} {:>9.3} {:>12.0}",
                     label,
                     s.nodes,
                     s.unsupported,
@@ -94,6 +101,7 @@ fn main() -> ExitCode {
                     ms(s.p90),
                     ms(s.read_median),
                     ms(s.analyze_median),
+                    ms(s.memory_median),
                     nodes_per_s
                 );
             }
@@ -110,23 +118,34 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// One read + analyze; returns (read time, analyze time, nodes, unsupported nodes).
+/// One read + analyze + memory and roofline; returns (read time, analyze
+/// time, memory time, nodes, unsupported nodes).
 fn run_once(
     path: &Path,
     options: &AnalysisOptions,
-) -> Result<(Duration, Duration, usize, usize), String> {
+) -> Result<(Duration, Duration, Duration, usize, usize), String> {
     let t0 = Instant::now();
     let model = nncost_onnx::read_file(black_box(path)).map_err(|e| format!("read: {e}"))?;
     let t1 = Instant::now();
     let report = analyze(black_box(&model.graph), black_box(options))
         .map_err(|e| format!("analyze: {e}"))?;
     let t2 = Instant::now();
+    let memory = analyze_memory(black_box(&report), &MemoryOptions::default())
+        .map_err(|_| "memory: overflow".to_string())?;
+    let h100 = builtin_profiles()
+        .into_iter()
+        .find(|p| p.id == "h100-sxm")
+        .ok_or("no h100 profile")?;
+    // A model with symbols left (other than batch) has no roofline.
+    let _ = black_box(roofline(&report, &memory, &h100, Precision::Fp32));
+    let t3 = Instant::now();
     let nodes = model.graph.nodes.len();
     let unsupported = report.unsupported_count();
     black_box(&report);
+    black_box(&memory);
     drop(report);
     drop(model);
-    Ok((t1 - t0, t2 - t1, nodes, unsupported))
+    Ok((t1 - t0, t2 - t1, t3 - t2, nodes, unsupported))
 }
 
 fn bench_model(
@@ -140,24 +159,27 @@ fn bench_model(
     let mut warm = 0;
     let (mut nodes, mut unsupported) = (0, 0);
     while warm < WARMUP_MIN_RUNS || start.elapsed() < WARMUP_MIN_TIME {
-        (_, _, nodes, unsupported) = run_once(path, options)?;
+        (_, _, _, nodes, unsupported) = run_once(path, options)?;
         warm += 1;
     }
 
     let mut total = Vec::with_capacity(min_iters);
     let mut read = Vec::with_capacity(min_iters);
     let mut anlz = Vec::with_capacity(min_iters);
+    let mut mem = Vec::with_capacity(min_iters);
     let start = Instant::now();
     while (total.len() < min_iters || start.elapsed() < min_time) && total.len() < MAX_RUNS {
         let t = Instant::now();
-        let (r, a, _, _) = run_once(path, options)?;
+        let (r, a, m, _, _) = run_once(path, options)?;
         total.push(t.elapsed());
         read.push(r);
         anlz.push(a);
+        mem.push(m);
     }
     total.sort_unstable();
     read.sort_unstable();
     anlz.sort_unstable();
+    mem.sort_unstable();
     Ok(Stats {
         runs: total.len(),
         nodes,
@@ -167,6 +189,7 @@ fn bench_model(
         p90: percentile(&total, 90.0),
         read_median: percentile(&read, 50.0),
         analyze_median: percentile(&anlz, 50.0),
+        memory_median: percentile(&mem, 50.0),
     })
 }
 

@@ -41,6 +41,14 @@ t = report["totals"]
 text = lambda c: str(c) if not isinstance(c, dict) else c["expression"]
 for k in ("params", "macs", "flops"):
     assert got["totals"][k] == text(t[k]), (k, got["totals"][k], t[k])
+if "memory" in report:
+    assert got["memory_peak"] == text(report["memory"]["file_order"]["peak_bytes"]), got
+    assert got["live_chart"] >= 1, got
+if "roofline" in report:
+    want = report["roofline"]["seconds"]
+    assert abs(got["roofline_seconds"] - want) <= 1e-9 * want, (got, want)
+    timed = [n for n in report["nodes"] if n["time"]["seconds"] > 0 and n["time"]["intensity"] and (n["flops"] or 0) + (n["int_ops"] or 0) > 0]
+    assert got["roofline_points"] == len(timed), (got["roofline_points"], len(timed))
 assert "http://" not in dom.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in dom
 print(f"{base.rsplit('/', 1)[-1]}: {got['rows']} rows, {got['details']} modules open, heaviest {got['heaviest']}, "
       f"totals equal the JSON's; page ready after {got['ready_ms']} ms")
@@ -48,6 +56,7 @@ PY
 }
 
 check cnn examples/resnet18.onnx --dim batch=1
+check cnn_memory examples/resnet18.onnx --dim batch=1 --hardware h100 --dtype bf16
 check transformer tests/fixtures/models/bert_tiny_classic_op17.onnx --dim batch=1 --dim seq=128
 check detector tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx --bound max
 # A 1B-parameter LLM (Llama-3.2-1B's shape, dynamo export), as the issue asks.

@@ -491,8 +491,17 @@ fn run_diff(
                 .collect(),
             ..AnalysisOptions::default()
         };
-        let report = analyze(&graph, &options)
+        let mut report = analyze(&graph, &options)
             .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+        // Memory is compared too.
+        let memory =
+            nncost_core::memory::analyze_memory(&report, &Default::default()).map_err(|_| {
+                Failure::Input(with_path(
+                    &info.source,
+                    "a byte count is too large to represent (past 128 bits)".into(),
+                ))
+            })?;
+        report.memory = Some(memory);
         Ok((report, info.source))
     };
     let (a, a_name) = analyse(before)?;

@@ -41,6 +41,42 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "cnn.memory.table.txt",
+        &[
+            "examples/resnet18.onnx",
+            "--dim",
+            "batch=1",
+            "--hardware",
+            "h100",
+            "--dtype",
+            "bf16",
+            "--width",
+            "80",
+        ],
+    ),
+    (
+        "cnn.memory.csv",
+        &[
+            "examples/resnet18.onnx",
+            "--dim",
+            "batch=1",
+            "--hardware",
+            "h100",
+            "--format",
+            "csv",
+        ],
+    ),
+    (
+        "transformer.memory.md",
+        &[
+            "tests/fixtures/models/bert_tiny_classic_op17.onnx",
+            "--memory",
+            "--summary",
+            "--format",
+            "markdown",
+        ],
+    ),
+    (
         "cnn.tree.txt",
         &["examples/resnet18.onnx", "--tree", "--depth", "2"],
     ),

@@ -746,7 +746,16 @@ impl<'g> Walk<'_, 'g> {
                         let bytes = init.nbytes().ok_or_else(|| overflow(Overflow))?;
                         self.totals.add_params(init.dtype, n, bytes);
                     }
-                    InitClass::Buffer => buffers += n,
+                    InitClass::Buffer => {
+                        buffers += n;
+                        let bytes = init.nbytes().ok_or_else(|| overflow(Overflow))?;
+                        crate::report::add_share(
+                            &mut self.totals.buffers_by_dtype,
+                            init.dtype,
+                            n,
+                            bytes,
+                        );
+                    }
                     // Float initializers that are no weight (a Constant
                     // node's scalar is the node's own business).
                     InitClass::Constant if init.dtype.is_float() && !self.inits.in_node[i] => {

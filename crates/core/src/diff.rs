@@ -68,6 +68,55 @@ pub struct Diff {
     /// Rows in decreasing order of the change in work (FLOPs plus integer
     /// operations, symbols at 1), then by key.
     pub rows: Vec<DiffRow>,
+    /// Memory measures of both models, when both reports have memory:
+    /// weight bytes, peak activations (the file's order and the least
+    /// order found) and bytes moved per run.
+    pub memory: Vec<MeasureRow>,
+}
+
+/// One memory measure of both models, in bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasureRow {
+    pub key: &'static str,
+    pub before: Poly,
+    pub after: Poly,
+}
+
+impl MeasureRow {
+    pub fn delta(&self) -> Result<Poly, Overflow> {
+        self.after.checked_sub(&self.before)
+    }
+}
+
+/// The memory measures compared (see [`Diff::memory`]).
+fn memory_rows(before: &Report, after: &Report) -> Vec<MeasureRow> {
+    let (Some(a), Some(b)) = (&before.memory, &after.memory) else {
+        return Vec::new();
+    };
+    let moved =
+        |m: &crate::memory::MemoryReport| m.traffic().and_then(|t| t.total()).unwrap_or(Poly::ZERO);
+    vec![
+        MeasureRow {
+            key: "param bytes",
+            before: Poly::constant(a.param_bytes.into()),
+            after: Poly::constant(b.param_bytes.into()),
+        },
+        MeasureRow {
+            key: "peak activations",
+            before: a.file_order.peak.clone(),
+            after: b.file_order.peak.clone(),
+        },
+        MeasureRow {
+            key: "peak, least order",
+            before: a.least_order.peak.clone(),
+            after: b.least_order.peak.clone(),
+        },
+        MeasureRow {
+            key: "bytes moved",
+            before: moved(a),
+            after: moved(b),
+        },
+    ]
 }
 
 /// Each module's operator types at `depth`, in node order: what a renamed
@@ -169,5 +218,6 @@ pub fn diff(before: &Report, after: &Report, by: DiffBy) -> Diff {
             after: total(after),
         },
         rows,
+        memory: memory_rows(before, after),
     }
 }

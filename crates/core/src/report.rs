@@ -217,6 +217,8 @@ pub struct Totals {
     pub params_in_constant_nodes: u64,
     /// Non-trainable state elements (BatchNormalization running mean/var).
     pub buffers: u64,
+    /// `buffers` by the dtype they are stored in, with their bytes.
+    pub buffers_by_dtype: Vec<DtypeShare>,
     /// Float initializer elements that are neither parameters nor buffers:
     /// scalars of formulas, scales, bounds.
     pub constants: u64,
@@ -224,10 +226,11 @@ pub struct Totals {
     pub cost: Cost,
 }
 
-/// The parameters stored in one dtype.
+/// The parameters (or buffers) stored in one dtype.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DtypeShare {
     pub dtype: DType,
+    /// Elements.
     pub params: u64,
     pub bytes: u64,
 }
@@ -237,17 +240,22 @@ impl Totals {
     /// parameter totals and to their dtype's share.
     pub(crate) fn add_params(&mut self, dtype: DType, params: u64, bytes: u64) {
         self.param_bytes += bytes;
-        match self.params_by_dtype.iter_mut().find(|s| s.dtype == dtype) {
-            Some(share) => {
-                share.params += params;
-                share.bytes += bytes;
-            }
-            None => self.params_by_dtype.push(DtypeShare {
-                dtype,
-                params,
-                bytes,
-            }),
+        add_share(&mut self.params_by_dtype, dtype, params, bytes);
+    }
+}
+
+/// Adds `elements` and `bytes` of `dtype` to its share in `shares`.
+pub(crate) fn add_share(shares: &mut Vec<DtypeShare>, dtype: DType, elements: u64, bytes: u64) {
+    match shares.iter_mut().find(|s| s.dtype == dtype) {
+        Some(share) => {
+            share.params += elements;
+            share.bytes += bytes;
         }
+        None => shares.push(DtypeShare {
+            dtype,
+            params: elements,
+            bytes,
+        }),
     }
 }
 

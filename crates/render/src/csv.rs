@@ -63,24 +63,37 @@ pub fn render(report: &Report, options: TableOptions) -> String {
         }
         return out;
     }
-    line(
-        &mut out,
-        &[
-            "index",
-            "node",
-            "op_type",
-            "domain",
-            "output_shapes",
-            "params",
-            "buffers",
-            "macs",
-            "flops",
-            "int_ops",
-            "status",
-            "reason",
-        ]
-        .map(String::from),
-    );
+    let mut header: Vec<String> = [
+        "index",
+        "node",
+        "op_type",
+        "domain",
+        "output_shapes",
+        "params",
+        "buffers",
+        "macs",
+        "flops",
+        "int_ops",
+        "status",
+        "reason",
+    ]
+    .map(String::from)
+    .to_vec();
+    if report.memory.is_some() {
+        header.extend(
+            [
+                "output_bytes",
+                "activations_read",
+                "weights_read",
+                "written",
+            ]
+            .map(String::from),
+        );
+    }
+    if report.roofline.is_some() {
+        header.extend(["seconds", "bound", "intensity"].map(String::from));
+    }
+    line(&mut out, &header);
     let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
     for (i, n) in report.nodes.iter().enumerate() {
         let shapes: Vec<String> = n
@@ -97,23 +110,36 @@ pub fn render(report: &Report, options: TableOptions) -> String {
             NodeStatus::Unsupported => ("unsupported", ""),
             NodeStatus::Incomplete { kind, reason } => (kind.as_str(), reason.as_str()),
         };
-        line(
-            &mut out,
-            &[
-                (i + 1).to_string(),
-                n.name.clone(),
-                n.op_type.clone(),
-                n.domain.clone(),
-                shapes.join(" "),
-                n.params.to_string(),
-                n.buffers.to_string(),
-                text(n.macs()),
-                text(n.flops()),
-                text(n.int_ops()),
-                status.to_string(),
-                reason.to_string(),
-            ],
-        );
+        let mut fields = vec![
+            (i + 1).to_string(),
+            n.name.clone(),
+            n.op_type.clone(),
+            n.domain.clone(),
+            shapes.join(" "),
+            n.params.to_string(),
+            n.buffers.to_string(),
+            text(n.macs()),
+            text(n.flops()),
+            text(n.int_ops()),
+            status.to_string(),
+            reason.to_string(),
+        ];
+        if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
+            fields.extend([
+                text(m.output_bytes.as_ref()),
+                m.traffic.activations_read.to_string(),
+                m.traffic.weights_read.to_string(),
+                m.traffic.written.to_string(),
+            ]);
+        }
+        if let Some(t) = report.roofline.as_ref().map(|r| &r.nodes[i]) {
+            fields.extend([
+                format!("{:e}", t.seconds),
+                t.bound.as_str().to_string(),
+                t.intensity.map_or(String::new(), |x| format!("{x}")),
+            ]);
+        }
+        line(&mut out, &fields);
     }
     out
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::json::{count, subtotal};
 use crate::table::{module_label, write_rows, Row};
-use crate::units::{grouped, human, poly};
+use crate::units::{bytes, grouped, human, poly};
 
 fn by_text(d: &Diff) -> String {
     match d.by {
@@ -51,7 +51,40 @@ pub fn render_table(d: &Diff, before: &str, after: &str, exact: bool) -> String 
     let _ = writeln!(out, "after:  {after}");
     let _ = writeln!(out, "by {}, largest change in FLOPs first\n", by_text(d));
     write_rows(&mut out, &rows(d, exact));
+    let memory = memory_rows(d, exact);
+    if memory.len() > 1 {
+        out.push('\n');
+        write_rows(&mut out, &memory);
+    }
     out
+}
+
+/// The memory comparison's rows (header first; only the header when the
+/// reports have no memory).
+fn memory_rows(d: &Diff, exact: bool) -> Vec<Row> {
+    let mut rows: Vec<Row> = vec![["memory", "before", "after", "Δ"]
+        .map(String::from)
+        .to_vec()];
+    for m in &d.memory {
+        let delta = match m.delta() {
+            Ok(p) if p.is_zero() => "0".to_string(),
+            Ok(p) => {
+                let text = bytes(&p, exact);
+                match text.strip_prefix('-') {
+                    Some(rest) => format!("−{rest}"),
+                    None => format!("+{text}"),
+                }
+            }
+            Err(_) => "?".into(),
+        };
+        rows.push(vec![
+            m.key.to_string(),
+            bytes(&m.before, exact),
+            bytes(&m.after, exact),
+            delta,
+        ]);
+    }
+    rows
 }
 
 /// Markdown: the same rows as a table, the models named above it.
@@ -63,14 +96,23 @@ pub fn render_markdown(d: &Diff, before: &str, after: &str) -> String {
         cell(after),
         by_text(d)
     );
-    for (i, r) in rows(d, false).iter().enumerate() {
-        let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-        if i == 0 {
-            let rule: Vec<&str> = (0..r.len())
-                .map(|c| if c == 0 { "---" } else { "---:" })
-                .collect();
-            let _ = writeln!(out, "|{}|", rule.join("|"));
+    let memory = memory_rows(d, false);
+    for (k, table) in [rows(d, false), memory].iter().enumerate() {
+        if table.len() < 2 {
+            continue;
+        }
+        if k > 0 {
+            out.push('\n');
+        }
+        for (i, r) in table.iter().enumerate() {
+            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            if i == 0 {
+                let rule: Vec<&str> = (0..r.len())
+                    .map(|c| if c == 0 { "---" } else { "---:" })
+                    .collect();
+                let _ = writeln!(out, "|{}|", rule.join("|"));
+            }
         }
     }
     out
@@ -94,13 +136,22 @@ pub fn render_html(d: &Diff, before: &str, after: &str) -> String {
         esc(after),
         esc(&by_text(d))
     );
-    for (i, r) in rows(d, false).iter().enumerate() {
-        let tag = if i == 0 { "th" } else { "td" };
-        out.push_str("<tr>");
-        for c in r {
-            let _ = write!(out, "<{tag}>{}</{tag}>", esc(c));
+    let memory = memory_rows(d, false);
+    for (k, table) in [rows(d, false), memory].iter().enumerate() {
+        if table.len() < 2 {
+            continue;
         }
-        out.push_str("</tr>");
+        if k > 0 {
+            out.push_str("</table><table id=\"diff-memory\">");
+        }
+        for (i, r) in table.iter().enumerate() {
+            let tag = if i == 0 { "th" } else { "td" };
+            out.push_str("<tr>");
+            for c in r {
+                let _ = write!(out, "<{tag}>{}</{tag}>", esc(c));
+            }
+            out.push_str("</tr>");
+        }
     }
     out.push_str("</table></body></html>\n");
     out
@@ -215,6 +266,12 @@ pub fn render_json(d: &Diff, before: &str, after: &str) -> String {
         "by": by,
         "total": row(&d.total),
         "rows": d.rows.iter().map(row).collect::<Vec<_>>(),
+        "memory": d.memory.iter().map(|m| json!({
+            "key": m.key,
+            "before": count(&m.before),
+            "after": count(&m.after),
+            "delta": m.delta().ok().as_ref().map_or(Value::Null, count),
+        })).collect::<Vec<_>>(),
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');

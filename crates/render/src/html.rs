@@ -15,8 +15,9 @@ use nncost_core::report::{NodeStatus, CONVENTION};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
-use crate::table::{bindings_text, model_facts, module_label, share_note};
-use crate::units::{grouped, human, poly};
+use crate::svg;
+use crate::table::{bindings_text, memory_lines, model_facts, module_label, share_note};
+use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::ModelInfo;
 
 /// Characters that must not reach HTML raw.
@@ -98,6 +99,12 @@ const SCRIPT: &str = r#"
       totals:{params:document.getElementById('total-params').getAttribute('data-exact'),
               macs:document.getElementById('total-macs').getAttribute('data-exact'),
               flops:document.getElementById('total-flops').getAttribute('data-exact')}};
+    var peak=document.getElementById('memory-peak');
+    if(peak){out.memory_peak=peak.getAttribute('data-exact');
+      out.live_chart=document.querySelectorAll('#live-memory polyline').length;}
+    var secs=document.getElementById('roofline-seconds');
+    if(secs){out.roofline_seconds=parseFloat(secs.getAttribute('data-exact'));
+      out.roofline_points=document.querySelectorAll('#roofline circle.node-point').length;}
     document.getElementById('selftest').textContent=JSON.stringify(out);
   }
 })();
@@ -193,6 +200,34 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     }
     let _ = write!(out, "<p class=\"note\">Convention: {}</p>", esc(CONVENTION));
 
+    if let Some(m) = &report.memory {
+        out.push_str("<h2>Memory and time</h2><ul>");
+        for line in memory_lines(report, false) {
+            let _ = write!(
+                out,
+                "<li>{}</li>",
+                esc(&line.split_whitespace().collect::<Vec<_>>().join(" "))
+            );
+        }
+        out.push_str("</ul>");
+        // Exact values for scripts and tests.
+        let _ = write!(
+            out,
+            "<p class=\"note\" id=\"memory-peak\" data-exact=\"{}\" data-least=\"{}\">Memory model: docs/memory.md (graph inputs live from the start, outputs to the end, each value freed after its last reader, views share storage).</p>",
+            esc(&m.file_order.peak.to_string()),
+            esc(&m.least_order.peak.to_string())
+        );
+        out.push_str(&svg::live_memory_chart(report, m));
+        if let Some(r) = &report.roofline {
+            let _ = write!(
+                out,
+                "<p class=\"note\" id=\"roofline-seconds\" data-exact=\"{:e}\"></p>",
+                r.seconds
+            );
+            out.push_str(&svg::roofline_plot(report, r));
+        }
+    }
+
     // Charts, where shares are numbers.
     out.push_str("<h2>Where the FLOPs go</h2>");
     match share_note(report) {
@@ -248,8 +283,15 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
         "<h2>Nodes</h2><p><input id=\"search\" type=\"search\" placeholder=\"filter by name or operator\" size=\"40\"></p>\
          <table id=\"nodes\"><thead><tr><th data-numeric=\"1\">#</th><th class=\"t\">node</th><th class=\"t\">op</th>\
          <th class=\"t\">output shape</th><th data-numeric=\"1\">params</th><th data-numeric=\"1\">MACs</th>\
-         <th data-numeric=\"1\">FLOPs</th><th class=\"t\">status</th></tr></thead><tbody>",
+         <th data-numeric=\"1\">FLOPs</th>",
     );
+    if report.memory.is_some() {
+        out.push_str("<th data-numeric=\"1\">out bytes</th><th data-numeric=\"1\">moved</th>");
+    }
+    if report.roofline.is_some() {
+        out.push_str("<th data-numeric=\"1\">time ≥</th><th class=\"t\">bound</th>");
+    }
+    out.push_str("<th class=\"t\">status</th></tr></thead><tbody>");
     for (i, n) in report.nodes.iter().enumerate() {
         let shape = n
             .outputs
@@ -271,7 +313,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             out,
             "<tr><td data-sort=\"{}\">{}</td><td class=\"t\" data-sort=\"{name}\">{name}</td><td class=\"t\" data-sort=\"{op}\">{op}</td>\
              <td class=\"t\" data-sort=\"{shape}\">{shape}</td><td data-sort=\"{}\">{}</td>\
-             <td data-sort=\"{macs_key}\" title=\"{}\">{}</td><td data-sort=\"{flops_key}\" title=\"{}\">{}</td><td class=\"t\" data-sort=\"{status}\">{status}</td></tr>",
+             <td data-sort=\"{macs_key}\" title=\"{}\">{}</td><td data-sort=\"{flops_key}\" title=\"{}\">{}</td>",
             i + 1,
             i + 1,
             n.params,
@@ -283,7 +325,29 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             name = esc(&n.name),
             op = esc(&n.op_type),
             shape = esc(&shape),
-            status = esc(&status),
+        );
+        if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
+            for b in [m.output_bytes.clone(), m.traffic.total().ok()] {
+                let (text, key) = match &b {
+                    Some(b) => (bytes(b, false), b.at_one()),
+                    None => ("?".to_string(), -1.0),
+                };
+                let _ = write!(out, "<td data-sort=\"{key}\">{}</td>", esc(&text));
+            }
+        }
+        if let Some(t) = report.roofline.as_ref().map(|r| &r.nodes[i]) {
+            let _ = write!(
+                out,
+                "<td data-sort=\"{:e}\">{}</td><td class=\"t\" data-sort=\"{b}\">{b}</td>",
+                t.seconds,
+                esc(&seconds(t.seconds)),
+                b = t.bound.as_str()
+            );
+        }
+        let _ = write!(
+            out,
+            "<td class=\"t\" data-sort=\"{status}\">{status}</td></tr>",
+            status = esc(&status)
         );
     }
     out.push_str("</tbody></table><pre id=\"selftest\"></pre>");

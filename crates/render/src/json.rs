@@ -65,6 +65,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
                 "buffers": t.buffers,
                 "constants": t.constants,
                 "params_in_constant_nodes": t.params_in_constant_nodes,
+                "params_by_dtype": dtype_shares(&t.params_by_dtype),
                 "macs": count(&t.cost.macs),
                 "flops": count(&t.cost.flops),
                 "int_ops": count(&t.cost.int_ops),
@@ -76,6 +77,13 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
             Value::Array(report.symbols.iter().map(symbol).collect()),
         ),
     ];
+    let mut head = head;
+    if let Some(m) = &report.memory {
+        head.push(("memory", memory(report, m)));
+    }
+    if let Some(r) = &report.roofline {
+        head.push(("roofline", roofline(r)));
+    }
     let mut tail: Vec<(&str, Value)> = vec![
         (
             "unsupported",
@@ -156,6 +164,22 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
     for (i, n) in report.nodes.iter().enumerate() {
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
         write_node(&mut out, n);
+        // Memory and time of a top-level node, when asked for: one more
+        // field each before the node's closing brace.
+        let m = report.memory.as_ref().map(|m| &m.nodes[i]);
+        let t = report.roofline.as_ref().map(|r| &r.nodes[i]);
+        if m.is_some() || t.is_some() {
+            out.pop();
+            if let Some(m) = m {
+                out.push_str(",\"memory\":");
+                out.push_str(&node_memory(m).to_string());
+            }
+            if let Some(t) = t {
+                out.push_str(",\"time\":");
+                out.push_str(&node_time(t).to_string());
+            }
+            out.push('}');
+        }
     }
     out.push_str(if report.nodes.is_empty() {
         "]"
@@ -168,6 +192,103 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
     }
     out.push_str("\n}\n");
     out
+}
+
+/// Parameters by dtype: `[{"dtype", "params", "bytes"}]`.
+fn dtype_shares(shares: &[nncost_core::report::DtypeShare]) -> Value {
+    Value::Array(
+        shares
+            .iter()
+            .map(|s| json!({"dtype": s.dtype.name(), "params": s.params, "bytes": s.bytes}))
+            .collect(),
+    )
+}
+
+/// The `memory` object (docs/json-schema.md).
+fn memory(report: &Report, m: &nncost_core::memory::MemoryReport) -> Value {
+    let schedule = |s: &nncost_core::memory::Schedule, with_order: bool| {
+        let mut v = json!({
+            "peak_bytes": count(&s.peak),
+            "peak_at": s.peak_at.iter().map(|(i, b)| json!({
+                "node": i.map(|i| report.nodes[i].name.as_str()),
+                "index": i,
+                "bytes": count(b),
+            })).collect::<Vec<_>>(),
+            "proven_least": s.proven_least,
+        });
+        if with_order {
+            v["order"] = json!(s.order);
+        }
+        v
+    };
+    let traffic = m.traffic().ok();
+    json!({
+        "float_dtype": m.float_dtype.map(|d| d.name()),
+        "param_bytes": m.param_bytes,
+        "params_by_dtype": dtype_shares(&m.params_by_dtype),
+        "buffer_bytes": m.buffer_bytes,
+        "input_bytes": count(&m.input_bytes),
+        "output_bytes": count(&m.output_bytes),
+        "file_order": schedule(&m.file_order, false),
+        "least_order": schedule(&m.least_order, m.least_order.order != m.file_order.order),
+        "traffic": traffic.as_ref().map(traffic_value),
+        "unknown_values": m.unknown_values,
+    })
+}
+
+fn traffic_value(t: &nncost_core::memory::Traffic) -> Value {
+    json!({
+        "activations_read": count(&t.activations_read),
+        "weights_read": count(&t.weights_read),
+        "written": count(&t.written),
+        "complete": t.complete,
+    })
+}
+
+/// A node's `memory`: the new storage of its outputs and its traffic.
+fn node_memory(m: &nncost_core::memory::NodeMemory) -> Value {
+    let mut v = traffic_value(&m.traffic);
+    v["output_bytes"] = m.output_bytes.as_ref().map_or(Value::Null, count);
+    v["folded"] = json!(m.folded);
+    v
+}
+
+/// A node's `time` on the chosen device.
+fn node_time(t: &nncost_core::roofline::NodeTime) -> Value {
+    json!({
+        "seconds": t.seconds,
+        "compute_seconds": t.compute_seconds,
+        "memory_seconds": t.memory_seconds,
+        "bound": t.bound.as_str(),
+        "intensity": t.intensity,
+        "complete": t.complete,
+    })
+}
+
+/// The `roofline` object: the device, the precision and the model's least
+/// time.
+fn roofline(r: &nncost_core::roofline::Roofline) -> Value {
+    let h = &r.hardware;
+    json!({
+        "lower_bound": true,
+        "note": "least time per node: max(FLOPs / peak, integer ops / int8 peak, bytes / bandwidth), summed over the nodes; a bound, not a measurement",
+        "hardware": {
+            "id": h.id,
+            "name": h.name,
+            "memory_bytes": h.memory_bytes,
+            "bandwidth": h.bandwidth,
+            "peaks": h.peaks.iter().map(|(p, v)| (p.name().to_string(), json!(v))).collect::<Map<_, _>>(),
+            "source": h.source,
+        },
+        "precision": r.precision.name(),
+        "peak": r.peak,
+        "int_peak": r.int_peak,
+        "bandwidth": r.bandwidth,
+        "ridge_flops_per_byte": r.ridge,
+        "seconds": r.seconds,
+        "compute_bound_seconds": r.compute_bound_seconds,
+        "memory_bound_seconds": r.memory_bound_seconds,
+    })
 }
 
 /// One symbol: `{"name", "kind": "input" | "data", "origin": {"node",

@@ -10,6 +10,7 @@ pub mod html;
 pub mod json;
 pub mod layer;
 pub mod markdown;
+pub mod svg;
 pub mod table;
 pub mod units;
 

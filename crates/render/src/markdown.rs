@@ -7,7 +7,7 @@ use std::fmt::Write;
 use nncost_core::report::LEGEND;
 use nncost_core::Report;
 
-use crate::table::{is_numeric_column, rows, share_note};
+use crate::table::{is_numeric_column, memory_lines, rows, share_note};
 use crate::units::{grouped, human, poly};
 use crate::{ModelInfo, TableOptions};
 
@@ -48,6 +48,17 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     if !report.is_complete() {
         let n = report.incomplete().count() + report.unsupported_count();
         let _ = writeln!(out, "Partial: {n} nodes are not counted.");
+    }
+    let memory = memory_lines(report, options.exact);
+    if !memory.is_empty() {
+        out.push('\n');
+        for l in memory {
+            let _ = writeln!(
+                out,
+                "- {}",
+                escape(&l.split_whitespace().collect::<Vec<_>>().join(" "))
+            );
+        }
     }
     let _ = writeln!(out, "\n{LEGEND}; counted by nncost.");
     out

@@ -134,6 +134,9 @@ pub(crate) fn is_numeric_column(header: &str) -> bool {
             | OUT_BYTES
             | MOVED
             | TIME
+            | "before"
+            | "after"
+            | "Δ"
             | "Δ params"
             | "Δ MACs"
             | "Δ FLOPs"
@@ -155,16 +158,22 @@ fn wrap_into(out: &mut String, text: &str, width: Option<usize>) {
             continue;
         }
         let mut current = String::new();
-        for word in line.split(' ') {
+        // Right after a break, the indent stands for the space.
+        let mut continued = false;
+        for (k, word) in line.split(' ').enumerate() {
             let room = if current.is_empty() { w } else { w - 4 };
             let word = shorten_middle(word, room.max(MIN_NAME));
             let needed = self::width(&current) + 1 + self::width(&word);
-            if !current.is_empty() && needed > w {
+            if !current.is_empty() && !word.is_empty() && needed > w {
                 out.push_str(current.trim_end());
                 out.push('\n');
                 current = "    ".to_string();
-            } else if !current.is_empty() && !current.ends_with("    ") {
+                continued = true;
+            } else if k > 0 && !continued {
                 current.push(' ');
+            }
+            if !word.is_empty() {
+                continued = false;
             }
             current.push_str(&word);
         }
@@ -712,8 +721,13 @@ pub(crate) fn memory_lines(report: &Report, exact: bool) -> Vec<String> {
         Some(d) => format!(", floats stored as {}", d.name()),
         None => String::new(),
     };
+    let buffers = if m.buffer_bytes > 0 {
+        format!("; buffers {}", b(&Poly::constant(m.buffer_bytes as i128)))
+    } else {
+        String::new()
+    };
     lines.push(format!(
-        "weights  {}{}{stored}",
+        "weights  {}{}{buffers}{stored}",
         b(&Poly::constant(m.param_bytes as i128)),
         if dtypes.is_empty() {
             String::new()
@@ -726,34 +740,43 @@ pub(crate) fn memory_lines(report: &Report, exact: bool) -> Vec<String> {
         b(&m.input_bytes),
         b(&m.output_bytes)
     ));
-    let at = |s: &nncost_core::memory::Schedule| -> String {
-        match s.peak_at.as_slice() {
-            [(Some(i), _)] => format!(" at {}", report.nodes[*i].name),
-            [(None, _)] => " (the inputs, before any node)".to_string(),
-            _ => String::new(),
+    let describe = |s: &nncost_core::memory::Schedule| -> String {
+        let at = |node: &Option<usize>| match node {
+            Some(i) => format!(" at {}", report.nodes[*i].name),
+            None => " (the inputs, before any node)".to_string(),
+        };
+        match (s.peak_at.as_slice(), s.peak_for_large_sizes()) {
+            ([(node, p)], _) => format!("{} of activations{}", b(p), at(node)),
+            (many, Some((node, p))) => format!(
+                "{} of activations{} for large sizes (exactly, the largest of {} expressions: bind the dims or see the JSON)",
+                b(p),
+                at(node),
+                many.len()
+            ),
+            _ => format!("{} of activations", b(&s.peak)),
         }
     };
-    let file = &m.file_order;
-    lines.push(format!(
-        "peak     {} of activations{} (the file's order)",
-        b(&file.peak),
-        at(file)
-    ));
-    let least = &m.least_order;
-    let proven = if least.proven_least {
-        "proven least"
+    let (file, least) = (&m.file_order, &m.least_order);
+    // The search compares sizes with every remaining symbol at 1.
+    let searched_at = if file.peak.symbols().is_empty() {
+        ""
     } else {
-        "search budget spent: not proven least"
+        " with every symbol at 1"
     };
-    if least.order == file.order {
-        lines.push(format!("         no order has a lower peak ({proven})"));
+    let proven = if least.proven_least {
+        format!("proven{searched_at}")
     } else {
-        lines.push(format!(
-            "         {}{} in the least order found ({proven})",
-            b(&least.peak),
-            at(least)
-        ));
-    }
+        "search budget spent: not proven least".to_string()
+    };
+    let least_text = if least.order == file.order {
+        format!("no order is lower ({proven})")
+    } else {
+        format!("{} in the least order found ({proven})", describe(least))
+    };
+    lines.push(format!(
+        "peak     {} in the file's order; {least_text}",
+        describe(file)
+    ));
     if let Ok(t) = m.traffic() {
         let partial = if t.complete {
             ""
@@ -772,7 +795,7 @@ pub(crate) fn memory_lines(report: &Report, exact: bool) -> Vec<String> {
     }
     if !m.unknown_values.is_empty() {
         lines.push(format!(
-            "         {} values of unknown size are in no sum (first: {})",
+            "unknown  {} values of unknown size are in no sum (first: {})",
             m.unknown_values.len(),
             m.unknown_values[0]
         ));
@@ -784,17 +807,13 @@ pub(crate) fn memory_lines(report: &Report, exact: bool) -> Vec<String> {
             0.0
         };
         lines.push(format!(
-            "time     ≥ {} on {} at {} ({} TFLOPS, {} GB/s): {share:.0}% of it in memory-bound nodes",
+            "time     ≥ {} on {} at {} ({} TFLOPS, {} GB/s), {share:.0}% in memory-bound nodes: a roofline lower bound, not a measurement",
             seconds(r.seconds),
             r.hardware.name,
             r.precision.name(),
             trim_float(r.peak / 1e12),
             trim_float(r.bandwidth / 1e9),
         ));
-        lines.push(
-            "         a roofline lower bound (max of FLOPs/peak and bytes/bandwidth per node), not a measurement"
-                .to_string(),
-        );
     }
     lines
 }

@@ -96,8 +96,13 @@ pub fn bytes(p: &Poly, exact: bool) -> String {
             with_unit(&human(n))
         };
     }
-    // Each number of the expression takes the unit: `4.82 MB × batch`.
+    // An expression with a maximum or a floor prints its atoms raw:
+    // the unit goes after the whole.
     let text = poly(p, exact);
+    if text.contains('(') {
+        return format!("{text} bytes");
+    }
+    // Each number of the expression takes the unit: `4.82 MB × batch`.
     let mut out = String::with_capacity(text.len() + 8);
     let mut rest = text.as_str();
     while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {

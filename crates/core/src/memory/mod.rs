@@ -126,6 +126,22 @@ pub struct Schedule {
     pub proven_least: bool,
 }
 
+impl Schedule {
+    /// With symbols, the step whose live bytes grow fastest with the
+    /// sizes: the largest at every symbol = 2^20 (the peak for large
+    /// sizes; the exact peak is [`Schedule::peak`]). With numbers, the one
+    /// peak.
+    pub fn peak_for_large_sizes(&self) -> Option<&(Option<usize>, Poly)> {
+        let large = |p: &Poly| {
+            p.substitute(&|_| Some(1 << 20))
+                .ok()
+                .and_then(|v| v.as_constant())
+                .unwrap_or(i128::MAX)
+        };
+        self.peak_at.iter().max_by_key(|(_, p)| large(p))
+    }
+}
+
 /// The memory of a report.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemoryReport {
@@ -136,6 +152,9 @@ pub struct MemoryReport {
     pub params_by_dtype: Vec<DtypeShare>,
     /// Bytes of all parameters.
     pub param_bytes: u64,
+    /// Bytes of the buffers (BatchNormalization running statistics): held
+    /// like weights, not trained.
+    pub buffer_bytes: u64,
     /// Bytes of the graph inputs and outputs.
     pub input_bytes: Poly,
     pub output_bytes: Poly,
@@ -300,30 +319,31 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         }
     };
 
-    let params_by_dtype: Vec<DtypeShare> = report
-        .totals
-        .params_by_dtype
-        .iter()
-        .map(|s| {
+    let restored = |shares: &[DtypeShare]| -> Vec<DtypeShare> {
+        let mut out: Vec<DtypeShare> = Vec::new();
+        for s in shares {
             let dtype = stored_as(s.dtype, fd);
             let bytes = if dtype == s.dtype {
                 s.bytes
             } else {
                 (s.params as u128 * dtype.bits() as u128).div_ceil(8) as u64
             };
-            DtypeShare {
-                dtype,
-                params: s.params,
-                bytes,
-            }
-        })
-        .collect();
+            crate::report::add_share(&mut out, dtype, s.params, bytes);
+        }
+        out
+    };
+    let params_by_dtype = restored(&report.totals.params_by_dtype);
+    let buffer_bytes = restored(&report.totals.buffers_by_dtype)
+        .iter()
+        .map(|s| s.bytes)
+        .sum();
     unknown.sort();
     unknown.dedup();
     Ok(MemoryReport {
         float_dtype: fd,
         param_bytes: params_by_dtype.iter().map(|s| s.bytes).sum(),
         params_by_dtype,
+        buffer_bytes,
         input_bytes,
         output_bytes,
         nodes,

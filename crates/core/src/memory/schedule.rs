@@ -21,7 +21,7 @@
 //! meets the lower bound (the largest inputs + outputs + workspace of any
 //! one node) is proven least without a search.
 
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use crate::fxhash::FxHashMap;
 use crate::poly::{Overflow, Poly};
@@ -167,9 +167,14 @@ pub struct Found {
     pub proven: bool,
 }
 
-/// Work the search may do over the whole graph: states expanded times the
-/// nodes of their stretch (a few tens of milliseconds).
-pub const DEFAULT_BUDGET: usize = 20_000_000;
+/// Work the search may do over the whole graph: for each state expanded,
+/// the nodes of its stretch, and for each state made, the words of its set
+/// (a few tens of milliseconds, a few megabytes).
+pub const DEFAULT_BUDGET: usize = 4_000_000;
+
+/// Longest stretch searched: a longer one has more orders than any budget
+/// can tell apart, and gets the greedy order.
+const MAX_SEARCHED_STRETCH: usize = 256;
 
 /// An order of least peak live bytes, searched within `budget` states
 /// (see the module's notes), at the float sizes given.
@@ -177,7 +182,7 @@ pub fn least_peak_order(p: &Problem, size: &[f64], workspace: &[f64], budget: us
     let n = p.nodes();
     let preds = p.predecessors();
     let readers = p.readers();
-    let segments = segments(&preds);
+    let stretches = segments(&preds);
     let mut order = Vec::with_capacity(n);
     let mut proven = true;
     let mut budget_left = budget;
@@ -191,12 +196,14 @@ pub fn least_peak_order(p: &Problem, size: &[f64], workspace: &[f64], budget: us
         }
     }
     let mut peak = live_base;
-    for seg in segments {
-        let stretch = Stretch::new(p, &seg, &preds, &unread, size, workspace);
+    for seg in stretches.iter() {
+        let stretch = Stretch::new(p, seg, &preds, &unread, size, workspace);
         let greedy = stretch.greedy(live_base);
         let lower = stretch.lower_bound(live_base);
         let (local, seg_peak, seg_proven) = if greedy.1 <= lower {
             (greedy.0, greedy.1, true)
+        } else if seg.len() > MAX_SEARCHED_STRETCH {
+            (greedy.0, greedy.1, false)
         } else {
             match stretch.best_first(live_base, greedy.1, &mut budget_left) {
                 Search::Better(o, pk) => (o, pk, true),
@@ -225,11 +232,136 @@ pub fn least_peak_order(p: &Problem, size: &[f64], workspace: &[f64], budget: us
             }
         }
     }
+    // A peak no order can avoid proves the order found least, however its
+    // stretches were searched.
+    if !proven {
+        if let Some(floor) = forced_lower_bound(p, &preds, size, workspace) {
+            proven = peak <= floor * (1.0 + 1e-12);
+        }
+    }
     Found {
         order,
         peak,
         proven,
     }
+}
+
+/// Largest graph whose forced lower bound is computed (two bitsets of
+/// `n²` bits).
+const FORCED_BOUND_MAX_NODES: usize = 4096;
+
+/// A lower bound on the peak of every order: at each node, what it reads
+/// and makes and its workspace, plus every buffer that must be live across
+/// it in any order (made by one of its ancestors, or given, and read by
+/// one of its descendants or held to the end). `None` for graphs past
+/// [`FORCED_BOUND_MAX_NODES`].
+fn forced_lower_bound(
+    p: &Problem,
+    preds: &[Vec<usize>],
+    size: &[f64],
+    workspace: &[f64],
+) -> Option<f64> {
+    let n = p.nodes();
+    if n > FORCED_BOUND_MAX_NODES {
+        return None;
+    }
+    let words = n.div_ceil(64).max(1);
+    let order = topological(preds);
+    let mut succs = vec![Vec::new(); n];
+    for (v, ps) in preds.iter().enumerate() {
+        for &u in ps {
+            succs[u].push(v);
+        }
+    }
+    let set = |bits: &mut [u64], i: usize| bits[i / 64] |= 1 << (i % 64);
+    // Strict ancestors and descendants of each node.
+    let mut anc = vec![vec![0u64; words]; n];
+    for &v in &order {
+        for &u in &preds[v] {
+            let (a, b) = if u < v {
+                let (lo, hi) = anc.split_at_mut(v);
+                (&lo[u], &mut hi[0])
+            } else {
+                let (lo, hi) = anc.split_at_mut(u);
+                (&hi[0], &mut lo[v])
+            };
+            for (x, y) in b.iter_mut().zip(a) {
+                *x |= y;
+            }
+            set(b, u);
+        }
+    }
+    let mut desc = vec![vec![0u64; words]; n];
+    for &v in order.iter().rev() {
+        for &w in &succs[v] {
+            let (a, b) = if w < v {
+                let (lo, hi) = desc.split_at_mut(v);
+                (&lo[w], &mut hi[0])
+            } else {
+                let (lo, hi) = desc.split_at_mut(w);
+                (&hi[0], &mut lo[v])
+            };
+            for (x, y) in b.iter_mut().zip(a) {
+                *x |= y;
+            }
+            set(b, w);
+        }
+    }
+    let mut maker = vec![usize::MAX; p.buffers()];
+    for (v, makes) in p.makes.iter().enumerate() {
+        for &b in makes {
+            maker[b] = v;
+        }
+    }
+    let readers = p.readers();
+    let mut forced = vec![0.0f64; n];
+    for (v, f) in forced.iter_mut().enumerate() {
+        *f = p.reads[v]
+            .iter()
+            .chain(&p.makes[v])
+            .map(|&b| size[b])
+            .sum::<f64>()
+            + workspace[v];
+    }
+    let all = vec![u64::MAX; words];
+    for b in 0..p.buffers() {
+        if size[b] == 0.0 || (maker[b] == usize::MAX && !p.initial[b]) {
+            continue;
+        }
+        // Nodes after the maker (all, for a given buffer) …
+        let after: &[u64] = if maker[b] == usize::MAX {
+            &all
+        } else {
+            &desc[maker[b]]
+        };
+        // … and before a reader (all, for a held buffer).
+        let mut before = vec![0u64; words];
+        if p.held[b] {
+            before.copy_from_slice(&all);
+        } else {
+            for &r in &readers[b] {
+                for (x, y) in before.iter_mut().zip(&anc[r]) {
+                    *x |= y;
+                }
+            }
+        }
+        let mut mask: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a & b).collect();
+        // Its readers already count it.
+        for &r in &readers[b] {
+            mask[r / 64] &= !(1 << (r % 64));
+        }
+        for (w, &bits) in mask.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let v = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if v < n {
+                    forced[v] += size[b];
+                }
+            }
+        }
+    }
+    Some(forced.into_iter().fold(0.0, f64::max))
 }
 
 /// The nodes in stretches that every order runs one after another: cut
@@ -425,30 +557,82 @@ impl<'p> Stretch<'p> {
                 succs[u].push(i);
             }
         }
+        // Readers of each buffer not yet run: a node frees a buffer when it
+        // is the last.
+        let mut remaining: FxHashMap<usize, usize> = self
+            .local_readers
+            .iter()
+            .map(|(&b, r)| (b, r.len()))
+            .collect();
+        let freed_now = |i: usize, remaining: &FxHashMap<usize, usize>| -> f64 {
+            self.reads[i]
+                .iter()
+                .filter(|&&(b, freeable)| freeable && remaining[&b] == 1)
+                .map(|&(b, _)| self.size[b])
+                .sum::<f64>()
+                + self.dead[i]
+        };
+        // The ready nodes ordered two ways. A node's step adds `s` (its
+        // outputs and workspace) to the live bytes; its change `d` is what
+        // the live bytes grow by once it ran. The next node is the one of
+        // least (max(live + s, peak), d, index): among those with s ≤ peak
+        // − live (all tie on the peak) the least d; else the least s.
+        let step_of = |i: usize| self.adds[i] + self.workspace[i];
+        let mut change = vec![0.0f64; n];
+        let mut by_change: BTreeSet<(Ordered, usize)> = BTreeSet::new();
+        let mut by_step: BTreeSet<(Ordered, Ordered, usize)> = BTreeSet::new();
+        let mut is_ready = vec![false; n];
         let mut done = vec![false; n];
-        let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let make_ready = |i: usize,
+                          change: &mut Vec<f64>,
+                          by_change: &mut BTreeSet<(Ordered, usize)>,
+                          by_step: &mut BTreeSet<(Ordered, Ordered, usize)>,
+                          remaining: &FxHashMap<usize, usize>| {
+            change[i] = self.adds[i] - freed_now(i, remaining);
+            by_change.insert((Ordered(change[i]), i));
+            by_step.insert((Ordered(step_of(i)), Ordered(change[i]), i));
+        };
+        for i in (0..n).filter(|&i| waiting[i] == 0) {
+            is_ready[i] = true;
+            make_ready(i, &mut change, &mut by_change, &mut by_step, &remaining);
+        }
         let (mut live, mut peak) = (base, base);
         let mut order = Vec::with_capacity(n);
-        while !ready.is_empty() {
-            let (k, _) = ready
+        while !by_change.is_empty() {
+            let room = peak - live;
+            let i = by_change
                 .iter()
-                .enumerate()
-                .map(|(k, &i)| {
-                    let step = live + self.adds[i] + self.workspace[i];
-                    let after = live + self.adds[i] - self.freed(i, &|r| done[r]);
-                    (k, (step.max(peak), after, i))
-                })
-                .min_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+                .find(|&&(_, i)| step_of(i) <= room)
+                .map(|&(_, i)| i)
+                .or_else(|| by_step.first().map(|&(_, _, i)| i))
                 .expect("a ready node");
-            let i = ready.swap_remove(k);
-            peak = peak.max(live + self.adds[i] + self.workspace[i]);
-            live += self.adds[i] - self.freed(i, &|r| done[r]);
+            by_change.remove(&(Ordered(change[i]), i));
+            by_step.remove(&(Ordered(step_of(i)), Ordered(change[i]), i));
+            is_ready[i] = false;
             done[i] = true;
+            peak = peak.max(live + step_of(i));
+            live += change[i];
             order.push(i);
+            for &(b, _) in &self.reads[i] {
+                let Some(r) = remaining.get_mut(&b) else {
+                    continue;
+                };
+                *r -= 1;
+                // The last reader left, if ready, now frees the buffer.
+                if *r == 1 {
+                    let last = self.local_readers[&b].iter().copied().find(|&x| !done[x]);
+                    if let Some(x) = last.filter(|&x| is_ready[x]) {
+                        by_change.remove(&(Ordered(change[x]), x));
+                        by_step.remove(&(Ordered(step_of(x)), Ordered(change[x]), x));
+                        make_ready(x, &mut change, &mut by_change, &mut by_step, &remaining);
+                    }
+                }
+            }
             for &s in &succs[i] {
                 waiting[s] -= 1;
                 if waiting[s] == 0 {
-                    ready.push(s);
+                    is_ready[s] = true;
+                    make_ready(s, &mut change, &mut by_change, &mut by_step, &remaining);
                 }
             }
         }
@@ -540,6 +724,10 @@ impl<'p> Stretch<'p> {
                         });
                     }
                     None => {
+                        if *budget < words {
+                            return Search::OutOfBudget;
+                        }
+                        *budget -= words;
                         let s = sets.len();
                         index.insert(next.clone(), s);
                         sets.push(next);
@@ -557,6 +745,24 @@ impl<'p> Stretch<'p> {
         }
         // Every order reaches the ceiling: none beats the greedy one.
         Search::NoneBetter
+    }
+}
+
+/// A size as a totally ordered key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ordered(f64);
+
+impl Eq for Ordered {}
+
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
     }
 }
 
@@ -694,6 +900,12 @@ mod tests {
                 "case {case}: peak differs from its order's"
             );
             assert_eq!(found.peak, expected, "case {case}: {p:?} {size:?} {ws:?}");
+            // The forced bound is a bound: no order goes below it.
+            let floor = forced_lower_bound(&p, &p.predecessors(), &size, &ws).unwrap();
+            assert!(
+                floor <= expected,
+                "case {case}: bound {floor} above {expected}"
+            );
             let file: Vec<usize> = (0..n).collect();
             let file_peak = p
                 .timeline(&size, &ws, &file)
@@ -721,7 +933,12 @@ mod tests {
             let found = least_peak_order(&p, &size, &ws, 0);
             assert!(is_valid_order(&p, &found.order));
             unproven += usize::from(!found.proven);
-            assert!(found.peak >= brute_force(&p, &size, &ws));
+            let least = brute_force(&p, &size, &ws);
+            assert!(found.peak >= least);
+            // Proven without a search (by a bound) means least.
+            if found.proven {
+                assert_eq!(found.peak, least);
+            }
         }
         assert!(unproven > 0);
     }
