@@ -12,6 +12,7 @@ Usage (from the repository root)::
     python scripts/bench.py --json               # machine-readable results
     python scripts/bench.py --model resnet50.onnx --nncost /path/to/nncost
     python scripts/bench.py --workdir /tmp/nncost-bench   # keep/reuse generated files
+    python scripts/bench.py --nncost-arg=--hardware --nncost-arg=h100   # with memory and the roofline
 
 Inputs:
 
@@ -325,6 +326,7 @@ def bench_nncost(args, probe: Probe, path: Path, work: Path) -> dict:
     out_json = work / "nncost-out.json"
     err_path = work / "nncost-err.txt"
     cmd = [str(args.nncost), str(path), "--format", "json", "--dim", "batch=1", "-o", str(out_json)]
+    cmd += args.nncost_arg
     with open(err_path, "w") as err:
         for _ in range(args.warmup):
             r = run_direct(cmd, subprocess.DEVNULL, err)
@@ -475,6 +477,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured warm-up runs per tool and file (default 2)")
     ap.add_argument("--workdir", type=Path, help="keep generated models here and reuse them (default: a temporary directory)")
     ap.add_argument("--skip-onnx", action="store_true", help="measure nncost only")
+    ap.add_argument("--nncost-arg", action="append", default=[], help="an extra nncost argument (repeatable), e.g. --nncost-arg=--memory")
     ap.add_argument("--json", action="store_true", help="print machine-readable results instead of the table")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     ap.add_argument("--_gen", choices=["resnet50", "synthetic"], help=argparse.SUPPRESS)

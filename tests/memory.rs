@@ -230,3 +230,40 @@ fn gpt2_decode_is_memory_bound_at_the_weights_over_bandwidth() {
         weight_time * 1e6
     );
 }
+
+/// The ResNet-50 table of `docs/memory.md` is the tool's own output
+/// (`NNCOST_UPDATE_DOCS=1` rewrites it).
+#[test]
+fn docs_resnet50_table_is_current() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nncost"))
+        .current_dir(root())
+        .args([
+            "tests/fixtures/torchvision/resnet50.onnx",
+            "--dim",
+            "batch=1",
+            "--hardware",
+            "h100",
+            "--dtype",
+            "bf16",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .expect("nncost runs");
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let path = root().join("docs/memory.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (open, close) = ("<!-- resnet50-h100 -->\n", "<!-- /resnet50-h100 -->");
+    let start = doc.find(open).expect("start marker") + open.len();
+    let end = doc.find(close).expect("end marker");
+    let fresh = format!("{}{table}\n{}", &doc[..start], &doc[end..]);
+    if std::env::var_os("NNCOST_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    } else {
+        assert!(
+            doc == fresh,
+            "docs/memory.md is stale: run NNCOST_UPDATE_DOCS=1 cargo test --test memory"
+        );
+    }
+}
