@@ -960,3 +960,139 @@ fn llama_1b_by_module() {
         assert_eq!(l["params"], 60_821_504, "{}", l["module"]);
     }
 }
+
+/// `--hardware` takes a built-in profile, an alias, or a profile file in
+/// TOML or JSON. On a device of 1 TFLOPS and 1 GB/s the arithmetic is
+/// plain: ResNet-18's stem takes the larger of its FLOPs / 10^12 and its
+/// bytes moved / 10^9.
+#[test]
+fn hardware_profiles_from_files_and_errors() {
+    let dir = scratch("hardware");
+    let toml = dir.join("unit.toml");
+    std::fs::write(
+        &toml,
+        "id = \"unit\"\nname = \"Unit device\"\nbandwidth_gbs = 1\n\n[peak_tflops]\nfp32 = 1\n",
+    )
+    .unwrap();
+    let json = dir.join("unit.json");
+    std::fs::write(
+        &json,
+        r#"{"id": "unit", "name": "Unit device", "bandwidth_gbs": 1, "peak_tflops": {"fp32": 1}}"#,
+    )
+    .unwrap();
+    let ex = example();
+    let mut seconds = Vec::new();
+    for profile in [&toml, &json] {
+        let o = nncost(&[
+            &ex,
+            "--dim",
+            "batch=1",
+            "--hardware",
+            profile.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["roofline"]["hardware"]["name"], "Unit device");
+        let stem = &v["nodes"][0];
+        // Reads 1x3x224x224 floats (602,112 B) and 9,472 weights (37,888
+        // B), writes 1x64x112x112 floats (3,211,264 B).
+        let moved = 602_112 + 37_888 + 3_211_264;
+        let expected = (236_027_904.0 / 1e12f64).max(moved as f64 / 1e9);
+        let got = stem["time"]["seconds"].as_f64().unwrap();
+        assert!((got - expected).abs() < 1e-15, "{got} vs {expected}");
+        assert_eq!(stem["time"]["bound"], "memory");
+        seconds.push(v["roofline"]["seconds"].as_f64().unwrap());
+    }
+    assert_eq!(seconds[0], seconds[1]);
+
+    // The alias and the built-in id give the same device.
+    let o = nncost(&[&ex, "--dim", "batch=1", "--hardware", "h100", "--summary"]);
+    assert!(stdout(&o).contains("NVIDIA H100 SXM5"), "{}", stdout(&o));
+
+    // Errors: one line, exit 2.
+    assert_bad_input(
+        &nncost(&[&ex, "--dim", "batch=1", "--hardware", "tpu9"]),
+        "not a built-in profile nor a file; built-in: a100-40gb",
+    );
+    assert_bad_input(
+        &nncost(&[
+            &ex,
+            "--dim",
+            "batch=1",
+            "--hardware",
+            "a100",
+            "--dtype",
+            "fp8",
+        ]),
+        "states no fp8 peak; it has: fp64, fp32, tf32, fp16, bf16, int8, int4",
+    );
+    assert_bad_input(
+        &nncost(&[&ex, "--hardware", "h100"]),
+        "the time needs numbers, but the counts still depend on batch",
+    );
+    assert_bad_input(
+        &nncost(&[&ex, "--dtype", "fp12"]),
+        "--dtype fp12: expected one of",
+    );
+    let broken = dir.join("broken.toml");
+    std::fs::write(
+        &broken,
+        "id = \"x\"\nbandwidth_gbs = -3\n[peak_tflops]\nfp32 = 1\n",
+    )
+    .unwrap();
+    assert_bad_input(
+        &nncost(&[
+            &ex,
+            "--dim",
+            "batch=1",
+            "--hardware",
+            broken.to_str().unwrap(),
+        ]),
+        "`bandwidth_gbs`, a positive number",
+    );
+    std::fs::write(
+        &broken,
+        "id = \"x\"\nbandwidth_gbs = 3\n[peak_tflops]\nfp31 = 1\n",
+    )
+    .unwrap();
+    assert_bad_input(
+        &nncost(&[
+            &ex,
+            "--dim",
+            "batch=1",
+            "--hardware",
+            broken.to_str().unwrap(),
+        ]),
+        "peak_tflops.fp31: not a precision",
+    );
+    std::fs::write(&broken, "{ not json").unwrap();
+    assert_bad_input(
+        &nncost(&[
+            &ex,
+            "--dim",
+            "batch=1",
+            "--hardware",
+            broken.to_str().unwrap(),
+        ]),
+        "not valid JSON",
+    );
+}
+
+/// `--memory` in the table: the columns and the totals' lines.
+#[test]
+fn memory_columns_and_totals() {
+    let o = nncost(&[&example(), "--dim", "batch=1", "--memory", "--exact"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("out bytes") && out.contains("moved"), "{out}");
+    assert!(
+        out.contains("weights  46,738,848 B (float32 46,738,848 B)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("peak     6,422,528 B of activations at /relu/Relu in the file's order"),
+        "{out}"
+    );
+}
