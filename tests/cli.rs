@@ -809,6 +809,27 @@ fn diff_compares_two_models() {
     };
     assert_eq!(row("Conv")["after"]["nodes"], 0);
     assert_eq!(row("QLinearConv")["before"]["nodes"], 0);
+    // Memory too: the same int8 weights (5,592 bytes), but the QDQ form
+    // holds float activations between its quantize pairs: its peak is
+    // conv2's float input and output (16·32·32·4 + 32·16·16·4 = 98,304 B)
+    // where the QOperator form holds them in int8 (24,576 B).
+    let memory: Vec<(String, Value, Value)> = v["memory"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_string(),
+                m["before"].clone(),
+                m["after"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(memory[0], ("param bytes".into(), 5592.into(), 5592.into()));
+    assert_eq!(
+        memory[1],
+        ("peak activations".into(), 98304.into(), 24576.into())
+    );
     assert_eq!(
         row("QLinearConv")["after"]["macs"],
         row("Conv")["before"]["macs"]

@@ -116,7 +116,9 @@ pub fn roofline(
     };
     for (n, m) in report.nodes.iter().zip(&memory.nodes) {
         let bytes = m.traffic.total().map(|t| need(&t)).unwrap_or(f64::INFINITY);
+        // A node computed from constants alone runs once, at load.
         let (flops, int_ops) = match &n.cost {
+            Some(_) if m.folded => (0.0, 0.0),
             Some(c) => (need(&c.flops), need(&c.int_ops)),
             None => (0.0, 0.0),
         };

@@ -59,6 +59,17 @@ pub fn render_table(d: &Diff, before: &str, after: &str, exact: bool) -> String 
     out
 }
 
+/// The tables Markdown and HTML show, in human units: the counts, then
+/// memory when both reports have it.
+fn tables(d: &Diff) -> Vec<Vec<Row>> {
+    let mut out = vec![rows(d, false)];
+    let memory = memory_rows(d, false);
+    if memory.len() > 1 {
+        out.push(memory);
+    }
+    out
+}
+
 /// The memory comparison's rows (header first; only the header when the
 /// reports have no memory).
 fn memory_rows(d: &Diff, exact: bool) -> Vec<Row> {
@@ -96,11 +107,7 @@ pub fn render_markdown(d: &Diff, before: &str, after: &str) -> String {
         cell(after),
         by_text(d)
     );
-    let memory = memory_rows(d, false);
-    for (k, table) in [rows(d, false), memory].iter().enumerate() {
-        if table.len() < 2 {
-            continue;
-        }
+    for (k, table) in tables(d).iter().enumerate() {
         if k > 0 {
             out.push('\n');
         }
@@ -136,11 +143,7 @@ pub fn render_html(d: &Diff, before: &str, after: &str) -> String {
         esc(after),
         esc(&by_text(d))
     );
-    let memory = memory_rows(d, false);
-    for (k, table) in [rows(d, false), memory].iter().enumerate() {
-        if table.len() < 2 {
-            continue;
-        }
+    for (k, table) in tables(d).iter().enumerate() {
         if k > 0 {
             out.push_str("</table><table id=\"diff-memory\">");
         }

@@ -23,10 +23,10 @@
 
 pub mod schedule;
 
-use crate::fxhash::FxHashMap;
+use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::graph::DType;
 use crate::poly::{Overflow, Poly};
-use crate::report::{Access, DtypeShare, NodeReport, Report};
+use crate::report::{Access, DtypeShare, InputReport, NodeReport, Report};
 use crate::shape::{numel, Shape};
 use schedule::Problem;
 
@@ -247,6 +247,7 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         buffer_of.insert(&v.name, id);
     }
 
+    let mut folded_values: FxHashSet<&str> = FxHashSet::default();
     let mut nodes: Vec<NodeMemory> = Vec::with_capacity(report.nodes.len());
     let mut workspace: Vec<Poly> = Vec::with_capacity(report.nodes.len());
     for n in &report.nodes {
@@ -273,6 +274,7 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
                 continue;
             }
             if folded {
+                folded_values.insert(&out.name);
                 continue;
             }
             let b = value_bytes(out.dtype, out.shape.as_ref(), fd)?;
@@ -288,9 +290,20 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         problem.makes.push(makes);
         problem.after.push(Vec::new());
         workspace.push(body_workspace(n, fd)?);
+        // A folded node runs once, at load: no traffic per run. What it
+        // computes is read as a weight.
+        let traffic = if folded {
+            Traffic {
+                complete: true,
+                ..Traffic::default()
+            }
+        } else {
+            let weight = |i: &InputReport| i.constant || folded_values.contains(i.name.as_str());
+            node_traffic(n, fd, &weight)?
+        };
         nodes.push(NodeMemory {
             output_bytes,
-            traffic: node_traffic(n, fd)?,
+            traffic,
             folded,
         });
     }
@@ -423,7 +436,11 @@ fn reads_of(n: &NodeReport) -> Vec<String> {
 /// The bytes a node moves (see [`Traffic`] and [`Access`]); for a
 /// control-flow node, its bodies' nodes' traffic times the runs of each
 /// body (the larger body when the count is a bound over both).
-fn node_traffic(n: &NodeReport, fd: Option<DType>) -> Result<Traffic, Overflow> {
+fn node_traffic(
+    n: &NodeReport,
+    fd: Option<DType>,
+    weight: &dyn Fn(&InputReport) -> bool,
+) -> Result<Traffic, Overflow> {
     if !n.subgraphs.is_empty() {
         let mut total = Traffic {
             complete: true,
@@ -436,7 +453,7 @@ fn node_traffic(n: &NodeReport, fd: Option<DType>) -> Result<Traffic, Overflow> 
                 ..Traffic::default()
             };
             for b in &s.nodes {
-                body.add(&node_traffic(b, fd)?)?;
+                body.add(&node_traffic(b, fd, &|i| i.constant)?)?;
             }
             match &s.runs {
                 Some(r) => total.add(&body.times(r)?)?,
@@ -495,7 +512,7 @@ fn node_traffic(n: &NodeReport, fd: Option<DType>) -> Result<Traffic, Overflow> 
             t.complete = false;
             continue;
         };
-        let slot = if i.constant {
+        let slot = if weight(i) {
             &mut t.weights_read
         } else {
             &mut t.activations_read

@@ -273,40 +273,10 @@ fn forced_lower_bound(
             succs[u].push(v);
         }
     }
-    let set = |bits: &mut [u64], i: usize| bits[i / 64] |= 1 << (i % 64);
     // Strict ancestors and descendants of each node.
-    let mut anc = vec![vec![0u64; words]; n];
-    for &v in &order {
-        for &u in &preds[v] {
-            let (a, b) = if u < v {
-                let (lo, hi) = anc.split_at_mut(v);
-                (&lo[u], &mut hi[0])
-            } else {
-                let (lo, hi) = anc.split_at_mut(u);
-                (&hi[0], &mut lo[v])
-            };
-            for (x, y) in b.iter_mut().zip(a) {
-                *x |= y;
-            }
-            set(b, u);
-        }
-    }
-    let mut desc = vec![vec![0u64; words]; n];
-    for &v in order.iter().rev() {
-        for &w in &succs[v] {
-            let (a, b) = if w < v {
-                let (lo, hi) = desc.split_at_mut(v);
-                (&lo[w], &mut hi[0])
-            } else {
-                let (lo, hi) = desc.split_at_mut(w);
-                (&hi[0], &mut lo[v])
-            };
-            for (x, y) in b.iter_mut().zip(a) {
-                *x |= y;
-            }
-            set(b, w);
-        }
-    }
+    let anc = reach(&order, preds, words);
+    let reversed: Vec<usize> = order.iter().rev().copied().collect();
+    let desc = reach(&reversed, &succs, words);
     let mut maker = vec![usize::MAX; p.buffers()];
     for (v, makes) in p.makes.iter().enumerate() {
         for &b in makes {
@@ -746,6 +716,30 @@ impl<'p> Stretch<'p> {
         // Every order reaches the ceiling: none beats the greedy one.
         Search::NoneBetter
     }
+}
+
+/// For each node, as a bitset, the nodes it reaches through `edges`
+/// (its predecessors, say, giving its ancestors), visiting nodes in
+/// `order`, which puts every edge's far end first.
+fn reach(order: &[usize], edges: &[Vec<usize>], words: usize) -> Vec<Vec<u64>> {
+    let mut sets = vec![vec![0u64; words]; edges.len()];
+    for &v in order {
+        for &u in &edges[v] {
+            // `sets[v] |= sets[u] ∪ {u}`, with the two rows borrowed apart.
+            let (from, to) = if u < v {
+                let (lo, hi) = sets.split_at_mut(v);
+                (&lo[u], &mut hi[0])
+            } else {
+                let (lo, hi) = sets.split_at_mut(u);
+                (&hi[0], &mut lo[v])
+            };
+            for (x, y) in to.iter_mut().zip(from) {
+                *x |= y;
+            }
+            to[u / 64] |= 1 << (u % 64);
+        }
+    }
+    sets
 }
 
 /// A size as a totally ordered key.
