@@ -15,7 +15,6 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Report};
 use nncost_render::{ModelInfo, TableOptions};
 
-mod hardware_arg;
 mod layer_cmd;
 
 use layer_cmd::{activation_help, run_layer, LayerKind};
@@ -273,68 +272,20 @@ fn exit_code(outcome: Result<(), Failure>) -> ExitCode {
     }
 }
 
-/// Whether a file is a network description: by its extension, else by
-/// its first statement.
-fn is_network_description(path: &Path) -> bool {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case(nncost_netdesc::EXTENSION) => true,
-        Some(e) if e.eq_ignore_ascii_case("onnx") => false,
-        _ => {
-            let mut head = Vec::with_capacity(4096);
-            std::fs::File::open(path)
-                .and_then(|f| f.take(4096).read_to_end(&mut head))
-                .is_ok_and(|_| nncost_netdesc::looks_like(&head))
-        }
-    }
-}
-
-/// The graph of a model file and what the report says about the file.
+/// The graph of a model file (`-`: standard input) and what the report
+/// says about the file.
 fn read_model(path: &Path) -> Result<(Graph, ModelInfo), Failure> {
-    if path == Path::new("-") {
-        return read_stdin();
-    }
-    let source = path.display().to_string();
-    if is_network_description(path) {
-        let graph =
-            nncost_netdesc::read_file(path).map_err(|e| Failure::Input(anyhow::anyhow!("{e}")))?;
-        let info = ModelInfo {
-            source,
-            format: "nn".into(),
-            ..ModelInfo::default()
-        };
-        return Ok((graph, info));
-    }
-    let model = nncost_onnx::read_file(path)
-        .map_err(|e| Failure::Input(with_path(&source, e.to_string())))?;
-    let info = ModelInfo {
-        source,
-        format: "onnx".into(),
-        ir_version: Some(model.ir_version),
-        producer: Some(model.producer.clone()),
-        opsets: model.opsets.0.clone(),
+    let read = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Failure::Input(anyhow::anyhow!("cannot read standard input: {e}")))?;
+        nncost_load::read_bytes(bytes, "<stdin>")
+    } else {
+        nncost_load::read_path(path)
     };
-    Ok((model.graph, info))
-}
-
-/// An ONNX model from standard input (`nncost -`). Without a folder,
-/// external data is never looked for: weights held outside are counted by
-/// their declared dims, as for any file.
-fn read_stdin() -> Result<(Graph, ModelInfo), Failure> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut bytes)
-        .map_err(|e| Failure::Input(anyhow::anyhow!("cannot read standard input: {e}")))?;
-    let model = nncost_onnx::read_bytes(bytes.into())
-        .map_err(|e| Failure::Input(anyhow::anyhow!("<stdin>: {e}")))?;
-    let info = ModelInfo {
-        source: "<stdin>".into(),
-        format: "onnx".into(),
-        ir_version: Some(model.ir_version),
-        producer: Some(model.producer.clone()),
-        opsets: model.opsets.0.clone(),
-    };
-    Ok((model.graph, info))
+    read.map_err(|e| Failure::Input(anyhow::anyhow!("{e}")))
 }
 
 /// Refuses an `-o` that names the model itself: the report would replace
@@ -370,8 +321,13 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     }
     .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     let mut report = report;
-    attach_memory(&mut report, cli)
-        .map_err(|e| Failure::Input(with_path(&info.source, format!("{e:#}"))))?;
+    let request = nncost_load::MemoryRequest {
+        memory: cli.memory,
+        dtype: cli.dtype.clone(),
+        hardware: cli.hardware.clone(),
+    };
+    nncost_load::attach_memory(&mut report, &request)
+        .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     let table = TableOptions {
         exact: cli.exact,
         by_op: cli.by_op,
@@ -418,41 +374,6 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     // would cost a tenth of the run for nothing.
     std::mem::forget((graph, report, text));
     outcome
-}
-
-/// Adds memory (`--memory`, `--dtype`) and the roofline (`--hardware`)
-/// to the report.
-fn attach_memory(report: &mut Report, cli: &Cli) -> Result<()> {
-    let dtype = cli
-        .dtype
-        .as_deref()
-        .map(hardware_arg::parse_dtype)
-        .transpose()?;
-    if !cli.memory && cli.hardware.is_none() && dtype.is_none() {
-        return Ok(());
-    }
-    let profile = cli
-        .hardware
-        .as_deref()
-        .map(hardware_arg::resolve)
-        .transpose()?;
-    let options = nncost_core::memory::MemoryOptions {
-        float_dtype: dtype.map(|(_, d)| d),
-        ..Default::default()
-    };
-    let memory = nncost_core::memory::analyze_memory(report, &options)
-        .map_err(|_| anyhow::anyhow!("a byte count is too large to represent (past 128 bits)"))?;
-    if let Some(profile) = profile {
-        let precision = dtype.map_or_else(
-            || hardware_arg::model_precision(&report.totals.params_by_dtype),
-            |(p, _)| p,
-        );
-        report.roofline = Some(nncost_core::roofline::roofline(
-            report, &memory, &profile, precision,
-        )?);
-    }
-    report.memory = Some(memory);
-    Ok(())
 }
 
 /// `nncost diff BEFORE AFTER`: both models analysed with the bindings each
@@ -554,11 +475,7 @@ fn table_width(cli: &Cli) -> Option<usize> {
 
 /// Prefixes the file name unless the message already names it.
 fn with_path(source: &str, message: String) -> anyhow::Error {
-    if message.contains(source) {
-        anyhow::anyhow!(message)
-    } else {
-        anyhow::anyhow!("{source}: {message}")
-    }
+    anyhow::anyhow!(nncost_load::with_source(source, message))
 }
 
 fn strict_message(report: &Report) -> String {

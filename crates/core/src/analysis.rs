@@ -918,6 +918,7 @@ impl<'g> Walk<'_, 'g> {
                 outputs: out_reports,
                 status,
                 scopes: node.scopes.clone(),
+                module_classes: node.module_classes.clone(),
                 subgraphs,
             });
         }

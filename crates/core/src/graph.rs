@@ -223,6 +223,9 @@ pub struct Node {
     /// writes it as metadata); empty when the file says nothing, and then
     /// the node's name may state it (see `report::module_levels`).
     pub scopes: Vec<String>,
+    /// The class of each module of `scopes` (`Conv2d`, `Sequential`,
+    /// `BertLayer`), as the exporter recorded it; empty when it did not.
+    pub module_classes: Vec<String>,
 }
 
 impl Node {

@@ -129,6 +129,9 @@ pub struct NodeReport {
     /// The module path the file records for the node (see
     /// [`crate::graph::Node::scopes`]); empty when it records none.
     pub scopes: Vec<String>,
+    /// The class of each module of `scopes` (`Conv2d`), when the file
+    /// records it; empty otherwise.
+    pub module_classes: Vec<String>,
     /// Bodies of a control-flow node (If's branches, Loop's and Scan's
     /// body), each with its own nodes; empty for other nodes. The node's
     /// own `macs`/`flops` already include its bodies' cost (times the trip
@@ -155,6 +158,13 @@ impl NodeReport {
             0 => String::new(),
             d => levels[d - 1].clone(),
         }
+    }
+
+    /// The class of the module at `path` among the node's scopes
+    /// (`Conv2d` for `layer1.0.conv1`), when the file records it.
+    pub fn module_class(&self, path: &str) -> Option<&str> {
+        let k = self.scopes.iter().position(|s| s == path)?;
+        self.module_classes.get(k).map(String::as_str)
     }
 
     /// MACs, when the node is counted.
@@ -363,6 +373,8 @@ pub struct ModuleGroup {
     /// The module's dotted path (`layer1.0`), as PyTorch names it; `""`
     /// for nodes outside any module (the graph's own glue).
     pub path: String,
+    /// Its class (`BasicBlock`), when the file records it.
+    pub class: Option<String>,
     pub sum: Subtotal,
 }
 
@@ -373,6 +385,8 @@ pub struct ModuleNode {
     pub path: String,
     /// 1 for a top-level module, 2 for its children, …
     pub depth: usize,
+    /// Its class (`BasicBlock`), when the file records it.
+    pub class: Option<String>,
     pub sum: Subtotal,
 }
 
@@ -410,10 +424,26 @@ impl Report {
     /// module, one in no module in the group `""`. In order of first
     /// appearance; the groups add up to the totals.
     pub fn by_module(&self, depth: usize) -> Vec<ModuleGroup> {
+        let classes = self.module_classes();
         group_nodes(&self.nodes, |n| n.module_at(depth))
             .into_iter()
-            .map(|(path, sum)| ModuleGroup { path, sum })
+            .map(|(path, sum)| ModuleGroup {
+                class: classes.get(path.as_str()).map(|c| c.to_string()),
+                path,
+                sum,
+            })
             .collect()
+    }
+
+    /// The class of every module path the file records one for.
+    fn module_classes(&self) -> crate::fxhash::FxHashMap<&str, &str> {
+        let mut map = crate::fxhash::FxHashMap::default();
+        for n in &self.nodes {
+            for (path, class) in n.scopes.iter().zip(&n.module_classes) {
+                map.entry(path.as_str()).or_insert(class.as_str());
+            }
+        }
+        map
     }
 
     /// Every module down to `max_depth`, each with the subtotal of all the
@@ -421,6 +451,7 @@ impl Report {
     /// right before its children, modules in the order their first node
     /// appears. Nodes in no module form one group `""` at depth 1.
     pub fn module_tree(&self, max_depth: usize) -> Vec<ModuleNode> {
+        let classes = self.module_classes();
         // (first node index, depth, path) → subtotal.
         let mut index: crate::fxhash::FxHashMap<String, usize> = Default::default();
         let mut nodes: Vec<(usize, ModuleNode)> = Vec::new();
@@ -436,6 +467,7 @@ impl Report {
                     nodes.push((
                         i,
                         ModuleNode {
+                            class: classes.get(path.as_str()).map(|c| c.to_string()),
                             path,
                             depth: d + 1,
                             sum: Subtotal::default(),

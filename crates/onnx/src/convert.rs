@@ -538,6 +538,7 @@ fn convert_node(
         pass.producer.push(index);
         outputs.push(Some(id));
     }
+    let (scopes, module_classes) = torch_modules(metadata_props);
     Ok(Node {
         name: name_text.to_string(),
         op_type: op_text.to_string(),
@@ -545,42 +546,54 @@ fn convert_node(
         inputs,
         outputs,
         attributes,
-        scopes: name_scopes(metadata_props),
+        scopes,
+        module_classes,
     })
 }
 
-/// The module path of PyTorch's dynamo exporter,
-/// `pkg.torch.onnx.name_scopes` = `['', 'layer1', 'layer1.0',
-/// 'layer1.0.conv1', 'convolution']`: a Python list whose first item is
-/// the root module and whose last is the operation; the modules between
-/// are already dotted paths. Empty when absent or not in that form.
-fn name_scopes(props: &[crate::proto::StringStringEntryProto]) -> Vec<String> {
-    let Some(value) = props
-        .iter()
-        .find(|p| p.key.as_ref() == b"pkg.torch.onnx.name_scopes")
-        .and_then(|p| std::str::from_utf8(&p.value).ok())
-    else {
-        return Vec::new();
-    };
-    let Some(inner) = value
-        .trim()
-        .strip_prefix('[')
-        .and_then(|v| v.strip_suffix(']'))
-    else {
-        return Vec::new();
-    };
-    let items: Vec<&str> = inner
-        .split(',')
-        .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"'))
-        .collect();
-    match items.as_slice() {
-        [_root, modules @ .., _op] => modules
+/// The module path of PyTorch's dynamo exporter and the class of each of
+/// its modules: `pkg.torch.onnx.name_scopes` = `['', 'layer1',
+/// 'layer1.0', 'layer1.0.conv1', 'convolution']`, a Python list whose
+/// first item is the root module and whose last is the operation (the
+/// modules between are already dotted paths), and, item for item,
+/// `pkg.torch.onnx.class_hierarchy` = `['torchvision.models.resnet.ResNet',
+/// 'torch.nn.modules.container.Sequential', …, 'aten.convolution.default']`,
+/// of which the class names are kept (`Sequential`). Empty when absent or
+/// not in that form; no classes when they do not pair with the modules.
+fn torch_modules(props: &[crate::proto::StringStringEntryProto]) -> (Vec<String>, Vec<String>) {
+    let list = |key: &[u8]| -> Option<Vec<&str>> {
+        let value = props
             .iter()
-            .filter(|m| !m.is_empty())
-            .map(|m| m.to_string())
-            .collect(),
-        _ => Vec::new(),
+            .find(|p| p.key.as_ref() == key)
+            .and_then(|p| std::str::from_utf8(&p.value).ok())?;
+        let inner = value.trim().strip_prefix('[')?.strip_suffix(']')?;
+        Some(
+            inner
+                .split(',')
+                .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"'))
+                .collect(),
+        )
+    };
+    let Some(scopes) = list(b"pkg.torch.onnx.name_scopes") else {
+        return (Vec::new(), Vec::new());
+    };
+    let [_root, modules @ .., _op] = scopes.as_slice() else {
+        return (Vec::new(), Vec::new());
+    };
+    let classes = list(b"pkg.torch.onnx.class_hierarchy").filter(|c| c.len() == scopes.len());
+    let mut paths = Vec::with_capacity(modules.len());
+    let mut names = Vec::with_capacity(modules.len());
+    for (k, m) in modules.iter().enumerate() {
+        if m.is_empty() {
+            continue;
+        }
+        paths.push(m.to_string());
+        if let Some(c) = &classes {
+            let class = c[k + 1];
+            names.push(class.rsplit('.').next().unwrap_or(class).to_string());
+        }
     }
+    (paths, names)
 }
 
 /// What subgraph conversion needs to know about the node it belongs to.

@@ -16,7 +16,9 @@ use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
 use crate::svg;
-use crate::table::{bindings_text, memory_lines, model_facts, module_label, share_note};
+use crate::table::{
+    bindings_text, memory_lines, model_facts, module_label, module_title, share_note,
+};
 use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::ModelInfo;
 
@@ -260,7 +262,7 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             out.push_str("</details>");
             open_depth -= 1;
         }
-        let name = module_label(&m.path);
+        let name = module_title(&m.path, m.class.as_deref());
         let _ = write!(
             out,
             "<details><summary>{}<span>{} node{} · params {} · MACs {} · FLOPs {}</span></summary>",

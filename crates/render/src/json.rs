@@ -131,7 +131,11 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
             .iter()
             .map(|m| {
                 subtotal(
-                    &[("module", json!(m.path)), ("depth", json!(m.depth))],
+                    &[
+                        ("module", json!(m.path)),
+                        ("class", json!(m.class)),
+                        ("depth", json!(m.depth)),
+                    ],
                     &m.sum,
                 )
             })
@@ -144,7 +148,11 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
             .iter()
             .map(|g| {
                 subtotal(
-                    &[("module", json!(g.path)), ("depth", json!(depth))],
+                    &[
+                        ("module", json!(g.path)),
+                        ("class", json!(g.class)),
+                        ("depth", json!(depth)),
+                    ],
                     &g.sum,
                 )
             })
@@ -355,6 +363,15 @@ fn write_node(out: &mut String, n: &NodeReport) {
     push_str(out, &n.op_type);
     out.push_str(",\"domain\":");
     push_str(out, &n.domain);
+    // The module holding the node (its deepest), and its class.
+    let levels = n.module_levels();
+    out.push_str(",\"module\":");
+    push_str(out, levels.last().map_or("", String::as_str));
+    out.push_str(",\"module_class\":");
+    match levels.last().and_then(|p| n.module_class(p)) {
+        Some(c) => push_str(out, c),
+        None => out.push_str("null"),
+    }
     let _ = write!(out, ",\"params\":{},\"buffers\":{}", n.params, n.buffers);
     out.push_str(",\"macs\":");
     push_count(out, n.macs());

@@ -463,7 +463,7 @@ fn by_module_rows(report: &Report, depth: usize, options: TableOptions) -> Vec<R
     let groups = report
         .by_module(depth)
         .into_iter()
-        .map(|g| (module_label(&g.path), g.sum))
+        .map(|g| (module_title(&g.path, g.class.as_deref()), g.sum))
         .collect();
     group_rows(report, "module", groups, false, options)
 }
@@ -475,7 +475,10 @@ fn tree_rows(report: &Report, max_depth: usize, options: TableOptions) -> Vec<Ro
         .into_iter()
         .map(|m| {
             let indent = "  ".repeat(m.depth - 1);
-            (format!("{indent}{}", module_label(&m.path)), m.sum)
+            (
+                format!("{indent}{}", module_title(&m.path, m.class.as_deref())),
+                m.sum,
+            )
         })
         .collect();
     group_rows(report, "module", groups, false, options)
@@ -877,6 +880,15 @@ pub(crate) fn module_label(path: &str) -> String {
         "(top level)".to_string()
     } else {
         path.to_string()
+    }
+}
+
+/// A module's name with its class when the file records it:
+/// `layer1.0.conv1 (Conv2d)`.
+pub(crate) fn module_title(path: &str, class: Option<&str>) -> String {
+    match class {
+        Some(c) if !path.is_empty() => format!("{path} ({c})"),
+        _ => module_label(path),
     }
 }
 

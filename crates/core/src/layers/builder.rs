@@ -129,6 +129,7 @@ impl GraphBuilder {
             outputs: vec![Some(out)],
             attributes,
             scopes: Vec::new(),
+            module_classes: Vec::new(),
         });
         out
     }

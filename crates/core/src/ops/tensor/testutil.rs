@@ -167,6 +167,7 @@ pub fn run_rule(
             })
             .collect(),
         scopes: Vec::new(),
+            module_classes: Vec::new(),
     };
     let def = lookup("", op).expect("op is registered");
     let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();
@@ -266,6 +267,7 @@ impl GraphBuilder {
                 })
                 .collect(),
             scopes: Vec::new(),
+            module_classes: Vec::new(),
         };
         self.graph.nodes.push(node);
         self

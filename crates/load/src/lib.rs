@@ -1,0 +1,157 @@
+//! What every front end of nncost does before and after the analysis: the
+//! command-line tool and the Python package share it.
+//!
+//! - [`read_path`] and [`read_bytes`]: a model in any supported format
+//!   (ONNX, a network description) into a [`Graph`], with the facts of the
+//!   file a report states ([`ModelInfo`]);
+//! - [`hardware`]: a device by built-in name or from a TOML/JSON profile;
+//! - [`attach_memory`]: the memory analysis and the roofline added to a
+//!   report, as `--memory`, `--dtype` and `--hardware` ask.
+
+use std::io::Read;
+use std::path::Path;
+
+use nncost_core::{Graph, Report};
+use nncost_render::ModelInfo;
+
+pub mod hardware;
+
+/// Why a model could not be read. The message is one line and names the
+/// file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadError(String);
+
+/// Whether a file is a network description: by its extension, else by its
+/// first statement.
+pub fn is_network_description(path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case(nncost_netdesc::EXTENSION) => true,
+        Some(e) if e.eq_ignore_ascii_case("onnx") => false,
+        _ => {
+            let mut head = Vec::with_capacity(4096);
+            std::fs::File::open(path)
+                .and_then(|f| f.take(4096).read_to_end(&mut head))
+                .is_ok_and(|_| nncost_netdesc::looks_like(&head))
+        }
+    }
+}
+
+/// Prefixes the file name unless the message already names it.
+pub fn with_source(source: &str, message: String) -> String {
+    if message.contains(source) {
+        message
+    } else {
+        format!("{source}: {message}")
+    }
+}
+
+fn onnx_info(source: String, model: &nncost_onnx::Model) -> ModelInfo {
+    ModelInfo {
+        source,
+        format: "onnx".into(),
+        ir_version: Some(model.ir_version),
+        producer: Some(model.producer.clone()),
+        opsets: model.opsets.0.clone(),
+    }
+}
+
+/// A model file: a network description (`.nn`, or any file whose first
+/// statement is one), else ONNX. External data is looked for only inside
+/// the file's folder.
+pub fn read_path(path: &Path) -> Result<(Graph, ModelInfo), ReadError> {
+    let source = path.display().to_string();
+    if is_network_description(path) {
+        let graph = nncost_netdesc::read_file(path).map_err(|e| ReadError(e.to_string()))?;
+        let info = ModelInfo {
+            source,
+            format: "nn".into(),
+            ..ModelInfo::default()
+        };
+        return Ok((graph, info));
+    }
+    let model = nncost_onnx::read_file(path)
+        .map_err(|e| ReadError(with_source(&source, e.to_string())))?;
+    let info = onnx_info(source, &model);
+    Ok((model.graph, info))
+}
+
+/// A model held in memory, named `source` in messages: a network
+/// description when its text starts like one, else ONNX. Without a folder,
+/// external data is never opened: weights held outside are counted by
+/// their declared dims, as for any file.
+pub fn read_bytes(bytes: Vec<u8>, source: &str) -> Result<(Graph, ModelInfo), ReadError> {
+    if nncost_netdesc::looks_like(&bytes) {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ReadError(format!("{source}: a network description must be UTF-8 text")))?;
+        let graph =
+            nncost_netdesc::read_str(&text, source).map_err(|e| ReadError(e.to_string()))?;
+        let info = ModelInfo {
+            source: source.to_string(),
+            format: "nn".into(),
+            ..ModelInfo::default()
+        };
+        return Ok((graph, info));
+    }
+    let model = nncost_onnx::read_bytes(bytes.into())
+        .map_err(|e| ReadError(with_source(source, e.to_string())))?;
+    let info = onnx_info(source.to_string(), &model);
+    Ok((model.graph, info))
+}
+
+/// What the memory analysis and the roofline are asked for.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryRequest {
+    /// `--memory`: memory even without a device or a dtype.
+    pub memory: bool,
+    /// `--dtype`: the precision to run at.
+    pub dtype: Option<String>,
+    /// `--hardware`: a built-in profile's name or a profile file.
+    pub hardware: Option<String>,
+}
+
+/// Why memory or the roofline could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    #[error(transparent)]
+    Profile(#[from] hardware::ProfileError),
+    #[error("a byte count is too large to represent (past 128 bits)")]
+    Overflow,
+    #[error(transparent)]
+    Roofline(#[from] nncost_core::roofline::RooflineError),
+}
+
+/// Adds memory (when any of the request's parts is given) and the
+/// roofline (with a device) to the report.
+pub fn attach_memory(report: &mut Report, request: &MemoryRequest) -> Result<(), MemoryError> {
+    let dtype = request
+        .dtype
+        .as_deref()
+        .map(hardware::parse_dtype)
+        .transpose()?;
+    if !request.memory && request.hardware.is_none() && dtype.is_none() {
+        return Ok(());
+    }
+    let profile = request
+        .hardware
+        .as_deref()
+        .map(hardware::resolve)
+        .transpose()?;
+    let options = nncost_core::memory::MemoryOptions {
+        float_dtype: dtype.map(|(_, d)| d),
+        ..Default::default()
+    };
+    let memory = nncost_core::memory::analyze_memory(report, &options)
+        .map_err(|_| MemoryError::Overflow)?;
+    if let Some(profile) = profile {
+        let precision = dtype.map_or_else(
+            || hardware::model_precision(&report.totals.params_by_dtype),
+            |(p, _)| p,
+        );
+        report.roofline = Some(nncost_core::roofline::roofline(
+            report, &memory, &profile, precision,
+        )?);
+    }
+    report.memory = Some(memory);
+    Ok(())
+}
