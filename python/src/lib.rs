@@ -70,7 +70,11 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
 
 /// Analyses the model file at `path` (ONNX or a network description).
 #[pyfunction]
-fn analyze_path(py: Python<'_>, path: std::path::PathBuf, options: Options) -> PyResult<NativeReport> {
+fn analyze_path(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    options: Options,
+) -> PyResult<NativeReport> {
     py.detach(|| {
         let (graph, info) = nncost_load::read_path(&path).map_err(|e| e.to_string())?;
         Ok::<_, String>((graph, info))

@@ -26,9 +26,7 @@ pub enum ProfileError {
     Unknown { spec: String, builtin: String },
     #[error("--hardware {spec}: {reason}")]
     Invalid { spec: String, reason: String },
-    #[error(
-        "--dtype {spec}: expected one of fp32, tf32, fp16, bf16, fp8, int8, int4, fp64"
-    )]
+    #[error("--dtype {spec}: expected one of fp32, tf32, fp16, bf16, fp8, int8, int4, fp64")]
     Precision { spec: String },
 }
 

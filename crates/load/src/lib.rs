@@ -70,8 +70,8 @@ pub fn read_path(path: &Path) -> Result<(Graph, ModelInfo), ReadError> {
         };
         return Ok((graph, info));
     }
-    let model = nncost_onnx::read_file(path)
-        .map_err(|e| ReadError(with_source(&source, e.to_string())))?;
+    let model =
+        nncost_onnx::read_file(path).map_err(|e| ReadError(with_source(&source, e.to_string())))?;
     let info = onnx_info(source, &model);
     Ok((model.graph, info))
 }
@@ -82,8 +82,11 @@ pub fn read_path(path: &Path) -> Result<(Graph, ModelInfo), ReadError> {
 /// their declared dims, as for any file.
 pub fn read_bytes(bytes: Vec<u8>, source: &str) -> Result<(Graph, ModelInfo), ReadError> {
     if nncost_netdesc::looks_like(&bytes) {
-        let text = String::from_utf8(bytes)
-            .map_err(|_| ReadError(format!("{source}: a network description must be UTF-8 text")))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            ReadError(format!(
+                "{source}: a network description must be UTF-8 text"
+            ))
+        })?;
         let graph =
             nncost_netdesc::read_str(&text, source).map_err(|e| ReadError(e.to_string()))?;
         let info = ModelInfo {
@@ -141,8 +144,8 @@ pub fn attach_memory(report: &mut Report, request: &MemoryRequest) -> Result<(),
         float_dtype: dtype.map(|(_, d)| d),
         ..Default::default()
     };
-    let memory = nncost_core::memory::analyze_memory(report, &options)
-        .map_err(|_| MemoryError::Overflow)?;
+    let memory =
+        nncost_core::memory::analyze_memory(report, &options).map_err(|_| MemoryError::Overflow)?;
     if let Some(profile) = profile {
         let precision = dtype.map_or_else(
             || hardware::model_precision(&report.totals.params_by_dtype),

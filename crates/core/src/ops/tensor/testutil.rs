@@ -167,7 +167,7 @@ pub fn run_rule(
             })
             .collect(),
         scopes: Vec::new(),
-            module_classes: Vec::new(),
+        module_classes: Vec::new(),
     };
     let def = lookup("", op).expect("op is registered");
     let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();
