@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+import warnings
 from typing import Any, Dict, Mapping, Optional
 
 from ._nncost import NncostError
@@ -53,7 +54,10 @@ def _export_torchscript(module, args, kwargs) -> Any:
     if kwargs:
         args = (*args, kwargs)
     buffer = io.BytesIO()
-    torch.onnx.export(module, args, buffer, dynamo=False, opset_version=17)
+    with warnings.catch_warnings():
+        # Asked for by name: its deprecation notice is no news.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, args, buffer, dynamo=False, opset_version=17)
     return onnx.load_from_string(buffer.getvalue())
 
 

@@ -68,3 +68,40 @@ def test_torchscript_exporter():
     r = nncost.profile(model, torch.randn(1, 3, 16, 16), exporter="torchscript")
     assert r.params == 3 * 8 * 9 + 8
     assert r.macs == 8 * 14 * 14 * 27
+
+
+def test_timm_model():
+    timm = pytest.importorskip("timm")
+    model = timm.create_model("resnet10t", pretrained=False, num_classes=10).eval()
+    x = torch.randn(2, 3, 64, 64)
+    r = nncost.profile(model, (x,))
+    assert r.complete
+    assert r.params == sum(p.numel() for p in model.parameters())
+    assert r.macs == flop_counter_macs(model, (x,))
+
+
+def test_transformers_bert(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig(
+        vocab_size=1000,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=256,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    model = transformers.BertModel(config).eval()
+    ids = torch.randint(0, 1000, (2, 16))
+    r = nncost.profile(model, (ids,))
+    assert r.complete
+    assert r.params == sum(p.numel() for p in model.parameters())
+    # Every matrix product counted, the attention's two included: PyTorch's
+    # counter agrees exactly.
+    assert r.macs == flop_counter_macs(model, (ids,))
+    # A ModuleList is never called, so it is no level of its own:
+    # encoder.layer.0 is the encoder's child.
+    layers = {g["module"]: g["class"] for g in r.by_module(2)}
+    assert layers["encoder.layer.0"] == "BertLayer"
+    assert layers["pooler.dense"] == "Linear"
