@@ -121,6 +121,15 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DTYPE")]
     dtype: Option<String>,
 
+    /// A training step: the backward pass's MACs and FLOPs beside the forward's (docs/conventions.md,
+    /// "Training").
+    #[arg(long)]
+    training: bool,
+
+    /// With --training, a parameter (initializer name) left frozen: no weight gradient (repeatable).
+    #[arg(long, value_name = "NAME", requires = "training")]
+    frozen: Vec<String>,
+
     /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
     strict: bool,
@@ -328,6 +337,10 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     };
     nncost_load::attach_memory(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    if cli.training {
+        nncost_load::attach_training(&mut report, &cli.frozen)
+            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    }
     let table = TableOptions {
         exact: cli.exact,
         by_op: cli.by_op,

@@ -199,6 +199,20 @@ class Report:
         return self.to_dict().get("memory")
 
     @property
+    def training(self) -> Optional[Dict[str, Any]]:
+        """With ``mode="train"``: ``total`` (forward plus backward ``macs``,
+        ``flops``, ``int_ops``), ``backward`` and ``frozen``."""
+        t = self.to_dict().get("training")
+        if t is None:
+            return None
+        t = json.loads(json.dumps(t))
+        for part in ("total", "backward"):
+            for key in ("macs", "flops", "int_ops", "other_flops"):
+                if key in t[part]:
+                    t[part][key] = _count(t[part][key])
+        return t
+
+    @property
     def roofline(self) -> Optional[Dict[str, Any]]:
         """The least times on a device, when ``hardware=`` was given."""
         return self.to_dict().get("roofline")
@@ -313,9 +327,13 @@ def _options(
     memory: bool,
     dtype: Optional[str],
     hardware: Optional[str],
+    mode: str = "eval",
+    frozen: Sequence[str] = (),
 ) -> Any:
     if bound not in (None, "max"):
         raise _nncost.NncostError(f"bound={bound!r}: the only bound is 'max'")
+    if mode not in ("eval", "train"):
+        raise _nncost.NncostError(f"mode={mode!r}: expected 'eval' or 'train'")
     shapes = []
     for name, shape in (inputs or {}).items():
         if isinstance(shape, str):
@@ -333,6 +351,8 @@ def _options(
         bool(memory),
         dtype,
         None if hardware is None else os.fspath(hardware),
+        mode == "train",
+        [str(f) for f in frozen],
     )
 
 
@@ -345,6 +365,8 @@ def analyze(
     memory: bool = False,
     dtype: Optional[str] = None,
     hardware: Optional[Union[str, "os.PathLike[str]"]] = None,
+    mode: str = "eval",
+    frozen: Sequence[str] = (),
     name: Optional[str] = None,
 ) -> Report:
     """Analyses a model: a path (ONNX or a network description), the bytes
@@ -355,11 +377,12 @@ def analyze(
     takes every data-dependent size at its upper bound. ``memory=True``
     adds memory, ``dtype="bf16"`` re-stores the float tensors, and
     ``hardware="h100"`` (or a profile file) adds the roofline's least times.
-    ``name`` is what the report and its messages call a model given as
-    bytes. Raises :class:`NncostError` with the command line's one-line
+    ``mode="train"`` adds the backward pass (``report.training``), with
+    the parameters named in ``frozen`` needing no gradient. ``name`` is what
+    the report and its messages call a model given as bytes. Raises :class:`NncostError` with the command line's one-line
     message.
     """
-    options = _options(dims, inputs, bound, memory, dtype, hardware)
+    options = _options(dims, inputs, bound, memory, dtype, hardware, mode, frozen)
     if isinstance(model, (str, os.PathLike)):
         native = _nncost.analyze_path(os.fspath(model), options)
     elif isinstance(model, (bytes, bytearray, memoryview)):

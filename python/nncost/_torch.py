@@ -71,6 +71,7 @@ def profile(
     memory: bool = False,
     dtype: Optional[str] = None,
     hardware: Optional[str] = None,
+    mode: str = "eval",
     exporter: str = "dynamo",
 ) -> Report:
     """Counts a PyTorch module on the given inputs.
@@ -80,8 +81,10 @@ def profile(
     no file is written. If that export fails and no ``dynamic_shapes`` were
     asked for, the TorchScript exporter is tried (``exporter="torchscript"``
     asks for it directly). Nodes are mapped back to the module paths and
-    classes they came from (``layer1.0.conv1``, ``Conv2d``). The report's
-    ``export_seconds`` and ``analysis_seconds`` say where the time went.
+    classes they came from (``layer1.0.conv1``, ``Conv2d``). With
+    ``mode="train"`` the report has the backward pass too, parameters with
+    ``requires_grad=False`` left frozen. The report's ``export_seconds`` and
+    ``analysis_seconds`` say where the time went.
     """
     try:
         import torch  # noqa: F401
@@ -113,12 +116,15 @@ def profile(
         module.train(was_training)
     exported = time.perf_counter()
     data = _strip(proto)
+    frozen = [name for name, p in module.named_parameters() if not p.requires_grad]
     report = analyze(
         data,
         dims=dims,
         memory=memory,
         dtype=dtype,
         hardware=hardware,
+        mode=mode,
+        frozen=frozen,
         name=f"<{type(module).__name__}>",
     )
     done = time.perf_counter()

@@ -19,7 +19,8 @@ create_exception!(
 );
 
 /// What to analyse a model with: the CLI's options, as Python passes them
-/// (a tuple: dims, input shapes, bound at max, memory, dtype, hardware).
+/// (a tuple: dims, input shapes, bound at max, memory, dtype, hardware,
+/// training, frozen parameters).
 #[derive(FromPyObject)]
 struct Options(
     Vec<(String, i64)>,
@@ -28,6 +29,8 @@ struct Options(
     bool,
     Option<String>,
     Option<String>,
+    bool,
+    Vec<String>,
 );
 
 /// An analysed model.
@@ -42,7 +45,7 @@ fn error(message: impl Into<String>) -> PyErr {
 }
 
 fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult<NativeReport> {
-    let Options(dims, input_shapes, bound_max, memory, dtype, hardware) = options;
+    let Options(dims, input_shapes, bound_max, memory, dtype, hardware, training, frozen) = options;
     for (name, value) in &dims {
         if *value < 0 {
             return Err(error(format!(
@@ -65,6 +68,10 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
         hardware,
     };
     nncost_load::attach_memory(&mut report, &request).map_err(|e| with_source(e.to_string()))?;
+    if training {
+        nncost_load::attach_training(&mut report, &frozen)
+            .map_err(|e| with_source(e.to_string()))?;
+    }
     Ok(NativeReport { report, info })
 }
 

@@ -105,3 +105,35 @@ def test_transformers_bert(monkeypatch):
     layers = {g["module"]: g["class"] for g in r.by_module(2)}
     assert layers["encoder.layer.0"] == "BertLayer"
     assert layers["pooler.dense"] == "Linear"
+
+
+def flop_counter_train(module, args):
+    """FlopCounterMode's FLOPs of a forward and backward pass (eval mode:
+    BatchNorm on running statistics, no dropout)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        module(*args).sum().backward()
+    module.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def test_training_matches_pytorch_forward_and_backward(resnet18):
+    x = torch.randn(2, 3, 224, 224)
+    r = nncost.profile(resnet18, (x,), mode="train")
+    t = r.training
+    # Every conv and linear again for the weight gradient, and for the
+    # input gradient except the stem's (the image needs none).
+    assert t["total"]["macs"] == 3 * r.macs - 2 * 118_013_952
+    assert 2 * t["total"]["macs"] == flop_counter_train(resnet18, (x,))
+    # Frozen parameters need no weight gradient, and nothing before the
+    # first trainable one needs an input gradient.
+    for name, p in resnet18.named_parameters():
+        p.requires_grad = not name.startswith(("conv1.", "bn1.", "layer1."))
+    try:
+        frozen = nncost.profile(resnet18, (x,), mode="train")
+        assert 2 * frozen.training["total"]["macs"] == flop_counter_train(resnet18, (x,))
+        assert "conv1.weight" in frozen.training["frozen"]
+    finally:
+        for p in resnet18.parameters():
+            p.requires_grad = True

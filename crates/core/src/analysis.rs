@@ -246,6 +246,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         at_upper_bound: Vec::new(),
         memory: None,
         roofline: None,
+        training: None,
     })
 }
 
@@ -785,10 +786,14 @@ impl<'g> Walk<'_, 'g> {
                         dtype: f.and_then(|f| f.dtype),
                         shape: f.and_then(|f| f.shape.clone()),
                         constant: i.is_some_and(|v| plan.init[v].is_some()),
+                        param: i
+                            .and_then(|v| plan.init[v])
+                            .is_some_and(|k| self.inits.classes[k] == InitClass::Param),
                     }
                 })
                 .collect();
             let mut access = Access::Full;
+            let mut products = None;
             let (outcome, inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
                 Some(subs) => {
                     let table = Rc::clone(&self.data_symbols);
@@ -848,6 +853,7 @@ impl<'g> Walk<'_, 'g> {
                         }
                     }
                     access = ctx.access;
+                    products = ctx.products;
                     (outcome, outputs, ctx.take_cost(), Vec::new())
                 }
             };
@@ -915,6 +921,7 @@ impl<'g> Walk<'_, 'g> {
                 cost,
                 inputs,
                 access,
+                products,
                 outputs: out_reports,
                 status,
                 scopes: node.scopes.clone(),

@@ -26,6 +26,7 @@ pub mod report;
 pub mod roofline;
 pub mod shape;
 pub mod symbols;
+pub mod training;
 pub mod value;
 
 pub use analysis::{analyze, analyze_at_upper_bounds, AnalysisError, AnalysisOptions};

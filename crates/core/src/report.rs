@@ -61,6 +61,9 @@ pub struct InputReport {
     /// a `Constant` node's tensor, or a pure transform of them (see
     /// `weight_sources` in the analysis). Not an activation.
     pub constant: bool,
+    /// Of the constants, a trainable parameter (a weight or bias, not a
+    /// buffer or a constant of a formula).
+    pub param: bool,
 }
 
 /// Whether and how a node was counted.
@@ -124,6 +127,9 @@ pub struct NodeReport {
     /// How it touches input 0's storage (a view, a selection, its shape
     /// only); see [`Access`].
     pub access: Access,
+    /// The two inputs whose products its MACs are, for the backward pass
+    /// (see [`crate::ops::NodeCtx::products`]).
+    pub products: Option<(usize, usize)>,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
     /// The module path the file records for the node (see
@@ -304,6 +310,8 @@ pub struct Report {
     /// Least times on a device, when asked for
     /// ([`crate::roofline::roofline`]).
     pub roofline: Option<crate::roofline::Roofline>,
+    /// The backward pass, when asked for ([`crate::training::training`]).
+    pub training: Option<crate::training::TrainingReport>,
 }
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};

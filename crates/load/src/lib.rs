@@ -102,6 +102,14 @@ pub fn read_bytes(bytes: Vec<u8>, source: &str) -> Result<(Graph, ModelInfo), Re
     Ok((model.graph, info))
 }
 
+/// Adds the backward pass (`--training`) to the report, with the
+/// parameters named in `frozen` needing no gradient.
+pub fn attach_training(report: &mut Report, frozen: &[String]) -> Result<(), MemoryError> {
+    let t = nncost_core::training::training(report, frozen).map_err(|_| MemoryError::Overflow)?;
+    report.training = Some(t);
+    Ok(())
+}
+
 /// What the memory analysis and the roofline are asked for.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryRequest {
@@ -118,7 +126,7 @@ pub struct MemoryRequest {
 pub enum MemoryError {
     #[error(transparent)]
     Profile(#[from] hardware::ProfileError),
-    #[error("a byte count is too large to represent (past 128 bits)")]
+    #[error("a count is too large to represent (past 128 bits)")]
     Overflow,
     #[error(transparent)]
     Roofline(#[from] nncost_core::roofline::RooflineError),

@@ -18,6 +18,7 @@ use nncost_core::{Poly, Report};
 use crate::svg;
 use crate::table::{
     bindings_text, memory_lines, model_facts, module_label, module_title, share_note,
+    training_lines,
 };
 use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::ModelInfo;
@@ -202,6 +203,14 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     }
     let _ = write!(out, "<p class=\"note\">Convention: {}</p>", esc(CONVENTION));
 
+    let training = training_lines(report, false);
+    if !training.is_empty() {
+        out.push_str("<h2>Training</h2><ul>");
+        for line in training {
+            let _ = write!(out, "<li>{}</li>", esc(&line));
+        }
+        out.push_str("</ul>");
+    }
     if let Some(m) = &report.memory {
         out.push_str("<h2>Memory and time</h2><ul>");
         for line in memory_lines(report, false) {

@@ -84,6 +84,20 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
     if let Some(r) = &report.roofline {
         head.push(("roofline", roofline(r)));
     }
+    if let Some(t) = &report.training {
+        head.push((
+            "training",
+            json!({
+                "backward": backward(&t.backward),
+                "total": {
+                    "macs": count(&t.total.macs),
+                    "flops": count(&t.total.flops),
+                    "int_ops": count(&t.total.int_ops),
+                },
+                "frozen": t.frozen,
+            }),
+        ));
+    }
     let mut tail: Vec<(&str, Value)> = vec![
         (
             "unsupported",
@@ -176,8 +190,13 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
         // field each before the node's closing brace.
         let m = report.memory.as_ref().map(|m| &m.nodes[i]);
         let t = report.roofline.as_ref().map(|r| &r.nodes[i]);
-        if m.is_some() || t.is_some() {
+        let b = report.training.as_ref().map(|t| &t.nodes[i]);
+        if m.is_some() || t.is_some() || b.is_some() {
             out.pop();
+            if let Some(b) = b {
+                out.push_str(",\"backward\":");
+                out.push_str(&b.as_ref().map_or(Value::Null, backward).to_string());
+            }
             if let Some(m) = m {
                 out.push_str(",\"memory\":");
                 out.push_str(&node_memory(m).to_string());
@@ -259,6 +278,16 @@ fn node_memory(m: &nncost_core::memory::NodeMemory) -> Value {
     v["output_bytes"] = m.output_bytes.as_ref().map_or(Value::Null, count);
     v["folded"] = json!(m.folded);
     v
+}
+
+/// The backward pass of a node or a model.
+fn backward(b: &nncost_core::training::Backward) -> Value {
+    json!({
+        "macs": count(&b.macs),
+        "flops": count(&b.flops),
+        "other_flops": count(&b.other_flops),
+        "gradients": b.gradients,
+    })
 }
 
 /// A node's `time` on the chosen device.

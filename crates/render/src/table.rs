@@ -699,11 +699,41 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
     }
 }
 
-/// The memory and roofline lines of the totals, when asked for.
+/// The training, memory and roofline lines of the totals, when asked for.
 fn memory_totals(out: &mut String, report: &Report, options: TableOptions) {
-    for line in memory_lines(report, options.exact) {
+    for line in training_lines(report, options.exact)
+        .into_iter()
+        .chain(memory_lines(report, options.exact))
+    {
         let _ = writeln!(out, "{line}");
     }
+}
+
+/// The training step's lines (shared with Markdown and HTML): forward plus
+/// backward MACs and FLOPs, and what the backward adds.
+pub(crate) fn training_lines(report: &Report, exact: bool) -> Vec<String> {
+    let Some(t) = &report.training else {
+        return Vec::new();
+    };
+    let p = |x: &Poly| poly(x, exact);
+    let frozen = if t.frozen.is_empty() {
+        String::new()
+    } else {
+        format!("; frozen: {}", t.frozen.join(", "))
+    };
+    vec![
+        format!(
+            "training MACs {} (backward {}: a gradient product for each operand that needs one){frozen}",
+            p(&t.total.macs),
+            p(&t.backward.macs)
+        ),
+        format!(
+            "training FLOPs {} (backward {}, of which {} estimated: other nodes' derivatives taken as their forward FLOPs)",
+            p(&t.total.flops),
+            p(&t.backward.flops),
+            p(&t.backward.other_flops)
+        ),
+    ]
 }
 
 /// The memory and time summary in lines (shared with the Markdown

@@ -541,6 +541,7 @@ fn body_workspace(n: &NodeReport, fd: Option<DType>) -> Result<Poly, Overflow> {
             at_upper_bound: Vec::new(),
             memory: None,
             roofline: None,
+            training: None,
         };
         let m = analyze_memory(
             &body,

@@ -146,6 +146,7 @@ fn geometry(ctx: &NodeCtx) -> Result<ConvGeometry, OpError> {
 }
 
 fn conv(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.products = Some((0, 1));
     let g = geometry(ctx)?;
     let channels_per_group = g.w1.clone();
     // C_in must equal g·(C_in/g); a mismatch means the weight does not fit.
@@ -191,6 +192,7 @@ impl ConvGeometry {
 }
 
 fn conv_transpose(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.products = Some((0, 1));
     let g = geometry(ctx)?;
     let w = &g.window;
     let out_channels = g.w1.checked_scale(g.group as i128)?;

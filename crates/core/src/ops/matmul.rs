@@ -515,6 +515,7 @@ fn contracted(a: &Dim, b: &Dim, what: &str) -> Result<Dim, OpError> {
 /// by `beta = 0` is not added (runtimes skip it). The article's fully
 /// connected layer with bias is `[K + (K − 1) + 1]·N = 2·K·N` per row.
 fn gemm(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.products = Some((0, 1));
     let (m, n, k) = gemm_dims(ctx, 0, 1, "Gemm")?;
     let alpha = ctx.attr_float("alpha", 1.0)?;
     let beta = ctx.attr_float("beta", 1.0)?;
@@ -594,6 +595,7 @@ pub(super) fn gemm_dims(
 /// MACs = ∏batch·M·N·K; FLOPs = ∏batch·M·N·(2K − 1) (`K` multiplications
 /// and `K − 1` additions per output).
 fn matmul(ctx: &mut NodeCtx) -> RuleResult {
+    ctx.products = Some((0, 1));
     let a = ctx.shape(0)?;
     let b = ctx.shape(1)?;
     let one = Dim::int(1);
@@ -714,6 +716,10 @@ fn unify(a: &Dim, b: &Dim, letter: char) -> Result<Dim, OpError> {
 /// `(k − 1)·P + P − O`. So `bij,bjk->bik` costs exactly what MatMul does,
 /// a transpose or diagonal costs 0 and a trace `ii->` costs `i − 1`.
 fn einsum(ctx: &mut NodeCtx) -> RuleResult {
+    // A product of two operands; of more, the count is not one product.
+    if ctx.num_inputs() == 2 {
+        ctx.products = Some((0, 1));
+    }
     let equation: String = ctx
         .attr_str("equation")?
         .ok_or_else(|| OpError::Invalid("attribute 'equation' is required".into()))?

@@ -223,6 +223,10 @@ pub struct NodeCtx<'a> {
     pub(crate) symbols: Option<SymbolScope<'a>>,
     /// How the node touches input 0 (see [`Access`]).
     pub access: Access,
+    /// The two inputs whose products the node's MACs are (a convolution's
+    /// data and filter, a matrix product's operands): each of them that
+    /// needs a gradient costs the same MACs again in the backward pass.
+    pub products: Option<(usize, usize)>,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -243,6 +247,7 @@ impl<'a> NodeCtx<'a> {
             logical_elements: Vec::new(),
             symbols: None,
             access: Access::Full,
+            products: None,
         }
     }
 
