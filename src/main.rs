@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Report};
+use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
 
 mod layer_cmd;
@@ -270,12 +271,14 @@ fn main() -> ExitCode {
 fn exit_code(outcome: Result<(), Failure>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // One line each: names from the file are escaped, so that a newline
+        // in one cannot forge a second message.
         Err(Failure::Strict(msg)) => {
-            eprintln!("nncost: {msg}");
+            eprintln!("nncost: {}", printable(&msg));
             ExitCode::from(1)
         }
         Err(Failure::Input(e)) => {
-            eprintln!("nncost: error: {e:#}");
+            eprintln!("nncost: error: {}", printable(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

@@ -383,3 +383,19 @@ fn readme_examples_exist() {
         assert!(Path::new(&root().join(example)).exists(), "{example}");
     }
 }
+
+/// A shape of 32,769 axes is one long line, not a crash in the renderer
+/// (whose padding once went through `format!`'s 16-bit width).
+#[test]
+fn very_long_shapes_render() {
+    let shape = vec!["1"; 32_769].join("x");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nncost"))
+        .args(["layer", "relu", "--input", &shape])
+        .output()
+        .expect("nncost runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out
+        .lines()
+        .any(|l| l.starts_with("output   ") && l.len() > 65_536));
+}

@@ -1117,3 +1117,42 @@ fn memory_columns_and_totals() {
         "{out}"
     );
 }
+
+/// Names from the file reach the terminal escaped: a newline cannot forge a
+/// line, an escape sequence cannot drive the terminal; an error stays one
+/// line.
+#[test]
+fn control_characters_in_names_are_escaped() {
+    let dir = scratch("escapes");
+    let evil = "relu\nnncost: error: forged\x1b[2J";
+    let graph = GraphProto {
+        name: "g".into(),
+        node: vec![node("Relu", evil, &["x"], &["y"])],
+        input: vec![vi("x", FLOAT, Some(&[D::P("bat\x1bch"), D::V(8)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let path = write_model(&dir, "evil.onnx", graph);
+    for args in [
+        vec![path.as_str()],
+        vec![path.as_str(), "--format", "markdown"],
+    ] {
+        let o = nncost(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(!out.contains('\x1b'), "{out:?}");
+        assert!(!out.contains("\nnncost: error"), "{out:?}");
+    }
+    let table = stdout(&nncost(&[&path]));
+    assert!(
+        table.contains("relu\\nnncost: error: forged\\x1b[2J"),
+        "{table}"
+    );
+    // A symbol with an unusual name is quoted and escaped as expressions
+    // write it.
+    assert!(table.contains("\"bat\\u{1b}ch\"x8"), "{table}");
+    // An error naming the symbol: one line, escaped.
+    let o = nncost(&[&path, "--dim", "nothing=1"]);
+    assert_bad_input(&o, "bat\\x1bch");
+    assert!(!stderr(&o).contains('\x1b'));
+}

@@ -101,7 +101,10 @@ pub fn render_text(
         if i == 2 {
             out.push('\n');
         }
-        let line = format!("{label:<8} {value:<value_width$}  {about}");
+        // Padded by hand: `format!`'s width stops at 65,535, and a value
+        // (a shape of many axes) may be longer.
+        let pad = value_width - value.chars().count();
+        let line = format!("{label:<8} {value}{}  {about}", " ".repeat(pad));
         let _ = writeln!(out, "{}", line.trim_end());
     }
     if let Some(e) = explanation {

@@ -12,6 +12,7 @@ pub mod layer;
 pub mod markdown;
 pub mod svg;
 pub mod table;
+pub mod text;
 pub mod units;
 
 /// Facts about the model file that the report itself does not carry.

@@ -7,8 +7,10 @@ use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, LEGEND}
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
+use crate::text::printable;
 use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::{ModelInfo, SortKey, TableOptions};
+use std::borrow::Cow;
 
 /// The table: header, rows (nodes, operators or modules; fitted to
 /// `options.width` when given) and totals.
@@ -70,7 +72,7 @@ pub(crate) fn bindings_text(report: &Report) -> Option<String> {
         report
             .bindings
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{}={v}", printable(k)))
             .collect::<Vec<_>>()
             .join(", ")
     })
@@ -91,6 +93,15 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     }
     if share_note(report).is_some() {
         drop_column(&mut rows, SHARE);
+    }
+    // Names come from the file: shown with their control characters
+    // escaped (a newline must not forge a row).
+    for row in &mut rows {
+        for cell in row.iter_mut() {
+            if let Cow::Owned(clean) = printable(cell) {
+                *cell = clean;
+            }
+        }
     }
     // A share of MACs is a number only when their total is one term too.
     if report.totals.cost.macs.terms().count() > 1 {
@@ -183,7 +194,11 @@ fn wrap_into(out: &mut String, text: &str, width: Option<usize>) {
 }
 
 fn header(out: &mut String, report: &Report, info: &ModelInfo, width: Option<usize>) {
-    let mut line = format!("nncost {} · {}", env!("CARGO_PKG_VERSION"), info.source);
+    let mut line = format!(
+        "nncost {} · {}",
+        env!("CARGO_PKG_VERSION"),
+        printable(&info.source)
+    );
     let facts = model_facts(info);
     if !facts.is_empty() {
         let facts = format!("({})", facts.join(", "));
@@ -219,9 +234,9 @@ fn header(out: &mut String, report: &Report, info: &ModelInfo, width: Option<usi
 fn describe_value(v: &ValueReport) -> String {
     format!(
         "{} {} {}",
-        v.name,
+        printable(&v.name),
         v.dtype.map_or("?", |d| d.name()),
-        shape_text(v.shape.as_deref())
+        printable(&shape_text(v.shape.as_deref()))
     )
 }
 
@@ -650,7 +665,7 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
         let _ = writeln!(
             out,
             "symbolic: counts depend on {}; bind with --dim NAME=VALUE",
-            free.join(", ")
+            printable(&free.join(", "))
         );
     }
     let incomplete: Vec<_> = report.incomplete().collect();
@@ -666,7 +681,13 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             }
         );
         for (n, reason) in incomplete.iter().take(10) {
-            let _ = writeln!(out, "  {} ({}): {reason}", n.name, n.op_type);
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}",
+                printable(&n.name),
+                printable(&n.op_type),
+                printable(reason)
+            );
         }
         if incomplete.len() > 10 {
             let _ = writeln!(
@@ -686,7 +707,7 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
                 } else {
                     format!("{}:{}", u.domain, u.op_type)
                 };
-                format!("{op} ×{}", u.nodes.len())
+                format!("{} ×{}", printable(&op), u.nodes.len())
             })
             .collect();
         let n = report.unsupported_count();
@@ -719,7 +740,7 @@ pub(crate) fn training_lines(report: &Report, exact: bool) -> Vec<String> {
     let frozen = if t.frozen.is_empty() {
         String::new()
     } else {
-        format!("; frozen: {}", t.frozen.join(", "))
+        format!("; frozen: {}", printable(&t.frozen.join(", ")))
     };
     vec![
         format!(
@@ -775,7 +796,7 @@ pub(crate) fn memory_lines(report: &Report, exact: bool) -> Vec<String> {
     ));
     let describe = |s: &nncost_core::memory::Schedule| -> String {
         let at = |node: &Option<usize>| match node {
-            Some(i) => format!(" at {}", report.nodes[*i].name),
+            Some(i) => format!(" at {}", printable(&report.nodes[*i].name)),
             None => " (the inputs, before any node)".to_string(),
         };
         match (s.peak_at.as_slice(), s.peak_for_large_sizes()) {
