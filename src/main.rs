@@ -127,6 +127,11 @@ pub(crate) struct Cli {
     #[arg(long)]
     training: bool,
 
+    /// Also count as another tool does: torch (FlopCounterMode), torchvision, fvcore, thop, ptflops
+    /// (docs/conventions.md, "Presets").
+    #[arg(long, value_name = "TOOL")]
+    convention: Option<String>,
+
     /// With --training, a parameter (initializer name) left frozen: no weight gradient (repeatable).
     #[arg(long, value_name = "NAME", requires = "training")]
     frozen: Vec<String>,
@@ -342,6 +347,10 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     if cli.training {
         nncost_load::attach_training(&mut report, &cli.frozen)
+            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    }
+    if let Some(name) = &cli.convention {
+        nncost_load::attach_convention(&mut report, name)
             .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     }
     let table = TableOptions {

@@ -199,6 +199,12 @@ class Report:
         return self.to_dict().get("memory")
 
     @property
+    def convention_count(self) -> Optional[Count]:
+        """With ``convention=``: the total as that tool counts it."""
+        c = self.to_dict().get("convention_count")
+        return None if c is None else _count(c["total"])
+
+    @property
     def training(self) -> Optional[Dict[str, Any]]:
         """With ``mode="train"``: ``total`` (forward plus backward ``macs``,
         ``flops``, ``int_ops``), ``backward`` and ``frozen``."""
@@ -329,6 +335,7 @@ def _options(
     hardware: Optional[str],
     mode: str = "eval",
     frozen: Sequence[str] = (),
+    convention: Optional[str] = None,
 ) -> Any:
     if bound not in (None, "max"):
         raise _nncost.NncostError(f"bound={bound!r}: the only bound is 'max'")
@@ -353,6 +360,7 @@ def _options(
         None if hardware is None else os.fspath(hardware),
         mode == "train",
         [str(f) for f in frozen],
+        convention,
     )
 
 
@@ -367,6 +375,7 @@ def analyze(
     hardware: Optional[Union[str, "os.PathLike[str]"]] = None,
     mode: str = "eval",
     frozen: Sequence[str] = (),
+    convention: Optional[str] = None,
     name: Optional[str] = None,
 ) -> Report:
     """Analyses a model: a path (ONNX or a network description), the bytes
@@ -377,12 +386,14 @@ def analyze(
     takes every data-dependent size at its upper bound. ``memory=True``
     adds memory, ``dtype="bf16"`` re-stores the float tensors, and
     ``hardware="h100"`` (or a profile file) adds the roofline's least times.
+    ``convention="fvcore"`` (or ``torch``, ``torchvision``, ``thop``,
+    ``ptflops``) also counts as that tool does (``report.convention_count``).
     ``mode="train"`` adds the backward pass (``report.training``), with
     the parameters named in ``frozen`` needing no gradient. ``name`` is what
     the report and its messages call a model given as bytes. Raises :class:`NncostError` with the command line's one-line
     message.
     """
-    options = _options(dims, inputs, bound, memory, dtype, hardware, mode, frozen)
+    options = _options(dims, inputs, bound, memory, dtype, hardware, mode, frozen, convention)
     if isinstance(model, (str, os.PathLike)):
         native = _nncost.analyze_path(os.fspath(model), options)
     elif isinstance(model, (bytes, bytearray, memoryview)):

@@ -72,6 +72,7 @@ def profile(
     dtype: Optional[str] = None,
     hardware: Optional[str] = None,
     mode: str = "eval",
+    convention: Optional[str] = None,
     exporter: str = "dynamo",
 ) -> Report:
     """Counts a PyTorch module on the given inputs.
@@ -125,6 +126,7 @@ def profile(
         hardware=hardware,
         mode=mode,
         frozen=frozen,
+        convention=convention,
         name=f"<{type(module).__name__}>",
     )
     done = time.perf_counter()

@@ -20,7 +20,7 @@ create_exception!(
 
 /// What to analyse a model with: the CLI's options, as Python passes them
 /// (a tuple: dims, input shapes, bound at max, memory, dtype, hardware,
-/// training, frozen parameters).
+/// training, frozen parameters, convention).
 #[derive(FromPyObject)]
 struct Options(
     Vec<(String, i64)>,
@@ -31,6 +31,7 @@ struct Options(
     Option<String>,
     bool,
     Vec<String>,
+    Option<String>,
 );
 
 /// An analysed model.
@@ -45,7 +46,17 @@ fn error(message: impl Into<String>) -> PyErr {
 }
 
 fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult<NativeReport> {
-    let Options(dims, input_shapes, bound_max, memory, dtype, hardware, training, frozen) = options;
+    let Options(
+        dims,
+        input_shapes,
+        bound_max,
+        memory,
+        dtype,
+        hardware,
+        training,
+        frozen,
+        convention,
+    ) = options;
     for (name, value) in &dims {
         if *value < 0 {
             return Err(error(format!(
@@ -70,6 +81,10 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
     nncost_load::attach_memory(&mut report, &request).map_err(|e| with_source(e.to_string()))?;
     if training {
         nncost_load::attach_training(&mut report, &frozen)
+            .map_err(|e| with_source(e.to_string()))?;
+    }
+    if let Some(name) = convention {
+        nncost_load::attach_convention(&mut report, &name)
             .map_err(|e| with_source(e.to_string()))?;
     }
     Ok(NativeReport { report, info })

@@ -247,6 +247,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         memory: None,
         roofline: None,
         training: None,
+        convention: None,
     })
 }
 
@@ -926,6 +927,7 @@ impl<'g> Walk<'_, 'g> {
                 status,
                 scopes: node.scopes.clone(),
                 module_classes: node.module_classes.clone(),
+                source_op: node.source_op.clone(),
                 subgraphs,
             });
         }

@@ -226,6 +226,9 @@ pub struct Node {
     /// The class of each module of `scopes` (`Conv2d`, `Sequential`,
     /// `BertLayer`), as the exporter recorded it; empty when it did not.
     pub module_classes: Vec<String>,
+    /// The framework operation the node was exported from
+    /// (`aten.scaled_dot_product_attention.default`), when recorded.
+    pub source_op: String,
 }
 
 impl Node {

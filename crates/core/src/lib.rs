@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod control;
+pub mod convention;
 pub mod cost;
 pub mod diff;
 pub mod fxhash;

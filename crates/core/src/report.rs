@@ -138,6 +138,9 @@ pub struct NodeReport {
     /// The class of each module of `scopes` (`Conv2d`), when the file
     /// records it; empty otherwise.
     pub module_classes: Vec<String>,
+    /// The framework operation the node was exported from, when recorded
+    /// (see [`crate::graph::Node::source_op`]).
+    pub source_op: String,
     /// Bodies of a control-flow node (If's branches, Loop's and Scan's
     /// body), each with its own nodes; empty for other nodes. The node's
     /// own `macs`/`flops` already include its bodies' cost (times the trip
@@ -312,6 +315,9 @@ pub struct Report {
     pub roofline: Option<crate::roofline::Roofline>,
     /// The backward pass, when asked for ([`crate::training::training`]).
     pub training: Option<crate::training::TrainingReport>,
+    /// The count by another tool's convention, when asked for
+    /// ([`crate::convention::apply`]).
+    pub convention: Option<crate::convention::ConventionReport>,
 }
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};

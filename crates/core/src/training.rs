@@ -33,6 +33,9 @@ pub struct Backward {
     /// How many of the product's two operands need a gradient (0 for a
     /// node without products).
     pub gradients: u8,
+    /// Whether the second operand (a convolution's filter, a matrix
+    /// product's right side) needs one.
+    pub second_operand: bool,
 }
 
 /// The training step's work.
@@ -67,9 +70,9 @@ pub fn training(report: &Report, frozen: &[String]) -> Result<TrainingReport, Ov
         let node = match &n.cost {
             None => None,
             Some(cost) => {
-                let gradients = match n.products {
-                    Some((a, b)) => u8::from(grad_of(a)) + u8::from(grad_of(b)),
-                    None => 0,
+                let (gradients, second_operand) = match n.products {
+                    Some((a, b)) => (u8::from(grad_of(a)) + u8::from(grad_of(b)), grad_of(b)),
+                    None => (0, false),
                 };
                 let macs = cost.macs.checked_scale(i128::from(gradients))?;
                 // What the forward does beyond its products (integer
@@ -86,6 +89,7 @@ pub fn training(report: &Report, frozen: &[String]) -> Result<TrainingReport, Ov
                     flops,
                     other_flops,
                     gradients,
+                    second_operand,
                 })
             }
         };

@@ -110,6 +110,19 @@ pub fn attach_training(report: &mut Report, frozen: &[String]) -> Result<(), Mem
     Ok(())
 }
 
+/// Adds the count by another tool's convention (`--convention`).
+pub fn attach_convention(report: &mut Report, name: &str) -> Result<(), MemoryError> {
+    let convention = nncost_core::convention::Convention::parse(name).ok_or_else(|| {
+        MemoryError::Convention {
+            name: name.to_string(),
+        }
+    })?;
+    let c =
+        nncost_core::convention::apply(report, convention).map_err(|_| MemoryError::Overflow)?;
+    report.convention = Some(c);
+    Ok(())
+}
+
 /// What the memory analysis and the roofline are asked for.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryRequest {
@@ -130,6 +143,10 @@ pub enum MemoryError {
     Overflow,
     #[error(transparent)]
     Roofline(#[from] nncost_core::roofline::RooflineError),
+    #[error(
+        "--convention {name}: expected one of nncost, torch, torchvision, fvcore, thop, ptflops"
+    )]
+    Convention { name: String },
 }
 
 /// Adds memory (when any of the request's parts is given) and the

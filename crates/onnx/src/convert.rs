@@ -538,7 +538,7 @@ fn convert_node(
         pass.producer.push(index);
         outputs.push(Some(id));
     }
-    let (scopes, module_classes) = torch_modules(metadata_props);
+    let (scopes, module_classes, source_op) = torch_modules(metadata_props);
     Ok(Node {
         name: name_text.to_string(),
         op_type: op_text.to_string(),
@@ -548,6 +548,7 @@ fn convert_node(
         attributes,
         scopes,
         module_classes,
+        source_op,
     })
 }
 
@@ -558,9 +559,12 @@ fn convert_node(
 /// modules between are already dotted paths), and, item for item,
 /// `pkg.torch.onnx.class_hierarchy` = `['torchvision.models.resnet.ResNet',
 /// 'torch.nn.modules.container.Sequential', …, 'aten.convolution.default']`,
-/// of which the class names are kept (`Sequential`). Empty when absent or
-/// not in that form; no classes when they do not pair with the modules.
-fn torch_modules(props: &[crate::proto::StringStringEntryProto]) -> (Vec<String>, Vec<String>) {
+/// of which the class names are kept (`Sequential`), and the operation
+/// (`aten.convolution.default`). Empty when absent or not in that form; no
+/// classes when they do not pair with the modules.
+fn torch_modules(
+    props: &[crate::proto::StringStringEntryProto],
+) -> (Vec<String>, Vec<String>, String) {
     let list = |key: &[u8]| -> Option<Vec<&str>> {
         let value = props
             .iter()
@@ -575,10 +579,10 @@ fn torch_modules(props: &[crate::proto::StringStringEntryProto]) -> (Vec<String>
         )
     };
     let Some(scopes) = list(b"pkg.torch.onnx.name_scopes") else {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), String::new());
     };
     let [_root, modules @ .., _op] = scopes.as_slice() else {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), String::new());
     };
     let classes = list(b"pkg.torch.onnx.class_hierarchy").filter(|c| c.len() == scopes.len());
     let mut paths = Vec::with_capacity(modules.len());
@@ -593,7 +597,12 @@ fn torch_modules(props: &[crate::proto::StringStringEntryProto]) -> (Vec<String>
             names.push(class.rsplit('.').next().unwrap_or(class).to_string());
         }
     }
-    (paths, names)
+    // The operation the node comes from: the hierarchy's last item.
+    let source = classes
+        .as_ref()
+        .and_then(|c| c.last())
+        .map_or(String::new(), |op| op.to_string());
+    (paths, names, source)
 }
 
 /// What subgraph conversion needs to know about the node it belongs to.

@@ -84,6 +84,17 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
     if let Some(r) = &report.roofline {
         head.push(("roofline", roofline(r)));
     }
+    if let Some(c) = &report.convention {
+        head.push((
+            "convention_count",
+            json!({
+                "convention": c.convention.name(),
+                "unit": c.convention.unit(),
+                "total": count(&c.total),
+                "nodes": c.nodes.iter().map(|n| n.as_ref().map_or(Value::Null, count)).collect::<Vec<_>>(),
+            }),
+        ));
+    }
     if let Some(t) = &report.training {
         head.push((
             "training",

@@ -733,8 +733,17 @@ fn memory_totals(out: &mut String, report: &Report, options: TableOptions) {
 /// The training step's lines (shared with Markdown and HTML): forward plus
 /// backward MACs and FLOPs, and what the backward adds.
 pub(crate) fn training_lines(report: &Report, exact: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(c) = &report.convention {
+        lines.push(format!(
+            "{:<9}{} {} (its own convention: docs/conventions.md, \"Presets\")",
+            c.convention.name(),
+            poly(&c.total, exact),
+            c.convention.unit()
+        ));
+    }
     let Some(t) = &report.training else {
-        return Vec::new();
+        return lines;
     };
     let p = |x: &Poly| poly(x, exact);
     let frozen = if t.frozen.is_empty() {
@@ -742,7 +751,7 @@ pub(crate) fn training_lines(report: &Report, exact: bool) -> Vec<String> {
     } else {
         format!("; frozen: {}", printable(&t.frozen.join(", ")))
     };
-    vec![
+    lines.extend([
         format!(
             "training MACs {} (backward {}: a gradient product for each operand that needs one){frozen}",
             p(&t.total.macs),
@@ -754,7 +763,8 @@ pub(crate) fn training_lines(report: &Report, exact: bool) -> Vec<String> {
             p(&t.backward.flops),
             p(&t.backward.other_flops)
         ),
-    ]
+    ]);
+    lines
 }
 
 /// The memory and time summary in lines (shared with the Markdown

@@ -130,6 +130,7 @@ impl GraphBuilder {
             attributes,
             scopes: Vec::new(),
             module_classes: Vec::new(),
+            source_op: String::new(),
         });
         out
     }

@@ -542,6 +542,7 @@ fn body_workspace(n: &NodeReport, fd: Option<DType>) -> Result<Poly, Overflow> {
             memory: None,
             roofline: None,
             training: None,
+            convention: None,
         };
         let m = analyze_memory(
             &body,

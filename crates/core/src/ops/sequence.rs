@@ -1048,6 +1048,7 @@ mod tests {
                 .collect(),
             scopes: Vec::new(),
             module_classes: Vec::new(),
+            source_op: String::new(),
         };
         let def = lookup("", op).expect("op is registered");
         let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();

@@ -168,6 +168,7 @@ pub fn run_rule(
             .collect(),
         scopes: Vec::new(),
         module_classes: Vec::new(),
+        source_op: String::new(),
     };
     let def = lookup("", op).expect("op is registered");
     let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();
@@ -268,6 +269,7 @@ impl GraphBuilder {
                 .collect(),
             scopes: Vec::new(),
             module_classes: Vec::new(),
+            source_op: String::new(),
         };
         self.graph.nodes.push(node);
         self
