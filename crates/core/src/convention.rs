@@ -299,6 +299,19 @@ fn thop(f: &Facts) -> Result<Poly, Overflow> {
         "Gemm" | "MatMul" if f.in_module(&["Linear"]) => Ok(f.macs.clone()),
         _ if f.is_norm() && f.in_module(NORM) => f.numel_in()?.checked_scale(4),
         "PRelu" if f.in_module(&["PReLU"]) => f.numel_in(),
+        // `nn.Softmax`: n exps, n − 1 adds and n divides per row of n
+        // (rows along the last axis, as the module is almost always used).
+        "Softmax" if f.class == "Softmax" => {
+            let rows =
+                f.n.inputs
+                    .first()
+                    .and_then(|i| i.shape.as_ref())
+                    .and_then(|s| s.split_last().map(|(_, rest)| numel(rest)))
+                    .transpose()?
+                    .flatten()
+                    .unwrap_or(Poly::ZERO);
+            f.numel_in()?.checked_scale(3)?.checked_sub(&rows)
+        }
         _ if f.is_adaptive_avg_pool()
             && f.in_module(&[
                 "AdaptiveAvgPool1d",
@@ -381,8 +394,9 @@ fn ptflops(f: &Facts) -> Result<Poly, Overflow> {
             f.numel_in()?.checked_scale(if twice { 2 } else { 1 })?
         }
         "Relu" => match module {
-            // The module's hook, and F.relu it calls.
-            "ReLU" => f.numel_out()?.checked_scale(2)?,
+            // The module's hook, and F.relu it calls (a file that records
+            // no modules: taken as an nn.ReLU, the common case).
+            "ReLU" | "" => f.numel_out()?.checked_scale(2)?,
             _ if f.from("aten.relu") => f.numel_in()?,
             _ => Poly::ZERO,
         },
@@ -400,7 +414,7 @@ fn ptflops(f: &Facts) -> Result<Poly, Overflow> {
         "Softmax" if f.from("aten.softmax") || f.from("aten._softmax") => f.numel_in()?,
         "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "ReduceMean"
         | "ReduceMax"
-            if POOL.contains(&module) =>
+            if POOL.contains(&module) || module.is_empty() =>
         {
             f.numel_in()?.checked_scale(2)?
         }

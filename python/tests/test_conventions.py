@@ -1,0 +1,62 @@
+"""The presets against the tools themselves: on every torchvision
+classification model (random weights), nncost's count by each preset is
+within 0.5% of the figure the tool gave, recorded by
+scripts/make_convention_reference.py in
+tests/fixtures/torchvision/convention_reference.json."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+torchvision = pytest.importorskip("torchvision")
+pytest.importorskip("onnxscript")
+
+import nncost  # noqa: E402
+from nncost._torch import _export_dynamo, _strip  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "torchvision"
+REFERENCE = json.loads((FIXTURES / "convention_reference.json").read_text())
+SHAPES = {m["name"]: m["input_shape"] for m in json.loads((FIXTURES / "reference.json").read_text())}
+
+# preset → the tool's figure in the reference
+FIGURES = {
+    "torch": "torch_fwd",
+    "fvcore": "fvcore",
+    "thop": "thop_macs",
+    "ptflops": "ptflops_macs",
+}
+
+
+def exported(name):
+    kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None, **kwargs).eval()
+    x = torch.zeros(*SHAPES[name])
+    data = _strip(_export_dynamo(model, (x,), {}, None))
+    del model
+    return data
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE["models"]))
+def test_presets_agree_with_their_tools(name):
+    ref = REFERENCE["models"][name]
+    data = exported(name)
+    report = nncost.analyze(data, name=name)
+    assert report.params == ref["params"]
+    off = {}
+    for preset, key in FIGURES.items():
+        want = ref.get(key)
+        if want is None:
+            continue
+        got = nncost.analyze(data, convention=preset, name=name).convention_count
+        off[preset] = (got - want) / want
+    # torchvision's published figure, in its three decimals of GMACs.
+    got = nncost.analyze(data, convention="torchvision", name=name).convention_count
+    off["torchvision"] = (round(got / 1e9, 3) - ref["torchvision_published_gmacs"]) / ref["torchvision_published_gmacs"]
+    # A training step as FlopCounterMode counts it.
+    train = nncost.analyze(data, convention="torch", mode="train", name=name).convention_count
+    off["torch train"] = (train - ref["torch_train"]) / ref["torch_train"]
+    bad = {k: f"{v:+.3%}" for k, v in off.items() if abs(v) > 0.005}
+    assert not bad, bad
