@@ -235,7 +235,38 @@ fn torch_backward(n: &NodeReport, b: &crate::training::Backward) -> Result<Poly,
         };
         flops = flops.checked_add(&macs.checked_scale(2 * groups)?)?;
     }
+    // Its attention backward also recomputes the scores `Q·Kᵀ`: one more
+    // product, counted here half on each of the attention's two products
+    // (equal when queries and values have the same width, as always in
+    // torchvision).
+    if n.source_op.contains("scaled_dot_product_attention") && b.gradients > 0 {
+        flops = flops.checked_add(&macs)?;
+    }
     Ok(flops)
+}
+
+/// For a product of a scaled-dot-product attention, the batch, heads,
+/// query length, key length and head width when it is the scores' product
+/// `Q·Kᵀ` (`[B, H, L, d] × [B, H, d, S]`), and `None` for the other
+/// (`A·V`, `[B, H, L, S] × [B, H, S, d]`). Told apart by the output's last
+/// axis: the keys' count for the scores, which is the queries' count in
+/// self-attention, against a head's width.
+fn attention_scores(n: &NodeReport) -> Option<[i128; 5]> {
+    let dims = |shape: Option<&crate::shape::Shape>| -> Option<Vec<i128>> {
+        shape?
+            .iter()
+            .map(|d| d.poly().and_then(Poly::as_constant))
+            .collect()
+    };
+    let q = dims(n.inputs.first()?.shape.as_ref())?;
+    let out = dims(n.outputs.first()?.shape.as_ref())?;
+    let [.., l, d] = q.as_slice() else {
+        return None;
+    };
+    let s = *out.last()?;
+    let batch_heads: i128 = q[..q.len() - 2].iter().product();
+    let heads = if q.len() >= 4 { q[q.len() - 3] } else { 1 };
+    (s == *l && s != *d).then_some([batch_heads / heads.max(1), heads, *l, s, *d])
 }
 
 /// A convolution's groups: its input channels over its filter's.
@@ -252,6 +283,21 @@ fn conv_groups(n: &NodeReport) -> i128 {
         (Some(c), Some(per_group)) if per_group > 0 && c % per_group == 0 => c / per_group,
         _ => 1,
     }
+}
+
+/// ptflops' count for one `nn.MultiheadAttention` call on `b` sequences
+/// of `l` queries and `s` keys, `h` heads of width `d` (model width `h·d`),
+/// with biases: `l·D` (scaling), the three projections `(l + 2s)·D²` and
+/// their biases `(l + 2s)·D`, per head `l·s·d` scores, `l·s` softmax and
+/// `l·s·d` weighted sum, and the output projection `l·D·(D + 1)`.
+fn multihead_attention(b: i128, h: i128, l: i128, s: i128, d: i128) -> i128 {
+    let width = h * d;
+    let per_sequence = l * width
+        + (l + 2 * s) * width * width
+        + (l + 2 * s) * width
+        + h * (l * s * d + l * s + l * s * d)
+        + l * width * (width + 1);
+    b * per_sequence
 }
 
 fn fvcore(f: &Facts) -> Result<Poly, Overflow> {
@@ -382,6 +428,22 @@ fn ptflops(f: &Facts) -> Result<Poly, Overflow> {
                 && f.n.inputs.iter().any(|i| i.param) =>
         {
             f.numel_out()?
+        }
+        // nn.MultiheadAttention's hook: its own formula for the whole
+        // module (projections, scores, softmax, weighted sum, output
+        // projection), put on the scores' product; the rest of the module
+        // counts nothing more (F.linear and the fused attention are not
+        // intercepted).
+        "MatMul" if module == "MultiheadAttention" && f.from("scaled_dot_product_attention") => {
+            match attention_scores(f.n) {
+                Some([b, h, l, s, d]) => Poly::constant(multihead_attention(b, h, l, s, d)),
+                None => Poly::ZERO,
+            }
+        }
+        // Swin V2 computes its scores with `@`, which ptflops does not
+        // intercept (it does `torch.matmul` and `Tensor.matmul`).
+        "MatMul" if module == "ShiftedWindowAttentionV2" && attention_scores(f.n).is_some() => {
+            Poly::ZERO
         }
         // torch.matmul, Tensor.matmul, mm, bmm: MACs; addmm: with bias.
         "MatMul" if f.from("aten.matmul") || f.from("aten.bmm") || f.from("aten.mm") => {
