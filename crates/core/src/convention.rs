@@ -321,15 +321,17 @@ fn fvcore(f: &Facts) -> Result<Poly, Overflow> {
     }
 }
 
+/// The convolution modules both module-based tools hook.
+const CONV: &[&str] = &[
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+];
+
 fn thop(f: &Facts) -> Result<Poly, Overflow> {
-    const CONV: &[&str] = &[
-        "Conv1d",
-        "Conv2d",
-        "Conv3d",
-        "ConvTranspose1d",
-        "ConvTranspose2d",
-        "ConvTranspose3d",
-    ];
     const NORM: &[&str] = &[
         "BatchNorm1d",
         "BatchNorm2d",
@@ -375,14 +377,6 @@ fn thop(f: &Facts) -> Result<Poly, Overflow> {
 }
 
 fn ptflops(f: &Facts) -> Result<Poly, Overflow> {
-    const CONV: &[&str] = &[
-        "Conv1d",
-        "Conv2d",
-        "Conv3d",
-        "ConvTranspose1d",
-        "ConvTranspose2d",
-        "ConvTranspose3d",
-    ];
     const NORM: &[&str] = &[
         "BatchNorm1d",
         "BatchNorm2d",
