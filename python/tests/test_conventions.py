@@ -47,7 +47,11 @@ def test_presets_agree_with_their_tools(name):
     ref = REFERENCE["models"][name]
     data = exported(name)
     report = nncost.analyze(data, name=name)
-    assert report.params == ref["params"]
+    # Exact but for Swin V2, whose float buffer relative_coords_table (450
+    # elements a block) the graph reads like a weight: nothing in an ONNX
+    # file tells a buffer from a parameter there.
+    extra = 450 * {"swin_v2_t": 12, "swin_v2_s": 24, "swin_v2_b": 24}.get(name, 0)
+    assert report.params == ref["params"] + extra
     off = {}
     for preset, key in FIGURES.items():
         want = ref.get(key)
