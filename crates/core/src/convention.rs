@@ -233,7 +233,7 @@ fn torch_backward(n: &NodeReport, b: &crate::training::Backward) -> Result<Poly,
         } else {
             1
         };
-        flops = flops.checked_add(&macs.checked_scale(2 * groups)?)?;
+        flops = flops.checked_add(&macs.checked_scale(groups.checked_mul(2).ok_or(Overflow)?)?)?;
     }
     // Its attention backward also recomputes the scores `Q·Kᵀ`: one more
     // product, counted here half on each of the attention's two products
@@ -264,7 +264,9 @@ fn attention_scores(n: &NodeReport) -> Option<[i128; 5]> {
         return None;
     };
     let s = *out.last()?;
-    let batch_heads: i128 = q[..q.len() - 2].iter().product();
+    let batch_heads = q[..q.len() - 2]
+        .iter()
+        .try_fold(1i128, |acc, &x| acc.checked_mul(x))?;
     let heads = if q.len() >= 4 { q[q.len() - 3] } else { 1 };
     (s == *l && s != *d).then_some([batch_heads / heads.max(1), heads, *l, s, *d])
 }
@@ -290,14 +292,23 @@ fn conv_groups(n: &NodeReport) -> i128 {
 /// with biases: `l·D` (scaling), the three projections `(l + 2s)·D²` and
 /// their biases `(l + 2s)·D`, per head `l·s·d` scores, `l·s` softmax and
 /// `l·s·d` weighted sum, and the output projection `l·D·(D + 1)`.
-fn multihead_attention(b: i128, h: i128, l: i128, s: i128, d: i128) -> i128 {
-    let width = h * d;
-    let per_sequence = l * width
-        + (l + 2 * s) * width * width
-        + (l + 2 * s) * width
-        + h * (l * s * d + l * s + l * s * d)
-        + l * width * (width + 1);
-    b * per_sequence
+/// `None` past 128 bits.
+fn multihead_attention(b: i128, h: i128, l: i128, s: i128, d: i128) -> Option<i128> {
+    let mul = |terms: &[i128]| terms.iter().try_fold(1i128, |acc, &x| acc.checked_mul(x));
+    let width = mul(&[h, d])?;
+    let rows = l.checked_add(s.checked_mul(2)?)?;
+    let scores = mul(&[l, s])?;
+    let per_head = mul(&[scores, d])?.checked_mul(2)?.checked_add(scores)?;
+    let per_sequence = [
+        mul(&[l, width])?,
+        mul(&[rows, width, width])?,
+        mul(&[rows, width])?,
+        mul(&[h, per_head])?,
+        mul(&[l, width, width.checked_add(1)?])?,
+    ]
+    .iter()
+    .try_fold(0i128, |acc, &x| acc.checked_add(x))?;
+    b.checked_mul(per_sequence)
 }
 
 fn fvcore(f: &Facts) -> Result<Poly, Overflow> {
@@ -430,7 +441,9 @@ fn ptflops(f: &Facts) -> Result<Poly, Overflow> {
         // intercepted).
         "MatMul" if module == "MultiheadAttention" && f.from("scaled_dot_product_attention") => {
             match attention_scores(f.n) {
-                Some([b, h, l, s, d]) => Poly::constant(multihead_attention(b, h, l, s, d)),
+                Some([b, h, l, s, d]) => {
+                    Poly::constant(multihead_attention(b, h, l, s, d).ok_or(Overflow)?)
+                }
                 None => Poly::ZERO,
             }
         }
