@@ -9,10 +9,13 @@
 //!
 //! - the location is relative, with no `..`, root or drive component;
 //! - every component below the model's folder is a real directory or file,
-//!   not a symbolic link, and the file's canonical path is inside the
-//!   folder;
-//! - the file is a regular file with a single hard link (another link could
-//!   be a name for a file anywhere);
+//!   not a symbolic link, checked as it is opened (each relative to the
+//!   descriptor of the one before, with `O_NOFOLLOW`: no other process can
+//!   swap a name between the check and the open);
+//! - the file is opened without blocking (a FIFO or a device is opened at
+//!   once, then refused);
+//! - the open file is a regular file with a single hard link (another link
+//!   could be a name for a file anywhere), by `fstat` of its descriptor;
 //! - offset and length lie within the file, checked before reading, and the
 //!   length is exactly what the tensor's dims and dtype need.
 //!
@@ -79,29 +82,10 @@ fn read_contained(
             ));
         }
     }
-    // Walk the components without following links.
-    let mut path = dir.to_path_buf();
-    for component in relative.components() {
-        path.push(component);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(format!("'{}' is a symbolic link", path.display()))
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot inspect '{}': {e}", path.display())),
-        }
-    }
-    let canonical_dir = dir
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve the model's folder: {e}"))?;
-    let canonical = path
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve '{}': {e}", path.display()))?;
-    if !canonical.starts_with(&canonical_dir) {
-        return Err("it resolves outside the model's folder".into());
-    }
-    let mut file = File::open(&canonical).map_err(|e| format!("cannot open: {e}"))?;
+    let Some(file) = open_contained(dir, &relative)? else {
+        return Ok(None);
+    };
+    let mut file = file;
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot inspect: {e}"))?;
@@ -128,6 +112,98 @@ fn read_contained(
         .and_then(|_| file.read_exact(&mut buf))
         .map_err(|e| format!("cannot read: {e}"))?;
     Ok(Some(Bytes::from(buf)))
+}
+
+/// Opens `relative` (plain names only) inside `dir` without following a
+/// symbolic link at any step and without a window between checking and
+/// opening: each component is opened relative to the descriptor of the one
+/// before, with `O_NOFOLLOW`, and the file itself with `O_NONBLOCK`, so that
+/// a FIFO or a device is opened at once and then refused by what `fstat`
+/// says of the descriptor (not of a name another process could swap).
+/// `Ok(None)` when a component does not exist.
+#[cfg(unix)]
+#[allow(unsafe_code)] // openat: std has no call relative to a descriptor.
+fn open_contained(dir: &Path, relative: &Path) -> Result<Option<File>, String> {
+    use std::ffi::CString;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+
+    let c_string =
+        |bytes: &[u8]| CString::new(bytes).map_err(|_| "the location contains NUL".to_string());
+    let open_at =
+        |at: Option<&OwnedFd>, name: &CString, flags: libc::c_int| -> std::io::Result<OwnedFd> {
+            let base = at.map_or(libc::AT_FDCWD, |fd| fd.as_raw_fd());
+            // SAFETY: `name` is a NUL-terminated string that outlives the
+            // call, and `base` is an open descriptor (or AT_FDCWD); on success
+            // the returned descriptor is new and owned by nobody else.
+            let fd = unsafe { libc::openat(base, name.as_ptr(), flags | libc::O_CLOEXEC) };
+            if fd < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                // SAFETY: `fd` was just opened and is owned here alone.
+                Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+            }
+        };
+    let folder = c_string(dir.as_os_str().as_bytes())?;
+    let mut current = open_at(None, &folder, libc::O_RDONLY | libc::O_DIRECTORY)
+        .map_err(|e| format!("cannot open the model's folder: {e}"))?;
+    let names: Vec<&std::ffi::OsStr> = relative.iter().collect();
+    for (k, name) in names.iter().enumerate() {
+        let last = k + 1 == names.len();
+        let flags = libc::O_NOFOLLOW
+            | if last {
+                libc::O_RDONLY | libc::O_NONBLOCK
+            } else {
+                libc::O_RDONLY | libc::O_DIRECTORY
+            };
+        let shown = relative.iter().take(k + 1).collect::<PathBuf>();
+        current = match open_at(Some(&current), &c_string(name.as_bytes())?, flags) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(format!("'{}' is a symbolic link", shown.display()))
+            }
+            // A link to a folder, opened as a folder without following it.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                return Err(format!(
+                    "'{}' is a symbolic link or not a folder",
+                    shown.display()
+                ))
+            }
+            Err(e) => return Err(format!("cannot open '{}': {e}", shown.display())),
+        };
+    }
+    Ok(Some(File::from(current)))
+}
+
+/// Elsewhere: every component checked not to be a link, the canonical
+/// path checked to be inside the folder, then the file opened.
+#[cfg(not(unix))]
+fn open_contained(dir: &Path, relative: &Path) -> Result<Option<File>, String> {
+    let mut path = dir.to_path_buf();
+    for component in relative.components() {
+        path.push(component);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!("'{}' is a symbolic link", path.display()))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot inspect '{}': {e}", path.display())),
+        }
+    }
+    let canonical_dir = dir
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve the model's folder: {e}"))?;
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve '{}': {e}", path.display()))?;
+    if !canonical.starts_with(&canonical_dir) {
+        return Err("it resolves outside the model's folder".into());
+    }
+    File::open(&canonical)
+        .map(Some)
+        .map_err(|e| format!("cannot open: {e}"))
 }
 
 /// The location as a relative path of plain names, or why it is refused.

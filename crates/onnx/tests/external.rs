@@ -135,6 +135,25 @@ fn links_out_of_the_folder_are_refused() {
     assert!(e.contains("hard links"), "{e}");
 }
 
+/// A FIFO named as external data is refused at once: opened without
+/// blocking, it is no regular file (a blocking open would wait forever for a
+/// writer).
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_without_waiting() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("model/pipe.bin");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let e = refusal(&dir, "pipe.bin");
+    assert!(e.contains("not a regular file"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 #[test]
 fn ranges_are_checked_before_reading() {
     let dir = scratch("ranges");
