@@ -17,6 +17,7 @@ use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
 
 mod layer_cmd;
+mod output;
 
 use layer_cmd::{activation_help, run_layer, LayerKind};
 
@@ -559,8 +560,7 @@ fn split_assignment<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a st
     }
 }
 
-/// Prints to stdout, or writes FILE through a temporary file renamed into
-/// place, so that an interrupted run never leaves a half-written report.
+/// Prints to stdout, or writes FILE whole or not at all (see `output.rs`).
 pub(crate) fn emit(text: &str, output: Option<&Path>) -> Result<()> {
     let Some(path) = output else {
         let mut stdout = std::io::stdout().lock();
@@ -570,21 +570,5 @@ pub(crate) fn emit(text: &str, output: Option<&Path>) -> Result<()> {
             other => other.context("cannot write to standard output"),
         };
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("-o {}: not a file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.nncost-tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    output::write_atomically(text, path)
 }

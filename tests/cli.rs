@@ -1156,3 +1156,45 @@ fn control_characters_in_names_are_escaped() {
     assert_bad_input(&o, "bat\\x1bch");
     assert!(!stderr(&o).contains('\x1b'));
 }
+
+/// `-o` writes through nothing but a file of its own: a device, a link or
+/// a folder as the target is refused; an existing file keeps its mode; no
+/// temporary file is left behind, whatever happens.
+#[cfg(unix)]
+#[test]
+fn output_file_is_private_until_renamed_and_never_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("output-hardening");
+    let ex = example();
+    assert_bad_input(&nncost(&[&ex, "-o", "/dev/null"]), "not a regular file");
+    let link = dir.join("link.txt");
+    std::os::unix::fs::symlink(dir.join("elsewhere.txt"), &link).unwrap();
+    assert_bad_input(
+        &nncost(&[&ex, "-o", link.to_str().unwrap()]),
+        "is a symbolic link",
+    );
+    assert!(!dir.join("elsewhere.txt").exists());
+    assert_bad_input(
+        &nncost(&[&ex, "-o", dir.to_str().unwrap()]),
+        "not a regular file",
+    );
+    let keep = dir.join("keep.txt");
+    std::fs::write(&keep, "old").unwrap();
+    std::fs::set_permissions(&keep, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = nncost(&[&ex, "-o", keep.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = std::fs::metadata(&keep).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    assert!(std::fs::read_to_string(&keep).unwrap().contains("params"));
+    let missing = dir.join("no/such/folder/out.txt");
+    assert_bad_input(
+        &nncost(&[&ex, "-o", missing.to_str().unwrap()]),
+        "cannot create a file beside it",
+    );
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("nncost"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
