@@ -376,7 +376,7 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
                 .about(about)
                 .try_get_matches_from(argv)
                 .and_then(|m| ActivationArgs::from_arg_matches(&m))
-                .unwrap_or_else(|e| e.exit());
+                .unwrap_or_else(|e| crate::usage_exit(e));
             let layer = activation
                 .axis(args.axis.unwrap_or(-1))
                 .per_channel(args.per_channel);

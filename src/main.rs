@@ -227,9 +227,12 @@ fn main() -> ExitCode {
         eprintln!("nncost: internal error{place}: {message}; please report it with the model file");
     }));
     let command = Cli::command().mut_subcommand("layer", |c| c.after_help(activation_help()));
-    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+    let cli = match command
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => usage_exit(e),
     };
     if let (Some(first), Some(second)) = (&cli.model, cli.extra.first()) {
         eprintln!(
@@ -260,17 +263,42 @@ fn main() -> ExitCode {
         ),
         None => match &cli.model {
             Some(model) => run(&cli, model),
-            None => Cli::command()
-                .error(
-                    clap::error::ErrorKind::MissingRequiredArgument,
-                    "give a model file (ONNX or .nn), or `layer KIND` for one layer",
-                )
-                .exit(),
+            None => usage_exit(Cli::command().error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "give a model file (ONNX or .nn), or `layer KIND` for one layer",
+            )),
         },
     });
     match outcome {
         Ok(outcome) => exit_code(outcome),
         Err(_) => ExitCode::from(2),
+    }
+}
+
+/// A usage error, in one line like every other error (with clap's tip,
+/// when it has one), exit code 2; `--help` and `--version` as clap prints
+/// them.
+pub(crate) fn usage_exit(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let tip = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("tip: "))
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default();
+            eprintln!(
+                "nncost: error: {}; see nncost --help",
+                printable(&format!("{first}{tip}"))
+            );
+            std::process::exit(2)
+        }
     }
 }
 
