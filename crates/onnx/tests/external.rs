@@ -168,3 +168,55 @@ fn ranges_are_checked_before_reading() {
     let e = read_file(&path).unwrap_err().to_string();
     assert!(e.contains("does not match the 16 bytes"), "{e}");
 }
+
+/// The race probe: while one thread keeps replacing the external file by a
+/// link to a file outside the folder and back, 3,000 reads never return the
+/// outside file's bytes (each read either gets the file inside, or refuses
+/// the link, or finds no file for a moment).
+#[cfg(unix)]
+#[test]
+fn swapping_the_file_for_a_link_never_reads_outside() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = scratch("race");
+    let secret: Vec<u8> = [7i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+    write(&dir.join("secret.bin"), &secret);
+    write(&dir.join("model/shape.bin"), &shape_bytes());
+    let path = dir.join("model/m.onnx");
+    write(&path, &reshape_model("shape.bin", None, None));
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, dir) = (Arc::clone(&stop), dir.clone());
+        std::thread::spawn(move || {
+            let target = dir.join("model/shape.bin");
+            let (link, file) = (dir.join("model/link.tmp"), dir.join("model/file.tmp"));
+            while !stop.load(Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&link);
+                std::os::unix::fs::symlink(dir.join("secret.bin"), &link).unwrap();
+                std::fs::rename(&link, &target).unwrap();
+                std::fs::write(&file, shape_bytes()).unwrap();
+                std::fs::rename(&file, &target).unwrap();
+            }
+        })
+    };
+    let (mut read, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        match read_file(&path) {
+            Ok(m) => {
+                let shape = m.graph.values.iter().find(|v| v.name == "shape").unwrap();
+                if let TensorData::Raw(bytes) = &shape.initializer.as_ref().unwrap().data {
+                    assert_eq!(bytes.as_ref(), shape_bytes().as_slice());
+                    read += 1;
+                }
+            }
+            Err(e) => {
+                assert!(e.to_string().contains("symbolic link"), "{e}");
+                refused += 1;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    // Both sides of the race were met.
+    assert!(read > 0 && refused > 0, "read {read}, refused {refused}");
+}
