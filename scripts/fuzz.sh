@@ -4,8 +4,10 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 60); targets: read_onnx (the ONNX reader from
-# memory), read_file (the reader from a file, external data included) and
-# analyze (reader, shape inference, costs and both renderers); default both.
+# memory), read_file (the reader from a file, external data included),
+# analyze (reader, shape inference, costs, memory, roofline, training, the
+# presets and every renderer) and read_netdesc (network descriptions);
+# default all.
 # Needs `cargo install cargo-fuzz`. The stable toolchain builds the
 # instrumented binaries with RUSTC_BOOTSTRAP=1; no sanitizer is needed for
 # safe Rust, and debug assertions (-a) turn any integer overflow into a crash.
@@ -16,14 +18,19 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze)
+[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze read_netdesc)
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     corpus=corpus/$target
     mkdir -p "$corpus"
-    # Seeds: every model in the repository small enough to mutate quickly.
-    find ../examples ../tests/fixtures ../crates/onnx/tests/fixtures -name '*.onnx' -size -128k \
-        -exec cp -n {} "$corpus"/ \;
+    # Seeds: every model in the repository small enough to mutate quickly
+    # (the network descriptions for read_netdesc).
+    if [ "$target" = read_netdesc ]; then
+        find ../examples ../tests ../crates/netdesc -name '*.nn' -size -128k -exec cp -n {} "$corpus"/ \;
+    else
+        find ../examples ../tests/fixtures ../crates/onnx/tests/fixtures -name '*.onnx' -size -128k \
+            -exec cp -n {} "$corpus"/ \;
+    fi
     echo "== $target: $seconds s, $(ls "$corpus" | wc -l) inputs in the corpus"
     cargo fuzz run -s none -O -a "$target" "$corpus" -- \
         -max_total_time="$seconds" -max_len=131072 -timeout=10 -rss_limit_mb=2048 \
