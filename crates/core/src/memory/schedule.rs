@@ -126,34 +126,64 @@ impl Problem {
         workspace: &[B],
         order: &[usize],
     ) -> Result<Vec<B>, Overflow> {
-        let readers = self.readers();
-        let mut unread: Vec<usize> = readers.iter().map(Vec::len).collect();
-        let mut live = B::zero();
-        for b in 0..self.buffers() {
-            if self.initial[b] && (unread[b] > 0 || self.held[b]) {
-                live = live.plus(&size[b])?;
-            }
-        }
+        let mut replay = Replay::start(self, size)?;
         let mut steps = Vec::with_capacity(order.len() + 1);
-        steps.push(live.clone());
+        steps.push(replay.live.clone());
         for &v in order {
-            for &b in &self.makes[v] {
-                live = live.plus(&size[b])?;
-            }
-            steps.push(live.plus(&workspace[v])?);
-            for &b in &self.reads[v] {
-                unread[b] -= 1;
-                if unread[b] == 0 && !self.held[b] {
-                    live = live.minus(&size[b])?;
-                }
-            }
-            for &b in &self.makes[v] {
-                if unread[b] == 0 && !self.held[b] {
-                    live = live.minus(&size[b])?;
-                }
-            }
+            steps.push(replay.run(v)?.plus(&workspace[v])?);
         }
         Ok(steps)
+    }
+}
+
+/// The live bytes as nodes run one after another: the bookkeeping the
+/// timeline and the search's stretches share.
+struct Replay<'p, B> {
+    p: &'p Problem,
+    size: &'p [B],
+    /// Per buffer, its readers not yet run.
+    unread: Vec<usize>,
+    live: B,
+}
+
+impl<'p, B: Bytes> Replay<'p, B> {
+    /// Before any node: the graph inputs someone reads or that are held.
+    fn start(p: &'p Problem, size: &'p [B]) -> Result<Self, Overflow> {
+        let unread: Vec<usize> = p.readers().iter().map(Vec::len).collect();
+        let mut live = B::zero();
+        for b in 0..p.buffers() {
+            if p.initial[b] && (unread[b] > 0 || p.held[b]) {
+                live = live.plus(&size[b])?;
+            }
+        }
+        Ok(Replay {
+            p,
+            size,
+            unread,
+            live,
+        })
+    }
+
+    /// Runs node `v`: returns the live bytes with its outputs made (its
+    /// step, less its workspace), then frees what no later node reads.
+    fn run(&mut self, v: usize) -> Result<B, Overflow> {
+        let (p, size) = (self.p, self.size);
+        for &b in &p.makes[v] {
+            self.live = self.live.plus(&size[b])?;
+        }
+        let step = self.live.clone();
+        for &b in &p.reads[v] {
+            self.unread[b] -= 1;
+            if self.unread[b] == 0 && !p.held[b] {
+                self.live = self.live.minus(&size[b])?;
+            }
+        }
+        for &b in &p.makes[v] {
+            if self.unread[b] == 0 && !p.held[b] {
+                self.live = self.live.minus(&size[b])?;
+            }
+        }
+        Ok(step)
     }
 }
 
@@ -181,23 +211,17 @@ const MAX_SEARCHED_STRETCH: usize = 256;
 pub fn least_peak_order(p: &Problem, size: &[f64], workspace: &[f64], budget: usize) -> Found {
     let n = p.nodes();
     let preds = p.predecessors();
-    let readers = p.readers();
     let stretches = segments(&preds);
     let mut order = Vec::with_capacity(n);
     let mut proven = true;
     let mut budget_left = budget;
     // Before each stretch, what is live: everything made earlier (or
     // given) that a later node reads or that is held.
-    let mut unread: Vec<usize> = readers.iter().map(Vec::len).collect();
-    let mut live_base = 0.0;
-    for b in 0..p.buffers() {
-        if p.initial[b] && (unread[b] > 0 || p.held[b]) {
-            live_base += size[b];
-        }
-    }
-    let mut peak = live_base;
+    let mut replay = Replay::start(p, size).expect("float sums do not overflow");
+    let mut peak = replay.live;
     for seg in stretches.iter() {
-        let stretch = Stretch::new(p, seg, &preds, &unread, size, workspace);
+        let live_base = replay.live;
+        let stretch = Stretch::new(p, seg, &preds, &replay.unread, size, workspace);
         let greedy = stretch.greedy(live_base);
         let lower = stretch.lower_bound(live_base);
         let (local, seg_peak, seg_proven) = if greedy.1 <= lower {
@@ -214,22 +238,8 @@ pub fn least_peak_order(p: &Problem, size: &[f64], workspace: &[f64], budget: us
         proven &= seg_proven;
         peak = f64::max(peak, seg_peak);
         for &i in &local {
-            let v = seg[i];
-            order.push(v);
-            for &b in &p.makes[v] {
-                live_base += size[b];
-            }
-            for &b in &p.reads[v] {
-                unread[b] -= 1;
-                if unread[b] == 0 && !p.held[b] {
-                    live_base -= size[b];
-                }
-            }
-            for &b in &p.makes[v] {
-                if unread[b] == 0 && !p.held[b] {
-                    live_base -= size[b];
-                }
-            }
+            order.push(seg[i]);
+            replay.run(seg[i]).expect("float sums do not overflow");
         }
     }
     // A peak no order can avoid proves the order found least, however its
