@@ -367,21 +367,16 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     }
     .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     let mut report = report;
-    let request = nncost_load::MemoryRequest {
+    let request = nncost_load::Request {
         memory: cli.memory,
         dtype: cli.dtype.clone(),
         hardware: cli.hardware.clone(),
+        training: cli.training,
+        frozen: cli.frozen.clone(),
+        convention: cli.convention.clone(),
     };
-    nncost_load::attach_memory(&mut report, &request)
+    nncost_load::attach(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    if cli.training {
-        nncost_load::attach_training(&mut report, &cli.frozen)
-            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    }
-    if let Some(name) = &cli.convention {
-        nncost_load::attach_convention(&mut report, name)
-            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    }
     let table = TableOptions {
         exact: cli.exact,
         by_op: cli.by_op,
@@ -469,14 +464,12 @@ fn run_diff(
         let mut report = analyze(&graph, &options)
             .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
         // Memory is compared too.
-        let memory =
-            nncost_core::memory::analyze_memory(&report, &Default::default()).map_err(|_| {
-                Failure::Input(with_path(
-                    &info.source,
-                    "a byte count is too large to represent (past 128 bits)".into(),
-                ))
-            })?;
-        report.memory = Some(memory);
+        let memory = nncost_load::Request {
+            memory: true,
+            ..Default::default()
+        };
+        nncost_load::attach(&mut report, &memory)
+            .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
         Ok((report, info.source))
     };
     let (a, a_name) = analyse(before)?;

@@ -5,7 +5,7 @@
 //! (`python/nncost/`) builds the user-facing API on these.
 
 use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Poly, Report};
-use nncost_load::MemoryRequest;
+use nncost_load::Request;
 use nncost_render::{JsonOptions, ModelInfo, SortKey, TableOptions};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -73,20 +73,15 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
         analyze(&graph, &analysis)
     }
     .map_err(|e| with_source(e.to_string()))?;
-    let request = MemoryRequest {
+    let request = Request {
         memory,
         dtype,
         hardware,
+        training,
+        frozen,
+        convention,
     };
-    nncost_load::attach_memory(&mut report, &request).map_err(|e| with_source(e.to_string()))?;
-    if training {
-        nncost_load::attach_training(&mut report, &frozen)
-            .map_err(|e| with_source(e.to_string()))?;
-    }
-    if let Some(name) = convention {
-        nncost_load::attach_convention(&mut report, &name)
-            .map_err(|e| with_source(e.to_string()))?;
-    }
+    nncost_load::attach(&mut report, &request).map_err(|e| with_source(e.to_string()))?;
     Ok(NativeReport { report, info })
 }
 

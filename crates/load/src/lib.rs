@@ -5,8 +5,8 @@
 //!   (ONNX, a network description) into a [`Graph`], with the facts of the
 //!   file a report states ([`ModelInfo`]);
 //! - [`hardware`]: a device by built-in name or from a TOML/JSON profile;
-//! - [`attach_memory`]: the memory analysis and the roofline added to a
-//!   report, as `--memory`, `--dtype` and `--hardware` ask.
+//! - [`attach`]: what the options ask beyond the counts (memory and the
+//!   roofline, training, another tool's convention) added to a report.
 
 use std::io::Read;
 use std::path::Path;
@@ -102,41 +102,28 @@ pub fn read_bytes(bytes: Vec<u8>, source: &str) -> Result<(Graph, ModelInfo), Re
     Ok((model.graph, info))
 }
 
-/// Adds the backward pass (`--training`) to the report, with the
-/// parameters named in `frozen` needing no gradient.
-pub fn attach_training(report: &mut Report, frozen: &[String]) -> Result<(), MemoryError> {
-    let t = nncost_core::training::training(report, frozen).map_err(|_| MemoryError::Overflow)?;
-    report.training = Some(t);
-    Ok(())
-}
-
-/// Adds the count by another tool's convention (`--convention`).
-pub fn attach_convention(report: &mut Report, name: &str) -> Result<(), MemoryError> {
-    let convention = nncost_core::convention::Convention::parse(name).ok_or_else(|| {
-        MemoryError::Convention {
-            name: name.to_string(),
-        }
-    })?;
-    let c =
-        nncost_core::convention::apply(report, convention).map_err(|_| MemoryError::Overflow)?;
-    report.convention = Some(c);
-    Ok(())
-}
-
-/// What the memory analysis and the roofline are asked for.
+/// What is asked beyond the counts: memory and the roofline, training,
+/// another tool's convention (the options `--memory`, `--dtype`,
+/// `--hardware`, `--training`, `--frozen`, `--convention`).
 #[derive(Clone, Debug, Default)]
-pub struct MemoryRequest {
+pub struct Request {
     /// `--memory`: memory even without a device or a dtype.
     pub memory: bool,
     /// `--dtype`: the precision to run at.
     pub dtype: Option<String>,
     /// `--hardware`: a built-in profile's name or a profile file.
     pub hardware: Option<String>,
+    /// `--training`: the backward pass too.
+    pub training: bool,
+    /// `--frozen`: parameters that need no gradient.
+    pub frozen: Vec<String>,
+    /// `--convention`: the tool whose count to add.
+    pub convention: Option<String>,
 }
 
-/// Why memory or the roofline could not be added.
+/// Why something asked could not be added to a report.
 #[derive(Debug, thiserror::Error)]
-pub enum MemoryError {
+pub enum AttachError {
     #[error(transparent)]
     Profile(#[from] hardware::ProfileError),
     #[error("a count is too large to represent (past 128 bits)")]
@@ -149,9 +136,28 @@ pub enum MemoryError {
     Convention { name: String },
 }
 
-/// Adds memory (when any of the request's parts is given) and the
-/// roofline (with a device) to the report.
-pub fn attach_memory(report: &mut Report, request: &MemoryRequest) -> Result<(), MemoryError> {
+/// Adds to the report what `request` asks: memory (when any of its parts
+/// is given) and the roofline (with a device), the backward pass, and the
+/// count by another tool's convention (after training, which the `torch`
+/// convention counts too).
+pub fn attach(report: &mut Report, request: &Request) -> Result<(), AttachError> {
+    attach_memory(report, request)?;
+    if request.training {
+        let t = nncost_core::training::training(report, &request.frozen)
+            .map_err(|_| AttachError::Overflow)?;
+        report.training = Some(t);
+    }
+    if let Some(name) = &request.convention {
+        let convention = nncost_core::convention::Convention::parse(name)
+            .ok_or_else(|| AttachError::Convention { name: name.clone() })?;
+        let c = nncost_core::convention::apply(report, convention)
+            .map_err(|_| AttachError::Overflow)?;
+        report.convention = Some(c);
+    }
+    Ok(())
+}
+
+fn attach_memory(report: &mut Report, request: &Request) -> Result<(), AttachError> {
     let dtype = request
         .dtype
         .as_deref()
@@ -170,7 +176,7 @@ pub fn attach_memory(report: &mut Report, request: &MemoryRequest) -> Result<(),
         ..Default::default()
     };
     let memory =
-        nncost_core::memory::analyze_memory(report, &options).map_err(|_| MemoryError::Overflow)?;
+        nncost_core::memory::analyze_memory(report, &options).map_err(|_| AttachError::Overflow)?;
     if let Some(profile) = profile {
         let precision = dtype.map_or_else(
             || hardware::model_precision(&report.totals.params_by_dtype),
