@@ -8,6 +8,7 @@ use nncost_core::report::Subtotal;
 use nncost_core::Poly;
 use serde_json::{json, Value};
 
+use crate::html::esc;
 use crate::json::{count, subtotal};
 use crate::table::{module_label, write_rows, Row};
 use crate::units::{bytes, grouped, human, poly};
@@ -127,12 +128,6 @@ pub fn render_markdown(d: &Diff, before: &str, after: &str) -> String {
 
 /// HTML: one self-contained page with the same rows.
 pub fn render_html(d: &Diff, before: &str, after: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let mut out = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nncost diff</title>\
          <style>body{{font:14px/1.4 system-ui,sans-serif;margin:1.5em}}table{{border-collapse:collapse}}\

@@ -23,8 +23,9 @@ use crate::table::{
 use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::ModelInfo;
 
-/// Characters that must not reach HTML raw.
-fn esc(s: &str) -> String {
+/// Characters that must not reach HTML raw (shared by every HTML page and
+/// chart nncost writes).
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -8,6 +8,7 @@ use nncost_core::memory::MemoryReport;
 use nncost_core::roofline::{Bound, Roofline};
 use nncost_core::{Poly, Report};
 
+use crate::html::esc;
 use crate::units::{bytes, human};
 
 /// Plot area: width, height and the margins around it.
@@ -17,13 +18,6 @@ const LEFT: f64 = 80.0;
 const BOTTOM: f64 = 40.0;
 const TOP: f64 = 10.0;
 const RIGHT: f64 = 20.0;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn open_svg(id: &str, caption: &str) -> String {
     format!(
