@@ -139,22 +139,16 @@ impl Facts<'_> {
         &self.n.op_type
     }
 
+    fn in_shape(&self) -> Option<&[crate::shape::Dim]> {
+        self.n.inputs.first().and_then(|i| i.shape.as_deref())
+    }
+
     fn numel_in(&self) -> Result<Poly, Overflow> {
-        let shape = self.n.inputs.first().and_then(|i| i.shape.as_ref());
-        Ok(shape
-            .map(|s| numel(s))
-            .transpose()?
-            .flatten()
-            .unwrap_or(Poly::ZERO))
+        elements(self.in_shape())
     }
 
     fn numel_out(&self) -> Result<Poly, Overflow> {
-        let shape = self.n.outputs.first().and_then(|o| o.shape.as_ref());
-        Ok(shape
-            .map(|s| numel(s))
-            .transpose()?
-            .flatten()
-            .unwrap_or(Poly::ZERO))
+        elements(self.n.outputs.first().and_then(|o| o.shape.as_deref()))
     }
 
     /// A learned bias: a bias input that is a parameter (the dynamo
@@ -199,6 +193,16 @@ impl Facts<'_> {
             .and_then(|o| i.as_constant().map(|i| Poly::constant(i / o)))
             .unwrap_or(Poly::ZERO))
     }
+}
+
+/// The elements of a shape; none when it is unknown (a preset then counts
+/// nothing for it).
+fn elements(shape: Option<&[crate::shape::Dim]>) -> Result<Poly, Overflow> {
+    Ok(shape
+        .map(numel)
+        .transpose()?
+        .flatten()
+        .unwrap_or(Poly::ZERO))
 }
 
 fn count(n: &NodeReport, convention: Convention) -> Result<Poly, Overflow> {
@@ -361,14 +365,11 @@ fn thop(f: &Facts) -> Result<Poly, Overflow> {
         // `nn.Softmax`: n exps, n − 1 adds and n divides per row of n
         // (rows along the last axis, as the module is almost always used).
         "Softmax" if f.class == "Softmax" => {
-            let rows =
-                f.n.inputs
-                    .first()
-                    .and_then(|i| i.shape.as_ref())
-                    .and_then(|s| s.split_last().map(|(_, rest)| numel(rest)))
-                    .transpose()?
-                    .flatten()
-                    .unwrap_or(Poly::ZERO);
+            let rows = elements(
+                f.in_shape()
+                    .and_then(|s| s.split_last())
+                    .map(|(_, rest)| rest),
+            )?;
             f.numel_in()?.checked_scale(3)?.checked_sub(&rows)
         }
         _ if f.is_adaptive_avg_pool()
@@ -483,7 +484,7 @@ fn ptflops(f: &Facts) -> Result<Poly, Overflow> {
         "Softmax" if f.from("aten.softmax") || f.from("aten._softmax") => f.numel_in()?,
         "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" | "ReduceMean"
         | "ReduceMax"
-            if POOL.contains(&module) || module.is_empty() =>
+            if f.in_module(POOL) =>
         {
             f.numel_in()?.checked_scale(2)?
         }
