@@ -7,7 +7,7 @@ use std::fmt::Write;
 use nncost_core::report::LEGEND;
 use nncost_core::Report;
 
-use crate::table::{is_numeric_column, memory_lines, rows, share_note, training_lines};
+use crate::table::{extra_lines, is_numeric_column, rows, share_note};
 use crate::units::{grouped, human, poly};
 use crate::{ModelInfo, TableOptions};
 
@@ -49,10 +49,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
         let n = report.incomplete().count() + report.unsupported_count();
         let _ = writeln!(out, "Partial: {n} nodes are not counted.");
     }
-    let memory: Vec<String> = training_lines(report, options.exact)
-        .into_iter()
-        .chain(memory_lines(report, options.exact))
-        .collect();
+    let memory = extra_lines(report, options.exact);
     if !memory.is_empty() {
         out.push('\n');
         for l in memory {

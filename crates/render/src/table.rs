@@ -659,7 +659,9 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
             total_text(&t.cost.int_ops, options)
         );
     }
-    memory_totals(out, report, options);
+    for line in extra_lines(report, options.exact) {
+        let _ = writeln!(out, "{line}");
+    }
     let free = report.free_symbols();
     if !free.is_empty() {
         let _ = writeln!(
@@ -720,14 +722,13 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
     }
 }
 
-/// The training, memory and roofline lines of the totals, when asked for.
-fn memory_totals(out: &mut String, report: &Report, options: TableOptions) {
-    for line in training_lines(report, options.exact)
-        .into_iter()
-        .chain(memory_lines(report, options.exact))
-    {
-        let _ = writeln!(out, "{line}");
-    }
+/// The lines of the totals beyond the counts, when asked for: the preset's
+/// count and training, then memory and the roofline (shared with
+/// Markdown).
+pub(crate) fn extra_lines(report: &Report, exact: bool) -> Vec<String> {
+    let mut lines = training_lines(report, exact);
+    lines.extend(memory_lines(report, exact));
+    lines
 }
 
 /// The training step's lines (shared with Markdown and HTML): forward plus
