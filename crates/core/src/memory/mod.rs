@@ -26,7 +26,7 @@ pub mod schedule;
 use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::graph::DType;
 use crate::poly::{Overflow, Poly};
-use crate::report::{Access, DtypeShare, InputReport, NodeReport, Report};
+use crate::report::{Access, DtypeShare, InputReport, NodeReport, Report, ValueReport};
 use crate::shape::{numel, Shape};
 use schedule::Problem;
 
@@ -217,9 +217,29 @@ fn value_bytes(
     }
 }
 
-/// The memory analysis of a report.
-pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<MemoryReport, Overflow> {
-    let fd = options.float_dtype;
+/// One graph's buffers and nodes, as the live-memory problem sees them.
+struct Buffers {
+    problem: Problem,
+    /// Bytes of each buffer.
+    size: Vec<Poly>,
+    /// Each node's workspace (its largest body's peak).
+    workspace: Vec<Poly>,
+    nodes: Vec<NodeMemory>,
+    input_bytes: Poly,
+    output_bytes: Poly,
+    /// Values whose size is unknown.
+    unknown: Vec<String>,
+}
+
+/// The buffers of a graph with these inputs, outputs and nodes (a body
+/// has no inputs or outputs of its own here: what it reads from outside is
+/// counted outside, and what nobody reads in it is freed when made).
+fn buffers(
+    inputs: &[ValueReport],
+    outputs: &[ValueReport],
+    report_nodes: &[NodeReport],
+    fd: Option<DType>,
+) -> Result<Buffers, Overflow> {
     let mut unknown: Vec<String> = Vec::new();
     let mut sized = |name: &str, b: Option<Poly>| -> Poly {
         b.unwrap_or_else(|| {
@@ -240,7 +260,7 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         size.len() - 1
     };
     let mut input_bytes = Poly::ZERO;
-    for v in &report.inputs {
+    for v in inputs {
         let b = sized(&v.name, value_bytes(v.dtype, v.shape.as_ref(), fd)?);
         input_bytes = input_bytes.checked_add(&b)?;
         let id = new_buffer(&mut problem, &mut size, b, true);
@@ -248,9 +268,9 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
     }
 
     let mut folded_values: FxHashSet<&str> = FxHashSet::default();
-    let mut nodes: Vec<NodeMemory> = Vec::with_capacity(report.nodes.len());
-    let mut workspace: Vec<Poly> = Vec::with_capacity(report.nodes.len());
-    for n in &report.nodes {
+    let mut nodes: Vec<NodeMemory> = Vec::with_capacity(report_nodes.len());
+    let mut workspace: Vec<Poly> = Vec::with_capacity(report_nodes.len());
+    for n in report_nodes {
         let reads = reads_of(n);
         let mut read_buffers: Vec<usize> = reads
             .iter()
@@ -308,7 +328,7 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         });
     }
     let mut output_bytes = Poly::ZERO;
-    for v in &report.outputs {
+    for v in outputs {
         if let Some(&b) = buffer_of.get(v.name.as_str()) {
             problem.held[b] = true;
         }
@@ -317,6 +337,31 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         }
     }
 
+    unknown.sort();
+    unknown.dedup();
+    Ok(Buffers {
+        problem,
+        size,
+        workspace,
+        nodes,
+        input_bytes,
+        output_bytes,
+        unknown,
+    })
+}
+
+/// The memory analysis of a report.
+pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<MemoryReport, Overflow> {
+    let fd = options.float_dtype;
+    let Buffers {
+        problem,
+        size,
+        workspace,
+        nodes,
+        input_bytes,
+        output_bytes,
+        unknown,
+    } = buffers(&report.inputs, &report.outputs, &report.nodes, fd)?;
     let file: Vec<usize> = (0..report.nodes.len()).collect();
     let file_order = schedule_of(&problem, &size, &workspace, file, true)?;
     let at_one: Vec<f64> = size.iter().map(Poly::at_one).collect();
@@ -350,8 +395,6 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
         .iter()
         .map(|s| s.bytes)
         .sum();
-    unknown.sort();
-    unknown.dedup();
     Ok(MemoryReport {
         float_dtype: fd,
         param_bytes: params_by_dtype.iter().map(|s| s.bytes).sum(),
@@ -528,30 +571,10 @@ fn node_traffic(
 fn body_workspace(n: &NodeReport, fd: Option<DType>) -> Result<Poly, Overflow> {
     let mut ws = Poly::ZERO;
     for s in &n.subgraphs {
-        let body = Report {
-            graph_name: String::new(),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            output_values: Vec::new(),
-            nodes: s.nodes.clone(),
-            totals: Default::default(),
-            unsupported: Vec::new(),
-            bindings: Vec::new(),
-            symbols: Vec::new(),
-            at_upper_bound: Vec::new(),
-            memory: None,
-            roofline: None,
-            training: None,
-            convention: None,
-        };
-        let m = analyze_memory(
-            &body,
-            &MemoryOptions {
-                float_dtype: fd,
-                search_budget: 0,
-            },
-        )?;
-        ws = ws.maximum(&m.file_order.peak)?;
+        let body = buffers(&[], &[], &s.nodes, fd)?;
+        let order = (0..s.nodes.len()).collect();
+        let peak = schedule_of(&body.problem, &body.size, &body.workspace, order, true)?.peak;
+        ws = ws.maximum(&peak)?;
     }
     Ok(ws)
 }
