@@ -57,13 +57,6 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
         frozen,
         convention,
     ) = options;
-    for (name, value) in &dims {
-        if *value < 0 {
-            return Err(error(format!(
-                "dims: {name}={value}: the value must be a non-negative integer"
-            )));
-        }
-    }
     let analysis = AnalysisOptions { dims, input_shapes };
     let source = info.source.clone();
     let with_source = |message: String| error(nncost_load::with_source(&source, message));
