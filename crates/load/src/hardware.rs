@@ -103,19 +103,19 @@ fn profile_from(v: &serde_json::Value) -> Result<HardwareProfile, String> {
             .as_f64()
             .filter(|t| t.is_finite() && *t > 0.0)
             .ok_or_else(|| format!("peak_tflops.{key}: must be a positive number"))?;
-        peaks.push((precision, t * 1e12));
+        peaks.push((precision, t));
     }
     if peaks.is_empty() {
         return Err("`peak_tflops` states no peak".into());
     }
-    Ok(HardwareProfile {
-        name: text("name").unwrap_or_else(|| id.clone()),
-        id,
-        memory_bytes: (memory_gb * (1u64 << 30) as f64) as u64,
-        bandwidth: bandwidth * 1e9,
-        peaks,
-        source: text("source").unwrap_or_else(|| "user profile".into()),
-    })
+    Ok(HardwareProfile::from_datasheet(
+        &id,
+        &text("name").unwrap_or_else(|| id.clone()),
+        memory_gb,
+        bandwidth,
+        &peaks,
+        &text("source").unwrap_or_else(|| "user profile".into()),
+    ))
 }
 
 /// `--dtype`: the precision the model runs at and the dtype its float

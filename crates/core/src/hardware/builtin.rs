@@ -15,26 +15,6 @@
 use super::{HardwareProfile, Precision};
 use Precision::{Bf16, Fp16, Fp32, Fp64, Fp8, Int4, Int8, Tf32};
 
-/// One profile from datasheet units: memory in GiB, bandwidth in GB/s and
-/// peaks in TFLOPS (or TOPS).
-fn profile(
-    id: &str,
-    name: &str,
-    memory_gb: f64,
-    bandwidth_gbs: f64,
-    peaks_tflops: &[(Precision, f64)],
-    source: &str,
-) -> HardwareProfile {
-    HardwareProfile {
-        id: id.to_string(),
-        name: name.to_string(),
-        memory_bytes: (memory_gb * (1u64 << 30) as f64).round() as u64,
-        bandwidth: bandwidth_gbs * 1e9,
-        peaks: peaks_tflops.iter().map(|&(p, t)| (p, t * 1e12)).collect(),
-        source: source.to_string(),
-    }
-}
-
 /// A peak the vendor does not print: `units` execution units (cores, or
 /// SIMD lanes) × `ops_per_cycle` each × `ghz`, in TFLOPS.
 fn derived_tflops(units: f64, ops_per_cycle: f64, ghz: f64) -> f64 {
@@ -46,7 +26,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // Source: NVIDIA A100 Tensor Core GPU datasheet (40 GB edition).
         // fp64 is the FP64 Tensor Core figure; the sparse figures (624, 1248
         // ...) are not used.
-        profile(
+        HardwareProfile::from_datasheet(
             "a100-40gb",
             "NVIDIA A100 40 GB SXM4",
             40.0,
@@ -65,7 +45,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         ),
         // Source: NVIDIA A100 Tensor Core GPU datasheet: same compute as the
         // 40 GB part, HBM2e at 2,039 GB/s.
-        profile(
+        HardwareProfile::from_datasheet(
             "a100-80gb",
             "NVIDIA A100 80 GB SXM4",
             80.0,
@@ -86,7 +66,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // and the NVIDIA H100 Tensor Core GPU Architecture whitepaper, whose
         // table gives the dense tensor figures to one decimal (the datasheet's
         // 1,979* is 2 × 989.4). Hopper has no INT4 tensor path.
-        profile(
+        HardwareProfile::from_datasheet(
             "h100-sxm",
             "NVIDIA H100 SXM5 80 GB",
             80.0,
@@ -108,7 +88,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // Source: NVIDIA H100 Tensor Core GPU datasheet (the edition listing
         // H100 PCIe: FP64 Tensor 51, FP32 51, TF32 756*, FP16/BF16 1,513*,
         // FP8/INT8 3,026*, 2 TB/s); the starred sparse figures are halved.
-        profile(
+        HardwareProfile::from_datasheet(
             "h100-pcie",
             "NVIDIA H100 PCIe 80 GB",
             80.0,
@@ -129,7 +109,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // FP64 Tensor 67, FP32 67, TF32 989*, FP16/BF16 1,979*, FP8/INT8
         // 3,958*, 141 GB at 4.8 TB/s. Sparse figures halved; the silicon is
         // the H100's GH100, so these match `h100-sxm` up to rounding.
-        profile(
+        HardwareProfile::from_datasheet(
             "h200",
             "NVIDIA H200 SXM 141 GB",
             141.0,
@@ -148,7 +128,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // Source: NVIDIA L4 Tensor Core GPU datasheet: FP32 30.3, TF32 120*,
         // FP16/BF16 242*, FP8/INT8 485*, 24 GB at 300 GB/s. Sparse figures
         // halved. No FP64 or INT4 figure is printed.
-        profile(
+        HardwareProfile::from_datasheet(
             "l4",
             "NVIDIA L4 24 GB",
             24.0,
@@ -166,7 +146,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // Source: NVIDIA T4 Tensor Core GPU datasheet: FP32 8.1, mixed
         // precision (FP16 in, FP32 accumulate) 65, INT8 130, INT4 260, 16 GB
         // GDDR6 at 320 GB/s. Turing has no TF32, BF16 or FP8.
-        profile(
+        HardwareProfile::from_datasheet(
             "t4",
             "NVIDIA T4 16 GB",
             16.0,
@@ -179,7 +159,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // GeForce tensor cores run at half rate with an FP32 accumulator;
         // fp16/bf16/fp8 here are the "with FP32 Accumulate" figures, which is
         // what frameworks use (the FP16-accumulate figures are twice these).
-        profile(
+        HardwareProfile::from_datasheet(
             "rtx4090",
             "NVIDIA GeForce RTX 4090 24 GB",
             24.0,
@@ -200,7 +180,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // the matrix-core figures: fp64 is Peak FP64 Matrix, fp32 is Peak
         // FP32 Matrix (163.4, the same as the FP32 vector figure). The
         // "with structured sparsity" figures are not used.
-        profile(
+        HardwareProfile::from_datasheet(
             "mi300x",
             "AMD Instinct MI300X 192 GB",
             192.0,
@@ -225,7 +205,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // 2.6 TFLOPS, at ~1.27 GHz), and 1.398 GHz is the measured GPU clock
         // (it reproduces the 3.6 TFLOPS quoted for the 10-core M2). FP16 runs
         // at the FP32 rate.
-        profile(
+        HardwareProfile::from_datasheet(
             "m2-max",
             "Apple M2 Max (38-core GPU)",
             96.0,
@@ -243,7 +223,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // Derived as for M2 Max: 40 × 128 × 2 × 1.6 GHz = 16.4 TFLOPS. The
         // clock is not vendor-stated: reports give 1.4 to 1.6 GHz, and the
         // higher keeps the time a lower bound.
-        profile(
+        HardwareProfile::from_datasheet(
             "m3-max",
             "Apple M3 Max (40-core GPU)",
             128.0,
@@ -266,7 +246,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         //   fp32: 2 × 16 lanes × 2 = 64; fp16 (AVX512-FP16): 2 × 32 × 2 = 128
         //   bf16 (AMX): 1024; int8 (AMX): 2048.
         // Memory is 0: host memory is whatever the server holds.
-        profile(
+        HardwareProfile::from_datasheet(
             "xeon-8480",
             "Intel Xeon Platinum 8480+ (56 cores, AMX)",
             0.0,
@@ -288,7 +268,7 @@ pub fn builtin_profiles() -> Vec<HardwareProfile> {
         // Derived at the all-core boost clock (the most all cores run at):
         // Zen 4 has two 256-bit FMA pipes, so 16 fp64 and 32 fp32 ops per
         // cycle and core. No low-precision peak is derived.
-        profile(
+        HardwareProfile::from_datasheet(
             "epyc-9654",
             "AMD EPYC 9654 (96 cores)",
             0.0,

@@ -75,6 +75,27 @@ pub struct HardwareProfile {
 }
 
 impl HardwareProfile {
+    /// A profile from a datasheet's units: memory in GiB (2^30 bytes, what
+    /// a vendor's "80 GB" of device memory is), bandwidth in GB/s (10^9
+    /// bytes/s), peaks in TFLOPS or TOPS (10^12 per second).
+    pub fn from_datasheet(
+        id: &str,
+        name: &str,
+        memory_gb: f64,
+        bandwidth_gbs: f64,
+        peaks_tflops: &[(Precision, f64)],
+        source: &str,
+    ) -> HardwareProfile {
+        HardwareProfile {
+            id: id.to_string(),
+            name: name.to_string(),
+            memory_bytes: (memory_gb * (1u64 << 30) as f64).round() as u64,
+            bandwidth: bandwidth_gbs * 1e9,
+            peaks: peaks_tflops.iter().map(|&(p, t)| (p, t * 1e12)).collect(),
+            source: source.to_string(),
+        }
+    }
+
     /// The peak for `precision`, when the device states one.
     pub fn peak(&self, precision: Precision) -> Option<f64> {
         self.peaks
