@@ -1,0 +1,1 @@
+//! GGUF headers (to be written).

@@ -1,0 +1,1 @@
+//! safetensors headers (to be written).
