@@ -186,8 +186,8 @@ pub(crate) struct AttentionCore {
     pub causal_offset: Option<Poly>,
     /// A causal sliding window: each query row sees at most this many of
     /// its causal keys (`GroupQueryAttention`'s `local_window_size`).
-    /// Subtracted when the sizes are concrete; with symbolic ones the
-    /// causal count stands (an upper bound: bind the symbols to apply it).
+    /// Exact for symbolic sizes too, through `min`/`max` (see
+    /// [`twice_windowed_scores`]).
     pub window: Option<i64>,
 }
 
@@ -240,6 +240,24 @@ fn twice_causal_scores(q: &Poly, total: &Poly, off: &Poly) -> Result<Option<Poly
     ))
 }
 
+/// Twice the causal scores per head when row `i` sees `min(cap, off + i +
+/// 1)` keys and the sizes are symbolic: the first `n₁ = min(S_q, max(0, cap
+/// − off))` rows are not capped, so `2·Σ = 2·n₁·off + n₁·(n₁ + 1) + 2·(S_q −
+/// n₁)·cap`. A prompt of `seq` tokens under a window `w` (off = 0) gives
+/// `m·(m + 1) + 2·(seq − m)·m` with `m = min(seq, w)`; one decoding step
+/// after `ctx` tokens, `2·min(ctx + 1, w)`.
+fn twice_windowed_scores(q: &Poly, cap: &Poly, off: &Poly) -> Result<Poly, Overflow> {
+    let one = Poly::constant(1);
+    if q.as_constant() == Some(1) {
+        return cap.minimum(&off.checked_add(&one)?)?.checked_scale(2);
+    }
+    let n1 = q.minimum(&cap.checked_sub(off)?.maximum(&Poly::ZERO)?)?;
+    n1.checked_mul(off)?
+        .checked_scale(2)?
+        .checked_add(&n1.checked_mul(&n1.checked_add(&one)?)?)?
+        .checked_add(&q.checked_sub(&n1)?.checked_mul(cap)?.checked_scale(2)?)
+}
+
 /// Adds the MACs and FLOPs of an attention core.
 ///
 /// With `K` scores counted per head (`S_q·S_t`, or causal `Σᵢ min(S_t,
@@ -274,11 +292,17 @@ pub(crate) fn attention_core_cost(ctx: &mut NodeCtx, a: &AttentionCore) -> RuleR
     if let Some(off) = &a.causal_offset {
         // Under a window of w keys, row i sees min(S_t, off + i + 1, w):
         // the causal count with S_t capped at w.
-        let seen = match (a.window, a.total.as_constant()) {
-            (Some(w), Some(t)) => Poly::constant(t.min(i128::from(w))),
-            _ => a.total.clone(),
+        let twice_k = match a.window {
+            Some(w) => {
+                let cap = a.total.minimum(&Poly::from(w))?;
+                match (cap.as_constant(), a.q_len.as_constant(), off.as_constant()) {
+                    (Some(_), Some(_), Some(_)) => twice_causal_scores(&a.q_len, &cap, off)?,
+                    _ => Some(twice_windowed_scores(&a.q_len, &cap, off)?),
+                }
+            }
+            None => twice_causal_scores(&a.q_len, &a.total, off)?,
         };
-        if let Some(twice_k) = twice_causal_scores(&a.q_len, &seen, off)? {
+        if let Some(twice_k) = twice_k {
             let twice_scores = product([&a.batch, &a.heads, &twice_k])?;
             let macs = twice_scores.checked_mul(&macs_per_score)?.checked_div(2)?;
             let flops = twice_scores.checked_mul(&per_score)?.checked_div(2)?;
@@ -667,8 +691,8 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
 /// (`B·S·(H + H_kv)·r`, r = 2·cos_cache's last dim, else d). A sliding
 /// window (`local_window_size = w`, as Mistral's and Gemma's local layers)
 /// lets each query see at most its last `w` causal keys, as onnxruntime's
-/// kernels apply it; only those scores count when the sizes are concrete
-/// (with a symbolic length the causal count stands, an upper bound).
+/// kernels apply it; only those scores count, exactly for symbolic
+/// lengths too (through `min`).
 fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
     let heads = positive_attr(ctx, "num_heads")?;
     let kv_heads = positive_attr(ctx, "kv_num_heads")?;
@@ -1385,6 +1409,49 @@ mod tests {
         assert!(incomplete(&prompt(0), "local_window_size"));
         let decode = gqa_decoding(Some(4));
         assert_eq!((decode.macs(), decode.flops()), (512, 1104));
+    }
+
+    /// A symbolic prompt under a window of 4: with m = min(seq, 4), per
+    /// head m·(m + 1)/2 + (seq − m)·m scores; at seq = 6 that is 10 + 8 =
+    /// 18, as the concrete count above (144 for 8 heads). One decoding
+    /// step after `ctx` cached tokens sees min(ctx + 1, 4) keys.
+    #[test]
+    fn gqa_sliding_window_symbolic() {
+        let r = ms("GroupQueryAttention")
+            .input_sym(&["1", "seq", "64"])
+            .input_sym(&["1", "seq", "16"])
+            .input_sym(&["1", "seq", "16"])
+            .none()
+            .none()
+            .input_dims(vec![Dim::int(1)], DType::I32)
+            .input_unknown()
+            .int("num_heads", 8)
+            .int("kv_num_heads", 2)
+            .int("local_window_size", 4)
+            .run_outputs(3);
+        let macs = r.node().cost.clone().unwrap().macs;
+        let at = |seq: i128| {
+            macs.substitute(&|s: &str| (s == "seq").then_some(seq))
+                .unwrap()
+                .as_constant()
+                .unwrap()
+        };
+        assert_eq!(at(6), 2304);
+        assert_eq!(at(3), 8 * 6 * 16); // 1 + 2 + 3 keys
+        assert_eq!(at(100), 8 * (10 + 96 * 4) * 16);
+        let decode = ms("GroupQueryAttention")
+            .input(&[1, 1, 64])
+            .input(&[1, 1, 16])
+            .input(&[1, 1, 16])
+            .input_sym(&["1", "2", "ctx", "8"])
+            .input_sym(&["1", "2", "ctx", "8"])
+            .input_dims(vec![Dim::int(1)], DType::I32)
+            .input_unknown()
+            .int("num_heads", 8)
+            .int("kv_num_heads", 2)
+            .int("local_window_size", 4)
+            .run_outputs(3);
+        assert_eq!(decode.macs_expr(), "128*min(ctx + 1, 4)");
     }
 
     /// One decoding step of 8 query heads of 8 over 2 KV heads, 7 cached

@@ -38,6 +38,7 @@ pub mod conv;
 pub mod elementwise;
 pub mod matmul;
 pub mod ml;
+pub mod moe;
 pub mod norm;
 pub mod pool;
 pub mod quant;
@@ -135,7 +136,7 @@ impl OpDef {
 }
 
 /// Every family's table.
-fn families() -> [&'static [OpDef]; 16] {
+fn families() -> [&'static [OpDef]; 17] {
     [
         attention::OPS,
         contrib::OPS,
@@ -144,6 +145,7 @@ fn families() -> [&'static [OpDef]; 16] {
         elementwise::OPS,
         matmul::OPS,
         ml::OPS,
+        moe::OPS,
         norm::OPS,
         pool::OPS,
         quant::OPS,
