@@ -21,7 +21,7 @@ pub const OPS: &[OpDef] = &[OpDef {
     cost_doc: "T tokens of width H, E experts of inner size I, top k: MACs = T·k·H·I·(2, or 3 gated); \
                FLOPs per token: router softmax 5E − 2 (+ 2k − 1 normalising), per chosen expert \
                each product's (2·fan-in − 1) per output (+1 with bias) and the activation on I elements \
-               (relu 1, gelu 5, silu 5, gated × 1 more, swiglu 7 [+1 beta] [+3 limit]); combining k outputs (2k − 1)·H",
+               (relu 1, gelu 5, silu 5, gated 1 more, swiglu 6 [+1 alpha ≠ 1] [+1 beta] [+3 limit]); combining k outputs (2k − 1)·H",
 }];
 
 /// The expert network's shape and activation, read from the weights and
@@ -46,9 +46,12 @@ fn activation_flops(ctx: &NodeCtx, name: &str, gated: bool) -> Result<i128, OpEr
         // x·Φ(x) as the engine's `Gelu`; SiLU x·σ(x): σ's 4 and the product.
         "gelu" | "silu" => 5,
         "swiglu" => {
-            // α·g, σ (4), ·g, ·(l + β): as the engine's `SwiGLU`, + the β add
-            // and the three clamps of a limit.
-            let mut f = 7;
+            // g·σ(α·g)·(l + β): σ (4) and two products, + α·g when α ≠ 1,
+            // the β add when β ≠ 0 and the three clamps of a limit.
+            let mut f = 6;
+            if ctx.attr_float("activation_alpha", 1.0)? != 1.0 {
+                f += 1;
+            }
             if ctx.attr_float("activation_beta", 0.0)? != 0.0 {
                 f += 1;
             }
@@ -230,8 +233,8 @@ mod tests {
     }
 
     /// Fused SwiGLU (fc1 = 2·I) with biases on a symbolic batch of tokens:
-    /// per expert MACs 8·32 + 16·8 = 384; FLOPs 32·16 + 8·32 + 16·7 = 880;
-    /// per token 880 + (5·4 − 2) + 8 = 906 (k = 1, no normalising).
+    /// per expert MACs 8·32 + 16·8 = 384; FLOPs 32·16 + 8·32 + 16·6 = 864;
+    /// per token 864 + (5·4 − 2) + 8 = 890 (k = 1, no normalising).
     #[test]
     fn fused_swiglu_with_bias_symbolic_tokens() {
         let r = ms("MoE")
@@ -246,7 +249,7 @@ mod tests {
             .run();
         assert_eq!(r.params(), 4 * (32 * 8 + 32 + 8 * 16 + 8));
         assert_eq!(r.macs_expr(), "384*batch");
-        assert_eq!(r.flops_expr(), "906*batch");
+        assert_eq!(r.flops_expr(), "890*batch");
     }
 
     /// The layout of onnxruntime before 1.22: fc1 `[E, H, I]`, fc2 `[E, I, H]`.
