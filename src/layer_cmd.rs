@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, GlobalPool, Layer,
-    LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, Round,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, GlobalPool, GroupNorm,
+    Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, RmsNorm, Round,
 };
 
 use crate::{emit, Cli, Failure};
@@ -71,6 +71,11 @@ pub(crate) enum LayerKind {
     /// Layer normalisation over the last axes (LayerNorm).
     #[command(visible_alias = "ln")]
     Layernorm(LayerNormArgs),
+    /// RMS normalisation over the last axes: a scale, no shift (RMSNorm).
+    Rmsnorm(AxisArgs),
+    /// Group normalisation of the channels (GroupNorm(groups, C)).
+    #[command(visible_alias = "gn")]
+    Groupnorm(GroupNormArgs),
     /// Multi-head self-attention on a [seq, width] input, with its projections.
     #[command(visible_alias = "mha")]
     Attention(AttentionArgs),
@@ -197,6 +202,24 @@ pub(crate) struct LayerNormArgs {
     /// No bias (shift).
     #[arg(long)]
     no_bias: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AxisArgs {
+    #[command(flatten)]
+    common: Common,
+    /// First normalised axis of the sample (negative: from the end).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    axis: i64,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GroupNormArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Groups the channels are split into.
+    #[arg(long)]
+    groups: i64,
 }
 
 #[derive(Args, Debug)]
@@ -340,6 +363,8 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
             Box::new(LayerNorm::new().axis(a.axis).bias(!a.no_bias)),
             a.common.clone(),
         ),
+        LayerKind::Rmsnorm(a) => (Box::new(RmsNorm::new().axis(a.axis)), a.common.clone()),
+        LayerKind::Groupnorm(a) => (Box::new(GroupNorm::new(a.groups)), a.common.clone()),
         LayerKind::Attention(a) => {
             let mut m = MultiHeadAttention::new(a.heads).bias(!a.no_bias);
             if let Some(kv) = a.kv_heads {

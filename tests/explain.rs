@@ -24,6 +24,8 @@ const CASES: &[(&str, &str)] = &[
     ("adaptive_avgpool", "adaptive-avgpool --input 512x14x14 --output-size 7"),
     ("batchnorm", "batchnorm --input 64x112x112"),
     ("layernorm", "layernorm --input 197x768"),
+    ("rmsnorm", "rmsnorm --input 128x4096"),
+    ("groupnorm", "groupnorm --input 256x56x56 --groups 32"),
     ("relu", "relu --input 64x112x112"),
     ("silu", "silu --input 64x56x56"),
     ("softmax", "softmax --input 1000"),

@@ -2,7 +2,8 @@
 
 use nncost_core::layers::{
     self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Dropout, Flatten,
-    GlobalPool, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, Round,
+    GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind,
+    RmsNorm, Round,
 };
 
 use crate::parse::{Arg, Word};
@@ -186,19 +187,38 @@ pub const KINDS: &[KindDef] = &[
         },
     },
     KindDef {
+        name: "rmsnorm",
+        aliases: &[],
+        positional: &[],
+        options: &["axis"],
+        about: "RMS normalisation from axis (default -1) to the end: a scale, no shift (RMSNorm)",
+        make: |a| {
+            let mut l = RmsNorm::new();
+            if let Some(w) = a.named("axis")? {
+                l = l.axis(a.int(&w)?);
+            }
+            Ok(Box::new(l))
+        },
+    },
+    KindDef {
+        name: "groupnorm",
+        aliases: &["gn"],
+        positional: &["groups"],
+        options: &["groups"],
+        about: "group normalisation of the channels in groups (GroupNorm(groups, C): 2·C params)",
+        make: |a| {
+            let groups = a.int_either(0, "groups", "groupnorm 32")?;
+            Ok(Box::new(GroupNorm::new(groups)))
+        },
+    },
+    KindDef {
         name: "attention",
         aliases: &["mha"],
         positional: &["heads"],
         options: &["heads", "kv_heads", "bias"],
         about: "multi-head self-attention on a [seq, width] input, with its four projections",
         make: |a| {
-            let heads = match a.positional_at(0) {
-                Some(w) => a.int(&w)?,
-                None => match a.named("heads")? {
-                    Some(w) => a.int(&w)?,
-                    None => return Err(a.missing("heads", "attention 12")),
-                },
-            };
+            let heads = a.int_either(0, "heads", "attention 12")?;
             let mut m = MultiHeadAttention::new(heads);
             if let Some(w) = a.named("kv_heads")? {
                 m = m.kv_heads(a.int(&w)?);
@@ -411,6 +431,17 @@ impl Args<'_> {
             }
         }
         Ok(found)
+    }
+
+    /// An integer given positionally at `i` or by name (`heads`); given
+    /// both ways is an error.
+    fn int_either(&mut self, i: usize, name: &str, example: &str) -> Result<i64, Error> {
+        let by_name = self.named(name)?;
+        match (self.positional_at(i), by_name) {
+            (Some(_), Some(w)) => Err(self.err(&w, format!("'{name}' is given twice"))),
+            (Some(w), None) | (None, Some(w)) => self.int(&w),
+            (None, None) => Err(self.missing(name, example)),
+        }
     }
 
     /// A size given positionally at `i` or by name (the kernel).

@@ -38,20 +38,24 @@ pub mod attention;
 pub mod builder;
 pub mod conv;
 pub mod explain;
+pub mod group_norm;
 pub mod linear;
 pub mod norm;
 pub mod pool;
 pub mod reshape;
+pub mod rms_norm;
 
 pub use activation::{Activation, ACTIVATIONS};
 pub use attention::MultiHeadAttention;
 pub use builder::GraphBuilder;
 pub use conv::{Conv, ConvTranspose, Padding, Round};
 pub use explain::Explanation;
+pub use group_norm::GroupNorm;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AdaptiveAvgPool, GlobalPool, Pool, PoolKind};
 pub use reshape::{Dropout, Flatten};
+pub use rms_norm::RmsNorm;
 
 /// Why a layer cannot be counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -276,6 +280,20 @@ pub(crate) fn per_axis(values: &[i64], n: usize, what: &str) -> Result<Vec<i64>,
             "{what} has {l} values for {n} spatial {}",
             if n == 1 { "axis" } else { "axes" }
         ))),
+    }
+}
+
+/// A sample's axis given from the start (or from the end when negative),
+/// checked against the sample's rank.
+pub(crate) fn sample_axis(axis: i64, rank: usize) -> Result<usize, LayerError> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if (0..r).contains(&a) {
+        Ok(a as usize)
+    } else {
+        Err(LayerError::Invalid(format!(
+            "axis {axis} is out of range for a sample of {r} axes"
+        )))
     }
 }
 
