@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, GlobalPool, GroupNorm,
-    Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, RmsNorm, Round,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Embedding, GlobalPool,
+    GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, RmsNorm,
+    Round,
 };
 
 use crate::{emit, Cli, Failure};
@@ -49,6 +50,8 @@ pub(crate) enum LayerKind {
     /// Transposed convolution (ConvTranspose1d/2d/3d).
     #[command(name = "conv-transpose", visible_alias = "deconv")]
     ConvTranspose(ConvTransposeArgs),
+    /// Token embedding: a [vocab, width] table looked up by the token ids of --input (Embedding).
+    Embedding(EmbeddingArgs),
     /// Fully connected layer on the last axis (Linear).
     #[command(visible_alias = "fc")]
     Linear(LinearArgs),
@@ -139,6 +142,18 @@ pub(crate) struct ConvTransposeArgs {
     /// No bias.
     #[arg(long)]
     no_bias: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct EmbeddingArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Tokens in the vocabulary (rows of the table).
+    #[arg(long)]
+    vocab: i64,
+    /// Features per token (columns of the table).
+    #[arg(long)]
+    width: i64,
 }
 
 #[derive(Args, Debug)]
@@ -329,6 +344,7 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
                 .bias(!a.no_bias);
             (Box::new(conv), a.common.clone())
         }
+        LayerKind::Embedding(a) => (Box::new(Embedding::new(a.vocab, a.width)), a.common.clone()),
         LayerKind::Linear(a) => (
             Box::new(Linear::new(a.out_features).bias(!a.no_bias)),
             a.common.clone(),

@@ -15,6 +15,7 @@ const CASES: &[(&str, &str)] = &[
     ("conv1d_dilated", "conv --input 4x100 --out-channels 8 --kernel 3 --dilation 2"),
     ("conv3d", "conv --input 2x8x8x8 --out-channels 4 --kernel 3 --padding 1x0x0"),
     ("conv_transpose", "conv-transpose --input 64x28x28 --out-channels 32 --kernel 4 --stride 2 --padding 1"),
+    ("embedding", "embedding --input 128 --vocab 32000 --width 4096"),
     ("linear", "linear --input 512 --out-features 1000"),
     ("linear_tokens", "fc --input 197x768 --out-features 3072 --no-bias"),
     ("maxpool", "maxpool --input 64x112x112 --kernel 3 --stride 2 --padding 1"),

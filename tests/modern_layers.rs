@@ -7,7 +7,24 @@
 //! matrix-product FLOPs with `torch.utils.flop_counter.FlopCounterMode`
 //! (2 per MAC).
 
-use nncost_core::layers::{GroupNorm, Layer, LayerCost, RmsNorm};
+use nncost_core::layers::{Embedding, GroupNorm, Layer, LayerCost, RmsNorm};
+use nncost_core::{analyze, AnalysisOptions, Report};
+
+/// A network description counted at batch 1.
+fn network(text: &str) -> Report {
+    let graph = nncost_netdesc::read_str(text, "t.nn").unwrap_or_else(|e| panic!("{e}"));
+    let options = AnalysisOptions {
+        dims: vec![("batch".into(), 1)],
+        ..AnalysisOptions::default()
+    };
+    analyze(&graph, &options).expect("analysed")
+}
+
+fn network_error(text: &str) -> String {
+    nncost_netdesc::read_str(text, "t.nn")
+        .expect_err("refused")
+        .to_string()
+}
 
 /// Counts a layer and requires its working to give the engine's numbers.
 fn counted(layer: &dyn Layer, input: &[i64]) -> LayerCost {
@@ -47,4 +64,33 @@ fn groupnorm() {
     assert_eq!(c.flops, 5_619_808);
     let e = GroupNorm::new(3).cost(&[256, 4, 4]).unwrap_err();
     assert_eq!(e.to_string(), "256 channels do not divide into 3 groups");
+}
+
+#[test]
+fn embedding_reads_token_ids() {
+    // PyTorch: sum(p.numel()) of nn.Embedding(32000, 4096) = 131,072,000.
+    let c = counted(&Embedding::new(32_000, 4_096), &[128]);
+    assert_eq!(c.output_shape, [128, 4_096]);
+    assert_eq!((c.params, c.macs, c.flops), (131_072_000, 0, 0));
+    assert_eq!(
+        c.report.inputs[0].dtype,
+        Some(nncost_core::graph::DType::I64)
+    );
+
+    // In a description the input says it holds ids.
+    let r = network("input 128 ids\nembedding 32000 4096\nrmsnorm\n");
+    assert_eq!(r.totals.params, 131_072_000 + 4_096);
+    assert_eq!(r.inputs[0].dtype, Some(nncost_core::graph::DType::I64));
+    assert_eq!(
+        network_error("input 128\nembedding 32000 4096\n"),
+        "t.nn:2:1: embedding on 128: it reads token ids: declare the input as ids, e.g. 'input 128 ids'"
+    );
+    assert_eq!(
+        network_error("input 128 ids\nlinear 8\n"),
+        "t.nn:2:1: linear on 128: token ids (the input is declared 'ids') feed an 'embedding' first"
+    );
+    assert_eq!(
+        network_error("input 128 idz\n"),
+        "t.nn:1:11: 'input' takes a shape and then any of ids, e.g. 'input 128 ids'"
+    );
 }

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use nncost_core::graph::ValueId;
+use nncost_core::graph::{DType, ValueId};
 use nncost_core::layers::{self, GraphBuilder, Layer, LayerError};
 use nncost_core::shape::{format_shape, Dim, Shape};
-use nncost_core::Graph;
+use nncost_core::{Graph, Report};
 
 use crate::kinds;
 use crate::parse::{Arg, Body, Def, File, Item, Span, Stmt, Word, KEYWORDS};
@@ -18,11 +18,25 @@ pub const MAX_LAYERS: usize = 100_000;
 /// Deepest nesting of `def` calls.
 pub const MAX_CALL_DEPTH: usize = 64;
 
-/// A value flowing between layers and its shape (batch axis first).
+/// A value flowing between layers, its element type and its shape (batch
+/// axis first).
 #[derive(Clone)]
 struct Flow {
     id: ValueId,
+    dtype: DType,
     shape: Shape,
+}
+
+impl Flow {
+    /// The engine's output of a fragment: its shape and its type.
+    fn of(id: ValueId, shape: Shape, report: &Report) -> Flow {
+        let dtype = report
+            .outputs
+            .first()
+            .and_then(|o| o.dtype)
+            .unwrap_or(DType::F32);
+        Flow { id, dtype, shape }
+    }
 }
 
 /// Names nodes `prefix + kind + n`, counting each kind within the scope.
@@ -85,14 +99,19 @@ pub fn build(file: &File, name: &str, file_name: &str) -> Result<Graph, Error> {
         calls: Vec::new(),
     };
     let shape: Shape = std::iter::once(Dim::sym("batch"))
-        .chain(file.input.1.iter().map(|&d| Dim::int(d)))
+        .chain(file.input.dims.iter().map(|&d| Dim::int(d)))
         .collect();
-    let id = b.g.input("input", shape.clone());
+    let dtype = if file.input.ids {
+        DType::I64
+    } else {
+        DType::F32
+    };
+    let id = b.g.typed_input("input", dtype, shape.clone());
     let out = b.body(
         &file.body,
         &Env::new(),
         &mut Scope::new(String::new()),
-        Flow { id, shape },
+        Flow { id, dtype, shape },
     )?;
     b.g.output(out.id);
     Ok(b.g.finish())
@@ -231,7 +250,9 @@ impl Builder<'_> {
         attrs: Vec<nncost_core::graph::Attribute>,
     ) -> Result<Flow, Error> {
         let shapes: Vec<Shape> = inputs.iter().map(|f| f.shape.clone()).collect();
-        let (shape, _) = layers::infer(&shapes, |b, xs| {
+        let typed: Vec<(DType, Shape)> =
+            inputs.iter().map(|f| (f.dtype, f.shape.clone())).collect();
+        let (shape, report) = layers::infer_typed(&typed, |b, xs| {
             let ins: Vec<Option<ValueId>> = xs.iter().map(|&x| Some(x)).collect();
             Ok(b.node(op, name, &ins, attrs.clone()))
         })
@@ -248,7 +269,7 @@ impl Builder<'_> {
         })?;
         let ins: Vec<Option<ValueId>> = inputs.iter().map(|f| Some(f.id)).collect();
         let id = self.g.node(op, name, &ins, attrs);
-        Ok(Flow { id, shape })
+        Ok(Flow::of(id, shape, &report))
     }
 
     /// Replaces `$param` by the call's argument.
@@ -345,14 +366,23 @@ impl Builder<'_> {
                 format!("{} on {}: {e}", s.head.text, sample(&x.shape)),
             )
         };
-        let (shape, _) = layers::infer(std::slice::from_ref(&x.shape), |b, xs| {
+        // Token ids feed an embedding, and an embedding reads nothing else.
+        if layer.input_dtype() != x.dtype {
+            let why = if x.dtype == DType::I64 {
+                "token ids (the input is declared 'ids') feed an 'embedding' first"
+            } else {
+                "it reads token ids: declare the input as ids, e.g. 'input 128 ids'"
+            };
+            return Err(fail(self, LayerError::Invalid(why.into())));
+        }
+        let (shape, report) = layers::infer_typed(&[(x.dtype, x.shape.clone())], |b, xs| {
             layer.build(b, name, xs[0], &x.shape)
         })
         .map_err(|e| fail(self, e))?;
         let id = layer
             .build(&mut self.g, name, x.id, &x.shape)
             .map_err(|e| fail(self, e))?;
-        Ok(Flow { id, shape })
+        Ok(Flow::of(id, shape, &report))
     }
 
     fn call(

@@ -1,7 +1,7 @@
 //! Layer kinds and their arguments: `conv 64 k=3 s=2 p=1 bias=false`.
 
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Dropout, Flatten,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Dropout, Embedding, Flatten,
     GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind,
     RmsNorm, Round,
 };
@@ -102,6 +102,18 @@ pub const KINDS: &[KindDef] = &[
                 c = c.bias(a.boolean(&w)?);
             }
             Ok(Box::new(c))
+        },
+    },
+    KindDef {
+        name: "embedding",
+        aliases: &[],
+        positional: &["vocab", "width"],
+        options: &["vocab", "width"],
+        about: "a [vocab, width] table looked up by token ids (Embedding; declare 'input 128 ids')",
+        make: |a| {
+            let vocab = a.int_either(0, "vocab", "embedding 32000 4096")?;
+            let width = a.int_either(1, "width", "embedding 32000 4096")?;
+            Ok(Box::new(Embedding::new(vocab, width)))
         },
     },
     KindDef {

@@ -62,11 +62,23 @@ pub struct Def {
     pub body: Body,
 }
 
+/// The `input` statement: `input 3x224x224`, `input 128 ids`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    pub stmt: Stmt,
+    /// The shape as written.
+    pub dims: Vec<i64>,
+    /// `ids`: integer token ids (int64), for an `embedding` to look up.
+    pub ids: bool,
+}
+
+/// Words that may follow the input's shape.
+pub const INPUT_FLAGS: &[&str] = &["ids"];
+
 /// A parsed file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
-    /// `input 3x224x224`: the statement and the shape.
-    pub input: (Stmt, Vec<i64>),
+    pub input: Input,
     pub defs: Vec<Def>,
     pub body: Body,
 }
@@ -364,8 +376,8 @@ pub fn parse(source: &str, file: &str) -> Result<File, Error> {
             if !body.is_empty() {
                 return Err(p.err(s.head.span, "'input' must come before the layers"));
             }
-            let dims = match s.args.as_slice() {
-                [Arg { key: None, value }] => shape(&value.text).ok_or_else(|| {
+            let dims = match s.args.first() {
+                Some(Arg { key: None, value }) => shape(&value.text).ok_or_else(|| {
                     p.err(
                         value.span,
                         format!(
@@ -383,7 +395,7 @@ pub fn parse(source: &str, file: &str) -> Result<File, Error> {
                     ))
                 }
             };
-            input = Some((s, dims));
+            input = Some(input_flags(&p, s, dims)?);
             continue;
         }
         // Everything up to the next `input` (or the end) is ordinary body.
@@ -411,6 +423,36 @@ pub fn parse(source: &str, file: &str) -> Result<File, Error> {
     Ok(File { input, defs, body })
 }
 
+/// The words after the input's shape: each of [`INPUT_FLAGS`] at most once.
+fn input_flags(p: &Parser, stmt: Stmt, dims: Vec<i64>) -> Result<Input, Error> {
+    let mut input = Input {
+        stmt: stmt.clone(),
+        dims,
+        ids: false,
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for a in &stmt.args[1..] {
+        let word = a.value.text.as_str();
+        let flag = INPUT_FLAGS.iter().find(|f| **f == word);
+        let (Some(flag), None) = (flag, &a.key) else {
+            let at = a.key.as_ref().unwrap_or(&a.value);
+            return Err(p.err(
+                at.span,
+                format!(
+                    "'input' takes a shape and then any of {}, e.g. 'input 128 ids'",
+                    INPUT_FLAGS.join(", ")
+                ),
+            ));
+        };
+        if seen.contains(flag) {
+            return Err(p.err(a.value.span, format!("'{flag}' is given twice")));
+        }
+        seen.push(flag);
+        input.ids |= *flag == "ids";
+    }
+    Ok(input)
+}
+
 /// Where an item starts.
 pub fn first_span(item: &Item) -> Span {
     match item {
@@ -432,7 +474,7 @@ mod tests {
             "t.nn",
         )
         .unwrap();
-        assert_eq!(f.input.1, vec![3, 8, 8]);
+        assert_eq!(f.input.dims, vec![3, 8, 8]);
         assert_eq!(f.body.len(), 2);
         let Item::Layer(conv) = &f.body[0] else {
             panic!()

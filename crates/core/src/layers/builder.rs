@@ -59,10 +59,15 @@ impl GraphBuilder {
 
     /// A float32 graph input of the given shape.
     pub fn input(&mut self, name: &str, shape: Shape) -> ValueId {
+        self.typed_input(name, DType::F32, shape)
+    }
+
+    /// A graph input of the given type and shape (int64 token ids).
+    pub fn typed_input(&mut self, name: &str, dtype: DType, shape: Shape) -> ValueId {
         let id = self.value(
             name,
             Some(DeclaredType {
-                dtype: Some(DType::F32),
+                dtype: Some(dtype),
                 shape: Some(shape),
             }),
             None,
@@ -133,6 +138,34 @@ impl GraphBuilder {
             source_op: String::new(),
         });
         out
+    }
+
+    /// The node appended last, to set what [`GraphBuilder::node`] leaves
+    /// default: its domain (`com.microsoft`), module path and classes.
+    pub fn last_node_mut(&mut self) -> Option<&mut Node> {
+        self.graph.nodes.last_mut()
+    }
+
+    /// Gives the node appended last one more output, named `name`.
+    pub fn extra_output(&mut self, name: &str) -> Option<ValueId> {
+        self.graph.nodes.last()?;
+        let out = self.value(name, None, None);
+        self.graph.nodes.last_mut()?.outputs.push(Some(out));
+        Some(out)
+    }
+
+    /// An int64 graph input (token ids, positions) of the given shape.
+    pub fn int_input(&mut self, name: &str, shape: Shape) -> ValueId {
+        let id = self.value(
+            name,
+            Some(DeclaredType {
+                dtype: Some(DType::I64),
+                shape: Some(shape),
+            }),
+            None,
+        );
+        self.graph.inputs.push(id);
+        id
     }
 
     /// Marks a value as a graph output.

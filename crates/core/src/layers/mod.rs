@@ -29,7 +29,7 @@
 //! ```
 
 use crate::analysis::{analyze, AnalysisError, AnalysisOptions};
-use crate::graph::{Graph, ValueId};
+use crate::graph::{DType, Graph, ValueId};
 use crate::report::{NodeReport, NodeStatus, Report};
 use crate::shape::{format_shape, Dim, Shape};
 
@@ -37,6 +37,7 @@ pub mod activation;
 pub mod attention;
 pub mod builder;
 pub mod conv;
+pub mod embedding;
 pub mod explain;
 pub mod group_norm;
 pub mod linear;
@@ -49,6 +50,7 @@ pub use activation::{Activation, ACTIVATIONS};
 pub use attention::MultiHeadAttention;
 pub use builder::GraphBuilder;
 pub use conv::{Conv, ConvTranspose, Padding, Round};
+pub use embedding::Embedding;
 pub use explain::Explanation;
 pub use group_norm::GroupNorm;
 pub use linear::Linear;
@@ -128,6 +130,12 @@ pub trait Layer {
         shape: &[Dim],
     ) -> Result<ValueId, LayerError>;
 
+    /// The element type the layer reads: float, or int64 token ids for an
+    /// embedding.
+    fn input_dtype(&self) -> DType {
+        DType::F32
+    }
+
     /// Whether the layer has a bias; `None` for kinds without one to choose.
     fn bias(&self) -> Option<bool> {
         None
@@ -199,9 +207,8 @@ fn counted<L: Layer + ?Sized>(layer: &L, input: &[i64]) -> Result<(Vec<i64>, Rep
         .chain(input.iter().copied())
         .map(Dim::int)
         .collect();
-    let (out, report) = infer(std::slice::from_ref(&shape), |b, xs| {
-        layer.build(b, layer.kind(), xs[0], &shape)
-    })?;
+    let input = [(layer.input_dtype(), shape.clone())];
+    let (out, report) = infer_typed(&input, |b, xs| layer.build(b, layer.kind(), xs[0], &shape))?;
     let dims: Option<Vec<i64>> = out.iter().skip(1).map(Dim::as_i64).collect();
     let dims = dims.ok_or_else(|| {
         LayerError::Invalid(format!("output shape {} is not known", format_shape(&out)))
@@ -220,11 +227,20 @@ pub fn infer(
     inputs: &[Shape],
     build: impl FnOnce(&mut GraphBuilder, &[ValueId]) -> Result<ValueId, LayerError>,
 ) -> Result<(Shape, Report), LayerError> {
+    let typed: Vec<(DType, Shape)> = inputs.iter().map(|s| (DType::F32, s.clone())).collect();
+    infer_typed(&typed, build)
+}
+
+/// [`infer`] with inputs of any element type (token ids are int64).
+pub fn infer_typed(
+    inputs: &[(DType, Shape)],
+    build: impl FnOnce(&mut GraphBuilder, &[ValueId]) -> Result<ValueId, LayerError>,
+) -> Result<(Shape, Report), LayerError> {
     let mut b = GraphBuilder::new("layer");
     let xs: Vec<ValueId> = inputs
         .iter()
         .enumerate()
-        .map(|(i, s)| b.input(&format!("input{i}"), s.clone()))
+        .map(|(i, (t, s))| b.typed_input(&format!("input{i}"), *t, s.clone()))
         .collect();
     let y = build(&mut b, &xs)?;
     b.output(y);
