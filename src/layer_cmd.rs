@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Embedding, GlobalPool,
-    GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind, RmsNorm,
-    Round,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Embedding, Gate, GatedMlp,
+    GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind,
+    RmsNorm, Round,
 };
 
 use crate::{emit, Cli, Failure};
@@ -82,6 +82,10 @@ pub(crate) enum LayerKind {
     /// Multi-head self-attention on a [seq, width] input, with its projections.
     #[command(visible_alias = "mha")]
     Attention(AttentionArgs),
+    /// Llama's gated MLP: down(silu(gate(x))·up(x)) on the last axis (SwiGLU).
+    Swiglu(GatedMlpArgs),
+    /// The gated MLP through GELU (GeGLU; --approximate tanh: Gemma's).
+    Geglu(GatedMlpArgs),
     /// An activation, by name (relu, gelu, ...: see `nncost layer --help`).
     #[command(external_subcommand)]
     Activation(Vec<String>),
@@ -252,6 +256,27 @@ pub(crate) struct AttentionArgs {
     no_bias: bool,
 }
 
+#[derive(Args, Debug)]
+pub(crate) struct GatedMlpArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Hidden features of the gate and up projections.
+    #[arg(long)]
+    hidden: i64,
+    /// Biases on the three projections (Llama has none).
+    #[arg(long)]
+    bias: bool,
+    /// GeGLU: GELU's tanh approximation (Gemma).
+    #[arg(long, value_enum, default_value_t = Approximate::None)]
+    approximate: Approximate,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Approximate {
+    None,
+    Tanh,
+}
+
 /// The options of `nncost layer ACTIVATION` (parsed apart: the activation's
 /// name is not a fixed subcommand).
 #[derive(Parser, Debug)]
@@ -387,6 +412,20 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
                 m = m.kv_heads(kv);
             }
             (Box::new(m), a.common.clone())
+        }
+        LayerKind::Swiglu(a) | LayerKind::Geglu(a) => {
+            let gate = match (kind, a.approximate) {
+                (LayerKind::Swiglu(_), Approximate::None) => Gate::Silu,
+                (LayerKind::Swiglu(_), Approximate::Tanh) => {
+                    return Err(bad("layer swiglu: --approximate is for geglu".into()))
+                }
+                (_, Approximate::None) => Gate::Gelu,
+                (_, Approximate::Tanh) => Gate::GeluTanh,
+            };
+            (
+                Box::new(GatedMlp::new(a.hidden, gate).bias(a.bias)),
+                a.common.clone(),
+            )
         }
         LayerKind::Activation(words) => {
             let name = words.first().map(String::as_str).unwrap_or("");

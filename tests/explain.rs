@@ -31,6 +31,8 @@ const CASES: &[(&str, &str)] = &[
     ("silu", "silu --input 64x56x56"),
     ("softmax", "softmax --input 1000"),
     ("prelu", "prelu --input 64x56x56 --per-channel"),
+    ("swiglu", "swiglu --input 128x4096 --hidden 11008"),
+    ("geglu_bias", "geglu --input 8 --hidden 12 --bias --approximate tanh"),
     ("attention", "attention --input 197x768 --heads 12"),
     ("attention_gqa", "attention --input 128x4096 --heads 32 --kv-heads 8 --no-bias"),
 ];

@@ -7,7 +7,7 @@
 //! matrix-product FLOPs with `torch.utils.flop_counter.FlopCounterMode`
 //! (2 per MAC).
 
-use nncost_core::layers::{Embedding, GroupNorm, Layer, LayerCost, RmsNorm};
+use nncost_core::layers::{Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, RmsNorm};
 use nncost_core::{analyze, AnalysisOptions, Report};
 
 /// A network description counted at batch 1.
@@ -93,4 +93,27 @@ fn embedding_reads_token_ids() {
         network_error("input 128 idz\n"),
         "t.nn:1:11: 'input' takes a shape and then any of ids, e.g. 'input 128 ids'"
     );
+}
+
+#[test]
+fn swiglu_is_llamas_mlp() {
+    // transformers' LlamaMLP(hidden_size=4096, intermediate_size=11008):
+    // sum(p.numel()) = 135,266,304; FlopCounterMode on [1, 128, 4096]:
+    // 34,628,173,824 FLOPs = 2·MACs.
+    let c = counted(&GatedMlp::new(11_008, Gate::Silu), &[128, 4096]);
+    assert_eq!(c.params, 135_266_304);
+    assert_eq!(c.macs, 34_628_173_824 / 2);
+    // Projections without bias 2·MACs − rows·(2·hidden + width), silu 5 and
+    // the product 1 per hidden element.
+    let rows = 128u128;
+    let projections = 2 * c.macs - rows * (2 * 11_008 + 4096);
+    assert_eq!(c.flops, projections + rows * 11_008 * (5 + 1));
+    let bias = c.bias.unwrap();
+    assert_eq!(bias.params_with, 135_266_304 + 2 * 11_008 + 4096);
+
+    // GeGLU with GELU's tanh form, 9 FLOPs per element: on one vector of 8,
+    // hidden 12, with biases, projections 2·MACs.
+    let c = counted(&GatedMlp::new(12, Gate::GeluTanh).bias(true), &[8]);
+    assert_eq!((c.params, c.macs), (3 * 8 * 12 + 2 * 12 + 8, 3 * 8 * 12));
+    assert_eq!(c.flops, 2 * 3 * 8 * 12 + 12 * (9 + 1));
 }

@@ -2,8 +2,8 @@
 
 use nncost_core::layers::{
     self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Dropout, Embedding, Flatten,
-    GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind,
-    RmsNorm, Round,
+    Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding,
+    Pool, PoolKind, RmsNorm, Round,
 };
 
 use crate::parse::{Arg, Word};
@@ -242,6 +242,32 @@ pub const KINDS: &[KindDef] = &[
         },
     },
     KindDef {
+        name: "swiglu",
+        aliases: &[],
+        positional: &["hidden"],
+        options: &["hidden", "bias"],
+        about: "Llama's gated MLP: down(silu(gate(x))·up(x)), width → hidden → width, no bias unless bias=true",
+        make: |a| gated_mlp(a, Gate::Silu),
+    },
+    KindDef {
+        name: "geglu",
+        aliases: &[],
+        positional: &["hidden"],
+        options: &["hidden", "bias", "approximate"],
+        about: "the gated MLP through GELU (approximate=tanh: Gemma's)",
+        make: |a| {
+            let gate = match a.named("approximate")? {
+                None => Gate::Gelu,
+                Some(w) => match w.text.as_str() {
+                    "none" => Gate::Gelu,
+                    "tanh" => Gate::GeluTanh,
+                    other => return Err(a.err(&w, format!("'{other}' is not none or tanh"))),
+                },
+            };
+            gated_mlp(a, gate)
+        },
+    },
+    KindDef {
         name: "flatten",
         aliases: &[],
         positional: &[],
@@ -268,6 +294,15 @@ pub const KINDS: &[KindDef] = &[
         },
     },
 ];
+
+fn gated_mlp(a: &mut Args, gate: Gate) -> Result<Box<dyn Layer>, Error> {
+    let example = format!("{} 11008", a.kind.text);
+    let mut m = GatedMlp::new(a.int_either(0, "hidden", &example)?, gate);
+    if let Some(w) = a.named("bias")? {
+        m = m.bias(a.boolean(&w)?);
+    }
+    Ok(Box::new(m))
+}
 
 fn pool(a: &mut Args, kind: PoolKind) -> Result<Box<dyn Layer>, Error> {
     let kernel = a.dims_either(0, "kernel|k")?;
