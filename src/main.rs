@@ -137,6 +137,11 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "NAME", requires = "training")]
     frozen: Vec<String>,
 
+    /// For a Hugging Face config (or model folder): count a prompt of `seq` tokens (prefill), or one
+    /// new token after `ctx` cached ones (decode).
+    #[arg(long, value_enum, default_value_t = Phase::Prefill)]
+    phase: Phase,
+
     /// Fail (exit code 1) if any node is unsupported or not fully counted.
     #[arg(long)]
     strict: bool,
@@ -318,9 +323,16 @@ fn exit_code(outcome: Result<(), Failure>) -> ExitCode {
     }
 }
 
+/// Which forward pass of a language model to count.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Prefill,
+    Decode,
+}
+
 /// The graph of a model file (`-`: standard input) and what the report
 /// says about the file.
-fn read_model(path: &Path) -> Result<(Graph, ModelInfo), Failure> {
+fn read_model(path: &Path, phase: Phase) -> Result<(Graph, ModelInfo), Failure> {
     let read = if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -329,7 +341,11 @@ fn read_model(path: &Path) -> Result<(Graph, ModelInfo), Failure> {
             .map_err(|e| Failure::Input(anyhow::anyhow!("cannot read standard input: {e}")))?;
         nncost_load::read_bytes(bytes, "<stdin>")
     } else {
-        nncost_load::read_path(path)
+        let phase = match phase {
+            Phase::Prefill => nncost_llm::Phase::Prefill,
+            Phase::Decode => nncost_llm::Phase::Decode,
+        };
+        nncost_load::read_path_with(path, &nncost_load::ReadOptions { phase })
     };
     read.map_err(|e| Failure::Input(anyhow::anyhow!("{e}")))
 }
@@ -354,7 +370,7 @@ fn check_output_is_not_input(output: Option<&Path>, model: &Path) -> Result<(), 
 fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     check_output_is_not_input(cli.output.as_deref(), path)?;
     let options = analysis_options(cli).map_err(Failure::Input)?;
-    let (graph, info) = read_model(path)?;
+    let (graph, info) = read_model(path, cli.phase)?;
     if graph.nodes.is_empty() {
         return Err(Failure::Input(with_path(
             &info.source,
@@ -449,7 +465,7 @@ fn run_diff(
     }
     let analyse = |path: &Path| -> Result<(Report, String), Failure> {
         check_output_is_not_input(output, path)?;
-        let (graph, info) = read_model(path)?;
+        let (graph, info) = read_model(path, Phase::Prefill)?;
         let unbound = analyze(&graph, &AnalysisOptions::default())
             .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
         // Each model takes the bindings it has a symbol for.

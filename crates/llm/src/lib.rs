@@ -9,10 +9,11 @@
 //! sizes `batch` and `seq` (a prompt, [`Phase::Prefill`]) or `batch` and
 //! `ctx` (one new token after `ctx` cached ones, [`Phase::Decode`]).
 
-use nncost_core::Graph;
+use nncost_core::{Graph, Poly};
 
 pub mod config;
 pub mod decoder;
+pub mod encoder;
 pub mod gguf;
 mod net;
 pub mod safetensors;
@@ -50,7 +51,9 @@ pub struct Model {
 
 /// Every `model_type` nncost builds.
 pub fn model_types() -> Vec<&'static str> {
-    decoder::MODEL_TYPES.to_vec()
+    let mut all = decoder::MODEL_TYPES.to_vec();
+    all.extend(encoder::MODEL_TYPES);
+    all
 }
 
 /// Builds the model a `config.json` describes.
@@ -65,21 +68,93 @@ pub fn from_config_str(text: &str, phase: Phase) -> Result<Model, Error> {
     let json: serde_json::Value =
         serde_json::from_str(text).map_err(|e| Error::Json(e.to_string()))?;
     let c = config::Config::new(&json)?;
-    if !decoder::MODEL_TYPES.contains(&c.model_type.as_str()) {
+    let t = c.model_type.as_str();
+    let mut net = net::Net::new(t);
+    let decoder = if decoder::MODEL_TYPES.contains(&t) {
+        let d = decoder::Decoder::from_config(&c)?;
+        d.build(&mut net, phase)?;
+        Some(d)
+    } else if encoder::MODEL_TYPES.contains(&t) {
+        if phase == Phase::Decode {
+            return Err(Error::Config(format!(
+                "{t} is an encoder: it has no decoding step (count it without --phase decode)"
+            )));
+        }
+        encoder::Encoder::from_config(&c)?.build(&mut net)?;
+        None
+    } else {
         return Err(Error::Config(format!(
-            "model_type \"{}\" is not supported; supported: {}",
-            c.model_type,
+            "model_type \"{t}\" is not supported; supported: {}",
             model_types().join(", ")
         )));
-    }
-    let d = decoder::Decoder::from_config(&c)?;
-    let mut net = net::Net::new(&c.model_type);
-    d.build(&mut net, phase)?;
+    };
     let (graph, tensors) = net.finish();
     Ok(Model {
         model_type: c.model_type.clone(),
         graph,
         tensors,
-        decoder: Some(d),
+        decoder,
     })
+}
+
+impl Model {
+    fn elements(&self, keep: impl Fn(&TensorRole) -> bool) -> u64 {
+        self.tensors
+            .iter()
+            .filter(|t| keep(&t.role))
+            .map(TensorSpec::elements)
+            .sum()
+    }
+
+    /// Parameters of the lookup tables (`nn.Embedding`): what
+    /// `num_parameters(exclude_embeddings=True)` leaves out.
+    pub fn embedding_params(&self) -> u64 {
+        self.elements(|r| *r == TensorRole::Embedding)
+    }
+
+    /// All parameters (buffers are not).
+    pub fn params(&self) -> u64 {
+        self.elements(|r| *r != TensorRole::Buffer)
+    }
+
+    /// Parameters one token uses: all but the `E − k` experts of each
+    /// mixture it is not routed to. Equal to [`Model::params`] without
+    /// experts.
+    pub fn active_params(&self) -> u64 {
+        let idle: u64 = self
+            .tensors
+            .iter()
+            .map(|t| match t.role {
+                TensorRole::Experts { experts, active } if experts > 0 => {
+                    t.elements() / experts as u64 * (experts - active) as u64
+                }
+                _ => 0,
+            })
+            .sum();
+        self.params() - idle
+    }
+
+    /// Elements the KV cache holds after `ctx` tokens, summed over layers
+    /// (a sliding-window layer keeps its last `window − 1`), and per token
+    /// for the layers without a window.
+    pub fn kv_cache(&self) -> Option<(Poly, u64)> {
+        let d = self.decoder.as_ref()?;
+        let per_layer = d.kv_elements_per_token();
+        let ctx = Poly::symbol("ctx");
+        let mut total = Poly::ZERO;
+        let mut per_token = 0u64;
+        for w in &d.windows {
+            let kept = match w {
+                Some(w) => ctx.minimum(&Poly::from((w - 1).max(0))).ok()?,
+                None => {
+                    per_token += per_layer as u64;
+                    ctx.clone()
+                }
+            };
+            total = total
+                .checked_add(&kept.checked_scale(i128::from(per_layer)).ok()?)
+                .ok()?;
+        }
+        Some((total, per_token))
+    }
 }

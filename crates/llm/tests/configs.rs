@@ -176,3 +176,50 @@ fn macs_are_flop_counter_modes() {
         }
     }
 }
+
+const ENCODERS: &[&str] = &["bert", "roberta", "vit", "clip_vision"];
+
+/// Encoders attend to every position, so nncost's MACs are FlopCounterMode's
+/// exactly; parameters and the tensor list are the model's.
+#[test]
+fn encoders_are_exact() {
+    for name in ENCODERS {
+        let r = reference(name);
+        let (model, report) = counted(name, Phase::Prefill);
+        assert_eq!(
+            report.totals.params as i64,
+            r["num_parameters"].as_i64().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            (report.totals.params - model.embedding_params()) as i64,
+            r["num_parameters_exclude_embeddings"].as_i64().unwrap(),
+            "{name}: non-embedding parameters"
+        );
+        let mut ours: Vec<(String, Vec<i64>)> = model
+            .tensors
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone()))
+            .collect();
+        let mut theirs: Vec<(String, Vec<i64>)> = r["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let shape = p[1].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
+                (p[0].as_str().unwrap().to_string(), shape.collect())
+            })
+            .collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs, "{name}");
+        let p = &r["prefill"];
+        let mut dims = vec![("batch", p["batch"].as_i64().unwrap() as i128)];
+        if let Some(seq) = p["seq"].as_i64() {
+            dims.push(("seq", seq as i128));
+        }
+        let macs = at(&report.totals.cost.macs, &dims);
+        assert_eq!(macs, p["flops"].as_i64().unwrap() as i128 / 2, "{name}");
+        assert!(report.is_complete(), "{name}");
+    }
+}

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::Path;
 
 use nncost_core::{Graph, Report};
-use nncost_render::ModelInfo;
+use nncost_render::{Fact, FactValue, ModelInfo};
 
 pub mod hardware;
 
@@ -53,13 +53,115 @@ fn onnx_info(source: String, model: &nncost_onnx::Model) -> ModelInfo {
         ir_version: Some(model.ir_version),
         producer: Some(model.producer.clone()),
         opsets: model.opsets.0.clone(),
+        facts: Vec::new(),
     }
 }
 
-/// A model file: a network description (`.nn`, or any file whose first
-/// statement is one), else ONNX. External data is looked for only inside
-/// the file's folder.
+/// How to read what is not a single graph: which forward pass of a
+/// language model to count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions {
+    pub phase: nncost_llm::Phase,
+}
+
+/// The `config.json` a path names: the file itself, or the one inside a
+/// model folder.
+fn config_path(path: &Path) -> Option<std::path::PathBuf> {
+    if path.is_dir() {
+        return Some(path.join("config.json"));
+    }
+    let name = path.file_name()?.to_str()?;
+    (name.ends_with(".json") && !name.ends_with(".index.json")).then(|| path.to_path_buf())
+}
+
+/// A Hugging Face config (or model folder) built into its graph, with what
+/// the config states beyond the counts.
+fn read_config(path: &Path, options: &ReadOptions) -> Result<(Graph, ModelInfo), ReadError> {
+    let source = path.display().to_string();
+    let fail = |m: String| ReadError(with_source(&source, m));
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(nncost_llm::config::MAX_CONFIG_BYTES as u64 + 1)
+                .read_to_string(&mut text)
+        })
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    let model =
+        nncost_llm::from_config_str(&text, options.phase).map_err(|e| fail(e.to_string()))?;
+    let info = ModelInfo {
+        source,
+        format: "config".into(),
+        facts: llm_facts(&model, options.phase),
+        ..ModelInfo::default()
+    };
+    Ok((model.graph, info))
+}
+
+/// What a language model's report states beside its counts.
+pub fn llm_facts(model: &nncost_llm::Model, phase: nncost_llm::Phase) -> Vec<Fact> {
+    use nncost_core::Poly;
+    let fact = |key: &str, label: &str, value: FactValue| Fact {
+        key: key.into(),
+        label: label.into(),
+        value,
+    };
+    let count = |n: u64| FactValue::Count(Poly::from(n as i64));
+    let pass = match phase {
+        nncost_llm::Phase::Prefill => "prefill: a prompt of seq tokens, logits at every position",
+        nncost_llm::Phase::Decode => "decode: one new token after ctx cached tokens",
+    };
+    let mut facts = vec![
+        fact(
+            "model_type",
+            "model",
+            FactValue::Text(model.model_type.clone()),
+        ),
+        fact("phase", "pass", FactValue::Text(pass.into())),
+        fact(
+            "params_embedding",
+            "params in embeddings",
+            count(model.embedding_params()),
+        ),
+        fact(
+            "params_non_embedding",
+            "params elsewhere",
+            count(model.params() - model.embedding_params()),
+        ),
+    ];
+    if model.active_params() != model.params() {
+        facts.push(fact(
+            "params_active",
+            "params used per token",
+            count(model.active_params()),
+        ));
+    }
+    if let Some((elements, per_token)) = model.kv_cache() {
+        facts.push(fact(
+            "kv_cache_elements_per_token",
+            "KV cache, elements per token",
+            count(per_token),
+        ));
+        facts.push(fact(
+            "kv_cache_elements",
+            "KV cache, elements after ctx tokens",
+            FactValue::Count(elements),
+        ));
+    }
+    facts
+}
+
+/// A model file: a Hugging Face config or model folder, a network
+/// description (`.nn`, or any file whose first statement is one), else
+/// ONNX. External data is looked for only inside the file's folder.
 pub fn read_path(path: &Path) -> Result<(Graph, ModelInfo), ReadError> {
+    read_path_with(path, &ReadOptions::default())
+}
+
+/// [`read_path`] with the options of formats that hold more than one graph.
+pub fn read_path_with(path: &Path, options: &ReadOptions) -> Result<(Graph, ModelInfo), ReadError> {
+    if let Some(config) = config_path(path) {
+        return read_config(&config, options);
+    }
     let source = path.display().to_string();
     if is_network_description(path) {
         let graph = nncost_netdesc::read_file(path).map_err(|e| ReadError(e.to_string()))?;

@@ -35,6 +35,10 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
                 "producer": info.producer,
                 "opsets": info.opsets.iter().map(|(d, v)| json!({"domain": d, "version": v})).collect::<Vec<_>>(),
                 "graph": report.graph_name,
+                "facts": info.facts.iter().map(|f| (f.key.clone(), match &f.value {
+                    crate::FactValue::Count(p) | crate::FactValue::Bytes(p) => count(p),
+                    crate::FactValue::Text(t) => json!(t),
+                })).collect::<Map<_, _>>(),
             }),
         ),
         ("convention", json!(CONVENTION)),

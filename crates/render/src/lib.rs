@@ -27,6 +27,43 @@ pub struct ModelInfo {
     pub producer: Option<String>,
     /// Imported operator sets: `("", 17)` is the default ONNX domain.
     pub opsets: Vec<(String, i64)>,
+    /// What the model's format states beyond the graph (a language model's
+    /// embedding parameters, its KV cache per token), in the order shown.
+    pub facts: Vec<Fact>,
+}
+
+/// One statement about the model beside the counts: `key` names it in
+/// JSON, `label` in tables.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fact {
+    pub key: String,
+    pub label: String,
+    pub value: FactValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FactValue {
+    /// A number of things (parameters, elements), maybe symbolic.
+    Count(nncost_core::Poly),
+    /// A size in bytes, maybe symbolic.
+    Bytes(nncost_core::Poly),
+    Text(String),
+}
+
+impl Fact {
+    /// The value as a table shows it: `1.24 G (1,235,814,400)`.
+    pub fn text(&self, exact: bool) -> String {
+        match &self.value {
+            FactValue::Count(p) => match p.as_constant() {
+                Some(c) if !exact && c.abs() >= 1000 => {
+                    format!("{} ({})", units::human(c), units::grouped(c))
+                }
+                _ => units::poly(p, exact),
+            },
+            FactValue::Bytes(p) => units::bytes(p, exact),
+            FactValue::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// Output choices for the table renderer.

@@ -49,7 +49,12 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
         let n = report.incomplete().count() + report.unsupported_count();
         let _ = writeln!(out, "Partial: {n} nodes are not counted.");
     }
-    let memory = extra_lines(report, options.exact);
+    let mut memory: Vec<String> = info
+        .facts
+        .iter()
+        .map(|f| format!("{}: {}", f.label, f.text(options.exact)))
+        .collect();
+    memory.extend(extra_lines(report, options.exact));
     if !memory.is_empty() {
         out.push('\n');
         for l in memory {

@@ -218,6 +218,9 @@ fn header(out: &mut String, report: &Report, info: &ModelInfo, width: Option<usi
     for v in &report.outputs {
         let _ = writeln!(out, "output: {}", describe_value(v));
     }
+    for f in &info.facts {
+        let _ = writeln!(out, "{}: {}", f.label, printable(&f.text(false)));
+    }
     if let Some(b) = bindings_text(report) {
         let _ = writeln!(out, "bound:  {b}");
     }
