@@ -8,7 +8,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
     self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Embedding, Gate, GatedMlp,
     GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind,
-    RmsNorm, Round,
+    RmsNorm, Rotary, Round,
 };
 
 use crate::{emit, Cli, Failure};
@@ -82,6 +82,9 @@ pub(crate) enum LayerKind {
     /// Multi-head self-attention on a [seq, width] input, with its projections.
     #[command(visible_alias = "mha")]
     Attention(AttentionArgs),
+    /// Rotary position embedding on a [seq, heads·d] input (RoPE); 0 params.
+    #[command(visible_alias = "rope")]
+    Rotary(RotaryArgs),
     /// Llama's gated MLP: down(silu(gate(x))·up(x)) on the last axis (SwiGLU).
     Swiglu(GatedMlpArgs),
     /// The gated MLP through GELU (GeGLU; --approximate tanh: Gemma's).
@@ -251,9 +254,33 @@ pub(crate) struct AttentionArgs {
     /// Key/value heads (grouped-query attention); default: as many as --heads.
     #[arg(long)]
     kv_heads: Option<i64>,
+    /// Features per head when not width/heads (Gemma).
+    #[arg(long)]
+    head_dim: Option<i64>,
+    /// Each query sees only the positions up to its own (a decoder).
+    #[arg(long)]
+    causal: bool,
+    /// Sliding window: each query sees at most W positions, its own included (Mistral); implies --causal.
+    #[arg(long, value_name = "W")]
+    window: Option<i64>,
+    /// Rotary position embedding on the queries and keys (Llama).
+    #[arg(long)]
+    rotary: bool,
     /// No bias on the projections.
     #[arg(long)]
     no_bias: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RotaryArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Heads the features are split into.
+    #[arg(long)]
+    heads: i64,
+    /// Features rotated per head (partial rotary); default: all.
+    #[arg(long)]
+    rotary_dim: Option<i64>,
 }
 
 #[derive(Args, Debug)]
@@ -407,11 +434,27 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
         LayerKind::Rmsnorm(a) => (Box::new(RmsNorm::new().axis(a.axis)), a.common.clone()),
         LayerKind::Groupnorm(a) => (Box::new(GroupNorm::new(a.groups)), a.common.clone()),
         LayerKind::Attention(a) => {
-            let mut m = MultiHeadAttention::new(a.heads).bias(!a.no_bias);
+            let mut m = MultiHeadAttention::new(a.heads)
+                .bias(!a.no_bias)
+                .causal(a.causal)
+                .rotary(a.rotary);
             if let Some(kv) = a.kv_heads {
                 m = m.kv_heads(kv);
             }
+            if let Some(d) = a.head_dim {
+                m = m.head_dim(d);
+            }
+            if let Some(w) = a.window {
+                m = m.window(w);
+            }
             (Box::new(m), a.common.clone())
+        }
+        LayerKind::Rotary(a) => {
+            let mut r = Rotary::new(a.heads);
+            if let Some(d) = a.rotary_dim {
+                r = r.rotary_dim(d);
+            }
+            (Box::new(r), a.common.clone())
         }
         LayerKind::Swiglu(a) | LayerKind::Geglu(a) => {
             let gate = match (kind, a.approximate) {

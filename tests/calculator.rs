@@ -103,6 +103,16 @@ fn explanation_numbers_are_the_engine_numbers() {
             "--no-bias",
         ],
         &["attention", "--input", "197x768", "--heads", "12"],
+        &[
+            "attention",
+            "--input",
+            "7x8",
+            "--heads",
+            "2",
+            "--window",
+            "4",
+            "--rotary",
+        ],
         &["batchnorm", "--input", "64x56x56"],
         &[
             "maxpool",

@@ -1,6 +1,7 @@
 //! The example networks in `examples/*.nn` against published figures and
 //! against the ONNX exports of the same architectures
-//! (`tests/fixtures/torchvision/`), counted by the same engine.
+//! (`tests/fixtures/torchvision/`), counted by the same engine; the
+//! language models against transformers' parameter counts.
 //!
 //! The exports fold BatchNormalization into the convolutions, so their
 //! parameters are fewer than PyTorch's count (which the descriptions, with
@@ -134,6 +135,39 @@ fn lenet5() {
     );
 }
 
+/// Llama 2 7B: transformers' LlamaForCausalLM with its configuration
+/// (vocab 32000, width 4096, 32 layers of 32 heads, MLP 11008, untied
+/// output) has 6,738,415,616 parameters (`sum(p.numel())`, torch 2.15,
+/// transformers 5.24). MACs on 4,096 tokens by hand: per token and layer
+/// the four projections 4·4096² and the MLP 3·4096·11008, the output layer
+/// 4096·32000; per layer and head the causal scores 4096·4097/2, each a
+/// Q·Kᵀ and a P·V product of 128.
+#[test]
+fn llama2_7b() {
+    let d = described("llama2_7b");
+    assert_eq!(d.totals.params, 6_738_415_616);
+    let (l, w): (i128, i128) = (4096, 4096);
+    let per_token = 32 * (4 * w * w + 3 * w * 11_008) + w * 32_000;
+    let attention = 32 * 32 * (l * (l + 1) / 2) * (128 + 128);
+    assert_eq!(int(&d.totals.cost.macs), l * per_token + attention);
+    assert_eq!(int(&d.totals.cost.macs), 29_262_149_058_560);
+}
+
+/// Mistral 7B: transformers' MistralForCausalLM with its configuration (8
+/// key/value heads, MLP 14336, sliding window 4096) has 7,241,732,096
+/// parameters. On 8,192 tokens each query sees min(i, 4096) keys: per head
+/// 4096·4097/2 + (8192 − 4096)·4096 scores.
+#[test]
+fn mistral_7b() {
+    let d = described("mistral_7b");
+    assert_eq!(d.totals.params, 7_241_732_096);
+    let (l, w, kv): (i128, i128, i128) = (8192, 4096, 1024);
+    let per_token = 32 * (w * (2 * w + 2 * kv) + 3 * w * 14_336) + w * 32_000;
+    let scores = 4096 * 4097 / 2 + (l - 4096) * 4096;
+    let attention = 32 * 32 * scores * (128 + 128);
+    assert_eq!(int(&d.totals.cost.macs), l * per_token + attention);
+}
+
 /// Every example's first line is a comment saying what it is, and it is
 /// counted without any node left out.
 #[test]
@@ -152,5 +186,5 @@ fn every_example_is_documented_and_counts() {
         assert!(r.unsupported.is_empty());
         seen += 1;
     }
-    assert!(seen >= 5, "{seen} examples");
+    assert!(seen >= 7, "{seen} examples");
 }

@@ -35,6 +35,10 @@ const CASES: &[(&str, &str)] = &[
     ("geglu_bias", "geglu --input 8 --hidden 12 --bias --approximate tanh"),
     ("attention", "attention --input 197x768 --heads 12"),
     ("attention_gqa", "attention --input 128x4096 --heads 32 --kv-heads 8 --no-bias"),
+    ("attention_llama", "attention --input 128x4096 --heads 32 --kv-heads 8 --no-bias --causal --rotary"),
+    ("attention_window", "attention --input 7x8 --heads 2 --no-bias --window 4"),
+    ("attention_gemma", "attention --input 16x3072 --heads 16 --head-dim 256 --no-bias"),
+    ("rotary_partial", "rotary --input 128x4096 --heads 32 --rotary-dim 32"),
 ];
 
 fn snapshots() -> PathBuf {

@@ -7,7 +7,9 @@
 //! matrix-product FLOPs with `torch.utils.flop_counter.FlopCounterMode`
 //! (2 per MAC).
 
-use nncost_core::layers::{Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, RmsNorm};
+use nncost_core::layers::{
+    Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, MultiHeadAttention, RmsNorm, Rotary,
+};
 use nncost_core::{analyze, AnalysisOptions, Report};
 
 /// A network description counted at batch 1.
@@ -116,4 +118,132 @@ fn swiglu_is_llamas_mlp() {
     let c = counted(&GatedMlp::new(12, Gate::GeluTanh).bias(true), &[8]);
     assert_eq!((c.params, c.macs), (3 * 8 * 12 + 2 * 12 + 8, 3 * 8 * 12));
     assert_eq!(c.flops, 2 * 3 * 8 * 12 + 12 * (9 + 1));
+}
+
+#[test]
+fn rotary_counts_three_per_rotated_element() {
+    let c = counted(&Rotary::new(32), &[128, 4096]);
+    assert_eq!((c.params, c.macs), (0, 0));
+    // Per pair (x1, x2): x1·cos − x2·sin and x2·cos + x1·sin, 6 FLOPs.
+    assert_eq!(c.flops, 3 * 128 * 4096);
+    let c = counted(&Rotary::new(32).rotary_dim(32), &[128, 4096]);
+    assert_eq!(c.flops, 3 * 128 * 32 * 32);
+    assert!(Rotary::new(32).rotary_dim(129).cost(&[128, 4096]).is_err());
+}
+
+/// Attention's MACs apart from its four projections.
+fn core_macs(c: &LayerCost) -> u128 {
+    c.report
+        .nodes
+        .iter()
+        .filter(|n| n.op_type.contains("Attention"))
+        .map(|n| n.macs().and_then(|m| m.as_constant()).unwrap_or(0) as u128)
+        .sum()
+}
+
+#[test]
+fn attention_of_decoders() {
+    // transformers' LlamaAttention(hidden 4096, 32 heads): sum(p.numel()) =
+    // 67,108,864; with 8 key/value heads 41,943,040.
+    let llama = MultiHeadAttention::new(32).bias(false);
+    assert_eq!(counted(&llama, &[128, 4096]).params, 67_108_864);
+    let gqa = llama.clone().kv_heads(8).causal(true).rotary(true);
+    let c = counted(&gqa, &[128, 4096]);
+    assert_eq!(c.params, 41_943_040);
+    // Causal: 1 + 2 + … + 128 = 8,256 scores per head, Q·Kᵀ and P·V 128 each.
+    assert_eq!(core_macs(&c), 32 * 8_256 * 256);
+    // FlopCounterMode counts F.scaled_dot_product_attention(is_causal=True)
+    // on [1, 32, 128, 128] as 268,435,456 FLOPs: the full score matrix, as
+    // nncost counts the same attention without the causal mask.
+    let full = counted(&llama, &[128, 4096]);
+    assert_eq!(2 * core_macs(&full), 268_435_456);
+    // Rotary on Q (32 heads) and K (8 heads): 3 FLOPs per element.
+    let plain = counted(&llama.clone().kv_heads(8).causal(true), &[128, 4096]);
+    assert_eq!(c.flops - plain.flops, 3 * 128 * (32 + 8) * 128);
+
+    // Gemma-7B: 16 heads of 256 on width 3072 (not 3072/16 = 192).
+    // transformers' GemmaAttention: sum(p.numel()) = 50,331,648.
+    let gemma = MultiHeadAttention::new(16).head_dim(256).bias(false);
+    let c = counted(&gemma, &[16, 3072]);
+    assert_eq!(c.params, 50_331_648);
+    assert_eq!(c.macs, 4 * 16 * 3072 * 4096 + 16 * 16 * 16 * 512);
+}
+
+#[test]
+fn sliding_window_counts_the_keys_each_row_sees() {
+    // seq 7, window 4: rows see 1, 2, 3, 4, 4, 4, 4 keys, 22 per head.
+    let m = MultiHeadAttention::new(2).bias(false).window(4);
+    let c = counted(&m, &[7, 8]);
+    assert_eq!(core_macs(&c), 2 * 22 * (4 + 4));
+    assert_eq!(
+        c.report
+            .nodes
+            .iter()
+            .filter(|n| n.op_type == "GroupQueryAttention")
+            .count(),
+        1
+    );
+    // FLOPs per head: 22 scores of 2d − 1 + 1 + 5 + 2d = 21, less 2 + d per row.
+    let att: i128 = c
+        .report
+        .nodes
+        .iter()
+        .filter(|n| n.op_type == "GroupQueryAttention")
+        .map(|n| n.flops().and_then(|f| f.as_constant()).unwrap())
+        .sum();
+    assert_eq!(att, 2 * (22 * 21 - 7 * 6));
+    // Causal without a window: 28 per head; a window as wide as the
+    // sequence changes nothing.
+    let causal = counted(
+        &MultiHeadAttention::new(2).bias(false).causal(true),
+        &[7, 8],
+    );
+    assert_eq!(core_macs(&causal), 2 * 28 * 8);
+    let wide = counted(&MultiHeadAttention::new(2).bias(false).window(7), &[7, 8]);
+    assert_eq!(core_macs(&wide), core_macs(&causal));
+    // Mistral 7B: window 4096 on 8,192 tokens, 32 heads of 128, 8 KV heads:
+    // 4096·4097/2 + (8192 − 4096)·4096 = 25,167,872 scores per head.
+    let mistral = MultiHeadAttention::new(32)
+        .kv_heads(8)
+        .bias(false)
+        .window(4096);
+    let c = counted(&mistral, &[8192, 4096]);
+    assert_eq!(core_macs(&c), 32 * 25_167_872 * 256);
+    let e = MultiHeadAttention::new(2)
+        .window(4)
+        .causal(false)
+        .cost(&[7, 8]);
+    assert_eq!(
+        e.unwrap_err().to_string(),
+        "a sliding window is causal: leave causal=false out"
+    );
+}
+
+/// A two-layer Llama written by hand against transformers' own model:
+/// LlamaForCausalLM(vocab 1000, width 256, MLP 688, 2 layers, 8 heads, 2
+/// key/value heads, untied) has 1,897,728 parameters, and FlopCounterMode
+/// counts 218,365,952 FLOPs on 64 tokens, 2 per MAC with the full score
+/// matrix of its causal attention (it does not look at the mask).
+#[test]
+fn small_llama_against_transformers() {
+    let llama = |causal: bool| {
+        format!(
+            "input 64 ids\n\
+             def decoder\n\
+             residual; rmsnorm; attention 8 kv_heads=2 causal={causal} rotary=true bias=false; end\n\
+             residual; rmsnorm; swiglu 688; end\n\
+             end\n\
+             embedding 1000 256\n\
+             repeat 2; decoder; end\n\
+             rmsnorm\n\
+             linear 1000 bias=false\n"
+        )
+    };
+    let macs = |r: &Report| r.totals.cost.macs.as_constant().unwrap();
+    let full = network(&llama(false));
+    assert_eq!(full.totals.params, 1_897_728);
+    assert_eq!(2 * macs(&full), 218_365_952);
+    // Causal: per layer and head 64·65/2 = 2,080 of the 64² scores.
+    let causal = network(&llama(true));
+    assert_eq!(macs(&full) - macs(&causal), 2 * 8 * (64 * 64 - 2_080) * 64);
 }

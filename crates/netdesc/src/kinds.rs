@@ -3,7 +3,7 @@
 use nncost_core::layers::{
     self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Dropout, Embedding, Flatten,
     Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding,
-    Pool, PoolKind, RmsNorm, Round,
+    Pool, PoolKind, RmsNorm, Rotary, Round,
 };
 
 use crate::parse::{Arg, Word};
@@ -227,16 +227,31 @@ pub const KINDS: &[KindDef] = &[
         name: "attention",
         aliases: &["mha"],
         positional: &["heads"],
-        options: &["heads", "kv_heads", "bias"],
-        about: "multi-head self-attention on a [seq, width] input, with its four projections",
+        options: &["heads", "kv_heads", "head_dim", "bias", "causal", "window", "rotary"],
+        about: "multi-head self-attention on a [seq, width] input, with its four projections; \
+                causal, a sliding window, grouped-query heads, rotary embedding",
         make: |a| {
             let heads = a.int_either(0, "heads", "attention 12")?;
             let mut m = MultiHeadAttention::new(heads);
             if let Some(w) = a.named("kv_heads")? {
                 m = m.kv_heads(a.int(&w)?);
             }
+            if let Some(w) = a.named("head_dim")? {
+                m = m.head_dim(a.int(&w)?);
+            }
             if let Some(w) = a.named("bias")? {
                 m = m.bias(a.boolean(&w)?);
+            }
+            // The window first: it makes the attention causal, which an
+            // explicit causal=false then contradicts (an error).
+            if let Some(w) = a.named("window")? {
+                m = m.window(a.int(&w)?);
+            }
+            if let Some(w) = a.named("causal")? {
+                m = m.causal(a.boolean(&w)?);
+            }
+            if let Some(w) = a.named("rotary")? {
+                m = m.rotary(a.boolean(&w)?);
             }
             Ok(Box::new(m))
         },
@@ -265,6 +280,20 @@ pub const KINDS: &[KindDef] = &[
                 },
             };
             gated_mlp(a, gate)
+        },
+    },
+    KindDef {
+        name: "rotary",
+        aliases: &["rope"],
+        positional: &["heads"],
+        options: &["heads", "rotary_dim"],
+        about: "rotary position embedding on a [seq, heads·d] input (rotary_dim: partial rotary); 0 params",
+        make: |a| {
+            let mut r = Rotary::new(a.int_either(0, "heads", "rotary 32")?);
+            if let Some(w) = a.named("rotary_dim")? {
+                r = r.rotary_dim(a.int(&w)?);
+            }
+            Ok(Box::new(r))
         },
     },
     KindDef {

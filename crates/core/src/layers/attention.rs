@@ -1,16 +1,27 @@
 //! Multi-head self-attention on a sequence: the query, key, value and output
-//! projections (linear layers) around the fused ONNX `Attention` operator,
-//! which computes softmax(Q·Kᵀ / √d)·V per head. Grouped-query attention
-//! (fewer key/value heads) shrinks the key and value projections.
+//! projections (linear layers) around a fused attention operator, which
+//! computes softmax(Q·Kᵀ / √d)·V per head. Grouped-query attention (fewer
+//! key/value heads) shrinks the key and value projections; a causal mask
+//! and a sliding window (Mistral) leave scores out, which the engine does
+//! not count; rotary embeddings (Llama) rotate the queries and keys.
+//!
+//! Which operator: ONNX's `Attention` (opset 23, with `is_causal`), the
+//! dynamo exporter's; with a sliding window, onnxruntime's
+//! `GroupQueryAttention` with `local_window_size`, since the standard
+//! operator has no window. The working is in `attention_working.rs`.
 
-use super::explain::{group, minus, num, plus, sum, times, Explanation, Section, Step};
-use super::{node_counts, sample_dims, GraphBuilder, Layer, LayerCost, LayerError, Linear};
+use super::builder::int;
+use super::rotary::{Rotary, RotarySizes};
+use super::{sample_dims, GraphBuilder, Layer, LayerCost, LayerError, Linear};
 use crate::graph::ValueId;
 use crate::shape::Dim;
 
 /// Self-attention over a `[seq, width]` input, as PyTorch's
-/// `MultiheadAttention(width, heads)` (with `kv_heads` < `heads`, grouped-query
-/// attention as in Llama).
+/// `MultiheadAttention(width, heads)`; with `kv_heads` < `heads`,
+/// grouped-query attention (Llama 2 70B, Mistral); `causal` as a decoder;
+/// `window` as Mistral's sliding window (each query sees at most its last
+/// `window` positions, itself included); `head_dim` when it is not
+/// width/heads (Gemma); `rotary` as Llama.
 ///
 /// ```
 /// use nncost_core::layers::{Layer, MultiHeadAttention};
@@ -21,6 +32,14 @@ use crate::shape::Dim;
 /// assert_eq!(c.params, 4 * (768 * 768 + 768)); // PyTorch: 2,362,368
 /// // Four projections, then Q·Kᵀ and P·V: 2·heads·seq²·(width/heads).
 /// assert_eq!(c.macs, 4 * 197 * 768 * 768 + 2 * 197 * 197 * 768);
+///
+/// // Causal, on 7 tokens: row i sees i keys, 1 + 2 + … + 7 = 28 scores per
+/// // head; under a window of 4, rows see 1, 2, 3, 4, 4, 4, 4: 22.
+/// let causal = MultiHeadAttention::new(2).bias(false).causal(true);
+/// let c = causal.clone().cost(&[7, 8]).unwrap();
+/// assert_eq!(c.macs, 4 * 7 * 8 * 8 + 2 * 28 * (4 + 4));
+/// let c = causal.window(4).cost(&[7, 8]).unwrap();
+/// assert_eq!(c.macs, 4 * 7 * 8 * 8 + 2 * 22 * (4 + 4));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MultiHeadAttention {
@@ -29,15 +48,47 @@ pub struct MultiHeadAttention {
     pub kv_heads: Option<i64>,
     /// Biases on the four projections (PyTorch's default).
     pub bias: bool,
+    /// Each query sees only the positions up to its own.
+    pub causal: bool,
+    /// Sliding window: each query sees at most this many positions, its own
+    /// included (Mistral's `sliding_window`). Causal.
+    pub window: Option<i64>,
+    /// Features per head; `None`: width/heads.
+    pub head_dim: Option<i64>,
+    /// Rotary position embedding on the queries and keys.
+    pub rotary: bool,
 }
 
 /// Sizes of one attention layer on a sample.
-struct Sizes {
-    seq: i64,
-    width: i64,
-    heads: i64,
-    kv_heads: i64,
-    head_size: i64,
+pub(crate) struct Sizes {
+    pub seq: i64,
+    pub width: i64,
+    pub heads: i64,
+    pub kv_heads: i64,
+    pub head_size: i64,
+    /// A window narrower than the sequence (a wider one changes nothing).
+    pub window: Option<i64>,
+}
+
+impl Sizes {
+    /// Query features, heads·d (the width unless `head_dim` says otherwise).
+    pub fn q_out(&self) -> i64 {
+        self.heads * self.head_size
+    }
+
+    /// Key (and value) features, kv_heads·d.
+    pub fn kv_out(&self) -> i64 {
+        self.kv_heads * self.head_size
+    }
+
+    /// Keys query row `i` (from 0) sees.
+    pub fn keys_of_row(&self, i: i64, causal: bool) -> i64 {
+        match (causal, self.window) {
+            (false, _) => self.seq,
+            (true, None) => i + 1,
+            (true, Some(w)) => (i + 1).min(w),
+        }
+    }
 }
 
 impl MultiHeadAttention {
@@ -46,6 +97,10 @@ impl MultiHeadAttention {
             heads,
             kv_heads: None,
             bias: true,
+            causal: false,
+            window: None,
+            head_dim: None,
+            rotary: false,
         }
     }
 
@@ -59,7 +114,29 @@ impl MultiHeadAttention {
         self
     }
 
-    fn sizes(&self, dims: &[i64]) -> Result<Sizes, LayerError> {
+    pub fn causal(mut self, causal: bool) -> Self {
+        self.causal = causal;
+        self
+    }
+
+    /// A sliding window of `window` positions; makes the attention causal.
+    pub fn window(mut self, window: i64) -> Self {
+        self.window = Some(window);
+        self.causal = true;
+        self
+    }
+
+    pub fn head_dim(mut self, head_dim: i64) -> Self {
+        self.head_dim = Some(head_dim);
+        self
+    }
+
+    pub fn rotary(mut self, rotary: bool) -> Self {
+        self.rotary = rotary;
+        self
+    }
+
+    pub(crate) fn sizes(&self, dims: &[i64]) -> Result<Sizes, LayerError> {
         let &[seq, width] = dims else {
             return Err(LayerError::Invalid(format!(
                 "attention takes a [seq, width] input, got {} axes",
@@ -71,23 +148,71 @@ impl MultiHeadAttention {
         if heads < 1 || kv_heads < 1 {
             return Err(LayerError::Invalid("heads must be positive".into()));
         }
-        if width % heads != 0 {
-            return Err(LayerError::Invalid(format!(
-                "width {width} is not divisible by {heads} heads"
-            )));
-        }
+        let head_size = match self.head_dim {
+            Some(d) if d < 1 => {
+                return Err(LayerError::Invalid(format!(
+                    "head_dim must be positive, got {d}"
+                )))
+            }
+            Some(d) => d,
+            None if width % heads != 0 => {
+                return Err(LayerError::Invalid(format!(
+                    "width {width} is not divisible by {heads} heads"
+                )))
+            }
+            None => width / heads,
+        };
         if heads % kv_heads != 0 {
             return Err(LayerError::Invalid(format!(
                 "{heads} query heads cannot share {kv_heads} key/value heads evenly"
             )));
         }
+        if self.rotary && head_size % 2 != 0 {
+            return Err(LayerError::Invalid(format!(
+                "rotary embedding rotates pairs: the head size {head_size} must be even"
+            )));
+        }
+        let window = match self.window {
+            Some(w) if w < 1 => {
+                return Err(LayerError::Invalid(format!(
+                    "window must be positive, got {w}"
+                )))
+            }
+            Some(_) if !self.causal => {
+                return Err(LayerError::Invalid(
+                    "a sliding window is causal: leave causal=false out".into(),
+                ))
+            }
+            Some(w) if w < seq => Some(w),
+            _ => None,
+        };
         Ok(Sizes {
             seq,
             width,
             heads,
             kv_heads,
-            head_size: width / heads,
+            head_size,
+            window,
         })
+    }
+
+    /// Rotates `x` (`heads` heads of the layer's head size), as Llama does
+    /// to the queries and keys before their product.
+    fn rotate(
+        &self,
+        b: &mut GraphBuilder,
+        name: &str,
+        x: ValueId,
+        s: &Sizes,
+        heads: i64,
+    ) -> ValueId {
+        let sizes = RotarySizes {
+            seq: s.seq,
+            heads,
+            head_dim: s.head_size,
+            rotated: s.head_size,
+        };
+        Rotary::new(heads).rotate(b, name, x, &sizes)
     }
 }
 
@@ -101,6 +226,17 @@ impl Layer for MultiHeadAttention {
         if let Some(kv) = self.kv_heads.filter(|&kv| kv != self.heads) {
             d.push_str(&format!(", {kv} key/value heads"));
         }
+        if let Some(h) = self.head_dim {
+            d.push_str(&format!(", head size {h}"));
+        }
+        match (self.causal, self.window) {
+            (_, Some(w)) => d.push_str(&format!(", causal with a window of {w}")),
+            (true, None) => d.push_str(", causal"),
+            _ => {}
+        }
+        if self.rotary {
+            d.push_str(", rotary");
+        }
         d.push_str(if self.bias { ", bias" } else { ", no bias" });
         d
     }
@@ -113,26 +249,57 @@ impl Layer for MultiHeadAttention {
         shape: &[Dim],
     ) -> Result<ValueId, LayerError> {
         let s = self.sizes(&sample_dims(shape)?)?;
-        let kv = s.kv_heads * s.head_size;
-        let proj = |b: &mut GraphBuilder, part: &str, out: i64, input: ValueId| {
+        let proj = |b: &mut GraphBuilder, part: &str, out: i64, input: ValueId, at: &[Dim]| {
             Linear::new(out)
                 .bias(self.bias)
-                .build(b, &format!("{name}/{part}"), input, shape)
+                .build(b, &format!("{name}/{part}"), input, at)
         };
-        let q = proj(b, "q_proj", s.width, x)?;
-        let k = proj(b, "k_proj", kv, x)?;
-        let v = proj(b, "v_proj", kv, x)?;
-        let attrs = vec![
-            super::builder::int("q_num_heads", s.heads),
-            super::builder::int("kv_num_heads", s.kv_heads),
-        ];
-        let a = b.node(
-            "Attention",
-            &format!("{name}/attention"),
-            &[Some(q), Some(k), Some(v)],
-            attrs,
-        );
-        proj(b, "out_proj", s.width, a)
+        let mut q = proj(b, "q_proj", s.q_out(), x, shape)?;
+        let mut k = proj(b, "k_proj", s.kv_out(), x, shape)?;
+        let v = proj(b, "v_proj", s.kv_out(), x, shape)?;
+        if self.rotary {
+            q = self.rotate(b, &format!("{name}/q_rotary"), q, &s, s.heads);
+            k = self.rotate(b, &format!("{name}/k_rotary"), k, &s, s.kv_heads);
+        }
+        let a = match self.window {
+            // onnxruntime's operator, always causal; the engine's rule reads
+            // `local_window_size` as the keys a query sees at most (see
+            // `ops::contrib::AttentionCore::window`).
+            Some(w) => {
+                let total = b.int_tensor(&format!("{name}.total_sequence_length"), &[], &[s.seq]);
+                b.node_in(
+                    "com.microsoft",
+                    "GroupQueryAttention",
+                    &format!("{name}/attention"),
+                    // No KV cache and no seqlens_k: a prompt of `seq` tokens,
+                    // whose length total_sequence_length gives.
+                    &[Some(q), Some(k), Some(v), None, None, None, Some(total)],
+                    vec![
+                        int("num_heads", s.heads),
+                        int("kv_num_heads", s.kv_heads),
+                        int("local_window_size", w),
+                    ],
+                )
+            }
+            None => {
+                let mut attrs = vec![int("q_num_heads", s.heads), int("kv_num_heads", s.kv_heads)];
+                if self.causal {
+                    attrs.push(int("is_causal", 1));
+                }
+                b.node(
+                    "Attention",
+                    &format!("{name}/attention"),
+                    &[Some(q), Some(k), Some(v)],
+                    attrs,
+                )
+            }
+        };
+        // The output projection reads the heads' outputs, heads·d features.
+        let mut heads_out = shape.to_vec();
+        if let Some(last) = heads_out.last_mut() {
+            *last = Dim::int(s.q_out());
+        }
+        proj(b, "out_proj", s.width, a, &heads_out)
     }
 
     fn bias(&self) -> Option<bool> {
@@ -143,133 +310,7 @@ impl Layer for MultiHeadAttention {
         Some(Box::new(self.clone().bias(bias)))
     }
 
-    fn explain(&self, cost: &LayerCost) -> Result<Explanation, LayerError> {
-        let s = self.sizes(&cost.input_shape)?;
-        let bias = cost
-            .bias
-            .ok_or_else(|| LayerError::Invalid("no bias counts".into()))?;
-        let (w, l, h, d) = (s.width, s.seq, s.heads, s.head_size);
-        let kv = || {
-            if s.kv_heads == h {
-                num(w)
-            } else {
-                times(vec![num(s.kv_heads), num(d)])
-            }
-        };
-        // Projection outputs: Q and out are `width`, K and V `kv_heads·d`.
-        let outs = || {
-            sum(vec![
-                (false, num(w)),
-                (false, kv()),
-                (false, kv()),
-                (false, num(w)),
-            ])
-        };
-        let (mut proj_macs, mut proj_flops, mut att_macs, mut att_flops) = (0, 0, 0, 0);
-        for n in &cost.report.nodes {
-            let (m, f) = node_counts(n);
-            if n.op_type == "Attention" {
-                att_macs += m;
-                att_flops += f;
-            } else {
-                proj_macs += m;
-                proj_flops += f;
-            }
-        }
-        let header = Section::new(format!(
-            "Sizes: seq = {l}, width = {w}, {h} heads of d = width/heads = {d}{}",
-            if s.kv_heads != h {
-                format!(
-                    ", {} key/value heads (K and V have {}·{d} features)",
-                    s.kv_heads, s.kv_heads
-                )
-            } else {
-                String::new()
-            }
-        ));
-
-        let params = super::conv::bias_steps(
-            Section::new(
-                "Params: four linear layers, (width + 1)·out each with a bias: Q and output \
-                 out = width, K and V out = kv_heads·d",
-            ),
-            &bias,
-            times(vec![plus(num(w), num(1)), group(outs())]),
-            times(vec![num(w), group(outs())]),
-            true,
-        );
-
-        let macs = Section::new(
-            "MACs: the projections seq·width·out each; then per head the scores Q·Kᵀ (seq·seq·d) \
-             and the context P·V (seq·seq·d)",
-        )
-        .step(Step::new(
-            "projections",
-            times(vec![num(l), num(w), group(outs())]),
-            proj_macs,
-        ))
-        .step(Step::new(
-            "attention",
-            times(vec![num(h), num(l), num(l), group(plus(num(d), num(d)))]),
-            att_macs,
-        ))
-        .step(Step::new(
-            "MACs",
-            plus(num(proj_macs), num(att_macs)),
-            cost.macs as i128,
-        ));
-
-        let proj = |with_bias: bool| {
-            let dot = group(minus(num(w), num(1)));
-            let per = if with_bias {
-                group(sum(vec![(false, num(w)), (false, dot), (false, num(1))]))
-            } else {
-                group(plus(num(w), dot))
-            };
-            times(vec![num(l), per, group(outs())])
-        };
-        let attention = times(vec![
-            num(h),
-            num(l),
-            group(sum(vec![
-                (
-                    false,
-                    times(vec![
-                        num(l),
-                        group(minus(times(vec![num(2), num(d)]), num(1))),
-                    ]),
-                ),
-                (false, num(l)),
-                (false, times(vec![num(5), num(l)])),
-                (true, num(2)),
-                (
-                    false,
-                    times(vec![
-                        num(d),
-                        group(minus(times(vec![num(2), num(l)]), num(1))),
-                    ]),
-                ),
-            ])),
-        ]);
-        let (other, other_value) = if bias.enabled {
-            ("without bias", bias.flops_without as i128)
-        } else {
-            ("with bias", bias.flops_with as i128)
-        };
-        // The other variant differs only in its projections.
-        let other_proj = other_value - att_flops;
-        let flops = Section::new(
-            "FLOPs: each projection [width + (width − 1) + 1] per output with a bias; per head and \
-             query, seq·(2d − 1) for the scores, seq for the scaling by 1/√d, 5·seq − 2 for the \
-             softmax, d·(2·seq − 1) for P·V",
-        )
-        .step(Step::new("projections", proj(self.bias), proj_flops))
-        .step(Step::new("attention", attention, att_flops))
-        .step(Step::new("FLOPs", plus(num(proj_flops), num(att_flops)), cost.flops as i128))
-        .step(Step::new(format!("projections {other}"), proj(!self.bias), other_proj))
-        .step(Step::new(other, plus(num(other_proj), num(att_flops)), other_value));
-        Ok(Explanation {
-            sections: vec![header, params, macs, flops],
-        })
+    fn explain(&self, cost: &LayerCost) -> Result<crate::layers::Explanation, LayerError> {
+        super::attention_working::explain(self, cost)
     }
 }

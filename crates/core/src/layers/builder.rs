@@ -104,13 +104,19 @@ impl GraphBuilder {
 
     /// A 1-D int64 constant (shapes, axes).
     pub fn ints(&mut self, name: &str, values: &[i64]) -> ValueId {
+        self.int_tensor(name, &[values.len() as i64], values)
+    }
+
+    /// An int64 constant of the given dims (position ids), `values` in
+    /// row-major order.
+    pub fn int_tensor(&mut self, name: &str, dims: &[i64], values: &[i64]) -> ValueId {
         let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.value(
             name,
             None,
             Some(Tensor {
                 dtype: DType::I64,
-                dims: vec![values.len() as i64],
+                dims: dims.to_vec(),
                 data: TensorData::Raw(Bytes::from(raw)),
             }),
         )
@@ -125,11 +131,27 @@ impl GraphBuilder {
         inputs: &[Option<ValueId>],
         attributes: Vec<Attribute>,
     ) -> ValueId {
+        self.node_in("", op_type, name, inputs, attributes)
+    }
+
+    /// [`GraphBuilder::node`] of another operator domain (onnxruntime's
+    /// `com.microsoft`), imported at version 1 when first used.
+    pub fn node_in(
+        &mut self,
+        domain: &str,
+        op_type: &str,
+        name: &str,
+        inputs: &[Option<ValueId>],
+        attributes: Vec<Attribute>,
+    ) -> ValueId {
+        if self.graph.opsets.version(domain).is_none() {
+            self.graph.opsets.0.push((domain.to_string(), 1));
+        }
         let out = self.value(name, None, None);
         self.graph.nodes.push(Node {
             name: self.graph.values[out].name.clone(),
             op_type: op_type.to_string(),
-            domain: String::new(),
+            domain: domain.to_string(),
             inputs: inputs.to_vec(),
             outputs: vec![Some(out)],
             attributes,

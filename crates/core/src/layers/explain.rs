@@ -161,7 +161,8 @@ impl fmt::Display for Expr {
                 Ok(())
             }
             Expr::Quotient(a, b) => {
-                a.write_within(f, 3)?;
+                // `4·5/2`: a product over a number reads left to right.
+                a.write_within(f, 2)?;
                 f.write_str("/")?;
                 b.write_within(f, 3)
             }

@@ -35,6 +35,7 @@ use crate::shape::{format_shape, Dim, Shape};
 
 pub mod activation;
 pub mod attention;
+mod attention_working;
 pub mod builder;
 pub mod conv;
 pub mod embedding;
@@ -46,6 +47,7 @@ pub mod norm;
 pub mod pool;
 pub mod reshape;
 pub mod rms_norm;
+pub mod rotary;
 
 pub use activation::{Activation, ACTIVATIONS};
 pub use attention::MultiHeadAttention;
@@ -60,6 +62,7 @@ pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AdaptiveAvgPool, GlobalPool, Pool, PoolKind};
 pub use reshape::{Dropout, Flatten};
 pub use rms_norm::RmsNorm;
+pub use rotary::Rotary;
 
 /// Why a layer cannot be counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
