@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Embedding, Gate, GatedMlp,
-    GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool, PoolKind,
-    RmsNorm, Rotary, Round,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Embedding, Gate,
+    GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool,
+    PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
 };
 
 use crate::{emit, Cli, Failure};
@@ -85,6 +85,12 @@ pub(crate) enum LayerKind {
     /// Rotary position embedding on a [seq, heads·d] input (RoPE); 0 params.
     #[command(visible_alias = "rope")]
     Rotary(RotaryArgs),
+    /// Upsampling of the spatial axes by whole factors (Upsample); 0 params.
+    Upsample(UpsampleArgs),
+    /// LSTM over a [seq, input] sequence (nn.LSTM(input, hidden), batch first).
+    Lstm(RecurrentArgs),
+    /// GRU over a [seq, input] sequence (nn.GRU(input, hidden), batch first).
+    Gru(RecurrentArgs),
     /// Llama's gated MLP: down(silu(gate(x))·up(x)) on the last axis (SwiGLU).
     Swiglu(GatedMlpArgs),
     /// The gated MLP through GELU (GeGLU; --approximate tanh: Gemma's).
@@ -284,6 +290,43 @@ pub(crate) struct RotaryArgs {
 }
 
 #[derive(Args, Debug)]
+pub(crate) struct UpsampleArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Factor per spatial axis: 2, or one per axis: 2x1.
+    #[arg(long, value_parser = parse_dims)]
+    scale: Dims,
+    /// How new positions are filled (linear: PyTorch's bilinear, trilinear; cubic: bicubic).
+    #[arg(long, value_enum, default_value_t = ModeArg::Nearest)]
+    mode: ModeArg,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    Nearest,
+    Linear,
+    Cubic,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RecurrentArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Hidden features (the state's size).
+    #[arg(long)]
+    hidden: i64,
+    /// Stacked layers.
+    #[arg(long, default_value_t = 1)]
+    layers: i64,
+    /// Both directions (output 2·hidden features).
+    #[arg(long)]
+    bidirectional: bool,
+    /// No biases.
+    #[arg(long)]
+    no_bias: bool,
+}
+
+#[derive(Args, Debug)]
 pub(crate) struct GatedMlpArgs {
     #[command(flatten)]
     common: Common,
@@ -454,6 +497,26 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
             if let Some(d) = a.rotary_dim {
                 r = r.rotary_dim(d);
             }
+            (Box::new(r), a.common.clone())
+        }
+        LayerKind::Upsample(a) => {
+            let mode = match a.mode {
+                ModeArg::Nearest => UpsampleMode::Nearest,
+                ModeArg::Linear => UpsampleMode::Linear,
+                ModeArg::Cubic => UpsampleMode::Cubic,
+            };
+            (Box::new(Upsample::new(&a.scale, mode)), a.common.clone())
+        }
+        LayerKind::Lstm(a) | LayerKind::Gru(a) => {
+            let cell = if matches!(kind, LayerKind::Lstm(_)) {
+                Cell::Lstm
+            } else {
+                Cell::Gru
+            };
+            let r = Recurrent::new(cell, a.hidden)
+                .layers(a.layers)
+                .bidirectional(a.bidirectional)
+                .bias(!a.no_bias);
             (Box::new(r), a.common.clone())
         }
         LayerKind::Swiglu(a) | LayerKind::Geglu(a) => {

@@ -8,7 +8,8 @@
 //! (2 per MAC).
 
 use nncost_core::layers::{
-    Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, MultiHeadAttention, RmsNorm, Rotary,
+    Cell, Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, MultiHeadAttention, Recurrent,
+    RmsNorm, Rotary, Upsample, UpsampleMode,
 };
 use nncost_core::{analyze, AnalysisOptions, Report};
 
@@ -246,4 +247,70 @@ fn small_llama_against_transformers() {
     // Causal: per layer and head 64·65/2 = 2,080 of the 64² scores.
     let causal = network(&llama(true));
     assert_eq!(macs(&full) - macs(&causal), 2 * 8 * (64 * 64 - 2_080) * 64);
+}
+
+#[test]
+fn upsample_by_whole_factors() {
+    // nn.Upsample(scale_factor=2) on 256×13×13: no parameters; torch's
+    // FlopCounterMode counts 0 FLOPs for both modes, fvcore 173,056 for
+    // nearest (1 per output) and 692,224 for bilinear (4 per output).
+    let c = counted(&Upsample::new(&[2], UpsampleMode::Nearest), &[256, 13, 13]);
+    assert_eq!(c.output_shape, [256, 26, 26]);
+    assert_eq!((c.params, c.macs, c.flops), (0, 0, 0));
+    // Bilinear: two interpolations along W, one along H, 3 FLOPs each.
+    let c = counted(&Upsample::new(&[2], UpsampleMode::Linear), &[256, 13, 13]);
+    assert_eq!(c.flops, 9 * 256 * 26 * 26);
+    assert_eq!(c.flops, 1_557_504);
+    // One factor per axis; an axis left at 1 is not interpolated: linear
+    // along one axis, 3 per output.
+    let c = counted(&Upsample::new(&[1, 2], UpsampleMode::Linear), &[8, 5, 5]);
+    assert_eq!(
+        (c.output_shape.clone(), c.flops),
+        (vec![8, 5, 10], 3 * 8 * 50)
+    );
+    // Trilinear cubic: 7·(1 + 4 + 16) per output.
+    let c = counted(&Upsample::new(&[2], UpsampleMode::Cubic), &[4, 8, 8, 8]);
+    assert_eq!(c.flops, 147 * 4 * 16 * 16 * 16);
+}
+
+#[test]
+fn lstm_and_gru_have_pytorchs_parameters() {
+    // sum(p.numel()) of PyTorch's modules, torch 2.15.
+    let cases = [
+        (Recurrent::new(Cell::Lstm, 512), 1_576_960),
+        (
+            Recurrent::new(Cell::Lstm, 512).bidirectional(true),
+            3_153_920,
+        ),
+        (
+            Recurrent::new(Cell::Lstm, 512)
+                .bidirectional(true)
+                .layers(2),
+            9_453_568,
+        ),
+        (Recurrent::new(Cell::Gru, 512), 1_182_720),
+        (
+            Recurrent::new(Cell::Gru, 512).bidirectional(true),
+            2_365_440,
+        ),
+    ];
+    for (layer, params) in cases {
+        let c = counted(&layer, &[100, 256]);
+        assert_eq!(c.params, params, "{}", layer.describe());
+    }
+    // nn.LSTM(256, 512) on 100 steps: 4 gates of 512, each a dot product of
+    // the input (256) and of the state (512) per step. FlopCounterMode
+    // counts 0 for an LSTM (it sees one aten::lstm call).
+    let c = counted(&Recurrent::new(Cell::Lstm, 512), &[100, 256]);
+    assert_eq!(c.output_shape, [100, 512]);
+    assert_eq!(c.macs, 100 * 4 * 512 * (256 + 512));
+    // Per step and gate output 2·768 − 1 + 2 bias additions; 18·512 for the
+    // gates' element-wise work, the engine's rule for LSTM.
+    assert_eq!(c.flops, 100 * (4 * 512 * (2 * 768 + 1) + 18 * 512));
+    let c = counted(
+        &Recurrent::new(Cell::Gru, 64).bidirectional(true).layers(2),
+        &[10, 32],
+    );
+    assert_eq!(c.output_shape, [10, 128]);
+    assert_eq!(c.macs, 10 * 2 * 3 * 64 * ((32 + 64) + (128 + 64)));
 }

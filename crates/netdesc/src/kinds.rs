@@ -1,9 +1,9 @@
 //! Layer kinds and their arguments: `conv 64 k=3 s=2 p=1 bias=false`.
 
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Conv, ConvTranspose, Dropout, Embedding, Flatten,
-    Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding,
-    Pool, PoolKind, RmsNorm, Rotary, Round,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Dropout, Embedding,
+    Flatten, Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention,
+    Padding, Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
 };
 
 use crate::parse::{Arg, Word};
@@ -297,6 +297,48 @@ pub const KINDS: &[KindDef] = &[
         },
     },
     KindDef {
+        name: "upsample",
+        aliases: &[],
+        positional: &["scale"],
+        options: &["scale", "mode"],
+        about: "upsampling of the spatial axes by whole factors (Upsample; mode nearest, linear or cubic; 0 params)",
+        make: |a| {
+            let w = a.required(0, "scale", "upsample 2")?;
+            let scale = a.dims(&w)?;
+            let mode = match a.named("mode")? {
+                None => UpsampleMode::Nearest,
+                Some(w) => match w.text.as_str() {
+                    "nearest" => UpsampleMode::Nearest,
+                    "linear" | "bilinear" | "trilinear" => UpsampleMode::Linear,
+                    "cubic" | "bicubic" => UpsampleMode::Cubic,
+                    other => {
+                        return Err(a.err(
+                            &w,
+                            format!("'{other}' is not nearest, linear (bilinear, trilinear) or cubic"),
+                        ))
+                    }
+                },
+            };
+            Ok(Box::new(Upsample::new(&scale, mode)))
+        },
+    },
+    KindDef {
+        name: "lstm",
+        aliases: &[],
+        positional: &["hidden"],
+        options: &["hidden", "layers", "bidirectional", "bias"],
+        about: "LSTM over a [seq, input] sample (nn.LSTM(input, hidden), batch first); output [seq, directions·hidden]",
+        make: |a| recurrent(a, Cell::Lstm),
+    },
+    KindDef {
+        name: "gru",
+        aliases: &[],
+        positional: &["hidden"],
+        options: &["hidden", "layers", "bidirectional", "bias"],
+        about: "GRU over a [seq, input] sample (nn.GRU(input, hidden), batch first)",
+        make: |a| recurrent(a, Cell::Gru),
+    },
+    KindDef {
         name: "flatten",
         aliases: &[],
         positional: &[],
@@ -323,6 +365,21 @@ pub const KINDS: &[KindDef] = &[
         },
     },
 ];
+
+fn recurrent(a: &mut Args, cell: Cell) -> Result<Box<dyn Layer>, Error> {
+    let example = format!("{} 512", a.kind.text);
+    let mut r = Recurrent::new(cell, a.int_either(0, "hidden", &example)?);
+    if let Some(w) = a.named("layers")? {
+        r = r.layers(a.int(&w)?);
+    }
+    if let Some(w) = a.named("bidirectional")? {
+        r = r.bidirectional(a.boolean(&w)?);
+    }
+    if let Some(w) = a.named("bias")? {
+        r = r.bias(a.boolean(&w)?);
+    }
+    Ok(Box::new(r))
+}
 
 fn gated_mlp(a: &mut Args, gate: Gate) -> Result<Box<dyn Layer>, Error> {
     let example = format!("{} 11008", a.kind.text);

@@ -45,9 +45,11 @@ pub mod group_norm;
 pub mod linear;
 pub mod norm;
 pub mod pool;
+pub mod recurrent;
 pub mod reshape;
 pub mod rms_norm;
 pub mod rotary;
+pub mod upsample;
 
 pub use activation::{Activation, ACTIVATIONS};
 pub use attention::MultiHeadAttention;
@@ -60,9 +62,11 @@ pub use group_norm::GroupNorm;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AdaptiveAvgPool, GlobalPool, Pool, PoolKind};
+pub use recurrent::{Cell, Recurrent};
 pub use reshape::{Dropout, Flatten};
 pub use rms_norm::RmsNorm;
 pub use rotary::Rotary;
+pub use upsample::{Upsample, UpsampleMode};
 
 /// Why a layer cannot be counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
