@@ -65,7 +65,7 @@ pub(crate) enum LayerKind {
     /// Maximum over all spatial positions (AdaptiveMaxPool2d(1)).
     #[command(name = "global-maxpool")]
     GlobalMaxpool(PlainArgs),
-    /// Adaptive average pooling to a size that divides the input's (AdaptiveAvgPool2d).
+    /// Adaptive average pooling with PyTorch's windows, even or not (AdaptiveAvgPool1d/2d/3d).
     #[command(name = "adaptive-avgpool")]
     AdaptiveAvgpool(AdaptiveArgs),
     /// Batch normalisation at inference (BatchNorm1d/2d/3d).

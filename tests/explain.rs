@@ -23,6 +23,7 @@ const CASES: &[(&str, &str)] = &[
     ("avgpool", "avgpool --input 16x10x10 --kernel 3 --stride 3 --round up"),
     ("global_avgpool", "global-avgpool --input 512x7x7"),
     ("adaptive_avgpool", "adaptive-avgpool --input 512x14x14 --output-size 7"),
+    ("adaptive_avgpool_uneven", "adaptive-avgpool --input 4x7x7 --output-size 5"),
     ("batchnorm", "batchnorm --input 64x112x112"),
     ("layernorm", "layernorm --input 197x768"),
     ("rmsnorm", "rmsnorm --input 128x4096"),

@@ -8,8 +8,8 @@
 //! (2 per MAC).
 
 use nncost_core::layers::{
-    Cell, Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, MultiHeadAttention, Recurrent,
-    RmsNorm, Rotary, Upsample, UpsampleMode,
+    AdaptiveAvgPool, Cell, Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost,
+    MultiHeadAttention, Recurrent, RmsNorm, Rotary, Upsample, UpsampleMode,
 };
 use nncost_core::{analyze, AnalysisOptions, Report};
 
@@ -313,4 +313,41 @@ fn lstm_and_gru_have_pytorchs_parameters() {
     );
     assert_eq!(c.output_shape, [10, 128]);
     assert_eq!(c.macs, 10 * 2 * 3 * 64 * ((32 + 64) + (128 + 64)));
+}
+
+#[test]
+fn adaptive_pooling_with_uneven_windows() {
+    // PyTorch's windows ⌊i·in/out⌋ .. ⌈(i + 1)·in/out⌉, checked against
+    // F.adaptive_avg_pool1d in torch 2.15: 7 → 5 averages windows of 2, 2,
+    // 3, 2, 2; 13 → 6 windows of 3 at stride 2.
+    let c = counted(&AdaptiveAvgPool::new(&[5]), &[4, 7, 7]);
+    assert_eq!(c.output_shape, [4, 5, 5]);
+    assert_eq!(c.flops, 4 * 11 * 11);
+    let pools = c
+        .report
+        .nodes
+        .iter()
+        .filter(|n| n.op_type == "AveragePool")
+        .count();
+    assert_eq!(pools, 9, "three runs of equal windows per axis");
+    // AlexNet's AdaptiveAvgPool2d(6) on 256×13×13: one AveragePool, 9 per
+    // output cell: 82,944, as nncost counts torch's own ONNX export of the
+    // module (torch.onnx.export(dynamo=True): GatherND, then ReduceMean).
+    // fvcore counts 43,264 (the input's elements), ptflops 86,528, thop 52,479.
+    let c = counted(&AdaptiveAvgPool::new(&[6]), &[256, 13, 13]);
+    assert_eq!(c.flops, 82_944);
+    assert_eq!(c.report.nodes.len(), 1);
+    // Growing (3 → 5) and per-axis sizes: windows 1, 2, 1, 2, 1 and 3, 3.
+    let c = counted(&AdaptiveAvgPool::new(&[5, 2]), &[2, 3, 5]);
+    assert_eq!(
+        (c.output_shape.clone(), c.flops),
+        (vec![2, 5, 2], 2 * 7 * 6)
+    );
+    // 1-D and 3-D.
+    assert_eq!(counted(&AdaptiveAvgPool::new(&[5]), &[3, 7]).flops, 3 * 11);
+    let c = counted(&AdaptiveAvgPool::new(&[5]), &[1, 7, 7, 7]);
+    assert_eq!(c.flops, 11 * 11 * 11);
+    // In a description, as PyTorch's name.
+    let r = network("input 3x7x7\nAdaptiveAvgPool2d 5\nflatten\n");
+    assert_eq!(r.totals.cost.flops.as_constant(), Some(3 * 121));
 }

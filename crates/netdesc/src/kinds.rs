@@ -167,7 +167,7 @@ pub const KINDS: &[KindDef] = &[
         aliases: &[],
         positional: &["output"],
         options: &[],
-        about: "adaptive average pooling to a size that divides the input's",
+        about: "adaptive average pooling with PyTorch's windows, even or not (AdaptiveAvgPool2d)",
         make: |a| {
             let w = a.required(0, "output", "adaptive-avgpool 7x7")?;
             Ok(Box::new(AdaptiveAvgPool::new(&a.dims(&w)?)))

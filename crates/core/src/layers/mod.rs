@@ -34,6 +34,7 @@ use crate::report::{NodeReport, NodeStatus, Report};
 use crate::shape::{format_shape, Dim, Shape};
 
 pub mod activation;
+pub mod adaptive_pool;
 pub mod attention;
 mod attention_working;
 pub mod builder;
@@ -52,6 +53,7 @@ pub mod rotary;
 pub mod upsample;
 
 pub use activation::{Activation, ACTIVATIONS};
+pub use adaptive_pool::AdaptiveAvgPool;
 pub use attention::MultiHeadAttention;
 pub use builder::GraphBuilder;
 pub use conv::{Conv, ConvTranspose, Padding, Round};
@@ -61,7 +63,7 @@ pub use gated_mlp::{Gate, GatedMlp};
 pub use group_norm::GroupNorm;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
-pub use pool::{AdaptiveAvgPool, GlobalPool, Pool, PoolKind};
+pub use pool::{GlobalPool, Pool, PoolKind};
 pub use recurrent::{Cell, Recurrent};
 pub use reshape::{Dropout, Flatten};
 pub use rms_norm::RmsNorm;

@@ -1,5 +1,5 @@
-//! Pooling: max and average over sliding windows (with `ceil_mode`), global
-//! pooling, and adaptive average pooling where it is a plain window.
+//! Pooling: max and average over sliding windows (with `ceil_mode`) and
+//! global pooling. Adaptive average pooling is in `adaptive_pool.rs`.
 
 use super::conv::{size_section, Family, Geometry, Padding, Round};
 use super::explain::{minus, num, times, Explanation, Expr, Section, Step};
@@ -292,94 +292,5 @@ impl Layer for GlobalPool {
         Ok(Explanation {
             sections: vec![shape, no_weights(), flops],
         })
-    }
-}
-
-/// Adaptive average pooling (`AdaptiveAvgPool2d((6, 6))`) where the input
-/// size is a multiple of the output size on every axis: then every window
-/// has `in / out` positions and the stride is `in / out`, which is how ONNX
-/// exporters write it (an `AveragePool`). Other sizes give windows of
-/// different sizes, which no single window describes; they are refused.
-///
-/// ```
-/// use nncost_core::layers::{AdaptiveAvgPool, Layer};
-///
-/// // VGG's classifier input: 512×7×7 pooled to 7×7 is a 1×1 window.
-/// let c = AdaptiveAvgPool::new(&[7]).cost(&[512, 7, 7]).unwrap();
-/// assert_eq!(c.output_shape, [512, 7, 7]);
-/// assert!(AdaptiveAvgPool::new(&[6]).cost(&[256, 13, 13]).is_err());
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AdaptiveAvgPool {
-    pub output: Vec<i64>,
-}
-
-impl AdaptiveAvgPool {
-    pub fn new(output: &[i64]) -> AdaptiveAvgPool {
-        AdaptiveAvgPool {
-            output: output.to_vec(),
-        }
-    }
-
-    /// The plain window this pooling is: kernel = stride = in / out.
-    fn window(&self, shape: &[Dim]) -> Result<Pool, LayerError> {
-        let dims = sample_dims(shape)?;
-        if dims.len() < 2 {
-            return Err(LayerError::Invalid(
-                "adaptive pooling takes a [C, spatial...] input".into(),
-            ));
-        }
-        let spatial = &dims[1..];
-        let out = super::per_axis(&self.output, spatial.len(), "output size")?;
-        let mut kernel = Vec::with_capacity(spatial.len());
-        for (&i, &o) in spatial.iter().zip(&out) {
-            if o < 1 || i % o != 0 {
-                return Err(LayerError::Invalid(format!(
-                    "adaptive pooling from {i} to {o}: the windows would differ in size; nncost \
-                     counts adaptive pooling when the input size is a multiple of the output size"
-                )));
-            }
-            kernel.push(i / o);
-        }
-        Ok(Pool::new(PoolKind::Avg, &kernel).stride(&kernel))
-    }
-}
-
-impl Layer for AdaptiveAvgPool {
-    fn kind(&self) -> &'static str {
-        "adaptive-avgpool"
-    }
-
-    fn describe(&self) -> String {
-        format!("adaptive average pooling to {}", dims_text(&self.output))
-    }
-
-    fn build(
-        &self,
-        b: &mut GraphBuilder,
-        name: &str,
-        x: ValueId,
-        shape: &[Dim],
-    ) -> Result<ValueId, LayerError> {
-        self.window(shape)?.build(b, name, x, shape)
-    }
-
-    fn explain(&self, cost: &LayerCost) -> Result<Explanation, LayerError> {
-        let shape: Vec<Dim> = std::iter::once(1)
-            .chain(cost.input_shape.iter().copied())
-            .map(Dim::int)
-            .collect();
-        let pool = self.window(&shape)?;
-        let mut e = pool.explain(cost)?;
-        e.sections.insert(
-            0,
-            Section::new(format!(
-                "Adaptive average pooling to {} is a window of in/out = {} with the same stride, \
-                 as ONNX exporters write it",
-                dims_text(&self.output),
-                dims_text(&pool.kernel)
-            )),
-        );
-        Ok(e)
     }
 }
