@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
-    self, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Embedding, Gate,
-    GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding, Pool,
-    PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
+    self, layout, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Embedding,
+    Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding,
+    Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
 };
 
 use crate::{emit, Cli, Failure};
@@ -26,9 +26,17 @@ type Dims = Vec<i64>;
 /// Options every layer kind takes.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct Common {
-    /// Input shape, channels first, without the batch axis: 3x224x224, 197x768, 512.
+    /// Input shape, channels first, without the batch axis: 3x224x224, 197x768, 512 (see --batch, --channels-last).
     #[arg(long, value_name = "SHAPE", value_parser = parse_dims)]
     input: Dims,
+
+    /// The input's first axis is the batch axis (1x3x224x224): set aside, counts stay per sample.
+    #[arg(long)]
+    batch: bool,
+
+    /// The input is channels last (224x224x3, or 1x224x224x3 with --batch): read channels first.
+    #[arg(long)]
+    channels_last: bool,
 
     /// Show each formula with the numbers substituted.
     #[arg(long)]
@@ -580,7 +588,20 @@ pub(crate) fn run_layer(kind: &LayerKind) -> Result<(), Failure> {
             dims_text(&common.input)
         ))
     };
-    let cost = layer.cost(&common.input).map_err(|e| fail(&e))?;
+    let given = &common.input;
+    if !common.batch && !common.channels_last && layer.channels_first() {
+        if let Some(m) = layout::misread(given) {
+            let pass = match (m.batch, m.channels_last) {
+                (true, false) => "--batch",
+                (false, _) => "--channels-last",
+                (true, true) => "--batch --channels-last",
+            };
+            return Err(fail(&format!("{}) — or pass {pass}", m.reason(given))));
+        }
+    }
+    let input =
+        layout::to_sample(given, common.batch, common.channels_last).map_err(|e| fail(&e))?;
+    let cost = layer.cost(&input).map_err(|e| fail(&e))?;
     let explanation = if common.explain {
         let e = layer.explain(&cost).map_err(|e| fail(&e))?;
         // The working must give the engine's numbers; the tests hold every
@@ -593,9 +614,10 @@ pub(crate) fn run_layer(kind: &LayerKind) -> Result<(), Failure> {
         None
     };
     let text = match common.format {
-        LayerFormat::Table => {
-            nncost_render::layer::render_text(layer.as_ref(), &cost, explanation.as_ref())
-        }
+        LayerFormat::Table => with_given_input(
+            nncost_render::layer::render_text(layer.as_ref(), &cost, explanation.as_ref()),
+            &common,
+        ),
         LayerFormat::Json => {
             nncost_render::layer::render_json(layer.as_ref(), &cost, explanation.as_ref())
         }
@@ -605,4 +627,27 @@ pub(crate) fn run_layer(kind: &LayerKind) -> Result<(), Failure> {
 
 fn dims_text(v: &[i64]) -> String {
     v.iter().map(i64::to_string).collect::<Vec<_>>().join("x")
+}
+
+/// Under `--batch` or `--channels-last`, a line below the input's saying
+/// how the shape given was read.
+fn with_given_input(text: String, common: &Common) -> String {
+    if !common.batch && !common.channels_last {
+        return text;
+    }
+    let how = match (common.batch, common.channels_last) {
+        (true, false) => "the first axis is the batch (--batch)",
+        (false, _) => "channels last, read channels first (--channels-last)",
+        (true, true) => "a batch axis, then channels last (--batch --channels-last)",
+    };
+    let note = format!("         given as {}: {how}\n", dims_text(&common.input));
+    match text.find("\ninput ") {
+        Some(at) => {
+            let end = text[at + 1..]
+                .find('\n')
+                .map_or(text.len(), |e| at + 1 + e + 1);
+            format!("{}{note}{}", &text[..end], &text[end..])
+        }
+        None => text,
+    }
 }

@@ -94,7 +94,7 @@ fn embedding_reads_token_ids() {
     );
     assert_eq!(
         network_error("input 128 idz\n"),
-        "t.nn:1:11: 'input' takes a shape and then any of ids, e.g. 'input 128 ids'"
+        "t.nn:1:11: 'input' takes a shape and then any of ids, batch, channels-last, e.g. 'input 128 ids'"
     );
 }
 

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use nncost_core::graph::{DType, ValueId};
-use nncost_core::layers::{self, GraphBuilder, Layer, LayerError};
+use nncost_core::layers::{self, layout, GraphBuilder, Layer, LayerError};
 use nncost_core::shape::{format_shape, Dim, Shape};
 use nncost_core::{Graph, Report};
 
 use crate::kinds;
-use crate::parse::{Arg, Body, Def, File, Item, Span, Stmt, Word, KEYWORDS};
+use crate::parse::{Arg, Body, Def, File, Input, Item, Span, Stmt, Word, KEYWORDS};
 use crate::Error;
 
 /// Most layers one description may unroll to.
@@ -25,6 +25,10 @@ struct Flow {
     id: ValueId,
     dtype: DType,
     shape: Shape,
+    /// Still the input as written, unflagged (through layers that keep its
+    /// shape and do not read channels): a layer reading channels first asks
+    /// about a batch axis or channels last here.
+    raw: bool,
 }
 
 impl Flow {
@@ -35,7 +39,12 @@ impl Flow {
             .first()
             .and_then(|o| o.dtype)
             .unwrap_or(DType::F32);
-        Flow { id, dtype, shape }
+        Flow {
+            id,
+            dtype,
+            shape,
+            raw: false,
+        }
     }
 }
 
@@ -98,26 +107,62 @@ pub fn build(file: &File, name: &str, file_name: &str) -> Result<Graph, Error> {
         passes: 0,
         calls: Vec::new(),
     };
-    let shape: Shape = std::iter::once(Dim::sym("batch"))
-        .chain(file.input.dims.iter().map(|&d| Dim::int(d)))
-        .collect();
-    let dtype = if file.input.ids {
-        DType::I64
-    } else {
-        DType::F32
-    };
-    let id = b.g.typed_input("input", dtype, shape.clone());
+    let input = b.input(&file.input)?;
     let out = b.body(
         &file.body,
         &Env::new(),
         &mut Scope::new(String::new()),
-        Flow { id, dtype, shape },
+        input,
     )?;
     b.g.output(out.id);
     Ok(b.g.finish())
 }
 
 impl Builder<'_> {
+    /// The network's input as declared: a symbolic batch axis in front
+    /// unless the shape has its own (`batch`), moved to channels first by a
+    /// `Transpose` when written channels last.
+    fn input(&mut self, input: &Input) -> Result<Flow, Error> {
+        let at = input.stmt.head.span;
+        layout::to_sample(&input.dims, input.batch, input.channels_last)
+            .map_err(|e| self.err(at, format!("input: {e}")))?;
+        let given = input.dims.iter().map(|&d| Dim::int(d));
+        let shape: Shape = if input.batch {
+            given.collect()
+        } else {
+            std::iter::once(Dim::sym("batch")).chain(given).collect()
+        };
+        let dtype = if input.ids { DType::I64 } else { DType::F32 };
+        let id = self.g.typed_input("input", dtype, shape.clone());
+        let flow = Flow {
+            id,
+            dtype,
+            shape,
+            raw: !(input.ids || input.batch || input.channels_last),
+        };
+        if !input.channels_last {
+            return Ok(flow);
+        }
+        // [batch, spatial..., C] → [batch, C, spatial...], as a TensorFlow
+        // model's export begins.
+        let r = flow.shape.len() as i64;
+        let perm: Vec<i64> = [0, r - 1].into_iter().chain(1..r - 1).collect();
+        let attrs = vec![layers::builder::ints("perm", &perm)];
+        let (shape, report) = layers::infer_typed(&[(dtype, flow.shape.clone())], |b, xs| {
+            Ok(b.node(
+                "Transpose",
+                "to_channels_first",
+                &[Some(xs[0])],
+                attrs.clone(),
+            ))
+        })
+        .map_err(|e| self.err(at, format!("input: {e}")))?;
+        let id = self
+            .g
+            .node("Transpose", "to_channels_first", &[Some(id)], attrs);
+        Ok(Flow::of(id, shape, &report))
+    }
+
     fn err(&self, span: Span, message: impl Into<String>) -> Error {
         let context = self
             .calls
@@ -329,6 +374,29 @@ impl Builder<'_> {
                 ));
             }
         };
+        // `conv` on `input 1x3x224x224`: a batch axis or channels last
+        // would be counted as another layer; a ranked name (`conv3d`) says
+        // the shape is meant.
+        if x.raw && made.spatial_rank.is_none() && made.layer.channels_first() {
+            let dims: Vec<i64> = x.shape[1..].iter().filter_map(Dim::as_i64).collect();
+            if let Some(m) = layout::misread(&dims) {
+                let words = match (m.batch, m.channels_last) {
+                    (true, false) => "batch",
+                    (false, _) => "channels-last",
+                    (true, true) => "batch channels-last",
+                };
+                return Err(self.err(
+                    s.head.span,
+                    format!(
+                        "{} on {}: {}, or 'input {} {words}')",
+                        s.head.text,
+                        sample(&x.shape),
+                        m.reason(&dims),
+                        sample(&x.shape)
+                    ),
+                ));
+            }
+        }
         if let Some(rank) = made.spatial_rank {
             let spatial = x.shape.len().saturating_sub(2);
             // BatchNorm1d takes [C] as well as [C, L].
@@ -382,7 +450,9 @@ impl Builder<'_> {
         let id = layer
             .build(&mut self.g, name, x.id, &x.shape)
             .map_err(|e| fail(self, e))?;
-        Ok(Flow::of(id, shape, &report))
+        let mut out = Flow::of(id, shape, &report);
+        out.raw = x.raw && !layer.channels_first() && out.shape == x.shape;
+        Ok(out)
     }
 
     fn call(

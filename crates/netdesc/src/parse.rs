@@ -70,10 +70,14 @@ pub struct Input {
     pub dims: Vec<i64>,
     /// `ids`: integer token ids (int64), for an `embedding` to look up.
     pub ids: bool,
+    /// `batch`: the first axis is the batch axis, of the size given.
+    pub batch: bool,
+    /// `channels-last`: the shape ends in the channels (`224x224x3`).
+    pub channels_last: bool,
 }
 
 /// Words that may follow the input's shape.
-pub const INPUT_FLAGS: &[&str] = &["ids"];
+pub const INPUT_FLAGS: &[&str] = &["ids", "batch", "channels-last"];
 
 /// A parsed file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -429,6 +433,8 @@ fn input_flags(p: &Parser, stmt: Stmt, dims: Vec<i64>) -> Result<Input, Error> {
         stmt: stmt.clone(),
         dims,
         ids: false,
+        batch: false,
+        channels_last: false,
     };
     let mut seen: Vec<&str> = Vec::new();
     for a in &stmt.args[1..] {
@@ -449,6 +455,8 @@ fn input_flags(p: &Parser, stmt: Stmt, dims: Vec<i64>) -> Result<Input, Error> {
         }
         seen.push(flag);
         input.ids |= *flag == "ids";
+        input.batch |= *flag == "batch";
+        input.channels_last |= *flag == "channels-last";
     }
     Ok(input)
 }

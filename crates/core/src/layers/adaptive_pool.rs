@@ -225,6 +225,10 @@ impl AdaptiveAvgPool {
 }
 
 impl Layer for AdaptiveAvgPool {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "adaptive-avgpool"
     }

@@ -478,6 +478,10 @@ pub(crate) fn size_section(
 }
 
 impl Layer for Conv {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "conv"
     }
@@ -753,6 +757,10 @@ impl ConvTranspose {
 }
 
 impl Layer for ConvTranspose {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "conv-transpose"
     }

@@ -53,6 +53,10 @@ impl GroupNorm {
 }
 
 impl Layer for GroupNorm {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "groupnorm"
     }

@@ -43,6 +43,7 @@ pub mod embedding;
 pub mod explain;
 pub mod gated_mlp;
 pub mod group_norm;
+pub mod layout;
 pub mod linear;
 pub mod norm;
 pub mod pool;
@@ -145,6 +146,14 @@ pub trait Layer {
     /// embedding.
     fn input_dtype(&self) -> DType {
         DType::F32
+    }
+
+    /// Whether the layer reads `[C, spatial...]` samples, channels first
+    /// (convolution, pooling, batch and group normalisation, upsampling):
+    /// the front ends then ask about an input written with a batch axis or
+    /// channels last (see [`layout`]).
+    fn channels_first(&self) -> bool {
+        false
     }
 
     /// Whether the layer has a bias; `None` for kinds without one to choose.

@@ -21,6 +21,10 @@ use crate::shape::Dim;
 pub struct BatchNorm;
 
 impl Layer for BatchNorm {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "batchnorm"
     }

@@ -122,6 +122,10 @@ impl Pool {
 }
 
 impl Layer for Pool {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         match self.kind {
             PoolKind::Max => "maxpool",
@@ -237,6 +241,10 @@ impl GlobalPool {
 }
 
 impl Layer for GlobalPool {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         match self.kind {
             PoolKind::Max => "global-maxpool",

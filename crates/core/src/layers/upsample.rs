@@ -88,6 +88,10 @@ impl Upsample {
 }
 
 impl Layer for Upsample {
+    fn channels_first(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "upsample"
     }
