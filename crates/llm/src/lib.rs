@@ -11,10 +11,12 @@
 
 use nncost_core::{Graph, Poly};
 
+pub mod checkpoint;
 pub mod config;
 pub mod decoder;
 pub mod encoder;
 pub mod gguf;
+pub mod gguf_arch;
 mod net;
 pub mod safetensors;
 
@@ -58,6 +60,15 @@ pub fn model_types() -> Vec<&'static str> {
 
 /// Builds the model a `config.json` describes.
 pub fn from_config_str(text: &str, phase: Phase) -> Result<Model, Error> {
+    from_config_stored(text, phase, None)
+}
+
+/// [`from_config_str`] with each weight stored as a checkpoint stores it.
+pub fn from_config_stored(
+    text: &str,
+    phase: Phase,
+    storage: Option<&checkpoint::Storage>,
+) -> Result<Model, Error> {
     if text.len() > config::MAX_CONFIG_BYTES {
         return Err(Error::Config(format!(
             "{} bytes is more than a config holds (at most {})",
@@ -67,9 +78,18 @@ pub fn from_config_str(text: &str, phase: Phase) -> Result<Model, Error> {
     }
     let json: serde_json::Value =
         serde_json::from_str(text).map_err(|e| Error::Json(e.to_string()))?;
-    let c = config::Config::new(&json)?;
+    from_config_value(&json, phase, storage)
+}
+
+/// Builds the model a parsed config describes.
+pub fn from_config_value(
+    json: &serde_json::Value,
+    phase: Phase,
+    storage: Option<&checkpoint::Storage>,
+) -> Result<Model, Error> {
+    let c = config::Config::new(json)?;
     let t = c.model_type.as_str();
-    let mut net = net::Net::new(t);
+    let mut net = net::Net::new(t, storage);
     let decoder = if decoder::MODEL_TYPES.contains(&t) {
         let d = decoder::Decoder::from_config(&c)?;
         d.build(&mut net, phase)?;

@@ -3,7 +3,10 @@
 //! module path it belongs to, so the report's hierarchy is the model's and
 //! a safetensors header can be checked name by name.
 
-use nncost_core::graph::{Attribute, ValueId};
+use nncost_core::graph::{Attribute, DType, ValueId};
+use nncost_core::ops::checkpoint;
+
+use crate::checkpoint::{Storage, Stored};
 use nncost_core::layers::builder::{self, GraphBuilder};
 use nncost_core::shape::Shape;
 use nncost_core::Graph;
@@ -71,20 +74,23 @@ impl Act {
     }
 }
 
-pub(crate) struct Net {
+pub(crate) struct Net<'s> {
     b: GraphBuilder,
     pub tensors: Vec<TensorSpec>,
     /// The module path the next nodes belong to, outermost first, with each
     /// module's class.
     modules: Vec<(String, &'static str)>,
+    /// How a checkpoint stores each tensor, when one was read.
+    storage: Option<&'s Storage>,
 }
 
-impl Net {
-    pub fn new(name: &str) -> Net {
+impl<'s> Net<'s> {
+    pub fn new(name: &str, storage: Option<&'s Storage>) -> Net<'s> {
         Net {
             b: GraphBuilder::new(name),
             tensors: Vec::new(),
             modules: Vec::new(),
+            storage,
         }
     }
 
@@ -175,7 +181,24 @@ impl Net {
             shape: shape.to_vec(),
             role,
         });
-        self.b.weight(&name, graph_dims)
+        match self.storage.and_then(|s| s.get(&name)) {
+            None => self.b.weight(&name, graph_dims),
+            Some(Stored::Typed(dtype)) => self.b.weight_typed(&name, graph_dims, *dtype),
+            Some(Stored::Blocks { bytes, format }) => {
+                // The file's bytes, given their logical shape by a node.
+                let (bytes, format) = (*bytes as i64, format.clone());
+                let raw = self.b.weight_typed(&name, &[bytes], DType::U8);
+                self.op_in(
+                    checkpoint::DOMAIN,
+                    "DequantizeGgml",
+                    &[Some(raw)],
+                    vec![
+                        builder::ints("shape", graph_dims),
+                        builder::string("format", &format),
+                    ],
+                )
+            }
+        }
     }
 
     /// A tensor the checkpoint holds that the computation counted here

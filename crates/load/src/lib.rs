@@ -150,6 +150,172 @@ pub fn llm_facts(model: &nncost_llm::Model, phase: nncost_llm::Phase) -> Vec<Fac
     facts
 }
 
+/// Which checkpoint format a path names, by its name.
+fn checkpoint_kind(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    if name.ends_with(".safetensors") || name.ends_with(".safetensors.index.json") {
+        Some("safetensors")
+    } else if name.ends_with(".gguf") {
+        Some("gguf")
+    } else {
+        None
+    }
+}
+
+/// A safetensors file (or a sharded set through its index) or a GGUF file:
+/// its headers only. With the model's architecture known (a config.json
+/// beside the safetensors, a GGUF's own metadata), the model is built, each
+/// weight stored as the file stores it, and the file's tensors checked
+/// against the model's; without it, the tensors alone are counted.
+fn read_checkpoint(
+    path: &Path,
+    kind: &str,
+    options: &ReadOptions,
+) -> Result<(Graph, ModelInfo), ReadError> {
+    use nncost_llm::checkpoint::{self, Checkpoint};
+    let source = path.display().to_string();
+    let fail = |m: String| ReadError(with_source(&source, m));
+    let (ck, config, names): (Checkpoint, Option<serde_json::Value>, Vec<String>) = match kind {
+        "safetensors" => {
+            let headers = if path.to_string_lossy().ends_with(".index.json") {
+                nncost_llm::safetensors::read_sharded(path)
+            } else {
+                nncost_llm::safetensors::read_file(path).map(|h| vec![(source.clone(), h)])
+            }
+            .map_err(|e| fail(e.to_string()))?;
+            let ck = Checkpoint::from_safetensors(&headers);
+            let names = ck
+                .tensors
+                .iter()
+                .map(|t| checkpoint::model_name(&t.name))
+                .collect();
+            let beside = path.parent().unwrap_or(Path::new(".")).join("config.json");
+            let config = match std::fs::read_to_string(&beside) {
+                Ok(text) => Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| ReadError(format!("{}: not JSON: {e}", beside.display())))?,
+                ),
+                Err(_) => None,
+            };
+            (ck, config, names)
+        }
+        _ => {
+            let file = nncost_llm::gguf::read_file(path).map_err(|e| fail(e.to_string()))?;
+            let ck = Checkpoint::from_gguf(&file);
+            let config = nncost_llm::gguf_arch::config(&file).ok();
+            let model_type = config
+                .as_ref()
+                .and_then(|c| c["model_type"].as_str())
+                .unwrap_or("")
+                .to_string();
+            let names = ck
+                .tensors
+                .iter()
+                .map(|t| {
+                    nncost_llm::gguf_arch::model_name(&t.name, &model_type)
+                        .unwrap_or_else(|| t.name.clone())
+                })
+                .collect();
+            (ck, config, names)
+        }
+    };
+    let mut facts = checkpoint_facts(&ck);
+    let info = |facts: Vec<Fact>| ModelInfo {
+        source: source.clone(),
+        format: kind.to_string(),
+        facts,
+        ..ModelInfo::default()
+    };
+    let Some(config) = config else {
+        facts.push(Fact {
+            key: "architecture".into(),
+            label: "architecture".into(),
+            value: FactValue::Text(match kind {
+                "safetensors" => "no config.json beside the file: parameters only".into(),
+                _ => "not one nncost builds: parameters only".into(),
+            }),
+        });
+        return Ok((ck.graph(&source), info(facts)));
+    };
+    let found = checkpoint::by_model_name(names.into_iter().zip(ck.tensors.iter().cloned()));
+    let storage: checkpoint::Storage = found
+        .iter()
+        .filter_map(|(name, (_, parts))| Some((name.clone(), checkpoint::storage_of(parts)?)))
+        .collect();
+    let model = nncost_llm::from_config_value(&config, options.phase, Some(&storage))
+        .map_err(|e| fail(e.to_string()))?;
+    let comparison = checkpoint::compare(&model.tensors, &found);
+    let mut all = llm_facts(&model, options.phase);
+    all.extend(facts);
+    all.push(Fact {
+        key: "checkpoint_check".into(),
+        label: "checkpoint against the architecture".into(),
+        value: FactValue::Text(if comparison.is_match() {
+            format!("all {} tensors match", comparison.expected)
+        } else {
+            format!(
+                "{} of {} tensors match; {} differ, e.g. {}",
+                comparison.matched,
+                comparison.expected,
+                comparison.differing,
+                comparison.differences.join("; ")
+            )
+        }),
+    });
+    Ok((model.graph, info(all)))
+}
+
+/// What a checkpoint's headers state: files, tensors, elements and bytes by
+/// dtype or block format.
+fn checkpoint_facts(ck: &nncost_llm::checkpoint::Checkpoint) -> Vec<Fact> {
+    use nncost_core::Poly;
+    let by = ck
+        .by_format()
+        .iter()
+        .map(|(f, n, b)| {
+            let bytes = nncost_render::units::bytes(&Poly::from(*b as i64), false);
+            format!(
+                "{f} {} ({bytes})",
+                nncost_render::units::human(i128::from(*n))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let params = ck.params();
+    let bits = if params == 0 {
+        0.0
+    } else {
+        ck.bytes() as f64 * 8.0 / params as f64
+    };
+    vec![
+        Fact {
+            key: "checkpoint_tensors".into(),
+            label: "checkpoint tensors".into(),
+            value: FactValue::Text(format!(
+                "{} in {} file{}",
+                ck.tensors.len(),
+                ck.files,
+                if ck.files == 1 { "" } else { "s" }
+            )),
+        },
+        Fact {
+            key: "checkpoint_elements".into(),
+            label: "checkpoint elements".into(),
+            value: FactValue::Count(Poly::from(params as i64)),
+        },
+        Fact {
+            key: "checkpoint_bytes".into(),
+            label: "checkpoint bytes".into(),
+            value: FactValue::Bytes(Poly::from(ck.bytes() as i64)),
+        },
+        Fact {
+            key: "checkpoint_by_format".into(),
+            label: "by dtype".into(),
+            value: FactValue::Text(format!("{by}; {bits:.3} bits per element")),
+        },
+    ]
+}
+
 /// A model file: a Hugging Face config or model folder, a network
 /// description (`.nn`, or any file whose first statement is one), else
 /// ONNX. External data is looked for only inside the file's folder.
@@ -159,6 +325,9 @@ pub fn read_path(path: &Path) -> Result<(Graph, ModelInfo), ReadError> {
 
 /// [`read_path`] with the options of formats that hold more than one graph.
 pub fn read_path_with(path: &Path, options: &ReadOptions) -> Result<(Graph, ModelInfo), ReadError> {
+    if let Some(kind) = checkpoint_kind(path) {
+        return read_checkpoint(path, kind, options);
+    }
     if let Some(config) = config_path(path) {
         return read_config(&config, options);
     }

@@ -89,6 +89,20 @@ impl GraphBuilder {
         )
     }
 
+    /// A weight of the given dims stored as `dtype` (a checkpoint's own
+    /// dtype; its elements are not stored).
+    pub fn weight_typed(&mut self, name: &str, dims: &[i64], dtype: DType) -> ValueId {
+        self.value(
+            name,
+            None,
+            Some(Tensor {
+                dtype,
+                dims: dims.to_vec(),
+                data: TensorData::Absent,
+            }),
+        )
+    }
+
     /// A float32 constant with known elements (Clip bounds).
     pub fn floats(&mut self, name: &str, dims: &[i64], values: &[f64]) -> ValueId {
         self.value(

@@ -32,6 +32,7 @@ macro_rules! op {
 }
 
 pub mod attention;
+pub mod checkpoint;
 pub mod contrib;
 pub mod control;
 pub mod conv;
@@ -136,9 +137,10 @@ impl OpDef {
 }
 
 /// Every family's table.
-fn families() -> [&'static [OpDef]; 17] {
+fn families() -> [&'static [OpDef]; 18] {
     [
         attention::OPS,
+        checkpoint::OPS,
         contrib::OPS,
         control::OPS,
         conv::OPS,
