@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
     self, layout, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Embedding,
-    Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention, Padding,
-    Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
+    Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, Moe, MultiHeadAttention,
+    Padding, Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
 };
 
 use crate::{emit, Cli, Failure};
@@ -99,6 +99,8 @@ pub(crate) enum LayerKind {
     Lstm(RecurrentArgs),
     /// GRU over a [seq, input] sequence (nn.GRU(input, hidden), batch first).
     Gru(RecurrentArgs),
+    /// Mixture of experts: a router and the top experts (gated MLPs) per token (Mixtral).
+    Moe(MoeArgs),
     /// Llama's gated MLP: down(silu(gate(x))·up(x)) on the last axis (SwiGLU).
     Swiglu(GatedMlpArgs),
     /// The gated MLP through GELU (GeGLU; --approximate tanh: Gemma's).
@@ -335,6 +337,24 @@ pub(crate) struct RecurrentArgs {
 }
 
 #[derive(Args, Debug)]
+pub(crate) struct MoeArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Experts (each a gated MLP).
+    #[arg(long)]
+    experts: i64,
+    /// Experts each token runs.
+    #[arg(long)]
+    top: i64,
+    /// Hidden features of each expert.
+    #[arg(long)]
+    hidden: i64,
+    /// Keep the chosen experts' softmax weights as they are (Qwen-MoE) instead of renormalising them (Mixtral).
+    #[arg(long)]
+    no_normalize: bool,
+}
+
+#[derive(Args, Debug)]
 pub(crate) struct GatedMlpArgs {
     #[command(flatten)]
     common: Common,
@@ -527,6 +547,10 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
                 .bias(!a.no_bias);
             (Box::new(r), a.common.clone())
         }
+        LayerKind::Moe(a) => (
+            Box::new(Moe::new(a.experts, a.top, a.hidden).normalize(!a.no_normalize)),
+            a.common.clone(),
+        ),
         LayerKind::Swiglu(a) | LayerKind::Geglu(a) => {
             let gate = match (kind, a.approximate) {
                 (LayerKind::Swiglu(_), Approximate::None) => Gate::Silu,

@@ -168,6 +168,21 @@ fn mistral_7b() {
     assert_eq!(int(&d.totals.cost.macs), l * per_token + attention);
 }
 
+/// Mixtral 8x7B: transformers' MixtralForCausalLM with its configuration (8
+/// experts of 14336, top 2) has 46,702,792,704 parameters. MACs on 4,096
+/// tokens by hand: per token and layer the four projections, the router
+/// 4096·8 and 2 of the 8 experts, 3·4096·14336 each; the causal scores as
+/// Llama's.
+#[test]
+fn mixtral_8x7b() {
+    let d = described("mixtral_8x7b");
+    assert_eq!(d.totals.params, 46_702_792_704);
+    let (l, w, kv): (i128, i128, i128) = (4096, 4096, 1024);
+    let per_token = 32 * (w * (2 * w + 2 * kv) + w * 8 + 2 * 3 * w * 14_336) + w * 32_000;
+    let attention = 32 * 32 * (l * (l + 1) / 2) * (128 + 128);
+    assert_eq!(int(&d.totals.cost.macs), l * per_token + attention);
+}
+
 /// Every example's first line is a comment saying what it is, and it is
 /// counted without any node left out.
 #[test]
@@ -186,5 +201,5 @@ fn every_example_is_documented_and_counts() {
         assert!(r.unsupported.is_empty());
         seen += 1;
     }
-    assert!(seen >= 7, "{seen} examples");
+    assert!(seen >= 8, "{seen} examples");
 }

@@ -36,6 +36,7 @@ const CASES: &[(&str, &str)] = &[
     ("softmax", "softmax --input 1000"),
     ("prelu", "prelu --input 64x56x56 --per-channel"),
     ("swiglu", "swiglu --input 128x4096 --hidden 11008"),
+    ("moe", "moe --input 10x64 --experts 8 --top 2 --hidden 128"),
     ("geglu_bias", "geglu --input 8 --hidden 12 --bias --approximate tanh"),
     ("attention", "attention --input 197x768 --heads 12"),
     ("attention_gqa", "attention --input 128x4096 --heads 32 --kv-heads 8 --no-bias"),

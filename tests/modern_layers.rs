@@ -8,7 +8,7 @@
 //! (2 per MAC).
 
 use nncost_core::layers::{
-    AdaptiveAvgPool, Cell, Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost,
+    AdaptiveAvgPool, Cell, Embedding, Gate, GatedMlp, GroupNorm, Layer, LayerCost, Moe,
     MultiHeadAttention, Recurrent, RmsNorm, Rotary, Upsample, UpsampleMode,
 };
 use nncost_core::{analyze, AnalysisOptions, Report};
@@ -350,4 +350,29 @@ fn adaptive_pooling_with_uneven_windows() {
     // In a description, as PyTorch's name.
     let r = network("input 3x7x7\nAdaptiveAvgPool2d 5\nflatten\n");
     assert_eq!(r.totals.cost.flops.as_constant(), Some(3 * 121));
+}
+
+#[test]
+fn mixture_of_experts_runs_the_top_experts() {
+    // transformers' MixtralSparseMoeBlock(hidden 64, intermediate 128, 8
+    // experts, top 2): sum(p.numel()) = 197,120; FlopCounterMode on 10
+    // tokens: 993,280 FLOPs, 2 per MAC of the router and the 2 experts each
+    // token runs.
+    let c = counted(&Moe::new(8, 2, 128), &[10, 64]);
+    assert_eq!(c.params, 197_120);
+    assert_eq!(2 * c.macs, 993_280);
+    assert_eq!(c.macs, 10 * (64 * 8 + 2 * 3 * 64 * 128));
+    // Per token: the router 8·127; per expert 2·128·127 + 64·255 + 6·128;
+    // the softmax 5·8 − 2, renormalising 3, the weighted sum 3·64.
+    let expert = 2 * 128 * 127 + 64 * 255 + 6 * 128;
+    assert_eq!(c.flops, 10 * (8 * 127 + 2 * expert + 38 + 3 + 3 * 64));
+    let qwen = counted(&Moe::new(8, 2, 128).normalize(false), &[10, 64]);
+    assert_eq!(c.flops - qwen.flops, 10 * 3);
+    // Mixtral 8x7B's block: transformers' MixtralSparseMoeBlock(4096, 14336,
+    // 8 experts) has 1,409,318,912 parameters.
+    assert_eq!(
+        counted(&Moe::new(8, 2, 14_336), &[1, 4096]).params,
+        1_409_318_912
+    );
+    assert!(Moe::new(8, 9, 16).cost(&[2, 8]).is_err());
 }

@@ -2,8 +2,9 @@
 
 use nncost_core::layers::{
     self, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Dropout, Embedding,
-    Flatten, Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, MultiHeadAttention,
-    Padding, Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
+    Flatten, Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, Moe,
+    MultiHeadAttention, Padding, Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample,
+    UpsampleMode,
 };
 
 use crate::parse::{Arg, Word};
@@ -337,6 +338,30 @@ pub const KINDS: &[KindDef] = &[
         options: &["hidden", "layers", "bidirectional", "bias"],
         about: "GRU over a [seq, input] sample (nn.GRU(input, hidden), batch first)",
         make: |a| recurrent(a, Cell::Gru),
+    },
+    KindDef {
+        name: "moe",
+        aliases: &[],
+        positional: &["experts"],
+        options: &["experts", "top", "hidden", "normalize"],
+        about: "mixture of experts: a router and the top of experts gated MLPs per token (Mixtral); e.g. moe 8 top=2 hidden=14336",
+        make: |a| {
+            let example = "moe 8 top=2 hidden=14336";
+            let experts = a.int_either(0, "experts", example)?;
+            let top = match a.named("top")? {
+                Some(w) => a.int(&w)?,
+                None => return Err(a.missing("top", example)),
+            };
+            let hidden = match a.named("hidden")? {
+                Some(w) => a.int(&w)?,
+                None => return Err(a.missing("hidden", example)),
+            };
+            let mut m = Moe::new(experts, top, hidden);
+            if let Some(w) = a.named("normalize")? {
+                m = m.normalize(a.boolean(&w)?);
+            }
+            Ok(Box::new(m))
+        },
     },
     KindDef {
         name: "flatten",
