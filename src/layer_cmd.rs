@@ -87,7 +87,7 @@ pub(crate) enum LayerKind {
     /// Group normalisation of the channels (GroupNorm(groups, C)).
     #[command(visible_alias = "gn")]
     Groupnorm(GroupNormArgs),
-    /// Multi-head self-attention on a [seq, width] input, with its projections.
+    /// Multi-head self-attention on a [seq, width] input, with its projections; causal, sliding window, GQA, rotary.
     #[command(visible_alias = "mha")]
     Attention(AttentionArgs),
     /// Rotary position embedding on a [seq, heads·d] input (RoPE); 0 params.

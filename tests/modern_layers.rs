@@ -376,3 +376,31 @@ fn mixture_of_experts_runs_the_top_experts() {
     );
     assert!(Moe::new(8, 9, 16).cost(&[2, 8]).is_err());
 }
+
+/// Sizes from a hostile description are refused or counted without being
+/// spelled out: nothing is built per position, per window or per layer
+/// beyond a bound.
+#[test]
+fn huge_sizes_stay_cheap() {
+    let e = AdaptiveAvgPool::new(&[1_000_000_000_000])
+        .cost(&[3, 7, 7])
+        .unwrap_err();
+    assert!(e.to_string().contains("at most 1048576 windows"), "{e}");
+    let e = AdaptiveAvgPool::new(&[100_000]).cost(&[3, 7]).unwrap_err();
+    assert!(
+        e.to_string().contains("more than 4096 AveragePool blocks"),
+        "{e}"
+    );
+    let c = AdaptiveAvgPool::new(&[1000])
+        .cost(&[3, 1_000_000_000_000])
+        .unwrap();
+    assert_eq!(c.flops, 3_000_000_000_000);
+    assert!(Recurrent::new(Cell::Lstm, 4)
+        .layers(1_000_000_000)
+        .cost(&[10, 8])
+        .is_err());
+    let c = counted(&MultiHeadAttention::new(2).window(7), &[1_000_000_000, 8]);
+    assert_eq!(core_macs(&c), 2 * (28 + (1_000_000_000 - 7) * 7) * 8);
+    let c = counted(&Rotary::new(2), &[1_000_000_000, 64]);
+    assert_eq!(c.flops, 3 * 1_000_000_000 * 64);
+}

@@ -27,6 +27,10 @@ use crate::shape::Dim;
 /// has windows of alternating sizes: 100 runs per axis).
 const MAX_BLOCKS: usize = 4096;
 
+/// Most windows of an axis whose sizes are worked out one by one (a whole
+/// division needs none).
+const MAX_WINDOWS: i64 = 1 << 20;
+
 /// Adaptive average pooling to a given output size, as PyTorch's
 /// `AdaptiveAvgPool1d/2d/3d`.
 ///
@@ -66,19 +70,35 @@ impl Run {
 }
 
 /// PyTorch's windows of one axis, `[start, end)` for each output cell.
-fn windows(input: i64, output: i64) -> Vec<(i64, i64)> {
-    (0..output)
-        .map(|i| {
-            let start = i * input / output;
-            let end = ((i + 1) * input + output - 1) / output;
-            (start, end)
-        })
-        .collect()
+fn windows(input: i64, output: i64) -> impl Iterator<Item = (i64, i64)> {
+    // In i128: i·in may pass i64 for large sizes.
+    let (i_in, o) = (i128::from(input), i128::from(output));
+    (0..o).map(move |i| {
+        let start = i * i_in / o;
+        let end = ((i + 1) * i_in + o - 1) / o;
+        (start as i64, end as i64)
+    })
 }
 
 /// The windows of one axis grouped into runs of equal size at a fixed,
-/// positive stride.
-fn runs(input: i64, output: i64) -> Vec<Run> {
+/// positive stride; an error past [`MAX_BLOCKS`] runs or [`MAX_WINDOWS`]
+/// uneven windows.
+fn runs(input: i64, output: i64) -> Result<Vec<Run>, LayerError> {
+    if input % output == 0 {
+        let k = input / output;
+        return Ok(vec![Run {
+            start: 0,
+            size: k,
+            stride: k,
+            count: output,
+        }]);
+    }
+    if output > MAX_WINDOWS {
+        return Err(LayerError::Invalid(format!(
+            "adaptive pooling from {input} to {output}: nncost writes at most {MAX_WINDOWS} \
+             windows of different sizes per axis"
+        )));
+    }
     let mut out: Vec<Run> = Vec::new();
     for (start, end) in windows(input, output) {
         let size = end - start;
@@ -91,6 +111,12 @@ fn runs(input: i64, output: i64) -> Vec<Run> {
                 continue;
             }
         }
+        if out.len() == MAX_BLOCKS {
+            return Err(LayerError::Invalid(format!(
+                "adaptive pooling from {input} to {output} needs more than {MAX_BLOCKS} \
+                 AveragePool blocks"
+            )));
+        }
         out.push(Run {
             start,
             size,
@@ -98,7 +124,18 @@ fn runs(input: i64, output: i64) -> Vec<Run> {
             count: 1,
         });
     }
-    out
+    Ok(out)
+}
+
+/// Window sizes of one axis for the working: all of them when few, else
+/// the first ones.
+fn sizes_text(input: i64, output: i64) -> String {
+    let shown: Vec<String> = windows(input, output)
+        .take(16)
+        .map(|(s, e)| (e - s).to_string())
+        .collect();
+    let more = if output > 16 { ", …" } else { "" };
+    format!("{}{more}", shown.join(", "))
 }
 
 impl AdaptiveAvgPool {
@@ -128,11 +165,11 @@ impl AdaptiveAvgPool {
     /// Each axis's runs.
     fn axis_runs(&self, dims: &[i64]) -> Result<Vec<Vec<Run>>, LayerError> {
         let (spatial, out) = self.sizes(dims)?;
-        Ok(spatial
+        spatial
             .iter()
             .zip(&out)
             .map(|(&i, &o)| runs(i, o))
-            .collect())
+            .collect()
     }
 
     /// The plain window this pooling is when every axis is one run.
@@ -249,7 +286,7 @@ impl Layer for AdaptiveAvgPool {
             return pool.build(b, name, x, shape);
         }
         let runs = self.axis_runs(&dims)?;
-        let blocks: usize = runs.iter().map(Vec::len).product();
+        let blocks = runs.iter().fold(1usize, |n, r| n.saturating_mul(r.len()));
         if blocks > MAX_BLOCKS {
             return Err(LayerError::Invalid(format!(
                 "adaptive pooling from {} to {} needs {blocks} blocks of equal windows; nncost \
@@ -271,15 +308,11 @@ impl Layer for AdaptiveAvgPool {
             dims_text(&self.output)
         ));
         for (a, name) in names.iter().enumerate() {
-            let sizes: Vec<String> = windows(spatial[a], out[a])
-                .iter()
-                .map(|(s, e)| (e - s).to_string())
-                .collect();
             windows_section = windows_section.note(format!(
                 "{name}: {} → {}, window sizes {}",
                 spatial[a],
                 out[a],
-                sizes.join(", ")
+                sizes_text(spatial[a], out[a])
             ));
         }
         if let Some(pool) = self.single_window(dims)? {
@@ -296,7 +329,7 @@ impl Layer for AdaptiveAvgPool {
             return Ok(e);
         }
         let runs = self.axis_runs(dims)?;
-        let blocks: usize = runs.iter().map(Vec::len).product();
+        let blocks = runs.iter().fold(1usize, |n, r| n.saturating_mul(r.len()));
         let windows_section = windows_section.note(format!(
             "windows of one size at one stride form runs ({} along the axes); each combination \
              of runs is an AveragePool on a Slice of the input, {blocks} of them, joined by Concat",
@@ -305,9 +338,13 @@ impl Layer for AdaptiveAvgPool {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+        // Each axis's window sizes summed: written out when few.
         let axis_sum = |a: usize| -> Expr {
+            if out[a] > 16 {
+                let total: i64 = windows(spatial[a], out[a]).map(|(s, e)| e - s).sum();
+                return num(total);
+            }
             let terms: Vec<(bool, Expr)> = windows(spatial[a], out[a])
-                .iter()
                 .map(|(s, e)| (false, num(e - s)))
                 .collect();
             super::explain::group(sum(terms))

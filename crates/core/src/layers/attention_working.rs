@@ -52,7 +52,8 @@ fn scores_step(m: &MultiHeadAttention, s: &Sizes, value: i128) -> Option<Step> {
         None => triangle(l),
         Some(w) => plus(triangle(w), times(vec![minus(num(l), num(w)), num(w)])),
     };
-    let rows: Vec<i64> = (0..l).map(|i| s.keys_of_row(i, true)).collect();
+    // The first rows only: a sequence may be long.
+    let rows: Vec<i64> = (0..l.min(16)).map(|i| s.keys_of_row(i, true)).collect();
     let mut step = Step::new("scores per head", closed, value);
     if l <= 16 {
         // Short enough to write every row out.

@@ -7,6 +7,10 @@ use super::{node_counts, sample_dims, GraphBuilder, Layer, LayerCost, LayerError
 use crate::graph::ValueId;
 use crate::shape::Dim;
 
+/// Most stacked layers one statement builds (one node each); PyTorch's
+/// models stack a handful.
+const MAX_LAYERS: i64 = 1000;
+
 /// Which cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cell {
@@ -101,9 +105,10 @@ impl Recurrent {
                 dims.len()
             )));
         };
-        if self.hidden < 1 || self.layers < 1 {
+        if self.hidden < 1 || !(1..=MAX_LAYERS).contains(&self.layers) {
             return Err(LayerError::Invalid(format!(
-                "hidden size and layers must be positive, got {} and {}",
+                "hidden size and layers must be positive (layers at most {MAX_LAYERS}), got {} \
+                 and {}",
                 self.hidden, self.layers
             )));
         }

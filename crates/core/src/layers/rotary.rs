@@ -5,7 +5,7 @@
 use super::builder::int;
 use super::explain::{num, times, Explanation, Section, Step};
 use super::{sample_dims, GraphBuilder, Layer, LayerCost, LayerError};
-use crate::graph::ValueId;
+use crate::graph::{DType, ValueId};
 use crate::shape::Dim;
 
 /// Rotary embedding on a `[seq, heads·d]` sample (ONNX `RotaryEmbedding`,
@@ -90,12 +90,12 @@ impl Rotary {
         s: &RotarySizes,
     ) -> ValueId {
         // The tables hold cos and sin of each position's angle for each
-        // rotated pair; the positions 0..seq pick their rows.
+        // rotated pair; the positions 0..seq pick their rows. Only their
+        // shapes are given: the rule counts the rotation, not the lookup.
         let half = s.rotated / 2;
         let cos = b.weight(&format!("{name}.cos_cache"), &[s.seq, half]);
         let sin = b.weight(&format!("{name}.sin_cache"), &[s.seq, half]);
-        let positions: Vec<i64> = (0..s.seq).collect();
-        let ids = b.int_tensor(&format!("{name}.position_ids"), &[1, s.seq], &positions);
+        let ids = b.weight_typed(&format!("{name}.position_ids"), &[1, s.seq], DType::I64);
         let mut attrs = vec![int("num_heads", s.heads)];
         if s.rotated != s.head_dim {
             attrs.push(int("rotary_embedding_dim", s.rotated));
