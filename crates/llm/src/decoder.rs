@@ -880,7 +880,9 @@ impl Decoder {
             attrs.push(builder::int("do_rotary", 1));
         }
         if let Some(w) = self.windows[layer] {
-            attrs.push(builder::int("local_window_size", w));
+            // transformers' window of `w` keys counts the query's own;
+            // onnxruntime's counts the keys before it.
+            attrs.push(builder::int("local_window_size", w - 1));
         }
         if let Some(cap) = self.attn_softcap {
             attrs.push(builder::float("softcap", cap as f32));

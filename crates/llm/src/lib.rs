@@ -19,6 +19,7 @@ pub mod gguf;
 pub mod gguf_arch;
 mod net;
 pub mod safetensors;
+pub mod seq2seq;
 
 pub use net::{TensorRole, TensorSpec};
 
@@ -55,6 +56,7 @@ pub struct Model {
 pub fn model_types() -> Vec<&'static str> {
     let mut all = decoder::MODEL_TYPES.to_vec();
     all.extend(encoder::MODEL_TYPES);
+    all.extend(seq2seq::MODEL_TYPES);
     all
 }
 
@@ -94,6 +96,9 @@ pub fn from_config_value(
         let d = decoder::Decoder::from_config(&c)?;
         d.build(&mut net, phase)?;
         Some(d)
+    } else if seq2seq::MODEL_TYPES.contains(&t) {
+        seq2seq::Seq2Seq::from_config(&c)?.build(&mut net, phase)?;
+        None
     } else if encoder::MODEL_TYPES.contains(&t) {
         if phase == Phase::Decode {
             return Err(Error::Config(format!(

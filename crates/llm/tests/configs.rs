@@ -223,3 +223,55 @@ fn encoders_are_exact() {
         assert!(report.is_complete(), "{name}");
     }
 }
+
+/// T5: encoder over `seq` tokens, decoder over `tgt`, cross-attention to
+/// all `seq` encoder states. Parameters and tensors are the model's
+/// (`shared` read by both stacks and the tied head; each stack's relative
+/// position table in its first block). FlopCounterMode counts the
+/// decoder's self-attention as full matrices: nncost's causal count plus
+/// the upper half equals it.
+#[test]
+fn t5_is_exact() {
+    let r = reference("t5");
+    let (model, report) = counted("t5", Phase::Prefill);
+    assert_eq!(
+        report.totals.params as i64,
+        r["num_parameters"].as_i64().unwrap()
+    );
+    assert_eq!(
+        (report.totals.params - model.embedding_params()) as i64,
+        r["num_parameters_exclude_embeddings"].as_i64().unwrap()
+    );
+    let mut ours: Vec<(String, Vec<i64>)> = model
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.shape.clone()))
+        .collect();
+    let mut theirs: Vec<(String, Vec<i64>)> = r["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let shape = p[1].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
+            (p[0].as_str().unwrap().to_string(), shape.collect())
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    let p = &r["prefill"];
+    let (b, s, t) = (2i128, 7i128, 7i128);
+    assert_eq!(p["batch"], 2);
+    assert_eq!(p["encoder_seq"], 7);
+    assert_eq!(p["decoder_seq"], 7);
+    let dims = [("batch", b), ("seq", s), ("tgt", t)];
+    let macs = at(&report.totals.cost.macs, &dims);
+    // Decoder self-attention, 2 layers of 4 heads of 16: full t² scores
+    // against the t·(t + 1)/2 nncost counts.
+    let (layers, heads, d) = (2i128, 4i128, 16i128);
+    let upper = layers * b * heads * (t * t - t * (t + 1) / 2) * 2 * d;
+    assert_eq!(macs + upper, p["flops"].as_i64().unwrap() as i128 / 2);
+    assert!(report.is_complete());
+    let (_, dec) = counted("t5", Phase::Decode);
+    assert!(dec.is_complete());
+}

@@ -262,9 +262,10 @@ impl Layer for MultiHeadAttention {
             k = self.rotate(b, &format!("{name}/k_rotary"), k, &s, s.kv_heads);
         }
         let a = match self.window {
-            // onnxruntime's operator, always causal; the engine's rule reads
-            // `local_window_size` as the keys a query sees at most (see
-            // `ops::contrib::AttentionCore::window`).
+            // onnxruntime's operator, always causal; its `local_window_size`
+            // counts the keys before the query, so a window of `w` keys
+            // (the query's own included, as PyTorch models count it) is
+            // `w − 1`.
             Some(w) => {
                 let total = b.int_tensor(&format!("{name}.total_sequence_length"), &[], &[s.seq]);
                 b.node_in(
@@ -277,7 +278,7 @@ impl Layer for MultiHeadAttention {
                     vec![
                         int("num_heads", s.heads),
                         int("kv_num_heads", s.kv_heads),
-                        int("local_window_size", w),
+                        int("local_window_size", w - 1),
                     ],
                 )
             }

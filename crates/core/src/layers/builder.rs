@@ -16,6 +16,9 @@ use crate::shape::Shape;
 pub struct GraphBuilder {
     graph: Graph,
     names: std::collections::HashSet<String>,
+    /// The next suffix to try for each name asked more than once, so that
+    /// the n-th `const` costs one probe, not n.
+    next_suffix: std::collections::HashMap<String, usize>,
 }
 
 impl GraphBuilder {
@@ -28,16 +31,22 @@ impl GraphBuilder {
                 ..Graph::default()
             },
             names: Default::default(),
+            next_suffix: Default::default(),
         }
     }
 
     /// A name not used yet: `name`, else `name#2`, `name#3`, …
     fn unique(&mut self, name: &str) -> String {
         let mut candidate = name.to_string();
-        let mut k = 1;
-        while self.names.contains(&candidate) {
-            k += 1;
-            candidate = format!("{name}#{k}");
+        if self.names.contains(&candidate) {
+            let k = self.next_suffix.entry(name.to_string()).or_insert(2);
+            loop {
+                candidate = format!("{name}#{k}");
+                *k += 1;
+                if !self.names.contains(&candidate) {
+                    break;
+                }
+            }
         }
         self.names.insert(candidate.clone());
         candidate

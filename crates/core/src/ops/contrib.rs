@@ -690,9 +690,11 @@ fn multi_head_attention(ctx: &mut NodeCtx) -> RuleResult {
 /// `do_rotary = 1` rotates Q and K first: 3 FLOPs per rotated element
 /// (`B·S·(H + H_kv)·r`, r = 2·cos_cache's last dim, else d). A sliding
 /// window (`local_window_size = w`, as Mistral's and Gemma's local layers)
-/// lets each query see at most its last `w` causal keys, as onnxruntime's
-/// kernels apply it; only those scores count, exactly for symbolic
-/// lengths too (through `min`).
+/// lets each query see at most its last `w + 1` causal keys (itself and
+/// the `w` before it), as onnxruntime's kernels apply it (a model whose
+/// window is `W` keys, as transformers counts it, is exported with `w = W −
+/// 1`); only those scores count, exactly for symbolic lengths too (through
+/// `min`).
 fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
     let heads = positive_attr(ctx, "num_heads")?;
     let kv_heads = positive_attr(ctx, "kv_num_heads")?;
@@ -758,14 +760,10 @@ fn group_query_attention(ctx: &mut NodeCtx) -> RuleResult {
         ctx.add_flops(&vectors.checked_mul(&rotated)?.checked_scale(3)?)?;
     }
     let causal_offset = Some(AttentionCore::bottom_right(&total, &s)?);
+    // `w` keys before the query, and the query's own.
     let window = match ctx.attr_int("local_window_size", -1)? {
         w if w < 0 => None,
-        0 => {
-            return Err(OpError::Invalid(
-                "local_window_size 0 leaves no key to attend to".into(),
-            ))
-        }
-        w => Some(w),
+        w => Some(w + 1),
     };
     let core = AttentionCore {
         batch: b,
@@ -1379,12 +1377,13 @@ mod tests {
         assert_eq!(r.flops(), 2288);
     }
 
-    /// A sliding window of 4 keys (local_window_size): a 6-token prompt's
-    /// rows see min(i + 1, 4) keys, 1 + 2 + 3 + 4 + 4 + 4 = 18 per head
-    /// (21 causal), 144 for 8 heads: MACs 144·16 = 2304, FLOPs 144·37 −
-    /// 48·10 = 4848. The decoding step above sees 4 of its 8 keys: 32
-    /// scores, MACs 512, FLOPs 32·37 − 8·10 = 1104. local_window_size 0 is
-    /// an error.
+    /// local_window_size 3: each query sees itself and the 3 keys before
+    /// it, as onnxruntime's kernels. A 6-token prompt's rows see min(i + 1,
+    /// 4) keys, 1 + 2 + 3 + 4 + 4 + 4 = 18 per head (21 causal), 144 for 8
+    /// heads: MACs 144·16 = 2304, FLOPs 144·37 − 48·10 = 4848. The decoding
+    /// step above sees 4 of its 8 keys: 32 scores, MACs 512, FLOPs 32·37 −
+    /// 8·10 = 1104. local_window_size 0: each query sees itself only, 6
+    /// scores per head.
     #[test]
     fn gqa_sliding_window() {
         let prompt = |window: i64| {
@@ -1401,13 +1400,13 @@ mod tests {
                 .int("local_window_size", window)
                 .run_outputs(3)
         };
-        let r = prompt(4);
+        let r = prompt(3);
         assert_eq!((r.macs(), r.flops()), (2304, 4848));
         // A window wider than the prompt changes nothing: 21 per head.
         let wide = prompt(16);
         assert_eq!(wide.macs(), 8 * 21 * 16);
-        assert!(incomplete(&prompt(0), "local_window_size"));
-        let decode = gqa_decoding(Some(4));
+        assert_eq!(prompt(0).macs(), 8 * 6 * 16);
+        let decode = gqa_decoding(Some(3));
         assert_eq!((decode.macs(), decode.flops()), (512, 1104));
     }
 
@@ -1427,7 +1426,7 @@ mod tests {
             .input_unknown()
             .int("num_heads", 8)
             .int("kv_num_heads", 2)
-            .int("local_window_size", 4)
+            .int("local_window_size", 3)
             .run_outputs(3);
         let macs = r.node().cost.clone().unwrap().macs;
         let at = |seq: i128| {
@@ -1449,7 +1448,7 @@ mod tests {
             .input_unknown()
             .int("num_heads", 8)
             .int("kv_num_heads", 2)
-            .int("local_window_size", 4)
+            .int("local_window_size", 3)
             .run_outputs(3);
         assert_eq!(decode.macs_expr(), "128*min(ctx + 1, 4)");
     }
