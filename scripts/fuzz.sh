@@ -6,8 +6,9 @@
 # SECONDS per target (default 60); targets: read_onnx (the ONNX reader from
 # memory), read_file (the reader from a file, external data included),
 # analyze (reader, shape inference, costs, memory, roofline, training, the
-# presets and every renderer) and read_netdesc (network descriptions);
-# default all.
+# presets and every renderer), read_netdesc (network descriptions),
+# read_safetensors and read_gguf (checkpoint headers) and read_llm
+# (config.json and GGUF metadata built into models); default all.
 # Needs `cargo install cargo-fuzz`. The stable toolchain builds the
 # instrumented binaries with RUSTC_BOOTSTRAP=1; no sanitizer is needed for
 # safe Rust, and debug assertions (-a) turn any integer overflow into a crash.
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze read_netdesc)
+[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze read_netdesc read_safetensors read_gguf read_llm)
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     corpus=corpus/$target
@@ -27,6 +28,12 @@ for target in "${targets[@]}"; do
     # (the network descriptions for read_netdesc).
     if [ "$target" = read_netdesc ]; then
         find ../examples ../tests ../crates/netdesc -name '*.nn' -size -128k -exec cp -n {} "$corpus"/ \;
+    elif [ "$target" = read_llm ]; then
+        find ../tests/fixtures/llm \( -name 'config.json' -o -name '*.config.json' -o -name '*.gguf' \) \
+            -size -128k -exec sh -c 'cp -n "$1" "$2/$(echo "$1" | tr / _)"' _ {} "$corpus" \;
+    elif [ "$target" = read_safetensors ] || [ "$target" = read_gguf ]; then
+        find ../tests/fixtures/llm \( -name '*.safetensors' -o -name '*.gguf' \) -size -1024k \
+            -exec sh -c 'cp -n "$1" "$2/$(echo "$1" | tr / _)"' _ {} "$corpus" \;
     else
         find ../examples ../tests/fixtures ../crates/onnx/tests/fixtures -name '*.onnx' -size -128k \
             -exec cp -n {} "$corpus"/ \;

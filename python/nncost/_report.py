@@ -193,6 +193,18 @@ class Report:
         return self.to_dict()["symbols"]
 
     @property
+    def facts(self) -> Dict[str, Any]:
+        """What the model's format states beside the counts: for a Hugging
+        Face config, safetensors or GGUF file, the embedding and active
+        parameters, the KV cache and the checkpoint's bytes by dtype
+        (``params_embedding``, ``params_active``, ``kv_cache_elements``, …;
+        docs/llm.md). Counts are ints, or :class:`Expr` while symbolic."""
+        return {
+            k: (_count(v) if isinstance(v, (int, dict)) else v)
+            for k, v in self.to_dict()["model"]["facts"].items()
+        }
+
+    @property
     def memory(self) -> Optional[Dict[str, Any]]:
         """Memory, when asked for (``memory=True``, ``dtype=`` or
         ``hardware=``)."""
@@ -377,8 +389,10 @@ def analyze(
     frozen: Sequence[str] = (),
     convention: Optional[str] = None,
     name: Optional[str] = None,
+    phase: str = "prefill",
 ) -> Report:
-    """Analyses a model: a path (ONNX or a network description), the bytes
+    """Analyses a model: a path (ONNX, a network description, a Hugging
+    Face config.json or model folder, a safetensors or GGUF file), the bytes
     of an ONNX file, or an ``onnx.ModelProto``.
 
     ``dims`` binds symbols (``{"batch": 1}``), ``inputs`` sets graph
@@ -390,12 +404,17 @@ def analyze(
     ``ptflops``) also counts as that tool does (``report.convention_count``).
     ``mode="train"`` adds the backward pass (``report.training``), with
     the parameters named in ``frozen`` needing no gradient. ``name`` is what
-    the report and its messages call a model given as bytes. Raises :class:`NncostError` with the command line's one-line
-    message.
+    the report and its messages call a model given as bytes. For a
+    language model read from its config or checkpoint, ``phase="decode"``
+    counts one new token after ``ctx`` cached ones instead of a prompt of
+    ``seq`` tokens. Raises :class:`NncostError` with the command line's
+    one-line message.
     """
+    if phase not in ("prefill", "decode"):
+        raise _nncost.NncostError(f"phase={phase!r}: expected 'prefill' or 'decode'")
     options = _options(dims, inputs, bound, memory, dtype, hardware, mode, frozen, convention)
     if isinstance(model, (str, os.PathLike)):
-        native = _nncost.analyze_path(os.fspath(model), options)
+        native = _nncost.analyze_path(os.fspath(model), options, phase)
     elif isinstance(model, (bytes, bytearray, memoryview)):
         native = _nncost.analyze_bytes(bytes(model), name or "<bytes>", options)
     elif hasattr(model, "SerializeToString"):

@@ -78,15 +78,23 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
     Ok(NativeReport { report, info })
 }
 
-/// Analyses the model file at `path` (ONNX or a network description).
+/// Analyses the model file at `path` (ONNX, a network description, a
+/// Hugging Face config or folder, a safetensors or GGUF file); `phase`
+/// (`prefill` or `decode`) picks a language model's pass.
 #[pyfunction]
 fn analyze_path(
     py: Python<'_>,
     path: std::path::PathBuf,
     options: Options,
+    phase: &str,
 ) -> PyResult<NativeReport> {
+    let phase = match phase {
+        "decode" => nncost_llm::Phase::Decode,
+        _ => nncost_llm::Phase::Prefill,
+    };
     py.detach(|| {
-        let (graph, info) = nncost_load::read_path(&path).map_err(|e| e.to_string())?;
+        let read = nncost_load::ReadOptions { phase };
+        let (graph, info) = nncost_load::read_path_with(&path, &read).map_err(|e| e.to_string())?;
         Ok::<_, String>((graph, info))
     })
     .map_err(error)
