@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use nncost_core::layers::{
-    self, layout, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Embedding,
-    Gate, GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, Moe, MultiHeadAttention,
-    Padding, Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
+    self, Activation, AdaptiveAvgPool, BatchNorm, Cell, Conv, ConvTranspose, Embedding, Gate,
+    GatedMlp, GlobalPool, GroupNorm, Layer, LayerNorm, Linear, Moe, MultiHeadAttention, Padding,
+    Pool, PoolKind, Recurrent, RmsNorm, Rotary, Round, Upsample, UpsampleMode,
 };
 
 use crate::{emit, Cli, Failure};
@@ -605,73 +605,19 @@ fn layer_of(kind: &LayerKind) -> Result<(Box<dyn Layer>, Common), Failure> {
 
 pub(crate) fn run_layer(kind: &LayerKind) -> Result<(), Failure> {
     let (layer, common) = layer_of(kind)?;
-    let fail = |e: &dyn std::fmt::Display| {
-        Failure::Input(anyhow::anyhow!(
-            "layer {} on {}: {e}",
-            layer.kind(),
-            dims_text(&common.input)
-        ))
+    let request = nncost_load::layer::LayerRequest {
+        input: common.input.clone(),
+        batch: common.batch,
+        channels_last: common.channels_last,
+        explain: common.explain,
+        json: common.format == LayerFormat::Json,
     };
-    let given = &common.input;
-    if !common.batch && !common.channels_last && layer.channels_first() {
-        if let Some(m) = layout::misread(given) {
-            let pass = match (m.batch, m.channels_last) {
-                (true, false) => "--batch",
-                (false, _) => "--channels-last",
-                (true, true) => "--batch --channels-last",
-            };
-            return Err(fail(&format!("{}) — or pass {pass}", m.reason(given))));
-        }
+    let out = nncost_load::layer::run(layer.as_ref(), &request)
+        .map_err(|e| Failure::Input(anyhow::anyhow!("{e}")))?;
+    // The working must give the engine's numbers; the tests hold every
+    // layer kind to it, so this is a defect if it ever shows.
+    for d in &out.disagreements {
+        eprintln!("nncost: internal: the explanation disagrees with the engine: {d}");
     }
-    let input =
-        layout::to_sample(given, common.batch, common.channels_last).map_err(|e| fail(&e))?;
-    let cost = layer.cost(&input).map_err(|e| fail(&e))?;
-    let explanation = if common.explain {
-        let e = layer.explain(&cost).map_err(|e| fail(&e))?;
-        // The working must give the engine's numbers; the tests hold every
-        // layer kind to it, so this is a defect if it ever shows.
-        for d in e.disagreements() {
-            eprintln!("nncost: internal: the explanation disagrees with the engine: {d}");
-        }
-        Some(e)
-    } else {
-        None
-    };
-    let text = match common.format {
-        LayerFormat::Table => with_given_input(
-            nncost_render::layer::render_text(layer.as_ref(), &cost, explanation.as_ref()),
-            &common,
-        ),
-        LayerFormat::Json => {
-            nncost_render::layer::render_json(layer.as_ref(), &cost, explanation.as_ref())
-        }
-    };
-    emit(&text, common.output.as_deref()).map_err(Failure::Input)
-}
-
-fn dims_text(v: &[i64]) -> String {
-    v.iter().map(i64::to_string).collect::<Vec<_>>().join("x")
-}
-
-/// Under `--batch` or `--channels-last`, a line below the input's saying
-/// how the shape given was read.
-fn with_given_input(text: String, common: &Common) -> String {
-    if !common.batch && !common.channels_last {
-        return text;
-    }
-    let how = match (common.batch, common.channels_last) {
-        (true, false) => "the first axis is the batch (--batch)",
-        (false, _) => "channels last, read channels first (--channels-last)",
-        (true, true) => "a batch axis, then channels last (--batch --channels-last)",
-    };
-    let note = format!("         given as {}: {how}\n", dims_text(&common.input));
-    match text.find("\ninput ") {
-        Some(at) => {
-            let end = text[at + 1..]
-                .find('\n')
-                .map_or(text.len(), |e| at + 1 + e + 1);
-            format!("{}{note}{}", &text[..end], &text[end..])
-        }
-        None => text,
-    }
+    emit(&out.text, common.output.as_deref()).map_err(Failure::Input)
 }

@@ -6,7 +6,8 @@
 //!   file a report states ([`ModelInfo`]);
 //! - [`hardware`]: a device by built-in name or from a TOML/JSON profile;
 //! - [`attach`]: what the options ask beyond the counts (memory and the
-//!   roofline, training, another tool's convention) added to a report.
+//!   roofline, training, another tool's convention) added to a report;
+//! - [`layer`]: the layer calculator run on one layer (`nncost layer`).
 
 use std::io::Read;
 use std::path::Path;
@@ -15,6 +16,7 @@ use nncost_core::{Graph, Report};
 use nncost_render::{Fact, FactValue, ModelInfo};
 
 pub mod hardware;
+pub mod layer;
 
 /// Why a model could not be read. The message is one line and names the
 /// file.
@@ -86,10 +88,20 @@ fn read_config(path: &Path, options: &ReadOptions) -> Result<(Graph, ModelInfo),
                 .read_to_string(&mut text)
         })
         .map_err(|e| fail(format!("cannot read: {e}")))?;
-    let model =
-        nncost_llm::from_config_str(&text, options.phase).map_err(|e| fail(e.to_string()))?;
+    read_config_str(&text, &source, options)
+}
+
+/// A Hugging Face config held in memory (read elsewhere, as a web page
+/// reads a dropped file), named `source` in messages.
+pub fn read_config_str(
+    text: &str,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<(Graph, ModelInfo), ReadError> {
+    let model = nncost_llm::from_config_str(text, options.phase)
+        .map_err(|e| ReadError(with_source(source, e.to_string())))?;
     let info = ModelInfo {
-        source,
+        source: source.to_string(),
         format: "config".into(),
         facts: llm_facts(&model, options.phase),
         ..ModelInfo::default()
@@ -172,10 +184,9 @@ fn read_checkpoint(
     kind: &str,
     options: &ReadOptions,
 ) -> Result<(Graph, ModelInfo), ReadError> {
-    use nncost_llm::checkpoint::{self, Checkpoint};
     let source = path.display().to_string();
     let fail = |m: String| ReadError(with_source(&source, m));
-    let (ck, config, names): (Checkpoint, Option<serde_json::Value>, Vec<String>) = match kind {
+    match kind {
         "safetensors" => {
             let headers = if path.to_string_lossy().ends_with(".index.json") {
                 nncost_llm::safetensors::read_sharded(path)
@@ -183,42 +194,83 @@ fn read_checkpoint(
                 nncost_llm::safetensors::read_file(path).map(|h| vec![(source.clone(), h)])
             }
             .map_err(|e| fail(e.to_string()))?;
-            let ck = Checkpoint::from_safetensors(&headers);
-            let names = ck
-                .tensors
-                .iter()
-                .map(|t| checkpoint::model_name(&t.name))
-                .collect();
             let beside = path.parent().unwrap_or(Path::new(".")).join("config.json");
-            let config = match std::fs::read_to_string(&beside) {
-                Ok(text) => Some(
-                    serde_json::from_str(&text)
-                        .map_err(|e| ReadError(format!("{}: not JSON: {e}", beside.display())))?,
-                ),
-                Err(_) => None,
-            };
-            (ck, config, names)
+            let config = std::fs::read_to_string(&beside).ok();
+            let config_source = beside.display().to_string();
+            let config = config.as_deref().map(|text| (text, config_source.as_str()));
+            read_safetensors_headers(&headers, &source, config, options)
         }
         _ => {
             let file = nncost_llm::gguf::read_file(path).map_err(|e| fail(e.to_string()))?;
-            let ck = Checkpoint::from_gguf(&file);
-            let config = nncost_llm::gguf_arch::config(&file).ok();
-            let model_type = config
-                .as_ref()
-                .and_then(|c| c["model_type"].as_str())
-                .unwrap_or("")
-                .to_string();
-            let names = ck
-                .tensors
-                .iter()
-                .map(|t| {
-                    nncost_llm::gguf_arch::model_name(&t.name, &model_type)
-                        .unwrap_or_else(|| t.name.clone())
-                })
-                .collect();
-            (ck, config, names)
+            read_gguf_header(&file, &source, options)
         }
-    };
+    }
+}
+
+/// safetensors headers read elsewhere (one file's, or each shard's with
+/// its name), with the text of the config.json beside them and its name
+/// when there is one: the model the config describes, each weight stored
+/// as the headers say and checked against them; without a config, the
+/// tensors alone.
+pub fn read_safetensors_headers(
+    headers: &[(String, nncost_llm::safetensors::Header)],
+    source: &str,
+    config: Option<(&str, &str)>,
+    options: &ReadOptions,
+) -> Result<(Graph, ModelInfo), ReadError> {
+    use nncost_llm::checkpoint::{self, Checkpoint};
+    let ck = Checkpoint::from_safetensors(headers);
+    let names = ck
+        .tensors
+        .iter()
+        .map(|t| checkpoint::model_name(&t.name))
+        .collect();
+    let config = config
+        .map(|(text, name)| {
+            serde_json::from_str(text).map_err(|e| ReadError(format!("{name}: not JSON: {e}")))
+        })
+        .transpose()?;
+    checkpoint_model(source, "safetensors", ck, config, names, options)
+}
+
+/// A GGUF header read elsewhere: the model its metadata describes, else
+/// its tensors alone.
+pub fn read_gguf_header(
+    file: &nncost_llm::gguf::GgufFile,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<(Graph, ModelInfo), ReadError> {
+    let ck = nncost_llm::checkpoint::Checkpoint::from_gguf(file);
+    let config = nncost_llm::gguf_arch::config(file).ok();
+    let model_type = config
+        .as_ref()
+        .and_then(|c| c["model_type"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let names = ck
+        .tensors
+        .iter()
+        .map(|t| {
+            nncost_llm::gguf_arch::model_name(&t.name, &model_type)
+                .unwrap_or_else(|| t.name.clone())
+        })
+        .collect();
+    checkpoint_model(source, "gguf", ck, config, names, options)
+}
+
+/// A checkpoint's tensors (`names`: each under the model's name for it)
+/// built into the model `config` describes, or counted alone without one.
+fn checkpoint_model(
+    source: &str,
+    kind: &str,
+    ck: nncost_llm::checkpoint::Checkpoint,
+    config: Option<serde_json::Value>,
+    names: Vec<String>,
+    options: &ReadOptions,
+) -> Result<(Graph, ModelInfo), ReadError> {
+    use nncost_llm::checkpoint;
+    let source = source.to_string();
+    let fail = |m: String| ReadError(with_source(&source, m));
     let mut facts = checkpoint_facts(&ck);
     let info = |facts: Vec<Fact>| ModelInfo {
         source: source.clone(),

@@ -33,7 +33,7 @@ mod build;
 mod kinds;
 pub mod parse;
 
-pub use kinds::KINDS;
+pub use kinds::{Made, KINDS};
 pub use parse::Span;
 
 /// The file extension of network descriptions.
@@ -72,6 +72,44 @@ pub fn read_str(source: &str, file: &str) -> Result<Graph, Error> {
         .file_stem()
         .map_or("network".into(), |s| s.to_string_lossy().into_owned());
     build::build(&parsed, &name, file)
+}
+
+/// One layer statement as a description writes it (`conv 64 k=3 p=1`,
+/// `relu`, `maxpool 3 s=2 ceil_mode=true`), made into the calculator's
+/// layer: for front ends that take a layer as text, as the web page's
+/// calculator does. Errors name the column as `layer:1:COL`.
+///
+/// ```
+/// let made = nncost_netdesc::layer("conv 64 k=3 p=1").unwrap();
+/// assert_eq!(made.layer.kind(), "conv");
+/// assert!(nncost_netdesc::layer("conv 64 k=3; relu").is_err());
+/// ```
+pub fn layer(statement: &str) -> Result<Made, Error> {
+    const FILE: &str = "layer";
+    let mut stmts = parse::statements(statement, FILE)?;
+    let s = match stmts.len() {
+        1 => stmts.remove(0),
+        0 => {
+            return Err(Error::File {
+                file: FILE.into(),
+                message: "give a layer, e.g. 'conv 64 k=3 p=1'".into(),
+            })
+        }
+        _ => {
+            return Err(Error::at(
+                FILE,
+                stmts[1].head.span,
+                "one layer at a time (a network is a .nn file)",
+            ))
+        }
+    };
+    kinds::make(FILE, &s.head, &s.args).unwrap_or_else(|| {
+        Err(Error::at(
+            FILE,
+            s.head.span,
+            format!("unknown layer kind '{}'", s.head.text),
+        ))
+    })
 }
 
 /// Reads a description file.

@@ -93,7 +93,7 @@ pub const KEYWORDS: &[&str] = &[
 ];
 
 /// Splits the text into statements.
-fn statements(source: &str, file: &str) -> Result<Vec<Stmt>, Error> {
+pub(crate) fn statements(source: &str, file: &str) -> Result<Vec<Stmt>, Error> {
     let mut out = Vec::new();
     for (l, raw) in source.lines().enumerate() {
         let line = l + 1;
