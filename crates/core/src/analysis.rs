@@ -11,7 +11,6 @@ use crate::control;
 use crate::cost::Cost;
 use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Graph, NodeId, Tensor, ValueId};
-use crate::mask;
 use crate::ops::{self, Access, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Atom, Overflow, Poly};
 use crate::report::{
@@ -20,6 +19,7 @@ use crate::report::{
 use crate::shape::{Dim, Shape};
 use crate::symbols::{DataSymbols, SymbolInfo, SymbolKind, SymbolScope};
 use crate::value::ValueFacts;
+use crate::{mask, memo};
 
 /// The newest default-domain opset nncost knows; used when a model does not
 /// declare one.
@@ -166,6 +166,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         invalid: None,
         totals: Totals::default(),
         unsupported: UnsupportedList::default(),
+        memo: memo::Memo::default(),
     };
     let run = walk.run(&plan, facts, &[], "")?;
     // A node the given input shape makes inconsistent: the input is wrong.
@@ -678,6 +679,8 @@ struct Walk<'a, 'g> {
     /// graph's sums.
     totals: Totals,
     unsupported: UnsupportedList,
+    /// Rule results by what the rules read (see [`crate::memo`]).
+    memo: memo::Memo,
 }
 
 impl<'g> Walk<'_, 'g> {
@@ -831,31 +834,64 @@ impl<'g> Walk<'_, 'g> {
                     (c.outcome, c.outputs, c.cost, c.subgraphs)
                 }
                 None => {
-                    let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
-                    ctx.symbols = Some(SymbolScope {
-                        table: &self.data_symbols,
-                        node: &name,
-                        values: &graph.values,
-                    });
-                    let outcome = match def {
-                        Some(def) => (def.rule)(&mut ctx),
-                        None => Err(OpError::Invalid(String::new())),
+                    let remembered = match def {
+                        Some(_) => self.memo.get(node, opset, &input_facts).cloned(),
+                        None => None,
                     };
-                    let mut outputs = std::mem::take(&mut ctx.outputs);
-                    if let Some(first) = outputs.first() {
-                        if first.pattern.is_none() {
-                            let p = mask::derive(node, opset, &ctx.input_facts, &outputs);
-                            outputs[0].pattern = p;
+                    let result = match remembered {
+                        Some(r) => Ok(r),
+                        None => {
+                            let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
+                            ctx.symbols = Some(SymbolScope {
+                                table: &self.data_symbols,
+                                node: &name,
+                                values: &graph.values,
+                            });
+                            let outcome = match def {
+                                Some(def) => (def.rule)(&mut ctx),
+                                None => Err(OpError::Invalid(String::new())),
+                            };
+                            let mut outputs = std::mem::take(&mut ctx.outputs);
+                            if let Some(first) = outputs.first() {
+                                if first.pattern.is_none() {
+                                    let p = mask::derive(node, opset, &ctx.input_facts, &outputs);
+                                    outputs[0].pattern = p;
+                                }
+                            }
+                            let result = memo::RuleResult {
+                                outputs,
+                                cost: ctx.take_cost(),
+                                access: ctx.access,
+                                products: ctx.products,
+                                logical_elements: std::mem::take(&mut ctx.logical_elements),
+                            };
+                            // A result that names a size after this node, or
+                            // a failure (its message names inputs), is this
+                            // node's own.
+                            match outcome {
+                                Ok(()) if !ctx.named_data => {
+                                    self.memo.put(node, opset, &ctx.input_facts, result.clone());
+                                    Ok(result)
+                                }
+                                Ok(()) => Ok(result),
+                                Err(e) => Err((e, result)),
+                            }
                         }
-                    }
+                    };
+                    let (outcome, result) = match result {
+                        Ok(r) => (Ok(()), r),
+                        Err((e, r)) => (Err(e), r),
+                    };
                     for (pos, stored, _) in &mut packed {
-                        if let Some(&(_, n)) = ctx.logical_elements.iter().find(|(p, _)| p == pos) {
+                        if let Some(&(_, n)) =
+                            result.logical_elements.iter().find(|(p, _)| p == pos)
+                        {
                             *stored = n;
                         }
                     }
-                    access = ctx.access;
-                    products = ctx.products;
-                    (outcome, outputs, ctx.take_cost(), Vec::new())
+                    access = result.access;
+                    products = result.products;
+                    (outcome, result.outputs, result.cost, Vec::new())
                 }
             };
             // Top-level nodes only: a branch that does not run may not fit
@@ -1135,6 +1171,16 @@ fn merge_declared(
     let Some(declared) = &decl.shape else {
         return Ok(());
     };
+    // The declaration only fills what inference left open.
+    let fills = match &f.shape {
+        None => true,
+        Some(inferred) => {
+            inferred.len() == declared.len() && inferred.iter().any(|d| !d.is_known())
+        }
+    };
+    if !fills {
+        return Ok(());
+    }
     let mut declared = declared.clone();
     bind_shape(&mut declared, bind)?;
     match &mut f.shape {
@@ -1154,7 +1200,7 @@ fn merge_declared(
 fn bind_shape(shape: &mut Shape, bind: &dyn Fn(&str) -> Option<i128>) -> Result<(), Overflow> {
     for d in shape.iter_mut() {
         if let Dim::Known(p) = d {
-            if p.as_constant().is_none() {
+            if p.binds_any(bind) {
                 *p = p.substitute(bind)?;
             }
         }

@@ -19,6 +19,7 @@ pub mod graph;
 pub mod hardware;
 pub mod layers;
 pub mod mask;
+mod memo;
 pub mod memory;
 pub mod numfmt;
 pub mod ops;

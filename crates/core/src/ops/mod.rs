@@ -231,6 +231,9 @@ pub struct NodeCtx<'a> {
     /// data and filter, a matrix product's operands): each of them that
     /// needs a gradient costs the same MACs again in the backward pass.
     pub products: Option<(usize, usize)>,
+    /// Whether the rule named a size after this node
+    /// ([`NodeCtx::data_dim`]): its result is then the node's own.
+    pub(crate) named_data: bool,
 }
 
 impl<'a> NodeCtx<'a> {
@@ -250,6 +253,7 @@ impl<'a> NodeCtx<'a> {
             cost: Cost::ZERO,
             logical_elements: Vec::new(),
             symbols: None,
+            named_data: false,
             access: Access::Full,
             products: None,
         }
@@ -270,6 +274,7 @@ impl<'a> NodeCtx<'a> {
     /// reads): the node's data symbol for `request` (see
     /// [`crate::symbols`]), or its value if the user bound it.
     pub fn data_dim(&mut self, request: DataSize) -> Dim {
+        self.named_data = true;
         let Some(scope) = &self.symbols else {
             return Dim::sym(&symbol_base(&self.node.name, request.key));
         };

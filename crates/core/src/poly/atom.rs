@@ -56,6 +56,14 @@ impl Atom {
         }
     }
 
+    pub(super) fn binds_any(&self, bind: &dyn Fn(&str) -> Option<i128>) -> bool {
+        match self {
+            Atom::Sym(s) => bind(s).is_some(),
+            Atom::Floor(p, _) => p.binds_any(bind),
+            Atom::Min(args) | Atom::Max(args) => args.iter().any(|p| p.binds_any(bind)),
+        }
+    }
+
     pub(super) fn depth(&self) -> usize {
         match self {
             Atom::Sym(_) => 0,
@@ -177,7 +185,7 @@ impl Poly {
             return Ok(Poly::constant(self.constant.div_euclid(k)));
         }
         // ⌊(⌊a/m⌋ + c)/k⌋ = ⌊(a + c·m)/(m·k)⌋.
-        if let [(m, 1)] = self.terms.as_slice() {
+        if let [(m, 1)] = &*self.terms {
             if let Some(Atom::Floor(a, inner)) = m.single_atom() {
                 let shift = self.constant.checked_mul(*inner).ok_or(Overflow)?;
                 return a
@@ -191,15 +199,18 @@ impl Poly {
         let (q0, r0) = split(self.constant);
         let mut quotient = Poly::constant(q0);
         let mut rest = Poly::constant(r0);
+        let (mut q_terms, mut r_terms) = (Vec::new(), Vec::new());
         for (m, c) in &self.terms {
             let (q, r) = split(*c);
             if q != 0 {
-                quotient.terms.push((m.clone(), q));
+                q_terms.push((m.clone(), q));
             }
             if r != 0 {
-                rest.terms.push((m.clone(), r));
+                r_terms.push((m.clone(), r));
             }
         }
+        quotient.terms = q_terms.into();
+        rest.terms = r_terms.into();
         if rest.terms.is_empty() {
             // 0 ≤ r0 < k.
             return Ok(quotient);
@@ -345,7 +356,7 @@ impl Poly {
             };
             let term = Poly {
                 constant: 0,
-                terms: vec![(m.clone(), *c)],
+                terms: vec![(m.clone(), *c)].into(),
                 den: 1,
             };
             let Ok(rest) = self.checked_sub(&term) else {

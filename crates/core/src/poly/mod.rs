@@ -43,16 +43,16 @@ pub struct Overflow;
 /// of [`Atom`]) raised to positive powers, sorted. The empty monomial is the
 /// constant term.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Monomial(Vec<(Atom, u32)>);
+pub struct Monomial(Shared<(Atom, u32)>);
 
 impl Monomial {
     fn atom(a: Atom) -> Self {
-        Monomial(vec![(a, 1)])
+        Monomial(vec![(a, 1)].into())
     }
 
     /// The single atom of a degree-1 monomial.
     fn single_atom(&self) -> Option<&Atom> {
-        match self.0.as_slice() {
+        match &*self.0 {
             [(a, 1)] => Some(a),
             _ => None,
         }
@@ -96,7 +96,7 @@ impl Monomial {
                 (None, None) => break,
             }
         }
-        Ok(Monomial(out))
+        Ok(Monomial(out.into()))
     }
 }
 
@@ -115,6 +115,56 @@ impl fmt::Display for Monomial {
     }
 }
 
+/// A list shared between copies: a size copied into every value's facts
+/// and every node's report costs a reference count, not an allocation per
+/// term or factor. Empty lists hold nothing (and are `const`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Shared<T>(Option<Arc<[T]>>);
+
+impl<T> Shared<T> {
+    const EMPTY: Shared<T> = Shared(None);
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared::EMPTY
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+impl<T> From<Vec<T>> for Shared<T> {
+    fn from(v: Vec<T>) -> Shared<T> {
+        if v.is_empty() {
+            Shared::EMPTY
+        } else {
+            Shared(Some(v.into()))
+        }
+    }
+}
+
+impl<T> FromIterator<T> for Shared<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Shared<T> {
+        iter.into_iter().collect::<Vec<_>>().into()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Shared<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The non-constant terms of a polynomial, sorted by monomial.
+type Terms = Shared<(Monomial, i128)>;
+
 /// A polynomial with `i128` coefficients over a common positive
 /// denominator (1 unless made by [`Poly::checked_div`]). The constant term is
 /// stored apart so that the common, fully known case never allocates.
@@ -122,7 +172,7 @@ impl fmt::Display for Monomial {
 pub struct Poly {
     constant: i128,
     /// Non-constant terms, sorted by monomial, no zero coefficients.
-    terms: Vec<(Monomial, i128)>,
+    terms: Terms,
     /// Divides every coefficient; reduced (no common factor with all of
     /// them), 1 for a zero polynomial.
     den: i128,
@@ -137,14 +187,14 @@ impl Default for Poly {
 impl Poly {
     pub const ZERO: Poly = Poly {
         constant: 0,
-        terms: Vec::new(),
+        terms: Shared::EMPTY,
         den: 1,
     };
 
     pub fn constant(c: i128) -> Self {
         Poly {
             constant: c,
-            terms: Vec::new(),
+            terms: Shared::EMPTY,
             den: 1,
         }
     }
@@ -157,7 +207,7 @@ impl Poly {
     pub(crate) fn from_atom(a: Atom) -> Self {
         Poly {
             constant: 0,
-            terms: vec![(Monomial::atom(a), 1)],
+            terms: vec![(Monomial::atom(a), 1)].into(),
             den: 1,
         }
     }
@@ -165,7 +215,7 @@ impl Poly {
     /// The atom this polynomial is, if it is exactly one atom (coefficient
     /// 1, no constant).
     pub fn as_atom(&self) -> Option<&Atom> {
-        match (self.constant, self.den, self.terms.as_slice()) {
+        match (self.constant, self.den, &*self.terms) {
             (0, 1, [(m, 1)]) => m.single_atom(),
             _ => None,
         }
@@ -202,8 +252,8 @@ impl Poly {
         }
         let g = if den < 0 { -g } else { g };
         self.constant /= g;
-        for (_, c) in &mut self.terms {
-            *c /= g;
+        if g != 1 {
+            self.terms = self.terms.iter().map(|(m, c)| (m.clone(), c / g)).collect();
         }
         self.den = den.checked_div(g).ok_or(Overflow)?;
         Ok(self)
@@ -268,6 +318,7 @@ impl Poly {
 
     fn from_map(map: BTreeMap<Monomial, i128>) -> Self {
         let mut p = Poly::ZERO;
+        let mut terms = Vec::with_capacity(map.len());
         for (m, c) in map {
             if c == 0 {
                 continue;
@@ -275,9 +326,10 @@ impl Poly {
             if m.is_constant() {
                 p.constant = c;
             } else {
-                p.terms.push((m, c));
+                terms.push((m, c));
             }
         }
+        p.terms = terms.into();
         p
     }
 
@@ -333,7 +385,7 @@ impl Poly {
         }
         Ok(Poly {
             constant,
-            terms,
+            terms: terms.into(),
             den: 1,
         })
     }
@@ -396,7 +448,7 @@ impl Poly {
             .collect::<Result<Vec<_>, Overflow>>()?;
         let p = Poly {
             constant,
-            terms,
+            terms: terms.into(),
             den: 1,
         };
         if self.den == 1 {
@@ -434,7 +486,7 @@ impl Poly {
     }
 
     fn all_terms(&self) -> Vec<(Monomial, i128)> {
-        let mut v = self.terms.clone();
+        let mut v = self.terms.to_vec();
         if self.constant != 0 {
             v.push((Monomial::default(), self.constant));
         }
@@ -492,7 +544,7 @@ impl Poly {
         terms.sort();
         Some(Poly {
             constant,
-            terms,
+            terms: terms.into(),
             den: 1,
         })
     }
@@ -501,7 +553,7 @@ impl Poly {
     /// floor division, minimum or maximum whose symbols are all bound
     /// becomes its exact integer value.
     pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
-        if self.terms.is_empty() {
+        if !self.binds_any(bind) {
             return Ok(self.clone());
         }
         if self.den != 1 {
@@ -516,7 +568,7 @@ impl Poly {
                         Some(v) => Poly::constant(checked_pow(v, *exp)?),
                         None => Poly {
                             constant: 0,
-                            terms: vec![(Monomial(vec![(atom.clone(), *exp)]), 1)],
+                            terms: vec![(Monomial(vec![(atom.clone(), *exp)].into()), 1)].into(),
                             den: 1,
                         },
                     },
@@ -527,6 +579,16 @@ impl Poly {
             out = out.checked_add(&term)?;
         }
         Ok(out)
+    }
+
+    /// Whether `bind` gives a value to any symbol of the polynomial (inside
+    /// floors, minima and maxima too): when not, substituting changes
+    /// nothing, and the common case of an analysis without bindings costs
+    /// no rebuilding.
+    pub fn binds_any(&self, bind: &dyn Fn(&str) -> Option<i128>) -> bool {
+        self.terms
+            .iter()
+            .any(|(m, _)| m.0.iter().any(|(atom, _)| atom.binds_any(bind)))
     }
 
     /// The value with every symbol at 1, as a float: how reports compare
@@ -556,10 +618,10 @@ impl Poly {
     }
 }
 
-static EMPTY_MONOMIAL: Monomial = Monomial(Vec::new());
+static EMPTY_MONOMIAL: Monomial = Monomial(Shared::EMPTY);
 
 fn monomial_div(a: &Monomial, b: &Monomial) -> Option<Monomial> {
-    let mut out = a.0.clone();
+    let mut out = a.0.to_vec();
     for (sym, exp) in &b.0 {
         let pos = out.iter().position(|(s, _)| s == sym)?;
         if out[pos].1 < *exp {
@@ -570,7 +632,7 @@ fn monomial_div(a: &Monomial, b: &Monomial) -> Option<Monomial> {
             out.remove(pos);
         }
     }
-    Some(Monomial(out))
+    Some(Monomial(out.into()))
 }
 
 fn checked_pow(v: i128, exp: u32) -> Result<i128, Overflow> {

@@ -1,0 +1,168 @@
+//! Rule results remembered by what a rule reads, so that a node whose
+//! operator, attributes and input facts equal an earlier node's takes the
+//! earlier result instead of running the rule again.
+//!
+//! Real models repeat themselves: a language model's 126 decoder blocks, a
+//! ResNet's bottlenecks, an unrolled recurrence. Their nodes see the same
+//! shapes (symbolic ones included) and attributes, and a rule is a function
+//! of exactly those: its outputs' facts, cost, access and logical weight
+//! elements follow from them. What a rule may take from elsewhere is kept
+//! out: a rule that names a data-dependent size after its node, or that
+//! fails (its message names inputs), is not remembered.
+//!
+//! A hit is confirmed by comparing everything the key hashes, so a hash
+//! collision costs a comparison, never a wrong result.
+
+use std::hash::{Hash, Hasher};
+
+use crate::cost::Cost;
+use crate::fxhash::{FxHashMap, FxHasher};
+use crate::graph::{AttrValue, Attribute, Node};
+use crate::ops::Access;
+use crate::value::{ConstValue, ValueFacts};
+
+/// At most this many results are kept: a memo that never hits stays small.
+const MAX_ENTRIES: usize = 4096;
+
+/// What a rule produced.
+#[derive(Clone, Debug)]
+pub(crate) struct RuleResult {
+    pub outputs: Vec<ValueFacts>,
+    pub cost: Cost,
+    pub access: Access,
+    pub products: Option<(usize, usize)>,
+    pub logical_elements: Vec<(usize, u64)>,
+}
+
+struct Entry {
+    op_type: String,
+    domain: String,
+    opset: i64,
+    outputs: usize,
+    attributes: Vec<Attribute>,
+    inputs: Vec<Option<ValueFacts>>,
+    result: RuleResult,
+}
+
+#[derive(Default)]
+pub(crate) struct Memo {
+    entries: FxHashMap<u64, Vec<Entry>>,
+    len: usize,
+}
+
+/// Whether the memo may stand for this node: attributes it can compare
+/// (a graph attribute makes a control-flow node, which has bodies).
+fn rememberable(node: &Node) -> bool {
+    node.attributes.iter().all(|a| {
+        !matches!(
+            a.value,
+            AttrValue::Graph(_) | AttrValue::Graphs(_) | AttrValue::Other
+        )
+    })
+}
+
+fn hash_facts(f: &ValueFacts, h: &mut FxHasher) {
+    f.dtype.hash(h);
+    f.shape.hash(h);
+    match &f.value {
+        None => 0u8.hash(h),
+        Some(ConstValue::Ints(v)) => {
+            1u8.hash(h);
+            v.hash(h);
+        }
+        Some(ConstValue::Floats(v)) => {
+            2u8.hash(h);
+            v.iter().for_each(|x| x.to_bits().hash(h));
+        }
+    }
+    f.sequence.as_ref().map(Vec::len).hash(h);
+    f.pattern.is_some().hash(h);
+}
+
+fn hash_attribute(a: &Attribute, h: &mut FxHasher) {
+    a.name.hash(h);
+    match &a.value {
+        AttrValue::Int(v) => v.hash(h),
+        AttrValue::Float(v) => v.to_bits().hash(h),
+        AttrValue::String(v) => v.hash(h),
+        AttrValue::Ints(v) => v.hash(h),
+        AttrValue::Floats(v) => v.iter().for_each(|x| x.to_bits().hash(h)),
+        AttrValue::Strings(v) => v.hash(h),
+        AttrValue::Tensor(t) => t.dims.hash(h),
+        AttrValue::Graph(_) | AttrValue::Graphs(_) | AttrValue::Other => {}
+    }
+}
+
+fn key(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> u64 {
+    let mut h = FxHasher::default();
+    node.op_type.hash(&mut h);
+    node.domain.hash(&mut h);
+    opset.hash(&mut h);
+    node.outputs.len().hash(&mut h);
+    node.attributes
+        .iter()
+        .for_each(|a| hash_attribute(a, &mut h));
+    for f in inputs {
+        match f {
+            None => 0u8.hash(&mut h),
+            Some(f) => {
+                1u8.hash(&mut h);
+                hash_facts(f, &mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+impl Memo {
+    /// The result remembered for a node reading these facts, if any.
+    pub fn get(
+        &self,
+        node: &Node,
+        opset: i64,
+        inputs: &[Option<&ValueFacts>],
+    ) -> Option<&RuleResult> {
+        if !rememberable(node) {
+            return None;
+        }
+        let entries = self.entries.get(&key(node, opset, inputs))?;
+        entries
+            .iter()
+            .find(|e| {
+                e.op_type == node.op_type
+                    && e.domain == node.domain
+                    && e.opset == opset
+                    && e.outputs == node.outputs.len()
+                    && e.attributes == node.attributes
+                    && e.inputs.len() == inputs.len()
+                    && e.inputs.iter().zip(inputs).all(|(a, b)| a.as_ref() == *b)
+            })
+            .map(|e| &e.result)
+    }
+
+    /// Remembers a rule's successful result.
+    pub fn put(
+        &mut self,
+        node: &Node,
+        opset: i64,
+        inputs: &[Option<&ValueFacts>],
+        result: RuleResult,
+    ) {
+        if self.len >= MAX_ENTRIES || !rememberable(node) {
+            return;
+        }
+        self.len += 1;
+        self.entries
+            .entry(key(node, opset, inputs))
+            .or_default()
+            .push(Entry {
+                op_type: node.op_type.clone(),
+                domain: node.domain.clone(),
+                opset,
+                outputs: node.outputs.len(),
+                attributes: node.attributes.clone(),
+                inputs: inputs.iter().map(|f| f.cloned()).collect(),
+                result,
+            });
+    }
+}
