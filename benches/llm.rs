@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 use nncost_core::{analyze, AnalysisOptions};
 use nncost_llm::{from_config_str, Phase};
 
+/// The allocator the `nncost` binary runs with, so that these figures are
+/// the command line's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median_of(mut f: impl FnMut()) -> Duration {
     for _ in 0..3 {
         f();

@@ -209,7 +209,7 @@ fn count(n: &NodeReport, convention: Convention) -> Result<Poly, Overflow> {
     let cost = n.cost.as_ref().expect("a counted node");
     let f = Facts {
         n,
-        class: n.module_classes.last().map_or("", String::as_str),
+        class: n.module_classes.last().map_or("", |c| &**c),
         macs: cost.macs.clone(),
     };
     match convention {

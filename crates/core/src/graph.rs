@@ -222,10 +222,10 @@ pub struct Node {
     /// (`layer1`, `layer1.0`, `layer1.0.conv1`: PyTorch's dynamo exporter
     /// writes it as metadata); empty when the file says nothing, and then
     /// the node's name may state it (see `report::module_levels`).
-    pub scopes: Vec<String>,
+    pub scopes: crate::shared::Shared<std::sync::Arc<str>>,
     /// The class of each module of `scopes` (`Conv2d`, `Sequential`,
     /// `BertLayer`), as the exporter recorded it; empty when it did not.
-    pub module_classes: Vec<String>,
+    pub module_classes: crate::shared::Shared<std::sync::Arc<str>>,
     /// The framework operation the node was exported from
     /// (`aten.scaled_dot_product_attention.default`), when recorded.
     pub source_op: String,

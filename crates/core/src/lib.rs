@@ -27,6 +27,7 @@ pub mod poly;
 pub mod report;
 pub mod roofline;
 pub mod shape;
+pub mod shared;
 pub mod symbols;
 pub mod training;
 pub mod value;

@@ -134,10 +134,10 @@ pub struct NodeReport {
     pub status: NodeStatus,
     /// The module path the file records for the node (see
     /// [`crate::graph::Node::scopes`]); empty when it records none.
-    pub scopes: Vec<String>,
+    pub scopes: crate::shared::Shared<std::sync::Arc<str>>,
     /// The class of each module of `scopes` (`Conv2d`), when the file
     /// records it; empty otherwise.
-    pub module_classes: Vec<String>,
+    pub module_classes: crate::shared::Shared<std::sync::Arc<str>>,
     /// The framework operation the node was exported from, when recorded
     /// (see [`crate::graph::Node::source_op`]).
     pub source_op: String,
@@ -155,7 +155,7 @@ impl NodeReport {
         if self.scopes.is_empty() {
             module_levels(&self.name)
         } else {
-            self.scopes.clone()
+            self.scopes.iter().map(|s| s.to_string()).collect()
         }
     }
 
@@ -172,8 +172,8 @@ impl NodeReport {
     /// The class of the module at `path` among the node's scopes
     /// (`Conv2d` for `layer1.0.conv1`), when the file records it.
     pub fn module_class(&self, path: &str) -> Option<&str> {
-        let k = self.scopes.iter().position(|s| s == path)?;
-        self.module_classes.get(k).map(String::as_str)
+        let k = self.scopes.iter().position(|s| &**s == path)?;
+        self.module_classes.get(k).map(|c| &**c)
     }
 
     /// MACs, when the node is counted.
@@ -454,7 +454,7 @@ impl Report {
         let mut map = crate::fxhash::FxHashMap::default();
         for n in &self.nodes {
             for (path, class) in n.scopes.iter().zip(&n.module_classes) {
-                map.entry(path.as_str()).or_insert(class.as_str());
+                map.entry(&**path).or_insert(&**class);
             }
         }
         map

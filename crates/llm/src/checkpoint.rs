@@ -185,7 +185,7 @@ impl Checkpoint {
             let out: ValueId = b.node(op, &format!("{}/{op}", t.name), &[Some(input)], attrs);
             if let Some(n) = b.last_node_mut() {
                 n.domain = DOMAIN.to_string();
-                n.scopes = module_scopes(&t.name);
+                n.scopes = module_scopes(&t.name).into_iter().map(Into::into).collect();
             }
             let _ = out;
         }

@@ -5,6 +5,9 @@
 
 use nncost_core::graph::{Attribute, DType, ValueId};
 use nncost_core::ops::checkpoint;
+use std::sync::Arc;
+
+use nncost_core::shared::Shared;
 
 use crate::checkpoint::{Storage, Stored};
 use nncost_core::layers::builder::{self, GraphBuilder};
@@ -74,12 +77,18 @@ impl Act {
     }
 }
 
+/// A module path as nodes hold it: the modules' paths and their classes.
+type ModulePath = (Shared<Arc<str>>, Shared<Arc<str>>);
+
 pub(crate) struct Net<'s> {
     b: GraphBuilder,
     pub tensors: Vec<TensorSpec>,
     /// The module path the next nodes belong to, outermost first, with each
     /// module's class.
     modules: Vec<(String, &'static str)>,
+    /// `modules` as nodes hold it, one entry per module entered (every node
+    /// of a module shares it; leaving restores the parent's).
+    shared: Vec<ModulePath>,
     /// How a checkpoint stores each tensor, when one was read.
     storage: Option<&'s Storage>,
 }
@@ -90,6 +99,7 @@ impl<'s> Net<'s> {
             b: GraphBuilder::new(name),
             tensors: Vec::new(),
             modules: Vec::new(),
+            shared: Vec::new(),
             storage,
         }
     }
@@ -105,11 +115,19 @@ impl<'s> Net<'s> {
     /// Nodes added until [`Net::leave`] belong to module `child`.
     pub fn enter(&mut self, child: &str, class: &'static str) {
         let path = self.path(child);
+        let (mut scopes, mut classes) = match self.shared.last() {
+            Some((s, c)) => (s.to_vec(), c.to_vec()),
+            None => (Vec::new(), Vec::new()),
+        };
+        scopes.push(Arc::from(path.as_str()));
+        classes.push(Arc::from(class));
+        self.shared.push((scopes.into(), classes.into()));
         self.modules.push((path, class));
     }
 
     pub fn leave(&mut self) {
         self.modules.pop();
+        self.shared.pop();
     }
 
     pub fn input(&mut self, name: &str, shape: Shape) -> ValueId {
@@ -145,14 +163,9 @@ impl<'s> Net<'s> {
             Some((p, _)) => format!("{p}/{op}"),
             None => op.to_string(),
         };
-        let out = self.b.node(op, &name, inputs, attrs);
-        let (scopes, classes) = self
-            .modules
-            .iter()
-            .map(|(p, c)| (p.clone(), c.to_string()))
-            .unzip();
+        let out = self.b.node_in(domain, op, &name, inputs, attrs);
+        let (scopes, classes) = self.shared.last().cloned().unwrap_or_default();
         if let Some(n) = self.b.last_node_mut() {
-            n.domain = domain.to_string();
             n.scopes = scopes;
             n.module_classes = classes;
         }

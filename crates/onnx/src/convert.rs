@@ -546,8 +546,8 @@ fn convert_node(
         inputs,
         outputs,
         attributes,
-        scopes,
-        module_classes,
+        scopes: scopes.into_iter().map(Into::into).collect(),
+        module_classes: module_classes.into_iter().map(Into::into).collect(),
         source_op,
     })
 }

@@ -15,10 +15,10 @@ use crate::shape::Shape;
 #[derive(Clone, Debug)]
 pub struct GraphBuilder {
     graph: Graph,
-    names: std::collections::HashSet<String>,
+    names: crate::fxhash::FxHashSet<String>,
     /// The next suffix to try for each name asked more than once, so that
     /// the n-th `const` costs one probe, not n.
-    next_suffix: std::collections::HashMap<String, usize>,
+    next_suffix: crate::fxhash::FxHashMap<String, usize>,
 }
 
 impl GraphBuilder {
@@ -38,7 +38,7 @@ impl GraphBuilder {
     /// A name not used yet: `name`, else `name#2`, `name#3`, …
     fn unique(&mut self, name: &str) -> String {
         let mut candidate = name.to_string();
-        if self.names.contains(&candidate) {
+        if self.names.contains(name) {
             let k = self.next_suffix.entry(name.to_string()).or_insert(2);
             loop {
                 candidate = format!("{name}#{k}");
@@ -178,8 +178,8 @@ impl GraphBuilder {
             inputs: inputs.to_vec(),
             outputs: vec![Some(out)],
             attributes,
-            scopes: Vec::new(),
-            module_classes: Vec::new(),
+            scopes: Default::default(),
+            module_classes: Default::default(),
             source_op: String::new(),
         });
         out

@@ -1046,8 +1046,8 @@ mod tests {
                     value: v.clone(),
                 })
                 .collect(),
-            scopes: Vec::new(),
-            module_classes: Vec::new(),
+            scopes: Default::default(),
+            module_classes: Default::default(),
             source_op: String::new(),
         };
         let def = lookup("", op).expect("op is registered");

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::shared::Shared;
+
 mod atom;
 mod parse;
 
@@ -112,53 +114,6 @@ impl fmt::Display for Monomial {
             }
         }
         Ok(())
-    }
-}
-
-/// A list shared between copies: a size copied into every value's facts
-/// and every node's report costs a reference count, not an allocation per
-/// term or factor. Empty lists hold nothing (and are `const`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Shared<T>(Option<Arc<[T]>>);
-
-impl<T> Shared<T> {
-    const EMPTY: Shared<T> = Shared(None);
-}
-
-impl<T> Default for Shared<T> {
-    fn default() -> Self {
-        Shared::EMPTY
-    }
-}
-
-impl<T> std::ops::Deref for Shared<T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        self.0.as_deref().unwrap_or(&[])
-    }
-}
-
-impl<T> From<Vec<T>> for Shared<T> {
-    fn from(v: Vec<T>) -> Shared<T> {
-        if v.is_empty() {
-            Shared::EMPTY
-        } else {
-            Shared(Some(v.into()))
-        }
-    }
-}
-
-impl<T> FromIterator<T> for Shared<T> {
-    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Shared<T> {
-        iter.into_iter().collect::<Vec<_>>().into()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Shared<T> {
-    type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
     }
 }
 

@@ -166,8 +166,8 @@ pub fn run_rule(
                 value: v.clone(),
             })
             .collect(),
-        scopes: Vec::new(),
-        module_classes: Vec::new(),
+        scopes: Default::default(),
+        module_classes: Default::default(),
         source_op: String::new(),
     };
     let def = lookup("", op).expect("op is registered");
@@ -267,8 +267,8 @@ impl GraphBuilder {
                     value: v.clone(),
                 })
                 .collect(),
-            scopes: Vec::new(),
-            module_classes: Vec::new(),
+            scopes: Default::default(),
+            module_classes: Default::default(),
             source_op: String::new(),
         };
         self.graph.nodes.push(node);
