@@ -404,14 +404,10 @@ impl From<RoundArg> for Round {
     }
 }
 
-/// `3x224x224`, `3`: positive integers joined by `x`.
+/// `3x224x224`, `3`: non-negative integers joined by `x` (shared with the
+/// web page's calculator).
 fn parse_dims(text: &str) -> Result<Dims, String> {
-    text.split(['x', 'X'])
-        .map(|d| d.trim().parse::<i64>().ok().filter(|&v| v >= 0))
-        .collect::<Option<Vec<i64>>>()
-        .ok_or_else(|| {
-            format!("'{text}' is not a size: give N, or sizes joined by 'x' (3x224x224)")
-        })
+    nncost_load::layer::parse_dims(text)
 }
 
 fn parse_padding(text: &str) -> Result<Padding, String> {

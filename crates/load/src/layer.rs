@@ -84,6 +84,17 @@ pub fn run(layer: &dyn Layer, request: &LayerRequest) -> Result<LayerOutput, Lay
     })
 }
 
+/// A shape as written, `3x224x224` or `3`: non-negative integers joined
+/// by `x`.
+pub fn parse_dims(text: &str) -> Result<Vec<i64>, String> {
+    text.split(['x', 'X'])
+        .map(|d| d.trim().parse::<i64>().ok().filter(|&v| v >= 0))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| {
+            format!("'{text}' is not a size: give N, or sizes joined by 'x' (3x224x224)")
+        })
+}
+
 /// `3x224x224`.
 pub fn dims_text(v: &[i64]) -> String {
     v.iter().map(i64::to_string).collect::<Vec<_>>().join("x")

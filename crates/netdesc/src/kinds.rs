@@ -505,13 +505,7 @@ pub fn make(file: &str, kind: &Word, args: &[Arg]) -> Option<Result<Made, Error>
         return Some(made);
     }
     let act = layers::activation::find_activation(&kind.text)?;
-    a.options = if matches!(act.name, "softmax" | "log-softmax") {
-        &["axis"]
-    } else if act.name == "prelu" {
-        &["per_channel"]
-    } else {
-        &[]
-    };
+    a.options = activation_options(act.name);
     let made = (|| {
         let mut layer = Activation::new(act.name).map_err(|e| a.err(kind, e.to_string()))?;
         if let Some(w) = a.named("axis")? {
@@ -527,6 +521,15 @@ pub fn make(file: &str, kind: &Word, args: &[Arg]) -> Option<Result<Made, Error>
         })
     })();
     Some(made)
+}
+
+/// The named options of an activation (by its canonical name).
+pub fn activation_options(name: &str) -> &'static [&'static str] {
+    match name {
+        "softmax" | "log-softmax" => &["axis"],
+        "prelu" => &["per_channel"],
+        _ => &[],
+    }
 }
 
 /// A statement's arguments, consumed as a layer kind reads them; what is

@@ -33,7 +33,7 @@ mod build;
 mod kinds;
 pub mod parse;
 
-pub use kinds::{Made, KINDS};
+pub use kinds::{activation_options, Made, KINDS};
 pub use parse::Span;
 
 /// The file extension of network descriptions.

@@ -162,6 +162,22 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
         facts.push(format!("bound: {b}"));
     }
     let _ = write!(out, "<p class=\"note\">{}</p>", esc(&facts.join(" · ")));
+    // What the format states beside the counts (a language model's
+    // embedding parameters and KV cache, a checkpoint's dtypes), as the
+    // table's header lists it.
+    if !info.facts.is_empty() {
+        out.push_str("<h2>Model</h2><dl class=\"totals\" id=\"facts\">");
+        for f in &info.facts {
+            let _ = write!(
+                out,
+                "<dt>{}</dt><dd data-key=\"{}\">{}</dd>",
+                esc(&f.label),
+                esc(&f.key),
+                esc(&f.text(false))
+            );
+        }
+        out.push_str("</dl>");
+    }
 
     // Totals, each with its exact value for scripts.
     out.push_str("<h2>Totals</h2><dl class=\"totals\">");
@@ -204,7 +220,22 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     }
     let _ = write!(out, "<p class=\"note\">Convention: {}</p>", esc(CONVENTION));
 
-    let training = training_lines(report, false);
+    let mut training = training_lines(report, false);
+    // Another tool's count, first of those lines, under its own heading
+    // and with its exact value for scripts.
+    if let Some(c) = &report.convention {
+        if !training.is_empty() {
+            let line = training.remove(0);
+            let _ = write!(
+                out,
+                "<h2>As {} counts</h2><p id=\"convention-total\" data-convention=\"{}\" data-exact=\"{}\">{}</p>",
+                esc(c.convention.name()),
+                esc(c.convention.name()),
+                esc(&c.total.to_string()),
+                esc(&line.split_whitespace().collect::<Vec<_>>().join(" "))
+            );
+        }
+    }
     if !training.is_empty() {
         out.push_str("<h2>Training</h2><ul>");
         for line in training {
