@@ -130,6 +130,12 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DTYPE")]
     dtype: Option<String>,
 
+    /// With --dtype int4, int8 or fp8, for a language model read from its config, safetensors or
+    /// GGUF file: the bytes of its weights quantized in groups of N along each matrix row, one
+    /// 16-bit scale per group (default: one per row).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), requires = "dtype")]
+    group_size: Option<u64>,
+
     /// A training step: the backward pass's MACs and FLOPs beside the forward's (docs/conventions.md,
     /// "Training").
     #[arg(long)]
@@ -330,6 +336,29 @@ fn exit_code(outcome: Result<(), Failure>) -> ExitCode {
     }
 }
 
+/// The weight quantization `--dtype` and `--group-size` ask of a language
+/// model: only with `--group-size` (`--dtype int4` alone re-stores the
+/// graph's float tensors, as for any model).
+fn quantization(cli: &Cli) -> Result<Option<nncost_load::Quantize>> {
+    let Some(group) = cli.group_size else {
+        return Ok(None);
+    };
+    let (name, bits) = match cli.dtype.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("int4") => ("int4", 4),
+        Some("int8") => ("int8", 8),
+        Some("fp8") => ("fp8", 8),
+        other => bail!(
+            "--group-size applies to --dtype int4, int8 or fp8, not {}",
+            other.unwrap_or("none")
+        ),
+    };
+    Ok(Some(nncost_load::Quantize {
+        name,
+        bits,
+        group: Some(group),
+    }))
+}
+
 /// Which forward pass of a language model to count.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -339,7 +368,11 @@ enum Phase {
 
 /// The graph of a model file (`-`: standard input) and what the report
 /// says about the file.
-fn read_model(path: &Path, phase: Phase) -> Result<(Graph, ModelInfo), Failure> {
+fn read_model(
+    path: &Path,
+    phase: Phase,
+    quantize: &Option<nncost_load::Quantize>,
+) -> Result<(Graph, ModelInfo), Failure> {
     let read = if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -352,7 +385,13 @@ fn read_model(path: &Path, phase: Phase) -> Result<(Graph, ModelInfo), Failure> 
             Phase::Prefill => nncost_llm::Phase::Prefill,
             Phase::Decode => nncost_llm::Phase::Decode,
         };
-        nncost_load::read_path_with(path, &nncost_load::ReadOptions { phase })
+        nncost_load::read_path_with(
+            path,
+            &nncost_load::ReadOptions {
+                phase,
+                quantize: *quantize,
+            },
+        )
     };
     read.map_err(|e| Failure::Input(anyhow::anyhow!("{e}")))
 }
@@ -377,7 +416,16 @@ fn check_output_is_not_input(output: Option<&Path>, model: &Path) -> Result<(), 
 fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     check_output_is_not_input(cli.output.as_deref(), path)?;
     let options = analysis_options(cli).map_err(Failure::Input)?;
-    let (graph, info) = read_model(path, cli.phase)?;
+    let quantize = quantization(cli).map_err(Failure::Input)?;
+    let (graph, info) = read_model(path, cli.phase, &quantize)?;
+    if quantize.is_some() && !matches!(info.format.as_str(), "config" | "safetensors" | "gguf") {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "--dtype {} quantizes a language model's weights read from its config, safetensors or GGUF \
+             file; for {} use --dtype alone",
+            cli.dtype.as_deref().unwrap_or(""),
+            info.source
+        )));
+    }
     if graph.nodes.is_empty() {
         return Err(Failure::Input(with_path(
             &info.source,
@@ -472,7 +520,7 @@ fn run_diff(
     }
     let analyse = |path: &Path| -> Result<(Report, String), Failure> {
         check_output_is_not_input(output, path)?;
-        let (graph, info) = read_model(path, Phase::Prefill)?;
+        let (graph, info) = read_model(path, Phase::Prefill, &None)?;
         let unbound = analyze(&graph, &AnalysisOptions::default())
             .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
         // Each model takes the bindings it has a symbol for.

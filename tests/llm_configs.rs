@@ -102,6 +102,52 @@ fn unknown_model_types_and_bad_configs_are_one_line_errors() {
     assert!(err.contains("is an encoder"), "{err}");
 }
 
+/// Llama-3.1-8B's weights at int4 in groups of 128 along each row, one
+/// 16-bit scale per group, embeddings and norms at 16 bits, by hand:
+/// its 7,504,658,432 matrix weights (the non-embedding parameters less the
+/// 65 norms of 4,096) take 3,752,329,216 bytes and 7,504,658,432/128·2 =
+/// 117,260,288 of scales; 525,336,576 embedding and 266,240 norm weights
+/// take 2 bytes each: 4,920,795,136 bytes.
+#[test]
+fn quantized_weight_bytes() {
+    let (code, out, err) = nncost(&[
+        "tests/fixtures/llm/real/llama_3_1_8b.config.json",
+        "--dtype",
+        "int4",
+        "--group-size",
+        "128",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["model"]["facts"]["weights_quantized_bytes"],
+        4_920_795_136u64
+    );
+    let (code, _, err) = nncost(&[
+        "examples/resnet18.onnx",
+        "--dtype",
+        "int4",
+        "--group-size",
+        "128",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("use --dtype alone"), "{err}");
+    let (code, _, err) = nncost(&[
+        "tests/fixtures/llm/real/llama_3_1_8b.config.json",
+        "--dtype",
+        "bf16",
+        "--group-size",
+        "128",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--group-size applies to --dtype int4, int8 or fp8, not bf16"),
+        "{err}"
+    );
+}
+
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -93,7 +93,10 @@ fn analyze_path(
         _ => nncost_llm::Phase::Prefill,
     };
     py.detach(|| {
-        let read = nncost_load::ReadOptions { phase };
+        let read = nncost_load::ReadOptions {
+            phase,
+            ..Default::default()
+        };
         let (graph, info) = nncost_load::read_path_with(&path, &read).map_err(|e| e.to_string())?;
         Ok::<_, String>((graph, info))
     })

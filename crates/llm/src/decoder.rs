@@ -956,7 +956,9 @@ impl Decoder {
             active: e.top_k,
         };
         let gate_up = net.tensor("gate_up_proj", &[n, 2 * i, h], &[n, 2 * i, h], role);
+        net.mark_fan_in(2);
         let down = net.tensor("down_proj", &[n, h, i], &[n, h, i], role);
+        net.mark_fan_in(2);
         let routed = net.op_in(
             "com.microsoft",
             "MoE",

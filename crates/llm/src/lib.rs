@@ -159,6 +159,30 @@ impl Model {
         self.params() - idle
     }
 
+    /// Bytes of the weights quantized to `bits` per element in groups of
+    /// `group` along each matrix's fan-in (the whole row when `None`), one
+    /// 16-bit scale per group; the tensors a quantizer leaves (embeddings,
+    /// norms, biases) at 16 bits. A matrix of `rows × K` takes `⌈rows·K·bits
+    /// / 8⌉ + rows·⌈K / group⌉·2` bytes.
+    pub fn quantized_bytes(&self, bits: u64, group: Option<u64>) -> u64 {
+        self.tensors
+            .iter()
+            .filter(|t| t.role != TensorRole::Buffer)
+            .map(|t| {
+                let n = t.elements();
+                match t.fan_in.and_then(|a| t.shape.get(a)) {
+                    Some(&k) if k > 0 => {
+                        let k = k as u64;
+                        let rows = n / k;
+                        let groups = rows * k.div_ceil(group.unwrap_or(k).max(1));
+                        (n * bits).div_ceil(8) + groups * 2
+                    }
+                    _ => n * 2,
+                }
+            })
+            .sum()
+    }
+
     /// Elements the KV cache holds after `ctx` tokens, summed over layers
     /// (a sliding-window layer keeps its last `window − 1`), and per token
     /// for the layers without a window.

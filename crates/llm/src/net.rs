@@ -35,6 +35,9 @@ pub struct TensorSpec {
     pub name: String,
     pub shape: Vec<i64>,
     pub role: TensorRole,
+    /// For a matrix a product reads (a linear layer's weight, an expert's):
+    /// the axis its dot products run along, which a quantizer groups.
+    pub fan_in: Option<usize>,
 }
 
 impl TensorSpec {
@@ -193,6 +196,7 @@ impl<'s> Net<'s> {
             name: name.clone(),
             shape: shape.to_vec(),
             role,
+            fan_in: None,
         });
         match self.storage.and_then(|s| s.get(&name)) {
             None => self.b.weight(&name, graph_dims),
@@ -214,6 +218,14 @@ impl<'s> Net<'s> {
         }
     }
 
+    /// The tensor recorded last is a matrix whose dot products run along
+    /// `axis`.
+    pub fn mark_fan_in(&mut self, axis: usize) {
+        if let Some(t) = self.tensors.last_mut() {
+            t.fan_in = Some(axis);
+        }
+    }
+
     /// A tensor the checkpoint holds that the computation counted here
     /// does not use (a router's score-correction buffer).
     pub fn record(&mut self, child: &str, shape: &[i64], role: TensorRole) {
@@ -222,6 +234,7 @@ impl<'s> Net<'s> {
             name,
             shape: shape.to_vec(),
             role,
+            fan_in: None,
         });
     }
 
@@ -264,6 +277,7 @@ impl<'s> Net<'s> {
             [fan_out, fan_in]
         };
         let w = self.tensor("weight", &shape, &[fan_in, fan_out], TensorRole::Weight);
+        self.mark_fan_in(if conv1d { 0 } else { 1 });
         let mut y = self.op("MatMul", &[Some(x), Some(w)], vec![]);
         if bias {
             let b = self.tensor("bias", &[fan_out], &[fan_out], TensorRole::Weight);

@@ -64,6 +64,19 @@ fn onnx_info(source: String, model: &nncost_onnx::Model) -> ModelInfo {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReadOptions {
     pub phase: nncost_llm::Phase,
+    /// Weights quantized for a language model (`--dtype int4 --group-size
+    /// 128`): the bytes they take, as a fact.
+    pub quantize: Option<Quantize>,
+}
+
+/// A weight quantization: `bits` per element (`name` says which dtype), a
+/// 16-bit scale per `group` elements of a matrix row (the whole row when
+/// `None`).
+#[derive(Clone, Copy, Debug)]
+pub struct Quantize {
+    pub name: &'static str,
+    pub bits: u64,
+    pub group: Option<u64>,
 }
 
 /// The `config.json` a path names: the file itself, or the one inside a
@@ -103,14 +116,15 @@ pub fn read_config_str(
     let info = ModelInfo {
         source: source.to_string(),
         format: "config".into(),
-        facts: llm_facts(&model, options.phase),
+        facts: llm_facts(&model, options),
         ..ModelInfo::default()
     };
     Ok((model.graph, info))
 }
 
 /// What a language model's report states beside its counts.
-pub fn llm_facts(model: &nncost_llm::Model, phase: nncost_llm::Phase) -> Vec<Fact> {
+pub fn llm_facts(model: &nncost_llm::Model, options: &ReadOptions) -> Vec<Fact> {
+    let phase = options.phase;
     use nncost_core::Poly;
     let fact = |key: &str, label: &str, value: FactValue| Fact {
         key: key.into(),
@@ -157,6 +171,20 @@ pub fn llm_facts(model: &nncost_llm::Model, phase: nncost_llm::Phase) -> Vec<Fac
             "kv_cache_elements",
             "KV cache, elements after ctx tokens",
             FactValue::Count(elements),
+        ));
+    }
+    if let Some(q) = options.quantize {
+        let groups = match q.group {
+            Some(g) => format!("groups of {g}"),
+            None => "one per row".to_string(),
+        };
+        facts.push(fact(
+            "weights_quantized_bytes",
+            &format!(
+                "weights at {} ({groups} with a 16-bit scale; embeddings, norms, biases at 16 bits)",
+                q.name
+            ),
+            FactValue::Bytes(Poly::from(model.quantized_bytes(q.bits, q.group) as i64)),
         ));
     }
     facts
@@ -297,7 +325,7 @@ fn checkpoint_model(
     let model = nncost_llm::from_config_value(&config, options.phase, Some(&storage))
         .map_err(|e| fail(e.to_string()))?;
     let comparison = checkpoint::compare(&model.tensors, &found);
-    let mut all = llm_facts(&model, options.phase);
+    let mut all = llm_facts(&model, options);
     all.extend(facts);
     all.push(Fact {
         key: "checkpoint_check".into(),
