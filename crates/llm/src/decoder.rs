@@ -38,6 +38,16 @@ pub const MODEL_TYPES: &[&str] = &[
     "falcon",
 ];
 
+/// What one block of a pass reads beside its input: its index, the token
+/// positions, the rotary tables and its KV cache (decoding).
+#[derive(Clone, Copy)]
+struct Step {
+    layer: usize,
+    positions: ValueId,
+    rope: Option<(ValueId, ValueId)>,
+    cache: Option<(ValueId, ValueId)>,
+}
+
 /// Where the checkpoint's tensors live, by family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Naming {
@@ -593,7 +603,13 @@ impl Decoder {
         for i in 0..self.layers {
             net.enter(&format!("{blocks}.{i}"), "DecoderLayer");
             let cache = past.get(i).copied();
-            x = self.block(net, i, x, positions, rope, cache)?;
+            let at = Step {
+                layer: i,
+                positions,
+                rope,
+                cache,
+            };
+            x = self.block(net, x, at)?;
             net.leave();
         }
         x = match self.naming {
@@ -629,15 +645,8 @@ impl Decoder {
         net.rotary_tables(self.max_positions, rotated / 2)
     }
 
-    fn block(
-        &self,
-        net: &mut Net,
-        layer: usize,
-        x: ValueId,
-        positions: ValueId,
-        rope: Option<(ValueId, ValueId)>,
-        cache: Option<(ValueId, ValueId)>,
-    ) -> Result<ValueId, Error> {
+    fn block(&self, net: &mut Net, x: ValueId, at: Step) -> Result<ValueId, Error> {
+        let layer = at.layer;
         let h = self.hidden;
         let (attn_norm, mlp_norm) = match self.naming {
             Naming::Llama => ("input_layernorm", "post_attention_layernorm"),
@@ -648,8 +657,7 @@ impl Decoder {
                 _ => ("input_layernorm", "post_attention_layernorm"),
             },
         };
-        let attend =
-            |net: &mut Net, x: ValueId| self.attention(net, layer, x, positions, rope, cache);
+        let attend = |net: &mut Net, x: ValueId| self.attention(net, x, at);
         let y = match self.placement {
             Placement::Pre => {
                 let a = net.norm(x, attn_norm, h, self.norm);
@@ -693,15 +701,13 @@ impl Decoder {
         Ok(y)
     }
 
-    fn attention(
-        &self,
-        net: &mut Net,
-        layer: usize,
-        x: ValueId,
-        positions: ValueId,
-        rope: Option<(ValueId, ValueId)>,
-        cache: Option<(ValueId, ValueId)>,
-    ) -> Result<ValueId, Error> {
+    fn attention(&self, net: &mut Net, x: ValueId, at: Step) -> Result<ValueId, Error> {
+        let Step {
+            positions,
+            rope,
+            cache,
+            ..
+        } = at;
         let (h, d) = (self.hidden, self.head_dim);
         let (heads, kv) = (self.heads, self.kv_heads);
         let module = match self.naming {
@@ -747,7 +753,7 @@ impl Decoder {
                         k = net.norm(k, "k_norm", kv * d, Norm::Rms);
                     }
                 }
-                let y = self.grouped_attention(net, layer, [q, k, v], rope, cache);
+                let y = self.grouped_attention(net, [q, k, v], at);
                 let o_name = match self.naming {
                     Naming::Llama => "o_proj",
                     Naming::Gpt2 => "c_proj",
@@ -859,10 +865,10 @@ impl Decoder {
     fn grouped_attention(
         &self,
         net: &mut Net,
-        layer: usize,
         [q, k, v]: [ValueId; 3],
-        rope: Option<(ValueId, ValueId)>,
-        cache: Option<(ValueId, ValueId)>,
+        Step {
+            layer, rope, cache, ..
+        }: Step,
     ) -> ValueId {
         let (pk, pv) = match cache {
             Some((k, v)) => (Some(k), Some(v)),

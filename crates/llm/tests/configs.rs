@@ -25,6 +25,29 @@ fn counted(name: &str, phase: Phase) -> (nncost_llm::Model, Report) {
     (model, report)
 }
 
+/// The model's checkpoint tensors (buffers apart) are PyTorch's
+/// `named_parameters()`, name for name and shape for shape.
+fn assert_same_tensors(name: &str, model: &nncost_llm::Model, reference: &Value) {
+    let mut ours: Vec<(String, Vec<i64>)> = model
+        .tensors
+        .iter()
+        .filter(|t| t.role != nncost_llm::TensorRole::Buffer)
+        .map(|t| (t.name.clone(), t.shape.clone()))
+        .collect();
+    let mut theirs: Vec<(String, Vec<i64>)> = reference["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let shape = p[1].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
+            (p[0].as_str().unwrap().to_string(), shape.collect())
+        })
+        .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "{name}");
+}
+
 /// A count at the given sizes.
 fn at(p: &nncost_core::Poly, dims: &[(&str, i128)]) -> i128 {
     p.substitute(&|s: &str| dims.iter().find(|(n, _)| *n == s).map(|&(_, v)| v))
@@ -92,24 +115,7 @@ fn parameters_are_the_models() {
             r["num_parameters"].as_i64().unwrap(),
             "{name}"
         );
-        let mut ours: Vec<(String, Vec<i64>)> = model
-            .tensors
-            .iter()
-            .filter(|t| t.role != nncost_llm::TensorRole::Buffer)
-            .map(|t| (t.name.clone(), t.shape.clone()))
-            .collect();
-        let mut theirs: Vec<(String, Vec<i64>)> = r["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                let shape = p[1].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-                (p[0].as_str().unwrap().to_string(), shape.collect())
-            })
-            .collect();
-        ours.sort();
-        theirs.sort();
-        assert_eq!(ours, theirs, "{name}");
+        assert_same_tensors(name, &model, &r);
         let embedding: u64 = model
             .tensors
             .iter()
@@ -196,23 +202,7 @@ fn encoders_are_exact() {
             r["num_parameters_exclude_embeddings"].as_i64().unwrap(),
             "{name}: non-embedding parameters"
         );
-        let mut ours: Vec<(String, Vec<i64>)> = model
-            .tensors
-            .iter()
-            .map(|t| (t.name.clone(), t.shape.clone()))
-            .collect();
-        let mut theirs: Vec<(String, Vec<i64>)> = r["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                let shape = p[1].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-                (p[0].as_str().unwrap().to_string(), shape.collect())
-            })
-            .collect();
-        ours.sort();
-        theirs.sort();
-        assert_eq!(ours, theirs, "{name}");
+        assert_same_tensors(name, &model, &r);
         let p = &r["prefill"];
         let mut dims = vec![("batch", p["batch"].as_i64().unwrap() as i128)];
         if let Some(seq) = p["seq"].as_i64() {
@@ -242,23 +232,7 @@ fn t5_is_exact() {
         (report.totals.params - model.embedding_params()) as i64,
         r["num_parameters_exclude_embeddings"].as_i64().unwrap()
     );
-    let mut ours: Vec<(String, Vec<i64>)> = model
-        .tensors
-        .iter()
-        .map(|t| (t.name.clone(), t.shape.clone()))
-        .collect();
-    let mut theirs: Vec<(String, Vec<i64>)> = r["parameters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let shape = p[1].as_array().unwrap().iter().map(|d| d.as_i64().unwrap());
-            (p[0].as_str().unwrap().to_string(), shape.collect())
-        })
-        .collect();
-    ours.sort();
-    theirs.sort();
-    assert_eq!(ours, theirs);
+    assert_same_tensors("t5", &model, &r);
     let p = &r["prefill"];
     let (b, s, t) = (2i128, 7i128, 7i128);
     assert_eq!(p["batch"], 2);
