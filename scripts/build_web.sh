@@ -8,12 +8,14 @@
 #
 # Needs rustup's wasm32-unknown-unknown target (added if missing) and
 # wasm-bindgen-cli at the version of the wasm-bindgen crate, installed
-# once from crates.io into target/web-tools (kept between runs).
+# once from crates.io (cargo install --locked) into a cache outside the
+# checkout, so that CI, which builds in a fresh clone, installs it once
+# per machine: $NNCOST_WEB_TOOLS, else ~/.cache/nncost/web-tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target_dir="${CARGO_TARGET_DIR:-target}"
 out="$target_dir/web"
-tools="$target_dir/web-tools"
+tools="${NNCOST_WEB_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/nncost/web-tools}"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown

@@ -11,6 +11,7 @@
   var symbols = [];       // [{name, kind, meaning, upper_bound}] of the model
   var generation = 0;     // a newer drop makes an older reading moot
   var runs = 0;           // analyses shown, for whoever waits on the page
+  var loadNote = '';      // what reading the model took
 
   function bytes(n) {
     var units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
@@ -51,6 +52,7 @@
   async function open(list) {
     if (!list.length || !nncost) return;
     var gen = ++generation;
+    if (pending) { clearTimeout(pending); pending = null; }
     files = Array.prototype.slice.call(list);
     if (model) { model.free(); model = null; }
     $('error').textContent = '';
@@ -78,9 +80,12 @@
       reader = null;
       var read = performance.now() - t0;
       model = m;
+      loadNote = '';
       var total = files.reduce(function (s, f) { return s + f.size; }, 0);
       var note = 'read ' + bytes(stats[0]) + ' of ' + bytes(total) + ' in ' + stats[1] +
         (stats[1] === 1 ? ' read, ' : ' reads, ') + ms(read) + ' ms';
+      $('status').setAttribute('data-read-bytes', String(stats[0]));
+      $('status').setAttribute('data-file-bytes', String(total));
       buildControls(null);
       analyse({start: t0, read: read, note: note});
     } catch (e) {
@@ -106,7 +111,11 @@
       dims: dims,
       convention: $('convention').value,
       phase: $('phase').value,
-      bound: $('bound').checked ? 'max' : ''
+      bound: $('bound').checked ? 'max' : '',
+      memory: $('memory').checked,
+      hardware: $('hardware').value,
+      dtype: $('dtype').value,
+      training: $('training').checked
     };
   }
 
@@ -117,6 +126,7 @@
     var same = summary && next.length === symbols.length &&
       next.every(function (s, i) { return s.name === symbols[i].name; });
     if (!same) {
+      rebuilding = true;
       var kept = choices().dims;
       symbols = next;
       var box = $('dims');
@@ -135,12 +145,16 @@
       });
       $('dims-box').hidden = symbols.length === 0;
       $('bound-box').hidden = !symbols.some(function (s) { return s.kind === 'data'; });
+      rebuilding = false;
     }
     $('choices').hidden = false;
     $('phase-box').hidden = !(summary && summary.phases);
   }
 
   var pending = null;
+  // A field being replaced (the sizes of another model or pass) fires a
+  // change as it loses focus: not the person's.
+  var rebuilding = false;
   function analyse(timing) {
     if (!model) return;
     var t0 = performance.now();
@@ -148,11 +162,14 @@
     try {
       summary = JSON.parse(model.analyse(JSON.stringify(choices())));
     } catch (e) {
+      // The last report stays, faded: it is not of these choices.
+      $('report').classList.add('stale');
       setStatus('error', '');
       $('error').textContent = message(e);
       return;
     }
     $('error').textContent = '';
+    $('report').classList.remove('stale');
     var t1 = performance.now();
     // Written into the frame's own document rather than loaded as srcdoc:
     // a navigation costs tens of milliseconds more, and parsing here runs
@@ -168,12 +185,13 @@
     var text = summary.source + ': ';
     var s = $('status');
     if (timing) {
+      loadNote = timing.note;
       text += timing.note + '; analysed in ' + ms(t1 - t0) + ' ms; shown ' +
         ms(done - timing.start) + ' ms after the drop';
       s.setAttribute('data-read-ms', timing.read.toFixed(2));
       s.setAttribute('data-total-ms', (done - timing.start).toFixed(2));
     } else {
-      text += 'analysed in ' + ms(t1 - t0) + ' ms, shown in ' + ms(done - t1) + ' ms';
+      text += loadNote + '; analysed again in ' + ms(t1 - t0) + ' ms, shown in ' + ms(done - t1) + ' ms';
     }
     s.setAttribute('data-analyse-ms', (t1 - t0).toFixed(2));
     s.setAttribute('data-runs', String(runs));
@@ -183,6 +201,7 @@
   // Typing a size re-analyses once the page is idle, not on every key
   // of a long number.
   function later() {
+    if (rebuilding) return;
     if (pending) clearTimeout(pending);
     pending = setTimeout(function () { pending = null; analyse(null); }, 60);
   }
@@ -323,6 +342,12 @@
       await wasm_bindgen({module_or_path: wasmBytes});
       nncost = wasm_bindgen;
       $('version').textContent = nncost.version();
+      JSON.parse(nncost.devices()).forEach(function (d) {
+        var o = document.createElement('option');
+        o.value = d.id;
+        o.textContent = d.name;
+        $('hardware').appendChild(o);
+      });
       startCalculator();
       document.body.setAttribute('data-ready', '1');
       if ($('file').files.length) open($('file').files);

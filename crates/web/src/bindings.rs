@@ -124,8 +124,7 @@ pub struct Model {
 
 #[wasm_bindgen]
 impl Model {
-    /// Analyses with the page's choices (JSON: `{"dims": {"batch": 1},
-    /// "convention": "fvcore", "phase": "decode", "bound": "max"}`) and
+    /// Analyses with the page's choices (JSON, see `page::Choices`) and
     /// returns the summary as JSON; the report is then [`Model::html`].
     pub fn analyse(&mut self, choices: &str) -> Result<String, JsError> {
         let choices = page::Choices::from_json(choices).map_err(js)?;
@@ -156,6 +155,12 @@ pub fn calculate(
         channels_last,
     })
     .map_err(js)
+}
+
+/// The built-in devices, as JSON: `[{id, name}]`.
+#[wasm_bindgen]
+pub fn devices() -> String {
+    page::devices().to_string()
 }
 
 /// The layer kinds the form offers, as JSON.

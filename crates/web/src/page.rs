@@ -24,11 +24,20 @@ pub struct Choices {
     pub decode: bool,
     /// `--bound max`.
     pub bound_max: bool,
+    /// `--memory`.
+    pub memory: bool,
+    /// `--hardware`: a built-in device.
+    pub hardware: Option<String>,
+    /// `--dtype`.
+    pub dtype: Option<String>,
+    /// `--training`.
+    pub training: bool,
 }
 
 impl Choices {
     /// The choices as the page sends them:
-    /// `{"dims": {"batch": 1}, "convention": "fvcore", "phase": "decode", "bound": "max"}`.
+    /// `{"dims": {"batch": 1}, "convention": "fvcore", "phase": "decode", "bound": "max",
+    /// "memory": true, "hardware": "h100", "dtype": "bf16", "training": true}`.
     pub fn from_json(text: &str) -> Result<Choices, WebError> {
         let v: Value = serde_json::from_str(text)
             .map_err(|e| WebError::Usage(format!("choices are not JSON: {e}")))?;
@@ -47,14 +56,16 @@ impl Choices {
                 dims.push((name.clone(), n));
             }
         }
+        let text = |key: &str| v[key].as_str().filter(|c| !c.is_empty()).map(String::from);
         Ok(Choices {
             dims,
-            convention: v["convention"]
-                .as_str()
-                .filter(|c| !c.is_empty())
-                .map(String::from),
+            convention: text("convention"),
             decode: v["phase"].as_str() == Some("decode"),
             bound_max: v["bound"].as_str() == Some("max"),
+            memory: v["memory"].as_bool() == Some(true),
+            hardware: text("hardware"),
+            dtype: text("dtype"),
+            training: v["training"].as_bool() == Some(true),
         })
     }
 }
@@ -132,8 +143,12 @@ impl Model {
         }
         .map_err(|e| fail(&e))?;
         let request = nncost_load::Request {
+            memory: choices.memory,
+            dtype: choices.dtype.clone(),
+            hardware: choices.hardware.clone(),
+            training: choices.training,
+            frozen: Vec::new(),
             convention: choices.convention.clone(),
-            ..nncost_load::Request::default()
         };
         nncost_load::attach(&mut report, &request).map_err(|e| fail(&e))?;
         let html = nncost_render::render_html(&report, info);
@@ -157,6 +172,14 @@ impl Model {
         });
         Ok(Analysis { html, summary })
     }
+}
+
+/// The built-in devices a roofline can be drawn for: `[{id, name}]`.
+pub fn devices() -> Value {
+    nncost_core::hardware::builtin_profiles()
+        .iter()
+        .map(|p| json!({"id": p.id, "name": p.name}))
+        .collect()
 }
 
 fn symbols(report: &Report) -> Vec<Value> {

@@ -255,8 +255,12 @@ fn same_report(page: Source, expected: (nncost_core::Graph, ModelInfo), choices:
     };
     let mut report = nncost_core::analyze(&graph, &options).unwrap();
     let request = nncost_load::Request {
+        memory: choices.memory,
+        dtype: choices.dtype.clone(),
+        hardware: choices.hardware.clone(),
+        training: choices.training,
+        frozen: Vec::new(),
         convention: choices.convention.clone(),
-        ..Default::default()
     };
     nncost_load::attach(&mut report, &request).unwrap();
     assert_eq!(got.html, nncost_render::render_html(&report, &info));
@@ -271,16 +275,23 @@ fn choices(dims: &[(&str, i64)], convention: Option<&str>, decode: bool) -> Choi
         dims: dims.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
         convention: convention.map(String::from),
         decode,
-        bound_max: false,
+        ..Choices::default()
     }
 }
 
 #[test]
 fn an_onnx_file_gives_the_command_lines_report() {
     let bytes = bytes_of("examples/resnet18.onnx");
+    let on_h100 = Choices {
+        hardware: Some("h100".into()),
+        dtype: Some("bf16".into()),
+        training: true,
+        ..choices(&[("batch", 1)], Some("torch"), false)
+    };
     for c in [
         choices(&[], None, false),
         choices(&[("batch", 8)], Some("fvcore"), false),
+        on_h100,
     ] {
         let (source, _) = read_files(&[("resnet18.onnx", bytes.clone())], None).unwrap();
         let expected = nncost_load::read_bytes(bytes.clone(), "resnet18.onnx").unwrap();
@@ -491,6 +502,30 @@ fn the_calculator_prints_what_nncost_layer_prints() {
         ..form("conv 8 k=3", "1x3x8x8")
     };
     assert!(calculate(&batch).unwrap().contains("given as 1x3x8x8"));
+}
+
+#[test]
+fn choices_arrive_as_json() {
+    let c = Choices::from_json(
+        r#"{"dims": {"batch": "8", "seq": 128}, "convention": "", "phase": "decode",
+            "bound": "max", "memory": true, "hardware": "h100", "dtype": "bf16", "training": false}"#,
+    )
+    .unwrap();
+    assert_eq!(c.dims, vec![("batch".into(), 8), ("seq".into(), 128)]);
+    assert_eq!(c.convention, None);
+    assert!(c.decode && c.bound_max && c.memory && !c.training);
+    assert_eq!(c.hardware.as_deref(), Some("h100"));
+    let e = Choices::from_json(r#"{"dims": {"batch": "x"}}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "batch = \"x\": the value must be a non-negative integer"
+    );
+    let devices = nncost_web::page::devices();
+    assert!(devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["id"] == "h100-sxm"));
 }
 
 #[test]
