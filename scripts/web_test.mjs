@@ -213,6 +213,16 @@ try {
     equal(Number(s.readBytes), header + config, 'llama model.safetensors: read the header and the config, nothing more');
   }
 
+  // ---- a sharded checkpoint: the index, its shards and the config dropped together ----
+  {
+    const dir = 'tests/fixtures/llm/llama_sharded';
+    const index = `${dir}/model.safetensors.index.json`;
+    await choose([`${dir}/model-00001-of-00002.safetensors`, `${dir}/model-00002-of-00002.safetensors`, index, `${dir}/config.json`]);
+    const sharded = await compare('llama_sharded index and shards', [index]);
+    check(/tensors match/.test(sharded.got.facts.checkpoint_check || ''), 'llama_sharded: checked against the config',
+      sharded.got.facts.checkpoint_check);
+  }
+
   // ---- GGUF: the header ----
   await choose(['tests/fixtures/llm/gguf/tiny_llama.gguf']);
   await compare('tiny_llama.gguf', ['tests/fixtures/llm/gguf/tiny_llama.gguf']);

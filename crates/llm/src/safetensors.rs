@@ -884,6 +884,14 @@ pub fn read_sharded(index: &Path) -> Result<Vec<(String, Header)>, Error> {
     Ok(out)
 }
 
+/// Checks shards whose headers were read elsewhere (a web page reads them
+/// from dropped files) against their index, as [`read_sharded`] does: each
+/// tensor in one shard, the shard the weight map names, and every shard's
+/// tensor in the weight map.
+pub fn check_sharded(index: &Index, shards: &[(String, Header)]) -> Result<(), Error> {
+    cross_check(index, shards).map_err(|kind| Error { file: None, kind })
+}
+
 /// Why a shard's name is not a plain file name.
 fn check_shard_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {

@@ -45,6 +45,8 @@ pub enum Format {
     Nn,
     Config,
     Safetensors,
+    /// A sharded checkpoint's `model.safetensors.index.json`.
+    SafetensorsIndex,
     Gguf,
     /// Told by the first bytes.
     Unknown,
@@ -61,6 +63,8 @@ pub fn format_of(name: &str) -> Format {
         Format::Gguf
     } else if lower.ends_with(".safetensors") {
         Format::Safetensors
+    } else if lower.ends_with(".safetensors.index.json") {
+        Format::SafetensorsIndex
     } else if lower.ends_with(".json") && !lower.ends_with(".index.json") {
         Format::Config
     } else {
@@ -75,10 +79,11 @@ fn main_file(names: &[String]) -> Option<usize> {
     let rank = |f: Format| match f {
         Format::Onnx => 0,
         Format::Gguf => 1,
-        Format::Safetensors => 2,
-        Format::Nn => 3,
-        Format::Config => 4,
-        Format::Unknown => 5,
+        Format::SafetensorsIndex => 2,
+        Format::Safetensors => 3,
+        Format::Nn => 4,
+        Format::Config => 5,
+        Format::Unknown => 6,
     };
     (0..names.len()).min_by_key(|&i| (rank(format_of(&names[i])), i))
 }
@@ -101,7 +106,9 @@ pub enum Source {
         name: String,
     },
     Safetensors {
-        header: Box<nncost_llm::safetensors::Header>,
+        /// Each file's name and header: one, or an index's shards.
+        headers: Vec<(String, nncost_llm::safetensors::Header)>,
+        /// The file's name, or the index's.
         name: String,
         /// The config.json dropped with it: its text and name.
         config: Option<(String, String)>,
@@ -131,14 +138,13 @@ impl Source {
                 Ok(nncost_load::read_config_str(text, name, &options)?)
             }
             Source::Safetensors {
-                header,
+                headers,
                 name,
                 config,
             } => {
-                let headers = [(name.clone(), (**header).clone())];
                 let config = config.as_ref().map(|(t, n)| (t.as_str(), n.as_str()));
                 Ok(nncost_load::read_safetensors_headers(
-                    &headers, name, config, &options,
+                    headers, name, config, &options,
                 )?)
             }
             Source::Gguf { file, name } => Ok(nncost_load::read_gguf_header(file, name, &options)?),
@@ -410,7 +416,8 @@ impl Reading {
                 let text = self.text(main, limit)?;
                 Ok(Source::Config { text, name })
             }
-            Format::Safetensors => self.safetensors(main),
+            Format::Safetensors => self.safetensors(main, false),
+            Format::SafetensorsIndex => self.safetensors(main, true),
             Format::Gguf => self.gguf(main),
         }
     }
@@ -502,52 +509,96 @@ impl Reading {
         }
     }
 
-    fn safetensors(&mut self, main: usize) -> Result<Source, Stop> {
-        use nncost_llm::safetensors::{self, MAX_HEADER_LEN};
+    /// A safetensors checkpoint: one file, or an index (`main` is then the
+    /// index) and the shards it names, dropped together; with the
+    /// config.json dropped with them.
+    fn safetensors(&mut self, main: usize, sharded: bool) -> Result<Source, Stop> {
+        use nncost_llm::safetensors;
         let name = self.names[main].clone();
-        let size = self.sizes[main];
+        let on = |file: &str, e: safetensors::Error| {
+            Stop::Failed(WebError::Read(nncost_load::with_source(
+                file,
+                e.to_string(),
+            )))
+        };
+        // Everything is asked for before stopping, so that the page reads
+        // the ranges of every file together.
+        let mut pending = false;
+        let mut wait = |r: Result<(), Stop>| match r {
+            Err(Stop::Pending) => {
+                pending = true;
+                Ok(())
+            }
+            other => other,
+        };
+        let mut config = None;
+        if let Some(f) = (0..self.names.len())
+            .find(|&f| f != main && self.names[f].eq_ignore_ascii_case("config.json"))
+        {
+            let limit = nncost_llm::config::MAX_CONFIG_BYTES as u64 + 1;
+            wait(self.text(f, limit).map(|text| {
+                config = Some((text, self.names[f].clone()));
+            }))?;
+        }
+        let (shards, index) = if sharded {
+            let text = self.text(main, safetensors::MAX_INDEX_LEN + 1)?;
+            let index = safetensors::parse_index(text.as_bytes()).map_err(|e| on(&name, e))?;
+            let mut files = Vec::new();
+            for shard in index.shards() {
+                let file = (0..self.names.len())
+                    .find(|&f| f != main && self.names[f] == shard)
+                    .ok_or_else(|| {
+                        Stop::Failed(WebError::Read(format!(
+                            "{name}: shard '{shard}' was not given: drop the index with its shards (and config.json)"
+                        )))
+                    })?;
+                files.push(file);
+            }
+            (files, Some(index))
+        } else {
+            (vec![main], None)
+        };
+        let mut headers = Vec::new();
+        for file in shards {
+            match self.safetensors_header(file) {
+                Ok(h) => headers.push((self.names[file].clone(), h)),
+                Err(e) => wait(Err(e))?,
+            }
+        }
+        if pending {
+            return Err(Stop::Pending);
+        }
+        if let Some(index) = &index {
+            safetensors::check_sharded(index, &headers).map_err(|e| on(&name, e))?;
+        }
+        Ok(Source::Safetensors {
+            headers,
+            name,
+            config,
+        })
+    }
+
+    /// One safetensors file's header: 8 bytes, then the JSON they measure.
+    fn safetensors_header(&mut self, file: usize) -> Result<nncost_llm::safetensors::Header, Stop> {
+        use nncost_llm::safetensors::{self, MAX_HEADER_LEN};
+        let name = self.names[file].clone();
+        let size = self.sizes[file];
         let fail = |e: safetensors::Error| {
             Stop::Failed(WebError::Read(nncost_load::with_source(
                 &name,
                 e.to_string(),
             )))
         };
-        // The config.json dropped with the checkpoint, read first: with
-        // both ranges asked at once, the page reads them together.
-        let config = match (0..self.names.len())
-            .find(|&f| f != main && self.names[f].eq_ignore_ascii_case("config.json"))
-        {
-            Some(f) => {
-                let limit = nncost_llm::config::MAX_CONFIG_BYTES as u64 + 1;
-                match self.text(f, limit) {
-                    Ok(text) => Some((text, self.names[f].clone())),
-                    Err(Stop::Pending) => None,
-                    Err(e) => return Err(e),
-                }
-            }
-            None => None,
-        };
-        let len = match self.read(main, 0, size.min(8)) {
-            Ok(b) if b.len() == 8 => u64::from_le_bytes(b.try_into().unwrap_or_default()),
+        let len = match self.read(file, 0, size.min(8))? {
+            b if b.len() == 8 => u64::from_le_bytes(b.try_into().unwrap_or_default()),
             // The reader says what is wrong with a file this short.
-            Ok(b) => return Err(fail(safetensors::parse(b, size).unwrap_err())),
-            Err(e) => return Err(e),
+            b => return Err(fail(safetensors::parse(b, size).unwrap_err())),
         };
         // Past the limit or the file, the reader refuses on the length
         // alone: read no more than it would.
         let want = (8 + len.min(MAX_HEADER_LEN)).min(size);
-        let bytes = self.read(main, 0, want)?;
-        let header = safetensors::parse(bytes, size).map_err(fail)?;
-        let has_config = (0..self.names.len())
-            .any(|f| f != main && self.names[f].eq_ignore_ascii_case("config.json"));
-        if has_config && config.is_none() {
-            return Err(Stop::Pending);
-        }
-        Ok(Source::Safetensors {
-            header: Box::new(header),
-            name,
-            config,
-        })
+        let bytes = self.read(file, 0, want)?;
+        safetensors::parse(bytes, size).map_err(fail)
     }
 
     fn gguf(&mut self, main: usize) -> Result<Source, Stop> {

@@ -376,6 +376,45 @@ fn a_safetensors_file_with_its_config_reads_the_header_only() {
 }
 
 #[test]
+fn a_sharded_checkpoint_is_read_from_its_index_and_shards() {
+    let dir = root().join("tests/fixtures/llm/llama_sharded");
+    let names = [
+        "model.safetensors.index.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "config.json",
+    ];
+    // In any order: the index is what the report is about.
+    let files: Vec<(&str, Vec<u8>)> = names
+        .iter()
+        .rev()
+        .map(|n| (*n, std::fs::read(dir.join(n)).unwrap()))
+        .collect();
+    let (source, (read, _)) = read_files(&files, None).unwrap();
+    let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+    assert!(read * 10 < total, "read {read} of {total}");
+    let (graph, mut info) = nncost_load::read_path(&dir.join(names[0])).unwrap();
+    info.source = names[0].into();
+    same_report(
+        source,
+        (graph, info),
+        &choices(&[("batch", 1)], None, false),
+    );
+    // A shard missing: said, in one line.
+    let without: Vec<_> = files
+        .iter()
+        .filter(|(n, _)| !n.starts_with("model-00002"))
+        .cloned()
+        .collect();
+    let e = read_files(&without, None).err().unwrap();
+    assert_eq!(
+        e,
+        "model.safetensors.index.json: shard 'model-00002-of-00002.safetensors' was not given: \
+         drop the index with its shards (and config.json)"
+    );
+}
+
+#[test]
 fn a_gguf_header_is_read_in_growing_prefixes() {
     let path = root().join("tests/fixtures/llm/gguf/tiny_llama.gguf");
     let bytes = std::fs::read(&path).unwrap();
