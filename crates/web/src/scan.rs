@@ -192,8 +192,16 @@ impl Scanner {
         }
         self.read += want;
         self.reads += 1;
-        self.buf = bytes;
-        self.buf_start = at;
+        if at == self.buf_start + self.buf.len() as u64 && !self.buf.is_empty() {
+            // A continuation: keep the buffer from the field being parsed.
+            let keep = (self.pos.max(self.buf_start) - self.buf_start) as usize;
+            self.buf.drain(..keep.min(self.buf.len()));
+            self.buf_start += keep as u64;
+            self.buf.extend_from_slice(&bytes);
+        } else {
+            self.buf = bytes;
+            self.buf_start = at;
+        }
         self.run()
     }
 
@@ -222,14 +230,18 @@ impl Scanner {
         if at >= self.buf_start && at + len <= end {
             return true;
         }
-        let sequential = at <= end && at >= self.buf_start;
-        self.window = if sequential {
-            (self.window * 2).min(MAX_WINDOW)
+        let sequential = at <= end && at >= self.buf_start && !self.buf.is_empty();
+        if sequential {
+            // Read on from the buffer's end; what is buffered from the
+            // field being parsed on is kept (see `feed`), not read again.
+            self.window = (self.window * 2).min(MAX_WINDOW);
+            let size = self.window.max(at + len - end).min(self.file_len - end);
+            self.need = Some((end, size));
         } else {
-            MIN_WINDOW
-        };
-        let size = self.window.max(len).min(self.file_len - at);
-        self.need = Some((at, size));
+            self.window = MIN_WINDOW;
+            let size = self.window.max(len).min(self.file_len - at);
+            self.need = Some((at, size));
+        }
         false
     }
 

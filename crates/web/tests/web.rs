@@ -157,6 +157,46 @@ fn resnet18_with_weights_is_read_in_a_few_small_reads() {
 }
 
 #[test]
+fn a_model_without_large_payloads_comes_back_byte_for_byte() {
+    for rel in [
+        "examples/resnet18.onnx",
+        "tests/fixtures/models/llama_1b_dynamo.onnx",
+        "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx",
+    ] {
+        let file = bytes_of(rel);
+        let (compact, stats) = scan_bytes(&file).unwrap();
+        assert_eq!(stats.dropped, 0, "{rel}");
+        assert!(compact == file, "{rel}: the walk changed the file");
+        assert_eq!(stats.read, file.len() as u64, "{rel}: each byte read once");
+    }
+}
+
+#[test]
+fn damaged_files_are_refused_or_read_never_a_panic() {
+    let file = bytes_of("examples/resnet18.onnx");
+    // A small deterministic generator: the same damage on every run.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for _ in 0..3000 {
+        let mut damaged = file.clone();
+        for _ in 0..1 + next(4) {
+            let at = next(damaged.len());
+            damaged[at] = next(256) as u8;
+        }
+        damaged.truncate(damaged.len() - next(64));
+        if let Ok((compact, _)) = scan_bytes(&damaged) {
+            // What was walked is read as ONNX, to a model or an error.
+            let _ = nncost_load::read_bytes(compact, "damaged.onnx");
+        }
+    }
+}
+
+#[test]
 fn small_payloads_and_attribute_tensors_are_kept_whole() {
     use nncost_onnx::proto::{AttributeProto, GraphProto, NodeProto};
     // A Constant holding a large tensor (tree ensembles read attribute
