@@ -89,6 +89,17 @@ fn unknown_model_types_and_bad_configs_are_one_line_errors() {
             write("e.json", r#"{"model_type": "llama", "hidden_size": -1}"#),
             "\"hidden_size\" must be an integer from 1",
         ),
+        // Every size at its largest (2^31): totals past 64 bits are an
+        // error naming the node, never a wrapped number or a panic.
+        (
+            write(
+                "f.json",
+                r#"{"model_type": "llama", "hidden_size": 2147483648, "num_hidden_layers": 2,
+                    "num_attention_heads": 1, "vocab_size": 2147483648,
+                    "intermediate_size": 2147483648}"#,
+            ),
+            "too large to represent",
+        ),
     ];
     for (path, needle) in cases {
         let (code, out, err) = nncost(&[&path]);

@@ -318,7 +318,7 @@ pub fn compare(
                 .iter()
                 .map(|&d| d as i64)
                 .eq(t.shape.iter().copied());
-        if *elements != t.elements() || !shape_ok {
+        if u128::from(*elements) != t.elements() || !shape_ok {
             let dims = |d: &mut dyn Iterator<Item = String>| d.collect::<Vec<_>>().join("x");
             let in_file = parts
                 .iter()

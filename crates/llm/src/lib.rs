@@ -123,40 +123,42 @@ pub fn from_config_value(
 }
 
 impl Model {
-    fn elements(&self, keep: impl Fn(&TensorRole) -> bool) -> u64 {
+    /// Sums saturate: a hostile config's sizes (each at most 2^31) can
+    /// only make a total too large to show, never a wrapped one.
+    fn elements(&self, keep: impl Fn(&TensorRole) -> bool) -> u128 {
         self.tensors
             .iter()
             .filter(|t| keep(&t.role))
             .map(TensorSpec::elements)
-            .sum()
+            .fold(0, u128::saturating_add)
     }
 
     /// Parameters of the lookup tables (`nn.Embedding`): what
     /// `num_parameters(exclude_embeddings=True)` leaves out.
-    pub fn embedding_params(&self) -> u64 {
+    pub fn embedding_params(&self) -> u128 {
         self.elements(|r| *r == TensorRole::Embedding)
     }
 
     /// All parameters (buffers are not).
-    pub fn params(&self) -> u64 {
+    pub fn params(&self) -> u128 {
         self.elements(|r| *r != TensorRole::Buffer)
     }
 
     /// Parameters one token uses: all but the `E − k` experts of each
     /// mixture it is not routed to. Equal to [`Model::params`] without
     /// experts.
-    pub fn active_params(&self) -> u64 {
-        let idle: u64 = self
+    pub fn active_params(&self) -> u128 {
+        let idle: u128 = self
             .tensors
             .iter()
             .map(|t| match t.role {
                 TensorRole::Experts { experts, active } if experts > 0 => {
-                    t.elements() / experts as u64 * (experts - active) as u64
+                    t.elements() / experts as u128 * (experts - active) as u128
                 }
                 _ => 0,
             })
-            .sum();
-        self.params() - idle
+            .fold(0, u128::saturating_add);
+        self.params().saturating_sub(idle)
     }
 
     /// Bytes of the weights quantized to `bits` per element in groups of
@@ -164,7 +166,7 @@ impl Model {
     /// 16-bit scale per group; the tensors a quantizer leaves (embeddings,
     /// norms, biases) at 16 bits. A matrix of `rows × K` takes `⌈rows·K·bits
     /// / 8⌉ + rows·⌈K / group⌉·2` bytes.
-    pub fn quantized_bytes(&self, bits: u64, group: Option<u64>) -> u64 {
+    pub fn quantized_bytes(&self, bits: u64, group: Option<u64>) -> u128 {
         self.tensors
             .iter()
             .filter(|t| t.role != TensorRole::Buffer)
@@ -172,31 +174,32 @@ impl Model {
                 let n = t.elements();
                 match t.fan_in.and_then(|a| t.shape.get(a)) {
                     Some(&k) if k > 0 => {
-                        let k = k as u64;
+                        let k = k as u128;
                         let rows = n / k;
-                        let groups = rows * k.div_ceil(group.unwrap_or(k).max(1));
-                        (n * bits).div_ceil(8) + groups * 2
+                        let group = group.map_or(k, u128::from).max(1);
+                        let groups = rows * k.div_ceil(group);
+                        (n * u128::from(bits)).div_ceil(8) + groups * 2
                     }
                     _ => n * 2,
                 }
             })
-            .sum()
+            .fold(0, u128::saturating_add)
     }
 
     /// Elements the KV cache holds after `ctx` tokens, summed over layers
     /// (a sliding-window layer keeps its last `window − 1`), and per token
     /// for the layers without a window.
-    pub fn kv_cache(&self) -> Option<(Poly, u64)> {
+    pub fn kv_cache(&self) -> Option<(Poly, u128)> {
         let d = self.decoder.as_ref()?;
         let per_layer = d.kv_elements_per_token();
         let ctx = Poly::symbol("ctx");
         let mut total = Poly::ZERO;
-        let mut per_token = 0u64;
+        let mut per_token = 0u128;
         for w in &d.windows {
             let kept = match w {
                 Some(w) => ctx.minimum(&Poly::from((w - 1).max(0))).ok()?,
                 None => {
-                    per_token += per_layer as u64;
+                    per_token += per_layer as u128;
                     ctx.clone()
                 }
             };

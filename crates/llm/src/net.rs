@@ -41,8 +41,10 @@ pub struct TensorSpec {
 }
 
 impl TensorSpec {
-    pub fn elements(&self) -> u64 {
-        self.shape.iter().map(|&d| d.max(0) as u64).product()
+    /// The number of elements. Configs bound every size by 2^31 and a
+    /// tensor has at most 4 axes, so this never overflows.
+    pub fn elements(&self) -> u128 {
+        self.shape.iter().map(|&d| d.max(0) as u128).product()
     }
 }
 

@@ -131,7 +131,7 @@ pub fn llm_facts(model: &nncost_llm::Model, options: &ReadOptions) -> Vec<Fact> 
         label: label.into(),
         value,
     };
-    let count = |n: u64| FactValue::Count(Poly::from(n as i64));
+    let count = |n: u128| FactValue::Count(Poly::constant(i128::try_from(n).unwrap_or(i128::MAX)));
     let pass = match phase {
         nncost_llm::Phase::Prefill => "prefill: a prompt of seq tokens, logits at every position",
         nncost_llm::Phase::Decode => "decode: one new token after ctx cached tokens",
@@ -151,7 +151,7 @@ pub fn llm_facts(model: &nncost_llm::Model, options: &ReadOptions) -> Vec<Fact> 
         fact(
             "params_non_embedding",
             "params elsewhere",
-            count(model.params() - model.embedding_params()),
+            count(model.params().saturating_sub(model.embedding_params())),
         ),
     ];
     if model.active_params() != model.params() {
@@ -184,7 +184,9 @@ pub fn llm_facts(model: &nncost_llm::Model, options: &ReadOptions) -> Vec<Fact> 
                 "weights at {} ({groups} with a 16-bit scale; embeddings, norms, biases at 16 bits)",
                 q.name
             ),
-            FactValue::Bytes(Poly::from(model.quantized_bytes(q.bits, q.group) as i64)),
+            FactValue::Bytes(Poly::constant(
+                i128::try_from(model.quantized_bytes(q.bits, q.group)).unwrap_or(i128::MAX),
+            )),
         ));
     }
     facts
@@ -353,7 +355,7 @@ fn checkpoint_facts(ck: &nncost_llm::checkpoint::Checkpoint) -> Vec<Fact> {
         .by_format()
         .iter()
         .map(|(f, n, b)| {
-            let bytes = nncost_render::units::bytes(&Poly::from(*b as i64), false);
+            let bytes = nncost_render::units::bytes(&Poly::constant(i128::from(*b)), false);
             format!(
                 "{f} {} ({bytes})",
                 nncost_render::units::human(i128::from(*n))
@@ -381,12 +383,12 @@ fn checkpoint_facts(ck: &nncost_llm::checkpoint::Checkpoint) -> Vec<Fact> {
         Fact {
             key: "checkpoint_elements".into(),
             label: "checkpoint elements".into(),
-            value: FactValue::Count(Poly::from(params as i64)),
+            value: FactValue::Count(Poly::constant(i128::from(params))),
         },
         Fact {
             key: "checkpoint_bytes".into(),
             label: "checkpoint bytes".into(),
-            value: FactValue::Bytes(Poly::from(ck.bytes() as i64)),
+            value: FactValue::Bytes(Poly::constant(i128::from(ck.bytes()))),
         },
         Fact {
             key: "checkpoint_by_format".into(),
