@@ -116,14 +116,14 @@ fn parameters_are_the_models() {
             "{name}"
         );
         assert_same_tensors(name, &model, &r);
-        let embedding: u64 = model
+        let embedding: u128 = model
             .tensors
             .iter()
             .filter(|t| t.role == nncost_llm::TensorRole::Embedding)
             .map(|t| t.elements())
             .sum();
         assert_eq!(
-            (report.totals.params - embedding) as i64,
+            (u128::from(report.totals.params) - embedding) as i64,
             r["num_parameters_exclude_embeddings"].as_i64().unwrap(),
             "{name}: non-embedding parameters"
         );
@@ -198,7 +198,7 @@ fn encoders_are_exact() {
             "{name}"
         );
         assert_eq!(
-            (report.totals.params - model.embedding_params()) as i64,
+            (u128::from(report.totals.params) - model.embedding_params()) as i64,
             r["num_parameters_exclude_embeddings"].as_i64().unwrap(),
             "{name}: non-embedding parameters"
         );
@@ -229,7 +229,7 @@ fn t5_is_exact() {
         r["num_parameters"].as_i64().unwrap()
     );
     assert_eq!(
-        (report.totals.params - model.embedding_params()) as i64,
+        (u128::from(report.totals.params) - model.embedding_params()) as i64,
         r["num_parameters_exclude_embeddings"].as_i64().unwrap()
     );
     assert_same_tensors("t5", &model, &r);
