@@ -164,6 +164,17 @@ try {
   await change(() => page.selectOption('#dtype', ''));
   console.log(`resnet18.onnx: ${await status()}`);
 
+  // ---- sizes that depend on data: a detector, at their upper bounds ----
+  {
+    const detector = 'tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx';
+    await choose([detector]);
+    await compare('fasterrcnn', [detector]);
+    check(await page.isVisible('#bound-box'), 'fasterrcnn: the bound offered for its data sizes');
+    await change(() => page.check('#bound'));
+    await compare('fasterrcnn --bound max', [detector, '--bound', 'max']);
+    await change(() => page.uncheck('#bound'));
+  }
+
   // ---- a network written by hand, dropped on the page ----
   {
     const before = await runs();

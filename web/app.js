@@ -210,6 +210,10 @@
 
   var drop = $('drop');
   $('file').addEventListener('change', function (e) { open(e.target.files); });
+  // The drop zone takes the focus: Enter or Space there chooses files.
+  drop.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('file').click(); }
+  });
   drop.addEventListener('dragover', function (e) { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', function () { drop.classList.remove('over'); });
   drop.addEventListener('drop', function (e) {
