@@ -373,25 +373,22 @@ fn read_model(
     phase: Phase,
     quantize: &Option<nncost_load::Quantize>,
 ) -> Result<(Graph, ModelInfo), Failure> {
+    let options = nncost_load::ReadOptions {
+        phase: match phase {
+            Phase::Prefill => nncost_llm::Phase::Prefill,
+            Phase::Decode => nncost_llm::Phase::Decode,
+        },
+        quantize: *quantize,
+    };
     let read = if path == Path::new("-") {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
             .read_to_end(&mut bytes)
             .map_err(|e| Failure::Input(anyhow::anyhow!("cannot read standard input: {e}")))?;
-        nncost_load::read_bytes(bytes, "<stdin>")
+        nncost_load::read_bytes_with(bytes, "<stdin>", &options)
     } else {
-        let phase = match phase {
-            Phase::Prefill => nncost_llm::Phase::Prefill,
-            Phase::Decode => nncost_llm::Phase::Decode,
-        };
-        nncost_load::read_path_with(
-            path,
-            &nncost_load::ReadOptions {
-                phase,
-                quantize: *quantize,
-            },
-        )
+        nncost_load::read_path_with(path, &options)
     };
     read.map_err(|e| Failure::Input(anyhow::anyhow!("{e}")))
 }

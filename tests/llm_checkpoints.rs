@@ -194,3 +194,25 @@ fn tempdir() -> PathBuf {
     let _ = Path::new(&d);
     d
 }
+
+/// A checkpoint or config on standard input is told apart by its first
+/// bytes: the tiny GGUF Llama's 78,144 parameters in its 73,216 bytes.
+#[test]
+fn standard_input_of_any_format() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nncost"))
+        .args(["-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(fixture("gguf/tiny_llama.gguf")).unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["totals"]["params"], 78_144);
+    assert_eq!(v["totals"]["param_bytes"], 73_216);
+    assert_eq!(v["model"]["format"], "gguf");
+}

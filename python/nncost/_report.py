@@ -416,11 +416,11 @@ def analyze(
     if isinstance(model, (str, os.PathLike)):
         native = _nncost.analyze_path(os.fspath(model), options, phase)
     elif isinstance(model, (bytes, bytearray, memoryview)):
-        native = _nncost.analyze_bytes(bytes(model), name or "<bytes>", options)
+        native = _nncost.analyze_bytes(bytes(model), name or "<bytes>", options, phase)
     elif hasattr(model, "SerializeToString"):
         graph = getattr(getattr(model, "graph", None), "name", "") or "model"
         native = _nncost.analyze_bytes(
-            model.SerializeToString(), name or f"<ModelProto {graph}>", options
+            model.SerializeToString(), name or f"<ModelProto {graph}>", options, "prefill"
         )
     else:
         raise TypeError(

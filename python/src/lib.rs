@@ -88,10 +88,7 @@ fn analyze_path(
     options: Options,
     phase: &str,
 ) -> PyResult<NativeReport> {
-    let phase = match phase {
-        "decode" => nncost_llm::Phase::Decode,
-        _ => nncost_llm::Phase::Prefill,
-    };
+    let phase = parse_phase(phase);
     py.detach(|| {
         let read = nncost_load::ReadOptions {
             phase,
@@ -107,9 +104,27 @@ fn analyze_path(
 /// Analyses a model held in memory (the bytes of an ONNX file or the text
 /// of a network description), named `source` in messages.
 #[pyfunction]
-fn analyze_bytes(data: Vec<u8>, source: &str, options: Options) -> PyResult<NativeReport> {
-    let (graph, info) = nncost_load::read_bytes(data, source).map_err(|e| error(e.to_string()))?;
+fn analyze_bytes(
+    data: Vec<u8>,
+    source: &str,
+    options: Options,
+    phase: &str,
+) -> PyResult<NativeReport> {
+    let read = nncost_load::ReadOptions {
+        phase: parse_phase(phase),
+        ..Default::default()
+    };
+    let (graph, info) =
+        nncost_load::read_bytes_with(data, source, &read).map_err(|e| error(e.to_string()))?;
     run(graph, info, options)
+}
+
+/// A language model's pass by name (the Python side checks it).
+fn parse_phase(phase: &str) -> nncost_llm::Phase {
+    match phase {
+        "decode" => nncost_llm::Phase::Decode,
+        _ => nncost_llm::Phase::Prefill,
+    }
 }
 
 /// Evaluates a count's expression with the given bindings: the integer

@@ -45,3 +45,20 @@ def test_checkpoints():
 def test_bad_phase_is_an_error():
     with pytest.raises(nncost.NncostError, match="phase="):
         nncost.analyze(os.path.join(LLM, "llama"), phase="train")
+
+
+def test_bytes_of_every_format():
+    # The bytes of a config, a GGUF file and a safetensors file are told
+    # apart by their first bytes.
+    with open(os.path.join(LLM, "llama", "config.json"), "rb") as f:
+        config = nncost.analyze(f.read(), name="config.json", phase="decode", dims={"batch": 2, "ctx": 5})
+    assert config.macs == 284_672 // 2
+    with open(os.path.join(LLM, "gguf", "tiny_llama.gguf"), "rb") as f:
+        gguf = nncost.analyze(f.read())
+    assert gguf.params == 78_144
+    assert gguf.facts["model_type"] == "llama"
+    with open(os.path.join(LLM, "gpt2", "model.safetensors"), "rb") as f:
+        st = nncost.analyze(f.read())
+    # No config beside bytes: GPT-2's 112,384 bfloat16 parameters alone.
+    assert st.params == 112_384
+    assert st.totals["param_bytes"] == 2 * 112_384

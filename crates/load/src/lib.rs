@@ -434,6 +434,35 @@ pub fn read_path_with(path: &Path, options: &ReadOptions) -> Result<(Graph, Mode
 /// external data is never opened: weights held outside are counted by
 /// their declared dims, as for any file.
 pub fn read_bytes(bytes: Vec<u8>, source: &str) -> Result<(Graph, ModelInfo), ReadError> {
+    read_bytes_with(bytes, source, &ReadOptions::default())
+}
+
+/// [`read_bytes`] of any format nncost reads, told apart by their first
+/// bytes: a GGUF file (`GGUF`), a safetensors file (a length, then a JSON
+/// header), a Hugging Face config (JSON), a network description, else ONNX
+/// (whose first byte is a field tag, never `{`). A checkpoint held in memory
+/// has no config beside it: a safetensors file gives its tensors alone.
+pub fn read_bytes_with(
+    bytes: Vec<u8>,
+    source: &str,
+    options: &ReadOptions,
+) -> Result<(Graph, ModelInfo), ReadError> {
+    let fail = |m: String| ReadError(with_source(source, m));
+    if bytes.starts_with(b"GGUF") {
+        let file = nncost_llm::gguf::parse_bytes(&bytes, bytes.len() as u64)
+            .map_err(|e| fail(e.to_string()))?;
+        return read_gguf_header(&file, source, options);
+    }
+    if bytes.len() > 8 && bytes[8] == b'{' {
+        let header = nncost_llm::safetensors::parse(&bytes, bytes.len() as u64)
+            .map_err(|e| fail(e.to_string()))?;
+        return read_safetensors_headers(&[(source.to_string(), header)], source, None, options);
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| fail("a config.json must be UTF-8 text".into()))?;
+        return read_config_str(text, source, options);
+    }
     if nncost_netdesc::looks_like(&bytes) {
         let text = String::from_utf8(bytes).map_err(|_| {
             ReadError(format!(
