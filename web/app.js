@@ -30,6 +30,12 @@
     return e && e.message ? e.message : String(e);
   }
 
+  // After a trap an object may still count as borrowed, and freeing it
+  // throws: what matters then is the message already shown.
+  function release(x) {
+    try { if (x) x.free(); } catch (e) { /* see above */ }
+  }
+
   function setStatus(state, text) {
     var s = $('status');
     s.setAttribute('data-state', state);
@@ -54,7 +60,8 @@
     var gen = ++generation;
     if (pending) { clearTimeout(pending); pending = null; }
     files = Array.prototype.slice.call(list);
-    if (model) { model.free(); model = null; }
+    release(model);
+    model = null;
     $('error').textContent = '';
     var t0 = performance.now();
     setStatus('busy', 'reading ' + files.map(function (f) { return f.name; }).join(', ') + ' …');
@@ -71,12 +78,12 @@
         var got = await Promise.all(asks.map(function (a) {
           return files[a[0]].slice(a[1], a[1] + a[2]).arrayBuffer();
         }));
-        if (gen !== generation) { reader.free(); return; }
+        if (gen !== generation) { release(reader); return; }
         for (var k = 0; k < asks.length; k++) reader.feed(asks[k][0], asks[k][1], new Uint8Array(got[k]));
       }
       var stats = reader.stats();
       var m = reader.finish();
-      reader.free();
+      release(reader);
       reader = null;
       var read = performance.now() - t0;
       model = m;
@@ -89,7 +96,7 @@
       buildControls(null);
       analyse({start: t0, read: read, note: note});
     } catch (e) {
-      if (reader) reader.free();
+      release(reader);
       if (gen !== generation) return;
       setStatus('error', '');
       $('error').textContent = message(e);
