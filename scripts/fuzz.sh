@@ -7,8 +7,10 @@
 # memory), read_file (the reader from a file, external data included),
 # analyze (reader, shape inference, costs, memory, roofline, training, the
 # presets and every renderer), read_netdesc (network descriptions),
-# read_safetensors and read_gguf (checkpoint headers) and read_llm
-# (config.json and GGUF metadata built into models); default all.
+# read_safetensors and read_gguf (checkpoint headers), read_llm
+# (config.json and GGUF metadata built into models) and web_read (the web
+# page's reading through byte ranges, its ONNX walk checked against the
+# reader); default all.
 # Needs `cargo install cargo-fuzz`. The stable toolchain builds the
 # instrumented binaries with RUSTC_BOOTSTRAP=1; no sanitizer is needed for
 # safe Rust, and debug assertions (-a) turn any integer overflow into a crash.
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze read_netdesc read_safetensors read_gguf read_llm)
+[ ${#targets[@]} -gt 0 ] || targets=(read_onnx read_file analyze read_netdesc read_safetensors read_gguf read_llm web_read)
 export RUSTC_BOOTSTRAP=1
 for target in "${targets[@]}"; do
     corpus=corpus/$target
