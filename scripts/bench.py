@@ -409,6 +409,37 @@ def ratios(entry: dict) -> None:
     }
 
 
+def scaling_lines(results: dict) -> list:
+    """Per-node cost of the synthetic graphs and the log-log slope between
+    consecutive sizes (1.0 is linear), for nncost and for onnx."""
+    rows = [
+        e for e in results["files"]
+        if e["name"].startswith("synthetic_") and "error" not in e["nncost"]
+    ]
+    if len(rows) < 2:
+        return []
+    rows.sort(key=lambda e: e["nncost"]["nodes"])
+    out = ["", "scaling (synthetic graphs): nodes, nncost ms, us/node, RSS MB, bytes/node, slope of time and memory"]
+    prev = None
+    for e in rows:
+        n = e["nncost"]
+        nodes, ms, mb = n["nodes"], n["wall_ms"]["median"], n["peak_rss_mb"]["median"]
+        slope = ""
+        if prev:
+            import math
+            k = math.log(nodes / prev[0])
+            slope = f"  slope time {math.log(ms / prev[1]) / k:.2f}, memory {math.log(mb / prev[2]) / k:.2f}"
+            o = e.get("onnx") or {}
+            if "load_infer_ms" in o and prev[3]:
+                slope += f"; onnx time {math.log(o['load_infer_ms']['median'] / prev[3]) / k:.2f}"
+        out.append(
+            f"  {nodes:>9} {ms:>10.1f} {1000 * ms / nodes:>8.2f} {mb:>9.1f} {mb * 1e6 / nodes:>9.0f}{slope}"
+        )
+        o = e.get("onnx") or {}
+        prev = (nodes, ms, mb, o.get("load_infer_ms", {}).get("median"))
+    return out
+
+
 def fmt_table(results: dict) -> str:
     hdr = (
         f"{'file':<22} {'MB':>7} {'nodes':>7} | {'nncost ms':>9} {'(min)':>8} {'RSS MB':>7} | "
@@ -455,6 +486,7 @@ def fmt_table(results: dict) -> str:
         f"floor (/bin/true through it): {env['rss_floor_mb']:.1f} MB. MB = 10^6 bytes. "
         f"nproc={env['nproc']}, load avg at start {env['loadavg_start']}.",
     ]
+    lines += scaling_lines(results)
     for e in results["files"]:
         n = e["nncost"]
         if "error" not in n and (n["unsupported_nodes"] or n["incomplete_nodes"]):
@@ -470,7 +502,12 @@ def main() -> int:
     ap.add_argument("--model", type=Path, help=f"ResNet-50 with embedded weights (default {DEFAULT_RESNET50}, generated if absent)")
     ap.add_argument("--nncost", type=Path, default=Path("target/release/nncost"), help="nncost binary (default target/release/nncost, relative to the repository root)")
     ap.add_argument("--python", default=sys.executable, help="interpreter with onnx for the onnx runs (default: this one)")
-    ap.add_argument("--nodes", type=int, default=100_000, help="nodes of the synthetic graph (default 100000; 0 skips it)")
+    ap.add_argument(
+        "--nodes",
+        default="100000",
+        help="nodes of the synthetic graph, or several sizes joined by commas for a scaling table "
+        "(e.g. 1000,10000,100000,1000000; default 100000; 0 skips it)",
+    )
     ap.add_argument("--runs", type=int, default=21, help="measured nncost runs per file (default 21)")
     ap.add_argument("--rss-runs", type=int, default=5, help="extra nncost runs through the RSS probe (default 5)")
     ap.add_argument("--onnx-runs", type=int, default=5, help="measured onnx runs per file (default 5)")
@@ -487,8 +524,9 @@ def main() -> int:
     if args._gen == "resnet50":
         gen_resnet50(args._out)
         return 0
+    sizes = [int(n) for n in str(args.nodes).split(",") if n.strip()]
     if args._gen == "synthetic":
-        gen_synthetic(args._out, args.nodes)
+        gen_synthetic(args._out, sizes[0])
         return 0
     if args.runs < 1 or args.onnx_runs < 1 or args.rss_runs < 1 or args.warmup < 1:
         ap.error("--runs, --rss-runs, --onnx-runs and --warmup must be >= 1")
@@ -515,20 +553,22 @@ def main() -> int:
                 subprocess.run([sys.executable, __file__, "--_gen", "resnet50", "--_out", str(resnet)], check=True)
     if not resnet.exists():
         ap.error(f"{resnet} not found")
-    synth = gen_dir / f"synthetic_{args.nodes}.onnx"
-    if args.nodes > 0 and not synth.exists():
-        log(f"generating a {args.nodes}-node synthetic graph in {synth} (with onnx.checker)")
-        subprocess.run(
-            [sys.executable, __file__, "--_gen", "synthetic", "--_out", str(synth), "--nodes", str(args.nodes)],
-            check=True,
-        )
+    synths = []
+    for n in (n for n in sizes if n > 0):
+        synth = gen_dir / f"synthetic_{n}.onnx"
+        if not synth.exists():
+            log(f"generating a {n}-node synthetic graph in {synth} (with onnx.checker)")
+            subprocess.run(
+                [sys.executable, __file__, "--_gen", "synthetic", "--_out", str(synth), "--nodes", str(n)],
+                check=True,
+            )
+        synths.append(synth)
 
     probe = Probe(scratch)
     floor = probe.run(["/bin/true"], subprocess.DEVNULL, subprocess.DEVNULL)["rss_kib"] * 1024 / MB
 
     files = [(resnet.stem, resnet, TARGET_RESNET50)]
-    if args.nodes > 0:
-        files.append((synth.stem, synth, TARGET_SYNTHETIC))
+    files += [(synth.stem, synth, TARGET_SYNTHETIC) for synth in synths]
     results = {
         "env": {
             "nncost": str(args.nncost),
