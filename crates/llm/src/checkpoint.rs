@@ -236,16 +236,14 @@ pub fn model_name(hub: &str) -> String {
     format!("{prefix}.experts.{fused}")
 }
 
-/// The checkpoint's tensors under the model's names: elements summed over
-/// the parts of a fused tensor, the storage if every part agrees.
+/// The checkpoint's tensors under the model's names, the parts of a fused
+/// tensor together.
 pub fn by_model_name(
     tensors: impl IntoIterator<Item = (String, FileTensor)>,
-) -> BTreeMap<String, (u64, Vec<FileTensor>)> {
-    let mut out: BTreeMap<String, (u64, Vec<FileTensor>)> = BTreeMap::new();
+) -> BTreeMap<String, Vec<FileTensor>> {
+    let mut out: BTreeMap<String, Vec<FileTensor>> = BTreeMap::new();
     for (name, t) in tensors {
-        let e = out.entry(name).or_default();
-        e.0 += t.elements();
-        e.1.push(t);
+        out.entry(name).or_default().push(t);
     }
     out
 }
@@ -296,10 +294,7 @@ fn recomputed(name: &str) -> bool {
 
 /// Compares the tensors the config implies with the checkpoint's, by the
 /// model's names (see [`model_name`]).
-pub fn compare(
-    expected: &[TensorSpec],
-    found: &BTreeMap<String, (u64, Vec<FileTensor>)>,
-) -> Comparison {
+pub fn compare(expected: &[TensorSpec], found: &BTreeMap<String, Vec<FileTensor>>) -> Comparison {
     const SHOWN: usize = 3;
     let mut c = Comparison {
         expected: expected.len(),
@@ -308,7 +303,7 @@ pub fn compare(
     let mut seen = std::collections::HashSet::new();
     for t in expected {
         seen.insert(t.name.as_str());
-        let Some((elements, parts)) = found.get(&t.name) else {
+        let Some(parts) = found.get(&t.name) else {
             c.differences.push(format!("{} is missing", t.name));
             continue;
         };
@@ -318,7 +313,8 @@ pub fn compare(
                 .iter()
                 .map(|&d| d as i64)
                 .eq(t.shape.iter().copied());
-        if u128::from(*elements) != t.elements() || !shape_ok {
+        let elements: u128 = parts.iter().map(|p| u128::from(p.elements())).sum();
+        if elements != t.elements() || !shape_ok {
             let dims = |d: &mut dyn Iterator<Item = String>| d.collect::<Vec<_>>().join("x");
             let in_file = parts
                 .iter()

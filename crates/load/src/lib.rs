@@ -93,15 +93,19 @@ fn config_path(path: &Path) -> Option<std::path::PathBuf> {
 /// the config states beyond the counts.
 fn read_config(path: &Path, options: &ReadOptions) -> Result<(Graph, ModelInfo), ReadError> {
     let source = path.display().to_string();
-    let fail = |m: String| ReadError(with_source(&source, m));
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(nncost_llm::config::MAX_CONFIG_BYTES as u64 + 1)
-                .read_to_string(&mut text)
-        })
-        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    let text = read_config_text(path)
+        .map_err(|e| ReadError(with_source(&source, format!("cannot read: {e}"))))?;
     read_config_str(&text, &source, options)
+}
+
+/// A config file's text, read no further than one byte past the largest
+/// config accepted (so that a larger file is refused as one, unread).
+fn read_config_text(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(nncost_llm::config::MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// A Hugging Face config held in memory (read elsewhere, as a web page
@@ -225,7 +229,7 @@ fn read_checkpoint(
             }
             .map_err(|e| fail(e.to_string()))?;
             let beside = path.parent().unwrap_or(Path::new(".")).join("config.json");
-            let config = std::fs::read_to_string(&beside).ok();
+            let config = read_config_text(&beside).ok();
             let config_source = beside.display().to_string();
             let config = config.as_deref().map(|text| (text, config_source.as_str()));
             read_safetensors_headers(&headers, &source, config, options)
@@ -322,7 +326,7 @@ fn checkpoint_model(
     let found = checkpoint::by_model_name(names.into_iter().zip(ck.tensors.iter().cloned()));
     let storage: checkpoint::Storage = found
         .iter()
-        .filter_map(|(name, (_, parts))| Some((name.clone(), checkpoint::storage_of(parts)?)))
+        .filter_map(|(name, parts)| Some((name.clone(), checkpoint::storage_of(parts)?)))
         .collect();
     let model = nncost_llm::from_config_value(&config, options.phase, Some(&storage))
         .map_err(|e| fail(e.to_string()))?;
