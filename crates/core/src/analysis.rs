@@ -834,10 +834,9 @@ impl<'g> Walk<'_, 'g> {
                     (c.outcome, c.outputs, c.cost, c.subgraphs)
                 }
                 None => {
-                    let remembered = match def {
-                        Some(_) => self.memo.get(node, opset, &input_facts).cloned(),
-                        None => None,
-                    };
+                    let key = def.and_then(|_| memo::key(node, opset, &input_facts));
+                    let remembered =
+                        key.and_then(|k| self.memo.get(k, node, opset, &input_facts).cloned());
                     let result = match remembered {
                         Some(r) => Ok(r),
                         None => {
@@ -870,7 +869,15 @@ impl<'g> Walk<'_, 'g> {
                             // node's own.
                             match outcome {
                                 Ok(()) if !ctx.named_data => {
-                                    self.memo.put(node, opset, &ctx.input_facts, result.clone());
+                                    if let Some(k) = key {
+                                        self.memo.put(
+                                            k,
+                                            node,
+                                            opset,
+                                            &ctx.input_facts,
+                                            result.clone(),
+                                        );
+                                    }
                                     Ok(result)
                                 }
                                 Ok(()) => Ok(result),

@@ -93,7 +93,12 @@ fn hash_attribute(a: &Attribute, h: &mut FxHasher) {
     }
 }
 
-fn key(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> u64 {
+/// The key a node's result is remembered under; `None` when the memo
+/// cannot stand for the node.
+pub(crate) fn key(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> Option<u64> {
+    if !rememberable(node) {
+        return None;
+    }
     let mut h = FxHasher::default();
     node.op_type.hash(&mut h);
     node.domain.hash(&mut h);
@@ -111,21 +116,20 @@ fn key(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> u64 {
             }
         }
     }
-    h.finish()
+    Some(h.finish())
 }
 
 impl Memo {
-    /// The result remembered for a node reading these facts, if any.
+    /// The result remembered under `key` (see [`key`]) for a node reading
+    /// these facts, if any.
     pub fn get(
         &self,
+        key: u64,
         node: &Node,
         opset: i64,
         inputs: &[Option<&ValueFacts>],
     ) -> Option<&RuleResult> {
-        if !rememberable(node) {
-            return None;
-        }
-        let entries = self.entries.get(&key(node, opset, inputs))?;
+        let entries = self.entries.get(&key)?;
         entries
             .iter()
             .find(|e| {
@@ -140,29 +144,27 @@ impl Memo {
             .map(|e| &e.result)
     }
 
-    /// Remembers a rule's successful result.
+    /// Remembers a rule's successful result under `key`.
     pub fn put(
         &mut self,
+        key: u64,
         node: &Node,
         opset: i64,
         inputs: &[Option<&ValueFacts>],
         result: RuleResult,
     ) {
-        if self.len >= MAX_ENTRIES || !rememberable(node) {
+        if self.len >= MAX_ENTRIES {
             return;
         }
         self.len += 1;
-        self.entries
-            .entry(key(node, opset, inputs))
-            .or_default()
-            .push(Entry {
-                op_type: node.op_type.clone(),
-                domain: node.domain.clone(),
-                opset,
-                outputs: node.outputs.len(),
-                attributes: node.attributes.clone(),
-                inputs: inputs.iter().map(|f| f.cloned()).collect(),
-                result,
-            });
+        self.entries.entry(key).or_default().push(Entry {
+            op_type: node.op_type.clone(),
+            domain: node.domain.clone(),
+            opset,
+            outputs: node.outputs.len(),
+            attributes: node.attributes.clone(),
+            inputs: inputs.iter().map(|f| f.cloned()).collect(),
+            result,
+        });
     }
 }
