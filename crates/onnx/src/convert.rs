@@ -209,11 +209,6 @@ fn convert_graph(
         value_info,
         sparse_initializer,
     } = g;
-    if protos.len() > crate::error::MAX_NODES {
-        return Err(OnnxError::TooManyNodes {
-            count: protos.len(),
-        });
-    }
     // Every value this graph defines is an initializer, an input or a node
     // output, so this sizes the tables from items actually decoded (names
     // read from enclosing graphs come on top; they are rare).

@@ -91,8 +91,9 @@ pub enum OnnxError {
     #[error("{what} is {len} bytes long; text fields are limited to {limit} bytes", limit = MAX_TEXT_LEN)]
     TextTooLong { what: String, len: usize },
 
-    #[error("the graph has {count} nodes; nncost accepts at most {limit} per graph", limit = MAX_NODES)]
-    TooManyNodes { count: usize },
+    /// A list refused as it was decoded, at its first element too many.
+    #[error("more than {shown} {what}: nncost accepts at most {shown}", shown = nncost_core::numfmt::grouped(*limit as i128))]
+    TooMany { what: &'static str, limit: usize },
 
     #[error("subgraphs nested deeper than {limit} levels (at node '{node}' ({op}))")]
     NestingTooDeep {
@@ -107,9 +108,23 @@ pub enum OnnxError {
 /// file, and every copy of it in reports would cost as much again.
 pub const MAX_TEXT_LEN: usize = 64 * 1024;
 
-/// Most nodes accepted in one graph. The largest exported models have a
-/// few hundred thousand; analysis time and memory are linear in this.
-pub const MAX_NODES: usize = 10_000_000;
+/// Most nodes accepted in one model, subgraphs included. The largest
+/// exported models have a few hundred thousand; analysing one costs about
+/// 1.5 KB of memory per node, so this many need some 3 GB.
+pub const MAX_NODES: usize = 2_000_000;
+
+/// Most attributes accepted in one model: four per node at the
+/// node limit. An empty attribute is 2 bytes on the wire and some 200
+/// once decoded.
+pub const MAX_ATTRIBUTES: usize = 8_000_000;
+
+/// Most attributes accepted on one node. Operators have a few dozen at
+/// most.
+pub const MAX_ATTRIBUTES_PER_NODE: usize = 4_096;
+
+/// Most initializers, graph inputs and outputs, value descriptions and
+/// node metadata entries accepted in one model, together.
+pub const MAX_VALUES: usize = 8_000_000;
 
 /// A string field's bytes as text. `what` names the field for the error;
 /// it is only called when the bytes are too long or not UTF-8.

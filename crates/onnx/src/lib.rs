@@ -13,12 +13,13 @@ mod dtype;
 mod error;
 mod external;
 mod file_buf;
+mod limited;
 pub mod proto;
 mod reader;
 mod tensor;
 
 pub use convert::MAX_SUBGRAPH_DEPTH;
-pub use error::{OnnxError, MAX_NODES, MAX_TEXT_LEN};
+pub use error::{OnnxError, MAX_ATTRIBUTES, MAX_NODES, MAX_TEXT_LEN, MAX_VALUES};
 pub use reader::{read_bytes, read_file};
 
 use nncost_core::graph::{Graph, OpsetImports};

@@ -54,43 +54,44 @@ pub struct OperatorSetIdProto {
     pub version: i64,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
+/// A graph. Its `Message` impl is written out (see `limited.rs`) so that the
+/// number of nodes and of other values is checked as they are decoded.
+#[derive(Clone, PartialEq, Debug, Default)]
 pub struct GraphProto {
-    #[prost(message, repeated, tag = "1")]
+    /// Tag 1.
     pub node: Vec<NodeProto>,
-    #[prost(bytes = "bytes", tag = "2")]
+    /// Tag 2.
     pub name: Bytes,
-    #[prost(message, repeated, tag = "5")]
+    /// Tag 5.
     pub initializer: Vec<TensorProto>,
-    #[prost(message, repeated, tag = "11")]
+    /// Tag 11.
     pub input: Vec<ValueInfoProto>,
-    #[prost(message, repeated, tag = "12")]
+    /// Tag 12.
     pub output: Vec<ValueInfoProto>,
-    #[prost(message, repeated, tag = "13")]
+    /// Tag 13.
     pub value_info: Vec<ValueInfoProto>,
-    /// IR >= 6.
-    #[prost(message, repeated, tag = "15")]
+    /// Tag 15, IR >= 6.
     pub sparse_initializer: Vec<SparseTensorProto>,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
+/// A node. Its `Message` impl is written out (see `limited.rs`) so that the
+/// number of attributes is checked as they are decoded.
+#[derive(Clone, PartialEq, Debug, Default)]
 pub struct NodeProto {
-    /// Positional inputs; `""` marks an omitted optional input.
-    #[prost(bytes = "bytes", repeated, tag = "1")]
+    /// Tag 1. Positional inputs; `""` marks an omitted optional input.
     pub input: Vec<Bytes>,
-    #[prost(bytes = "bytes", repeated, tag = "2")]
+    /// Tag 2.
     pub output: Vec<Bytes>,
-    #[prost(bytes = "bytes", tag = "3")]
+    /// Tag 3.
     pub name: Bytes,
-    #[prost(bytes = "bytes", tag = "4")]
+    /// Tag 4.
     pub op_type: Bytes,
-    #[prost(message, repeated, tag = "5")]
+    /// Tag 5.
     pub attribute: Vec<AttributeProto>,
-    #[prost(bytes = "bytes", tag = "7")]
+    /// Tag 7.
     pub domain: Bytes,
-    /// Exporters' notes on the node (onnx ≥ 1.16): PyTorch's dynamo
+    /// Tag 9. Exporters' notes on the node (onnx ≥ 1.16): PyTorch's dynamo
     /// exporter writes the module path as `pkg.torch.onnx.name_scopes`.
-    #[prost(message, repeated, tag = "9")]
     pub metadata_props: Vec<StringStringEntryProto>,
 }
 

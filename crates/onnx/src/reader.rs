@@ -22,6 +22,7 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
     if bytes.is_empty() {
         return Err(OnnxError::EmptyInput);
     }
+    crate::limited::reset_counts();
     let proto = ModelProto::decode(bytes).map_err(decode_error)?;
     to_model(proto, &Payloads::shared())
 }
@@ -52,6 +53,7 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
     let mut buf = FileBuf::new(file, Bytes::from_owner(map));
+    crate::limited::reset_counts();
     let decoded = ModelProto::decode(&mut buf);
     // After a read error the decoder saw zeros: report the real cause.
     if let Some(e) = buf.take_error() {
@@ -74,6 +76,9 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
 }
 
 fn decode_error(e: DecodeError) -> OnnxError {
+    if let Some(limit) = crate::limited::take_limit_hit() {
+        return limit;
+    }
     let msg = e.to_string();
     // prost prefixes every message with this; the variant already says it.
     let reason = msg

@@ -1,0 +1,225 @@
+//! The `Message` impls of [`GraphProto`] and [`NodeProto`], written out
+//! instead of derived so that their lists are counted as they are decoded.
+//!
+//! Why: an empty node takes 2 bytes on the wire and about 200 bytes once
+//! decoded, so a 20 MB file of empty nodes would claim 2 GB before any
+//! check after decoding could refuse it. Counting each element before it
+//! is decoded refuses the file at the first element too many, with no more
+//! memory spent than the limits allow. The counts are over the whole model,
+//! so that nesting cannot multiply them.
+//!
+//! The wire format is that of the derived impls (same tags, same encodings);
+//! only the checks are added.
+//!
+//! prost's errors carry no payload of ours (and it is deprecating building
+//! them by hand), so the limit that was hit is left in a thread-local for
+//! the reader to report as a typed error, and decoding is stopped with an
+//! ordinary wire-type error.
+
+use std::cell::Cell;
+
+use bytes::{Buf, BufMut};
+use prost::encoding::{
+    bytes as pb_bytes, check_wire_type, message, skip_field, DecodeContext, WireType,
+};
+use prost::{DecodeError, Message};
+
+use crate::error::{OnnxError, MAX_ATTRIBUTES, MAX_ATTRIBUTES_PER_NODE, MAX_NODES, MAX_VALUES};
+use crate::proto::{GraphProto, NodeProto};
+
+/// What is counted, over the whole model (subgraphs and all).
+#[derive(Clone, Copy)]
+enum Counted {
+    Nodes,
+    Attributes,
+    /// On the node being decoded (not counted in `COUNTS`).
+    AttributesOnOneNode,
+    /// Initializers, graph inputs and outputs, value descriptions, node
+    /// metadata entries: the other messages an empty entry of costs far
+    /// more decoded than on the wire.
+    Values,
+}
+
+impl Counted {
+    fn limit(self) -> usize {
+        match self {
+            Counted::Nodes => MAX_NODES,
+            Counted::Attributes => MAX_ATTRIBUTES,
+            Counted::AttributesOnOneNode => MAX_ATTRIBUTES_PER_NODE,
+            Counted::Values => MAX_VALUES,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Counted::Nodes => "nodes in the model",
+            Counted::Attributes => "attributes in the model",
+            Counted::AttributesOnOneNode => "attributes on one node",
+            Counted::Values => "initializers, value descriptions and metadata entries in the model",
+        }
+    }
+}
+
+thread_local! {
+    /// Elements decoded so far, by `Counted` index; and the kind whose
+    /// limit stopped the decode, if one did.
+    static COUNTS: Cell<[usize; 4]> = const { Cell::new([0; 4]) };
+    static LIMIT_HIT: Cell<Option<Counted>> = const { Cell::new(None) };
+}
+
+/// Starts the counts afresh; called before each decode.
+pub(crate) fn reset_counts() {
+    COUNTS.set([0; 4]);
+    LIMIT_HIT.set(None);
+}
+
+/// The limit the last decode on this thread stopped at, if it did.
+pub(crate) fn take_limit_hit() -> Option<OnnxError> {
+    LIMIT_HIT.take().map(|kind| OnnxError::TooMany {
+        what: kind.noun(),
+        limit: kind.limit(),
+    })
+}
+
+/// Counts one more element of `kind`, refusing it (before it is decoded)
+/// if the model already holds as many as the limit.
+fn count_one(kind: Counted) -> Result<(), DecodeError> {
+    let mut counts = COUNTS.get();
+    let slot = &mut counts[kind as usize];
+    if *slot < kind.limit() {
+        *slot += 1;
+        COUNTS.set(counts);
+        return Ok(());
+    }
+    refuse(kind)
+}
+
+/// Records the limit hit and stops the decoder: any error does, and the
+/// reader reports the hit instead.
+fn refuse(kind: Counted) -> Result<(), DecodeError> {
+    LIMIT_HIT.set(Some(kind));
+    check_wire_type(WireType::EndGroup, WireType::StartGroup)
+}
+
+impl Message for GraphProto {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        message::encode_repeated(1, &self.node, buf);
+        if !self.name.is_empty() {
+            pb_bytes::encode(2, &self.name, buf);
+        }
+        message::encode_repeated(5, &self.initializer, buf);
+        message::encode_repeated(11, &self.input, buf);
+        message::encode_repeated(12, &self.output, buf);
+        message::encode_repeated(13, &self.value_info, buf);
+        message::encode_repeated(15, &self.sparse_initializer, buf);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            1 => count_one(Counted::Nodes)?,
+            5 | 11..=13 | 15 => count_one(Counted::Values)?,
+            _ => {}
+        }
+        match tag {
+            1 => message::merge_repeated(wire_type, &mut self.node, buf, ctx),
+            2 => pb_bytes::merge(wire_type, &mut self.name, buf, ctx),
+            5 => message::merge_repeated(wire_type, &mut self.initializer, buf, ctx),
+            11 => message::merge_repeated(wire_type, &mut self.input, buf, ctx),
+            12 => message::merge_repeated(wire_type, &mut self.output, buf, ctx),
+            13 => message::merge_repeated(wire_type, &mut self.value_info, buf, ctx),
+            15 => message::merge_repeated(wire_type, &mut self.sparse_initializer, buf, ctx),
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        let name = if self.name.is_empty() {
+            0
+        } else {
+            pb_bytes::encoded_len(2, &self.name)
+        };
+        message::encoded_len_repeated(1, &self.node)
+            + name
+            + message::encoded_len_repeated(5, &self.initializer)
+            + message::encoded_len_repeated(11, &self.input)
+            + message::encoded_len_repeated(12, &self.output)
+            + message::encoded_len_repeated(13, &self.value_info)
+            + message::encoded_len_repeated(15, &self.sparse_initializer)
+    }
+
+    fn clear(&mut self) {
+        *self = GraphProto::default();
+    }
+}
+
+impl Message for NodeProto {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        pb_bytes::encode_repeated(1, &self.input, buf);
+        pb_bytes::encode_repeated(2, &self.output, buf);
+        for (tag, text) in [(3, &self.name), (4, &self.op_type)] {
+            if !text.is_empty() {
+                pb_bytes::encode(tag, text, buf);
+            }
+        }
+        message::encode_repeated(5, &self.attribute, buf);
+        if !self.domain.is_empty() {
+            pb_bytes::encode(7, &self.domain, buf);
+        }
+        message::encode_repeated(9, &self.metadata_props, buf);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            1 => pb_bytes::merge_repeated(wire_type, &mut self.input, buf, ctx),
+            2 => pb_bytes::merge_repeated(wire_type, &mut self.output, buf, ctx),
+            3 => pb_bytes::merge(wire_type, &mut self.name, buf, ctx),
+            4 => pb_bytes::merge(wire_type, &mut self.op_type, buf, ctx),
+            5 => {
+                if self.attribute.len() >= MAX_ATTRIBUTES_PER_NODE {
+                    refuse(Counted::AttributesOnOneNode)?;
+                }
+                count_one(Counted::Attributes)?;
+                message::merge_repeated(wire_type, &mut self.attribute, buf, ctx)
+            }
+            7 => pb_bytes::merge(wire_type, &mut self.domain, buf, ctx),
+            9 => {
+                count_one(Counted::Values)?;
+                message::merge_repeated(wire_type, &mut self.metadata_props, buf, ctx)
+            }
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        let text = |tag, text: &bytes::Bytes| {
+            if text.is_empty() {
+                0
+            } else {
+                pb_bytes::encoded_len(tag, text)
+            }
+        };
+        pb_bytes::encoded_len_repeated(1, &self.input)
+            + pb_bytes::encoded_len_repeated(2, &self.output)
+            + text(3, &self.name)
+            + text(4, &self.op_type)
+            + message::encoded_len_repeated(5, &self.attribute)
+            + text(7, &self.domain)
+            + message::encoded_len_repeated(9, &self.metadata_props)
+    }
+
+    fn clear(&mut self) {
+        *self = NodeProto::default();
+    }
+}
