@@ -16,15 +16,13 @@ use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Repo
 use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
 
+mod alloc;
 mod layer_cmd;
 mod output;
 
-/// An analysis makes and drops many small values (sizes, names, facts);
-/// mimalloc's thread-local free lists serve them in a fraction of glibc
-/// malloc's instructions (measured: a 405B-parameter config's run, 43M
-/// instructions with glibc, see docs/benchmarks.md).
+/// mimalloc, with a one-line exit when memory runs out (see `alloc.rs`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 use layer_cmd::{activation_help, run_layer, LayerKind};
 

@@ -147,6 +147,12 @@ impl Drop for TempFile {
     }
 }
 
+/// Removes the temporary file of a write in progress, if there is one,
+/// without allocating: for the out-of-memory exit (`alloc.rs`).
+pub(crate) fn remove_temporary_file() {
+    signals::remove_now();
+}
+
 /// SIGINT and SIGTERM while a temporary file exists: unlink it, then die of
 /// the signal as the process would have.
 #[cfg(unix)]
@@ -189,10 +195,20 @@ mod signals {
         // The string is left allocated: a handler may be reading it.
         TEMP.store(std::ptr::null_mut(), Ordering::SeqCst);
     }
+
+    pub(super) fn remove_now() {
+        let path = TEMP.swap(std::ptr::null_mut(), Ordering::SeqCst);
+        if !path.is_null() {
+            // SAFETY: a NUL-terminated string leaked for the process's
+            // lifetime.
+            unsafe { libc::unlink(path) };
+        }
+    }
 }
 
 #[cfg(not(unix))]
 mod signals {
     pub(super) fn watch(_path: &std::path::Path) {}
     pub(super) fn unwatch() {}
+    pub(super) fn remove_now() {}
 }
