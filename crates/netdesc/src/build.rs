@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use nncost_core::graph::{DType, ValueId};
 use nncost_core::layers::{self, layout, GraphBuilder, Layer, LayerError};
+use nncost_core::numfmt::grouped;
 use nncost_core::shape::{format_shape, Dim, Shape};
 use nncost_core::{Graph, Report};
 
@@ -224,9 +225,10 @@ impl Builder<'_> {
                     )
                 })?;
                 if n > MAX_LAYERS {
-                    return Err(
-                        self.err(count.span, format!("repeat {n} is more than {MAX_LAYERS}"))
-                    );
+                    return Err(self.err(
+                        count.span,
+                        format!("repeat {n} is more than {}", grouped(MAX_LAYERS as i128)),
+                    ));
                 }
                 let mut x = x;
                 for _ in 0..n {
@@ -236,7 +238,10 @@ impl Builder<'_> {
                     if self.passes > MAX_LAYERS {
                         return Err(self.err(
                             count.span,
-                            format!("the repeats run more than {MAX_LAYERS} times in all"),
+                            format!(
+                                "the repeats run more than {} times in all",
+                                grouped(MAX_LAYERS as i128)
+                            ),
                         ));
                     }
                     x = self.body(body, env, scope, x)?;
@@ -418,7 +423,10 @@ impl Builder<'_> {
         if self.layers > MAX_LAYERS {
             return Err(self.err(
                 s.head.span,
-                format!("the network unrolls to more than {MAX_LAYERS} layers"),
+                format!(
+                    "the network unrolls to more than {} layers",
+                    grouped(MAX_LAYERS as i128)
+                ),
             ));
         }
         let name = scope.name(made.layer.kind());

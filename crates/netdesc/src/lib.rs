@@ -65,8 +65,22 @@ impl Error {
     }
 }
 
+/// Largest description accepted: 4 MiB, some 40 times ResNet-18's in
+/// `examples/` unrolled by hand layer by layer, past the layer limit.
+pub const MAX_SOURCE_BYTES: usize = 4 << 20;
+
 /// Reads a description from text; `file` names it in errors.
 pub fn read_str(source: &str, file: &str) -> Result<Graph, Error> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(Error::File {
+            file: file.to_string(),
+            message: format!(
+                "more than {} bytes: descriptions are limited to {} MiB",
+                nncost_core::numfmt::grouped(MAX_SOURCE_BYTES as i128),
+                MAX_SOURCE_BYTES >> 20
+            ),
+        });
+    }
     let parsed = parse::parse(source, file)?;
     let name = Path::new(file)
         .file_stem()
@@ -115,14 +129,23 @@ pub fn layer(statement: &str) -> Result<Made, Error> {
 /// Reads a description file.
 pub fn read_file(path: &Path) -> Result<Graph, Error> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Error::File {
+    let cannot_read = |e: std::io::Error| Error::File {
         file: file.clone(),
         message: if path.is_dir() {
             "is a directory, not a network description".into()
         } else {
             format!("cannot read: {e}")
         },
-    })?;
+    };
+    // Read no further than one byte past the largest description accepted,
+    // so that a larger file is refused without being read whole.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            use std::io::Read;
+            f.take(MAX_SOURCE_BYTES as u64 + 1).read_to_end(&mut bytes)
+        })
+        .map_err(cannot_read)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::File {
         file: file.clone(),
         message: format!(

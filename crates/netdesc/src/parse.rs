@@ -5,6 +5,7 @@
 //! arguments, each a value (`64`, `3x3`, `same`, `$c`) or `key=value`.
 
 use crate::Error;
+use nncost_core::numfmt::grouped;
 
 /// Where something is in the file: 1-based line and column (in characters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,17 +93,56 @@ pub const KEYWORDS: &[&str] = &[
     "input", "def", "end", "repeat", "residual", "shortcut", "concat", "branch",
 ];
 
+/// Longest line accepted, in characters. Real lines are a few dozen.
+pub const MAX_LINE_CHARS: usize = 4_096;
+
+/// Most arguments one statement may have. The layer with most options
+/// has a dozen.
+pub const MAX_ARGS: usize = 64;
+
+/// Most statements one file may hold: twice the layers it may unroll to.
+pub const MAX_STATEMENTS: usize = 2 * crate::build::MAX_LAYERS;
+
 /// Splits the text into statements.
 pub(crate) fn statements(source: &str, file: &str) -> Result<Vec<Stmt>, Error> {
     let mut out = Vec::new();
     for (l, raw) in source.lines().enumerate() {
         let line = l + 1;
+        // Checked before the line is split, so that what a file can make
+        // the parser hold stays a small multiple of the file.
+        if raw.len() > MAX_LINE_CHARS && raw.chars().count() > MAX_LINE_CHARS {
+            return Err(Error::at(
+                file,
+                Span { line, col: 1 },
+                format!(
+                    "line longer than {} characters",
+                    grouped(MAX_LINE_CHARS as i128)
+                ),
+            ));
+        }
         let chars: Vec<char> = raw.chars().collect();
         let end = chars.iter().position(|&c| c == '#').unwrap_or(chars.len());
         let mut words: Vec<Word> = Vec::new();
         let flush = |words: &mut Vec<Word>, out: &mut Vec<Stmt>| -> Result<(), Error> {
             if words.is_empty() {
                 return Ok(());
+            }
+            if words.len() > MAX_ARGS + 1 {
+                return Err(Error::at(
+                    file,
+                    words[MAX_ARGS + 1].span,
+                    format!("more than {MAX_ARGS} arguments in one statement"),
+                ));
+            }
+            if out.len() >= MAX_STATEMENTS {
+                return Err(Error::at(
+                    file,
+                    words[0].span,
+                    format!(
+                        "more than {} statements in one file",
+                        grouped(MAX_STATEMENTS as i128)
+                    ),
+                ));
             }
             let mut it = std::mem::take(words).into_iter();
             let head = it.next().expect("non-empty");
@@ -505,8 +545,23 @@ mod tests {
         let spin = "input 3x8x8\nrepeat 100000\nrepeat 100000\nend\nend\nrelu\n";
         let e = crate::read_str(spin, "spin.nn").unwrap_err().to_string();
         assert!(
-            e.contains("the repeats run more than 100000 times in all"),
+            e.contains("the repeats run more than 100,000 times in all"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn lines_and_arguments_are_bounded() {
+        let long = format!("input 3x8x8\nrelu {}\n", "x".repeat(MAX_LINE_CHARS));
+        assert_eq!(error(&long), "t.nn:2:1: line longer than 4,096 characters");
+        // A line of exactly the limit is read.
+        let at_limit = format!("input 3x8x8\nrelu {}\n", "x".repeat(MAX_LINE_CHARS - 5));
+        assert!(parse(&at_limit, "t.nn").is_ok());
+        let args = format!("input 3x8x8\nrelu{}\n", " a=1".repeat(MAX_ARGS + 1));
+        // The 65th argument, at column 5 + 4·64.
+        assert_eq!(
+            error(&args),
+            "t.nn:2:262: more than 64 arguments in one statement"
         );
     }
 
