@@ -703,9 +703,13 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
         }
     }
     if !report.unsupported.is_empty() {
-        let list: Vec<String> = report
-            .unsupported
+        // The kinds with most nodes first; a hostile or exotic file can
+        // hold thousands of kinds, which the JSON lists in full.
+        let mut kinds: Vec<_> = report.unsupported.iter().collect();
+        kinds.sort_by_key(|u| std::cmp::Reverse(u.nodes.len()));
+        let mut list: Vec<String> = kinds
             .iter()
+            .take(MAX_KINDS_LISTED)
             .map(|u| {
                 let op = if u.domain.is_empty() {
                     u.op_type.clone()
@@ -715,15 +719,25 @@ fn totals(out: &mut String, report: &Report, options: TableOptions) {
                 format!("{} ×{}", printable(&op), u.nodes.len())
             })
             .collect();
+        if kinds.len() > MAX_KINDS_LISTED {
+            list.push(format!(
+                "… and {} more operator types (see --format json)",
+                grouped((kinds.len() - MAX_KINDS_LISTED) as i128)
+            ));
+        }
         let n = report.unsupported_count();
         let _ = writeln!(
             out,
-            "not counted: {n} {} — {}",
+            "not counted: {} {} — {}",
+            grouped(n as i128),
             if n == 1 { "node" } else { "nodes" },
             list.join(", ")
         );
     }
 }
+
+/// Operator types named on the "not counted" line; the rest are counted.
+const MAX_KINDS_LISTED: usize = 12;
 
 /// The lines of the totals beyond the counts, when asked for: the preset's
 /// count and training, then memory and the roofline (shared with
