@@ -16,7 +16,7 @@ use crate::poly::{Atom, Overflow, Poly};
 use crate::report::{
     InputReport, NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
 };
-use crate::shape::{Dim, Shape};
+use crate::shape::Dim;
 use crate::symbols::{DataSymbols, SymbolInfo, SymbolKind, SymbolScope};
 use crate::value::ValueFacts;
 use crate::{mask, memo};
@@ -1167,7 +1167,13 @@ fn merge_declared(
     bind: &dyn Fn(&str) -> Option<i128>,
 ) -> Result<(), Overflow> {
     if let Some(shape) = &mut f.shape {
-        bind_shape(shape, bind)?;
+        // Only a shape that changes is copied out of the values sharing it.
+        if shape
+            .iter()
+            .any(|d| d.poly().is_some_and(|p| p.binds_any(bind)))
+        {
+            bind_shape(shape.make_mut(), bind)?;
+        }
     }
     let Some(decl) = &graph.values[vid].declared else {
         return Ok(());
@@ -1191,9 +1197,9 @@ fn merge_declared(
     let mut declared = declared.clone();
     bind_shape(&mut declared, bind)?;
     match &mut f.shape {
-        None => f.shape = Some(declared),
+        None => f.shape = Some(declared.into()),
         Some(inferred) if inferred.len() == declared.len() => {
-            for (d, decl_d) in inferred.iter_mut().zip(declared) {
+            for (d, decl_d) in inferred.make_mut().iter_mut().zip(declared) {
                 if !d.is_known() {
                     *d = decl_d;
                 }
@@ -1204,7 +1210,7 @@ fn merge_declared(
     Ok(())
 }
 
-fn bind_shape(shape: &mut Shape, bind: &dyn Fn(&str) -> Option<i128>) -> Result<(), Overflow> {
+fn bind_shape(shape: &mut [Dim], bind: &dyn Fn(&str) -> Option<i128>) -> Result<(), Overflow> {
     for d in shape.iter_mut() {
         if let Dim::Known(p) = d {
             if p.binds_any(bind) {
@@ -1230,7 +1236,7 @@ pub(crate) mod tests {
         Attribute, DType, DeclaredType, Node, OpsetImports, Tensor, TensorData, Value,
     };
     use crate::report::NodeStatus;
-    use crate::shape::shape_of;
+    use crate::shape::{shape_of, Shape};
 
     /// A graph built by value names; inputs are float32 with the given shape.
     pub(crate) struct G(pub(crate) Graph);

@@ -26,7 +26,7 @@ use crate::graph::{AttrValue, Node};
 use crate::ops::{canonical_domain, NodeCtx, OpDef, OpError};
 use crate::poly::Poly;
 use crate::report::SubgraphReport;
-use crate::shape::{Dim, Shape};
+use crate::shape::{Dim, Shape, SharedShape};
 use crate::symbols::{DataSize, DataSymbols};
 use crate::value::{ConstValue, ValueFacts};
 
@@ -262,7 +262,7 @@ fn run_if(c: &mut Ctl<'_, '_>) -> Step {
             .map(|(pos, (a, b))| {
                 let mut f = merge(a, b);
                 if let (Some(s), Some(x), Some(y)) = (&mut f.shape, &a.shape, &b.shape) {
-                    for (axis, d) in s.iter_mut().enumerate() {
+                    for (axis, d) in s.make_mut().iter_mut().enumerate() {
                         if let (Dim::Unknown, Some(p), Some(q)) =
                             (&d, x[axis].poly(), y[axis].poly())
                         {
@@ -347,7 +347,7 @@ fn run_loop(c: &mut Ctl<'_, '_>) -> Step {
         let grown = carried_growth(c, k, &trips)?;
         for (o, g) in outputs[..carried].iter_mut().zip(grown) {
             if let (Some(shape), Some(g)) = (&mut o.shape, g) {
-                for (d, gd) in shape.iter_mut().zip(g) {
+                for (d, gd) in shape.make_mut().iter_mut().zip(g) {
                     if *d == Dim::Unknown {
                         *d = gd;
                     }
@@ -408,7 +408,7 @@ fn carried_growth(
                 f.shape.as_ref().map(|s| {
                     (0..s.len())
                         .map(|axis| Dim::Known(placeholder(i, axis)))
-                        .collect()
+                        .collect::<SharedShape>()
                 }),
             ),
             _ => ValueFacts::default(),
@@ -582,7 +582,7 @@ fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
         let Some(f) = f else {
             return Ok(Err(OpError::MissingInput(n_state + j)));
         };
-        let mut slice = ValueFacts::new(f.dtype, None);
+        let mut slice = ValueFacts::new(f.dtype, None::<SharedShape>);
         if let Some(shape) = &f.shape {
             let Some(axis) = normalize(in_axes[j], shape.len()) else {
                 return Ok(Err(OpError::Invalid(format!(
@@ -594,9 +594,9 @@ fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
             if length.is_none() {
                 length = shape[axis].poly().cloned();
             }
-            let mut s = shape.clone();
+            let mut s = shape.to_vec();
             s.remove(axis);
-            slice.shape = Some(s);
+            slice.shape = Some(s.into());
         }
         body_inputs.push(slice);
     }
@@ -616,7 +616,7 @@ fn run_scan(c: &mut Ctl<'_, '_>) -> Step {
         .map(|(a, b)| merge(a, b))
         .collect();
     for (j, f) in r.outputs[n_state..].iter().enumerate() {
-        let rank = f.shape.as_ref().map_or(0, Vec::len);
+        let rank = f.shape.as_ref().map_or(0, |s| s.len());
         match normalize(out_axes[j], rank + 1) {
             Some(axis) => outputs.push(stacked(f, axis, &length)),
             None => {
@@ -921,7 +921,7 @@ fn changing(f: &ValueFacts) -> ValueFacts {
 /// A per-iteration output stacked along `axis` over `n` iterations.
 fn stacked(f: &ValueFacts, axis: usize, n: &Poly) -> ValueFacts {
     let shape = f.shape.as_ref().map(|s| {
-        let mut s: Shape = s.clone();
+        let mut s: Shape = s.to_vec();
         s.insert(axis.min(s.len()), Dim::Known(n.clone()));
         s
     });

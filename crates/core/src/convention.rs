@@ -256,14 +256,14 @@ fn torch_backward(n: &NodeReport, b: &crate::training::Backward) -> Result<Poly,
 /// axis: the keys' count for the scores, which is the queries' count in
 /// self-attention, against a head's width.
 fn attention_scores(n: &NodeReport) -> Option<[i128; 5]> {
-    let dims = |shape: Option<&crate::shape::Shape>| -> Option<Vec<i128>> {
+    let dims = |shape: Option<&[crate::shape::Dim]>| -> Option<Vec<i128>> {
         shape?
             .iter()
             .map(|d| d.poly().and_then(Poly::as_constant))
             .collect()
     };
-    let q = dims(n.inputs.first()?.shape.as_ref())?;
-    let out = dims(n.outputs.first()?.shape.as_ref())?;
+    let q = dims(n.inputs.first()?.shape.as_deref())?;
+    let out = dims(n.outputs.first()?.shape.as_deref())?;
     let [.., l, d] = q.as_slice() else {
         return None;
     };

@@ -37,7 +37,7 @@ pub(crate) fn derive(
     }
     let pattern = |i: usize| inputs.get(i).copied().flatten()?.pattern.as_ref();
     let value = |i: usize| inputs.get(i).copied().flatten()?.value.as_ref();
-    let rank = |facts: Option<&ValueFacts>| facts?.shape.as_ref().map(Vec::len);
+    let rank = |facts: Option<&ValueFacts>| facts?.shape.as_ref().map(|s| s.len());
     let out_rank = rank(outputs.first());
     match node.op_type.as_str() {
         // arange(start, limit, 1): position indices.

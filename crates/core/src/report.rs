@@ -5,7 +5,7 @@ pub use crate::cost::Cost;
 use crate::graph::DType;
 pub use crate::ops::Access;
 use crate::poly::Poly;
-use crate::shape::Shape;
+use crate::shape::SharedShape;
 
 /// The one-line statement of what the numbers mean, shown in every report.
 pub const CONVENTION: &str = "params = weight+bias elements (BN running stats are buffers); \
@@ -24,7 +24,7 @@ pub struct ValueReport {
     /// `None` when the rank is unknown. For an ONNX sequence, the shape
     /// its elements share (unknown dims where they differ), as ONNX's
     /// `seq(tensor(...))` type says.
-    pub shape: Option<Shape>,
+    pub shape: Option<SharedShape>,
     /// For an ONNX sequence whose length and elements are known: each
     /// element, in order (named `name[i]`); `None` for tensors and for
     /// sequences not known. (An optional value is reported as the value it
@@ -56,7 +56,7 @@ pub struct InputReport {
     /// The value's name; `""` for an optional input left out.
     pub name: String,
     pub dtype: Option<DType>,
-    pub shape: Option<Shape>,
+    pub shape: Option<SharedShape>,
     /// A weight or constant, known before the model runs: an initializer,
     /// a `Constant` node's tensor, or a pure transform of them (see
     /// `weight_sources` in the analysis). Not an activation.

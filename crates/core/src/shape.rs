@@ -118,6 +118,72 @@ impl fmt::Display for Dim {
 /// A tensor shape: one [`Dim`] per axis. Rank-0 (scalar) is the empty shape.
 pub type Shape = Vec<Dim>;
 
+/// A shape as values and reports hold it: shared, so that the many values
+/// of one shape (each elementwise op's output, each report line naming it)
+/// hold one copy between them, and copying it is a reference count. Rules
+/// build shapes as [`Shape`]s; `.into()` shares one.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct SharedShape(std::sync::Arc<[Dim]>);
+
+impl std::ops::Deref for SharedShape {
+    type Target = [Dim];
+    fn deref(&self) -> &[Dim] {
+        &self.0
+    }
+}
+
+impl From<Shape> for SharedShape {
+    fn from(dims: Shape) -> Self {
+        SharedShape(dims.into())
+    }
+}
+
+impl From<&[Dim]> for SharedShape {
+    fn from(dims: &[Dim]) -> Self {
+        SharedShape(dims.into())
+    }
+}
+
+impl SharedShape {
+    /// The dims to change in place: copied first if another value holds
+    /// them too.
+    pub fn make_mut(&mut self) -> &mut [Dim] {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
+impl FromIterator<Dim> for SharedShape {
+    fn from_iter<I: IntoIterator<Item = Dim>>(dims: I) -> Self {
+        SharedShape(dims.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a SharedShape {
+    type Item = &'a Dim;
+    type IntoIter = std::slice::Iter<'a, Dim>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Debug for SharedShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl PartialEq<Shape> for SharedShape {
+    fn eq(&self, other: &Shape) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<SharedShape> for Shape {
+    fn eq(&self, other: &SharedShape) -> bool {
+        **self == *other.0
+    }
+}
+
 /// Builds a concrete shape from integers.
 pub fn shape_of(dims: &[i64]) -> Shape {
     dims.iter().map(|&d| Dim::int(d)).collect()

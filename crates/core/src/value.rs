@@ -5,7 +5,7 @@
 
 use crate::graph::{DType, Tensor, TensorData};
 use crate::poly::Poly;
-use crate::shape::{Dim, Shape};
+use crate::shape::{Dim, SharedShape};
 
 /// Largest tensor whose elements are tracked. Shape computations use tensors
 /// of a handful of elements; weights are never read.
@@ -80,7 +80,7 @@ impl ConstValue {
 pub struct ValueFacts {
     pub dtype: Option<DType>,
     /// `None` when even the rank is unknown.
-    pub shape: Option<Shape>,
+    pub shape: Option<SharedShape>,
     /// Elements, when small and known.
     pub value: Option<ConstValue>,
     /// For an ONNX sequence value: the facts of each element, in order,
@@ -115,10 +115,10 @@ pub enum Pattern {
 }
 
 impl ValueFacts {
-    pub fn new(dtype: Option<DType>, shape: Option<Shape>) -> Self {
+    pub fn new(dtype: Option<DType>, shape: Option<impl Into<SharedShape>>) -> Self {
         ValueFacts {
             dtype,
-            shape,
+            shape: shape.map(Into::into),
             value: None,
             sequence: None,
             pattern: None,

@@ -605,13 +605,13 @@ mod tests {
         let element = |name: &str, n: i64| ValueReport {
             name: name.into(),
             dtype: Some(DType::F32),
-            shape: Some(vec![Dim::int(n)]),
+            shape: Some(vec![Dim::int(n)].into()),
             elements: None,
         };
         let seq = ValueReport {
             name: "s".into(),
             dtype: Some(DType::F32),
-            shape: Some(vec![Dim::Unknown]),
+            shape: Some(vec![Dim::Unknown].into()),
             elements: Some(vec![element("s[0]", 1), element("s[1]", 2)]),
         };
         let v = value(&seq);

@@ -285,7 +285,7 @@ pub fn infer_typed(
     let shape = report
         .outputs
         .first()
-        .and_then(|o| o.shape.clone())
+        .and_then(|o| o.shape.as_deref().map(<[Dim]>::to_vec))
         .ok_or_else(|| LayerError::Invalid("the output shape is not known".into()))?;
     Ok((shape, report))
 }

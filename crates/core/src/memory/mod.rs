@@ -27,7 +27,7 @@ use crate::fxhash::{FxHashMap, FxHashSet};
 use crate::graph::DType;
 use crate::poly::{Overflow, Poly};
 use crate::report::{Access, DtypeShare, InputReport, NodeReport, Report, ValueReport};
-use crate::shape::{numel, Shape};
+use crate::shape::{numel, Dim};
 use schedule::Problem;
 
 /// What the memory analysis is asked.
@@ -205,7 +205,7 @@ fn stored_as(dtype: DType, float_dtype: Option<DType>) -> DType {
 /// Bytes of a value of this dtype and shape, when both are known.
 fn value_bytes(
     dtype: Option<DType>,
-    shape: Option<&Shape>,
+    shape: Option<&[Dim]>,
     float_dtype: Option<DType>,
 ) -> Result<Option<Poly>, Overflow> {
     let (Some(dtype), Some(shape)) = (dtype, shape) else {
@@ -261,7 +261,7 @@ fn buffers(
     };
     let mut input_bytes = Poly::ZERO;
     for v in inputs {
-        let b = sized(&v.name, value_bytes(v.dtype, v.shape.as_ref(), fd)?);
+        let b = sized(&v.name, value_bytes(v.dtype, v.shape.as_deref(), fd)?);
         input_bytes = input_bytes.checked_add(&b)?;
         let id = new_buffer(&mut problem, &mut size, b, true);
         buffer_of.insert(&v.name, id);
@@ -297,7 +297,7 @@ fn buffers(
                 folded_values.insert(&out.name);
                 continue;
             }
-            let b = value_bytes(out.dtype, out.shape.as_ref(), fd)?;
+            let b = value_bytes(out.dtype, out.shape.as_deref(), fd)?;
             output_bytes = match (output_bytes, &b) {
                 (Some(t), Some(b)) => Some(t.checked_add(b)?),
                 _ => None,
@@ -332,7 +332,7 @@ fn buffers(
         if let Some(&b) = buffer_of.get(v.name.as_str()) {
             problem.held[b] = true;
         }
-        if let Some(b) = value_bytes(v.dtype, v.shape.as_ref(), fd)? {
+        if let Some(b) = value_bytes(v.dtype, v.shape.as_deref(), fd)? {
             output_bytes = output_bytes.checked_add(&b)?;
         }
     }
@@ -527,7 +527,7 @@ fn node_traffic(
     let mut outputs = Poly::ZERO;
     let mut first_output: Option<Poly> = None;
     for (pos, o) in n.outputs.iter().enumerate() {
-        match value_bytes(o.dtype, o.shape.as_ref(), fd)? {
+        match value_bytes(o.dtype, o.shape.as_deref(), fd)? {
             Some(b) => {
                 if pos == 0 {
                     first_output = Some(b.clone());
@@ -549,7 +549,7 @@ fn node_traffic(
         let bytes = match (pos, n.access) {
             (0, Access::View | Access::Metadata) => Some(Poly::ZERO),
             (0, Access::Selects) => first_output.clone(),
-            _ => value_bytes(i.dtype, i.shape.as_ref(), fd)?,
+            _ => value_bytes(i.dtype, i.shape.as_deref(), fd)?,
         };
         let Some(b) = bytes else {
             t.complete = false;

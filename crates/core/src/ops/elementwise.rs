@@ -1539,7 +1539,7 @@ mod tests {
     fn sym_ints(elems: Vec<Dim>, dtype: DType) -> ValueFacts {
         ValueFacts {
             dtype: Some(dtype),
-            shape: Some(vec![Dim::int(elems.len() as i64)]),
+            shape: Some(vec![Dim::int(elems.len() as i64)].into()),
             value: Some(ConstValue::Ints(elems)),
             sequence: None,
             pattern: None,
@@ -1553,7 +1553,7 @@ mod tests {
     fn floats(v: &[f64]) -> ValueFacts {
         ValueFacts {
             dtype: Some(DType::F32),
-            shape: Some(vec![Dim::int(v.len() as i64)]),
+            shape: Some(vec![Dim::int(v.len() as i64)].into()),
             value: Some(ConstValue::Floats(v.to_vec())),
             sequence: None,
             pattern: None,
@@ -1563,7 +1563,7 @@ mod tests {
     fn scalar(v: i64) -> ValueFacts {
         ValueFacts {
             dtype: Some(DType::I64),
-            shape: Some(vec![]),
+            shape: Some(Vec::new().into()),
             value: Some(ConstValue::Ints(vec![Dim::int(v)])),
             sequence: None,
             pattern: None,
@@ -1878,7 +1878,7 @@ mod tests {
     fn values_broadcast_by_shape() {
         let col = ValueFacts {
             dtype: Some(DType::I64),
-            shape: Some(crate::shape::shape_of(&[2, 1])),
+            shape: Some(crate::shape::shape_of(&[2, 1]).into()),
             value: Some(ConstValue::Ints(vec![Dim::int(1), Dim::int(2)])),
             sequence: None,
             pattern: None,
@@ -1904,7 +1904,7 @@ mod tests {
         assert_eq!(value("Add", &[unknown, ints(&[1, 2])]), None);
         let big = ValueFacts {
             dtype: Some(DType::I64),
-            shape: Some(crate::shape::shape_of(&[5000])),
+            shape: Some(crate::shape::shape_of(&[5000]).into()),
             value: None,
             sequence: None,
             pattern: None,

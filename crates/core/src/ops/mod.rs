@@ -12,7 +12,7 @@ use crate::cost::Cost;
 use crate::fxhash::FxHashMap;
 use crate::graph::{AttrValue, DType, Node};
 use crate::poly::{Overflow, Poly};
-use crate::shape::{self, Dim, Shape, ShapeError};
+use crate::shape::{self, Dim, Shape, ShapeError, SharedShape};
 use crate::symbols::{symbol_base, DataSize, SymbolScope};
 use crate::value::{ConstValue, ValueFacts};
 
@@ -443,10 +443,33 @@ impl<'a> NodeCtx<'a> {
 
     /// Sets dtype and shape of output `i` (ignored if the output is absent).
     pub fn set_output(&mut self, i: usize, dtype: Option<DType>, shape: Shape) {
+        if i < self.outputs.len() {
+            let shape = self.share(shape);
+            let o = &mut self.outputs[i];
+            o.dtype = dtype;
+            o.shape = Some(shape);
+        }
+    }
+
+    /// Sets dtype and shape of output `i` to a shape already shared.
+    pub fn set_output_shared(&mut self, i: usize, dtype: Option<DType>, shape: SharedShape) {
         if let Some(o) = self.outputs.get_mut(i) {
             o.dtype = dtype;
             o.shape = Some(shape);
         }
+    }
+
+    /// `shape` as a shared one: an input's own when it has the same shape
+    /// (an elementwise op's output, most broadcasts), so that a chain of
+    /// such ops holds one copy of its shape, not one per value.
+    fn share(&self, shape: Shape) -> SharedShape {
+        self.input_facts
+            .iter()
+            .flatten()
+            .filter_map(|f| f.shape.as_ref())
+            .find(|s| **s == shape)
+            .cloned()
+            .unwrap_or_else(|| shape.into())
     }
 
     /// Sets dtype only, for outputs whose shape cannot be known.
@@ -480,8 +503,8 @@ impl<'a> NodeCtx<'a> {
         Ok(())
     }
 
-    pub fn output_shape(&self, i: usize) -> Option<&Shape> {
-        self.outputs.get(i).and_then(|o| o.shape.as_ref())
+    pub fn output_shape(&self, i: usize) -> Option<&[Dim]> {
+        self.outputs.get(i).and_then(|o| o.shape.as_deref())
     }
 
     pub fn add_macs(&mut self, macs: &Poly) -> RuleResult {

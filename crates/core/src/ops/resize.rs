@@ -1100,7 +1100,7 @@ mod tests {
         );
         let sizes = ValueFacts {
             dtype: Some(DType::I64),
-            shape: Some(shape_of(&[4])),
+            shape: Some(shape_of(&[4]).into()),
             value: Some(ConstValue::Ints(vec![
                 Dim::sym("batch"),
                 Dim::int(3),

@@ -29,7 +29,7 @@ use super::tensor::dtype_from_onnx_code;
 use super::tensor::slice::interleave_values;
 use super::{NodeCtx, OpDef, OpError, Role, RuleResult};
 use crate::graph::DType;
-use crate::shape::{normalize_axis, Dim, Shape};
+use crate::shape::{normalize_axis, Dim, Shape, SharedShape};
 use crate::value::{ConstValue, ValueFacts, MAX_TRACKED_ELEMENTS};
 
 const DATA: &[Role] = &[Role::Data];
@@ -138,7 +138,7 @@ fn split_to_sequence(ctx: &mut NodeCtx) -> RuleResult {
                 .and_then(|len| slab(v, dims, axis, start, len)),
             _ => None,
         };
-        tensor_facts(dtype, Some(shape), value)
+        tensor_facts(dtype, Some(shape.into()), value)
     };
 
     if !ctx.has_input(1) {
@@ -160,9 +160,10 @@ fn split_to_sequence(ctx: &mut NodeCtx) -> RuleResult {
                 return f;
             }
             // Removing a size-1 axis keeps the row-major order of elements.
-            let shape = f.shape.map(|mut sh| {
+            let shape = f.shape.map(|sh| {
+                let mut sh = sh.to_vec();
                 sh.remove(axis);
-                sh
+                SharedShape::from(sh)
             });
             tensor_facts(f.dtype, shape, f.value)
         };
@@ -174,8 +175,12 @@ fn split_to_sequence(ctx: &mut NodeCtx) -> RuleResult {
             // The number of chunks is not known (or too many to track), but
             // every chunk has size 1 on the axis.
             None => {
-                let f = squeeze(tensor_facts(dtype, Some(with_axis(Dim::int(1))), None));
-                set_element_type(ctx, 0, dtype, f.shape);
+                let f = squeeze(tensor_facts(
+                    dtype,
+                    Some(with_axis(Dim::int(1)).into()),
+                    None,
+                ));
+                set_element_type(ctx, 0, dtype, f.shape.map(|s| s.to_vec()));
             }
         }
         return Ok(());
@@ -605,7 +610,7 @@ fn concat_from_sequence(ctx: &mut NodeCtx) -> RuleResult {
 /// Facts of a tensor (never a sequence).
 fn tensor_facts(
     dtype: Option<DType>,
-    shape: Option<Shape>,
+    shape: Option<SharedShape>,
     value: Option<ConstValue>,
 ) -> ValueFacts {
     ValueFacts {
@@ -620,7 +625,7 @@ fn tensor_facts(
 /// Output `i` is a tensor with facts `f`.
 fn set_tensor(ctx: &mut NodeCtx, i: usize, f: &ValueFacts) {
     match &f.shape {
-        Some(s) => ctx.set_output(i, f.dtype, s.clone()),
+        Some(s) => ctx.set_output_shared(i, f.dtype, s.clone()),
         None => ctx.set_output_dtype(i, f.dtype),
     }
     if let Some(v) = &f.value {
@@ -924,7 +929,7 @@ mod tests {
 
     /// A float32 tensor of the given shape.
     fn act(shape: &[&str]) -> ValueFacts {
-        tensor_facts(Some(DType::F32), Some(dims(shape)), None)
+        tensor_facts(Some(DType::F32), Some(dims(shape).into()), None)
     }
 
     /// An int64 tensor with known elements.
@@ -946,7 +951,7 @@ mod tests {
 
     /// An int64 scalar whose value is not known.
     fn unknown_scalar() -> ValueFacts {
-        tensor_facts(Some(DType::I64), Some(Vec::new()), None)
+        tensor_facts(Some(DType::I64), Some(Vec::new().into()), None)
     }
 
     /// A known sequence, typed as the rules type it.
@@ -954,7 +959,7 @@ mod tests {
         let (dtype, shape) = common_type(&elements);
         ValueFacts {
             dtype,
-            shape,
+            shape: shape.map(Into::into),
             value: None,
             sequence: Some(elements),
             pattern: None,
@@ -1250,7 +1255,7 @@ mod tests {
         assert_eq!(s.elements(0), "[bx64, bx128]");
         assert_eq!(s.shape(0), "bx?");
         let rows = Dim::sym("batch").add(&Dim::int(1)).unwrap();
-        let x = tensor_facts(Some(DType::F32), Some(vec![rows, Dim::int(8)]), None);
+        let x = tensor_facts(Some(DType::F32), Some(vec![rows, Dim::int(8)].into()), None);
         let s = run(
             "SplitToSequence",
             vec![Some(x), Some(ints(&["1", "batch"]))],
@@ -1329,7 +1334,11 @@ mod tests {
         );
         assert_eq!(s.shape(0), "5");
         let two_n = Dim::Known(Poly::symbol("n").checked_scale(2).unwrap());
-        let x = tensor_facts(Some(DType::F32), Some(vec![two_n, Dim::int(3)]), None);
+        let x = tensor_facts(
+            Some(DType::F32),
+            Some(vec![two_n, Dim::int(3)].into()),
+            None,
+        );
         let s = run(
             "SplitToSequence",
             vec![Some(x.clone()), Some(scalar("2"))],
@@ -1350,7 +1359,7 @@ mod tests {
     /// unknown value leaves even the count unknown.
     #[test]
     fn split_lengths_unknown() {
-        let lengths = tensor_facts(Some(DType::I64), Some(vec![Dim::int(3)]), None);
+        let lengths = tensor_facts(Some(DType::I64), Some(vec![Dim::int(3)].into()), None);
         let s = run(
             "SplitToSequence",
             vec![Some(act(&["4", "12"])), Some(lengths)],
@@ -1416,7 +1425,7 @@ mod tests {
         assert!(keepdims.invalid());
         let floats = tensor_facts(
             Some(DType::F32),
-            Some(vec![Dim::int(2)]),
+            Some(vec![Dim::int(2)].into()),
             Some(ConstValue::Floats(vec![2.0, 2.0])),
         );
         assert!(run("SplitToSequence", vec![x(), Some(floats)], &[]).invalid());

@@ -693,7 +693,7 @@ mod tests {
         );
         let t = ValueFacts {
             dtype: Some(DType::I64),
-            shape: Some(vec![Dim::int(3)]),
+            shape: Some(vec![Dim::int(3)].into()),
             value: Some(crate::value::ConstValue::Ints(vec![
                 Dim::sym("batch"),
                 s1,

@@ -319,7 +319,7 @@ fn pick(v: &ConstValue, idx: &[usize]) -> Option<ConstValue> {
 /// multi-index over the output's concrete shape) to a flat index of `src`.
 /// Does nothing if the output is not concrete and small, or `f` fails.
 fn map_value(ctx: &mut NodeCtx, i: usize, src: &ConstValue, f: impl Fn(&[usize]) -> Option<usize>) {
-    let Some(dims) = ctx.output_shape(i).and_then(|s| concrete_dims(s)) else {
+    let Some(dims) = ctx.output_shape(i).and_then(concrete_dims) else {
         return;
     };
     let Some(n) = numel_usize(&dims).filter(|&n| trackable(n)) else {

@@ -96,7 +96,11 @@ pub(super) fn constant(ctx: &mut NodeCtx) -> RuleResult {
             ));
         };
         let f = ValueFacts::of_tensor(t);
-        (t.dtype, f.shape.unwrap_or_default(), f.value)
+        (
+            t.dtype,
+            f.shape.map(|s| s.to_vec()).unwrap_or_default(),
+            f.value,
+        )
     } else if ctx.attr("value_float").is_some() {
         let x = ctx.attr_float("value_float", 0.0)?;
         (DType::F32, Vec::new(), f32s(&[x]))
@@ -911,7 +915,7 @@ mod tests {
         assert_eq!(r.shape(0), "n_ax0");
         let p3 = crate::value::ValueFacts {
             dtype: Some(DType::I64),
-            shape: Some(vec![]),
+            shape: Some(Vec::new().into()),
             value: Some(ConstValue::Ints(vec![Dim::sym("p")
                 .add(&Dim::int(3))
                 .unwrap()])),
