@@ -854,7 +854,7 @@ impl<'g> Walk<'_, 'g> {
                             if let Some(first) = outputs.first() {
                                 if first.pattern.is_none() {
                                     let p = mask::derive(node, opset, &ctx.input_facts, &outputs);
-                                    outputs[0].pattern = p;
+                                    outputs[0].pattern = p.map(Box::new);
                                 }
                             }
                             let result = memo::RuleResult {

@@ -35,7 +35,7 @@ pub(crate) fn derive(
     if !matches!(node.domain.as_str(), "" | "ai.onnx") {
         return None;
     }
-    let pattern = |i: usize| inputs.get(i).copied().flatten()?.pattern.as_ref();
+    let pattern = |i: usize| inputs.get(i).copied().flatten()?.pattern.as_deref();
     let value = |i: usize| inputs.get(i).copied().flatten()?.value.as_ref();
     let rank = |facts: Option<&ValueFacts>| facts?.shape.as_ref().map(|s| s.len());
     let out_rank = rank(outputs.first());
@@ -219,7 +219,7 @@ fn unsqueezed(p: &Pattern, in_rank: usize, out_rank: usize, axes: &[i64]) -> Opt
 
 fn is_fill(facts: Option<&ValueFacts>, keep: impl Fn(f64) -> bool) -> bool {
     let Some(f) = facts else { return false };
-    if let Some(Pattern::Fill(v)) = &f.pattern {
+    if let Some(Pattern::Fill(v)) = f.pattern.as_deref() {
         return keep(*v);
     }
     match &f.value {

@@ -92,7 +92,7 @@ pub struct ValueFacts {
     pub sequence: Option<Vec<ValueFacts>>,
     /// Structure known about the values when the values themselves are not
     /// (see [`crate::mask`]).
-    pub pattern: Option<Pattern>,
+    pub pattern: Option<Box<Pattern>>,
 }
 
 /// Structure of a tensor's values that nncost can prove without knowing
@@ -138,7 +138,7 @@ impl ValueFacts {
             shape: Some(shape),
             value,
             sequence: None,
-            pattern: crate::mask::of_tensor(t),
+            pattern: crate::mask::of_tensor(t).map(Box::new),
         }
     }
 }

@@ -106,7 +106,7 @@ pub(crate) fn causal_mask(ctx: &NodeCtx, i: usize) -> Option<Poly> {
         return None;
     }
     let facts = ctx.input(i).ok()?;
-    match (&facts.pattern, facts.dtype) {
+    match (facts.pattern.as_deref(), facts.dtype) {
         (Some(Pattern::Causal { offset }), Some(DType::Bool)) => Some(offset.clone()),
         (Some(Pattern::AdditiveCausal { offset }), Some(t)) if t.is_float() => Some(offset.clone()),
         _ => None,
