@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use crate::control;
 use crate::cost::Cost;
-use crate::fxhash::FxHashMap;
+use crate::fxhash::{FxHashMap, NameMap, NameSet};
 use crate::graph::{AttrValue, DType, Graph, NodeId, Tensor, ValueId};
 use crate::ops::{self, Access, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Atom, Overflow, Poly};
@@ -352,7 +352,7 @@ impl<'g> Inits<'g> {
 
 /// What a graph's enclosed bodies see of it when resolving outer names.
 struct Outer<'p, 'g> {
-    names: &'p FxHashMap<&'g str, ValueId>,
+    names: &'p NameMap<&'g str, ValueId>,
     /// For each value: its definition, `(depth, value id)` at the depth that
     /// defines it (this graph's own depth for its own values), or `None`
     /// when undefined here.
@@ -442,7 +442,7 @@ impl<'g> Plan<'g> {
         let mut extra_deps: FxHashMap<NodeId, Vec<ValueId>> = FxHashMap::default();
         let has_bodies = graph.nodes.iter().any(|n| bodies(n).next().is_some());
         if has_bodies {
-            let names: FxHashMap<&'g str, ValueId> = graph
+            let names: NameMap<&'g str, ValueId> = graph
                 .values
                 .iter()
                 .enumerate()
@@ -1025,10 +1025,10 @@ enum InitClass {
 #[derive(Default)]
 struct UnsupportedList {
     list: Vec<Unsupported>,
-    by_op: FxHashMap<(String, String), usize>,
+    by_op: NameMap<(String, String), usize>,
     /// Node names already listed: a body analysed more than once
     /// (SequenceMap's variants) lists its nodes once.
-    seen: crate::fxhash::FxHashSet<String>,
+    seen: NameSet<String>,
 }
 
 impl UnsupportedList {

@@ -18,7 +18,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::fxhash::{NameMap, NameSet};
 use crate::poly::{Poly, Symbol};
 
 /// Where a symbol comes from.
@@ -58,12 +58,12 @@ pub struct SymbolInfo {
 /// The data symbols of one analysis.
 #[derive(Default)]
 pub(crate) struct DataSymbols {
-    by_origin: FxHashMap<(String, String), Symbol>,
-    taken: FxHashSet<Symbol>,
+    by_origin: NameMap<(String, String), Symbol>,
+    taken: NameSet<Symbol>,
     /// The data symbols' names: a Slice asks of every size it clamps.
-    data: FxHashSet<Symbol>,
+    data: NameSet<Symbol>,
     /// The user's bindings (`--dim`), which data symbols take too.
-    bound: FxHashMap<String, i128>,
+    bound: NameMap<String, i128>,
     pub(crate) list: Vec<SymbolInfo>,
 }
 

@@ -55,7 +55,7 @@ pub struct TrainingReport {
 /// The backward pass of `report`'s graph, with the parameters named in
 /// `frozen` (initializer names) needing no gradient.
 pub fn training(report: &Report, frozen: &[String]) -> Result<TrainingReport, Overflow> {
-    let frozen_set: FxHashSet<&str> = frozen.iter().map(String::as_str).collect();
+    let frozen_set: crate::fxhash::NameSet<&str> = frozen.iter().map(String::as_str).collect();
     let mut needs_grad: FxHashSet<&str> = FxHashSet::default();
     let mut nodes = Vec::with_capacity(report.nodes.len());
     let mut backward = Backward::default();

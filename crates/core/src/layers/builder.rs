@@ -15,10 +15,10 @@ use crate::shape::Shape;
 #[derive(Clone, Debug)]
 pub struct GraphBuilder {
     graph: Graph,
-    names: crate::fxhash::FxHashSet<String>,
+    names: crate::fxhash::NameSet<String>,
     /// The next suffix to try for each name asked more than once, so that
     /// the n-th `const` costs one probe, not n.
-    next_suffix: crate::fxhash::FxHashMap<String, usize>,
+    next_suffix: crate::fxhash::NameMap<String, usize>,
 }
 
 impl GraphBuilder {

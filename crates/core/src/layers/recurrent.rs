@@ -343,7 +343,12 @@ impl Layer for Recurrent {
         } else {
             ("with bias", bias.flops_with as i128)
         };
-        let steps_all: i128 = i128::from(seq * d * g * h * self.layers);
+        // In i128 and checked: seq and hidden may each be near i64::MAX
+        // while the engine's count, in u128, still fits.
+        let steps_all = [seq, d, g, h, self.layers]
+            .into_iter()
+            .try_fold(1i128, |acc, x| acc.checked_mul(i128::from(x)))
+            .ok_or_else(|| LayerError::Invalid("the number of gate outputs overflows".into()))?;
         let flops = flops.step(
             Step::new(
                 other,

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::graph::ValueId;
 use crate::shape::Dim;
+use crate::value::MAX_TRACKED_ELEMENTS;
 
 /// How the new positions are filled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +77,17 @@ impl Upsample {
             return Err(LayerError::Invalid(
                 "upsampling takes a [C, spatial...] input".into(),
             ));
+        }
+        // The engine reads the Resize's scales (two for the batch and the
+        // channels, one per spatial axis) only from a tensor of at most
+        // MAX_TRACKED_ELEMENTS; past it the output size would be unknown,
+        // and each axis a symbol of its own (256,000 axes took minutes).
+        let most = MAX_TRACKED_ELEMENTS as usize - 2;
+        if dims.len() - 1 > most {
+            return Err(LayerError::Invalid(format!(
+                "upsampling takes at most {most} spatial axes, got {}",
+                dims.len() - 1
+            )));
         }
         let f = per_axis(&self.scale, dims.len() - 1, "scale")?;
         if f.iter().any(|&s| s < 1) {

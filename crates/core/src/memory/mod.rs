@@ -23,7 +23,7 @@
 
 pub mod schedule;
 
-use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::fxhash::{FxHashSet, NameMap};
 use crate::graph::DType;
 use crate::poly::{Overflow, Poly};
 use crate::report::{Access, DtypeShare, InputReport, NodeReport, Report, ValueReport};
@@ -252,7 +252,7 @@ fn buffers(
     // folded constants. `buffer_of` maps a value name to its buffer.
     let mut problem = Problem::default();
     let mut size: Vec<Poly> = Vec::new();
-    let mut buffer_of: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut buffer_of: NameMap<&str, usize> = NameMap::default();
     let new_buffer = |problem: &mut Problem, size: &mut Vec<Poly>, bytes: Poly, initial| {
         problem.initial.push(initial);
         problem.held.push(false);
