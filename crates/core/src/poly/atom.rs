@@ -136,7 +136,7 @@ impl fmt::Display for Atom {
                 // ⌊(q + k − 1)/k⌋ is ⌈q/k⌉: the form people write.
                 let shifted = p.checked_sub(&Poly::constant(k - 1));
                 match shifted {
-                    Ok(q) if p.constant == k - 1 && !q.is_zero() => {
+                    Ok(q) if p.const_term() == k - 1 && !q.is_zero() => {
                         write!(f, "ceil({}/{k})", Operand(&q))
                     }
                     _ => write!(f, "floor({}/{k})", Operand(p)),
@@ -173,21 +173,21 @@ impl Poly {
                 .checked_neg()?
                 .floor_div(k.checked_neg().ok_or(Overflow)?);
         }
-        if self.den != 1 {
+        if self.den() != 1 {
             return self
                 .numerator()
-                .floor_div(self.den.checked_mul(k).ok_or(Overflow)?);
+                .floor_div(self.den().checked_mul(k).ok_or(Overflow)?);
         }
         if k == 1 {
             return Ok(self.clone());
         }
-        if self.terms.is_empty() {
-            return Ok(Poly::constant(self.constant.div_euclid(k)));
+        if self.terms_list().is_empty() {
+            return Ok(Poly::constant(self.const_term().div_euclid(k)));
         }
         // ⌊(⌊a/m⌋ + c)/k⌋ = ⌊(a + c·m)/(m·k)⌋.
-        if let [(m, 1)] = &*self.terms {
+        if let [(m, 1)] = &self.terms_list()[..] {
             if let Some(Atom::Floor(a, inner)) = m.single_atom() {
-                let shift = self.constant.checked_mul(*inner).ok_or(Overflow)?;
+                let shift = self.const_term().checked_mul(*inner).ok_or(Overflow)?;
                 return a
                     .checked_add(&Poly::constant(shift))?
                     .floor_div(inner.checked_mul(k).ok_or(Overflow)?);
@@ -196,11 +196,9 @@ impl Poly {
         // Each coefficient c = k·q + r with 0 ≤ r < k: the q parts leave
         // the floor whole.
         let split = |c: i128| (c.div_euclid(k), c.rem_euclid(k));
-        let (q0, r0) = split(self.constant);
-        let mut quotient = Poly::constant(q0);
-        let mut rest = Poly::constant(r0);
+        let (q0, r0) = split(self.const_term());
         let (mut q_terms, mut r_terms) = (Vec::new(), Vec::new());
-        for (m, c) in &self.terms {
+        for (m, c) in self.terms_list().iter() {
             let (q, r) = split(*c);
             if q != 0 {
                 q_terms.push((m.clone(), q));
@@ -209,21 +207,24 @@ impl Poly {
                 r_terms.push((m.clone(), r));
             }
         }
-        quotient.terms = q_terms.into();
-        rest.terms = r_terms.into();
-        if rest.terms.is_empty() {
+        let quotient = Poly::from_parts(q0, q_terms.into(), 1);
+        let rest = Poly::from_parts(r0, r_terms.into(), 1);
+        if rest.terms_list().is_empty() {
             // 0 ≤ r0 < k.
             return Ok(quotient);
         }
         // ⌊(g·s + c)/(g·k')⌋ = ⌊(s + ⌊c/g⌋)/k'⌋ for g dividing k and every
         // symbolic coefficient.
-        let g = rest.terms.iter().fold(k, |g, (_, c)| gcd(g, *c));
+        let g = rest.terms_list().iter().fold(k, |g, (_, c)| gcd(g, *c));
         let floor = if g > 1 {
-            let reduced = Poly {
-                constant: rest.constant / g,
-                terms: rest.terms.iter().map(|(m, c)| (m.clone(), c / g)).collect(),
-                den: 1,
-            };
+            let reduced = Poly::from_parts(
+                rest.const_term() / g,
+                rest.terms_list()
+                    .iter()
+                    .map(|(m, c)| (m.clone(), c / g))
+                    .collect(),
+                1,
+            );
             reduced.floor_div(k / g)?
         } else {
             if rest.depth() >= MAX_DEPTH {
@@ -241,7 +242,7 @@ impl Poly {
                 .checked_neg()?
                 .ceil_div(k.checked_neg().ok_or(Overflow)?);
         }
-        let dk = self.den.checked_mul(k).ok_or(Overflow)?;
+        let dk = self.den().checked_mul(k).ok_or(Overflow)?;
         self.numerator()
             .checked_add(&Poly::constant(dk - 1))?
             .floor_div(dk)
@@ -348,17 +349,13 @@ impl Poly {
     /// (or `c·max(a, …)` added), the rest covers `c` times one argument:
     /// `n − min(n, 2) ≥ 0` because `n ≥ n`.
     fn non_negative_through_extrema(&self, budget: &mut u32) -> bool {
-        for (m, c) in &self.terms {
+        for (m, c) in self.terms_list().iter() {
             let (args, needs) = match (m.single_atom(), *c) {
                 (Some(Atom::Min(args)), c) if c < 0 => (args, true),
                 (Some(Atom::Max(args)), c) if c > 0 => (args, false),
                 _ => continue,
             };
-            let term = Poly {
-                constant: 0,
-                terms: vec![(m.clone(), *c)].into(),
-                den: 1,
-            };
+            let term = Poly::from_parts(0, vec![(m.clone(), *c)].into(), 1);
             let Ok(rest) = self.checked_sub(&term) else {
                 return false;
             };
@@ -382,10 +379,10 @@ impl Poly {
     /// `self ≥ 0` term by term (see [`Poly::bounds`]).
     fn non_negative(&self) -> bool {
         let d = self;
-        let mut slack = d.constant;
+        let mut slack = d.const_term();
         let mut negative: Vec<(&Monomial, i128)> = Vec::new();
         let mut positive: Vec<(&Monomial, i128)> = Vec::new();
-        for (m, c) in &d.terms {
+        for (m, c) in d.terms_list().iter() {
             if *c < 0 {
                 negative.push((m, *c));
             } else {
@@ -400,9 +397,9 @@ impl Poly {
                 let Some(Atom::Floor(high, k2)) = slot.0.single_atom() else {
                     continue;
                 };
-                if k2 == k && slot.1 >= -c && high.terms == low.terms {
+                if k2 == k && slot.1 >= -c && high.terms_list() == low.terms_list() {
                     slot.1 += c;
-                    let least = (high.constant - low.constant).div_euclid(*k);
+                    let least = (high.const_term() - low.const_term()).div_euclid(*k);
                     slack = match least.checked_mul(-c).and_then(|l| slack.checked_add(l)) {
                         Some(s) => s,
                         None => return false,
