@@ -28,12 +28,14 @@ use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::mem;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use nncost_core::graph::{
     AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Tensor, Value, ValueId,
 };
 use nncost_core::shape::Dim;
+use nncost_core::shared::Shared;
 
 use crate::error::{utf8, OnnxError};
 use crate::proto::{
@@ -541,10 +543,18 @@ fn convert_node(
         inputs,
         outputs,
         attributes,
-        scopes: scopes.into_iter().map(Into::into).collect(),
-        module_classes: module_classes.into_iter().map(Into::into).collect(),
+        scopes: shared_names(scopes),
+        module_classes: shared_names(module_classes),
         source_op,
     })
+}
+
+/// Names as a shared list; most exports have none, which costs nothing.
+fn shared_names(names: Vec<String>) -> Shared<Arc<str>> {
+    if names.is_empty() {
+        return Shared::EMPTY;
+    }
+    names.into_iter().map(Into::into).collect()
 }
 
 /// The module path of PyTorch's dynamo exporter and the class of each of
