@@ -122,8 +122,15 @@ pub type Shape = Vec<Dim>;
 /// of one shape (each elementwise op's output, each report line naming it)
 /// hold one copy between them, and copying it is a reference count. Rules
 /// build shapes as [`Shape`]s; `.into()` shares one.
-#[derive(Clone, Eq, Hash, Default)]
+#[derive(Clone, Eq, Default)]
 pub struct SharedShape(std::sync::Arc<[Dim]>);
+
+/// By the dims, as equality compares them.
+impl std::hash::Hash for SharedShape {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl PartialEq for SharedShape {
     /// The same allocation is the same shape: the common case, as values
