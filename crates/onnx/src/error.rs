@@ -110,7 +110,7 @@ pub const MAX_TEXT_LEN: usize = 64 * 1024;
 
 /// Most nodes accepted in one model, subgraphs included. The largest
 /// exported models have a few hundred thousand; analysing one costs about
-/// 1.5 KB of memory per node, so this many need some 3 GB.
+/// 1.1 KB of memory per node, so this many need some 2.2 GB.
 pub const MAX_NODES: usize = 2_000_000;
 
 /// Most attributes accepted in one model: four per node at the
