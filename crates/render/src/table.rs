@@ -451,17 +451,23 @@ fn body_rows(
     }
 }
 
+/// Longest output shape a row shows, in characters; longer ones are
+/// shortened in the middle. A shape is shared by every node it flows
+/// through, so one of long symbol names (a 480 KB file's 8 names of 60,000
+/// characters) printed whole on each of 200 rows made a 195 MB table; the
+/// header shows the input and output shapes whole, and the JSON every one.
+const MAX_SHAPE_CELL: usize = 120;
+
+/// Longest symbolic count a row shows, for the same reason: the totals
+/// below the table show them whole.
+const MAX_COUNT_CELL: usize = 160;
+
 fn output_text(n: &NodeReport) -> String {
+    let shape = |o: &ValueReport| shorten_middle(&shape_text(o.shape.as_deref()), MAX_SHAPE_CELL);
     match n.outputs.first() {
         None => String::new(),
-        Some(o) if n.outputs.len() > 1 => {
-            format!(
-                "{} (+{})",
-                shape_text(o.shape.as_deref()),
-                n.outputs.len() - 1
-            )
-        }
-        Some(o) => shape_text(o.shape.as_deref()),
+        Some(o) if n.outputs.len() > 1 => format!("{} (+{})", shape(o), n.outputs.len() - 1),
+        Some(o) => shape(o),
     }
 }
 
@@ -926,7 +932,7 @@ fn count(n: i128, options: TableOptions) -> String {
 fn cost_text(p: Option<&Poly>, status: &NodeStatus, options: TableOptions) -> String {
     match (p, status) {
         (Some(p), _) if p.is_zero() => "-".to_string(),
-        (Some(p), _) => poly(p, options.exact),
+        (Some(p), _) => shorten_middle(&poly(p, options.exact), MAX_COUNT_CELL),
         (None, NodeStatus::Unsupported) => "not counted".to_string(),
         (None, _) => "?".to_string(),
     }
