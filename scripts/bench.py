@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Speed and memory benchmark of the ``nncost`` binary against ``onnx``.
+"""Speed and memory benchmark of the ``nncost`` binary against ``onnx`` (and ``tract``).
 
 Requirements:
     pip install onnx numpy          # the Python side and the synthetic graph
@@ -46,6 +46,11 @@ Method, per file:
   ``perf_counter`` (the "load+infer" time), ``--onnx-runs`` times (default
   5) after the same warm-up; the wall time of the whole child (interpreter
   start-up and ``import onnx`` included) is reported as well.
+* tract, with ``--tract PATH`` (``cargo install tract-cli``): ``tract FILE
+  --set batch=1 dump --cost`` (load, typing, the symbolic batch set, every
+  node's cost printed), ``--tract-runs`` times (default 3) after the same
+  warm-up, every run through the probe; reported with its time and memory
+  ratios to nncost.
 * Peak RSS is the child's ``ru_maxrss`` (KiB on Linux) from ``wait4``.  It
   is NOT taken from a direct child of this script: at ``execve`` Linux
   charges the new program with the high-water RSS of the address space it
@@ -386,6 +391,29 @@ def bench_onnx(args, probe: Probe, path: Path, work: Path) -> dict:
     }
 
 
+def bench_tract(args, probe: Probe, path: Path, work: Path) -> dict:
+    """tract's own cost analysis: ``tract FILE --set batch=1 dump --cost``
+    (the model loaded, typed, its symbolic batch set and every node's cost
+    printed), through the probe for peak RSS."""
+    err_path = work / "tract-err.txt"
+    cmd = [str(args.tract), str(path), "--set", "batch=1", "dump", "--cost"]
+    runs = []
+    with open(err_path, "w") as err:
+        for i in range(args.warmup + args.tract_runs):
+            r = probe.run(cmd, subprocess.DEVNULL, err)
+            if r["exit"] != 0:
+                return {"error": f"exit {r['exit']}: {err_path.read_text().strip()[-500:]}"}
+            if i >= args.warmup:
+                runs.append(r)
+    rss_mb = [r["rss_kib"] * 1024 / MB for r in runs]
+    return {
+        "command": cmd,
+        "runs": len(runs),
+        "wall_ms": summary_ms([r["probe_wall_s"] if probe.accurate else r["wall_s"] for r in runs]),
+        "peak_rss_mb": {"median": statistics.median(rss_mb), "max": max(rss_mb)},
+    }
+
+
 def verdict(entry: dict) -> None:
     max_ms, max_mb = entry["target"]["max_ms"], entry["target"]["max_rss_mb"]
     n = entry["nncost"]
@@ -399,7 +427,12 @@ def verdict(entry: dict) -> None:
 
 
 def ratios(entry: dict) -> None:
-    n, o = entry["nncost"], entry.get("onnx")
+    n, o, t = entry["nncost"], entry.get("onnx"), entry.get("tract")
+    if t is not None and "error" not in n and "error" not in t:
+        entry["tract_ratio"] = {
+            "time": t["wall_ms"]["median"] / n["wall_ms"]["median"],
+            "memory": t["peak_rss_mb"]["median"] / n["peak_rss_mb"]["median"],
+        }
     if o is None or "error" in n or "error" in o:
         return
     entry["ratio"] = {
@@ -486,6 +519,19 @@ def fmt_table(results: dict) -> str:
         f"floor (/bin/true through it): {env['rss_floor_mb']:.1f} MB. MB = 10^6 bytes. "
         f"nproc={env['nproc']}, load avg at start {env['loadavg_start']}.",
     ]
+    tract_rows = [e for e in results["files"] if e.get("tract")]
+    if tract_rows:
+        lines += ["", "tract (`tract FILE --set batch=1 dump --cost`, whole process through the probe):"]
+        for e in tract_rows:
+            t = e["tract"]
+            if "error" in t:
+                lines.append(f"  {e['name']:<22} tract ERROR: {t['error'][:200]}")
+                continue
+            r = e.get("tract_ratio", {})
+            lines.append(
+                f"  {e['name']:<22} {t['wall_ms']['median']:>10.1f} ms {t['peak_rss_mb']['median']:>8.1f} MB"
+                f"   time x {r.get('time', float('nan')):.1f}, mem x {r.get('memory', float('nan')):.1f}"
+            )
     lines += scaling_lines(results)
     for e in results["files"]:
         n = e["nncost"]
@@ -514,6 +560,8 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured warm-up runs per tool and file (default 2)")
     ap.add_argument("--workdir", type=Path, help="keep generated models here and reuse them (default: a temporary directory)")
     ap.add_argument("--skip-onnx", action="store_true", help="measure nncost only")
+    ap.add_argument("--tract", type=Path, help="a tract binary (`cargo install tract-cli`) to measure beside onnx")
+    ap.add_argument("--tract-runs", type=int, default=3, help="measured tract runs per file (default 3)")
     ap.add_argument("--nncost-arg", action="append", default=[], help="an extra nncost argument (repeatable), e.g. --nncost-arg=--memory")
     ap.add_argument("--json", action="store_true", help="print machine-readable results instead of the table")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
@@ -597,6 +645,9 @@ def main() -> int:
         if not args.skip_onnx:
             log(f"{name}: onnx x{args.warmup}+{args.onnx_runs}")
             entry["onnx"] = bench_onnx(args, probe, path, scratch)
+        if args.tract:
+            log(f"{name}: tract x{args.warmup}+{args.tract_runs}")
+            entry["tract"] = bench_tract(args, probe, path, scratch)
         entry["nodes"] = entry["nncost"].get("nodes") or (entry.get("onnx") or {}).get("nodes")
         verdict(entry)
         ratios(entry)
