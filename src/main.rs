@@ -469,17 +469,23 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         ),
         Format::Csv => nncost_render::render_csv(&report, table),
         Format::Html => nncost_render::render_html(&report, &info),
-        Format::Json => nncost_render::render_json_with(
-            &report,
-            &info,
-            nncost_render::JsonOptions {
+        Format::Json => {
+            // Streamed: a million nodes' report is never held whole.
+            let options = nncost_render::JsonOptions {
                 by_op: cli.by_op,
                 depth: cli.depth.map(|d| d as usize),
                 tree: cli.tree,
-            },
-        ),
+            };
+            emit_with(cli.output.as_deref(), &mut |w| {
+                nncost_render::render_json_to(&report, &info, options, w)
+            })
+            .map_err(Failure::Input)?;
+            String::new()
+        }
     };
-    emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
+    if !matches!(cli.format, Format::Json) {
+        emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
+    }
     let outcome = if cli.strict && !report.is_complete() {
         Err(Failure::Strict(strict_message(&report)))
     } else {
@@ -649,13 +655,21 @@ fn split_assignment<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a st
 
 /// Prints to stdout, or writes FILE whole or not at all (see `output.rs`).
 pub(crate) fn emit(text: &str, output: Option<&Path>) -> Result<()> {
+    emit_with(output, &mut |w| w.write_all(text.as_bytes()))
+}
+
+/// [`emit`] for a report written as it is made (`write` is called once).
+fn emit_with(
+    output: Option<&Path>,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let Some(path) = output else {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         // A closed pipe (`nncost m.onnx | head`) is not an error worth reporting.
-        return match stdout.write_all(text.as_bytes()) {
+        return match write(&mut stdout).and_then(|()| stdout.flush()) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.context("cannot write to standard output"),
         };
     };
-    output::write_atomically(text, path)
+    output::write_atomically_with(path, write)
 }

@@ -14,8 +14,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Writes `text` to `path` (see the module's notes).
-pub(crate) fn write_atomically(text: &str, path: &Path) -> Result<()> {
+/// Writes what `write` produces to `path`, streamed through a buffer into
+/// the temporary file (see the module's notes).
+pub(crate) fn write_atomically_with(
+    path: &Path,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let shown = path.display();
     let existing = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -43,8 +47,10 @@ pub(crate) fn write_atomically(text: &str, path: &Path) -> Result<()> {
     let mut file = create_new_private(&tmp)
         .with_context(|| format!("cannot write {shown}: cannot create a file beside it"))?;
     let guard = TempFile::new(tmp.clone());
-    let written = file
-        .write_all(text.as_bytes())
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut file);
+    let streamed = write(&mut buffered).and_then(|()| buffered.flush());
+    drop(buffered);
+    let written = streamed
         .and_then(|()| file.sync_all())
         .and_then(|()| set_final_mode(&file, existing.as_ref()))
         .and_then(|()| std::fs::rename(&tmp, path));

@@ -18,6 +18,19 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The report, with the groupings `options` asks for: `by_op`
 /// ([`Report::by_op`]) and `by_module` ([`Report::by_module`]).
 pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String {
+    let mut out = Vec::with_capacity(256 * (report.nodes.len() + 16));
+    render_to(report, info, options, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the JSON is UTF-8")
+}
+
+/// [`render`], written to `sink` as it is made: a graph of a million nodes
+/// never holds its 300 MB report in memory, only one node's line at a time.
+pub fn render_to(
+    report: &Report,
+    info: &ModelInfo,
+    options: JsonOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let t = &report.totals;
     let head: Vec<(&str, Value)> = vec![
         ("schema", json!(SCHEMA)),
@@ -189,16 +202,17 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
         tail.push(("by_module", Value::Array(groups)));
     }
     // Top-level fields are pretty-printed; each node is one compact line,
-    // written as it is built, so a graph of 100,000 nodes never holds more
-    // than one node's JSON tree in memory.
-    let mut out = String::with_capacity(256 * (report.nodes.len() + 16));
-    out.push_str("{\n");
+    // built in a buffer of its own and written out, so a graph of 100,000
+    // nodes never holds more than one node's JSON in memory.
+    let mut out = String::from("{\n");
     for (key, v) in &head {
         field(&mut out, key, v);
         out.push_str(",\n");
     }
     out.push_str("  \"nodes\": [");
+    sink.write_all(out.as_bytes())?;
     for (i, n) in report.nodes.iter().enumerate() {
+        out.clear();
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
         write_node(&mut out, n);
         // Memory and time of a top-level node, when asked for: one more
@@ -222,7 +236,9 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
             }
             out.push('}');
         }
+        sink.write_all(out.as_bytes())?;
     }
+    out.clear();
     out.push_str(if report.nodes.is_empty() {
         "]"
     } else {
@@ -233,7 +249,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String
         field(&mut out, key, v);
     }
     out.push_str("\n}\n");
-    out
+    sink.write_all(out.as_bytes())
 }
 
 /// Parameters by dtype: `[{"dtype", "params", "bytes"}]`.

@@ -142,3 +142,14 @@ pub fn render_json(report: &Report, info: &ModelInfo) -> String {
 pub fn render_json_with(report: &Report, info: &ModelInfo, options: JsonOptions) -> String {
     json::render(report, info, options)
 }
+
+/// [`render_json_with`], written to `sink` node by node rather than built
+/// whole in memory.
+pub fn render_json_to(
+    report: &Report,
+    info: &ModelInfo,
+    options: JsonOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    json::render_to(report, info, options, sink)
+}
