@@ -458,7 +458,13 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         width: table_width(cli),
     };
     let text = match cli.format {
-        Format::Table => nncost_render::render_table(&report, &info, table),
+        Format::Table => {
+            emit_with(cli.output.as_deref(), &mut |w| {
+                nncost_render::render_table_to(&report, &info, table, w)
+            })
+            .map_err(Failure::Input)?;
+            String::new()
+        }
         Format::Markdown => nncost_render::render_markdown(
             &report,
             &info,
@@ -483,7 +489,8 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             String::new()
         }
     };
-    if !matches!(cli.format, Format::Json) {
+    // JSON and the table were written as they were made.
+    if !matches!(cli.format, Format::Json | Format::Table) {
         emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
     }
     let outcome = if cli.strict && !report.is_complete() {

@@ -118,6 +118,16 @@ pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) ->
     table::render(report, info, options)
 }
 
+/// [`render_table`], written to `sink` line by line.
+pub fn render_table_to(
+    report: &Report,
+    info: &ModelInfo,
+    options: TableOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    table::render_to(report, info, options, sink)
+}
+
 /// Renders the report as CSV (see [`csv`]).
 pub fn render_csv(report: &Report, options: TableOptions) -> String {
     csv::render(report, options)

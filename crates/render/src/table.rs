@@ -15,24 +15,39 @@ use std::borrow::Cow;
 /// The table: header, rows (nodes, operators or modules; fitted to
 /// `options.width` when given) and totals.
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
+    let mut out = Vec::new();
+    render_to(report, info, options, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the table is UTF-8")
+}
+
+/// [`render`], written to `sink` as it is made: the rows' cells are held
+/// (their widths set the columns'), the table's text is not.
+pub fn render_to(
+    report: &Report,
+    info: &ModelInfo,
+    options: TableOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut out = String::new();
     let mut head = String::new();
     header(&mut head, report, info, options.width);
     wrap_into(&mut out, &head, options.width);
+    sink.write_all(out.as_bytes())?;
+    out.clear();
     if !options.summary {
         let mut rows = rows(report, options);
-        if let Some(w) = options.width {
-            let dropped = fit(&mut rows, w);
-            write_rows(&mut out, &rows);
-            if !dropped.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "(not shown to fit {w} columns: {})",
-                    dropped.join(", ")
-                );
-            }
-        } else {
-            write_rows(&mut out, &rows);
+        let dropped = match options.width {
+            Some(w) => fit(&mut rows, w),
+            None => Vec::new(),
+        };
+        for_each_line(&rows, |line| sink.write_all(line.as_bytes()))?;
+        drop(rows);
+        if let (Some(w), false) = (options.width, dropped.is_empty()) {
+            let _ = writeln!(
+                out,
+                "(not shown to fit {w} columns: {})",
+                dropped.join(", ")
+            );
         }
         if let Some(note) = share_note(report) {
             let mut line = String::new();
@@ -43,7 +58,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     let mut tail = String::new();
     totals(&mut tail, report, options);
     wrap_into(&mut out, &tail, options.width);
-    out
+    sink.write_all(out.as_bytes())
 }
 
 /// What the report says of the file: `ONNX IR 8`, `opset 17`, `from
@@ -579,31 +594,48 @@ fn group_rows(
 /// Left-aligns text columns and right-aligns numeric ones, writing
 /// straight into `out` (a large graph has hundreds of thousands of cells).
 pub(crate) fn write_rows(out: &mut String, rows: &[Row]) {
-    let Some(first) = rows.first() else { return };
+    let _ = for_each_line(rows, |line| {
+        out.push_str(line);
+        Ok(())
+    });
+}
+
+/// Each line of the aligned rows, newline included, handed to `emit` in
+/// turn from one reused buffer.
+fn for_each_line(
+    rows: &[Row],
+    mut emit: impl FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
     let ncol = first.len();
     let widths: Vec<usize> = (0..ncol)
         .map(|c| rows.iter().map(|r| width(&r[c])).max().unwrap_or(0))
         .collect();
     let numeric: Vec<bool> = first.iter().map(|h| is_numeric_column(h)).collect();
-    out.reserve(rows.len() * (widths.iter().sum::<usize>() + 2 * ncol));
+    let mut line = String::with_capacity(widths.iter().sum::<usize>() + 2 * ncol + 1);
     for row in rows {
+        line.clear();
         for (c, cell) in row.iter().enumerate() {
             if c > 0 {
-                out.push_str("  ");
+                line.push_str("  ");
             }
             let pad = widths[c] - width(cell);
             if numeric[c] {
-                out.extend(std::iter::repeat_n(' ', pad));
-                out.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
             } else {
-                out.push_str(cell);
-                out.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        let trimmed = out.trim_end_matches(' ').len();
-        out.truncate(trimmed);
-        out.push('\n');
+        let trimmed = line.trim_end_matches(' ').len();
+        line.truncate(trimmed);
+        line.push('\n');
+        emit(&line)?;
     }
+    Ok(())
 }
 
 fn totals(out: &mut String, report: &Report, options: TableOptions) {
