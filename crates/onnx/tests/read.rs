@@ -555,3 +555,49 @@ fn model_without_opsets_or_producer() {
     assert_eq!(m.producer, "");
     assert!(m.opsets.0.is_empty());
 }
+
+/// The hand-written `Message` impls of graphs and nodes (`limited.rs`)
+/// write every field and read it back as written.
+#[test]
+fn graphs_and_nodes_round_trip_through_the_wire() {
+    use prost::Message;
+    let mut n = node("Conv", "conv1", &["x", "", "W"], &["y", "z"]);
+    n.domain = "com.example".into();
+    n.attribute = vec![ints_attr("strides", &[2, 2])];
+    n.metadata_props = vec![StringStringEntryProto {
+        key: "pkg.torch.onnx.name_scopes".into(),
+        value: "['', 'conv1']".into(),
+    }];
+    let g = GraphProto {
+        node: vec![n.clone(), NodeProto::default()],
+        name: "g".into(),
+        initializer: vec![raw_tensor("W", FLOAT, &[1], &[0, 0, 128, 63])],
+        input: vec![vi("x", FLOAT, Some(&[D::P("batch"), D::V(3)]))],
+        output: vec![vi("y", FLOAT, None)],
+        value_info: vec![vi("z", FLOAT, None)],
+        sparse_initializer: vec![SparseTensorProto::default()],
+    };
+    let bytes = g.encode_to_vec();
+    assert_eq!(bytes.len(), g.encoded_len());
+    assert_eq!(GraphProto::decode(bytes.as_slice()).unwrap(), g);
+    assert_eq!(NodeProto::decode(n.encode_to_vec().as_slice()).unwrap(), n);
+}
+
+/// Lists are counted as they are decoded: the 4,097th attribute of a node
+/// is refused by name, before it is stored.
+#[test]
+fn too_many_attributes_are_refused_while_decoding() {
+    let mut n = node("Relu", "r", &["x"], &["y"]);
+    n.attribute = (0..4_097).map(|i| ints_attr(&format!("a{i}"), &[])).collect();
+    let g = GraphProto {
+        node: vec![n],
+        input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    };
+    let e = read_bytes(encode(&model(g))).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "more than 4,096 attributes on one node: nncost accepts at most 4,096"
+    );
+}
