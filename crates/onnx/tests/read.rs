@@ -588,7 +588,9 @@ fn graphs_and_nodes_round_trip_through_the_wire() {
 #[test]
 fn too_many_attributes_are_refused_while_decoding() {
     let mut n = node("Relu", "r", &["x"], &["y"]);
-    n.attribute = (0..4_097).map(|i| ints_attr(&format!("a{i}"), &[])).collect();
+    n.attribute = (0..4_097)
+        .map(|i| ints_attr(&format!("a{i}"), &[]))
+        .collect();
     let g = GraphProto {
         node: vec![n],
         input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
