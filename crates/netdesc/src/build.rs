@@ -14,10 +14,21 @@ use crate::kinds;
 use crate::parse::{Arg, Body, Def, File, Input, Item, Span, Stmt, Word, KEYWORDS};
 use crate::Error;
 
-/// Most layers one description may unroll to.
+/// Most layers one description may unroll to; the `Add` or `Concat` that
+/// joins a block counts as one.
 pub const MAX_LAYERS: usize = 100_000;
 /// Deepest nesting of `def` calls.
 pub const MAX_CALL_DEPTH: usize = 64;
+/// Most `def` calls one description may make in all. A layer is reached
+/// through a few calls, hence ten per layer; but calls of defs that
+/// append nothing, each calling the next twice, would otherwise run 2^64
+/// times without meeting the layer limit.
+pub const MAX_CALLS: usize = 10 * MAX_LAYERS;
+/// Longest scope prefix of a node name (`down2/shortcut1/`), in bytes.
+/// Calls and blocks nest 64 deep each, and a def's name may be a line
+/// long: unbounded, 20,000 layers of a 480 KB file once needed 4 GB of
+/// names. A longer prefix keeps its outermost and innermost parts.
+const MAX_PREFIX: usize = 160;
 
 /// A value flowing between layers, its element type and its shape (batch
 /// axis first).
@@ -58,7 +69,7 @@ struct Scope {
 impl Scope {
     fn new(prefix: String) -> Scope {
         Scope {
-            prefix,
+            prefix: elide(prefix),
             counters: HashMap::new(),
         }
     }
@@ -75,6 +86,24 @@ impl Scope {
     }
 }
 
+/// `prefix` within [`MAX_PREFIX`] bytes: its first quarter and last three
+/// quarters, with `…` between. Names it makes alike are told apart by the
+/// graph builder (`#2`).
+fn elide(prefix: String) -> String {
+    if prefix.len() <= MAX_PREFIX {
+        return prefix;
+    }
+    let boundary = |mut i: usize| {
+        while !prefix.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    };
+    let head = boundary(MAX_PREFIX / 4);
+    let tail = boundary(prefix.len() - MAX_PREFIX * 3 / 4);
+    format!("{}…{}", &prefix[..head], &prefix[tail..])
+}
+
 /// A `def`'s parameters bound to the words of a call.
 type Env = HashMap<String, Word>;
 
@@ -82,9 +111,12 @@ struct Builder<'a> {
     file: &'a str,
     defs: HashMap<&'a str, &'a Def>,
     g: GraphBuilder,
+    /// Layers and joins appended so far.
     layers: usize,
     /// Passes through repeat bodies so far, layers or not.
     passes: usize,
+    /// Def calls so far, layers or not.
+    calls_made: usize,
     /// The `def` calls the current line was reached through.
     calls: Vec<(String, Span)>,
 }
@@ -106,6 +138,7 @@ pub fn build(file: &File, name: &str, file_name: &str) -> Result<Graph, Error> {
         g: GraphBuilder::new(name),
         layers: 0,
         passes: 0,
+        calls_made: 0,
         calls: Vec::new(),
     };
     let input = b.input(&file.input)?;
@@ -299,6 +332,9 @@ impl Builder<'_> {
         inputs: &[Flow],
         attrs: Vec<nncost_core::graph::Attribute>,
     ) -> Result<Flow, Error> {
+        // A block without layers still adds its join: nested in repeats
+        // and calls, empty blocks must not grow the graph without end.
+        self.count_layer(head.head.span)?;
         let shapes: Vec<Shape> = inputs.iter().map(|f| f.shape.clone()).collect();
         let typed: Vec<(DType, Shape)> =
             inputs.iter().map(|f| (f.dtype, f.shape.clone())).collect();
@@ -419,18 +455,24 @@ impl Builder<'_> {
                 ));
             }
         }
+        self.count_layer(s.head.span)?;
+        let name = scope.name(made.layer.kind());
+        self.apply(made.layer.as_ref(), &name, s, x)
+    }
+
+    /// Counts one more layer or join against [`MAX_LAYERS`].
+    fn count_layer(&mut self, at: Span) -> Result<(), Error> {
         self.layers += 1;
         if self.layers > MAX_LAYERS {
             return Err(self.err(
-                s.head.span,
+                at,
                 format!(
                     "the network unrolls to more than {} layers",
                     grouped(MAX_LAYERS as i128)
                 ),
             ));
         }
-        let name = scope.name(made.layer.kind());
-        self.apply(made.layer.as_ref(), &name, s, x)
+        Ok(())
     }
 
     /// Appends a layer: its output shape from the engine first, so that a
@@ -477,6 +519,18 @@ impl Builder<'_> {
                 format!(
                     "calls nest deeper than {MAX_CALL_DEPTH}: does '{}' call itself?",
                     def.name.text
+                ),
+            ));
+        }
+        // Every call counts, even one that adds no layer, as every pass of
+        // a repeat does.
+        self.calls_made += 1;
+        if self.calls_made > MAX_CALLS {
+            return Err(self.err(
+                s.head.span,
+                format!(
+                    "the defs are called more than {} times in all",
+                    grouped(MAX_CALLS as i128)
                 ),
             ));
         }
@@ -615,6 +669,46 @@ mod tests {
         );
         assert!(error("input 4x8x8\ndef f\n f\nend\nf\n")
             .contains("calls nest deeper than 64: does 'f' call itself?"));
+    }
+
+    /// Defs that append nothing, each calling the one before twice, ran
+    /// 2^41 calls without meeting a limit (found by the
+    /// `netdesc_structured` fuzz target); and, found while fixing it,
+    /// empty blocks in a repeat grew the graph by a join each, and a chain
+    /// of defs with names a line long made node names of 240 KB.
+    #[test]
+    fn calls_joins_and_names_are_bounded() {
+        let mut fanout = String::from("input 3x8x8\ndef f0\nend\n");
+        for i in 1..=41 {
+            fanout.push_str(&format!("def f{i}\n f{p}; f{p}\nend\n", p = i - 1));
+        }
+        fanout.push_str("f41\n");
+        let e = error(&fanout);
+        assert!(
+            e.contains(": the defs are called more than 1,000,000 times in all (in 'f"),
+            "{e}"
+        );
+        assert!(e.ends_with("in 'f41' called at 127:1)"), "{e}");
+        let joins = format!(
+            "input 3x8x8\nrepeat 1000\n{}end\n",
+            "residual\nend\nconcat\nend\n".repeat(100)
+        );
+        assert_eq!(
+            error(&joins),
+            "t.nn:3:1: the network unrolls to more than 100,000 layers"
+        );
+        let name = |i: usize| format!("d{i}{}", "a".repeat(4000));
+        let mut chain = String::from("input 3x8x8\n");
+        for i in 0..60 {
+            let body = if i < 59 { name(i + 1) } else { "relu".into() };
+            chain.push_str(&format!("def {}\n {body}\nend\n", name(i)));
+        }
+        chain.push_str(&format!("{}\n", name(0)));
+        let g = read_str(&chain, "t.nn").unwrap();
+        let relu = &g.nodes[0].name;
+        assert!(relu.len() < 200, "{} bytes", relu.len());
+        assert!(relu.starts_with("d0aaa") && relu.contains('…'), "{relu}");
+        assert!(relu.ends_with("aaa1/relu1"), "{relu}");
     }
 
     #[test]

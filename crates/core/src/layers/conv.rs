@@ -237,6 +237,30 @@ impl Geometry {
                 (p, false)
             }
         };
+        // What the window arithmetic holds in i64: the extent d·(k − 1) + 1,
+        // and the padded input in + 2·pad with up to a stride more (rounding
+        // up, the padding added for it). Sizes near i64::MAX once overflowed
+        // in `span` and `extent` before the engine saw them.
+        for i in 0..n {
+            let extent = dilation[i]
+                .checked_mul(kernel[i] - 1)
+                .and_then(|e| e.checked_add(1));
+            let padded = pad[i]
+                .checked_mul(2)
+                .and_then(|p| p.checked_add(dims[i + 1]))
+                .and_then(|p| p.checked_add(stride[i]));
+            if extent.is_none() || padded.is_none() {
+                return Err(LayerError::Invalid(format!(
+                    "kernel {}, stride {}, dilation {} and padding {} on spatial axis {i} of size \
+                     {} are too large to compute with (past 64 bits)",
+                    kernel[i],
+                    stride[i],
+                    dilation[i],
+                    pad[i],
+                    dims[i + 1]
+                )));
+            }
+        }
         Ok(Geometry {
             channels: dims[0],
             spatial: dims[1..].to_vec(),
