@@ -518,7 +518,9 @@ impl<'g> Plan<'g> {
                 let class = match def.map_or(Role::Data, |d| d.role(pos)) {
                     Role::Weight | Role::Packed => InitClass::Param,
                     Role::Data
-                        if (t.dtype.is_float() || dequantized) && t.numel().unwrap_or(0) > 1 =>
+                        if (t.dtype.is_float() || dequantized)
+                            && (t.numel().unwrap_or(0) > 1
+                                || single_weight(graph, &producers, node, pos, t)) =>
                     {
                         InitClass::Param
                     }
@@ -538,6 +540,40 @@ impl<'g> Plan<'g> {
             subs,
             captures,
         })
+    }
+}
+
+/// Whether a one-element float initializer read at `pos` is a weight
+/// rather than a scalar constant: a `[1, 1]` matrix a `MatMul` multiplies
+/// by (a linear layer of one input or output feature), or a `[1]` bias
+/// added to the output of a product (`MatMul`, `Gemm`, `Conv`). Exporters
+/// write constants such as `x / 8` as rank-0 scalars or multiply by them;
+/// neither is taken for a weight.
+fn single_weight(
+    graph: &Graph,
+    producers: &[Option<NodeId>],
+    node: &crate::graph::Node,
+    pos: usize,
+    t: &Tensor,
+) -> bool {
+    if t.dims.is_empty() || t.numel() != Some(1) || !matches!(node.domain.as_str(), "" | "ai.onnx")
+    {
+        return false;
+    }
+    match node.op_type.as_str() {
+        "MatMul" => true,
+        "Add" => node
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|&(other, _)| other != pos)
+            .filter_map(|(_, v)| producers[(*v)?])
+            .any(|p| {
+                let producer = &graph.nodes[p];
+                matches!(producer.domain.as_str(), "" | "ai.onnx")
+                    && matches!(producer.op_type.as_str(), "MatMul" | "Gemm" | "Conv")
+            }),
+        _ => false,
     }
 }
 
@@ -1411,6 +1447,27 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(r.totals.params, 4);
         assert_eq!(r.totals.constants, 1);
+    }
+
+    /// A one-element weight is a parameter where a layer of one feature
+    /// puts it (a `[1, 1]` MatMul matrix, a `[1]` bias after a product),
+    /// and a constant elsewhere (PyTorch's `nn.Linear(1, 1)` has 2).
+    #[test]
+    fn one_element_weights_of_one_feature_layers_are_parameters() {
+        let r = G::new()
+            .input("x", shape_of(&[3, 1]))
+            .weight("w", &[1, 1])
+            .weight("b", &[1])
+            .weight("c", &[1])
+            .weight("s", &[])
+            .node("MatMul", "fc", &["x", "w"], &["y"])
+            .node("Add", "fc_bias", &["y", "b"], &["z"])
+            .node("Add", "shift", &["z", "c"], &["u"])
+            .node("Add", "fc_scalar", &["y", "s"], &["v"])
+            .run()
+            .unwrap();
+        assert_eq!(r.totals.params, 2);
+        assert_eq!(r.totals.constants, 2);
     }
 
     #[test]
