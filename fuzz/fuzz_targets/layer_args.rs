@@ -15,6 +15,10 @@ use nncost_core::layers::ACTIVATIONS;
 use nncost_load::layer::{parse_dims, run, LayerRequest};
 use nncost_netdesc::KINDS;
 
+#[path = "common/words.rs"]
+mod words;
+use words::*;
+
 /// The calculator's arguments: the statement the page's form sends
 /// (`conv 64 k=3 p=1`), the input as typed, and the command line's flags.
 #[derive(Debug)]
@@ -103,28 +107,6 @@ impl<'a> Arbitrary<'a> for Request {
     }
 }
 
-/// True `p` times in a hundred.
-fn percent(u: &mut Unstructured, p: u8) -> Result<bool> {
-    Ok(u.int_in_range(0..=99u8)? < p)
-}
-
-/// A number from one of weighted ranges `(weight, low, high)`.
-fn pick(u: &mut Unstructured, ranges: &[(u32, u32, u32)]) -> Result<u32> {
-    let total: u32 = ranges.iter().map(|r| r.0).sum();
-    let mut at = u.int_in_range(0..=total - 1)?;
-    for &(weight, low, high) in ranges {
-        if at < weight {
-            return u.int_in_range(low..=high);
-        }
-        at -= weight;
-    }
-    unreachable!("the weights add up to the total")
-}
-
-fn choose<T: Copy>(u: &mut Unstructured, from: &[T]) -> Result<T> {
-    Ok(*u.choose(from)?)
-}
-
 type Kind = (String, &'static [&'static str], &'static [&'static str]);
 
 /// A kind by one of its names (an alias, PyTorch's, with a rank, in other
@@ -134,21 +116,12 @@ fn kind(u: &mut Unstructured) -> Result<Kind> {
     Ok(match u.int_in_range(0..=19)? {
         0..=11 => {
             let k = u.choose(KINDS)?;
-            let name = match u.int_in_range(0..=5)? {
-                0 if !k.aliases.is_empty() => u.choose(k.aliases)?.to_string(),
-                1 => k.name.to_uppercase().replace('-', "_"),
-                2 => format!("{}{}d", k.name, u.int_in_range(0..=4)?),
-                _ => k.name.to_string(),
-            };
+            let name = kind_name(u, k.name, k.aliases)?;
             (name, k.positional, k.options)
         }
         12..=17 => {
             let a = u.choose(ACTIVATIONS)?;
-            let name = match u.int_in_range(0..=3)? {
-                0 if !a.aliases.is_empty() => u.choose(a.aliases)?.to_string(),
-                1 => a.pytorch.to_string(),
-                _ => a.name.to_string(),
-            };
+            let name = activation_name(u, a.name, a.pytorch, a.aliases)?;
             (name, &[], nncost_netdesc::activation_options(a.name))
         }
         18 => (
@@ -183,64 +156,13 @@ fn any_option(u: &mut Unstructured) -> Result<String> {
     Ok(u.choose(&names)?.to_string())
 }
 
-/// A plausible size: what real layers are given.
-fn size(u: &mut Unstructured) -> Result<u64> {
-    Ok(match u.int_in_range(0..=3)? {
-        0..=1 => u.int_in_range(1..=16)?,
-        2 => choose(
-            u,
-            &[
-                32, 64, 96, 128, 256, 512, 768, 1000, 1024, 4096, 11008, 32000,
-            ],
-        )?,
-        _ => u.int_in_range(1..=1 << 20)?,
-    })
-}
-
-/// Extreme numbers: the ends of the integer types, past them, and words
-/// that look like numbers.
-const EXTREMES: &[&str] = &[
-    "0",
-    "-1",
-    "9223372036854775807",
-    "-9223372036854775808",
-    "9223372036854775808",
-    "18446744073709551615",
-    "100000000000000000000000000000",
-    "4294967296",
-    "2147483648",
-    "3037000500",
-    "9007199254740993",
-    "0.5",
-    "1e400",
-    "NaN",
-    "-0.0",
-    "+3",
-    "0x10",
-];
-
 /// An argument's value: mostly plausible sizes, then sizes per axis, the
 /// words options take, and numbers no layer can take.
 fn value(u: &mut Unstructured) -> Result<String> {
     Ok(match u.int_in_range(0..=99)? {
         0..=49 => size(u)?.to_string(),
-        50..=61 => {
-            let axes = u.int_in_range(1..=4)?;
-            let mut parts = Vec::new();
-            for _ in 0..axes {
-                parts.push(if percent(u, 85)? {
-                    size(u)?.to_string()
-                } else {
-                    u.arbitrary::<i64>()?.to_string()
-                });
-            }
-            parts.join(choose(u, &["x", "X"])?)
-        }
-        62..=64 => {
-            // 1x1x...x1: thousands of axes, up to the line limit and past it.
-            let axes = pick(u, &[(50, 5, 100), (40, 1000, 2048), (10, 2049, 5000)])? as usize;
-            vec![choose(u, &["1", "2", "0"])?; axes].join("x")
-        }
+        50..=61 => sizes_per_axis(u)?,
+        62..=64 => many_axes(u)?,
         65..=79 => choose(
             u,
             &[

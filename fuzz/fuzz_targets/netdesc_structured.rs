@@ -15,7 +15,11 @@ use libfuzzer_sys::fuzz_target;
 use nncost_core::layers::ACTIVATIONS;
 use nncost_core::{analyze, AnalysisOptions};
 use nncost_netdesc::KINDS;
+
+#[path = "common/words.rs"]
+mod words;
 use nncost_render::{ModelInfo, TableOptions};
+use words::*;
 
 /// Largest text printed: past the reader's 4 MiB, so that its size check
 /// is reached, and no further (the rest of a larger text is never read).
@@ -179,28 +183,6 @@ impl<'a> Arbitrary<'a> for Net {
         }
         Ok(Net { items, layout })
     }
-}
-
-/// True `p` times in a hundred.
-fn percent(u: &mut Unstructured, p: u8) -> Result<bool> {
-    Ok(u.int_in_range(0..=99u8)? < p)
-}
-
-/// A number from one of weighted ranges `(weight, low, high)`.
-fn pick(u: &mut Unstructured, ranges: &[(u32, u32, u32)]) -> Result<u32> {
-    let total: u32 = ranges.iter().map(|r| r.0).sum();
-    let mut at = u.int_in_range(0..=total - 1)?;
-    for &(weight, low, high) in ranges {
-        if at < weight {
-            return u.int_in_range(low..=high);
-        }
-        at -= weight;
-    }
-    unreachable!("the weights add up to the total")
-}
-
-fn choose<T: Copy>(u: &mut Unstructured, from: &[T]) -> Result<T> {
-    Ok(*u.choose(from)?)
 }
 
 fn input(u: &mut Unstructured) -> Result<Top> {
@@ -379,21 +361,12 @@ fn layer(u: &mut Unstructured) -> Result<Stmt> {
     let (head, positional, options): (String, &[&str], &[&str]) = match u.int_in_range(0..=9)? {
         0..=5 => {
             let k = u.choose(KINDS)?;
-            let head = match u.int_in_range(0..=5)? {
-                0 if !k.aliases.is_empty() => u.choose(k.aliases)?.to_string(),
-                1 => k.name.to_uppercase().replace('-', "_"),
-                2 => format!("{}{}d", k.name, u.int_in_range(0..=4)?),
-                _ => k.name.to_string(),
-            };
+            let head = kind_name(u, k.name, k.aliases)?;
             (head, k.positional, k.options)
         }
         6..=7 => {
             let a = u.choose(ACTIVATIONS)?;
-            let head = match u.int_in_range(0..=3)? {
-                0 if !a.aliases.is_empty() => u.choose(a.aliases)?.to_string(),
-                1 => a.pytorch.to_string(),
-                _ => a.name.to_string(),
-            };
+            let head = activation_name(u, a.name, a.pytorch, a.aliases)?;
             (head, &[], nncost_netdesc::activation_options(a.name))
         }
         8 => (
@@ -468,43 +441,13 @@ fn call(u: &mut Unstructured) -> Result<Stmt> {
     Ok(Stmt::Layer { head, args })
 }
 
-/// A plausible size: what real layers are given.
-fn size(u: &mut Unstructured) -> Result<u64> {
-    Ok(match u.int_in_range(0..=3)? {
-        0..=1 => u.int_in_range(1..=16)?,
-        2 => choose(
-            u,
-            &[
-                32, 64, 96, 128, 256, 512, 768, 1000, 1024, 4096, 11008, 32000,
-            ],
-        )?,
-        _ => u.int_in_range(1..=1 << 20)?,
-    })
-}
-
 /// An argument's value: mostly plausible sizes, then sizes per axis, the
 /// words options take, parameters, and numbers no layer can take.
 fn value(u: &mut Unstructured) -> Result<String> {
     Ok(match u.int_in_range(0..=99)? {
         0..=44 => size(u)?.to_string(),
-        45..=54 => {
-            let axes = u.int_in_range(1..=4)?;
-            let mut parts = Vec::new();
-            for _ in 0..axes {
-                parts.push(if percent(u, 85)? {
-                    size(u)?.to_string()
-                } else {
-                    u.arbitrary::<i64>()?.to_string()
-                });
-            }
-            parts.join(choose(u, &["x", "X"])?)
-        }
-        55..=57 => {
-            // 1x1x...x1: thousands of axes, up to the line limit and past it.
-            let axes = pick(u, &[(50, 5, 100), (40, 1000, 2048), (10, 2049, 5000)])? as usize;
-            let d = choose(u, &["1", "2", "0"])?;
-            vec![d; axes].join("x")
-        }
+        45..=54 => sizes_per_axis(u)?,
+        55..=57 => many_axes(u)?,
         58..=69 => choose(
             u,
             &[
@@ -515,28 +458,7 @@ fn value(u: &mut Unstructured) -> Result<String> {
         .into(),
         70..=76 => format!("$p{}", u.int_in_range(0..=PARAMS)?),
         77..=84 => u.arbitrary::<i64>()?.to_string(),
-        85..=91 => choose(
-            u,
-            &[
-                "0",
-                "-1",
-                "9223372036854775807",
-                "-9223372036854775808",
-                "9223372036854775808",
-                "18446744073709551615",
-                "100000000000000000000000000000",
-                "4294967296",
-                "2147483648",
-                "9007199254740993",
-                "0.5",
-                "1e400",
-                "NaN",
-                "-0.0",
-                "+3",
-                "0x10",
-            ],
-        )?
-        .into(),
+        85..=91 => choose(u, EXTREMES)?.into(),
         _ => junk(u)?,
     })
 }
