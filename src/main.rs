@@ -230,17 +230,7 @@ fn main() -> ExitCode {
     // A panic is a bug in nncost, never the user's fault: report it in one
     // line, with where it happened, instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("unexpected failure");
-        eprintln!("nncost: internal error{place}: {message}; please report it with the model file");
+        eprintln!("nncost: {}", nncost_load::panic_line(info));
     }));
     let command = Cli::command().mut_subcommand("layer", |c| c.after_help(activation_help()));
     let cli = match command

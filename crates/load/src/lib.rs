@@ -39,6 +39,23 @@ pub fn is_network_description(path: &Path) -> bool {
     }
 }
 
+/// A panic as one line, for the front ends' panic hooks: a panic is a bug
+/// in nncost, never the user's fault, so it is said with where it happened
+/// instead of a backtrace.
+pub fn panic_line(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let place = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unexpected failure");
+    format!("internal error{place}: {message}; please report it with the model file")
+}
+
 /// Prefixes the file name unless the message already names it.
 pub fn with_source(source: &str, message: String) -> String {
     if message.contains(source) {

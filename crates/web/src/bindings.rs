@@ -16,18 +16,8 @@ static PANIC: Mutex<String> = Mutex::new(String::new());
 #[wasm_bindgen(start)]
 fn start() {
     std::panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let payload = info.payload();
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("unexpected failure");
         if let Ok(mut p) = PANIC.lock() {
-            *p = format!("internal error{place}: {message}; please report it with the model file");
+            *p = nncost_load::panic_line(info);
         }
     }));
 }
