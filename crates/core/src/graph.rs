@@ -161,6 +161,71 @@ impl Tensor {
         let bits = self.numel()?.checked_mul(self.dtype.bits() as u64)?;
         Some(bits.div_ceil(8))
     }
+
+    /// Where the elements lie, for a tensor stored in an external file and
+    /// small enough for shape inference to read (at most
+    /// [`MAX_TRACKED_ELEMENTS`](crate::value::MAX_TRACKED_ELEMENTS)): what
+    /// the command line reads from the model's folder and the web page from
+    /// the files dropped with the model. `None` for any other tensor.
+    pub fn small_external(&self) -> Option<ExternalBytes<'_>> {
+        let TensorData::External {
+            location,
+            offset,
+            length,
+        } = &self.data
+        else {
+            return None;
+        };
+        let small = self
+            .numel()
+            .is_some_and(|n| n <= crate::value::MAX_TRACKED_ELEMENTS);
+        let nbytes = self.nbytes().filter(|_| small)?;
+        Some(ExternalBytes {
+            location,
+            offset: *offset,
+            length: *length,
+            nbytes,
+        })
+    }
+}
+
+/// The bytes of a small external tensor (see [`Tensor::small_external`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExternalBytes<'a> {
+    /// The file, as the model names it.
+    pub location: &'a str,
+    pub offset: u64,
+    /// The length the model states, if it does.
+    pub length: Option<u64>,
+    /// The length the tensor's dims and dtype need.
+    pub nbytes: u64,
+}
+
+impl ExternalBytes<'_> {
+    /// A stated length must be the one the dims and dtype need.
+    pub fn check_length(&self) -> Result<(), String> {
+        match self.length {
+            Some(len) if len != self.nbytes => Err(format!(
+                "length {len} does not match the {} bytes the tensor's dims and dtype need",
+                self.nbytes
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The end of the bytes, when they lie within a file of `size` bytes.
+    pub fn end_within(&self, size: u64) -> Result<u64, String> {
+        self.offset
+            .checked_add(self.nbytes)
+            .filter(|&end| end <= size)
+            .ok_or_else(|| {
+                format!(
+                    "bytes {}..{} lie past the end of the {size}-byte file",
+                    self.offset,
+                    self.offset.saturating_add(self.nbytes)
+                )
+            })
+    }
 }
 
 /// An operator attribute value.

@@ -27,8 +27,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
-use nncost_core::graph::{Graph, TensorData};
-use nncost_core::value::MAX_TRACKED_ELEMENTS;
+use nncost_core::graph::{ExternalBytes, Graph, TensorData};
 
 use crate::error::OnnxError;
 
@@ -39,49 +38,26 @@ pub(crate) fn resolve_small_tensors(graph: &mut Graph, model_dir: &Path) -> Resu
         let Some(tensor) = &mut value.initializer else {
             continue;
         };
-        let TensorData::External {
-            location,
-            offset,
-            length,
-        } = &tensor.data
-        else {
-            continue;
-        };
-        let small = tensor.numel().is_some_and(|n| n <= MAX_TRACKED_ELEMENTS);
-        let Some(nbytes) = tensor.nbytes().filter(|_| small) else {
+        let Some(external) = tensor.small_external() else {
             continue;
         };
         let refuse = |reason: String| OnnxError::ExternalData {
             tensor: format!("initializer '{}'", value.name),
-            location: location.clone(),
+            location: external.location.to_string(),
             reason,
         };
-        if let Some(bytes) =
-            read_contained(model_dir, location, *offset, *length, nbytes).map_err(refuse)?
-        {
+        if let Some(bytes) = read_contained(model_dir, &external).map_err(refuse)? {
             tensor.data = TensorData::Raw(bytes);
         }
     }
     Ok(())
 }
 
-/// Reads `nbytes` at `offset` of `location` inside `dir`; `Ok(None)` if the
+/// Reads the tensor's bytes from its file inside `dir`; `Ok(None)` if the
 /// file does not exist.
-fn read_contained(
-    dir: &Path,
-    location: &str,
-    offset: u64,
-    length: Option<u64>,
-    nbytes: u64,
-) -> Result<Option<Bytes>, String> {
-    let relative = contained_relative_path(location)?;
-    if let Some(len) = length {
-        if len != nbytes {
-            return Err(format!(
-                "length {len} does not match the {nbytes} bytes the tensor's dims and dtype need"
-            ));
-        }
-    }
+fn read_contained(dir: &Path, external: &ExternalBytes<'_>) -> Result<Option<Bytes>, String> {
+    let relative = contained_relative_path(external.location)?;
+    external.check_length()?;
     let Some(file) = open_contained(dir, &relative)? else {
         return Ok(None);
     };
@@ -97,16 +73,8 @@ fn read_contained(
             "the file has several hard links, so it may be a name for a file elsewhere".into(),
         );
     }
-    let end = offset
-        .checked_add(nbytes)
-        .filter(|&end| end <= meta.len())
-        .ok_or_else(|| {
-            format!(
-                "bytes {offset}..{} lie past the end of the {}-byte file",
-                offset.saturating_add(nbytes),
-                meta.len()
-            )
-        })?;
+    let offset = external.offset;
+    let end = external.end_within(meta.len())?;
     let mut buf = vec![0u8; (end - offset) as usize];
     file.seek(SeekFrom::Start(offset))
         .and_then(|_| file.read_exact(&mut buf))

@@ -22,7 +22,6 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use nncost_core::graph::TensorData;
-use nncost_core::value::MAX_TRACKED_ELEMENTS;
 use nncost_core::Graph;
 use nncost_render::ModelInfo;
 
@@ -449,21 +448,10 @@ impl Reading {
         let mut pending = false;
         for i in 0..graph.values.len() {
             let value = &graph.values[i];
-            let Some(tensor) = &value.initializer else {
+            let Some(external) = value.initializer.as_ref().and_then(|t| t.small_external()) else {
                 continue;
             };
-            let TensorData::External {
-                location,
-                offset,
-                length,
-            } = &tensor.data
-            else {
-                continue;
-            };
-            let small = tensor.numel().is_some_and(|n| n <= MAX_TRACKED_ELEMENTS);
-            let Some(nbytes) = tensor.nbytes().filter(|_| small) else {
-                continue;
-            };
+            let location = external.location;
             let base = location.rsplit(['/', '\\']).next().unwrap_or(location);
             let Some(file) = (0..self.names.len())
                 .find(|&f| f != self.main && !base.is_empty() && self.names[f] == base)
@@ -476,21 +464,9 @@ impl Reading {
                     self.names[self.main], value.name
                 )))
             };
-            if let Some(len) = length {
-                if *len != nbytes {
-                    return Err(refuse(format!(
-                        "length {len} does not match the {nbytes} bytes the tensor's dims and dtype need"
-                    )));
-                }
-            }
-            let size = self.sizes[file];
-            if offset.checked_add(nbytes).is_none_or(|end| end > size) {
-                return Err(refuse(format!(
-                    "bytes {offset}..{} lie past the end of the {size}-byte file",
-                    offset.saturating_add(nbytes)
-                )));
-            }
-            let offset = *offset;
+            external.check_length().map_err(refuse)?;
+            external.end_within(self.sizes[file]).map_err(refuse)?;
+            let (offset, nbytes) = (external.offset, external.nbytes);
             match self.read(file, offset, nbytes) {
                 Ok(bytes) => {
                     let bytes = bytes.to_vec();
