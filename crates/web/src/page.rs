@@ -35,6 +35,21 @@ pub struct Choices {
 }
 
 impl Choices {
+    /// What the report gets beyond the counts, as the command line's
+    /// `--memory`, `--dtype`, `--hardware`, `--training` and
+    /// `--convention` ask it (no frozen parameters: the page has no
+    /// control for them).
+    pub fn request(&self) -> nncost_load::Request {
+        nncost_load::Request {
+            memory: self.memory,
+            dtype: self.dtype.clone(),
+            hardware: self.hardware.clone(),
+            training: self.training,
+            frozen: Vec::new(),
+            convention: self.convention.clone(),
+        }
+    }
+
     /// The choices as the page sends them:
     /// `{"dims": {"batch": 1}, "convention": "fvcore", "phase": "decode", "bound": "max",
     /// "memory": true, "hardware": "h100", "dtype": "bf16", "training": true}`.
@@ -142,15 +157,7 @@ impl Model {
             _ => analyze(graph, &options),
         }
         .map_err(|e| fail(&e))?;
-        let request = nncost_load::Request {
-            memory: choices.memory,
-            dtype: choices.dtype.clone(),
-            hardware: choices.hardware.clone(),
-            training: choices.training,
-            frozen: Vec::new(),
-            convention: choices.convention.clone(),
-        };
-        nncost_load::attach(&mut report, &request).map_err(|e| fail(&e))?;
+        nncost_load::attach(&mut report, &choices.request()).map_err(|e| fail(&e))?;
         let html = nncost_render::render_html(&report, info);
         let summary = json!({
             "format": info.format,
