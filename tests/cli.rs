@@ -308,29 +308,10 @@ fn stripped_weights_give_the_same_report() {
 /// refused, naming the tensor and the reason.
 #[test]
 fn external_data_outside_the_folder_is_refused() {
-    use nncost_onnx::proto::{data_location, StringStringEntryProto, TensorProto};
     let dir = scratch("external");
     std::fs::create_dir_all(dir.join("model")).unwrap();
     std::fs::write(dir.join("secret.bin"), [0u8; 16]).unwrap();
-    let shape = TensorProto {
-        name: "target".into(),
-        data_type: INT64,
-        dims: vec![2],
-        data_location: data_location::EXTERNAL,
-        external_data: vec![StringStringEntryProto {
-            key: "location".into(),
-            value: "../secret.bin".into(),
-        }],
-        ..Default::default()
-    };
-    let g = GraphProto {
-        name: "g".into(),
-        node: vec![node("Reshape", "r", &["x", "target"], &["y"])],
-        initializer: vec![shape],
-        input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
-        output: vec![vi("y", FLOAT, None)],
-        ..Default::default()
-    };
+    let g = reshape_by_external_target("../secret.bin");
     let path = write_model(&dir.join("model"), "m.onnx", g);
     assert_bad_input(
         &nncost(&[&path]),

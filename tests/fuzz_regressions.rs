@@ -10,6 +10,17 @@ use std::path::Path;
 use nncost_core::{analyze, AnalysisOptions};
 use nncost_render::{ModelInfo, TableOptions};
 
+/// Analyses `graph` as the targets do and, if the analysis succeeds,
+/// renders the report as JSON and as a table, which must both be made.
+fn analyse_and_render(graph: &nncost_core::Graph, options: &AnalysisOptions, path: &Path) {
+    if let Ok(report) = analyze(graph, options) {
+        let info = ModelInfo::default();
+        assert!(!nncost_render::render_json(&report, &info).is_empty());
+        let table = nncost_render::render_table(&report, &info, TableOptions::default());
+        assert!(table.contains("MACs"), "{}", path.display());
+    }
+}
+
 #[test]
 fn fuzz_crashes_stay_fixed() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
@@ -26,12 +37,7 @@ fn fuzz_crashes_stay_fixed() {
             ..AnalysisOptions::default()
         };
         for options in [AnalysisOptions::default(), bound] {
-            if let Ok(report) = analyze(&model.graph, &options) {
-                let info = ModelInfo::default();
-                assert!(!nncost_render::render_json(&report, &info).is_empty());
-                let table = nncost_render::render_table(&report, &info, TableOptions::default());
-                assert!(table.contains("MACs"), "{}", path.display());
-            }
+            analyse_and_render(&model.graph, &options, &path);
         }
     }
     assert!(ran > 0, "no regression inputs found in {}", dir.display());
@@ -60,12 +66,7 @@ fn generated_descriptions_stay_fixed() {
             dims: vec![("batch".into(), 2)],
             ..AnalysisOptions::default()
         };
-        if let Ok(report) = analyze(&graph, &bound) {
-            let info = ModelInfo::default();
-            assert!(!nncost_render::render_json(&report, &info).is_empty());
-            let table = nncost_render::render_table(&report, &info, TableOptions::default());
-            assert!(table.contains("MACs"), "{}", path.display());
-        }
+        analyse_and_render(&graph, &bound, &path);
     }
     assert!(ran > 0, "no regression inputs found in {}", dir.display());
 }

@@ -130,6 +130,13 @@ impl Scratch {
     fn join(&self, name: impl AsRef<Path>) -> PathBuf {
         self.0.join(name)
     }
+
+    /// `g` as a model file, `m.onnx`, in this folder.
+    fn write_model(&self, g: GraphProto) -> PathBuf {
+        let path = self.join("m.onnx");
+        std::fs::write(&path, encode(&model(g))).unwrap();
+        path
+    }
 }
 
 impl Drop for Scratch {
@@ -277,8 +284,7 @@ fn many_unknown_nodes_are_listed_in_linear_time() {
         output: vec![vi(&format!("v{n}"), FLOAT, None)],
         ..Default::default()
     };
-    let path = dir.join("m.onnx");
-    std::fs::write(&path, encode(&model(g))).unwrap();
+    let path = dir.write_model(g);
     let o = run_bounded(
         &[path_str(&path), "--summary"],
         None,
@@ -366,8 +372,7 @@ fn long_symbol_names_do_not_multiply_memory() {
         output: vec![vi(&format!("v{n}"), FLOAT, None)],
         ..Default::default()
     };
-    let path = dir.join("m.onnx");
-    std::fs::write(&path, encode(&model(g))).unwrap();
+    let path = dir.write_model(g);
     for format in ["table", "json"] {
         let o = run_bounded(
             &[path_str(&path), "--format", format],
@@ -390,7 +395,6 @@ fn long_symbol_names_do_not_multiply_memory() {
 /// (opening it for reading would block until a writer came).
 #[test]
 fn a_fifo_as_external_data_does_not_block() {
-    use nncost_onnx::proto::{data_location, StringStringEntryProto, TensorProto};
     let dir = scratch("fifo");
     let fifo = dir.join("shape.bin");
     let c = std::ffi::CString::new(path_str(&fifo)).unwrap();
@@ -398,27 +402,7 @@ fn a_fifo_as_external_data_does_not_block() {
     #[allow(unsafe_code)]
     let made = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
     assert_eq!(made, 0, "mkfifo");
-    let target = TensorProto {
-        name: "target".into(),
-        data_type: INT64,
-        dims: vec![2],
-        data_location: data_location::EXTERNAL,
-        external_data: vec![StringStringEntryProto {
-            key: "location".into(),
-            value: "shape.bin".into(),
-        }],
-        ..Default::default()
-    };
-    let g = GraphProto {
-        name: "g".into(),
-        node: vec![node("Reshape", "r", &["x", "target"], &["y"])],
-        initializer: vec![target],
-        input: vec![float_input("x", &[D::V(4)])],
-        output: vec![vi("y", FLOAT, None)],
-        ..Default::default()
-    };
-    let path = dir.join("m.onnx");
-    std::fs::write(&path, encode(&model(g))).unwrap();
+    let path = dir.write_model(reshape_by_external_target("shape.bin"));
     let o = run_bounded(&[path_str(&path)], None, ONE_GIB, Duration::from_secs(20));
     assert_one_line_refusal(&o, "external data 'shape.bin' refused");
     assert!(o.seconds < 5.0, "took {:.1} s", o.seconds);
@@ -437,8 +421,7 @@ fn names_with_control_characters_stay_on_one_escaped_line() {
         output: vec![vi("y", FLOAT, None)],
         ..Default::default()
     };
-    let path = dir.join("m.onnx");
-    std::fs::write(&path, encode(&model(g))).unwrap();
+    let path = dir.write_model(g);
     let o = run_bounded(&[path_str(&path)], None, ONE_GIB, Duration::from_secs(20));
     assert_one_line_refusal(&o, r"a\nnncost: error: forged\x1b[31m");
     assert!(!o.stderr.contains('\x1b'));

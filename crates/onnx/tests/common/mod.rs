@@ -95,6 +95,30 @@ pub fn ints_attr(name: &str, ints: &[i64]) -> AttributeProto {
     }
 }
 
+/// x[4] reshaped by `target`, an int64 tensor of 2 elements held in
+/// external data at `location`: a small tensor shape inference must read.
+pub fn reshape_by_external_target(location: &str) -> GraphProto {
+    let target = TensorProto {
+        name: "target".into(),
+        data_type: INT64,
+        dims: vec![2],
+        data_location: data_location::EXTERNAL,
+        external_data: vec![StringStringEntryProto {
+            key: "location".into(),
+            value: text(location),
+        }],
+        ..Default::default()
+    };
+    GraphProto {
+        name: "g".into(),
+        node: vec![node("Reshape", "r", &["x", "target"], &["y"])],
+        initializer: vec![target],
+        input: vec![vi("x", FLOAT, Some(&[D::V(4)]))],
+        output: vec![vi("y", FLOAT, None)],
+        ..Default::default()
+    }
+}
+
 pub fn graph_attr(name: &str, g: GraphProto) -> AttributeProto {
     AttributeProto {
         name: text(name),
