@@ -447,26 +447,27 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         tree: cli.tree,
         width: table_width(cli),
     };
+    // JSON and the table are written as they are made; the other formats
+    // are made whole, then written.
     let text = match cli.format {
         Format::Table => {
             emit_with(cli.output.as_deref(), &mut |w| {
                 nncost_render::render_table_to(&report, &info, table, w)
             })
             .map_err(Failure::Input)?;
-            String::new()
+            None
         }
-        Format::Markdown => nncost_render::render_markdown(
+        Format::Markdown => Some(nncost_render::render_markdown(
             &report,
             &info,
             TableOptions {
                 width: None,
                 ..table
             },
-        ),
-        Format::Csv => nncost_render::render_csv(&report, table),
-        Format::Html => nncost_render::render_html(&report, &info),
+        )),
+        Format::Csv => Some(nncost_render::render_csv(&report, table)),
+        Format::Html => Some(nncost_render::render_html(&report, &info)),
         Format::Json => {
-            // Streamed: a million nodes' report is never held whole.
             let options = nncost_render::JsonOptions {
                 by_op: cli.by_op,
                 depth: cli.depth.map(|d| d as usize),
@@ -476,12 +477,11 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
                 nncost_render::render_json_to(&report, &info, options, w)
             })
             .map_err(Failure::Input)?;
-            String::new()
+            None
         }
     };
-    // JSON and the table were written as they were made.
-    if !matches!(cli.format, Format::Json | Format::Table) {
-        emit(&text, cli.output.as_deref()).map_err(Failure::Input)?;
+    if let Some(text) = &text {
+        emit(text, cli.output.as_deref()).map_err(Failure::Input)?;
     }
     let outcome = if cli.strict && !report.is_complete() {
         Err(Failure::Strict(strict_message(&report)))
