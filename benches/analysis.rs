@@ -23,17 +23,72 @@
 //! peak RSS. `scripts/bench.py` measures the `nncost` binary end to end
 //! (wall time and peak RSS) against `onnx` + shape inference.
 //!
+//! Heap: the bench counts its allocations (a wrapper around the system
+//! allocator) and prints, from the first run of each model, the heap's
+//! peak while reading, the graph's live size once read, and the peak of
+//! the analysis (graph and report together), each in bytes per node.
+//!
 //! No criterion, on purpose: std only, to keep compile time low.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use nncost_core::hardware::{builtin_profiles, Precision};
 use nncost_core::memory::{analyze_memory, MemoryOptions};
 use nncost_core::roofline::roofline;
 use nncost_core::{analyze, AnalysisOptions};
+
+/// The system allocator, counting live bytes and their high-water mark.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to `System` unchanged; the counters are
+// bookkeeping only.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Relaxed);
+            grew(new_size);
+        }
+        p
+    }
+}
+
+fn grew(bytes: usize) {
+    let live = LIVE.fetch_add(bytes, Relaxed) + bytes;
+    PEAK.fetch_max(live, Relaxed);
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap bytes of one run: (peak while reading, live once read, peak of
+/// the analysis), above what was live before it.
+#[derive(Clone, Copy, Default)]
+struct Heap {
+    read_peak: usize,
+    graph: usize,
+    analysis_peak: usize,
+}
 
 const WARMUP_MIN_RUNS: usize = 3;
 const WARMUP_MIN_TIME: Duration = Duration::from_millis(100);
@@ -49,6 +104,7 @@ struct Stats {
     read_median: Duration,
     analyze_median: Duration,
     memory_median: Duration,
+    heap: Heap,
 }
 
 fn main() -> ExitCode {
@@ -104,6 +160,15 @@ fn main() -> ExitCode {
                     ms(s.memory_median),
                     nodes_per_s
                 );
+                let per_node = |bytes: usize| bytes as f64 / s.nodes.max(1) as f64;
+                println!(
+                    "{:<28} heap per node: reading peak {:.0} B, graph {:.0} B, analysis peak {:.0} B ({:.1} MB)",
+                    "",
+                    per_node(s.heap.read_peak),
+                    per_node(s.heap.graph),
+                    per_node(s.heap.analysis_peak),
+                    s.heap.analysis_peak as f64 / 1e6
+                );
             }
             Err(e) => {
                 failures += 1;
@@ -118,18 +183,29 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// One read + analyze + memory and roofline; returns (read time, analyze
-/// time, memory time, nodes, unsupported nodes).
-fn run_once(
-    path: &Path,
-    options: &AnalysisOptions,
-) -> Result<(Duration, Duration, Duration, usize, usize), String> {
+/// What one read + analyze + memory and roofline took.
+struct Run {
+    read: Duration,
+    analyze: Duration,
+    memory: Duration,
+    nodes: usize,
+    unsupported: usize,
+    heap: Heap,
+}
+
+fn run_once(path: &Path, options: &AnalysisOptions) -> Result<Run, String> {
+    let base = LIVE.load(Relaxed);
+    PEAK.store(base, Relaxed);
     let t0 = Instant::now();
     let model = nncost_onnx::read_file(black_box(path)).map_err(|e| format!("read: {e}"))?;
     let t1 = Instant::now();
+    let read_peak = PEAK.load(Relaxed) - base;
+    let graph = LIVE.load(Relaxed) - base;
+    PEAK.store(LIVE.load(Relaxed), Relaxed);
     let report = analyze(black_box(&model.graph), black_box(options))
         .map_err(|e| format!("analyze: {e}"))?;
     let t2 = Instant::now();
+    let analysis_peak = PEAK.load(Relaxed) - base;
     let memory = analyze_memory(black_box(&report), &MemoryOptions::default())
         .map_err(|_| "memory: overflow".to_string())?;
     let h100 = builtin_profiles()
@@ -145,7 +221,18 @@ fn run_once(
     black_box(&memory);
     drop(report);
     drop(model);
-    Ok((t1 - t0, t2 - t1, t3 - t2, nodes, unsupported))
+    Ok(Run {
+        read: t1 - t0,
+        analyze: t2 - t1,
+        memory: t3 - t2,
+        nodes,
+        unsupported,
+        heap: Heap {
+            read_peak,
+            graph,
+            analysis_peak,
+        },
+    })
 }
 
 fn bench_model(
@@ -156,10 +243,11 @@ fn bench_model(
 ) -> Result<Stats, String> {
     // Warm-up: page cache, allocator, branch predictors.
     let start = Instant::now();
-    let mut warm = 0;
-    let (mut nodes, mut unsupported) = (0, 0);
+    let first = run_once(path, options)?;
+    let (nodes, unsupported, heap) = (first.nodes, first.unsupported, first.heap);
+    let mut warm = 1;
     while warm < WARMUP_MIN_RUNS || start.elapsed() < WARMUP_MIN_TIME {
-        (_, _, _, nodes, unsupported) = run_once(path, options)?;
+        run_once(path, options)?;
         warm += 1;
     }
 
@@ -170,11 +258,11 @@ fn bench_model(
     let start = Instant::now();
     while (total.len() < min_iters || start.elapsed() < min_time) && total.len() < MAX_RUNS {
         let t = Instant::now();
-        let (r, a, m, _, _) = run_once(path, options)?;
+        let run = run_once(path, options)?;
         total.push(t.elapsed());
-        read.push(r);
-        anlz.push(a);
-        mem.push(m);
+        read.push(run.read);
+        anlz.push(run.analyze);
+        mem.push(run.memory);
     }
     total.sort_unstable();
     read.sort_unstable();
@@ -190,6 +278,7 @@ fn bench_model(
         read_median: percentile(&read, 50.0),
         analyze_median: percentile(&anlz, 50.0),
         memory_median: percentile(&mem, 50.0),
+        heap,
     })
 }
 

@@ -52,7 +52,7 @@ fn macs_by_node(r: &Report) -> Vec<(String, i128)> {
         .iter()
         .filter_map(|n| {
             let m = int(n.macs()?);
-            (m > 0).then(|| (n.op_type.clone(), m))
+            (m > 0).then(|| (n.op_type.to_string(), m))
         })
         .collect()
 }

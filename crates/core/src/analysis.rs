@@ -19,6 +19,7 @@ use crate::report::{
 use crate::shape::Dim;
 use crate::symbols::{DataSymbols, SymbolInfo, SymbolKind, SymbolScope};
 use crate::value::ValueFacts;
+use crate::Name;
 use crate::{mask, memo};
 
 /// The newest default-domain opset nncost knows; used when a model does not
@@ -417,8 +418,8 @@ impl<'g> Plan<'g> {
                 if !defined {
                     return Err(AnalysisError::UndefinedValue {
                         node: node.display_name(nid),
-                        op_type: node.op_type.clone(),
-                        value: graph.values[vid].name.clone(),
+                        op_type: node.op_type.to_string(),
+                        value: graph.values[vid].name.to_string(),
                     });
                 }
             }
@@ -477,7 +478,7 @@ impl<'g> Plan<'g> {
                     if depth + 1 > MAX_NESTING {
                         return Err(AnalysisError::NestingTooDeep {
                             node: node.display_name(nid),
-                            op_type: node.op_type.clone(),
+                            op_type: node.op_type.to_string(),
                             limit: MAX_NESTING,
                         });
                     }
@@ -749,10 +750,15 @@ impl<'g> Walk<'_, 'g> {
         };
         for &nid in &plan.order {
             let node = &graph.nodes[nid];
-            let name = format!("{prefix}{}", node.display_name(nid));
+            // The report shares the graph's name where it is the same.
+            let name = if prefix.is_empty() && !node.name.is_empty() {
+                node.name.clone()
+            } else {
+                Name::from(format!("{prefix}{}", node.display_name(nid)))
+            };
             let overflow = |_: Overflow| AnalysisError::Overflow {
-                node: name.clone(),
-                op_type: node.op_type.clone(),
+                node: name.to_string(),
+                op_type: node.op_type.to_string(),
             };
             let def = plan.defs[nid];
             let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
@@ -818,11 +824,10 @@ impl<'g> Walk<'_, 'g> {
             let inputs: Vec<InputReport> = node
                 .inputs
                 .iter()
-                .zip(&input_names)
-                .map(|(i, name)| {
+                .map(|i| {
                     let f = i.map(|v| &facts[v]);
                     InputReport {
-                        name: name.to_string(),
+                        name: i.map_or(Name::EMPTY, |v| graph.values[v].name.clone()),
                         dtype: f.and_then(|f| f.dtype),
                         shape: f.and_then(|f| f.shape.clone()),
                         constant: i.is_some_and(|v| plan.init[v].is_some()),
@@ -943,7 +948,7 @@ impl<'g> Walk<'_, 'g> {
             if let (Err(OpError::Invalid(reason)), Some(_), None, true) =
                 (&outcome, def, &self.invalid, top)
             {
-                self.invalid = Some((name.clone(), node.op_type.clone(), reason.clone()));
+                self.invalid = Some((name.to_string(), node.op_type.to_string(), reason.clone()));
             }
             let status = match (&outcome, def) {
                 (_, None) => NodeStatus::Unsupported,
@@ -1004,9 +1009,7 @@ impl<'g> Walk<'_, 'g> {
                 products,
                 outputs: out_reports,
                 status,
-                scopes: node.scopes.clone(),
-                module_classes: node.module_classes.clone(),
-                source_op: node.source_op.clone(),
+                origin: node.origin.clone(),
                 subgraphs,
             });
         }
@@ -1093,7 +1096,7 @@ fn find_producers(graph: &Graph) -> Result<Vec<Option<NodeId>>, AnalysisError> {
         for &vid in node.outputs.iter().flatten() {
             if let Some(first) = producers[vid] {
                 return Err(AnalysisError::DuplicateProducer {
-                    value: graph.values[vid].name.clone(),
+                    value: graph.values[vid].name.to_string(),
                     first: graph.nodes[first].display_name(first),
                     second: node.display_name(nid),
                 });
@@ -1163,7 +1166,7 @@ fn initial_facts(
     for &vid in &graph.inputs {
         let mut f = ValueFacts::default();
         merge_declared(&mut f, graph, vid, bind).map_err(|_| AnalysisError::Overflow {
-            node: graph.values[vid].name.clone(),
+            node: graph.values[vid].name.to_string(),
             op_type: "input".into(),
         })?;
         facts[vid] = f;
@@ -1297,30 +1300,30 @@ pub(crate) mod tests {
 
         pub(crate) fn input(mut self, name: &str, shape: Shape) -> Self {
             let id = self.id(name);
-            self.0.values[id].declared = Some(DeclaredType {
+            self.0.values[id].declared = Some(Box::new(DeclaredType {
                 dtype: Some(DType::F32),
                 shape: Some(shape),
-            });
+            }));
             self.0.inputs.push(id);
             self
         }
 
         pub(crate) fn weight(mut self, name: &str, dims: &[i64]) -> Self {
             let id = self.id(name);
-            self.0.values[id].initializer = Some(Tensor {
+            self.0.values[id].initializer = Some(Box::new(Tensor {
                 dtype: DType::F32,
                 dims: dims.to_vec(),
                 data: TensorData::Absent,
-            });
+            }));
             self
         }
 
         pub(crate) fn declare(mut self, name: &str, shape: Shape) -> Self {
             let id = self.id(name);
-            self.0.values[id].declared = Some(DeclaredType {
+            self.0.values[id].declared = Some(Box::new(DeclaredType {
                 dtype: Some(DType::F32),
                 shape: Some(shape),
-            });
+            }));
             self
         }
 
@@ -1361,10 +1364,10 @@ pub(crate) mod tests {
             shape: Option<Shape>,
         ) -> Self {
             let id = self.id(name);
-            self.0.values[id].declared = Some(DeclaredType {
+            self.0.values[id].declared = Some(Box::new(DeclaredType {
                 dtype: Some(dtype),
                 shape,
-            });
+            }));
             self.0.inputs.push(id);
             self
         }
@@ -1372,11 +1375,11 @@ pub(crate) mod tests {
         /// An integer (or boolean) initializer with its elements.
         pub(crate) fn ints(mut self, name: &str, dtype: DType, dims: &[i64], v: &[i64]) -> Self {
             let id = self.id(name);
-            self.0.values[id].initializer = Some(Tensor {
+            self.0.values[id].initializer = Some(Box::new(Tensor {
                 dtype,
                 dims: dims.to_vec(),
                 data: TensorData::Ints(v.to_vec()),
-            });
+            }));
             self
         }
 

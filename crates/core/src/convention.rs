@@ -164,7 +164,7 @@ impl Facts<'_> {
     }
 
     fn from(&self, op: &str) -> bool {
-        self.n.source_op.contains(op)
+        self.n.origin().source_op.contains(op)
     }
 
     fn is_norm(&self) -> bool {
@@ -209,7 +209,7 @@ fn count(n: &NodeReport, convention: Convention) -> Result<Poly, Overflow> {
     let cost = n.cost.as_ref().expect("a counted node");
     let f = Facts {
         n,
-        class: n.module_classes.last().map_or("", |c| &**c),
+        class: n.origin().module_classes.last().map_or("", |c| &**c),
         macs: cost.macs.clone(),
     };
     match convention {
@@ -243,7 +243,11 @@ fn torch_backward(n: &NodeReport, b: &crate::training::Backward) -> Result<Poly,
     // product, counted here half on each of the attention's two products
     // (equal when queries and values have the same width, as always in
     // torchvision).
-    if n.source_op.contains("scaled_dot_product_attention") && b.gradients > 0 {
+    if n.origin()
+        .source_op
+        .contains("scaled_dot_product_attention")
+        && b.gradients > 0
+    {
         flops = flops.checked_add(&macs)?;
     }
     Ok(flops)

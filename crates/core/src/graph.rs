@@ -5,6 +5,10 @@
 use bytes::Bytes;
 
 use crate::shape::Shape;
+use std::sync::Arc;
+
+use crate::name::Name;
+use crate::shared::Shared;
 
 /// Element types. The numbering is nncost's own; readers map their format's
 /// codes onto it.
@@ -266,37 +270,75 @@ pub struct DeclaredType {
 /// A named tensor flowing through the graph.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Value {
-    pub name: String,
-    pub declared: Option<DeclaredType>,
-    pub initializer: Option<Tensor>,
+    pub name: Name,
+    // Both boxed: most values are activations with neither, and a graph
+    // holds one `Value` per tensor (32 bytes boxed, 128 inline).
+    pub declared: Option<Box<DeclaredType>>,
+    pub initializer: Option<Box<Tensor>>,
 }
 
 /// One operator application.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Node {
-    pub name: String,
-    pub op_type: String,
+    pub name: Name,
+    pub op_type: Name,
     /// Operator set domain; the default ONNX domain is the empty string.
-    pub domain: String,
+    pub domain: Name,
     /// Positional inputs; `None` for an omitted optional input.
     pub inputs: Vec<Option<ValueId>>,
     /// Positional outputs; `None` for an omitted optional output.
     pub outputs: Vec<Option<ValueId>>,
     pub attributes: Vec<Attribute>,
+    /// Where the node came from, when the file records it (see [`Origin`]);
+    /// read through [`Node::origin`].
+    pub origin: Option<Arc<Origin>>,
+}
+
+/// Where a node came from, as its exporter recorded it. Most nodes of most
+/// files have none, so a node holds it behind an `Option<Arc>`: 8 bytes,
+/// shared with its report and, in graphs nncost builds, with every node of
+/// the same module.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Origin {
     /// The module path the exporter recorded for the node, outermost first
     /// (`layer1`, `layer1.0`, `layer1.0.conv1`: PyTorch's dynamo exporter
     /// writes it as metadata); empty when the file says nothing, and then
     /// the node's name may state it (see `report::module_levels`).
-    pub scopes: crate::shared::Shared<std::sync::Arc<str>>,
+    pub scopes: Shared<Arc<str>>,
     /// The class of each module of `scopes` (`Conv2d`, `Sequential`,
     /// `BertLayer`), as the exporter recorded it; empty when it did not.
-    pub module_classes: crate::shared::Shared<std::sync::Arc<str>>,
+    pub module_classes: Shared<Arc<str>>,
     /// The framework operation the node was exported from
     /// (`aten.scaled_dot_product_attention.default`), when recorded.
     pub source_op: String,
 }
 
+impl Origin {
+    /// What a node without a recorded origin reads.
+    pub const NONE: Origin = Origin {
+        scopes: Shared::EMPTY,
+        module_classes: Shared::EMPTY,
+        source_op: String::new(),
+    };
+
+    /// `None` when nothing is recorded, so that such nodes hold nothing.
+    pub fn shared(self) -> Option<Arc<Origin>> {
+        (self != Origin::NONE).then(|| Arc::new(self))
+    }
+
+    /// The origin behind a node's or a report's field.
+    pub fn of(field: &Option<Arc<Origin>>) -> &Origin {
+        static NONE: Origin = Origin::NONE;
+        field.as_deref().unwrap_or(&NONE)
+    }
+}
+
 impl Node {
+    /// Where the node came from ([`Origin::NONE`] when unrecorded).
+    pub fn origin(&self) -> &Origin {
+        Origin::of(&self.origin)
+    }
+
     pub fn attr(&self, name: &str) -> Option<&AttrValue> {
         self.attributes
             .iter()
@@ -309,7 +351,7 @@ impl Node {
         if self.name.is_empty() {
             format!("{}#{index}", self.op_type)
         } else {
-            self.name.clone()
+            self.name.to_string()
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod layers;
 pub mod mask;
 mod memo;
 pub mod memory;
+pub mod name;
 pub mod numfmt;
 pub mod ops;
 pub mod poly;
@@ -34,6 +35,7 @@ pub mod value;
 
 pub use analysis::{analyze, analyze_at_upper_bounds, AnalysisError, AnalysisOptions};
 pub use graph::{DType, Graph};
+pub use name::Name;
 pub use poly::{Overflow, Poly};
 pub use report::Report;
 pub use shape::{Dim, Shape};

@@ -35,8 +35,8 @@ pub(crate) struct RuleResult {
 }
 
 struct Entry {
-    op_type: String,
-    domain: String,
+    op_type: crate::Name,
+    domain: crate::Name,
     opset: i64,
     outputs: usize,
     attributes: Vec<Attribute>,

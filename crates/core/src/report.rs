@@ -3,6 +3,7 @@
 
 pub use crate::cost::Cost;
 use crate::graph::DType;
+pub use crate::name::Name;
 pub use crate::ops::Access;
 use crate::poly::Poly;
 use crate::shape::SharedShape;
@@ -19,7 +20,7 @@ pub const LEGEND: &str = "MACs = multiply-adds; FLOPs = every scalar op (1 MAC =
 /// A value's dtype and shape as inferred.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValueReport {
-    pub name: String,
+    pub name: Name,
     pub dtype: Option<DType>,
     /// `None` when the rank is unknown. For an ONNX sequence, the shape
     /// its elements share (unknown dims where they differ), as ONNX's
@@ -34,16 +35,16 @@ pub struct ValueReport {
 
 impl ValueReport {
     /// The report of a value named `name` with these facts.
-    pub fn of_facts(name: &str, facts: &crate::value::ValueFacts) -> Self {
+    pub fn of_facts(name: &Name, facts: &crate::value::ValueFacts) -> Self {
         ValueReport {
-            name: name.to_string(),
+            name: name.clone(),
             dtype: facts.dtype,
             shape: facts.shape.clone(),
             elements: facts.sequence.as_ref().map(|elements| {
                 elements
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| ValueReport::of_facts(&format!("{name}[{i}]"), f))
+                    .map(|(i, f)| ValueReport::of_facts(&format!("{name}[{i}]").into(), f))
                     .collect()
             }),
         }
@@ -54,7 +55,7 @@ impl ValueReport {
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputReport {
     /// The value's name; `""` for an optional input left out.
-    pub name: String,
+    pub name: Name,
     pub dtype: Option<DType>,
     pub shape: Option<SharedShape>,
     /// A weight or constant, known before the model runs: an initializer,
@@ -112,9 +113,9 @@ impl IncompleteKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeReport {
-    pub name: String,
-    pub op_type: String,
-    pub domain: String,
+    pub name: Name,
+    pub op_type: Name,
+    pub domain: Name,
     /// Parameter elements first consumed by this node.
     pub params: u64,
     /// Buffer elements (non-trainable state) first consumed by this node.
@@ -132,15 +133,9 @@ pub struct NodeReport {
     pub products: Option<(usize, usize)>,
     pub outputs: Vec<ValueReport>,
     pub status: NodeStatus,
-    /// The module path the file records for the node (see
-    /// [`crate::graph::Node::scopes`]); empty when it records none.
-    pub scopes: crate::shared::Shared<std::sync::Arc<str>>,
-    /// The class of each module of `scopes` (`Conv2d`), when the file
-    /// records it; empty otherwise.
-    pub module_classes: crate::shared::Shared<std::sync::Arc<str>>,
-    /// The framework operation the node was exported from, when recorded
-    /// (see [`crate::graph::Node::source_op`]).
-    pub source_op: String,
+    /// Where the node came from, when the file records it: the graph
+    /// node's own record, shared. Read through [`NodeReport::origin`].
+    pub origin: Option<std::sync::Arc<crate::graph::Origin>>,
     /// Bodies of a control-flow node (If's branches, Loop's and Scan's
     /// body), each with its own nodes; empty for other nodes. The node's
     /// own `macs`/`flops` already include its bodies' cost (times the trip
@@ -149,13 +144,20 @@ pub struct NodeReport {
 }
 
 impl NodeReport {
+    /// Where the node came from ([`Origin::NONE`](crate::graph::Origin::NONE)
+    /// when unrecorded): its module path, module classes, framework op.
+    pub fn origin(&self) -> &crate::graph::Origin {
+        crate::graph::Origin::of(&self.origin)
+    }
+
     /// The module levels of the node: the scopes the file records, else
     /// those its name states ([`module_levels`]).
     pub fn module_levels(&self) -> Vec<String> {
-        if self.scopes.is_empty() {
+        let scopes = &self.origin().scopes;
+        if scopes.is_empty() {
             module_levels(&self.name)
         } else {
-            self.scopes.iter().map(|s| s.to_string()).collect()
+            scopes.iter().map(|s| s.to_string()).collect()
         }
     }
 
@@ -172,8 +174,9 @@ impl NodeReport {
     /// The class of the module at `path` among the node's scopes
     /// (`Conv2d` for `layer1.0.conv1`), when the file records it.
     pub fn module_class(&self, path: &str) -> Option<&str> {
-        let k = self.scopes.iter().position(|s| &**s == path)?;
-        self.module_classes.get(k).map(|c| &**c)
+        let origin = self.origin();
+        let k = origin.scopes.iter().position(|s| &**s == path)?;
+        origin.module_classes.get(k).map(|c| &**c)
     }
 
     /// MACs, when the node is counted.
@@ -453,7 +456,8 @@ impl Report {
     fn module_classes(&self) -> crate::fxhash::FxHashMap<&str, &str> {
         let mut map = crate::fxhash::FxHashMap::default();
         for n in &self.nodes {
-            for (path, class) in n.scopes.iter().zip(&n.module_classes) {
+            let origin = n.origin();
+            for (path, class) in origin.scopes.iter().zip(&origin.module_classes) {
                 map.entry(&**path).or_insert(&**class);
             }
         }
@@ -519,8 +523,8 @@ impl Report {
         group_nodes(&self.nodes, |n| (n.domain.clone(), n.op_type.clone()))
             .into_iter()
             .map(|((domain, op_type), sum)| OpGroup {
-                op_type,
-                domain,
+                op_type: op_type.into(),
+                domain: domain.into(),
                 sum,
             })
             .collect()

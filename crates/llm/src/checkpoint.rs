@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 
-use nncost_core::graph::{DType, ValueId};
+use nncost_core::graph::{DType, Origin, ValueId};
 use nncost_core::layers::builder::{self, GraphBuilder};
 use nncost_core::ops::checkpoint::DOMAIN;
 use nncost_core::Graph;
@@ -184,8 +184,12 @@ impl Checkpoint {
             };
             let out: ValueId = b.node(op, &format!("{}/{op}", t.name), &[Some(input)], attrs);
             if let Some(n) = b.last_node_mut() {
-                n.domain = DOMAIN.to_string();
-                n.scopes = module_scopes(&t.name).into_iter().map(Into::into).collect();
+                n.domain = DOMAIN.into();
+                n.origin = Origin {
+                    scopes: module_scopes(&t.name).into_iter().map(Into::into).collect(),
+                    ..Origin::NONE
+                }
+                .shared();
             }
             let _ = out;
         }

@@ -3,11 +3,9 @@
 //! module path it belongs to, so the report's hierarchy is the model's and
 //! a safetensors header can be checked name by name.
 
-use nncost_core::graph::{Attribute, DType, ValueId};
+use nncost_core::graph::{Attribute, DType, Origin, ValueId};
 use nncost_core::ops::checkpoint;
 use std::sync::Arc;
-
-use nncost_core::shared::Shared;
 
 use crate::checkpoint::{Storage, Stored};
 use nncost_core::layers::builder::{self, GraphBuilder};
@@ -82,9 +80,6 @@ impl Act {
     }
 }
 
-/// A module path as nodes hold it: the modules' paths and their classes.
-type ModulePath = (Shared<Arc<str>>, Shared<Arc<str>>);
-
 pub(crate) struct Net<'s> {
     b: GraphBuilder,
     pub tensors: Vec<TensorSpec>,
@@ -93,7 +88,7 @@ pub(crate) struct Net<'s> {
     modules: Vec<(String, &'static str)>,
     /// `modules` as nodes hold it, one entry per module entered (every node
     /// of a module shares it; leaving restores the parent's).
-    shared: Vec<ModulePath>,
+    shared: Vec<Arc<Origin>>,
     /// How a checkpoint stores each tensor, when one was read.
     storage: Option<&'s Storage>,
 }
@@ -121,12 +116,16 @@ impl<'s> Net<'s> {
     pub fn enter(&mut self, child: &str, class: &'static str) {
         let path = self.path(child);
         let (mut scopes, mut classes) = match self.shared.last() {
-            Some((s, c)) => (s.to_vec(), c.to_vec()),
+            Some(o) => (o.scopes.to_vec(), o.module_classes.to_vec()),
             None => (Vec::new(), Vec::new()),
         };
         scopes.push(Arc::from(path.as_str()));
         classes.push(Arc::from(class));
-        self.shared.push((scopes.into(), classes.into()));
+        self.shared.push(Arc::new(Origin {
+            scopes: scopes.into(),
+            module_classes: classes.into(),
+            source_op: String::new(),
+        }));
         self.modules.push((path, class));
     }
 
@@ -169,10 +168,9 @@ impl<'s> Net<'s> {
             None => op.to_string(),
         };
         let out = self.b.node_in(domain, op, &name, inputs, attrs);
-        let (scopes, classes) = self.shared.last().cloned().unwrap_or_default();
+        let origin = self.shared.last().cloned();
         if let Some(n) = self.b.last_node_mut() {
-            n.scopes = scopes;
-            n.module_classes = classes;
+            n.origin = origin;
         }
         out
     }

@@ -32,8 +32,10 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use nncost_core::graph::{
-    AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Tensor, Value, ValueId,
+    AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Origin, Tensor, Value,
+    ValueId,
 };
+use nncost_core::name::Interner;
 use nncost_core::shape::Dim;
 use nncost_core::shared::Shared;
 
@@ -144,6 +146,8 @@ pub(crate) fn convert_main_graph(
 struct Builder {
     graph: Graph,
     ids: NameMap<ValueId>,
+    /// Operator types and domains: one allocation each per graph.
+    repeated: Interner,
 }
 
 impl Builder {
@@ -159,7 +163,7 @@ impl Builder {
             Entry::Occupied(e) => Ok((*e.get(), false)),
             Entry::Vacant(e) => {
                 let id = self.graph.add_value(Value {
-                    name: utf8(e.key(), what)?.to_string(),
+                    name: utf8(e.key(), what)?.into(),
                     ..Value::default()
                 });
                 e.insert(id);
@@ -226,6 +230,7 @@ fn convert_graph(
             ..Graph::default()
         },
         ids: name_map(defined),
+        repeated: Interner::default(),
     };
     add_initializers(&mut b, initializer, sparse_initializer, cx)?;
     add_inputs(&mut b, input)?;
@@ -314,7 +319,7 @@ fn convert_graph(
         rename_placeholders(&mut declared, |_| Dim::Unknown);
         // An output's own declaration is the most authoritative one.
         if let Some(t) = declared {
-            b.graph.values[id].declared = Some(t);
+            b.graph.values[id].declared = Some(Box::new(t));
         }
         outputs.push(id);
     }
@@ -327,7 +332,7 @@ fn convert_graph(
             rename_placeholders(&mut t, |_| Dim::Unknown);
             let v = &mut b.graph.values[id];
             if v.declared.is_none() {
-                v.declared = t;
+                v.declared = t.map(Box::new);
             }
         }
     }
@@ -366,10 +371,10 @@ fn add_initializer(
 ) -> Result<(), OnnxError> {
     let (id, new) = b.intern(name, what)?;
     if !new {
-        let name = b.graph.values[id].name.clone();
+        let name = b.graph.values[id].name.to_string();
         return Err(OnnxError::DuplicateInitializer(name));
     }
-    b.graph.values[id].initializer = Some(tensor);
+    b.graph.values[id].initializer = Some(Box::new(tensor));
     Ok(())
 }
 
@@ -400,7 +405,7 @@ fn add_inputs(b: &mut Builder, input: &mut [ValueInfoProto]) -> Result<(), OnnxE
         let base = nncost_core::symbols::symbol_base(&lossy(&name), "");
         rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
         let (id, new) = b.intern(name, || format!("the name of graph input #{i}"))?;
-        b.graph.values[id].declared = declared;
+        b.graph.values[id].declared = declared.map(Box::new);
         // Only initializers and earlier inputs exist yet: an existing name is
         // a weight, or an input listed twice and already recorded.
         if new {
@@ -453,7 +458,7 @@ fn redefinition(
     id: ValueId,
     index: NodeId,
 ) -> OnnxError {
-    let value = b.graph.values[id].name.clone();
+    let value = b.graph.values[id].name.to_string();
     let n = &protos[index];
     let (node, op) = (display(&n.name, &n.op_type, index), lossy(&n.op_type));
     if id >= pass.first {
@@ -537,15 +542,18 @@ fn convert_node(
     }
     let (scopes, module_classes, source_op) = torch_modules(metadata_props);
     Ok(Node {
-        name: name_text.to_string(),
-        op_type: op_text.to_string(),
-        domain: domain.to_string(),
+        name: name_text.into(),
+        op_type: b.repeated.name(op_text),
+        domain: b.repeated.name(domain),
         inputs,
         outputs,
         attributes,
-        scopes: shared_names(scopes),
-        module_classes: shared_names(module_classes),
-        source_op,
+        origin: Origin {
+            scopes: shared_names(scopes),
+            module_classes: shared_names(module_classes),
+            source_op,
+        }
+        .shared(),
     })
 }
 

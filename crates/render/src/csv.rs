@@ -112,9 +112,9 @@ pub fn render(report: &Report, options: TableOptions) -> String {
         };
         let mut fields = vec![
             (i + 1).to_string(),
-            n.name.clone(),
-            n.op_type.clone(),
-            n.domain.clone(),
+            n.name.to_string(),
+            n.op_type.to_string(),
+            n.domain.to_string(),
             shapes.join(" "),
             n.params.to_string(),
             n.buffers.to_string(),

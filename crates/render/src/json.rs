@@ -147,7 +147,7 @@ pub fn render_to(
                             NodeStatus::Incomplete { kind, .. } => Some(kind.as_str()),
                             _ => None,
                         };
-                        json!({"node": n.name, "op_type": n.op_type, "kind": kind, "reason": reason})
+                        json!({"node": n.name.as_str(), "op_type": n.op_type.as_str(), "kind": kind, "reason": reason})
                     })
                     .collect(),
             ),
@@ -549,7 +549,7 @@ fn push_str(out: &mut String, s: &str) {
 
 fn value(v: &ValueReport) -> Value {
     let mut out = json!({
-        "name": v.name,
+        "name": v.name.as_str(),
         "dtype": v.dtype.map(|d| d.name()),
         "shape": v.shape.as_ref().map(|s| s.iter().map(dim).collect::<Vec<_>>()),
     });

@@ -147,8 +147,8 @@ pub fn render_json(
                     .map_or(Value::Null, |c| integer(c.max(0) as u128))
             };
             json!({
-                "name": n.name,
-                "op_type": n.op_type,
+                "name": n.name.as_str(),
+                "op_type": n.op_type.as_str(),
                 "params": n.params,
                 "buffers": n.buffers,
                 "macs": count(n.macs()),

@@ -104,7 +104,7 @@ pub fn live_memory_chart(report: &Report, m: &MemoryReport) -> String {
         .map(|(k, _)| k)
     {
         let name = k.checked_sub(1).map_or("the inputs".to_string(), |i| {
-            report.nodes[m.file_order.order[i]].name.clone()
+            report.nodes[m.file_order.order[i]].name.to_string()
         });
         let _ = write!(
             svg,

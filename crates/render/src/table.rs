@@ -339,8 +339,8 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         let n = &report.nodes[i];
         let mut row = vec![
             (i + 1).to_string(),
-            n.name.clone(),
-            n.op_type.clone(),
+            n.name.to_string(),
+            n.op_type.to_string(),
             output_text(n),
             count(n.params as i128, options),
             cost_text(n.macs(), &n.status, options),
@@ -449,11 +449,11 @@ fn body_rows(
         for c in &s.nodes {
             k += 1;
             let num = format!("{number}.{k}");
-            let name: String = c.name.clone();
+            let name = &c.name;
             rows.push(vec![
                 num.clone(),
                 format!("{indent}{name}"),
-                c.op_type.clone(),
+                c.op_type.to_string(),
                 output_text(c),
                 count(c.params as i128, options),
                 cost_text(c.macs(), &c.status, options),

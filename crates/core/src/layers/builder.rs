@@ -60,9 +60,9 @@ impl GraphBuilder {
     ) -> ValueId {
         let name = self.unique(name);
         self.graph.add_value(Value {
-            name,
-            declared,
-            initializer: init,
+            name: name.into(),
+            declared: declared.map(Box::new),
+            initializer: init.map(Box::new),
         })
     }
 
@@ -173,14 +173,12 @@ impl GraphBuilder {
         let out = self.value(name, None, None);
         self.graph.nodes.push(Node {
             name: self.graph.values[out].name.clone(),
-            op_type: op_type.to_string(),
-            domain: domain.to_string(),
+            op_type: op_type.into(),
+            domain: domain.into(),
             inputs: inputs.to_vec(),
             outputs: vec![Some(out)],
             attributes,
-            scopes: Default::default(),
-            module_classes: Default::default(),
-            source_op: String::new(),
+            origin: None,
         });
         out
     }

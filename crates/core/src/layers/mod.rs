@@ -274,8 +274,8 @@ pub fn infer_typed(
         .find(|n| n.status != NodeStatus::Counted)
     {
         return Err(LayerError::Engine {
-            node: n.name.clone(),
-            op_type: n.op_type.clone(),
+            node: n.name.to_string(),
+            op_type: n.op_type.to_string(),
             reason: match &n.status {
                 NodeStatus::Incomplete { reason, .. } => reason.clone(),
                 _ => format!("no rule for {}", n.op_type),

@@ -274,7 +274,7 @@ fn buffers(
         let reads = reads_of(n);
         let mut read_buffers: Vec<usize> = reads
             .iter()
-            .filter_map(|name| buffer_of.get(name.as_str()).copied())
+            .filter_map(|name| buffer_of.get(name).copied())
             .collect();
         read_buffers.sort_unstable();
         read_buffers.dedup();
@@ -447,12 +447,12 @@ fn schedule_of(
 
 /// Names a node reads from outside: its inputs, and for a control-flow
 /// node every name its bodies read that no body node makes.
-fn reads_of(n: &NodeReport) -> Vec<String> {
-    let mut names: Vec<String> = n
+fn reads_of(n: &NodeReport) -> Vec<&str> {
+    let mut names: Vec<&str> = n
         .inputs
         .iter()
         .filter(|i| !i.name.is_empty() && !i.constant)
-        .map(|i| i.name.clone())
+        .map(|i| i.name.as_str())
         .collect();
     let mut made: std::collections::HashSet<&str> = Default::default();
     let mut stack: Vec<&NodeReport> = vec![n];
@@ -468,7 +468,7 @@ fn reads_of(n: &NodeReport) -> Vec<String> {
     while let Some(b) = stack.pop() {
         for i in &b.inputs {
             if !i.name.is_empty() && !i.constant && !made.contains(i.name.as_str()) {
-                names.push(i.name.clone());
+                names.push(i.name.as_str());
             }
         }
         stack.extend(b.subgraphs.iter().flat_map(|s| &s.nodes));

@@ -947,20 +947,20 @@ mod tests {
         let w = g.add_value(Value {
             name: "w".into(),
             declared: None,
-            initializer: Some(Tensor {
+            initializer: Some(Box::new(Tensor {
                 dtype: DType::I8,
                 dims: vec![16, 8],
                 data: TensorData::Absent,
-            }),
+            })),
         });
         let s = g.add_value(Value {
             name: "s".into(),
             declared: None,
-            initializer: Some(Tensor {
+            initializer: Some(Box::new(Tensor {
                 dtype: DType::F32,
                 dims: vec![],
                 data: TensorData::Absent,
-            }),
+            })),
         });
         let y = g.add_value(Value {
             name: "y".into(),

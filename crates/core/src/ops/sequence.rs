@@ -1039,7 +1039,7 @@ mod tests {
         let node = Node {
             name: "n".into(),
             op_type: op.into(),
-            domain: String::new(),
+            domain: Default::default(),
             inputs: (0..inputs.len())
                 .map(|i| inputs[i].as_ref().map(|_| i))
                 .collect(),
@@ -1051,9 +1051,7 @@ mod tests {
                     value: v.clone(),
                 })
                 .collect(),
-            scopes: Default::default(),
-            module_classes: Default::default(),
-            source_op: String::new(),
+            origin: None,
         };
         let def = lookup("", op).expect("op is registered");
         let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();
@@ -1100,10 +1098,10 @@ mod tests {
         /// A float32 graph input with dims like `["batch", "seq", "192"]`.
         fn input(mut self, name: &str, shape: &[&str]) -> Self {
             let id = self.id(name);
-            self.graph.values[id].declared = Some(DeclaredType {
+            self.graph.values[id].declared = Some(Box::new(DeclaredType {
                 dtype: Some(DType::F32),
                 shape: Some(dims(shape)),
-            });
+            }));
             self.graph.inputs.push(id);
             self
         }
@@ -1111,10 +1109,10 @@ mod tests {
         /// An int64 scalar graph input (its value is not known).
         fn int_scalar_input(mut self, name: &str) -> Self {
             let id = self.id(name);
-            self.graph.values[id].declared = Some(DeclaredType {
+            self.graph.values[id].declared = Some(Box::new(DeclaredType {
                 dtype: Some(DType::I64),
                 shape: Some(Vec::new()),
-            });
+            }));
             self.graph.inputs.push(id);
             self
         }
@@ -1123,11 +1121,11 @@ mod tests {
         fn ints(mut self, name: &str, shape: &[i64], values: &[i64]) -> Self {
             let id = self.id(name);
             let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            self.graph.values[id].initializer = Some(Tensor {
+            self.graph.values[id].initializer = Some(Box::new(Tensor {
                 dtype: DType::I64,
                 dims: shape.to_vec(),
                 data: TensorData::Raw(Bytes::from(raw)),
-            });
+            }));
             self
         }
 

@@ -73,11 +73,11 @@ impl NodeTest {
         let name = self.next_name();
         self.push_input(
             Value {
-                name,
-                declared: Some(DeclaredType {
+                name: name.into(),
+                declared: Some(Box::new(DeclaredType {
                     dtype: Some(dtype),
                     shape: Some(shape),
-                }),
+                })),
                 initializer: None,
             },
             true,
@@ -90,7 +90,7 @@ impl NodeTest {
         let name = self.next_name();
         self.push_input(
             Value {
-                name,
+                name: name.into(),
                 ..Value::default()
             },
             true,
@@ -108,13 +108,13 @@ impl NodeTest {
         let name = self.next_name();
         self.push_input(
             Value {
-                name,
+                name: name.into(),
                 declared: None,
-                initializer: Some(Tensor {
+                initializer: Some(Box::new(Tensor {
                     dtype,
                     dims: dims.to_vec(),
                     data: TensorData::Absent,
-                }),
+                })),
             },
             false,
         );
@@ -127,13 +127,13 @@ impl NodeTest {
         let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.push_input(
             Value {
-                name,
+                name: name.into(),
                 declared: None,
-                initializer: Some(Tensor {
+                initializer: Some(Box::new(Tensor {
                     dtype: DType::I64,
                     dims: vec![values.len() as i64],
                     data: TensorData::Raw(Bytes::from(raw)),
-                }),
+                })),
             },
             false,
         );
@@ -145,13 +145,13 @@ impl NodeTest {
         let name = self.next_name();
         self.push_input(
             Value {
-                name,
+                name: name.into(),
                 declared: None,
-                initializer: Some(Tensor {
+                initializer: Some(Box::new(Tensor {
                     dtype: DType::F32,
                     dims: dims.to_vec(),
                     data: TensorData::Floats(values.to_vec()),
-                }),
+                })),
             },
             false,
         );
@@ -192,7 +192,7 @@ impl NodeTest {
     pub fn run_outputs(mut self, n_outputs: usize) -> Outcome {
         for k in 0..n_outputs {
             let id = self.graph.add_value(Value {
-                name: format!("out{k}"),
+                name: format!("out{k}").into(),
                 ..Value::default()
             });
             self.node.outputs.push(Some(id));

@@ -154,7 +154,7 @@ pub fn run_rule(
     let node = Node {
         name: "n".into(),
         op_type: op.into(),
-        domain: String::new(),
+        domain: Default::default(),
         inputs: (0..inputs.len())
             .map(|i| inputs[i].as_ref().map(|_| i))
             .collect(),
@@ -166,9 +166,7 @@ pub fn run_rule(
                 value: v.clone(),
             })
             .collect(),
-        scopes: Default::default(),
-        module_classes: Default::default(),
-        source_op: String::new(),
+        origin: None,
     };
     let def = lookup("", op).expect("op is registered");
     let names: Vec<String> = (0..inputs.len()).map(|i| format!("in{i}")).collect();
@@ -212,10 +210,10 @@ impl GraphBuilder {
     /// A float32 graph input with dims like `["batch", "3", "224"]`.
     pub fn input(&mut self, name: &str, shape: &[&str]) -> &mut Self {
         let id = self.id(name);
-        self.graph.values[id].declared = Some(DeclaredType {
+        self.graph.values[id].declared = Some(Box::new(DeclaredType {
             dtype: Some(DType::F32),
             shape: Some(dims(shape)),
-        });
+        }));
         self.graph.inputs.push(id);
         self
     }
@@ -234,11 +232,11 @@ impl GraphBuilder {
     /// An initializer of any dtype with the given storage.
     pub fn init(&mut self, name: &str, dtype: DType, shape: &[i64], data: TensorData) -> &mut Self {
         let id = self.id(name);
-        self.graph.values[id].initializer = Some(Tensor {
+        self.graph.values[id].initializer = Some(Box::new(Tensor {
             dtype,
             dims: shape.to_vec(),
             data,
-        });
+        }));
         self
     }
 
@@ -252,9 +250,10 @@ impl GraphBuilder {
         let node = Node {
             name: outputs
                 .first()
-                .map_or(String::new(), |o| format!("{op}:{o}")),
+                .map_or(String::new(), |o| format!("{op}:{o}"))
+                .into(),
             op_type: op.into(),
-            domain: String::new(),
+            domain: Default::default(),
             inputs: inputs
                 .iter()
                 .map(|i| (!i.is_empty()).then(|| self.id(i)))
@@ -267,9 +266,7 @@ impl GraphBuilder {
                     value: v.clone(),
                 })
                 .collect(),
-            scopes: Default::default(),
-            module_classes: Default::default(),
-            source_op: String::new(),
+            origin: None,
         };
         self.graph.nodes.push(node);
         self
@@ -320,7 +317,7 @@ impl GraphRun {
         self.report
             .nodes
             .iter()
-            .map(|n| (n.name.clone(), n.status.clone()))
+            .map(|n| (n.name.to_string(), n.status.clone()))
             .collect()
     }
 }
