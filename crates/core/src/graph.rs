@@ -167,8 +167,8 @@ impl Tensor {
     }
 
     /// Where the elements lie, for a tensor stored in an external file and
-    /// small enough for shape inference to read (at most
-    /// [`MAX_TRACKED_ELEMENTS`](crate::value::MAX_TRACKED_ELEMENTS)): what
+    /// small enough for shape inference to read (see
+    /// [`constant_elements_read`](crate::value::constant_elements_read)): what
     /// the command line reads from the model's folder and the web page from
     /// the files dropped with the model. `None` for any other tensor.
     pub fn small_external(&self) -> Option<ExternalBytes<'_>> {
@@ -182,7 +182,7 @@ impl Tensor {
         };
         let small = self
             .numel()
-            .is_some_and(|n| n <= crate::value::MAX_TRACKED_ELEMENTS);
+            .is_some_and(|n| crate::value::constant_elements_read(self.dtype, n));
         let nbytes = self.nbytes().filter(|_| small)?;
         Some(ExternalBytes {
             location,

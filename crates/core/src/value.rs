@@ -11,6 +11,28 @@ use crate::shape::{Dim, SharedShape};
 /// of a handful of elements; weights are never read.
 pub const MAX_TRACKED_ELEMENTS: u64 = 4096;
 
+/// Largest float constant (initializer or `Constant`) whose elements are
+/// read. Float constants that size tensors are a handful of elements
+/// (Resize scales, Range bounds, a fill value); larger ones are weights,
+/// biases and norm parameters, and decoding those cost more memory than
+/// the whole graph (8 bytes per element, for every small weight of the
+/// model). Floats computed in the graph are tracked up to
+/// [`MAX_TRACKED_ELEMENTS`] like integers.
+pub const MAX_TRACKED_FLOAT_CONSTANT: u64 = 64;
+
+/// Whether the elements of a constant of this type and size are read:
+/// integers (and booleans) up to [`MAX_TRACKED_ELEMENTS`], floats up to
+/// [`MAX_TRACKED_FLOAT_CONSTANT`]. Readers may leave the elements of any
+/// other constant out.
+pub fn constant_elements_read(dtype: DType, numel: u64) -> bool {
+    let most = if dtype.is_float() {
+        MAX_TRACKED_FLOAT_CONSTANT
+    } else {
+        MAX_TRACKED_ELEMENTS
+    };
+    numel <= most
+}
+
 /// Known elements of a small tensor, in row-major order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConstValue {
@@ -126,11 +148,11 @@ impl ValueFacts {
     }
 
     /// Facts of a constant tensor, reading its elements only if it is small
-    /// and stored inline.
+    /// (see [`constant_elements_read`]) and stored inline.
     pub fn of_tensor(t: &Tensor) -> Self {
         let shape = t.dims.iter().map(|&d| Dim::int(d)).collect();
         let value = match t.numel() {
-            Some(n) if n <= MAX_TRACKED_ELEMENTS => decode_elements(t, n as usize),
+            Some(n) if constant_elements_read(t.dtype, n) => decode_elements(t, n as usize),
             _ => None,
         };
         ValueFacts {

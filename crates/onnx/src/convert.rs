@@ -349,6 +349,7 @@ fn add_initializers(
 ) -> Result<(), OnnxError> {
     for (i, t) in initializer.iter_mut().enumerate() {
         let name = mem::take(&mut t.name);
+        leave_out_unread_elements(t);
         let tensor = convert_tensor(t, cx.payloads, || format!("initializer '{}'", lossy(&name)))?;
         add_initializer(b, name, tensor, || format!("the name of initializer #{i}"))?;
     }
@@ -361,6 +362,33 @@ fn add_initializers(
         })?;
     }
     Ok(())
+}
+
+/// Leaves out the elements of an initializer that core never reads (a
+/// float weight of more than a few elements, see `constant_elements_read`).
+/// Whether read from a file or from memory, a model's graph is the same,
+/// and holds no weight bytes: a model of many small weights would
+/// otherwise hold them twice, in the file and copied on the heap (the
+/// large ones are slices of the file and would cost nothing, but nothing
+/// reads them either). Attribute tensors are kept whole: the `ai.onnx.ml`
+/// tree ensembles read them at any size.
+fn leave_out_unread_elements(t: &mut TensorProto) {
+    let Some(dtype) = crate::dtype::dtype_from_code(t.data_type) else {
+        return;
+    };
+    let numel = t
+        .dims
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(u64::try_from(d).ok()?));
+    if numel.is_none_or(|n| nncost_core::value::constant_elements_read(dtype, n)) {
+        return;
+    }
+    t.raw_data = None;
+    t.float_data = Vec::new();
+    t.double_data = Vec::new();
+    t.int32_data = Vec::new();
+    t.int64_data = Vec::new();
+    t.uint64_data = Vec::new();
 }
 
 fn add_initializer(

@@ -101,6 +101,17 @@ fn refuse(kind: Counted) -> Result<(), DecodeError> {
     check_wire_type(WireType::EndGroup, WireType::StartGroup)
 }
 
+/// Makes room for one more element of a node's list: exactly one while
+/// the list is short, the usual doubling after. Most nodes have one to
+/// three inputs, one output and a few attributes, and a `Vec`'s first
+/// growth makes room for four: 128 bytes for a single input's name, 1 KB
+/// for a single attribute, for each of a million nodes.
+fn room_for_one<T>(list: &mut Vec<T>) {
+    if list.len() == list.capacity() && list.len() < 4 {
+        list.reserve_exact(1);
+    }
+}
+
 impl Message for GraphProto {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         message::encode_repeated(1, &self.node, buf);
@@ -182,8 +193,14 @@ impl Message for NodeProto {
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         match tag {
-            1 => pb_bytes::merge_repeated(wire_type, &mut self.input, buf, ctx),
-            2 => pb_bytes::merge_repeated(wire_type, &mut self.output, buf, ctx),
+            1 => {
+                room_for_one(&mut self.input);
+                pb_bytes::merge_repeated(wire_type, &mut self.input, buf, ctx)
+            }
+            2 => {
+                room_for_one(&mut self.output);
+                pb_bytes::merge_repeated(wire_type, &mut self.output, buf, ctx)
+            }
             3 => pb_bytes::merge(wire_type, &mut self.name, buf, ctx),
             4 => pb_bytes::merge(wire_type, &mut self.op_type, buf, ctx),
             5 => {
@@ -191,6 +208,7 @@ impl Message for NodeProto {
                     refuse(Counted::AttributesOnOneNode)?;
                 }
                 count_one(Counted::Attributes)?;
+                room_for_one(&mut self.attribute);
                 message::merge_repeated(wire_type, &mut self.attribute, buf, ctx)
             }
             7 => pb_bytes::merge(wire_type, &mut self.domain, buf, ctx),
