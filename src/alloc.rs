@@ -18,6 +18,33 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 
+/// `mi_option_purge_delay` in mimalloc.h's `mi_option_e` (the Rust binding
+/// declares no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// mimalloc's default before this is set (mimalloc.h and options.c of the
+/// vendored v3): used to check that option 15 is the purge delay.
+const DEFAULT_PURGE_DELAY_MS: std::ffi::c_long = 1000;
+
+/// Gives memory freed by one phase back to the system within 10 ms instead
+/// of mimalloc's default second (and ten for whole arena blocks). The read
+/// phase frees the decoded protobuf just before the analysis allocates
+/// about as much in other sizes; with the default delay the freed pages
+/// stayed committed through the run, and the peak was the sum of the two
+/// phases (the 10^5-node chain: 139 MB peak RSS for 76 MB of heap; 92 MB
+/// with this). Called first thing in `main`.
+pub(crate) fn return_freed_memory_promptly() {
+    // SAFETY: plain calls into mimalloc's option table, which it reads and
+    // writes atomically; the option's current value is checked first so
+    // that a renumbered enum in a later mimalloc changes nothing.
+    #[allow(unsafe_code)]
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == DEFAULT_PURGE_DELAY_MS {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10);
+        }
+    }
+}
+
 pub(crate) struct Allocator;
 
 // SAFETY: every method forwards to mimalloc's with the same arguments; on

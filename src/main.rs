@@ -227,6 +227,7 @@ pub(crate) enum Failure {
 }
 
 fn main() -> ExitCode {
+    alloc::return_freed_memory_promptly();
     // A panic is a bug in nncost, never the user's fault: report it in one
     // line, with where it happened, instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {
