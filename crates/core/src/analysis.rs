@@ -432,10 +432,17 @@ impl<'g> Plan<'g> {
                 forwarded_values[*out] = true;
             }
         }
+        // Looked up once per distinct operator: readers give a graph's equal
+        // operator names one allocation, so its address stands for them.
+        let mut by_name: FxHashMap<(usize, usize), Option<&'static OpDef>> = FxHashMap::default();
         let defs: Vec<Option<&'static OpDef>> = graph
             .nodes
             .iter()
-            .map(|n| ops::lookup(&n.domain, &n.op_type))
+            .map(|n| {
+                *by_name
+                    .entry((n.domain.id(), n.op_type.id()))
+                    .or_insert_with(|| ops::lookup(&n.domain, &n.op_type))
+            })
             .collect();
 
         // Bodies, which may read any value of this graph by name.
