@@ -24,11 +24,10 @@
 //!   `unlink_chunk`) at every allocation.
 //! - Each value name is hashed once when defined and once per use.
 
-use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::mem;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 use nncost_core::graph::{
@@ -75,7 +74,7 @@ pub(crate) struct Payloads {
     copy_up_to: usize,
     /// Where copies go: blocks shared by many payloads, so that 90,000 small
     /// initializers cost a few hundred allocations, not 90,000.
-    arena: RefCell<BytesMut>,
+    arena: Mutex<BytesMut>,
 }
 
 /// Size of an arena block (more when a payload needs more).
@@ -94,15 +93,22 @@ impl Payloads {
     pub(crate) fn copy_up_to(n: usize) -> Payloads {
         Payloads {
             copy_up_to: n,
-            arena: RefCell::new(BytesMut::new()),
+            arena: Mutex::new(BytesMut::new()),
         }
+    }
+
+    /// The longest payload copied.
+    pub(crate) fn copy_limit(&self) -> usize {
+        self.copy_up_to
     }
 
     pub(crate) fn take(&self, b: Bytes) -> Bytes {
         if b.is_empty() || b.len() > self.copy_up_to {
             return b;
         }
-        let mut arena = self.arena.borrow_mut();
+        // A lock (`Payloads` is shared with the decoder, which must be
+        // `Sync`), never contended: the reader has one thread.
+        let mut arena = self.arena.lock().unwrap_or_else(|e| e.into_inner());
         // `split` below leaves the arena empty with the block's unused
         // capacity; start a new block when that is too small.
         if arena.capacity() < b.len() {
@@ -133,8 +139,10 @@ impl Scope<'_> {
     }
 }
 
-/// Converts the top-level graph, taking from `g` what the result keeps.
-pub(crate) fn convert_main_graph(
+/// Converts a decoded top-level graph, taking from `g` what the result
+/// keeps. (Files are converted while decoded instead, see `streamed.rs`.)
+#[cfg(test)]
+fn convert_main_graph(
     g: &mut GraphProto,
     opsets: &OpsetImports,
     payloads: &Payloads,
@@ -200,6 +208,8 @@ fn node_what(name: &[u8], op_type: &[u8], index: NodeId) -> String {
     )
 }
 
+/// Converts a decoded graph (a subgraph, or a main graph built in memory),
+/// taking from `g` what the result keeps.
 fn convert_graph(
     g: &mut GraphProto,
     cx: Ctx<'_>,
@@ -207,7 +217,7 @@ fn convert_graph(
     parent: Option<&Scope<'_>>,
 ) -> Result<Graph, OnnxError> {
     let GraphProto {
-        node: protos,
+        node,
         name,
         initializer,
         input,
@@ -221,147 +231,482 @@ fn convert_graph(
     let defined = initializer.len()
         + sparse_initializer.len()
         + input.len()
-        + protos.iter().map(|n| n.output.len()).sum::<usize>();
-    let mut b = Builder {
-        graph: Graph {
-            name: utf8(name, || "a graph name".to_string())?.to_string(),
-            opsets: cx.opsets.clone(),
-            values: Vec::with_capacity(defined),
-            ..Graph::default()
-        },
-        ids: name_map(defined),
-        repeated: Interner::default(),
-    };
-    add_initializers(&mut b, initializer, sparse_initializer, cx)?;
-    add_inputs(&mut b, input)?;
+        + node.iter().map(|n| n.output.len()).sum::<usize>();
+    let mut parts = GraphParts::with_capacity(depth, defined, node.len());
+    parts.name = mem::take(name);
+    for t in initializer.iter_mut() {
+        parts.initializer(mem::take(t), cx.payloads)?;
+    }
+    for s in sparse_initializer.iter_mut() {
+        parts.sparse_initializer(mem::take(s))?;
+    }
+    for vi in input.iter_mut() {
+        parts.input(mem::take(vi))?;
+    }
+    for n in node.iter_mut() {
+        parts.node(mem::take(n), cx.payloads)?;
+    }
+    parts.outputs = mem::take(output);
+    parts.value_info = mem::take(value_info);
+    parts.finish(cx, parent)
+}
 
-    // One pass over the nodes converts each while its message is in cache:
-    // inputs already defined are resolved, then outputs registered. Files
-    // list nodes in topological order almost always, so nearly every input
-    // resolves here, often to a value defined a moment ago (a hash-table
-    // slot still in cache). What cannot be done yet waits in `later`.
-    let mut pass = NodePass {
-        first: b.graph.values.len(),
-        producer: Vec::new(),
-        later: Vec::new(),
-    };
-    let mut nodes = Vec::with_capacity(protos.len());
-    for index in 0..protos.len() {
-        match convert_node(&mut protos[index], index, &mut b, &mut pass, cx) {
-            Ok(node) => nodes.push(node),
-            Err(Failure::Error(e)) => return Err(e),
-            Err(Failure::Redefines(id)) => return Err(redefinition(&b, protos, &pass, id, index)),
+/// One graph as its parts are read, in whatever order the file lists them,
+/// and the graph they make.
+///
+/// Each part is converted as it arrives and its protobuf dropped, so that
+/// no graph is ever held twice: the main graph is fed straight from the
+/// decoder, a node or an initializer at a time (`streamed.rs`), a subgraph
+/// from its decoded lists. Exporters write nodes first, then initializers,
+/// then inputs, but any order is valid protobuf, so nothing here depends on
+/// it:
+///
+/// - A value is made when it is defined (by an initializer, a graph input
+///   or a node output), and single assignment is checked then, against
+///   what defined it before.
+/// - A node input names a value defined so far (in sorted files, nearly
+///   always an earlier node's output: a hash-table slot still in cache), or
+///   waits for the end (`later`), as do subgraphs, which may read any name
+///   of the graph.
+/// - At the end the values are numbered as if the parts had come in the
+///   order initializers, inputs, nodes, so the graph is the same whatever
+///   the file's order.
+pub(crate) struct GraphParts {
+    depth: usize,
+    pub(crate) name: Bytes,
+    b: Builder,
+    nodes: Vec<Node>,
+    /// What defines each value, by id.
+    defs: Vec<Defs>,
+    /// Values defined by dense and by sparse initializers, and listed as
+    /// graph inputs, in the order read.
+    dense: Vec<ValueId>,
+    sparse: Vec<ValueId>,
+    listed_inputs: Vec<ValueId>,
+    inputs_read: usize,
+    /// (node, what) left for when every name of the graph is known, in
+    /// node order.
+    later: Vec<(NodeId, Later)>,
+    /// Nodes with subgraph attributes, kept whole until then.
+    bodies: Vec<NodeProto>,
+    pub(crate) outputs: Vec<ValueInfoProto>,
+    pub(crate) value_info: Vec<ValueInfoProto>,
+}
+
+/// What defines a value; for the single-assignment checks.
+#[derive(Clone, Copy, Default)]
+struct Defs {
+    producer: Option<NodeId>,
+    initializer: bool,
+    input: bool,
+}
+
+/// What a node's conversion leaves for the end of the graph.
+enum Later {
+    /// Input `slot` names no value defined so far: a later part's (an
+    /// initializer or input after the nodes, an unsorted node), an
+    /// enclosing graph's value, or nothing.
+    Input { slot: usize, name: Bytes },
+    /// Attribute `attr` of `bodies[body]` holds subgraphs.
+    Subgraphs { body: usize, attr: usize },
+}
+
+impl GraphParts {
+    pub(crate) fn new(depth: usize) -> GraphParts {
+        GraphParts::with_capacity(depth, 0, 0)
+    }
+
+    /// Room for `values` values and `nodes` nodes; both must count parts
+    /// actually decoded, never a size the file merely states.
+    fn with_capacity(depth: usize, values: usize, nodes: usize) -> GraphParts {
+        GraphParts {
+            depth,
+            name: Bytes::new(),
+            b: Builder {
+                graph: Graph {
+                    values: Vec::with_capacity(values),
+                    ..Graph::default()
+                },
+                ids: name_map(values),
+                repeated: Interner::default(),
+            },
+            nodes: Vec::with_capacity(nodes),
+            defs: Vec::with_capacity(values),
+            dense: Vec::new(),
+            sparse: Vec::new(),
+            listed_inputs: Vec::new(),
+            inputs_read: 0,
+            later: Vec::new(),
+            bodies: Vec::new(),
+            outputs: Vec::new(),
+            value_info: Vec::new(),
         }
     }
 
-    // Everything this graph defines is now in `ids`; subgraphs see it.
-    let scope = Scope {
-        names: &b.ids,
-        parent,
-    };
-    let mut outer_refs = Vec::new();
-    for (index, what) in pass.later {
+    /// The value named `name`, made if new; `what` names the field in a
+    /// UTF-8 error.
+    fn define(
+        &mut self,
+        name: Bytes,
+        what: impl FnOnce() -> String,
+    ) -> Result<(ValueId, bool), OnnxError> {
+        let (id, new) = self.b.intern(name, what)?;
+        if new {
+            self.defs.push(Defs::default());
+        }
+        Ok((id, new))
+    }
+
+    fn value_name(&self, id: ValueId) -> String {
+        self.b.graph.values[id].name.to_string()
+    }
+
+    /// Node `f`'s name and operator, for messages.
+    fn node_and_op(&self, f: NodeId) -> (String, String) {
+        let n = &self.nodes[f];
+        (n.display_name(f), n.op_type.to_string())
+    }
+
+    pub(crate) fn initializer(
+        &mut self,
+        mut t: TensorProto,
+        payloads: &Payloads,
+    ) -> Result<(), OnnxError> {
+        let index = self.dense.len();
+        let name = mem::take(&mut t.name);
+        leave_out_unread_elements(&mut t);
+        let tensor = convert_tensor(&mut t, payloads, || {
+            format!("initializer '{}'", lossy(&name))
+        })?;
+        let id =
+            self.add_initializer(name, tensor, || format!("the name of initializer #{index}"))?;
+        self.dense.push(id);
+        Ok(())
+    }
+
+    pub(crate) fn sparse_initializer(&mut self, mut s: SparseTensorProto) -> Result<(), OnnxError> {
+        let index = self.sparse.len();
+        let name = s.values.as_mut().map(|v| mem::take(&mut v.name));
+        let name = name.unwrap_or_default();
+        let tensor = convert_sparse(&mut s, || format!("sparse initializer '{}'", lossy(&name)))?;
+        let id = self.add_initializer(name, tensor, || {
+            format!("the name of sparse initializer #{index}")
+        })?;
+        self.sparse.push(id);
+        Ok(())
+    }
+
+    fn add_initializer(
+        &mut self,
+        name: Bytes,
+        tensor: Tensor,
+        what: impl FnOnce() -> String,
+    ) -> Result<ValueId, OnnxError> {
+        let (id, _) = self.define(name, what)?;
+        let d = self.defs[id];
+        if let Some(f) = d.producer {
+            let (node, op) = self.node_and_op(f);
+            let value = self.value_name(id);
+            return Err(OnnxError::InitializerIsNodeOutput { value, node, op });
+        }
+        if d.initializer {
+            return Err(OnnxError::DuplicateInitializer(self.value_name(id)));
+        }
+        // A graph input of the same name (always so before IR 4,
+        // overridable defaults after) is a weight, not something fed.
+        self.defs[id].initializer = true;
+        self.b.graph.values[id].initializer = Some(Box::new(tensor));
+        Ok(id)
+    }
+
+    pub(crate) fn input(&mut self, mut vi: ValueInfoProto) -> Result<(), OnnxError> {
+        let index = self.inputs_read;
+        self.inputs_read += 1;
+        let name = mem::take(&mut vi.name);
+        let mut declared = convert_type(vi.r#type.as_ref(), || {
+            format!("graph input '{}'", lossy(&name))
+        })?;
+        // paddle2onnx names every dynamic dim `?`: each of an input's is
+        // its own size, `<input>_<axis>` (`x_2`, `x_3`), not one shared one.
+        let base = nncost_core::symbols::symbol_base(&lossy(&name), "");
+        rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
+        let (id, _) = self.define(name, || format!("the name of graph input #{index}"))?;
+        if let Some(f) = self.defs[id].producer {
+            let (node, op) = self.node_and_op(f);
+            let value = self.value_name(id);
+            return Err(OnnxError::InputIsNodeOutput { value, node, op });
+        }
+        self.b.graph.values[id].declared = declared.map(Box::new);
+        // An input listed twice is fed once.
+        if !self.defs[id].input {
+            self.defs[id].input = true;
+            self.listed_inputs.push(id);
+        }
+        Ok(())
+    }
+
+    /// Converts a node: resolves the inputs defined so far, converts the
+    /// attributes (but subgraphs), then gives every output name a value with
+    /// this node as its only producer (ONNX graphs are in single-assignment
+    /// form). The output names move into the name index.
+    pub(crate) fn node(&mut self, mut n: NodeProto, payloads: &Payloads) -> Result<(), OnnxError> {
+        let index = self.nodes.len();
         let NodeProto {
             input,
+            output,
             name,
             op_type,
             attribute,
-            ..
-        } = &mut protos[index];
-        match what {
-            Later::Input(slot) => {
-                let value = &input[slot];
-                if let Some(id) = b.get(value) {
-                    nodes[index].inputs[slot] = Some(id);
-                } else if parent.is_some_and(|p| p.defines(value)) {
-                    outer_refs.push((index, slot, value.clone()));
+            domain,
+            metadata_props,
+        } = &mut n;
+        let what = || node_what(name, op_type, index);
+        let name_text = utf8(name, || format!("the name of node #{index}"))?;
+        let op_text = utf8(op_type, || format!("the op_type of node #{index}"))?;
+        let domain = utf8(domain, || format!("the domain of {}", what()))?;
+        let mut inputs = Vec::with_capacity(input.len());
+        for (slot, value) in input.iter_mut().enumerate() {
+            // A name that matches was checked for UTF-8 when it was created.
+            let id = if value.is_empty() {
+                None
+            } else {
+                self.b.get(value)
+            };
+            if id.is_none() && !value.is_empty() {
+                let name = mem::take(value);
+                self.later.push((index, Later::Input { slot, name }));
+            }
+            inputs.push(id);
+        }
+        let mut attributes = Vec::with_capacity(attribute.len());
+        let mut has_bodies = false;
+        for (i, a) in attribute.iter_mut().enumerate() {
+            let attr = utf8(&a.name, || format!("an attribute name of {}", what()))?.to_string();
+            let value = match attr_kind(a) {
+                Some(at::GRAPH | at::GRAPHS) => {
+                    let body = self.bodies.len();
+                    self.later.push((index, Later::Subgraphs { body, attr: i }));
+                    has_bodies = true;
+                    AttrValue::Other
+                }
+                kind => {
+                    let what = || format!("attribute '{attr}' of {}", what());
+                    convert_attr(a, kind, payloads, what)?
+                }
+            };
+            attributes.push(Attribute { name: attr, value });
+        }
+        let mut outputs = Vec::with_capacity(output.len());
+        for (slot, out) in output.iter_mut().enumerate() {
+            if out.is_empty() {
+                outputs.push(None);
+                continue;
+            }
+            let (id, new) =
+                self.define(mem::take(out), || format!("output {slot} of {}", what()))?;
+            if !new {
+                let value = self.value_name(id);
+                let (node, op) = (display(name, op_type, index), lossy(op_type));
+                let d = self.defs[id];
+                return Err(if let Some(f) = d.producer {
+                    let (first, first_op) = self.node_and_op(f);
+                    OnnxError::DuplicateProducer {
+                        value,
+                        first,
+                        first_op,
+                        second: node,
+                        second_op: op,
+                    }
+                } else if d.initializer {
+                    OnnxError::InitializerIsNodeOutput { value, node, op }
                 } else {
-                    return Err(OnnxError::UndefinedValue {
-                        node: display(name, op_type, index),
-                        op: lossy(op_type),
-                        value: lossy(value),
-                    });
+                    OnnxError::InputIsNodeOutput { value, node, op }
+                });
+            }
+            self.defs[id].producer = Some(index);
+            outputs.push(Some(id));
+        }
+        let (scopes, module_classes, source_op) = torch_modules(metadata_props);
+        let node = Node {
+            name: name_text.into(),
+            op_type: self.b.repeated.name(op_text),
+            domain: self.b.repeated.name(domain),
+            inputs,
+            outputs,
+            attributes,
+            origin: Origin {
+                scopes: shared_names(scopes),
+                module_classes: shared_names(module_classes),
+                source_op,
+            }
+            .shared(),
+        };
+        self.nodes.push(node);
+        if has_bodies {
+            self.bodies.push(n);
+        }
+        Ok(())
+    }
+
+    /// Numbers the values as if the parts had come in the order
+    /// initializers (dense, then sparse), inputs, nodes: what a subgraph,
+    /// fed in that order, has already. Every value was defined by exactly
+    /// one of those parts (an input that is also an initializer counts as
+    /// the initializer).
+    fn renumber(&mut self) {
+        let n = self.b.graph.values.len();
+        let mut order: Vec<ValueId> = Vec::with_capacity(n);
+        order.extend(&self.dense);
+        order.extend(&self.sparse);
+        let defs = &self.defs;
+        order.extend(self.listed_inputs.iter().filter(|&&v| !defs[v].initializer));
+        for node in &self.nodes {
+            order.extend(node.outputs.iter().flatten());
+        }
+        if order.len() != n || order.iter().enumerate().all(|(new, &old)| new == old) {
+            return;
+        }
+        let mut new_id = vec![0; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old] = new;
+        }
+        let mut old_values = mem::take(&mut self.b.graph.values);
+        self.b.graph.values = order
+            .iter()
+            .map(|&old| mem::take(&mut old_values[old]))
+            .collect();
+        self.defs = order.iter().map(|&old| self.defs[old]).collect();
+        for id in self.b.ids.values_mut() {
+            *id = new_id[*id];
+        }
+        for v in &mut self.listed_inputs {
+            *v = new_id[*v];
+        }
+        for node in &mut self.nodes {
+            for v in node.inputs.iter_mut().chain(&mut node.outputs).flatten() {
+                *v = new_id[*v];
+            }
+        }
+    }
+
+    /// Finishes the top-level graph (see [`GraphParts::finish`]).
+    pub(crate) fn finish_main(
+        self,
+        opsets: &OpsetImports,
+        payloads: &Payloads,
+    ) -> Result<Graph, OnnxError> {
+        self.finish(Ctx { opsets, payloads }, None)
+    }
+
+    /// Resolves what waited, converts the subgraphs, and applies the
+    /// declarations of the graph's outputs and `value_info`.
+    fn finish(mut self, cx: Ctx<'_>, parent: Option<&Scope<'_>>) -> Result<Graph, OnnxError> {
+        self.renumber();
+        let GraphParts {
+            depth,
+            name,
+            mut b,
+            mut nodes,
+            defs,
+            listed_inputs,
+            later,
+            mut bodies,
+            mut outputs,
+            value_info,
+            ..
+        } = self;
+        b.graph.name = utf8(&name, || "a graph name".to_string())?.to_string();
+        b.graph.opsets = cx.opsets.clone();
+        // Everything this graph defines is now in `ids`; subgraphs see it.
+        let scope = Scope {
+            names: &b.ids,
+            parent,
+        };
+        let mut outer_refs = Vec::new();
+        for (index, what) in later {
+            match what {
+                Later::Input { slot, name } => {
+                    if let Some(id) = b.get(&name) {
+                        nodes[index].inputs[slot] = Some(id);
+                    } else if parent.is_some_and(|p| p.defines(&name)) {
+                        outer_refs.push((index, slot, name));
+                    } else {
+                        return Err(OnnxError::UndefinedValue {
+                            node: nodes[index].display_name(index),
+                            op: nodes[index].op_type.to_string(),
+                            value: lossy(&name),
+                        });
+                    }
+                }
+                Later::Subgraphs { body, attr } => {
+                    let n = &mut bodies[body];
+                    let ctx = AttrCtx {
+                        node: &n.name,
+                        op_type: &n.op_type,
+                        index,
+                        scope: &scope,
+                        cx,
+                        depth,
+                    };
+                    let value = convert_graph_attr(&mut n.attribute[attr], &ctx)?;
+                    nodes[index].attributes[attr].value = value;
                 }
             }
-            Later::Subgraphs(a) => {
-                let ctx = AttrCtx {
-                    node: name,
-                    op_type,
-                    index,
-                    scope: &scope,
-                    cx,
-                    depth,
-                };
-                let attr = &mut nodes[index].attributes[a];
-                attr.value = convert_graph_attr(&mut attribute[a], &ctx)?;
+        }
+        for o in outputs.iter() {
+            if !scope.defines(&o.name) {
+                return Err(OnnxError::UndefinedOutput {
+                    value: lossy(&o.name),
+                });
             }
         }
-    }
-    for o in output.iter() {
-        if !scope.defines(&o.name) {
-            return Err(OnnxError::UndefinedOutput {
-                value: lossy(&o.name),
-            });
+        // Outer-scope names become producer-less values of this graph.
+        // Interned only now, when `scope` (which borrows the name index) is
+        // done.
+        for (node, slot, name) in outer_refs {
+            let (id, _) = b.intern(name, || format!("input {slot} of node #{node}"))?;
+            nodes[node].inputs[slot] = Some(id);
         }
-    }
-    // Outer-scope names become producer-less values of this graph. Interned
-    // only now, when `scope` (which borrows the name index) is done.
-    for (node, slot, name) in outer_refs {
-        let (id, _) = b.intern(name, || format!("input {slot} of node #{node}"))?;
-        nodes[node].inputs[slot] = Some(id);
-    }
-    let mut outputs = Vec::with_capacity(output.len());
-    for (i, o) in output.iter_mut().enumerate() {
-        let name = mem::take(&mut o.name);
-        let (id, _) = b.intern(name, || format!("the name of graph output #{i}"))?;
-        let value = &b.graph.values[id].name;
-        let mut declared = convert_type(o.r#type.as_ref(), || format!("graph output '{value}'"))?;
-        rename_placeholders(&mut declared, |_| Dim::Unknown);
-        // An output's own declaration is the most authoritative one.
-        if let Some(t) = declared {
-            b.graph.values[id].declared = Some(Box::new(t));
-        }
-        outputs.push(id);
-    }
-    for vi in value_info.iter() {
-        // A name that matches was checked for UTF-8; one that does not is
-        // not used.
-        if let Some(id) = b.get(&vi.name) {
+        let mut graph_outputs = Vec::with_capacity(outputs.len());
+        for (i, o) in outputs.iter_mut().enumerate() {
+            let name = mem::take(&mut o.name);
+            let (id, _) = b.intern(name, || format!("the name of graph output #{i}"))?;
             let value = &b.graph.values[id].name;
-            let mut t = convert_type(vi.r#type.as_ref(), || format!("value_info '{value}'"))?;
-            rename_placeholders(&mut t, |_| Dim::Unknown);
-            let v = &mut b.graph.values[id];
-            if v.declared.is_none() {
-                v.declared = t.map(Box::new);
+            let mut declared =
+                convert_type(o.r#type.as_ref(), || format!("graph output '{value}'"))?;
+            rename_placeholders(&mut declared, |_| Dim::Unknown);
+            // An output's own declaration is the most authoritative one.
+            if let Some(t) = declared {
+                b.graph.values[id].declared = Some(Box::new(t));
+            }
+            graph_outputs.push(id);
+        }
+        for vi in value_info.iter() {
+            // A name that matches was checked for UTF-8; one that does not is
+            // not used.
+            if let Some(id) = b.get(&vi.name) {
+                let value = &b.graph.values[id].name;
+                let mut t = convert_type(vi.r#type.as_ref(), || format!("value_info '{value}'"))?;
+                rename_placeholders(&mut t, |_| Dim::Unknown);
+                let v = &mut b.graph.values[id];
+                if v.declared.is_none() {
+                    v.declared = t.map(Box::new);
+                }
             }
         }
+        // Inputs that are also initializers are weights, not fed.
+        b.graph.inputs = listed_inputs
+            .into_iter()
+            .filter(|&v| !defs[v].initializer)
+            .collect();
+        // A streamed graph's lists grew by doubling: up to half of them
+        // spare, through the whole analysis.
+        nodes.shrink_to_fit();
+        b.graph.values.shrink_to_fit();
+        b.graph.nodes = nodes;
+        b.graph.outputs = graph_outputs;
+        Ok(b.graph)
     }
-    b.graph.nodes = nodes;
-    b.graph.outputs = outputs;
-    Ok(b.graph)
-}
-
-fn add_initializers(
-    b: &mut Builder,
-    initializer: &mut [TensorProto],
-    sparse_initializer: &mut [SparseTensorProto],
-    cx: Ctx<'_>,
-) -> Result<(), OnnxError> {
-    for (i, t) in initializer.iter_mut().enumerate() {
-        let name = mem::take(&mut t.name);
-        leave_out_unread_elements(t);
-        let tensor = convert_tensor(t, cx.payloads, || format!("initializer '{}'", lossy(&name)))?;
-        add_initializer(b, name, tensor, || format!("the name of initializer #{i}"))?;
-    }
-    for (i, s) in sparse_initializer.iter_mut().enumerate() {
-        let name = s.values.as_mut().map(|v| mem::take(&mut v.name));
-        let name = name.unwrap_or_default();
-        let tensor = convert_sparse(s, || format!("sparse initializer '{}'", lossy(&name)))?;
-        add_initializer(b, name, tensor, || {
-            format!("the name of sparse initializer #{i}")
-        })?;
-    }
-    Ok(())
 }
 
 /// Leaves out the elements of an initializer that core never reads (a
@@ -391,21 +736,6 @@ fn leave_out_unread_elements(t: &mut TensorProto) {
     t.uint64_data = Vec::new();
 }
 
-fn add_initializer(
-    b: &mut Builder,
-    name: Bytes,
-    tensor: Tensor,
-    what: impl FnOnce() -> String,
-) -> Result<(), OnnxError> {
-    let (id, new) = b.intern(name, what)?;
-    if !new {
-        let name = b.graph.values[id].name.to_string();
-        return Err(OnnxError::DuplicateInitializer(name));
-    }
-    b.graph.values[id].initializer = Some(Box::new(tensor));
-    Ok(())
-}
-
 /// The dim name `?`, which paddle2onnx writes for every dynamic dim of
 /// every value, stands for no particular size: each is replaced by
 /// `fresh(axis)`.
@@ -418,171 +748,6 @@ fn rename_placeholders(declared: &mut Option<DeclaredType>, fresh: impl Fn(usize
             *d = fresh(axis);
         }
     }
-}
-
-/// Graph inputs. Those that are also initializers (always so before IR 4;
-/// overridable defaults after) are weights, not something the user feeds.
-fn add_inputs(b: &mut Builder, input: &mut [ValueInfoProto]) -> Result<(), OnnxError> {
-    for (i, vi) in input.iter_mut().enumerate() {
-        let name = mem::take(&mut vi.name);
-        let mut declared = convert_type(vi.r#type.as_ref(), || {
-            format!("graph input '{}'", lossy(&name))
-        })?;
-        // paddle2onnx names every dynamic dim `?`: each of an input's is
-        // its own size, `<input>_<axis>` (`x_2`, `x_3`), not one shared one.
-        let base = nncost_core::symbols::symbol_base(&lossy(&name), "");
-        rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
-        let (id, new) = b.intern(name, || format!("the name of graph input #{i}"))?;
-        b.graph.values[id].declared = declared.map(Box::new);
-        // Only initializers and earlier inputs exist yet: an existing name is
-        // a weight, or an input listed twice and already recorded.
-        if new {
-            b.graph.inputs.push(id);
-        }
-    }
-    Ok(())
-}
-
-/// State of the pass over a graph's nodes.
-struct NodePass {
-    /// Values from `first` on are node outputs, `producer[id - first]` the
-    /// node that made value `id`; those before are initializers and inputs.
-    first: ValueId,
-    producer: Vec<NodeId>,
-    /// (node, what) left for when the graph's every name is known, in node
-    /// order.
-    later: Vec<(NodeId, Later)>,
-}
-
-/// What a node's conversion leaves for later.
-enum Later {
-    /// Input `slot` names no value defined so far: a later node's output
-    /// (unsorted graph), an enclosing graph's value, or nothing.
-    Input(usize),
-    /// Attribute `a` holds subgraphs, which may read any name of this
-    /// graph.
-    Subgraphs(usize),
-}
-
-/// Why a node's conversion stopped.
-enum Failure {
-    Error(OnnxError),
-    /// The node outputs value `id`, which already exists; the caller, who
-    /// sees all nodes, builds the error.
-    Redefines(ValueId),
-}
-
-impl From<OnnxError> for Failure {
-    fn from(e: OnnxError) -> Failure {
-        Failure::Error(e)
-    }
-}
-
-/// The error for node `index` producing value `id`, which already exists.
-fn redefinition(
-    b: &Builder,
-    protos: &[NodeProto],
-    pass: &NodePass,
-    id: ValueId,
-    index: NodeId,
-) -> OnnxError {
-    let value = b.graph.values[id].name.to_string();
-    let n = &protos[index];
-    let (node, op) = (display(&n.name, &n.op_type, index), lossy(&n.op_type));
-    if id >= pass.first {
-        let f = pass.producer[id - pass.first];
-        let fp = &protos[f];
-        OnnxError::DuplicateProducer {
-            value,
-            first: display(&fp.name, &fp.op_type, f),
-            first_op: lossy(&fp.op_type),
-            second: node,
-            second_op: op,
-        }
-    } else if b.graph.values[id].initializer.is_some() {
-        OnnxError::InitializerIsNodeOutput { value, node, op }
-    } else {
-        OnnxError::InputIsNodeOutput { value, node, op }
-    }
-}
-
-/// Converts node `index`: resolves the inputs defined so far, converts the
-/// attributes (but subgraphs), then gives every output name a value with
-/// this node as its only producer (ONNX graphs are in single-assignment
-/// form). Takes from `n` what the node keeps; the output names move into
-/// the name index.
-fn convert_node(
-    n: &mut NodeProto,
-    index: NodeId,
-    b: &mut Builder,
-    pass: &mut NodePass,
-    cx: Ctx<'_>,
-) -> Result<Node, Failure> {
-    let NodeProto {
-        input,
-        output,
-        name,
-        op_type,
-        attribute,
-        domain,
-        metadata_props,
-    } = n;
-    let what = || node_what(name, op_type, index);
-    let name_text = utf8(name, || format!("the name of node #{index}"))?;
-    let op_text = utf8(op_type, || format!("the op_type of node #{index}"))?;
-    let domain = utf8(domain, || format!("the domain of {}", what()))?;
-    let mut inputs = Vec::with_capacity(input.len());
-    for (slot, value) in input.iter().enumerate() {
-        // A name that matches was checked for UTF-8 when it was created.
-        let id = if value.is_empty() { None } else { b.get(value) };
-        if id.is_none() && !value.is_empty() {
-            pass.later.push((index, Later::Input(slot)));
-        }
-        inputs.push(id);
-    }
-    let mut attributes = Vec::with_capacity(attribute.len());
-    for (i, a) in attribute.iter_mut().enumerate() {
-        let attr = utf8(&a.name, || format!("an attribute name of {}", what()))?.to_string();
-        let value = match attr_kind(a) {
-            Some(at::GRAPH | at::GRAPHS) => {
-                pass.later.push((index, Later::Subgraphs(i)));
-                AttrValue::Other
-            }
-            kind => {
-                let what = || format!("attribute '{attr}' of {}", what());
-                convert_attr(a, kind, cx.payloads, what)?
-            }
-        };
-        attributes.push(Attribute { name: attr, value });
-    }
-    let mut outputs = Vec::with_capacity(output.len());
-    for (slot, out) in output.iter_mut().enumerate() {
-        if out.is_empty() {
-            outputs.push(None);
-            continue;
-        }
-        let (id, new) = b.intern(mem::take(out), || format!("output {slot} of {}", what()))?;
-        if !new {
-            return Err(Failure::Redefines(id));
-        }
-        pass.producer.push(index);
-        outputs.push(Some(id));
-    }
-    let (scopes, module_classes, source_op) = torch_modules(metadata_props);
-    Ok(Node {
-        name: name_text.into(),
-        op_type: b.repeated.name(op_text),
-        domain: b.repeated.name(domain),
-        inputs,
-        outputs,
-        attributes,
-        origin: Origin {
-            scopes: shared_names(scopes),
-            module_classes: shared_names(module_classes),
-            source_op,
-        }
-        .shared(),
-    })
 }
 
 /// Names as a shared list; most exports have none, which costs nothing.

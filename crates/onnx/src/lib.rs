@@ -16,6 +16,7 @@ mod file_buf;
 mod limited;
 pub mod proto;
 mod reader;
+mod streamed;
 mod tensor;
 
 pub use convert::MAX_SUBGRAPH_DEPTH;

@@ -29,7 +29,7 @@ use crate::proto::{GraphProto, NodeProto};
 
 /// What is counted, over the whole model (subgraphs and all).
 #[derive(Clone, Copy)]
-enum Counted {
+pub(crate) enum Counted {
     Nodes,
     Attributes,
     /// On the node being decoded (not counted in `COUNTS`).
@@ -83,7 +83,7 @@ pub(crate) fn take_limit_hit() -> Option<OnnxError> {
 
 /// Counts one more element of `kind`, refusing it (before it is decoded)
 /// if the model already holds as many as the limit.
-fn count_one(kind: Counted) -> Result<(), DecodeError> {
+pub(crate) fn count_one(kind: Counted) -> Result<(), DecodeError> {
     let mut counts = COUNTS.get();
     let slot = &mut counts[kind as usize];
     if *slot < kind.limit() {
@@ -98,6 +98,11 @@ fn count_one(kind: Counted) -> Result<(), DecodeError> {
 /// reader reports the hit instead.
 fn refuse(kind: Counted) -> Result<(), DecodeError> {
     LIMIT_HIT.set(Some(kind));
+    stop_decoding()
+}
+
+/// An error that stops the decoder, for a reason kept elsewhere.
+pub(crate) fn stop_decoding() -> Result<(), DecodeError> {
     check_wire_type(WireType::EndGroup, WireType::StartGroup)
 }
 

@@ -3,14 +3,14 @@
 use std::fs::File;
 use std::path::Path;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use nncost_core::graph::OpsetImports;
 use prost::{DecodeError, Message};
 
-use crate::convert::{convert_main_graph, Payloads};
+use crate::convert::Payloads;
 use crate::error::{utf8, OnnxError};
 use crate::file_buf::{FileBuf, LARGE_PAYLOAD};
-use crate::proto::ModelProto;
+use crate::streamed::ModelReader;
 use crate::Model;
 
 /// Reads an ONNX model from a buffer. Tensor payloads in the result are
@@ -22,9 +22,7 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
     if bytes.is_empty() {
         return Err(OnnxError::EmptyInput);
     }
-    crate::limited::reset_counts();
-    let proto = ModelProto::decode(bytes).map_err(decode_error)?;
-    to_model(proto, &Payloads::shared())
+    decode(bytes, Payloads::shared())
 }
 
 /// Reads an ONNX model file. Weights are never read into memory: the file is
@@ -53,18 +51,14 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
     let mut buf = FileBuf::new(file, Bytes::from_owner(map));
-    crate::limited::reset_counts();
-    let decoded = ModelProto::decode(&mut buf);
+    // Short payloads are slices of the reader's heap blocks: copy those the
+    // model keeps, so that the blocks go once decoded.
+    let decoded = decode(&mut buf, Payloads::copy_up_to(LARGE_PAYLOAD));
     // After a read error the decoder saw zeros: report the real cause.
     if let Some(e) = buf.take_error() {
         return Err(io(e));
     }
-    // Short payloads are slices of the reader's heap blocks: copy those the
-    // model keeps, so that the blocks go with the protobuf.
-    let mut model = to_model(
-        decoded.map_err(decode_error)?,
-        &Payloads::copy_up_to(LARGE_PAYLOAD),
-    )?;
+    let mut model = decoded?;
     // Small tensors a shape computation may need can live in external
     // files beside the model; weights never are read.
     let dir = path
@@ -75,28 +69,25 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     Ok(model)
 }
 
-fn decode_error(e: DecodeError) -> OnnxError {
-    if let Some(limit) = crate::limited::take_limit_hit() {
-        return limit;
+/// Decodes a model, converting its main graph as it goes (see
+/// `streamed.rs`), then what the graph waited for.
+fn decode(buf: impl Buf, payloads: Payloads) -> Result<Model, OnnxError> {
+    crate::limited::reset_counts();
+    let mut reader = ModelReader::new(payloads);
+    if let Err(e) = reader.merge(buf) {
+        return Err(reader.error.take().unwrap_or_else(|| decode_error(e)));
     }
-    let msg = e.to_string();
-    // prost prefixes every message with this; the variant already says it.
-    let reason = msg
-        .strip_prefix("failed to decode Protobuf message: ")
-        .unwrap_or(&msg);
-    OnnxError::Decode(reason.to_string())
-}
-
-/// Consumes the protobuf: the conversion takes what it keeps, and the rest
-/// is freed at the end, in one go (see `convert.rs` for why).
-fn to_model(mut proto: ModelProto, payloads: &Payloads) -> Result<Model, OnnxError> {
-    let ir_version = proto.ir_version;
-    let graph_proto = proto
-        .graph
-        .as_mut()
-        .ok_or(OnnxError::NoGraph { ir_version })?;
-    let opsets = proto
-        .opset_import
+    let ModelReader {
+        ir_version,
+        producer_name,
+        producer_version,
+        opset_import,
+        graph,
+        payloads,
+        ..
+    } = reader;
+    let graph = graph.ok_or(OnnxError::NoGraph { ir_version })?;
+    let opsets = opset_import
         .iter()
         .enumerate()
         .map(|(i, o)| {
@@ -105,11 +96,9 @@ fn to_model(mut proto: ModelProto, payloads: &Payloads) -> Result<Model, OnnxErr
         })
         .collect::<Result<_, OnnxError>>()?;
     let opsets = OpsetImports(opsets);
-    let graph = convert_main_graph(graph_proto, &opsets, payloads)?;
-    let producer_name = utf8(&proto.producer_name, || "the producer name".to_string())?;
-    let producer_version = utf8(&proto.producer_version, || {
-        "the producer version".to_string()
-    })?;
+    let graph = graph.finish_main(&opsets, &payloads)?;
+    let producer_name = utf8(&producer_name, || "the producer name".to_string())?;
+    let producer_version = utf8(&producer_version, || "the producer version".to_string())?;
     let producer = [producer_name.trim(), producer_version.trim()]
         .iter()
         .filter(|s| !s.is_empty())
@@ -122,4 +111,16 @@ fn to_model(mut proto: ModelProto, payloads: &Payloads) -> Result<Model, OnnxErr
         producer,
         opsets,
     })
+}
+
+fn decode_error(e: DecodeError) -> OnnxError {
+    if let Some(limit) = crate::limited::take_limit_hit() {
+        return limit;
+    }
+    let msg = e.to_string();
+    // prost prefixes every message with this; the variant already says it.
+    let reason = msg
+        .strip_prefix("failed to decode Protobuf message: ")
+        .unwrap_or(&msg);
+    OnnxError::Decode(reason.to_string())
 }
