@@ -610,3 +610,67 @@ fn too_many_attributes_are_refused_while_decoding() {
         "more than 4,096 attributes on one node: nncost accepts at most 4,096"
     );
 }
+
+/// The fields of a graph may come in any order, and a `graph` field may
+/// come in pieces (protobuf merges them): the graph read is the same, with
+/// the same value numbers, as from the usual order (nodes, initializers,
+/// inputs, outputs, value descriptions).
+#[test]
+fn the_order_of_a_graphs_fields_does_not_change_the_graph() {
+    let mut m = conv_model();
+    let g = m.graph.as_mut().unwrap();
+    g.node.push(node("Relu", "relu1", &["y"], &["z"]));
+    g.output = vec![vi("z", FLOAT, None)];
+    g.value_info = vec![vi(
+        "y",
+        FLOAT,
+        Some(&[D::P("N"), D::V(4), D::V(6), D::V(6)]),
+    )];
+    let whole = read_bytes(encode(&m)).unwrap();
+    assert_eq!(whole.graph.nodes.len(), 2);
+    let g = m.graph.take().unwrap();
+    let piece = |fill: &dyn Fn(&mut GraphProto)| {
+        let mut p = GraphProto::default();
+        fill(&mut p);
+        encode(&ModelProto {
+            graph: Some(p),
+            ..Default::default()
+        })
+    };
+    let conv = || {
+        piece(&|p| {
+            p.node = g.node[..1].to_vec();
+            p.name = g.name.clone();
+        })
+    };
+    let relu = || piece(&|p| p.node = g.node[1..].to_vec());
+    let initializers = || piece(&|p| p.initializer = g.initializer.clone());
+    let inputs = || piece(&|p| p.input = g.input.clone());
+    let outputs = || piece(&|p| p.output = g.output.clone());
+    let value_info = || piece(&|p| p.value_info = g.value_info.clone());
+    let orders = [
+        [
+            value_info(),
+            outputs(),
+            inputs(),
+            initializers(),
+            conv(),
+            relu(),
+        ],
+        [
+            conv(),
+            inputs(),
+            relu(),
+            value_info(),
+            initializers(),
+            outputs(),
+        ],
+    ];
+    for pieces in orders {
+        let mut bytes = encode(&m).to_vec();
+        for p in &pieces {
+            bytes.extend_from_slice(p);
+        }
+        assert_eq!(read_bytes(Bytes::from(bytes)).unwrap(), whole);
+    }
+}
