@@ -11,7 +11,6 @@
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -168,7 +167,7 @@ impl fmt::Debug for Name {
 /// Gives equal strings one [`Name`]: for what repeats across a graph's
 /// nodes (operator types, domains), not for what is unique (node names).
 #[derive(Default)]
-pub struct Interner(HashSet<Name>);
+pub struct Interner(crate::fxhash::NameSet<Name>);
 
 impl Interner {
     /// The name equal to `s`, made on first use.
@@ -189,6 +188,7 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     #[test]
     fn names_compare_hash_and_print_as_their_text() {

@@ -25,7 +25,6 @@
 //! - Each value name is hashed once when defined and once per use.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::mem;
 use std::sync::{Arc, Mutex};
 
@@ -45,21 +44,16 @@ use crate::proto::{
 };
 use crate::tensor::{convert_sparse, convert_tensor, convert_type};
 
-/// Name → `V`. Keys are the names' `Bytes` as decoded, looked up by `&[u8]`.
-///
-/// std's keyed SipHash-1-3, on purpose. An unkeyed multiply-add hash
-/// (FxHash) was measured to read the 100,000-node synthetic graph only ~4%
-/// faster (~7 ms of ~160: the cost of these maps is cache misses, not
-/// hashing), while names that all collide under such a hash can be
-/// computed directly (it is linear in the name's 8-byte words), and
-/// 100,000 of them in a few-megabyte file would make reading quadratic:
-/// minutes. Model files do come from untrusted sources.
-type NameMap<V> = HashMap<Bytes, V>;
+/// Name → `V`. Keys are the names' `Bytes` as decoded, looked up by
+/// `&[u8]`, with core's keyed hash for names from files (see
+/// `nncost_core::fxhash`): model files come from untrusted sources, and
+/// names that collide under an unkeyed hash would make reading quadratic.
+type NameMap<V> = nncost_core::fxhash::NameMap<Bytes, V>;
 
 /// An empty [`NameMap`] with room for `n` names. `n` must count items that
 /// were actually decoded, never a size the file merely states.
 fn name_map<V>(n: usize) -> NameMap<V> {
-    NameMap::with_capacity(n)
+    NameMap::with_capacity_and_hasher(n, Default::default())
 }
 
 /// Deepest subgraph nesting accepted. prost's own recursion limit stops
