@@ -206,9 +206,6 @@ fn run_once(path: &Path, options: &AnalysisOptions) -> Result<Run, String> {
         .map_err(|e| format!("analyze: {e}"))?;
     let t2 = Instant::now();
     let analysis_peak = PEAK.load(Relaxed) - base;
-    if std::env::var_os("STOP").is_some() {
-        std::process::exit(0);
-    }
     let memory = analyze_memory(black_box(&report), &MemoryOptions::default())
         .map_err(|_| "memory: overflow".to_string())?;
     let h100 = builtin_profiles()

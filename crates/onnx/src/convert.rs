@@ -1,27 +1,23 @@
 //! ONNX `GraphProto` to core [`Graph`]: a value table by name, nodes wired
 //! to value ids, and subgraphs (If/Loop/Scan bodies) converted recursively.
 //!
-//! Cost matters here (a graph may have 100,000s of nodes), and most of it is
+//! Cost matters here (a graph may have a million nodes), and most of it is
 //! memory traffic and allocation:
 //!
-//! - Nodes are converted in one pass, each while its message is in cache:
-//!   inputs already defined are resolved, then the outputs registered. ONNX
-//!   does not require nodes to be sorted (core sorts later), so inputs not
-//!   defined yet, and subgraphs (which may read any name of the graph), wait
-//!   for the end of the pass. Files list nodes in topological order almost
-//!   always, so almost nothing waits. (Two passes, registering all outputs
-//!   and then resolving all inputs, walked the cold protobuf twice and were
-//!   measured 15% slower. Which error is reported when a file has several
-//!   can differ between the two orders.)
+//! - The main graph is converted while it is decoded, one part at a time
+//!   (see [`GraphParts`] and `streamed.rs`): its protobuf form is never
+//!   held whole. Each node is converted while its message is in cache:
+//!   inputs already defined are resolved, then the outputs registered.
+//!   ONNX does not require nodes to be sorted (core sorts later), so inputs
+//!   not defined yet, and subgraphs (which may read any name of the graph),
+//!   wait for the end. Files list nodes in topological order almost always,
+//!   so almost nothing waits but the weights and graph inputs, which files
+//!   list after the nodes. Which error is reported when a file has several
+//!   can depend on the order of its fields.
 //! - The conversion takes from the protobuf what it keeps: element lists
 //!   (`ints`, `dims`, ...) are moved into the core graph rather than cloned,
-//!   and names move into the name index as they are (`Bytes`, checked for
-//!   UTF-8 once, when the value is created).
-//! - What is left of the protobuf is freed by the caller afterwards, in one
-//!   go. Freeing it piecemeal between the conversion's own allocations was
-//!   measured a quarter slower overall with glibc's allocator, whose free
-//!   lists then need sorting and merging (`malloc_consolidate`,
-//!   `unlink_chunk`) at every allocation.
+//!   and each name is checked for UTF-8 and made a [`Name`] once, when its
+//!   value is created, which the name index shares.
 //! - Each value name is hashed once when defined and once per use.
 
 use std::collections::hash_map::Entry;
@@ -33,7 +29,7 @@ use nncost_core::graph::{
     AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Origin, Tensor, Value,
     ValueId,
 };
-use nncost_core::name::Interner;
+use nncost_core::name::{Interner, Name};
 use nncost_core::shape::Dim;
 use nncost_core::shared::Shared;
 
@@ -44,11 +40,18 @@ use crate::proto::{
 };
 use crate::tensor::{convert_sparse, convert_tensor, convert_type};
 
-/// Name → `V`. Keys are the names' `Bytes` as decoded, looked up by
-/// `&[u8]`, with core's keyed hash for names from files (see
-/// `nncost_core::fxhash`): model files come from untrusted sources, and
-/// names that collide under an unkeyed hash would make reading quadratic.
-type NameMap<V> = nncost_core::fxhash::NameMap<Bytes, V>;
+/// Name → `V`, keyed by the values' own [`Name`]s (16 bytes, the text
+/// shared with the value, not a slice of the reader's blocks that would
+/// keep them alive) and looked up by `&str`, with core's keyed hash for
+/// names from files (see `nncost_core::fxhash`): model files come from
+/// untrusted sources, and names that collide under an unkeyed hash would
+/// make reading quadratic.
+type NameMap<V> = nncost_core::fxhash::NameMap<Name, V>;
+
+/// `name` as text, if it is: a name that is not UTF-8 names no value.
+fn text(name: &[u8]) -> Option<&str> {
+    std::str::from_utf8(name).ok()
+}
 
 /// An empty [`NameMap`] with room for `n` names. `n` must count items that
 /// were actually decoded, never a size the file merely states.
@@ -129,7 +132,8 @@ struct Scope<'s> {
 
 impl Scope<'_> {
     fn defines(&self, name: &[u8]) -> bool {
-        self.names.contains_key(name) || self.parent.is_some_and(|p| p.defines(name))
+        text(name).is_some_and(|t| self.names.contains_key(t))
+            || self.parent.is_some_and(|p| p.defines(name))
     }
 }
 
@@ -161,11 +165,14 @@ impl Builder {
         name: Bytes,
         what: impl FnOnce() -> String,
     ) -> Result<(ValueId, bool), OnnxError> {
-        match self.ids.entry(name) {
+        // Made before the lookup, so that a new name (nearly every one:
+        // a known name is an error or an initializer listed as an input)
+        // is hashed once.
+        match self.ids.entry(Name::from(utf8(&name, what)?)) {
             Entry::Occupied(e) => Ok((*e.get(), false)),
             Entry::Vacant(e) => {
                 let id = self.graph.add_value(Value {
-                    name: utf8(e.key(), what)?.into(),
+                    name: e.key().clone(),
                     ..Value::default()
                 });
                 e.insert(id);
@@ -175,7 +182,7 @@ impl Builder {
     }
 
     fn get(&self, name: &[u8]) -> Option<ValueId> {
-        self.ids.get(name).copied()
+        self.ids.get(text(name)?).copied()
     }
 }
 
