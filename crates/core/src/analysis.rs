@@ -1011,13 +1011,13 @@ impl<'g> Walk<'_, 'g> {
                 params,
                 buffers,
                 cost,
-                inputs,
+                inputs: inputs.into(),
                 access,
                 products,
-                outputs: out_reports,
+                outputs: out_reports.into(),
                 status,
                 origin: node.origin.clone(),
-                subgraphs,
+                subgraphs: subgraphs.into(),
             });
         }
         run.outputs = graph.outputs.iter().map(|&v| facts[v].clone()).collect();

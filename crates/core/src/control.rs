@@ -885,12 +885,12 @@ fn run_sequence_map(c: &mut Ctl<'_, '_>) -> Step {
                         .iter()
                         .fold(element_type(&elements[0]), |a, b| merge(&a, b));
                     ValueFacts {
-                        sequence: Some(elements),
+                        sequence: Some(elements.into()),
                         ..element_type(&shared)
                     }
                 }
                 Some(_) => ValueFacts {
-                    sequence: Some(Vec::new()),
+                    sequence: Some(Box::default()),
                     ..element_type(&results[0][j])
                 },
                 None => element_type(&results[0][j]),
@@ -1130,7 +1130,7 @@ mod tests {
         assert_eq!(node(&r, "Loop").subgraphs[0].runs, Some(Poly::constant(3)));
         // Zero iterations: the initial, empty sequence.
         let r = growing_sequence_loop(0).run().unwrap();
-        assert_eq!(r.outputs[0].elements.as_ref().map(Vec::len), Some(0));
+        assert_eq!(r.outputs[0].elements.as_ref().map(|e| e.len()), Some(0));
         // More than MAX_UNROLL iterations: not followed.
         let r = growing_sequence_loop(super::MAX_UNROLL + 1).run().unwrap();
         assert_eq!(r.outputs[0].elements, None);

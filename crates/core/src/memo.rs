@@ -75,7 +75,7 @@ fn hash_facts(f: &ValueFacts, h: &mut FxHasher) {
             v.iter().for_each(|x| x.to_bits().hash(h));
         }
     }
-    f.sequence.as_ref().map(Vec::len).hash(h);
+    f.sequence.as_ref().map(|s| s.len()).hash(h);
     f.pattern.is_some().hash(h);
 }
 

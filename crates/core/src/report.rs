@@ -30,7 +30,7 @@ pub struct ValueReport {
     /// element, in order (named `name[i]`); `None` for tensors and for
     /// sequences not known. (An optional value is reported as the value it
     /// holds; nncost does not tell an empty optional from an unknown one.)
-    pub elements: Option<Vec<ValueReport>>,
+    pub elements: Option<Box<[ValueReport]>>,
 }
 
 impl ValueReport {
@@ -124,14 +124,14 @@ pub struct NodeReport {
     /// node is not counted (see `status`).
     pub cost: Option<Cost>,
     /// What the node reads, by input position.
-    pub inputs: Vec<InputReport>,
+    pub inputs: Box<[InputReport]>,
     /// How it touches input 0's storage (a view, a selection, its shape
     /// only); see [`Access`].
     pub access: Access,
     /// The two inputs whose products its MACs are, for the backward pass
     /// (see [`crate::ops::NodeCtx::products`]).
     pub products: Option<(usize, usize)>,
-    pub outputs: Vec<ValueReport>,
+    pub outputs: Box<[ValueReport]>,
     pub status: NodeStatus,
     /// Where the node came from, when the file records it: the graph
     /// node's own record, shared. Read through [`NodeReport::origin`].
@@ -140,7 +140,7 @@ pub struct NodeReport {
     /// body), each with its own nodes; empty for other nodes. The node's
     /// own `macs`/`flops` already include its bodies' cost (times the trip
     /// count), and its `params` their parameters.
-    pub subgraphs: Vec<SubgraphReport>,
+    pub subgraphs: Box<[SubgraphReport]>,
 }
 
 impl NodeReport {
@@ -603,5 +603,28 @@ mod module_tests {
             module_levels("/layer1/layer10/x"),
             ["layer1", "layer1.layer10"]
         );
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use std::mem::size_of;
+
+    /// A graph of a million nodes holds about one of each of these per
+    /// node (docs/benchmarks.md, "Large graphs"): a field added inline
+    /// costs megabytes, so growth here should be a decision. Rare parts
+    /// (a node's origin, a value's declared type and initializer, a
+    /// sequence's elements) sit behind a pointer.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn per_node_records_stay_small() {
+        use crate::graph::{Node, Value};
+        use crate::value::ValueFacts;
+        assert_eq!(size_of::<Node>(), 128);
+        assert_eq!(size_of::<Value>(), 32);
+        assert_eq!(size_of::<super::NodeReport>(), 232);
+        assert_eq!(size_of::<super::InputReport>(), 40);
+        assert_eq!(size_of::<super::ValueReport>(), 56);
+        assert_eq!(size_of::<ValueFacts>(), 80);
     }
 }

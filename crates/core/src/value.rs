@@ -111,7 +111,7 @@ pub struct ValueFacts {
     /// `dtype` and `shape` describe its elements, as ONNX's
     /// `seq(tensor(...))` type does: the element type, and the dims every
     /// element shares (unknown where elements differ).
-    pub sequence: Option<Vec<ValueFacts>>,
+    pub sequence: Option<Box<[ValueFacts]>>,
     /// Structure known about the values when the values themselves are not
     /// (see [`crate::mask`]).
     pub pattern: Option<Box<Pattern>>,

@@ -628,7 +628,7 @@ mod tests {
             name: "s".into(),
             dtype: Some(DType::F32),
             shape: Some(vec![Dim::Unknown].into()),
-            elements: Some(vec![element("s[0]", 1), element("s[1]", 2)]),
+            elements: Some([element("s[0]", 1), element("s[1]", 2)].into()),
         };
         let v = value(&seq);
         assert_eq!(v["shape"], json!([null]));

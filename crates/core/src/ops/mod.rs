@@ -490,7 +490,7 @@ impl<'a> NodeCtx<'a> {
     /// the elements' common type, are set with [`NodeCtx::set_output`]).
     pub fn set_output_sequence(&mut self, i: usize, elements: Vec<ValueFacts>) {
         if let Some(o) = self.outputs.get_mut(i) {
-            o.sequence = Some(elements);
+            o.sequence = Some(elements.into());
         }
     }
 

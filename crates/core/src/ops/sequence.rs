@@ -961,7 +961,7 @@ mod tests {
             dtype,
             shape: shape.map(Into::into),
             value: None,
-            sequence: Some(elements),
+            sequence: Some(elements.into()),
             pattern: None,
         }
     }
