@@ -319,7 +319,7 @@ impl GraphParts {
 
     /// Room for `values` values and `nodes` nodes; both must count parts
     /// actually decoded, never a size the file merely states.
-    fn with_capacity(depth: usize, values: usize, nodes: usize) -> GraphParts {
+    pub(crate) fn with_capacity(depth: usize, values: usize, nodes: usize) -> GraphParts {
         GraphParts {
             depth,
             name: Bytes::new(),

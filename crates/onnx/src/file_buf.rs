@@ -92,6 +92,15 @@ impl FileBuf {
         buf
     }
 
+    /// Back to the start of the file, as new (a read error is kept).
+    pub(crate) fn rewind(&mut self) {
+        self.pos = 0;
+        self.win = Bytes::new();
+        self.win_start = 0;
+        self.win_size = MIN_WINDOW / 2;
+        self.refill(0);
+    }
+
     /// The first read error, if any: the decoded result is then garbage.
     pub(crate) fn take_error(&mut self) -> Option<io::Error> {
         self.error.take()

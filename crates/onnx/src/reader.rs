@@ -10,7 +10,7 @@ use prost::{DecodeError, Message};
 use crate::convert::Payloads;
 use crate::error::{utf8, OnnxError};
 use crate::file_buf::{FileBuf, LARGE_PAYLOAD};
-use crate::streamed::ModelReader;
+use crate::streamed::{ModelReader, PartCounts};
 use crate::Model;
 
 /// Reads an ONNX model from a buffer. Tensor payloads in the result are
@@ -22,7 +22,8 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
     if bytes.is_empty() {
         return Err(OnnxError::EmptyInput);
     }
-    decode(bytes, Payloads::shared())
+    let expected = PartCounts::of(bytes.clone());
+    decode(bytes, Payloads::shared(), expected)
 }
 
 /// Reads an ONNX model file. Weights are never read into memory: the file is
@@ -51,9 +52,11 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
     let mut buf = FileBuf::new(file, Bytes::from_owner(map));
+    let expected = PartCounts::of(&mut buf);
+    buf.rewind();
     // Short payloads are slices of the reader's heap blocks: copy those the
     // model keeps, so that the blocks go once decoded.
-    let decoded = decode(&mut buf, Payloads::copy_up_to(LARGE_PAYLOAD));
+    let decoded = decode(&mut buf, Payloads::copy_up_to(LARGE_PAYLOAD), expected);
     // After a read error the decoder saw zeros: report the real cause.
     if let Some(e) = buf.take_error() {
         return Err(io(e));
@@ -71,9 +74,9 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
 
 /// Decodes a model, converting its main graph as it goes (see
 /// `streamed.rs`), then what the graph waited for.
-fn decode(buf: impl Buf, payloads: Payloads) -> Result<Model, OnnxError> {
+fn decode(buf: impl Buf, payloads: Payloads, expected: PartCounts) -> Result<Model, OnnxError> {
     crate::limited::reset_counts();
-    let mut reader = ModelReader::new(payloads);
+    let mut reader = ModelReader::new(payloads, expected);
     if let Err(e) = reader.merge(buf) {
         return Err(reader.error.take().unwrap_or_else(|| decode_error(e)));
     }

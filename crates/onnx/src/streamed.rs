@@ -32,11 +32,14 @@ pub(crate) struct ModelReader {
     pub(crate) payloads: Payloads,
     /// The conversion error that stopped decoding, if one did.
     pub(crate) error: Option<OnnxError>,
+    /// How many parts the main graph has, to size its tables once.
+    expected: PartCounts,
 }
 
 impl ModelReader {
-    pub(crate) fn new(payloads: Payloads) -> ModelReader {
+    pub(crate) fn new(payloads: Payloads, expected: PartCounts) -> ModelReader {
         ModelReader {
+            expected,
             ir_version: 0,
             producer_name: Bytes::new(),
             producer_version: Bytes::new(),
@@ -83,7 +86,10 @@ impl Message for ModelReader {
                 // A repeated `graph` field merges into the one graph, as
                 // protobuf specifies for a singular message.
                 let mut reader = GraphReader {
-                    parts: self.graph.get_or_insert_with(|| GraphParts::new(0)),
+                    parts: self.graph.get_or_insert_with(|| {
+                        let PartCounts { nodes, values } = self.expected;
+                        GraphParts::with_capacity(0, values, nodes)
+                    }),
                     payloads: &self.payloads,
                     error: &mut self.error,
                 };
@@ -95,7 +101,8 @@ impl Message for ModelReader {
     }
 
     fn clear(&mut self) {
-        *self = ModelReader::new(Payloads::copy_up_to(self.payloads.copy_limit()));
+        let payloads = Payloads::copy_up_to(self.payloads.copy_limit());
+        *self = ModelReader::new(payloads, PartCounts::default());
     }
 }
 
@@ -179,5 +186,129 @@ impl Message for GraphReader<'_> {
 
     fn clear(&mut self) {
         *self.parts = GraphParts::new(0);
+    }
+}
+
+/// How many nodes, and values (initializers, inputs, and one output per
+/// node), the main graph will have: counted in a pass over the file's
+/// structure before it is read, so that the graph's lists and name index
+/// are sized once. Growing them by doubling instead took 9% of reading a
+/// million-node graph (every name rehashed at each doubling), and left up
+/// to half of the node list spare.
+///
+/// The pass reads the top-level fields of the model and the graph only,
+/// skipping every field's contents (weights are not read), and allocates
+/// nothing. Counts past the limits reserve nothing: decoding refuses such
+/// a file anyway.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PartCounts {
+    nodes: usize,
+    values: usize,
+}
+
+impl PartCounts {
+    /// The counts of the model in `buf`; zero where it cannot be read
+    /// (decoding reports why).
+    pub(crate) fn of(buf: impl Buf) -> PartCounts {
+        let mut counter = ModelCounter::default();
+        if counter.merge(buf).is_err() {
+            return PartCounts::default();
+        }
+        let PartCounts { nodes, values } = counter.graph;
+        if nodes > crate::error::MAX_NODES || values > crate::error::MAX_VALUES {
+            return PartCounts::default();
+        }
+        PartCounts {
+            nodes,
+            values: values + nodes,
+        }
+    }
+}
+
+/// Counts a model's graph parts, skipping everything.
+#[derive(Debug, Default)]
+struct ModelCounter {
+    graph: PartCounts,
+}
+
+impl Message for ModelCounter {
+    decode_only!();
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            7 => message::merge(wire_type, &mut self.graph, buf, ctx),
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = ModelCounter::default();
+    }
+}
+
+impl Message for PartCounts {
+    decode_only!();
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            1 => self.nodes += 1,
+            5 | 11 | 15 => self.values += 1,
+            _ => {}
+        }
+        skip_field(wire_type, tag, buf, ctx)
+    }
+
+    fn clear(&mut self) {
+        *self = PartCounts::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{GraphProto, ModelProto};
+
+    fn counts_of(graph: GraphProto) -> (usize, usize) {
+        let model = ModelProto {
+            ir_version: 8,
+            graph: Some(graph),
+            ..ModelProto::default()
+        };
+        let c = PartCounts::of(Bytes::from(model.encode_to_vec()));
+        (c.nodes, c.values)
+    }
+
+    #[test]
+    fn parts_are_counted_without_being_read() {
+        let graph = GraphProto {
+            node: vec![NodeProto::default(); 3],
+            initializer: vec![TensorProto::default(); 2],
+            input: vec![ValueInfoProto::default()],
+            output: vec![ValueInfoProto::default(); 4],
+            ..GraphProto::default()
+        };
+        // Values: 2 initializers, 1 input, and one output per node.
+        assert_eq!(counts_of(graph), (3, 6));
+        assert_eq!(counts_of(GraphProto::default()), (0, 0));
+        // Past the limit: nothing reserved (decoding refuses the file).
+        let many = GraphProto {
+            node: vec![NodeProto::default(); crate::error::MAX_NODES + 1],
+            ..GraphProto::default()
+        };
+        assert_eq!(counts_of(many), (0, 0));
+        // Not a model: nothing.
+        assert_eq!(PartCounts::of(Bytes::from_static(&[0xff; 3])).nodes, 0);
     }
 }
