@@ -2,12 +2,12 @@
 //! shape), nodes (operators) and initializers (weights). Readers for each
 //! model format build this; the analysis reads it.
 
-use bytes::Bytes;
-
-use crate::shape::Shape;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::name::Name;
+use crate::shape::Shape;
 use crate::shared::Shared;
 
 /// Element types. The numbering is nncost's own; readers map their format's

@@ -53,8 +53,9 @@ fn text(name: &[u8]) -> Option<&str> {
     std::str::from_utf8(name).ok()
 }
 
-/// An empty [`NameMap`] with room for `n` names. `n` must count items that
-/// were actually decoded, never a size the file merely states.
+/// An empty [`NameMap`] with room for `n` names. `n` must count items
+/// present in the file (decoded, or counted by `PartCounts`), never a size
+/// the file merely states.
 fn name_map<V>(n: usize) -> NameMap<V> {
     NameMap::with_capacity_and_hasher(n, Default::default())
 }
@@ -318,7 +319,8 @@ impl GraphParts {
     }
 
     /// Room for `values` values and `nodes` nodes; both must count parts
-    /// actually decoded, never a size the file merely states.
+    /// present in the file (decoded, or counted by `PartCounts`), never a
+    /// size the file merely states.
     pub(crate) fn with_capacity(depth: usize, values: usize, nodes: usize) -> GraphParts {
         GraphParts {
             depth,

@@ -27,8 +27,9 @@
 //!
 //! Short byte fields (names) are slices of the window: a reference count,
 //! not an allocation. The window blocks stay alive as long as such a slice
-//! does, so the conversion copies the short payloads it keeps (see
-//! `Payloads`) and the blocks are freed with the protobuf.
+//! does, so the conversion keeps none: names become the values' own text
+//! and the short payloads it keeps are copied (see `Payloads`), and each
+//! block is freed once decoding has moved past it.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -29,7 +29,7 @@ use crate::proto::{GraphProto, NodeProto};
 
 /// What is counted, over the whole model (subgraphs and all).
 #[derive(Clone, Copy)]
-pub(crate) enum Counted {
+enum Counted {
     Nodes,
     Attributes,
     /// On the node being decoded (not counted in `COUNTS`).
@@ -83,7 +83,7 @@ pub(crate) fn take_limit_hit() -> Option<OnnxError> {
 
 /// Counts one more element of `kind`, refusing it (before it is decoded)
 /// if the model already holds as many as the limit.
-pub(crate) fn count_one(kind: Counted) -> Result<(), DecodeError> {
+fn count_one(kind: Counted) -> Result<(), DecodeError> {
     let mut counts = COUNTS.get();
     let slot = &mut counts[kind as usize];
     if *slot < kind.limit() {
@@ -99,6 +99,17 @@ pub(crate) fn count_one(kind: Counted) -> Result<(), DecodeError> {
 fn refuse(kind: Counted) -> Result<(), DecodeError> {
     LIMIT_HIT.set(Some(kind));
     stop_decoding()
+}
+
+/// Counts a graph's field with tag `tag` against the limits, before it is
+/// decoded: a node (1), or an initializer, input, output, value
+/// description or sparse initializer (5, 11, 12, 13, 15).
+pub(crate) fn count_graph_field(tag: u32) -> Result<(), DecodeError> {
+    match tag {
+        1 => count_one(Counted::Nodes),
+        5 | 11..=13 | 15 => count_one(Counted::Values),
+        _ => Ok(()),
+    }
 }
 
 /// An error that stops the decoder, for a reason kept elsewhere.
@@ -137,11 +148,7 @@ impl Message for GraphProto {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        match tag {
-            1 => count_one(Counted::Nodes)?,
-            5 | 11..=13 | 15 => count_one(Counted::Values)?,
-            _ => {}
-        }
+        count_graph_field(tag)?;
         match tag {
             1 => message::merge_repeated(wire_type, &mut self.node, buf, ctx),
             2 => pb_bytes::merge(wire_type, &mut self.name, buf, ctx),

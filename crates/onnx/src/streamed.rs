@@ -19,7 +19,7 @@ use prost::{DecodeError, Message};
 
 use crate::convert::{GraphParts, Payloads};
 use crate::error::OnnxError;
-use crate::limited::{count_one, stop_decoding, Counted};
+use crate::limited::{count_graph_field, stop_decoding};
 use crate::proto::{NodeProto, OperatorSetIdProto, SparseTensorProto, TensorProto, ValueInfoProto};
 
 /// A model file's fields, the main graph converted as it is read.
@@ -151,11 +151,7 @@ impl Message for GraphReader<'_> {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        match tag {
-            1 => count_one(Counted::Nodes)?,
-            5 | 11..=13 | 15 => count_one(Counted::Values)?,
-            _ => {}
-        }
+        count_graph_field(tag)?;
         match tag {
             1 => {
                 let node: NodeProto = decode_one(wire_type, buf, ctx)?;
