@@ -20,16 +20,18 @@
 //!   value is created, which the name index shares.
 //! - Each value name is hashed once when defined and once per use.
 
-use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 use std::mem;
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use hashbrown::{hash_table, HashTable};
+use nncost_core::fxhash::NameHasher;
 use nncost_core::graph::{
     AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Origin, Tensor, Value,
     ValueId,
 };
-use nncost_core::name::{Interner, Name};
+use nncost_core::name::Interner;
 use nncost_core::shape::Dim;
 use nncost_core::shared::Shared;
 
@@ -40,24 +42,9 @@ use crate::proto::{
 };
 use crate::tensor::{convert_sparse, convert_tensor, convert_type};
 
-/// Name → `V`, keyed by the values' own [`Name`]s (16 bytes, the text
-/// shared with the value, not a slice of the reader's blocks that would
-/// keep them alive) and looked up by `&str`, with core's keyed hash for
-/// names from files (see `nncost_core::fxhash`): model files come from
-/// untrusted sources, and names that collide under an unkeyed hash would
-/// make reading quadratic.
-type NameMap<V> = nncost_core::fxhash::NameMap<Name, V>;
-
 /// `name` as text, if it is: a name that is not UTF-8 names no value.
 fn text(name: &[u8]) -> Option<&str> {
     std::str::from_utf8(name).ok()
-}
-
-/// An empty [`NameMap`] with room for `n` names. `n` must count items
-/// present in the file (decoded, or counted by `PartCounts`), never a size
-/// the file merely states.
-fn name_map<V>(n: usize) -> NameMap<V> {
-    NameMap::with_capacity_and_hasher(n, Default::default())
 }
 
 /// Deepest subgraph nesting accepted. prost's own recursion limit stops
@@ -127,14 +114,13 @@ struct Ctx<'o> {
 /// Names defined in one graph, chained to the enclosing graphs', so that a
 /// subgraph may read outer values (as ONNX allows) while a typo still fails.
 struct Scope<'s> {
-    names: &'s NameMap<ValueId>,
+    names: &'s Builder,
     parent: Option<&'s Scope<'s>>,
 }
 
 impl Scope<'_> {
     fn defines(&self, name: &[u8]) -> bool {
-        text(name).is_some_and(|t| self.names.contains_key(t))
-            || self.parent.is_some_and(|p| p.defines(name))
+        self.names.get(name).is_some() || self.parent.is_some_and(|p| p.defines(name))
     }
 }
 
@@ -152,38 +138,69 @@ fn convert_main_graph(
 /// The graph under construction plus its name index.
 struct Builder {
     graph: Graph,
-    ids: NameMap<ValueId>,
+    /// The values by name: value ids, hashed by the values' own names with
+    /// core's keyed hash for names from files (see `nncost_core::fxhash`:
+    /// model files come from untrusted sources, and names that collide
+    /// under an unkeyed hash would make reading quadratic). 8 bytes a slot:
+    /// inserting a million names touches a third of the memory that a map
+    /// holding the names as well did.
+    ids: HashTable<ValueId>,
+    hasher: NameHasher,
     /// Operator types and domains: one allocation each per graph.
     repeated: Interner,
 }
 
 impl Builder {
+    /// A graph with room for `values` values, which must count items present
+    /// in the file (decoded, or counted by `PartCounts`), never a size the
+    /// file merely states.
+    fn with_capacity(values: usize) -> Builder {
+        Builder {
+            graph: Graph {
+                values: Vec::with_capacity(values),
+                ..Graph::default()
+            },
+            ids: HashTable::with_capacity(values),
+            hasher: NameHasher::default(),
+            repeated: Interner::default(),
+        }
+    }
+
     /// The id of the value named `name`, created if new (`true` if it was).
-    /// A new name is checked for UTF-8 (`what` names the field); a known one
-    /// was checked when it was created.
+    /// `what` names the field in a UTF-8 error.
     fn intern(
         &mut self,
         name: Bytes,
         what: impl FnOnce() -> String,
     ) -> Result<(ValueId, bool), OnnxError> {
-        // Made before the lookup, so that a new name (nearly every one:
-        // a known name is an error or an initializer listed as an input)
-        // is hashed once.
-        match self.ids.entry(Name::from(utf8(&name, what)?)) {
-            Entry::Occupied(e) => Ok((*e.get(), false)),
-            Entry::Vacant(e) => {
-                let id = self.graph.add_value(Value {
-                    name: e.key().clone(),
+        let text = utf8(&name, what)?;
+        let values = &self.graph.values;
+        let hasher = &self.hasher;
+        let entry = self.ids.entry(
+            hasher.hash_one(text),
+            |&id| values[id].name == text,
+            |&id| hasher.hash_one(values[id].name.as_str()),
+        );
+        match entry {
+            hash_table::Entry::Occupied(e) => Ok((*e.get(), false)),
+            hash_table::Entry::Vacant(e) => {
+                let id = self.graph.values.len();
+                e.insert(id);
+                self.graph.add_value(Value {
+                    name: text.into(),
                     ..Value::default()
                 });
-                e.insert(id);
                 Ok((id, true))
             }
         }
     }
 
     fn get(&self, name: &[u8]) -> Option<ValueId> {
-        self.ids.get(text(name)?).copied()
+        let text = text(name)?;
+        let values = &self.graph.values;
+        self.ids
+            .find(self.hasher.hash_one(text), |&id| values[id].name == text)
+            .copied()
     }
 }
 
@@ -325,14 +342,7 @@ impl GraphParts {
         GraphParts {
             depth,
             name: Bytes::new(),
-            b: Builder {
-                graph: Graph {
-                    values: Vec::with_capacity(values),
-                    ..Graph::default()
-                },
-                ids: name_map(values),
-                repeated: Interner::default(),
-            },
+            b: Builder::with_capacity(values),
             nodes: Vec::with_capacity(nodes),
             defs: Vec::with_capacity(values),
             dense: Vec::new(),
@@ -579,7 +589,7 @@ impl GraphParts {
             .map(|&old| mem::take(&mut old_values[old]))
             .collect();
         self.defs = order.iter().map(|&old| self.defs[old]).collect();
-        for id in self.b.ids.values_mut() {
+        for id in self.b.ids.iter_mut() {
             *id = new_id[*id];
         }
         for v in &mut self.listed_inputs {
@@ -621,10 +631,7 @@ impl GraphParts {
         b.graph.name = utf8(&name, || "a graph name".to_string())?.to_string();
         b.graph.opsets = cx.opsets.clone();
         // Everything this graph defines is now in `ids`; subgraphs see it.
-        let scope = Scope {
-            names: &b.ids,
-            parent,
-        };
+        let scope = Scope { names: &b, parent };
         let mut outer_refs = Vec::new();
         for (index, what) in later {
             match what {
