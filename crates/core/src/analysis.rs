@@ -369,8 +369,11 @@ pub(crate) struct Plan<'g> {
     /// Global initializer index of each value: its own initializer, or the
     /// outer one it names.
     init: Vec<Option<usize>>,
-    /// For values naming an enclosing graph's value: `(depth, value id)`.
-    outer: Vec<Option<(usize, ValueId)>>,
+    /// The values naming an enclosing graph's value, each with that value:
+    /// `(value, depth, value id there)`. Only bodies have any, so a list
+    /// rather than an entry per value (24 bytes each, a million times over
+    /// for a large graph).
+    outer: Vec<(ValueId, usize, ValueId)>,
     order: Vec<NodeId>,
     /// Per node, the input position whose weight it forwards (see
     /// [`weight_sources`]).
@@ -543,7 +546,11 @@ impl<'g> Plan<'g> {
             defs,
             init,
             forwards,
-            outer,
+            outer: outer
+                .iter()
+                .enumerate()
+                .filter_map(|(vid, o)| o.map(|(d, ovid)| (vid, d, ovid)))
+                .collect(),
             order,
             subs,
             captures,
@@ -740,11 +747,9 @@ impl<'g> Walk<'_, 'g> {
     ) -> Result<GraphRun, AnalysisError> {
         let graph = plan.graph;
         let bind = self.bind;
-        for (vid, o) in plan.outer.iter().enumerate() {
-            if let Some((d, ovid)) = *o {
-                if let Some(f) = outer.get(d).and_then(|fs| fs.get(ovid)) {
-                    facts[vid] = f.clone();
-                }
+        for &(vid, d, ovid) in &plan.outer {
+            if let Some(f) = outer.get(d).and_then(|fs| fs.get(ovid)) {
+                facts[vid] = f.clone();
             }
         }
         let mut run = GraphRun {
