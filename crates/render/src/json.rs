@@ -18,9 +18,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The report, with the groupings `options` asks for: `by_op`
 /// ([`Report::by_op`]) and `by_module` ([`Report::by_module`]).
 pub fn render(report: &Report, info: &ModelInfo, options: JsonOptions) -> String {
-    let mut out = Vec::with_capacity(256 * (report.nodes.len() + 16));
-    render_to(report, info, options, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the JSON is UTF-8")
+    crate::in_memory(256 * (report.nodes.len() + 16), |out| {
+        render_to(report, info, options, out)
+    })
 }
 
 /// [`render`], written to `sink` as it is made: a graph of a million nodes

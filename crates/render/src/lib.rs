@@ -113,6 +113,18 @@ pub struct JsonOptions {
     pub tree: bool,
 }
 
+/// The text a streamed renderer writes, collected in memory: for the
+/// formats written whole (`render_json`, `render_table`) from the same code
+/// that streams them.
+pub(crate) fn in_memory(
+    capacity: usize,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> String {
+    let mut out = Vec::with_capacity(capacity);
+    write(&mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("renderers write UTF-8")
+}
+
 /// Renders the report as a table (see [`table`]).
 pub fn render_table(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     table::render(report, info, options)

@@ -15,9 +15,7 @@ use std::borrow::Cow;
 /// The table: header, rows (nodes, operators or modules; fitted to
 /// `options.width` when given) and totals.
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
-    let mut out = Vec::new();
-    render_to(report, info, options, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the table is UTF-8")
+    crate::in_memory(0, |out| render_to(report, info, options, out))
 }
 
 /// [`render`], written to `sink` as it is made: the rows' cells are held
