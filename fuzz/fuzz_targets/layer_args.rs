@@ -79,18 +79,7 @@ impl<'a> Arbitrary<'a> for Request {
             if u.is_empty() {
                 break;
             }
-            let key = match u.int_in_range(0..=9)? {
-                // The positional arguments in their places.
-                0..=3 if (i as usize) < positional.len() => None,
-                0..=6 if !options.is_empty() => {
-                    let o = u.choose(options)?;
-                    let names: Vec<&str> = o.split('|').collect();
-                    Some(u.choose(&names)?.to_string())
-                }
-                7 => Some(any_option(u)?),
-                8 => Some(junk(u)?),
-                _ => None,
-            };
+            let key = argument_key(u, i, positional.len(), options, any_option, junk)?;
             let value = value(u)?;
             words.push(match key {
                 Some(k) => format!("{k}={value}"),
@@ -151,9 +140,7 @@ fn any_option(u: &mut Unstructured) -> Result<String> {
     if k.options.is_empty() {
         return Ok("axis".into());
     }
-    let o = u.choose(k.options)?;
-    let names: Vec<&str> = o.split('|').collect();
-    Ok(u.choose(&names)?.to_string())
+    option_name(u, k.options)
 }
 
 /// An argument's value: mostly plausible sizes, then sizes per axis, the

@@ -390,26 +390,13 @@ fn layer(u: &mut Unstructured) -> Result<Stmt> {
         if u.is_empty() {
             break;
         }
-        let key = match u.int_in_range(0..=9)? {
-            // The positional arguments in their places.
-            0..=3 if (i as usize) < positional.len() => None,
-            0..=6 if !options.is_empty() => {
-                let o = u.choose(options)?;
-                let names: Vec<&str> = o.split('|').collect();
-                Some(u.choose(&names)?.to_string())
-            }
-            7 => Some(
-                choose(
-                    u,
-                    &[
-                        "k", "s", "p", "bias", "axis", "heads", "hidden", "top", "groups", "window",
-                    ],
-                )?
-                .into(),
-            ),
-            8 => Some(junk(u)?),
-            _ => None,
+        let other_option = |u: &mut Unstructured| -> Result<String> {
+            let names = [
+                "k", "s", "p", "bias", "axis", "heads", "hidden", "top", "groups", "window",
+            ];
+            Ok(choose(u, &names)?.into())
         };
+        let key = argument_key(u, i, positional.len(), options, other_option, junk)?;
         args.push(Arg {
             key,
             value: value(u)?,

@@ -14,7 +14,12 @@ fn count(model: &nncost_llm::Model) {
     if let Err(e) = analyze(&model.graph, &AnalysisOptions::default()) {
         assert!(!e.to_string().contains('\n'), "{e}");
     }
-    let _ = (model.params(), model.embedding_params(), model.active_params(), model.kv_cache());
+    let _ = (
+        model.params(),
+        model.embedding_params(),
+        model.active_params(),
+        model.kv_cache(),
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

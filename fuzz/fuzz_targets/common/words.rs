@@ -26,6 +26,34 @@ pub fn choose<T: Copy>(u: &mut Unstructured, from: &[T]) -> Result<T> {
     Ok(*u.choose(from)?)
 }
 
+/// One of the names of one of `options` (each written `name|alias|…`).
+pub fn option_name(u: &mut Unstructured, options: &[&str]) -> Result<String> {
+    let o = u.choose(options)?;
+    let names: Vec<&str> = o.split('|').collect();
+    Ok(u.choose(&names)?.to_string())
+}
+
+/// The key of argument `i` of a statement whose kind takes `positional`
+/// positional arguments and `options`: none where a positional argument
+/// goes (mostly), else one of the kind's option names, `other_option`'s
+/// word, `junk`'s, or none.
+pub fn argument_key(
+    u: &mut Unstructured,
+    i: u32,
+    positional: usize,
+    options: &[&str],
+    other_option: impl FnOnce(&mut Unstructured) -> Result<String>,
+    junk: impl FnOnce(&mut Unstructured) -> Result<String>,
+) -> Result<Option<String>> {
+    Ok(match u.int_in_range(0..=9)? {
+        0..=3 if (i as usize) < positional => None,
+        0..=6 if !options.is_empty() => Some(option_name(u, options)?),
+        7 => Some(other_option(u)?),
+        8 => Some(junk(u)?),
+        _ => None,
+    })
+}
+
 /// A plausible size: what real layers are given.
 pub fn size(u: &mut Unstructured) -> Result<u64> {
     Ok(match u.int_in_range(0..=3)? {
