@@ -142,6 +142,13 @@ pub enum TensorData {
     Absent,
 }
 
+/// The element count of a tensor of `dims`, or `None` if a dim is negative
+/// or the product overflows `u64`.
+pub fn numel(dims: &[i64]) -> Option<u64> {
+    dims.iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
+}
+
 /// A constant tensor: an initializer, or the value of a `Constant` node or
 /// tensor attribute.
 #[derive(Clone, Debug, PartialEq)]
@@ -154,9 +161,7 @@ pub struct Tensor {
 impl Tensor {
     /// Element count, or `None` if the declared dims overflow `u64`.
     pub fn numel(&self) -> Option<u64> {
-        self.dims
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
+        numel(&self.dims)
     }
 
     /// Storage size in bytes implied by dims and dtype (rounded up for

@@ -731,10 +731,7 @@ fn leave_out_unread_elements(t: &mut TensorProto) {
     let Some(dtype) = crate::dtype::dtype_from_code(t.data_type) else {
         return;
     };
-    let numel = t
-        .dims
-        .iter()
-        .try_fold(1u64, |n, &d| n.checked_mul(u64::try_from(d).ok()?));
+    let numel = nncost_core::graph::numel(&t.dims);
     if numel.is_none_or(|n| nncost_core::value::constant_elements_read(dtype, n)) {
         return;
     }
