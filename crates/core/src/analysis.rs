@@ -968,7 +968,7 @@ impl<'g> Walk<'_, 'g> {
                 (Err(OpError::Overflow(o)), _) => return Err(overflow(*o)),
                 (Err(e), _) => NodeStatus::Incomplete {
                     kind: e.kind(),
-                    reason: e.to_string(),
+                    reason: e.to_string().into(),
                 },
             };
             // A rule that could not state them leaves the stored count.

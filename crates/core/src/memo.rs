@@ -30,7 +30,7 @@ pub(crate) struct RuleResult {
     pub outputs: Vec<ValueFacts>,
     pub cost: Cost,
     pub access: Access,
-    pub products: Option<(usize, usize)>,
+    pub products: Option<(u8, u8)>,
     pub logical_elements: Vec<(usize, u64)>,
 }
 

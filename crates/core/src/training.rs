@@ -71,7 +71,10 @@ pub fn training(report: &Report, frozen: &[String]) -> Result<TrainingReport, Ov
             None => None,
             Some(cost) => {
                 let (gradients, second_operand) = match n.products {
-                    Some((a, b)) => (u8::from(grad_of(a)) + u8::from(grad_of(b)), grad_of(b)),
+                    Some((a, b)) => {
+                        let (a, b) = (usize::from(a), usize::from(b));
+                        (u8::from(grad_of(a)) + u8::from(grad_of(b)), grad_of(b))
+                    }
                     None => (0, false),
                 };
                 let macs = cost.macs.checked_scale(i128::from(gradients))?;

@@ -108,7 +108,7 @@ pub fn render(report: &Report, options: TableOptions) -> String {
         let (status, reason) = match &n.status {
             NodeStatus::Counted => ("counted", ""),
             NodeStatus::Unsupported => ("unsupported", ""),
-            NodeStatus::Incomplete { kind, reason } => (kind.as_str(), reason.as_str()),
+            NodeStatus::Incomplete { kind, reason } => (kind.as_str(), &**reason),
         };
         let mut fields = vec![
             (i + 1).to_string(),

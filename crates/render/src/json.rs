@@ -414,7 +414,7 @@ fn write_node(out: &mut String, n: &NodeReport) {
         NodeStatus::Counted => ("counted", None, None),
         NodeStatus::Unsupported => ("unsupported", None, None),
         NodeStatus::Incomplete { kind, reason } => {
-            ("incomplete", Some(kind.as_str()), Some(reason.as_str()))
+            ("incomplete", Some(kind.as_str()), Some(&**reason))
         }
     };
     out.push_str("{\"name\":");

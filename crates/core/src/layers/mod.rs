@@ -277,7 +277,7 @@ pub fn infer_typed(
             node: n.name.to_string(),
             op_type: n.op_type.to_string(),
             reason: match &n.status {
-                NodeStatus::Incomplete { reason, .. } => reason.clone(),
+                NodeStatus::Incomplete { reason, .. } => reason.to_string(),
                 _ => format!("no rule for {}", n.op_type),
             },
         });

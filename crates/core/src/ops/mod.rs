@@ -230,7 +230,9 @@ pub struct NodeCtx<'a> {
     /// The two inputs whose products the node's MACs are (a convolution's
     /// data and filter, a matrix product's operands): each of them that
     /// needs a gradient costs the same MACs again in the backward pass.
-    pub products: Option<(usize, usize)>,
+    /// Input positions of a byte each: every rule's operands are among a
+    /// node's first inputs, and each report line keeps the pair.
+    pub products: Option<(u8, u8)>,
     /// Whether the rule named a size after this node
     /// ([`NodeCtx::data_dim`]): its result is then the node's own.
     pub(crate) named_data: bool,
