@@ -11,6 +11,7 @@ use crate::control;
 use crate::cost::Cost;
 use crate::fxhash::{FxHashMap, NameMap, NameSet};
 use crate::graph::{AttrValue, DType, Graph, NodeId, Tensor, ValueId};
+use crate::live_facts::LiveFacts;
 use crate::ops::{self, Access, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Atom, Overflow, Poly};
 use crate::report::{
@@ -155,7 +156,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
 
     let mut inits = Inits::default();
     let plan = Plan::build(graph, 0, &[], &mut inits)?;
-    let facts = initial_facts(graph, options, &bind)?;
+    let facts = initial_facts(graph, options, &bind, live_facts(&plan, 0)?)?;
     let declared = declared_symbols(graph);
     let mut walk = Walk {
         bind: &bind,
@@ -385,6 +386,28 @@ pub(crate) struct Plan<'g> {
 }
 
 impl<'g> Plan<'g> {
+    /// The values of this graph (at `depth`) that node `nid` reads: its
+    /// inputs, and the values its bodies name.
+    fn reads(&self, nid: NodeId, depth: usize) -> impl Iterator<Item = ValueId> + '_ {
+        let named_by_bodies =
+            self.subs
+                .get(&nid)
+                .into_iter()
+                .flatten()
+                .flat_map(move |(_, body)| {
+                    body.captures
+                        .iter()
+                        .filter(move |&&(d, _)| d == depth)
+                        .map(|&(_, vid)| vid)
+                });
+        self.graph.nodes[nid]
+            .inputs
+            .iter()
+            .flatten()
+            .copied()
+            .chain(named_by_bodies)
+    }
+
     fn build(
         graph: &'g Graph,
         depth: usize,
@@ -713,8 +736,9 @@ pub(crate) struct GraphRun {
     pub buffers: u64,
     /// Facts of the graph's outputs, in order.
     pub outputs: Vec<ValueFacts>,
-    /// Facts of every value of the graph, after the analysis.
-    pub facts: Vec<ValueFacts>,
+    /// Facts of the graph's inputs and outputs, after the analysis (the
+    /// other values' went after their last reader).
+    pub facts: LiveFacts,
 }
 
 /// State shared by the analysis of a graph and all its bodies.
@@ -735,21 +759,23 @@ struct Walk<'a, 'g> {
 }
 
 impl<'g> Walk<'_, 'g> {
-    /// Analyses `plan`'s graph from `facts` (inputs and initializers set;
-    /// outer names are filled from `outer`, the facts of the enclosing
-    /// graphs by depth). `prefix` starts the names of its nodes.
+    /// Analyses `plan`'s graph from `facts` (made by [`live_facts`], inputs
+    /// set; initializers' facts are made as nodes read them, and outer names
+    /// are filled from `outer`, the facts of the enclosing graphs by depth).
+    /// `prefix` starts the names of its nodes.
     fn run(
         &mut self,
         plan: &Plan<'g>,
-        mut facts: Vec<ValueFacts>,
-        outer: &[&[ValueFacts]],
+        mut facts: LiveFacts,
+        outer: &[&LiveFacts],
         prefix: &str,
     ) -> Result<GraphRun, AnalysisError> {
         let graph = plan.graph;
         let bind = self.bind;
+        let depth = outer.len();
         for &(vid, d, ovid) in &plan.outer {
             if let Some(f) = outer.get(d).and_then(|fs| fs.get(ovid)) {
-                facts[vid] = f.clone();
+                facts.set(vid, f.clone());
             }
         }
         let mut run = GraphRun {
@@ -758,10 +784,19 @@ impl<'g> Walk<'_, 'g> {
             params: 0,
             buffers: 0,
             outputs: Vec::new(),
-            facts: Vec::new(),
+            facts: LiveFacts::default(),
         };
         for &nid in &plan.order {
             let node = &graph.nodes[nid];
+            // An initializer's facts are made when a node first reads it,
+            // so that only the live ones are held.
+            for vid in plan.reads(nid, depth) {
+                if !facts.contains(vid) {
+                    if let Some(t) = &graph.values[vid].initializer {
+                        facts.set(vid, ValueFacts::of_tensor(t));
+                    }
+                }
+            }
             // The report shares the graph's name where it is the same.
             let name = if prefix.is_empty() && !node.name.is_empty() {
                 node.name.clone()
@@ -854,17 +889,11 @@ impl<'g> Walk<'_, 'g> {
             let (outcome, inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
                 Some(subs) => {
                     let table = Rc::clone(&self.data_symbols);
-                    let mut scope: Vec<&[ValueFacts]> = outer.to_vec();
+                    let mut scope: Vec<&LiveFacts> = outer.to_vec();
                     scope.push(&facts);
                     let mut body = |k: usize, inputs: Vec<ValueFacts>| {
                         let (attr, sub) = &subs[k];
-                        let mut fs =
-                            initial_body_facts(sub.graph, inputs, bind).map_err(overflow)?;
-                        for (vid, v) in sub.graph.values.iter().enumerate() {
-                            if let Some(t) = &v.initializer {
-                                fs[vid] = ValueFacts::of_tensor(t);
-                            }
-                        }
+                        let fs = initial_body_facts(sub, depth + 1, inputs, bind)?;
                         let r = self.run(sub, fs, &scope, &format!("{name}/{attr}/"))?;
                         Ok(r)
                     };
@@ -1004,7 +1033,10 @@ impl<'g> Walk<'_, 'g> {
                 let mut f = inferred.get(pos).cloned().unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
                 out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
-                facts[vid] = f;
+                facts.set(vid, f);
+            }
+            for vid in plan.reads(nid, depth) {
+                facts.done_reading(vid);
             }
 
             run.params += params;
@@ -1034,16 +1066,46 @@ impl<'g> Walk<'_, 'g> {
 /// Facts of a body's values before it runs: its inputs as the control
 /// operator gives them, completed by their declarations.
 fn initial_body_facts(
-    graph: &Graph,
+    plan: &Plan,
+    depth: usize,
     inputs: Vec<ValueFacts>,
     bind: &dyn Fn(&str) -> Option<i128>,
-) -> Result<Vec<ValueFacts>, Overflow> {
-    let mut facts = vec![ValueFacts::default(); graph.values.len()];
+) -> Result<LiveFacts, AnalysisError> {
+    let graph = plan.graph;
+    let overflow = |_: Overflow| AnalysisError::Overflow {
+        node: graph.name.to_string(),
+        op_type: "body".into(),
+    };
+    let mut facts = live_facts(plan, depth)?;
     let mut given = inputs.into_iter();
     for &vid in &graph.inputs {
         let mut f = given.next().unwrap_or_default();
-        merge_declared(&mut f, graph, vid, bind)?;
-        facts[vid] = f;
+        merge_declared(&mut f, graph, vid, bind).map_err(overflow)?;
+        // A body input that is also an initializer is the initializer.
+        if let Some(t) = &graph.values[vid].initializer {
+            f = ValueFacts::of_tensor(t);
+        }
+        facts.set(vid, f);
+    }
+    Ok(facts)
+}
+
+/// The store for a graph's facts as `plan` walks it at `depth`: each value
+/// is held from its producer to its last reader, the graph's inputs and
+/// outputs to the end.
+fn live_facts(plan: &Plan, depth: usize) -> Result<LiveFacts, AnalysisError> {
+    let graph = plan.graph;
+    let mut facts = LiveFacts::new(graph.values.len()).map_err(|_| AnalysisError::Overflow {
+        node: graph.name.to_string(),
+        op_type: "graph".into(),
+    })?;
+    for &nid in &plan.order {
+        for vid in plan.reads(nid, depth) {
+            facts.expect_read(vid);
+        }
+    }
+    for &vid in graph.inputs.iter().chain(&graph.outputs) {
+        facts.keep(vid);
     }
     Ok(facts)
 }
@@ -1168,20 +1230,15 @@ fn initial_facts(
     graph: &Graph,
     options: &AnalysisOptions,
     bind: &dyn Fn(&str) -> Option<i128>,
-) -> Result<Vec<ValueFacts>, AnalysisError> {
-    let mut facts = vec![ValueFacts::default(); graph.values.len()];
-    for (vid, value) in graph.values.iter().enumerate() {
-        if let Some(t) = &value.initializer {
-            facts[vid] = ValueFacts::of_tensor(t);
-        }
-    }
+    mut facts: LiveFacts,
+) -> Result<LiveFacts, AnalysisError> {
     for &vid in &graph.inputs {
         let mut f = ValueFacts::default();
         merge_declared(&mut f, graph, vid, bind).map_err(|_| AnalysisError::Overflow {
             node: graph.values[vid].name.to_string(),
             op_type: "input".into(),
         })?;
-        facts[vid] = f;
+        facts.set(vid, f);
     }
     for (name, dims) in &options.input_shapes {
         let vid = graph
@@ -1204,7 +1261,9 @@ fn initial_facts(
                 value: d,
             });
         }
-        facts[vid].shape = Some(dims.iter().map(|&d| Dim::int(d)).collect());
+        let mut f = facts[vid].clone();
+        f.shape = Some(dims.iter().map(|&d| Dim::int(d)).collect());
+        facts.set(vid, f);
     }
     Ok(facts)
 }

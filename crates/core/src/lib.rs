@@ -18,6 +18,7 @@ pub mod fxhash;
 pub mod graph;
 pub mod hardware;
 pub mod layers;
+mod live_facts;
 pub mod mask;
 mod memo;
 pub mod memory;
