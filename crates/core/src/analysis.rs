@@ -160,6 +160,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
     let declared = declared_symbols(graph);
     let mut walk = Walk {
         bind: &bind,
+        binds_nothing: bindings.is_empty(),
         data_symbols: Rc::new(RefCell::new(DataSymbols::new(
             declared.iter().cloned(),
             options.dims.iter().map(|(k, v)| (k.clone(), *v as i128)),
@@ -744,6 +745,9 @@ pub(crate) struct GraphRun {
 /// State shared by the analysis of a graph and all its bodies.
 struct Walk<'a, 'g> {
     bind: &'a dyn Fn(&str) -> Option<i128>,
+    /// No symbol is bound: counts are kept as the rules give them, without
+    /// a substitution that would change nothing.
+    binds_nothing: bool,
     /// The first node whose rule found the model inconsistent: (name,
     /// operator, reason).
     invalid: Option<(String, String, String)>,
@@ -1016,8 +1020,12 @@ impl<'g> Walk<'_, 'g> {
             }
             let cost = match status {
                 NodeStatus::Counted => {
-                    let cost = node_cost.substitute(&bind).map_err(overflow)?;
-                    run.cost = run.cost.checked_add(&cost).map_err(overflow)?;
+                    let cost = if self.binds_nothing {
+                        node_cost
+                    } else {
+                        node_cost.substitute(&bind).map_err(overflow)?
+                    };
+                    run.cost.checked_add_assign(&cost).map_err(overflow)?;
                     Some(cost)
                 }
                 _ => None,

@@ -33,6 +33,14 @@ impl Cost {
         })
     }
 
+    /// `self + other` into `self`, in place where the counts allow (see
+    /// [`Poly::checked_add_assign`]): a graph's running total.
+    pub fn checked_add_assign(&mut self, other: &Cost) -> Result<(), Overflow> {
+        self.macs.checked_add_assign(&other.macs)?;
+        self.flops.checked_add_assign(&other.flops)?;
+        self.int_ops.checked_add_assign(&other.int_ops)
+    }
+
     /// The cost of `times` runs (a loop body × its trip count).
     pub fn checked_times(&self, times: &Poly) -> Result<Cost, Overflow> {
         Ok(Cost {

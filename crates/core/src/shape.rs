@@ -127,13 +127,41 @@ pub type Shape = Vec<Dim>;
 /// two of `Arc<[Dim]>`: every report line holds one per input and output,
 /// and a large graph's million lines save 8 bytes each, for one more
 /// pointer to follow on a shape that is read.
-#[derive(Clone, Eq, Default)]
-pub struct SharedShape(std::sync::Arc<Box<[Dim]>>);
+#[derive(Clone, Default)]
+pub struct SharedShape(std::sync::Arc<ShapeCell>);
 
-/// By the dims, as equality compares them.
+impl Eq for SharedShape {}
+
+/// What a [`SharedShape`] points to: the dims, and their hash once taken.
+/// Every node's rule results are remembered by a hash of its inputs'
+/// shapes (`crate::memo`), and a symbolic dim is a polynomial to walk: the
+/// many values sharing one shape hash it once.
+#[derive(Clone, Default)]
+struct ShapeCell {
+    dims: Box<[Dim]>,
+    hash: std::sync::OnceLock<u64>,
+}
+
+impl ShapeCell {
+    fn new(dims: Box<[Dim]>) -> Self {
+        ShapeCell {
+            dims,
+            hash: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// By the dims, as equality compares them: equal dims give the same hash
+/// whichever allocation holds them.
 impl std::hash::Hash for SharedShape {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
+        let hash = self.0.hash.get_or_init(|| {
+            use std::hash::Hasher;
+            let mut h = crate::fxhash::FxHasher::default();
+            self.0.dims.hash(&mut h);
+            h.finish()
+        });
+        state.write_u64(*hash);
     }
 }
 
@@ -141,26 +169,26 @@ impl PartialEq for SharedShape {
     /// The same allocation is the same shape: the common case, as values
     /// share their producers' shapes, and it skips comparing the dims.
     fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.dims == other.0.dims
     }
 }
 
 impl std::ops::Deref for SharedShape {
     type Target = [Dim];
     fn deref(&self) -> &[Dim] {
-        &self.0
+        &self.0.dims
     }
 }
 
 impl From<Shape> for SharedShape {
     fn from(dims: Shape) -> Self {
-        SharedShape(std::sync::Arc::new(dims.into_boxed_slice()))
+        SharedShape(std::sync::Arc::new(ShapeCell::new(dims.into_boxed_slice())))
     }
 }
 
 impl From<&[Dim]> for SharedShape {
     fn from(dims: &[Dim]) -> Self {
-        SharedShape(std::sync::Arc::new(dims.into()))
+        SharedShape(std::sync::Arc::new(ShapeCell::new(dims.into())))
     }
 }
 
@@ -168,13 +196,18 @@ impl SharedShape {
     /// The dims to change in place: copied first if another value holds
     /// them too.
     pub fn make_mut(&mut self) -> &mut [Dim] {
-        std::sync::Arc::make_mut(&mut self.0).as_mut()
+        let cell = std::sync::Arc::make_mut(&mut self.0);
+        // The dims are about to change: their hash is taken again.
+        cell.hash = std::sync::OnceLock::new();
+        &mut cell.dims
     }
 }
 
 impl FromIterator<Dim> for SharedShape {
     fn from_iter<I: IntoIterator<Item = Dim>>(dims: I) -> Self {
-        SharedShape(std::sync::Arc::new(dims.into_iter().collect()))
+        SharedShape(std::sync::Arc::new(ShapeCell::new(
+            dims.into_iter().collect(),
+        )))
     }
 }
 
@@ -182,13 +215,13 @@ impl<'a> IntoIterator for &'a SharedShape {
     type Item = &'a Dim;
     type IntoIter = std::slice::Iter<'a, Dim>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.0.dims.iter()
     }
 }
 
 impl fmt::Debug for SharedShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
+        f.debug_list().entries(self.0.dims.iter()).finish()
     }
 }
 

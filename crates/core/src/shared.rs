@@ -15,6 +15,13 @@ impl<T> Shared<T> {
     pub const EMPTY: Shared<T> = Shared(None);
 }
 
+impl<T> Shared<T> {
+    /// The elements to change in place, when no other holder shares them.
+    pub fn get_mut(&mut self) -> Option<&mut [T]> {
+        self.0.as_mut().and_then(Arc::get_mut)
+    }
+}
+
 impl<T> Default for Shared<T> {
     fn default() -> Self {
         Shared::EMPTY

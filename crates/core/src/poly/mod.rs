@@ -149,6 +149,34 @@ struct Parts {
     den: i128,
 }
 
+impl Parts {
+    /// Adds `other`'s coefficients to these in place when both have the
+    /// same monomials and no coefficient becomes zero (the canonical form
+    /// keeps none); `false`, with nothing changed, otherwise.
+    fn add_same_terms(&mut self, other: &Parts) -> Result<bool, Overflow> {
+        if self.terms.len() != other.terms.len()
+            || self.terms.iter().zip(&other.terms).any(|(a, b)| a.0 != b.0)
+        {
+            return Ok(false);
+        }
+        let constant = self.constant.checked_add(other.constant).ok_or(Overflow)?;
+        // Every sum checked first, then written: nothing changes on `false`.
+        for (a, b) in self.terms.iter().zip(&other.terms) {
+            if a.1.checked_add(b.1).ok_or(Overflow)? == 0 {
+                return Ok(false);
+            }
+        }
+        let Some(terms) = self.terms.get_mut() else {
+            return Ok(false);
+        };
+        for (term, add) in terms.iter_mut().zip(&other.terms) {
+            term.1 += add.1;
+        }
+        self.constant = constant;
+        Ok(true)
+    }
+}
+
 impl Default for Poly {
     fn default() -> Self {
         Poly::ZERO
@@ -424,6 +452,22 @@ impl Poly {
             return Err(Overflow);
         }
         Ok(Poly::from_parts(constant, terms.into(), 1))
+    }
+
+    /// `self + other` into `self`: in place, without allocating, when this
+    /// sum is held nowhere else and `other` has the same monomials (a
+    /// running total of nodes' counts, each `c·batch·seq`), else as
+    /// [`Poly::checked_add`].
+    pub fn checked_add_assign(&mut self, other: &Poly) -> Result<(), Overflow> {
+        if let (Repr::Big(sum), Repr::Big(add)) = (&mut self.0, &other.0) {
+            if let Some(sum) = Arc::get_mut(sum) {
+                if sum.den == 1 && add.den == 1 && sum.add_same_terms(add)? {
+                    return Ok(());
+                }
+            }
+        }
+        *self = self.checked_add(other)?;
+        Ok(())
     }
 
     /// The larger coefficient of each term (missing terms are 0): a bound
@@ -728,6 +772,42 @@ mod tests {
 
     fn sym(s: &str) -> Poly {
         Poly::symbol(s)
+    }
+
+    /// A running sum adds in place when it can, and always equals what
+    /// `checked_add` gives: the same terms, a term that cancels, new
+    /// terms, a sum another holder shares, an overflow.
+    #[test]
+    fn add_assign_equals_add() {
+        let lin = |c: i128, k: i128| {
+            sym("batch")
+                .checked_scale(c)
+                .unwrap()
+                .checked_add(&Poly::constant(k))
+                .unwrap()
+        };
+        let address = |p: &Poly| match &p.0 {
+            Repr::Big(parts) => Arc::as_ptr(parts),
+            Repr::Int(_) => std::ptr::null(),
+        };
+        let mut sum = lin(2, 3);
+        let before = address(&sum);
+        sum.checked_add_assign(&lin(5, 1)).unwrap();
+        assert_eq!(sum.to_string(), "7*batch + 4");
+        assert_eq!(address(&sum), before, "added in place");
+        let shared = sum.clone();
+        sum.checked_add_assign(&lin(1, 0)).unwrap();
+        assert_eq!(sum.to_string(), "8*batch + 4");
+        assert_eq!(shared.to_string(), "7*batch + 4", "a shared sum is copied");
+        sum.checked_add_assign(&sym("seq")).unwrap();
+        assert_eq!(sum.to_string(), "8*batch + seq + 4");
+        sum.checked_add_assign(&lin(-8, -4)).unwrap();
+        assert_eq!(sum, sym("seq"), "canonical after a term cancels");
+        let mut zero = lin(3, 0);
+        zero.checked_add_assign(&lin(-3, 0)).unwrap();
+        assert_eq!(zero.as_constant(), Some(0));
+        let mut big = lin(i128::MAX, 0);
+        assert_eq!(big.checked_add_assign(&lin(1, 0)), Err(Overflow));
     }
 
     #[test]
