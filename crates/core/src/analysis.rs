@@ -1429,7 +1429,7 @@ pub(crate) mod tests {
                 op_type: op.into(),
                 inputs,
                 outputs,
-                attributes,
+                attributes: attributes.into(),
                 ..Node::default()
             });
             self

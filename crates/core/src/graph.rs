@@ -289,11 +289,13 @@ pub struct Node {
     pub op_type: Name,
     /// Operator set domain; the default ONNX domain is the empty string.
     pub domain: Name,
+    // Boxed slices, not `Vec`s: a node's lists are complete once read, and
+    // a graph holds a million nodes (24 bytes each, and no spare capacity).
     /// Positional inputs; `None` for an omitted optional input.
-    pub inputs: Vec<Option<ValueId>>,
+    pub inputs: Box<[Option<ValueId>]>,
     /// Positional outputs; `None` for an omitted optional output.
-    pub outputs: Vec<Option<ValueId>>,
-    pub attributes: Vec<Attribute>,
+    pub outputs: Box<[Option<ValueId>]>,
+    pub attributes: Box<[Attribute]>,
     /// Where the node came from, when the file records it (see [`Origin`]);
     /// read through [`Node::origin`].
     pub origin: Option<Arc<Origin>>,
@@ -336,6 +338,14 @@ impl Origin {
         static NONE: Origin = Origin::NONE;
         field.as_deref().unwrap_or(&NONE)
     }
+}
+
+/// `list` with `item` appended: for builders that grow a node a part at a
+/// time (a node read from a file has its lists whole).
+pub fn appended<T>(list: &mut Box<[T]>, item: T) {
+    let mut grown = std::mem::take(list).into_vec();
+    grown.push(item);
+    *list = grown.into_boxed_slice();
 }
 
 impl Node {

@@ -39,7 +39,7 @@ struct Entry {
     domain: crate::Name,
     opset: i64,
     outputs: usize,
-    attributes: Vec<Attribute>,
+    attributes: Box<[Attribute]>,
     inputs: Vec<Option<ValueFacts>>,
     result: RuleResult,
 }

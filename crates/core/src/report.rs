@@ -621,7 +621,7 @@ mod size_tests {
     fn per_node_records_stay_small() {
         use crate::graph::{Node, Value};
         use crate::value::ValueFacts;
-        assert_eq!(size_of::<Node>(), 128);
+        assert_eq!(size_of::<Node>(), 104);
         assert_eq!(size_of::<Value>(), 32);
         assert_eq!(size_of::<super::NodeReport>(), 200);
         assert_eq!(size_of::<super::InputReport>(), 32);

@@ -544,9 +544,9 @@ impl GraphParts {
             name: name_text.into(),
             op_type: self.b.repeated.name(op_text),
             domain: self.b.repeated.name(domain),
-            inputs,
-            outputs,
-            attributes,
+            inputs: inputs.into(),
+            outputs: outputs.into(),
+            attributes: attributes.into(),
             origin: Origin {
                 scopes: shared_names(scopes),
                 module_classes: shared_names(module_classes),

@@ -40,8 +40,8 @@ fn conv_graph_converts() {
         ("conv1", "Conv", "")
     );
     let want: Vec<_> = ["x", "W", "B"].iter().map(|n| Some(id(g, n))).collect();
-    assert_eq!(node.inputs, want);
-    assert_eq!(node.outputs, vec![Some(id(g, "y"))]);
+    assert_eq!(node.inputs.to_vec(), want);
+    assert_eq!(node.outputs.to_vec(), vec![Some(id(g, "y"))]);
     assert_eq!(
         node.attr("kernel_shape"),
         Some(&AttrValue::Ints(vec![3, 3]))
@@ -129,10 +129,10 @@ fn omitted_optional_inputs_and_outputs_are_none() {
     let m = read_bytes(encode(&model(g))).unwrap();
     let g = &m.graph;
     assert_eq!(
-        g.nodes[0].inputs,
+        g.nodes[0].inputs.to_vec(),
         vec![Some(id(g, "x")), None, None, Some(id(g, "sizes"))]
     );
-    assert_eq!(g.nodes[1].outputs, vec![Some(id(g, "z")), None]);
+    assert_eq!(g.nodes[1].outputs.to_vec(), vec![Some(id(g, "z")), None]);
     let sizes = g.values[id(g, "sizes")].initializer.as_ref().unwrap();
     assert_eq!(sizes.data, TensorData::Ints(vec![1, 3, 16, 16]));
     // Declared without a shape: rank unknown.

@@ -175,9 +175,9 @@ impl GraphBuilder {
             name: self.graph.values[out].name.clone(),
             op_type: op_type.into(),
             domain: domain.into(),
-            inputs: inputs.to_vec(),
-            outputs: vec![Some(out)],
-            attributes,
+            inputs: inputs.to_vec().into(),
+            outputs: vec![Some(out)].into(),
+            attributes: attributes.into(),
             origin: None,
         });
         out
@@ -193,7 +193,7 @@ impl GraphBuilder {
     pub fn extra_output(&mut self, name: &str) -> Option<ValueId> {
         self.graph.nodes.last()?;
         let out = self.value(name, None, None);
-        self.graph.nodes.last_mut()?.outputs.push(Some(out));
+        crate::graph::appended(&mut self.graph.nodes.last_mut()?.outputs, Some(out));
         Some(out)
     }
 

@@ -785,8 +785,8 @@ mod tests {
         g.nodes.push(Node {
             name: "tanh".into(),
             op_type: "Tanh".into(),
-            inputs: vec![Some(s)],
-            outputs: vec![Some(t)],
+            inputs: vec![Some(s)].into(),
+            outputs: vec![Some(t)].into(),
             ..Node::default()
         });
         g

@@ -1578,8 +1578,8 @@ mod tests {
     fn eval(op: &str, inputs: &[ValueFacts], attrs: &[(&str, AttrValue)]) -> ValueFacts {
         let node = Node {
             op_type: op.into(),
-            inputs: vec![Some(0); inputs.len()],
-            outputs: vec![Some(0)],
+            inputs: vec![Some(0); inputs.len()].into(),
+            outputs: vec![Some(0)].into(),
             attributes: attrs
                 .iter()
                 .map(|(n, v)| Attribute {

@@ -969,8 +969,8 @@ mod tests {
         g.nodes.push(Node {
             name: "dq".into(),
             op_type: "DequantizeLinear".into(),
-            inputs: vec![Some(w), Some(s)],
-            outputs: vec![Some(y)],
+            inputs: vec![Some(w), Some(s)].into(),
+            outputs: vec![Some(y)].into(),
             ..Node::default()
         });
         g.outputs.push(y);

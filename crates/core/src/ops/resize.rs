@@ -1081,12 +1081,13 @@ mod tests {
         let node = Node {
             name: "r".into(),
             op_type: "Resize".into(),
-            inputs: vec![Some(0), None, None, Some(1)],
-            outputs: vec![Some(2)],
+            inputs: vec![Some(0), None, None, Some(1)].into(),
+            outputs: vec![Some(2)].into(),
             attributes: vec![Attribute {
                 name: "mode".into(),
                 value: AttrValue::String(Bytes::from_static(b"linear")),
-            }],
+            }]
+            .into(),
             ..Node::default()
         };
         let x = ValueFacts::new(

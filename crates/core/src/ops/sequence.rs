@@ -1043,7 +1043,7 @@ mod tests {
             inputs: (0..inputs.len())
                 .map(|i| inputs[i].as_ref().map(|_| i))
                 .collect(),
-            outputs: vec![Some(100)],
+            outputs: vec![Some(100)].into(),
             attributes: attrs
                 .iter()
                 .map(|(n, v)| Attribute {
@@ -1145,7 +1145,7 @@ mod tests {
                 name: output.into(),
                 op_type: op.into(),
                 inputs,
-                outputs,
+                outputs: outputs.into(),
                 attributes: attrs
                     .iter()
                     .map(|(n, v)| Attribute {

@@ -44,7 +44,7 @@ impl NodeTest {
         if graph_input {
             self.graph.inputs.push(id);
         }
-        self.node.inputs.push(Some(id));
+        crate::graph::appended(&mut self.node.inputs, Some(id));
     }
 
     fn next_name(&self) -> String {
@@ -160,15 +160,18 @@ impl NodeTest {
 
     /// An omitted optional input.
     pub fn none(mut self) -> Self {
-        self.node.inputs.push(None);
+        crate::graph::appended(&mut self.node.inputs, None);
         self
     }
 
     pub fn attr(mut self, name: &str, value: AttrValue) -> Self {
-        self.node.attributes.push(Attribute {
-            name: name.into(),
-            value,
-        });
+        crate::graph::appended(
+            &mut self.node.attributes,
+            Attribute {
+                name: name.into(),
+                value,
+            },
+        );
         self
     }
 
@@ -195,7 +198,7 @@ impl NodeTest {
                 name: format!("out{k}").into(),
                 ..Value::default()
             });
-            self.node.outputs.push(Some(id));
+            crate::graph::appended(&mut self.node.outputs, Some(id));
             self.graph.outputs.push(id);
         }
         self.graph.nodes.push(self.node);
