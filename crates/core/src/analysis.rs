@@ -865,8 +865,25 @@ impl<'g> Walk<'_, 'g> {
             self.totals.params += params;
             self.totals.buffers += buffers;
 
-            let input_facts: Vec<Option<&ValueFacts>> =
-                node.inputs.iter().map(|i| i.map(|v| &facts[v])).collect();
+            // A weight's elements are no rule's business: its shape is. Small
+            // float weights are read (up to 64 elements), and with their
+            // elements in view every bias would make its node's rule run
+            // again instead of taking a result remembered for equal inputs.
+            let weights_shown: Vec<(usize, ValueFacts)> = match def {
+                Some(def) => weights_without_elements(node, def, &facts),
+                None => Vec::new(),
+            };
+            let input_facts: Vec<Option<&ValueFacts>> = node
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(pos, i)| {
+                    i.map(|v| match weights_shown.iter().find(|(p, _)| *p == pos) {
+                        Some((_, shown)) => shown,
+                        None => &facts[v],
+                    })
+                })
+                .collect();
             let input_names: Vec<&str> = node
                 .inputs
                 .iter()
@@ -1069,6 +1086,32 @@ impl<'g> Walk<'_, 'g> {
         run.facts = facts;
         Ok(run)
     }
+}
+
+/// The facts the rule of `node` sees of its float weights, biases and
+/// buffers whose elements are known: without the elements (by input
+/// position). Rules size and count from a weight's shape, and leaving its
+/// values out of what they see makes that so by construction.
+fn weights_without_elements(
+    node: &crate::graph::Node,
+    def: &OpDef,
+    facts: &LiveFacts,
+) -> Vec<(usize, ValueFacts)> {
+    node.inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, input)| {
+            let f = &facts[(*input)?];
+            let weight = matches!(def.role(pos), Role::Weight | Role::Buffer | Role::Packed);
+            (weight && matches!(f.value, Some(crate::value::ConstValue::Floats(_)))).then(|| {
+                let shown = ValueFacts {
+                    value: None,
+                    ..f.clone()
+                };
+                (pos, shown)
+            })
+        })
+        .collect()
 }
 
 /// Facts of a body's values before it runs: its inputs as the control
@@ -1358,6 +1401,46 @@ pub(crate) mod tests {
 
     /// A graph built by value names; inputs are float32 with the given shape.
     pub(crate) struct G(pub(crate) Graph);
+
+    /// A rule sees its weights' shapes, not their elements, so that nodes
+    /// differing only in weights share one remembered result; a constant
+    /// operand of an elementwise op stays in view (it may be folded).
+    #[test]
+    fn rules_see_a_weights_shape_not_its_elements() {
+        let floats = |dims: Vec<i64>, values: Vec<f64>| {
+            ValueFacts::of_tensor(&Tensor {
+                dtype: DType::F32,
+                dims,
+                data: TensorData::Floats(values),
+            })
+        };
+        let mut facts = LiveFacts::new(3).unwrap();
+        (0..3).for_each(|v| facts.keep(v));
+        facts.set(
+            0,
+            ValueFacts::new(Some(DType::F32), Some(shape_of(&[1, 2, 4, 4]))),
+        );
+        facts.set(1, floats(vec![2, 2, 1, 1], vec![0.5; 4]));
+        facts.set(2, floats(vec![2], vec![1.0, 2.0]));
+        assert!(facts[2].value.is_some(), "two float elements are read");
+        let node = Node {
+            op_type: "Conv".into(),
+            inputs: vec![Some(0), Some(1), Some(2)].into(),
+            ..Node::default()
+        };
+        let conv = ops::lookup("", "Conv").unwrap();
+        let shown = weights_without_elements(&node, conv, &facts);
+        assert_eq!(
+            shown.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        for (pos, f) in &shown {
+            assert_eq!(f.value, None);
+            assert_eq!(f.shape, facts[node.inputs[*pos].unwrap()].shape);
+        }
+        let add = ops::lookup("", "Add").unwrap();
+        assert!(weights_without_elements(&node, add, &facts).is_empty());
+    }
 
     impl G {
         pub(crate) fn new() -> Self {
