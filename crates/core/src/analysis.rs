@@ -344,12 +344,30 @@ struct Inits<'g> {
 }
 
 impl<'g> Inits<'g> {
-    fn push(&mut self, t: &'g Tensor, in_node: bool) -> usize {
+    fn push(&mut self, t: &'g Tensor, in_node: bool) -> InitId {
+        let id = InitId::at(self.tensors.len());
         self.tensors.push(t);
         self.classes.push(InitClass::Constant);
         self.counted.push(false);
         self.in_node.push(in_node);
-        self.tensors.len() - 1
+        id
+    }
+}
+
+/// The index of a tensor in [`Inits`], in 4 bytes (and `Option<InitId>`
+/// in 4 too): a plan holds one per value of its graph. [`Plan::build`]
+/// refuses a graph whose values could number past `u32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InitId(std::num::NonZeroU32);
+
+impl InitId {
+    fn at(index: usize) -> InitId {
+        // Below u32::MAX by Plan::build's check; saturating, never wrapping.
+        InitId(std::num::NonZeroU32::MIN.saturating_add(index as u32))
+    }
+
+    fn index(self) -> usize {
+        self.0.get() as usize - 1
     }
 }
 
@@ -360,7 +378,7 @@ struct Outer<'p, 'g> {
     /// defines it (this graph's own depth for its own values), or `None`
     /// when undefined here.
     def: &'p [Option<(usize, ValueId)>],
-    init: &'p [Option<usize>],
+    init: &'p [Option<InitId>],
 }
 
 /// A graph prepared for analysis: operator rules, initializer indices,
@@ -370,7 +388,7 @@ pub(crate) struct Plan<'g> {
     defs: Vec<Option<&'static OpDef>>,
     /// Global initializer index of each value: its own initializer, or the
     /// outer one it names.
-    init: Vec<Option<usize>>,
+    init: Vec<Option<InitId>>,
     /// The values naming an enclosing graph's value, each with that value:
     /// `(value, depth, value id there)`. Only bodies have any, so a list
     /// rather than an entry per value (24 bytes each, a million times over
@@ -379,7 +397,7 @@ pub(crate) struct Plan<'g> {
     order: Vec<NodeId>,
     /// Per node, the input position whose weight it forwards (see
     /// [`weight_sources`]).
-    forwards: Vec<Option<usize>>,
+    forwards: Vec<(NodeId, usize)>,
     /// Bodies of the nodes that have graph attributes.
     subs: FxHashMap<NodeId, Vec<(&'g str, Plan<'g>)>>,
     /// Enclosing graphs' values this graph or its bodies read.
@@ -387,6 +405,13 @@ pub(crate) struct Plan<'g> {
 }
 
 impl<'g> Plan<'g> {
+    /// The input position whose weight node `nid` forwards, if any (see
+    /// [`weight_sources`]).
+    fn forwarded_input(&self, nid: NodeId) -> Option<usize> {
+        let at = self.forwards.binary_search_by_key(&nid, |&(n, _)| n).ok()?;
+        Some(self.forwards[at].1)
+    }
+
     /// The values of this graph (at `depth`) that node `nid` reads: its
     /// inputs, and the values its bodies name.
     fn reads(&self, nid: NodeId, depth: usize) -> impl Iterator<Item = ValueId> + '_ {
@@ -420,6 +445,13 @@ impl<'g> Plan<'g> {
         let mut is_input = vec![false; n];
         for &v in &graph.inputs {
             is_input[v] = true;
+        }
+        // Each graph adds at most one tensor per value to `inits`.
+        if inits.tensors.len().saturating_add(n) >= u32::MAX as usize {
+            return Err(AnalysisError::Overflow {
+                node: graph.name.to_string(),
+                op_type: "graph".into(),
+            });
         }
         let mut init = vec![None; n];
         let mut outer = vec![None; n];
@@ -546,6 +578,7 @@ impl<'g> Plan<'g> {
                 if forwards[nid] == Some(pos) {
                     continue;
                 }
+                let i = i.index();
                 let t = inits.tensors[i];
                 // A quantized weight dequantized by a transform.
                 let dequantized = forwarded_values[vid]
@@ -569,7 +602,12 @@ impl<'g> Plan<'g> {
             graph,
             defs,
             init,
-            forwards,
+            // Few nodes forward a weight: a list, not an entry per node.
+            forwards: forwards
+                .iter()
+                .enumerate()
+                .filter_map(|(nid, pos)| Some((nid, (*pos)?)))
+                .collect(),
             outer: outer
                 .iter()
                 .enumerate()
@@ -629,7 +667,7 @@ fn single_weight(
 /// new transform (exporters write chains in order: one pass, rarely two).
 fn weight_sources<'g>(
     graph: &'g Graph,
-    init: &mut [Option<usize>],
+    init: &mut [Option<InitId>],
     inits: &mut Inits<'g>,
 ) -> Vec<Option<usize>> {
     let mut forwards = vec![None; graph.nodes.len()];
@@ -652,7 +690,7 @@ fn weight_sources<'g>(
 fn weight_source<'g>(
     node: &'g crate::graph::Node,
     nid: NodeId,
-    init: &mut [Option<usize>],
+    init: &mut [Option<InitId>],
     inits: &mut Inits<'g>,
     forwards: &mut [Option<usize>],
 ) -> bool {
@@ -678,7 +716,7 @@ fn weight_source<'g>(
             .flatten()
             .and_then(|v| init[v])
     };
-    let big = |i: usize| inits.tensors[i].numel().unwrap_or(0) > 1;
+    let big = |i: InitId| inits.tensors[i.index()].numel().unwrap_or(0) > 1;
     let forwarded = match node.op_type.as_str() {
         "Cast" | "Transpose" | "Reshape" | "Flatten" | "Identity" | "Squeeze" | "Unsqueeze" => {
             Some(0)
@@ -720,7 +758,7 @@ fn bodies(node: &crate::graph::Node) -> impl Iterator<Item = (&str, &Graph)> {
 
 /// Finds an outer name, innermost scope first: its defining `(depth, id)`
 /// and initializer index.
-fn resolve(ancestors: &[Outer<'_, '_>], name: &str) -> Option<(usize, ValueId, Option<usize>)> {
+fn resolve(ancestors: &[Outer<'_, '_>], name: &str) -> Option<(usize, ValueId, Option<InitId>)> {
     ancestors.iter().rev().find_map(|a| {
         let &vid = a.names.get(name)?;
         let (d, dv) = a.def[vid]?;
@@ -822,9 +860,10 @@ impl<'g> Walk<'_, 'g> {
             for (pos, input) in node.inputs.iter().enumerate() {
                 let Some(vid) = *input else { continue };
                 let Some(i) = plan.init[vid] else { continue };
-                if plan.forwards[nid] == Some(pos) {
+                if plan.forwarded_input(nid) == Some(pos) {
                     continue;
                 }
+                let i = i.index();
                 if std::mem::replace(&mut self.inits.counted[i], true) {
                     continue;
                 }
@@ -901,7 +940,7 @@ impl<'g> Walk<'_, 'g> {
                         constant: i.is_some_and(|v| plan.init[v].is_some()),
                         param: i
                             .and_then(|v| plan.init[v])
-                            .is_some_and(|k| self.inits.classes[k] == InitClass::Param),
+                            .is_some_and(|k| self.inits.classes[k.index()] == InitClass::Param),
                     }
                 })
                 .collect();
