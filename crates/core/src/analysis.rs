@@ -923,11 +923,13 @@ impl<'g> Walk<'_, 'g> {
                     })
                 })
                 .collect();
-            let input_names: Vec<&str> = node
-                .inputs
-                .iter()
-                .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
-                .collect();
+            // Only a rule that runs reads them (not a remembered result).
+            let input_names = || -> Vec<&str> {
+                node.inputs
+                    .iter()
+                    .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
+                    .collect()
+            };
             let inputs: Vec<InputReport> = node
                 .inputs
                 .iter()
@@ -946,7 +948,7 @@ impl<'g> Walk<'_, 'g> {
                 .collect();
             let mut access = Access::Full;
             let mut products = None;
-            let (outcome, inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
+            let (outcome, mut inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
                 Some(subs) => {
                     let table = Rc::clone(&self.data_symbols);
                     let mut scope: Vec<&LiveFacts> = outer.to_vec();
@@ -964,7 +966,7 @@ impl<'g> Walk<'_, 'g> {
                         def,
                         attrs: subs.iter().map(|(a, _)| *a).collect(),
                         inputs: input_facts,
-                        input_names,
+                        input_names: input_names(),
                         body: &mut body,
                         symbols: &table,
                         output_names: node
@@ -982,7 +984,7 @@ impl<'g> Walk<'_, 'g> {
                     let result = match remembered {
                         Some(r) => Ok(r),
                         None => {
-                            let mut ctx = NodeCtx::new(node, opset, input_facts, input_names);
+                            let mut ctx = NodeCtx::new(node, opset, input_facts, input_names());
                             ctx.symbols = Some(SymbolScope {
                                 table: &self.data_symbols,
                                 node: &name,
@@ -1094,7 +1096,10 @@ impl<'g> Walk<'_, 'g> {
             let mut out_reports = Vec::with_capacity(node.outputs.len());
             for (pos, out) in node.outputs.iter().enumerate() {
                 let Some(vid) = *out else { continue };
-                let mut f = inferred.get(pos).cloned().unwrap_or_default();
+                let mut f = inferred
+                    .get_mut(pos)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
                 out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
                 facts.set(vid, f);
