@@ -1190,3 +1190,39 @@ fn output_file_is_private_until_renamed_and_never_a_link() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A control-flow node's body rows have the table's columns when
+/// `--memory` and `--hardware` add theirs (they had nine cells, and the
+/// table stopped with an internal error).
+#[test]
+fn body_rows_take_the_memory_and_time_columns() {
+    let out = nncost(&[
+        "crates/onnx/tests/fixtures/kitchen_sink.onnx",
+        "--dim",
+        "batch=2",
+        "--dim",
+        "N=3",
+        "--memory",
+        "--hardware",
+        "h100-sxm",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = text
+        .lines()
+        .find(|l| l.trim_start().starts_with('#'))
+        .unwrap();
+    assert!(
+        header.contains("out bytes") && header.contains("bound"),
+        "{header}"
+    );
+    let body = text
+        .lines()
+        .find(|l| l.contains("if/then_branch/then_add"))
+        .unwrap();
+    assert!(body.contains("Add") && body.contains("512"), "{body}");
+}

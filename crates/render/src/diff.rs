@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::html::esc;
 use crate::json::{count, subtotal};
-use crate::table::{module_label, write_rows, Row};
+use crate::table::{cells, module_label, write_rows, Cell, Row};
 use crate::units::{bytes, grouped, human, poly};
 
 fn by_text(d: &Diff) -> String {
@@ -36,7 +36,7 @@ fn rows(d: &Diff, exact: bool) -> Vec<Row> {
         "FLOPs",
         "Δ FLOPs",
     ]
-    .map(String::from)
+    .map(Cell::from)
     .to_vec()];
     for r in std::iter::once(&d.total).chain(&d.rows) {
         rows.push(row(r, exact));
@@ -74,9 +74,7 @@ fn tables(d: &Diff) -> Vec<Vec<Row>> {
 /// The memory comparison's rows (header first; only the header when the
 /// reports have no memory).
 fn memory_rows(d: &Diff, exact: bool) -> Vec<Row> {
-    let mut rows: Vec<Row> = vec![["memory", "before", "after", "Δ"]
-        .map(String::from)
-        .to_vec()];
+    let mut rows: Vec<Row> = vec![["memory", "before", "after", "Δ"].map(Cell::from).to_vec()];
     for m in &d.memory {
         let delta = match m.delta() {
             Ok(p) if p.is_zero() => "0".to_string(),
@@ -89,7 +87,7 @@ fn memory_rows(d: &Diff, exact: bool) -> Vec<Row> {
             }
             Err(_) => "?".into(),
         };
-        rows.push(vec![
+        rows.push(cells![
             m.key.to_string(),
             bytes(&m.before, exact),
             bytes(&m.after, exact),
@@ -212,7 +210,7 @@ fn row(r: &DiffRow, exact: bool) -> Row {
     };
     let key = module_label(&r.key);
     let dp = r.params_delta();
-    vec![
+    cells![
         key,
         format!("{} → {}", r.before.nodes, r.after.nodes),
         format!(

@@ -17,7 +17,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
     if !options.summary {
         let rows = rows(report, options);
         if let Some(header) = rows.first() {
-            let line = |cells: &[String]| {
+            let line = |cells: &[crate::table::Cell]| {
                 let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
                 format!("| {} |", cells.join(" | "))
             };

@@ -112,7 +112,7 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     for row in &mut rows {
         for cell in row.iter_mut() {
             if let Cow::Owned(clean) = printable(cell) {
-                *cell = clean;
+                *cell = clean.into();
             }
         }
     }
@@ -260,7 +260,19 @@ fn shape_text(shape: Option<&[nncost_core::Dim]>) -> String {
     shape.map_or("?".to_string(), format_shape)
 }
 
-pub(crate) type Row = Vec<String>;
+/// A row's cells. A cell of up to 24 bytes (a count, a shape, most names)
+/// is held inline: a table of a million nodes was otherwise nine million
+/// small allocations, 300 MB held until the widths were known.
+pub(crate) type Row = Vec<Cell>;
+pub(crate) type Cell = compact_str::CompactString;
+
+/// A [`Row`] from cells of any string type.
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => {
+        vec![$($crate::table::Cell::from($cell)),*]
+    };
+}
+pub(crate) use cells;
 
 /// Header of the integer-operations column, shown only for models with
 /// quantized kernels so that float models' tables stay as they are.
@@ -321,13 +333,13 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         INT_OPS,
         SHARE,
     ]
-    .map(String::from)
+    .map(Cell::from)
     .to_vec()];
     if report.memory.is_some() {
-        rows[0].extend([OUT_BYTES, MOVED].map(String::from));
+        rows[0].extend([OUT_BYTES, MOVED].map(Cell::from));
     }
     if report.roofline.is_some() {
-        rows[0].extend([TIME, BOUND].map(String::from));
+        rows[0].extend([TIME, BOUND].map(Cell::from));
     }
     let order = ranked(&report.nodes, options, |n| {
         (n.flops(), n.int_ops(), n.macs(), n.params)
@@ -335,7 +347,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
     let show_bodies = options.sort.is_none() && options.top.is_none();
     for i in order {
         let n = &report.nodes[i];
-        let mut row = vec![
+        let mut row = cells![
             (i + 1).to_string(),
             n.name.to_string(),
             n.op_type.to_string(),
@@ -350,24 +362,26 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             row.push(
                 m.output_bytes
                     .as_ref()
-                    .map_or("?".into(), |b| bytes_cell(b, options)),
+                    .map_or("?".into(), |b| bytes_cell(b, options).into()),
             );
             row.push(match m.traffic.total() {
-                Ok(t) if m.traffic.complete => bytes_cell(&t, options),
-                Ok(t) => format!("≥ {}", bytes_cell(&t, options)),
+                Ok(t) if m.traffic.complete => bytes_cell(&t, options).into(),
+                // At least nothing known: unknown.
+                Ok(t) if t.is_zero() => "?".into(),
+                Ok(t) => compact_str::format_compact!("≥ {}", bytes_cell(&t, options)),
                 Err(_) => "?".into(),
             });
         }
         if let Some(t) = report.roofline.as_ref().map(|r| &r.nodes[i]) {
             row.push(if t.seconds > 0.0 {
-                seconds(t.seconds)
+                seconds(t.seconds).into()
             } else {
                 "-".into()
             });
             row.push(if t.seconds > 0.0 {
                 t.bound.as_str().into()
             } else {
-                String::new()
+                Cell::default()
             });
         }
         rows.push(row);
@@ -433,35 +447,49 @@ fn body_rows(
             Some(r) => format!("× {}", poly(r, options.exact)),
             None => "shown".to_string(),
         };
-        rows.push(vec![
-            String::new(),
-            format!("{indent}[{}] {runs}", s.attribute),
-            String::new(),
-            String::new(),
-            count(s.params as i128, options),
-            cost_text(Some(&s.cost.macs), &NodeStatus::Counted, options),
-            cost_text(Some(&s.cost.flops), &NodeStatus::Counted, options),
-            cost_text(Some(&s.cost.int_ops), &NodeStatus::Counted, options),
-            String::new(),
-        ]);
+        push_body_row(
+            rows,
+            cells![
+                String::new(),
+                format!("{indent}[{}] {runs}", s.attribute),
+                String::new(),
+                String::new(),
+                count(s.params as i128, options),
+                cost_text(Some(&s.cost.macs), &NodeStatus::Counted, options),
+                cost_text(Some(&s.cost.flops), &NodeStatus::Counted, options),
+                cost_text(Some(&s.cost.int_ops), &NodeStatus::Counted, options),
+                String::new(),
+            ],
+        );
         for c in &s.nodes {
             k += 1;
             let num = format!("{number}.{k}");
             let name = &c.name;
-            rows.push(vec![
-                num.clone(),
-                format!("{indent}{name}"),
-                c.op_type.to_string(),
-                output_text(c),
-                count(c.params as i128, options),
-                cost_text(c.macs(), &c.status, options),
-                cost_text(c.flops(), &c.status, options),
-                cost_text(c.int_ops(), &c.status, options),
-                String::new(),
-            ]);
+            push_body_row(
+                rows,
+                cells![
+                    num.clone(),
+                    format!("{indent}{name}"),
+                    c.op_type.to_string(),
+                    output_text(c),
+                    count(c.params as i128, options),
+                    cost_text(c.macs(), &c.status, options),
+                    cost_text(c.flops(), &c.status, options),
+                    cost_text(c.int_ops(), &c.status, options),
+                    String::new(),
+                ],
+            );
             body_rows(rows, c, &num, depth + 1, options);
         }
     }
+}
+
+/// Adds a row of a body, its cells past the share column empty: a body's
+/// memory and time (`--memory`, `--hardware`) are its node's.
+fn push_body_row(rows: &mut Vec<Row>, mut row: Row) {
+    let columns = rows.first().map_or(row.len(), Vec::len);
+    row.resize(columns, Cell::default());
+    rows.push(row);
 }
 
 /// Longest output shape a row shows, in characters; longer ones are
@@ -565,7 +593,7 @@ fn group_rows(
         INT_OPS,
         SHARE,
     ]
-    .map(String::from)
+    .map(Cell::from)
     .to_vec()];
     for (name, g) in groups {
         let nodes = if g.uncounted > 0 {
@@ -574,7 +602,7 @@ fn group_rows(
             g.nodes.to_string()
         };
         let share_of_work = share(group_work(&g), total);
-        rows.push(vec![
+        rows.push(cells![
             name,
             nodes,
             count(g.params as i128, options),
@@ -1072,7 +1100,7 @@ fn fit(rows: &mut [Row], width: usize) -> Vec<String> {
                 .unwrap_or(0);
             let target = longest.saturating_sub(over).max(floor);
             for r in rows.iter_mut() {
-                r[name_col] = shorten_middle(&r[name_col], target);
+                r[name_col] = shorten_middle(&r[name_col], target).into();
             }
         }
     };
