@@ -636,9 +636,7 @@ fn for_each_line(
         return Ok(());
     };
     let ncol = first.len();
-    let widths: Vec<usize> = (0..ncol)
-        .map(|c| rows.iter().map(|r| width(&r[c])).max().unwrap_or(0))
-        .collect();
+    let widths = column_widths(rows);
     let numeric: Vec<bool> = first.iter().map(|h| is_numeric_column(h)).collect();
     let mut line = String::with_capacity(widths.iter().sum::<usize>() + 2 * ncol + 1);
     for row in rows {
@@ -1008,6 +1006,18 @@ fn share(part: f64, total: f64) -> String {
 }
 
 /// Display width in characters (cells hold `×`, `·` and `…`).
+/// Each column's widest cell, in one pass over the rows (a million rows
+/// are not read once per column).
+fn column_widths(rows: &[Row]) -> Vec<usize> {
+    let mut widths = vec![0; rows.first().map_or(0, Vec::len)];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    widths
+}
+
 fn width(s: &str) -> usize {
     if s.is_ascii() {
         s.len()
@@ -1076,12 +1086,8 @@ const MIN_NAME: usize = 16;
 /// the columns left out.
 fn fit(rows: &mut [Row], width: usize) -> Vec<String> {
     let total = |rows: &[Row]| -> usize {
-        let Some(first) = rows.first() else { return 0 };
-        let cols = first.len();
-        (0..cols)
-            .map(|c| rows.iter().map(|r| self::width(&r[c])).max().unwrap_or(0))
-            .sum::<usize>()
-            + 2 * cols.saturating_sub(1)
+        let widths = column_widths(rows);
+        widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)
     };
     let name_col = match rows.first() {
         Some(h) if h.first().is_some_and(|c| c == "#") => 1,
