@@ -1226,3 +1226,31 @@ fn body_rows_take_the_memory_and_time_columns() {
         .unwrap();
     assert!(body.contains("Add") && body.contains("512"), "{body}");
 }
+
+/// A detector whose live bytes depend on 90 data-dependent sizes: its
+/// memory's peak is the maximum of hundreds of expressions none of which
+/// bounds another. The analysis says it cannot state it (it spent minutes
+/// comparing them before), and with each size at its upper bound it can.
+#[test]
+fn a_peak_of_too_many_incomparable_steps_is_refused_with_a_way_out() {
+    let model = "tests/fixtures/torchvision_oracle/ssdlite320_mobilenet_v3_large.onnx";
+    let out = nncost(&[model, "--summary", "--memory"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the memory's peak cannot be stated") && err.contains("--bound max"),
+        "{err}"
+    );
+    let out = nncost(&[model, "--summary", "--memory", "--bound", "max"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("peak") && l.contains("13.11 MB of activations")),
+        "{text}"
+    );
+}

@@ -524,6 +524,18 @@ pub struct Request {
     pub convention: Option<String>,
 }
 
+/// The report's symbols for a message: the first few by name, then how
+/// many more.
+fn symbol_list(report: &Report) -> String {
+    const SHOWN: usize = 4;
+    let names: Vec<&str> = report.symbols.iter().map(|s| &*s.name).collect();
+    match names.len() {
+        0 => "none".to_string(),
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+    }
+}
+
 /// Why something asked could not be added to a report.
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
@@ -531,6 +543,15 @@ pub enum AttachError {
     Profile(#[from] hardware::ProfileError),
     #[error("a count is too large to represent (past 128 bits)")]
     Overflow,
+    /// The memory analysis met a size past 128 bits, or a peak that depends
+    /// on the symbols in more ways than it states (see
+    /// `nncost_core::memory`).
+    #[error(
+        "the memory's peak cannot be stated: a size is past 128 bits, or the peak depends on \
+         the symbols ({symbols}) in too many ways; bind them with --dim, or take each \
+         data-dependent size at its upper bound with --bound max"
+    )]
+    MemoryOverflow { symbols: String },
     #[error(transparent)]
     Roofline(#[from] nncost_core::roofline::RooflineError),
     #[error(
@@ -578,8 +599,11 @@ fn attach_memory(report: &mut Report, request: &Request) -> Result<(), AttachErr
         float_dtype: dtype.map(|(_, d)| d),
         ..Default::default()
     };
-    let memory =
-        nncost_core::memory::analyze_memory(report, &options).map_err(|_| AttachError::Overflow)?;
+    let memory = nncost_core::memory::analyze_memory(report, &options).map_err(|_| {
+        AttachError::MemoryOverflow {
+            symbols: symbol_list(report),
+        }
+    })?;
     if let Some(profile) = profile {
         let precision = dtype.map_or_else(
             || hardware::model_precision(&report.totals.params_by_dtype),

@@ -74,9 +74,10 @@ impl Traffic {
     }
 
     fn add(&mut self, other: &Traffic) -> Result<(), Overflow> {
-        self.activations_read = self.activations_read.checked_add(&other.activations_read)?;
-        self.weights_read = self.weights_read.checked_add(&other.weights_read)?;
-        self.written = self.written.checked_add(&other.written)?;
+        self.activations_read
+            .checked_add_assign(&other.activations_read)?;
+        self.weights_read.checked_add_assign(&other.weights_read)?;
+        self.written.checked_add_assign(&other.written)?;
         self.complete &= other.complete;
         Ok(())
     }
@@ -262,7 +263,7 @@ fn buffers(
     let mut input_bytes = Poly::ZERO;
     for v in inputs {
         let b = sized(&v.name, value_bytes(v.dtype, v.shape.as_deref(), fd)?);
-        input_bytes = input_bytes.checked_add(&b)?;
+        input_bytes.checked_add_assign(&b)?;
         let id = new_buffer(&mut problem, &mut size, b, true);
         buffer_of.insert(&v.name, id);
     }
@@ -333,7 +334,7 @@ fn buffers(
             problem.held[b] = true;
         }
         if let Some(b) = value_bytes(v.dtype, v.shape.as_deref(), fd)? {
-            output_bytes = output_bytes.checked_add(&b)?;
+            output_bytes.checked_add_assign(&b)?;
         }
     }
 
@@ -409,6 +410,41 @@ pub fn analyze_memory(report: &Report, options: &MemoryOptions) -> Result<Memory
     })
 }
 
+/// Most steps a peak is the maximum of: past them, the peak depends on the
+/// symbols in too many ways to state (a detector's 90 data-dependent sizes
+/// gave 542), and the analysis answers that it cannot represent it.
+const MAX_PEAK_CANDIDATES: usize = 64;
+
+/// Exact bound tests (polynomial subtractions) per step of the timeline,
+/// on average, before pairs are left undecided.
+const EXACT_TESTS_PER_STEP: usize = 16;
+
+/// How many points a step's live bytes are sampled at (see [`sampled`]).
+const SAMPLE_POINTS: usize = 4;
+
+/// The polynomial's values with every symbol 1, every symbol 1,000, each
+/// symbol a value of its own (from its name, 1 to 1,000), and every symbol
+/// 10⁹ (a data-dependent size is unbounded: a constant does not bound
+/// `16·NonZero`, however large it is next to small values); `None`
+/// where a value is not a whole number that fits. A polynomial that bounds
+/// another for every value of the symbols does at these points, so a
+/// smaller value at any of them tells that it does not.
+fn sampled(p: &Poly) -> [Option<i128>; SAMPLE_POINTS] {
+    let at = |bind: &dyn Fn(&str) -> Option<i128>| p.substitute(bind).ok()?.as_constant();
+    let own = |name: &str| {
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        Some(i128::from(h % 1000) + 1)
+    };
+    [
+        at(&|_| Some(1)),
+        at(&|_| Some(1000)),
+        at(&own),
+        at(&|_| Some(1_000_000_000)),
+    ]
+}
+
 /// The live bytes of `order` and their peak, exactly.
 fn schedule_of(
     problem: &Problem,
@@ -418,23 +454,54 @@ fn schedule_of(
     proven_least: bool,
 ) -> Result<Schedule, Overflow> {
     let steps = problem.timeline(size, workspace, &order)?;
-    // Keep the steps no other bounds; the peak is their maximum.
-    let mut peak_at: Vec<(Option<usize>, Poly)> = Vec::new();
-    for (k, live) in steps.iter().enumerate() {
-        if peak_at.iter().any(|(_, p)| p.bounds(live)) {
+    // Keep the steps no other bounds; the peak is their maximum. The exact
+    // test subtracts polynomials; a step's values at a few points rule out
+    // most pairs first in integer comparisons (a detector whose live bytes
+    // depend on 90 data-dependent sizes had thousands of steps none of
+    // which bounds another: minutes of subtractions).
+    let samples: Vec<[Option<i128>; SAMPLE_POINTS]> = steps.iter().map(sampled).collect();
+    let might_bound = |a: usize, b: usize| {
+        samples[a]
+            .iter()
+            .zip(&samples[b])
+            .all(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) => x >= y,
+                _ => true,
+            })
+    };
+    // Exact tests past this many are not made (a pair not known to bound
+    // is kept: the peak is then a maximum with more arguments, never a
+    // smaller one).
+    let mut exact_tests = EXACT_TESTS_PER_STEP.saturating_mul(steps.len());
+    let mut bounds = |a: usize, b: usize| {
+        if !might_bound(a, b) || exact_tests == 0 {
+            return false;
+        }
+        exact_tests -= 1;
+        steps[a].bounds(&steps[b])
+    };
+    let mut peak_at: Vec<(Option<usize>, usize)> = Vec::new();
+    for k in 0..steps.len() {
+        if peak_at.iter().any(|&(_, p)| bounds(p, k)) {
             continue;
         }
-        peak_at.retain(|(_, p)| !live.bounds(p));
+        peak_at.retain(|&(_, p)| !bounds(k, p));
         let node = k.checked_sub(1).map(|i| order[i]);
-        peak_at.push((node, live.clone()));
+        peak_at.push((node, k));
+        // A maximum of so many expressions is no answer (and the exact
+        // tests grow with their square): the peak is not representable.
+        if peak_at.len() > MAX_PEAK_CANDIDATES {
+            return Err(Overflow);
+        }
     }
+    let peak_at: Vec<(Option<usize>, Poly)> = peak_at
+        .into_iter()
+        .map(|(node, k)| (node, steps[k].clone()))
+        .collect();
     let peak = match peak_at.as_slice() {
         [] => Poly::ZERO,
         [(_, p)] => p.clone(),
-        many => many
-            .iter()
-            .skip(1)
-            .try_fold(many[0].1.clone(), |acc, (_, p)| acc.maximum(p))?,
+        many => Poly::maximum_of(many.iter().map(|(_, p)| p.clone()).collect())?,
     };
     Ok(Schedule {
         live_at_one: steps.iter().map(Poly::at_one).collect(),
@@ -533,7 +600,7 @@ fn node_traffic(
                     first_output = Some(b.clone());
                 }
                 if !(pos == 0 && n.access == Access::View) {
-                    outputs = outputs.checked_add(&b)?;
+                    outputs.checked_add_assign(&b)?;
                 }
             }
             None => t.complete = false,
@@ -560,7 +627,7 @@ fn node_traffic(
         } else {
             &mut t.activations_read
         };
-        *slot = slot.checked_add(&b)?;
+        slot.checked_add_assign(&b)?;
     }
     Ok(t)
 }

@@ -48,6 +48,17 @@ pub trait Bytes: Clone {
     fn zero() -> Self;
     fn plus(&self, other: &Self) -> Result<Self, Overflow>;
     fn minus(&self, other: &Self) -> Result<Self, Overflow>;
+    /// `self += other`: a running count changed where it stands (a
+    /// polynomial of one node after another need not be rebuilt each time).
+    fn add(&mut self, other: &Self) -> Result<(), Overflow> {
+        *self = self.plus(other)?;
+        Ok(())
+    }
+    /// `self -= other`, as [`Bytes::add`].
+    fn subtract(&mut self, other: &Self) -> Result<(), Overflow> {
+        *self = self.minus(other)?;
+        Ok(())
+    }
 }
 
 impl Bytes for f64 {
@@ -71,6 +82,12 @@ impl Bytes for Poly {
     }
     fn minus(&self, other: &Self) -> Result<Self, Overflow> {
         self.checked_sub(other)
+    }
+    fn add(&mut self, other: &Self) -> Result<(), Overflow> {
+        self.checked_add_assign(other)
+    }
+    fn subtract(&mut self, other: &Self) -> Result<(), Overflow> {
+        self.checked_sub_assign(other)
     }
 }
 
@@ -153,7 +170,7 @@ impl<'p, B: Bytes> Replay<'p, B> {
         let mut live = B::zero();
         for b in 0..p.buffers() {
             if p.initial[b] && (unread[b] > 0 || p.held[b]) {
-                live = live.plus(&size[b])?;
+                live.add(&size[b])?;
             }
         }
         Ok(Replay {
@@ -169,18 +186,18 @@ impl<'p, B: Bytes> Replay<'p, B> {
     fn run(&mut self, v: usize) -> Result<B, Overflow> {
         let (p, size) = (self.p, self.size);
         for &b in &p.makes[v] {
-            self.live = self.live.plus(&size[b])?;
+            self.live.add(&size[b])?;
         }
         let step = self.live.clone();
         for &b in &p.reads[v] {
             self.unread[b] -= 1;
             if self.unread[b] == 0 && !p.held[b] {
-                self.live = self.live.minus(&size[b])?;
+                self.live.subtract(&size[b])?;
             }
         }
         for &b in &p.makes[v] {
             if self.unread[b] == 0 && !p.held[b] {
-                self.live = self.live.minus(&size[b])?;
+                self.live.subtract(&size[b])?;
             }
         }
         Ok(step)

@@ -263,6 +263,13 @@ impl Poly {
         Poly::extremum(vec![self.clone(), other.clone()], false)
     }
 
+    /// The greatest of `args` (at least one), compared once pairwise
+    /// rather than folded two at a time (which compares each pair again at
+    /// every step).
+    pub fn maximum_of(args: Vec<Poly>) -> Result<Poly, Overflow> {
+        Poly::extremum(args, false)
+    }
+
     /// The least (`is_min`) or greatest of `args` (at least one).
     pub(super) fn extremum(args: Vec<Poly>, is_min: bool) -> Result<Poly, Overflow> {
         let mut flat: Vec<Poly> = Vec::with_capacity(args.len());

@@ -150,19 +150,22 @@ struct Parts {
 }
 
 impl Parts {
-    /// Adds `other`'s coefficients to these in place when both have the
-    /// same monomials and no coefficient becomes zero (the canonical form
-    /// keeps none); `false`, with nothing changed, otherwise.
-    fn add_same_terms(&mut self, other: &Parts) -> Result<bool, Overflow> {
+    /// Adds `sign` (±1) times `other`'s coefficients to these in place when
+    /// both have the same monomials and no coefficient becomes zero (the
+    /// canonical form keeps none); `false`, with nothing changed, otherwise.
+    fn add_same_terms(&mut self, other: &Parts, sign: i128) -> Result<bool, Overflow> {
         if self.terms.len() != other.terms.len()
             || self.terms.iter().zip(&other.terms).any(|(a, b)| a.0 != b.0)
         {
             return Ok(false);
         }
-        let constant = self.constant.checked_add(other.constant).ok_or(Overflow)?;
+        let signed = |c: i128| c.checked_mul(sign).ok_or(Overflow);
+        let constant = (self.constant)
+            .checked_add(signed(other.constant)?)
+            .ok_or(Overflow)?;
         // Every sum checked first, then written: nothing changes on `false`.
         for (a, b) in self.terms.iter().zip(&other.terms) {
-            if a.1.checked_add(b.1).ok_or(Overflow)? == 0 {
+            if a.1.checked_add(signed(b.1)?).ok_or(Overflow)? == 0 {
                 return Ok(false);
             }
         }
@@ -170,7 +173,7 @@ impl Parts {
             return Ok(false);
         };
         for (term, add) in terms.iter_mut().zip(&other.terms) {
-            term.1 += add.1;
+            term.1 += add.1 * sign;
         }
         self.constant = constant;
         Ok(true)
@@ -459,15 +462,34 @@ impl Poly {
     /// running total of nodes' counts, each `c·batch·seq`), else as
     /// [`Poly::checked_add`].
     pub fn checked_add_assign(&mut self, other: &Poly) -> Result<(), Overflow> {
-        if let (Repr::Big(sum), Repr::Big(add)) = (&mut self.0, &other.0) {
-            if let Some(sum) = Arc::get_mut(sum) {
-                if sum.den == 1 && add.den == 1 && sum.add_same_terms(add)? {
-                    return Ok(());
-                }
-            }
+        if self.combine_in_place(other, 1)? {
+            return Ok(());
         }
         *self = self.checked_add(other)?;
         Ok(())
+    }
+
+    /// `self − other` into `self`, in place as [`Poly::checked_add_assign`]
+    /// adds (a running count of live bytes, less a freed buffer).
+    pub fn checked_sub_assign(&mut self, other: &Poly) -> Result<(), Overflow> {
+        if self.combine_in_place(other, -1)? {
+            return Ok(());
+        }
+        *self = self.checked_sub(other)?;
+        Ok(())
+    }
+
+    /// `self + sign·other` done in place, when it can be (see
+    /// [`Parts::add_same_terms`]); whether it was.
+    fn combine_in_place(&mut self, other: &Poly, sign: i128) -> Result<bool, Overflow> {
+        if let (Repr::Big(sum), Repr::Big(add)) = (&mut self.0, &other.0) {
+            if let Some(sum) = Arc::get_mut(sum) {
+                if sum.den == 1 && add.den == 1 {
+                    return sum.add_same_terms(add, sign);
+                }
+            }
+        }
+        Ok(false)
     }
 
     /// The larger coefficient of each term (missing terms are 0): a bound
@@ -808,6 +830,15 @@ mod tests {
         assert_eq!(zero.as_constant(), Some(0));
         let mut big = lin(i128::MAX, 0);
         assert_eq!(big.checked_add_assign(&lin(1, 0)), Err(Overflow));
+        let mut live = lin(10, 6);
+        let before = address(&live);
+        live.checked_sub_assign(&lin(3, 1)).unwrap();
+        assert_eq!(live.to_string(), "7*batch + 5");
+        assert_eq!(address(&live), before, "subtracted in place");
+        live.checked_sub_assign(&lin(7, 5)).unwrap();
+        assert_eq!(live.as_constant(), Some(0));
+        let mut low = lin(-i128::MAX, 0);
+        assert_eq!(low.checked_sub_assign(&lin(2, 0)), Err(Overflow));
     }
 
     #[test]
