@@ -347,17 +347,13 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
     let show_bodies = options.sort.is_none() && options.top.is_none();
     for i in order {
         let n = &report.nodes[i];
-        let mut row = cells![
+        let mut row = node_cells(
             (i + 1).to_string(),
             n.name.to_string(),
-            n.op_type.to_string(),
-            output_text(n),
-            count(n.params as i128, options),
-            cost_text(n.macs(), &n.status, options),
-            cost_text(n.flops(), &n.status, options),
-            cost_text(n.int_ops(), &n.status, options),
+            n,
             share(work(n.flops(), n.int_ops()), total),
-        ];
+            options,
+        );
         if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
             row.push(
                 m.output_bytes
@@ -390,6 +386,28 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         }
     }
     rows
+}
+
+/// A node's row as shown under `number` and `name`: its operator, output
+/// shape, parameters, MACs, FLOPs and integer operations, then `share`.
+fn node_cells(
+    number: String,
+    name: String,
+    n: &NodeReport,
+    share: String,
+    options: TableOptions,
+) -> Row {
+    cells![
+        number,
+        name,
+        n.op_type.to_string(),
+        output_text(n),
+        count(n.params as i128, options),
+        cost_text(n.macs(), &n.status, options),
+        cost_text(n.flops(), &n.status, options),
+        cost_text(n.int_ops(), &n.status, options),
+        share,
+    ]
 }
 
 /// A byte count in a cell: `-` for none.
@@ -465,20 +483,14 @@ fn body_rows(
             k += 1;
             let num = format!("{number}.{k}");
             let name = &c.name;
-            push_body_row(
-                rows,
-                cells![
-                    num.clone(),
-                    format!("{indent}{name}"),
-                    c.op_type.to_string(),
-                    output_text(c),
-                    count(c.params as i128, options),
-                    cost_text(c.macs(), &c.status, options),
-                    cost_text(c.flops(), &c.status, options),
-                    cost_text(c.int_ops(), &c.status, options),
-                    String::new(),
-                ],
+            let row = node_cells(
+                num.clone(),
+                format!("{indent}{name}"),
+                c,
+                String::new(),
+                options,
             );
+            push_body_row(rows, row);
             body_rows(rows, c, &num, depth + 1, options);
         }
     }
