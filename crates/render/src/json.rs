@@ -531,19 +531,29 @@ fn push_integer(out: &mut String, p: &Poly) {
 /// A JSON string literal with the escapes RFC 8259 requires.
 fn push_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole. The bytes
+    // escaped are ASCII, which never occurs inside a multi-byte character,
+    // so every cut is at a character boundary.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
         }
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -598,6 +608,25 @@ fn integer(c: i128) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names are escaped as serde_json escapes them: quotes, backslashes,
+    /// control characters, with multi-byte text between them kept whole.
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        for s in [
+            "",
+            "plain/name.0",
+            "q\"uote\\back",
+            "tab\tnew\nline\rcr",
+            "bell\u{7}esc\u{1b}",
+            "größe→λ\n日本",
+            "\u{1f}end",
+        ] {
+            let mut out = String::new();
+            push_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
 
     #[test]
     fn strings_are_escaped_like_serde_json() {
