@@ -432,10 +432,10 @@ const SAMPLE_POINTS: usize = 4;
 fn sampled(p: &Poly) -> [Option<i128>; SAMPLE_POINTS] {
     let at = |bind: &dyn Fn(&str) -> Option<i128>| p.substitute(bind).ok()?.as_constant();
     let own = |name: &str| {
-        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        Some(i128::from(h % 1000) + 1)
+        use std::hash::Hasher;
+        let mut h = crate::fxhash::FxHasher::default();
+        h.write(name.as_bytes());
+        Some(i128::from(h.finish() % 1000) + 1)
     };
     [
         at(&|_| Some(1)),
