@@ -5,21 +5,22 @@
 //! A graph of a million nodes holds a few million of these. As `String`s,
 //! each copy into a report was an allocation of its own, and every `Relu`
 //! node held its own `"Relu"`; as a `Name`, a copy costs a reference count
-//! and readers give equal names one allocation (see `Interner`). It is 16
-//! bytes against `String`'s 24, and the empty name (the default domain,
-//! an omitted input) allocates nothing.
+//! and readers give equal names one allocation (see `Interner`). It is 8
+//! bytes, a thin pointer (`ArcStr` keeps the length beside the text, where
+//! `Arc<str>` and `String` keep it in the handle: 16 and 24 bytes), and
+//! the empty name (the default domain, an omitted input) allocates nothing.
 
+use arcstr::ArcStr;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
 
 /// An immutable, cheaply cloned string; compares, hashes and prints as the
 /// `str` it holds.
 #[derive(Clone, Default)]
-pub struct Name(Option<Arc<str>>);
+pub struct Name(Option<ArcStr>);
 
 impl Name {
     /// The empty name, allocating nothing.
@@ -33,9 +34,7 @@ impl Name {
     /// the empty name), so that what is worked out once per operator can be
     /// keyed by it while the names live. Equal text may have other ids.
     pub fn id(&self) -> usize {
-        self.0
-            .as_ref()
-            .map_or(0, |a| Arc::as_ptr(a) as *const u8 as usize)
+        self.0.as_ref().map_or(0, |a| a.as_ptr() as usize)
     }
 }
 
@@ -65,7 +64,7 @@ impl From<&str> for Name {
         if s.is_empty() {
             Name::EMPTY
         } else {
-            Name(Some(s.into()))
+            Name(Some(ArcStr::from(s)))
         }
     }
 }
@@ -213,7 +212,7 @@ mod tests {
             assert_eq!(empty, Name::EMPTY);
             assert!(empty.is_empty());
         }
-        assert_eq!(std::mem::size_of::<Name>(), 16);
+        assert_eq!(std::mem::size_of::<Name>(), 8);
     }
 
     #[test]
@@ -224,7 +223,7 @@ mod tests {
         let (Some(a), Some(b)) = (&a.0, &b.0) else {
             panic!("a non-empty name holds its text");
         };
-        assert!(Arc::ptr_eq(a, b));
+        assert!(ArcStr::ptr_eq(a, b));
         assert_eq!(interner.name("Conv").id(), interner.name("Conv").id());
         assert_ne!(interner.name("Conv").id(), Name::from("Conv").id());
         assert_eq!(interner.name("").id(), Name::EMPTY.id());

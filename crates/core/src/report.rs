@@ -621,11 +621,11 @@ mod size_tests {
     fn per_node_records_stay_small() {
         use crate::graph::{Node, Value};
         use crate::value::ValueFacts;
-        assert_eq!(size_of::<Node>(), 104);
-        assert_eq!(size_of::<Value>(), 32);
-        assert_eq!(size_of::<super::NodeReport>(), 200);
-        assert_eq!(size_of::<super::InputReport>(), 32);
-        assert_eq!(size_of::<super::ValueReport>(), 48);
+        assert_eq!(size_of::<Node>(), 80);
+        assert_eq!(size_of::<Value>(), 24);
+        assert_eq!(size_of::<super::NodeReport>(), 176);
+        assert_eq!(size_of::<super::InputReport>(), 24);
+        assert_eq!(size_of::<super::ValueReport>(), 40);
         assert_eq!(size_of::<ValueFacts>(), 72);
     }
 }
