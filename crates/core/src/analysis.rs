@@ -394,7 +394,10 @@ pub(crate) struct Plan<'g> {
     /// rather than an entry per value (24 bytes each, a million times over
     /// for a large graph).
     outer: Vec<(ValueId, usize, ValueId)>,
-    order: Vec<NodeId>,
+    /// The order the nodes run in; `None` when it is the file's, as ONNX
+    /// requires and exporters write: a large graph then holds no list of
+    /// its own order, and no consumer lists are built to find one.
+    order: Option<Vec<NodeId>>,
     /// Per node, the input position whose weight it forwards (see
     /// [`weight_sources`]).
     forwards: Vec<(NodeId, usize)>,
@@ -405,6 +408,18 @@ pub(crate) struct Plan<'g> {
 }
 
 impl<'g> Plan<'g> {
+    /// The nodes in the order they run.
+    fn order(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let (listed, in_file) = match &self.order {
+            Some(order) => (Some(order.iter().copied()), None),
+            None => (None, Some(0..self.graph.nodes.len())),
+        };
+        listed
+            .into_iter()
+            .flatten()
+            .chain(in_file.into_iter().flatten())
+    }
+
     /// The input position whose weight node `nid` forwards, if any (see
     /// [`weight_sources`]).
     fn forwarded_input(&self, nid: NodeId) -> Option<usize> {
@@ -828,7 +843,7 @@ impl<'g> Walk<'_, 'g> {
             outputs: Vec::new(),
             facts: LiveFacts::default(),
         };
-        for &nid in &plan.order {
+        for nid in plan.order() {
             let node = &graph.nodes[nid];
             // An initializer's facts are made when a node first reads it,
             // so that only the live ones are held.
@@ -1194,7 +1209,7 @@ fn live_facts(plan: &Plan, depth: usize) -> Result<LiveFacts, AnalysisError> {
         node: graph.name.to_string(),
         op_type: "graph".into(),
     })?;
-    for &nid in &plan.order {
+    for nid in plan.order() {
         for vid in plan.reads(nid, depth) {
             facts.expect_read(vid);
         }
@@ -1276,21 +1291,32 @@ fn find_producers(graph: &Graph) -> Result<Vec<Option<NodeId>>, AnalysisError> {
     Ok(producers)
 }
 
-/// Kahn's algorithm, stable: nodes keep file order where dependencies allow.
+/// Kahn's algorithm, stable: nodes keep file order where dependencies allow;
+/// `None` when the file's order is already valid (what Kahn's would give).
 /// `extra` adds the values a node's bodies read from this graph.
 fn topological_order(
     graph: &Graph,
     producers: &[Option<NodeId>],
     extra: &FxHashMap<NodeId, Vec<ValueId>>,
-) -> Result<Vec<NodeId>, AnalysisError> {
+) -> Result<Option<Vec<NodeId>>, AnalysisError> {
+    let reads = |nid: NodeId| {
+        let node = &graph.nodes[nid];
+        node.inputs
+            .iter()
+            .flatten()
+            .chain(extra.get(&nid).into_iter().flatten())
+    };
     let n = graph.nodes.len();
+    // Strictly earlier: a node reading its own output is a cycle.
+    if (0..n).all(|nid| reads(nid).all(|&vid| producers[vid].is_none_or(|p| p < nid))) {
+        return Ok(None);
+    }
     let mut pending = vec![0usize; n];
     let mut consumers: Vec<Vec<NodeId>> = vec![Vec::new(); n];
-    for (nid, node) in graph.nodes.iter().enumerate() {
-        let implicit = extra.get(&nid).into_iter().flatten();
-        for &vid in node.inputs.iter().flatten().chain(implicit) {
+    for (nid, waiting) in pending.iter_mut().enumerate() {
+        for &vid in reads(nid) {
             if let Some(p) = producers[vid] {
-                pending[nid] += 1;
+                *waiting += 1;
                 consumers[p].push(nid);
             }
         }
@@ -1316,7 +1342,7 @@ fn topological_order(
             node: graph.nodes[stuck].display_name(stuck),
         });
     }
-    Ok(order)
+    Ok(Some(order))
 }
 
 /// Facts before any node runs: graph inputs (bound or overridden as the user
@@ -1687,6 +1713,13 @@ pub(crate) mod tests {
             .node("Relu", "b", &["ao"], &["bo"])
             .run();
         assert_eq!(cycle, Err(AnalysisError::Cycle { node: "a".into() }));
+        // A node that reads its own output is a cycle of one, not a graph
+        // already in order.
+        let own = G::new()
+            .input("x", shape_of(&[4]))
+            .node("Add", "s", &["x", "so"], &["so"])
+            .run();
+        assert_eq!(own, Err(AnalysisError::Cycle { node: "s".into() }));
         let undefined = G::new().node("Relu", "r", &["ghost"], &["y"]).run();
         assert!(
             matches!(undefined, Err(AnalysisError::UndefinedValue { ref node, ref value, .. }) if node == "r" && value == "ghost")
