@@ -561,34 +561,45 @@ impl GraphParts {
         Ok(())
     }
 
+    /// Keeps, of the graph inputs listed, those that are not also
+    /// initializers (those are weights, not fed), and frees `defs`, whose
+    /// last reader this is.
+    fn keep_fed_inputs(&mut self) {
+        let defs = mem::take(&mut self.defs);
+        self.listed_inputs.retain(|&v| !defs[v].initializer);
+    }
+
     /// Numbers the values as if the parts had come in the order
     /// initializers (dense, then sparse), inputs, nodes: what a subgraph,
     /// fed in that order, has already. Every value was defined by exactly
     /// one of those parts (an input that is also an initializer counts as
-    /// the initializer).
+    /// the initializer). ONNX writes a graph's nodes before its inputs, so
+    /// nearly every file is renumbered: in place, with one table of new
+    /// ids as the only extra memory.
     fn renumber(&mut self) {
         let n = self.b.graph.values.len();
-        let mut order: Vec<ValueId> = Vec::with_capacity(n);
-        order.extend(&self.dense);
-        order.extend(&self.sparse);
-        let defs = &self.defs;
-        order.extend(self.listed_inputs.iter().filter(|&&v| !defs[v].initializer));
-        for node in &self.nodes {
-            order.extend(node.outputs.iter().flatten());
+        let mut new_id: Vec<ValueId> = vec![0; n];
+        let (mut next, mut unchanged) = (0, true);
+        let outputs = self
+            .nodes
+            .iter()
+            .flat_map(|node| node.outputs.iter().flatten());
+        for &old in self
+            .dense
+            .iter()
+            .chain(&self.sparse)
+            .chain(&self.listed_inputs)
+            .chain(outputs)
+        {
+            if let Some(slot) = new_id.get_mut(old) {
+                *slot = next;
+            }
+            unchanged &= old == next;
+            next += 1;
         }
-        if order.len() != n || order.iter().enumerate().all(|(new, &old)| new == old) {
+        if next != n || unchanged {
             return;
         }
-        let mut new_id = vec![0; n];
-        for (new, &old) in order.iter().enumerate() {
-            new_id[old] = new;
-        }
-        let mut old_values = mem::take(&mut self.b.graph.values);
-        self.b.graph.values = order
-            .iter()
-            .map(|&old| mem::take(&mut old_values[old]))
-            .collect();
-        self.defs = order.iter().map(|&old| self.defs[old]).collect();
         for id in self.b.ids.iter_mut() {
             *id = new_id[*id];
         }
@@ -598,6 +609,16 @@ impl GraphParts {
         for node in &mut self.nodes {
             for v in node.inputs.iter_mut().chain(&mut node.outputs).flatten() {
                 *v = new_id[*v];
+            }
+        }
+        // Each value moves to its new place along the cycle it is on;
+        // `new_id` follows, so that a place is final once it names itself.
+        let values = &mut self.b.graph.values;
+        for place in 0..n {
+            while new_id[place] != place {
+                let target = new_id[place];
+                values.swap(place, target);
+                new_id.swap(place, target);
             }
         }
     }
@@ -614,13 +635,13 @@ impl GraphParts {
     /// Resolves what waited, converts the subgraphs, and applies the
     /// declarations of the graph's outputs and `value_info`.
     fn finish(mut self, cx: Ctx<'_>, parent: Option<&Scope<'_>>) -> Result<Graph, OnnxError> {
+        self.keep_fed_inputs();
         self.renumber();
         let GraphParts {
             depth,
             name,
             mut b,
             mut nodes,
-            defs,
             listed_inputs,
             later,
             mut bodies,
@@ -704,11 +725,7 @@ impl GraphParts {
                 }
             }
         }
-        // Inputs that are also initializers are weights, not fed.
-        b.graph.inputs = listed_inputs
-            .into_iter()
-            .filter(|&v| !defs[v].initializer)
-            .collect();
+        b.graph.inputs = listed_inputs;
         // A streamed graph's lists grew by doubling: up to half of them
         // spare, through the whole analysis.
         nodes.shrink_to_fit();
