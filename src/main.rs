@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Report};
+use nncost_core::{
+    analyze, analyze_at_upper_bounds, analyze_keeping, AnalysisOptions, Graph, Lines, Report,
+};
 use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
 
@@ -418,12 +420,6 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             "the graph has no nodes: there is nothing to count".into(),
         )));
     }
-    let report = match cli.bound {
-        Some(Bound::Max) => analyze_at_upper_bounds(&graph, &options),
-        None => analyze(&graph, &options),
-    }
-    .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    let mut report = report;
     let request = nncost_load::Request {
         memory: cli.memory,
         dtype: cli.dtype.clone(),
@@ -432,6 +428,20 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         frozen: cli.frozen.clone(),
         convention: cli.convention.clone(),
     };
+    // The table's summary prints the totals and the nodes not counted:
+    // a graph of a million nodes need not hold a line for each of the rest.
+    let lines = if cli.summary && matches!(cli.format, Format::Table) && !request.reads_node_lines()
+    {
+        Lines::Uncounted
+    } else {
+        Lines::All
+    };
+    let report = match cli.bound {
+        Some(Bound::Max) => analyze_at_upper_bounds(&graph, &options, lines),
+        None => analyze_keeping(&graph, &options, lines),
+    }
+    .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
+    let mut report = report;
     nncost_load::attach(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     let table = TableOptions {

@@ -61,7 +61,7 @@ fn run(graph: nncost_core::Graph, info: ModelInfo, options: Options) -> PyResult
     let source = info.source.clone();
     let with_source = |message: String| error(nncost_load::with_source(&source, message));
     let mut report = if bound_max {
-        analyze_at_upper_bounds(&graph, &analysis)
+        analyze_at_upper_bounds(&graph, &analysis, nncost_core::Lines::All)
     } else {
         analyze(&graph, &analysis)
     }

@@ -15,7 +15,8 @@ use crate::live_facts::LiveFacts;
 use crate::ops::{self, Access, NodeCtx, OpDef, OpError, Role};
 use crate::poly::{Atom, Overflow, Poly};
 use crate::report::{
-    InputReport, NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported, ValueReport,
+    InputReport, Lines, NodeReport, NodeStatus, Report, SubgraphReport, Totals, Unsupported,
+    ValueReport,
 };
 use crate::shape::Dim;
 use crate::symbols::{DataSymbols, SymbolInfo, SymbolKind, SymbolScope};
@@ -103,11 +104,12 @@ pub enum AnalysisError {
 pub fn analyze_at_upper_bounds(
     graph: &Graph,
     options: &AnalysisOptions,
+    lines: Lines,
 ) -> Result<Report, AnalysisError> {
     let mut opts = options.clone();
     let mut at_bound: Vec<String> = Vec::new();
     for _ in 0..64 {
-        let mut report = match analyze(graph, &opts) {
+        let mut report = match analyze_keeping(graph, &opts, lines) {
             Err(AnalysisError::NoSuchDim { name, .. }) if at_bound.contains(&name) => {
                 opts.dims.retain(|(n, _)| *n != name);
                 at_bound.retain(|n| *n != name);
@@ -132,11 +134,21 @@ pub fn analyze_at_upper_bounds(
         at_bound.extend(fresh.iter().map(|(n, _)| n.clone()));
         opts.dims.extend(fresh);
     }
-    analyze(graph, &opts)
+    analyze_keeping(graph, &opts, lines)
 }
 
 /// Analyses a graph: shapes, parameters, MACs and FLOPs of every node.
 pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, AnalysisError> {
+    analyze_keeping(graph, options, Lines::All)
+}
+
+/// [`analyze`], keeping the node lines `lines` asks for; the totals are
+/// the same whichever it keeps.
+pub fn analyze_keeping(
+    graph: &Graph,
+    options: &AnalysisOptions,
+    lines: Lines,
+) -> Result<Report, AnalysisError> {
     for (name, value) in &options.dims {
         if *value < 0 {
             return Err(AnalysisError::NegativeDim {
@@ -170,6 +182,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
         totals: Totals::default(),
         unsupported: UnsupportedList::default(),
         memo: memo::Memo::default(),
+        lines,
     };
     let run = walk.run(&plan, facts, &[], "")?;
     // A node the given input shape makes inconsistent: the input is wrong.
@@ -243,6 +256,7 @@ pub fn analyze(graph: &Graph, options: &AnalysisOptions) -> Result<Report, Analy
             .map(|&v| facts[v].value.clone())
             .collect(),
         nodes: run.nodes,
+        lines,
         totals,
         unsupported,
         bindings: options.dims.clone(),
@@ -813,6 +827,8 @@ struct Walk<'a, 'g> {
     unsupported: UnsupportedList,
     /// Rule results by what the rules read (see [`crate::memo`]).
     memo: memo::Memo,
+    /// Which of the root graph's node lines to keep.
+    lines: Lines,
 }
 
 impl<'g> Walk<'_, 'g> {
@@ -835,8 +851,14 @@ impl<'g> Walk<'_, 'g> {
                 facts.set(vid, f.clone());
             }
         }
+        // Bodies keep every line: their node's line holds them.
+        let every_line = depth > 0 || self.lines == Lines::All;
         let mut run = GraphRun {
-            nodes: Vec::with_capacity(graph.nodes.len()),
+            nodes: if every_line {
+                Vec::with_capacity(graph.nodes.len())
+            } else {
+                Vec::new()
+            },
             cost: Cost::ZERO,
             params: 0,
             buffers: 0,
@@ -1125,6 +1147,9 @@ impl<'g> Walk<'_, 'g> {
 
             run.params += params;
             run.buffers += buffers;
+            if !(every_line || status != NodeStatus::Counted || !subgraphs.is_empty()) {
+                continue;
+            }
             run.nodes.push(NodeReport {
                 name,
                 op_type: node.op_type.clone(),
@@ -1650,6 +1675,39 @@ pub(crate) mod tests {
         assert_eq!(incomplete[0].0.name, "r");
         assert!(incomplete[0].1.contains("'y'"), "{}", incomplete[0].1);
         assert!(without.totals.cost.flops.is_zero());
+    }
+
+    #[test]
+    fn a_report_of_uncounted_lines_keeps_those_and_the_same_totals() {
+        // m has no rule; r reads what m leaves unknown (incomplete); w and
+        // t are counted: 8*16 weights and MACs; FLOPs 128 products, 16*7
+        // sums and 16 Tanh.
+        let g = G::new()
+            .input("x", shape_of(&[1, 8]))
+            .input("v", shape_of(&[1, 8]))
+            .weight("W", &[8, 16])
+            .node("Mystery", "m", &["x"], &["y"])
+            .node("Relu", "r", &["y"], &["z"])
+            .node("MatMul", "w", &["v", "W"], &["p"])
+            .node("Tanh", "t", &["p"], &["q"]);
+        let all = analyze_keeping(&g.0, &AnalysisOptions::default(), Lines::All).unwrap();
+        let few = analyze_keeping(&g.0, &AnalysisOptions::default(), Lines::Uncounted).unwrap();
+        let names = |r: &Report| {
+            r.nodes
+                .iter()
+                .map(|n| n.name.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&all), ["m", "r", "w", "t"]);
+        assert_eq!(names(&few), ["m", "r"]);
+        assert_eq!((all.lines, few.lines), (Lines::All, Lines::Uncounted));
+        assert_eq!(few.totals, all.totals);
+        assert_eq!(few.totals.params, 128);
+        assert_eq!(few.totals.cost.macs.as_constant(), Some(128));
+        assert_eq!(few.totals.cost.flops.as_constant(), Some(128 + 16 * 7 + 16));
+        assert_eq!(few.unsupported, all.unsupported);
+        assert_eq!(few.incomplete().count(), 1);
+        assert!(!few.is_complete());
     }
 
     #[test]

@@ -34,9 +34,11 @@ pub mod symbols;
 pub mod training;
 pub mod value;
 
-pub use analysis::{analyze, analyze_at_upper_bounds, AnalysisError, AnalysisOptions};
+pub use analysis::{
+    analyze, analyze_at_upper_bounds, analyze_keeping, AnalysisError, AnalysisOptions,
+};
 pub use graph::{DType, Graph};
 pub use name::Name;
 pub use poly::{Overflow, Poly};
-pub use report::Report;
+pub use report::{Lines, Report};
 pub use shape::{Dim, Shape};

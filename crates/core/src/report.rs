@@ -299,8 +299,11 @@ pub struct Report {
     /// analysis computed them: a graph of constants, or a shape
     /// computation.
     pub output_values: Vec<Option<crate::value::ConstValue>>,
-    /// In topological order.
+    /// In topological order; the lines `lines` says were kept.
     pub nodes: Vec<NodeReport>,
+    /// Which node lines `nodes` holds: all of them, unless the analysis
+    /// was asked to keep only those of nodes it could not count.
+    pub lines: Lines,
     pub totals: Totals,
     /// Grouped by operator, most frequent first.
     pub unsupported: Vec<Unsupported>,
@@ -325,6 +328,22 @@ pub struct Report {
 }
 
 pub use crate::symbols::{SymbolInfo, SymbolKind, SymbolOrigin};
+
+/// Which node lines a report keeps (see [`crate::analyze_keeping`]). The
+/// totals, symbols and the list of unsupported operators are the same
+/// either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lines {
+    /// A line per node: what every table, format and analysis of the
+    /// report's lines (memory, training, time) reads.
+    #[default]
+    All,
+    /// Only the top-level nodes not fully counted (unsupported or
+    /// incomplete), with any node that has bodies: what a summary prints
+    /// besides the totals. A graph of a million counted nodes then holds
+    /// no report line per node, about half its analysis' memory.
+    Uncounted,
+}
 
 /// What a group of top-level nodes adds up to.
 #[derive(Clone, Debug, PartialEq, Default)]

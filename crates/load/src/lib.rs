@@ -524,6 +524,18 @@ pub struct Request {
     pub convention: Option<String>,
 }
 
+impl Request {
+    /// Whether anything is asked for: each part reads every node's line,
+    /// so the report must keep them all ([`nncost_core::Lines::All`]).
+    pub fn reads_node_lines(&self) -> bool {
+        self.memory
+            || self.dtype.is_some()
+            || self.hardware.is_some()
+            || self.training
+            || self.convention.is_some()
+    }
+}
+
 /// The report's symbols for a message: the first few by name, then how
 /// many more.
 fn symbol_list(report: &Report) -> String {
@@ -558,6 +570,10 @@ pub enum AttachError {
         "--convention {name}: expected one of nncost, torch, torchvision, fvcore, thop, ptflops"
     )]
     Convention { name: String },
+    /// The report was made without a line per node
+    /// ([`nncost_core::Lines::Uncounted`]), and what is asked reads them.
+    #[error("memory, time, training and conventions need a report with every node's line")]
+    LinesLeftOut,
 }
 
 /// Adds to the report what `request` asks: memory (when any of its parts
@@ -565,6 +581,9 @@ pub enum AttachError {
 /// count by another tool's convention (after training, which the `torch`
 /// convention counts too).
 pub fn attach(report: &mut Report, request: &Request) -> Result<(), AttachError> {
+    if request.reads_node_lines() && report.lines != nncost_core::Lines::All {
+        return Err(AttachError::LinesLeftOut);
+    }
     attach_memory(report, request)?;
     if request.training {
         let t = nncost_core::training::training(report, &request.frozen)
@@ -615,4 +634,31 @@ fn attach_memory(report: &mut Report, request: &Request) -> Result<(), AttachErr
     }
     report.memory = Some(memory);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nncost_core::{analyze_keeping, AnalysisOptions, Lines};
+
+    #[test]
+    fn what_reads_every_line_is_refused_a_report_without_them() {
+        let graph = nncost_netdesc::read_str("input 1x8\nlinear 4; relu\n", "t.nn").unwrap();
+        let options = AnalysisOptions::default();
+        let mut few = analyze_keeping(&graph, &options, Lines::Uncounted).unwrap();
+        assert!(few.nodes.is_empty());
+        let memory = Request {
+            memory: true,
+            ..Request::default()
+        };
+        assert!(matches!(
+            attach(&mut few, &memory),
+            Err(AttachError::LinesLeftOut)
+        ));
+        // Nothing asked: nothing refused.
+        assert!(attach(&mut few, &Request::default()).is_ok());
+        let mut all = analyze_keeping(&graph, &options, Lines::All).unwrap();
+        attach(&mut all, &memory).unwrap();
+        assert!(all.memory.is_some());
+    }
 }

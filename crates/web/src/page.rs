@@ -4,7 +4,7 @@
 //! writes, and a summary the page's controls are built from.
 
 use nncost_core::report::SymbolKind;
-use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Report};
+use nncost_core::{analyze, analyze_at_upper_bounds, AnalysisOptions, Graph, Lines, Report};
 use nncost_llm::Phase;
 use nncost_render::ModelInfo;
 use serde_json::{json, Value};
@@ -153,7 +153,7 @@ impl Model {
         };
         let mut report = match unbound {
             Some(r) if options.dims.is_empty() && !choices.bound_max => Ok(r),
-            _ if choices.bound_max => analyze_at_upper_bounds(graph, &options),
+            _ if choices.bound_max => analyze_at_upper_bounds(graph, &options, Lines::All),
             _ => analyze(graph, &options),
         }
         .map_err(|e| fail(&e))?;
