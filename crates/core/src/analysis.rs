@@ -483,26 +483,33 @@ impl<'g> Plan<'g> {
             });
         }
         let mut init = vec![None; n];
-        let mut outer = vec![None; n];
+        // Only bodies name enclosing values: a list in value order, not an
+        // entry per value.
+        let mut outer: Vec<(ValueId, usize, ValueId)> = Vec::new();
         let mut captures = Vec::new();
         for (vid, value) in graph.values.iter().enumerate() {
             if let Some(t) = &value.initializer {
                 init[vid] = Some(inits.push(t, false));
             } else if producers[vid].is_none() && !is_input[vid] && !ancestors.is_empty() {
                 if let Some((d, ovid, oinit)) = resolve(ancestors, &value.name) {
-                    outer[vid] = Some((d, ovid));
+                    outer.push((vid, d, ovid));
                     init[vid] = oinit;
                     captures.push((d, ovid));
                 }
             }
         }
+        let outer_of = |vid: ValueId| {
+            let at = outer.binary_search_by_key(&vid, |&(v, _, _)| v).ok()?;
+            let (_, d, ovid) = outer[at];
+            Some((d, ovid))
+        };
         // Every node input must be defined here or in an enclosing graph.
         for (nid, node) in graph.nodes.iter().enumerate() {
             for &vid in node.inputs.iter().flatten() {
                 let defined = producers[vid].is_some()
                     || is_input[vid]
                     || graph.values[vid].initializer.is_some()
-                    || outer[vid].is_some();
+                    || outer_of(vid).is_some();
                 if !defined {
                     return Err(AnalysisError::UndefinedValue {
                         node: node.display_name(nid),
@@ -552,7 +559,7 @@ impl<'g> Plan<'g> {
                     if own {
                         Some((depth, vid))
                     } else {
-                        outer[vid]
+                        outer_of(vid)
                     }
                 })
                 .collect();
@@ -637,11 +644,7 @@ impl<'g> Plan<'g> {
                 .enumerate()
                 .filter_map(|(nid, pos)| Some((nid, (*pos)?)))
                 .collect(),
-            outer: outer
-                .iter()
-                .enumerate()
-                .filter_map(|(vid, o)| o.map(|(d, ovid)| (vid, d, ovid)))
-                .collect(),
+            outer,
             order,
             subs,
             captures,
