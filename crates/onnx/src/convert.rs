@@ -324,8 +324,12 @@ struct Defs {
 enum Later {
     /// Input `slot` names no value defined so far: a later part's (an
     /// initializer or input after the nodes, an unsorted node), an
-    /// enclosing graph's value, or nothing.
-    Input { slot: usize, name: Bytes },
+    /// enclosing graph's value, or nothing. The name is a copy: ONNX writes
+    /// the initializers after the nodes, so nearly every weight a node
+    /// reads waits here, and a slice of the read window would keep each
+    /// window block (the whole file but its large weights) alive until the
+    /// end of the graph.
+    Input { slot: usize, name: Box<[u8]> },
     /// Attribute `attr` of `bodies[body]` holds subgraphs.
     Subgraphs { body: usize, attr: usize },
 }
@@ -486,7 +490,7 @@ impl GraphParts {
                 self.b.get(value)
             };
             if id.is_none() && !value.is_empty() {
-                let name = mem::take(value);
+                let name = Box::from(&value[..]);
                 self.later.push((index, Later::Input { slot, name }));
             }
             inputs.push(id);
@@ -695,7 +699,9 @@ impl GraphParts {
         // Interned only now, when `scope` (which borrows the name index) is
         // done.
         for (node, slot, name) in outer_refs {
-            let (id, _) = b.intern(name, || format!("input {slot} of node #{node}"))?;
+            let (id, _) = b.intern(Bytes::from(name), || {
+                format!("input {slot} of node #{node}")
+            })?;
             nodes[node].inputs[slot] = Some(id);
         }
         let mut graph_outputs = Vec::with_capacity(outputs.len());
