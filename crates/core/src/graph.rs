@@ -246,7 +246,8 @@ pub enum AttrValue {
     Ints(Vec<i64>),
     Floats(Vec<f32>),
     Strings(Vec<Bytes>),
-    Tensor(Tensor),
+    /// Boxed: a tensor is 88 bytes, and every attribute would be as large.
+    Tensor(Box<Tensor>),
     Graph(Box<Graph>),
     Graphs(Vec<Graph>),
     /// A kind nncost does not interpret (sparse tensors, type protos, ...).
@@ -255,7 +256,9 @@ pub enum AttrValue {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attribute {
-    pub name: String,
+    /// A [`Name`]: readers give a graph's equal attribute names (every
+    /// Conv's `kernel_shape`) one allocation.
+    pub name: Name,
     pub value: AttrValue,
 }
 

@@ -362,11 +362,11 @@ mod tests {
     fn fill(name: &str, v: f32) -> Attribute {
         Attribute {
             name: name.into(),
-            value: AttrValue::Tensor(Tensor {
+            value: AttrValue::Tensor(Box::new(Tensor {
                 dtype: DType::F32,
                 dims: vec![1],
                 data: TensorData::Floats(vec![f64::from(v)]),
-            }),
+            })),
         }
     }
 

@@ -638,10 +638,13 @@ mod size_tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn per_node_records_stay_small() {
-        use crate::graph::{Node, Value};
+        use crate::graph::{AttrValue, Attribute, Node, Tensor, Value};
         use crate::value::ValueFacts;
         assert_eq!(size_of::<Node>(), 80);
         assert_eq!(size_of::<Value>(), 24);
+        assert_eq!(size_of::<Attribute>(), 48);
+        assert_eq!(size_of::<AttrValue>(), 40);
+        assert_eq!(size_of::<Tensor>(), 80);
         assert_eq!(size_of::<super::NodeReport>(), 176);
         assert_eq!(size_of::<super::InputReport>(), 24);
         assert_eq!(size_of::<super::ValueReport>(), 40);

@@ -498,7 +498,8 @@ impl GraphParts {
         let mut attributes = Vec::with_capacity(attribute.len());
         let mut has_bodies = false;
         for (i, a) in attribute.iter_mut().enumerate() {
-            let attr = utf8(&a.name, || format!("an attribute name of {}", what()))?.to_string();
+            let text = utf8(&a.name, || format!("an attribute name of {}", what()))?;
+            let attr = self.b.repeated.name(text);
             let value = match attr_kind(a) {
                 Some(at::GRAPH | at::GRAPHS) => {
                     let body = self.bodies.len();
@@ -900,7 +901,7 @@ fn convert_attr(
                 .collect(),
         ),
         at::TENSOR => match &mut a.t {
-            Some(t) => AttrValue::Tensor(convert_tensor(t, payloads, what)?),
+            Some(t) => AttrValue::Tensor(Box::new(convert_tensor(t, payloads, what)?)),
             None => AttrValue::Other,
         },
         // TENSORS, SPARSE_TENSOR(S), TYPE_PROTO(S) and unknown kinds: core

@@ -1112,19 +1112,19 @@ mod tests {
             .ints_attr("nodes_falseleafs", &[1, 1, 1])
             .attr(
                 "nodes_modes",
-                AttrValue::Tensor(Tensor {
+                AttrValue::Tensor(Box::new(Tensor {
                     dtype: DType::U8,
                     dims: vec![3],
                     data: TensorData::Raw(Bytes::from(modes.to_vec())),
-                }),
+                })),
             )
             .attr(
                 "membership_values",
-                AttrValue::Tensor(Tensor {
+                AttrValue::Tensor(Box::new(Tensor {
                     dtype: DType::F32,
                     dims: vec![4],
                     data: TensorData::Floats(vec![1.0, 2.0, 3.0, f64::NAN]),
-                }),
+                })),
             )
             .ints_attr("tree_roots", &[0, 2])
             .ints_attr("leaf_targetids", &[0, 1, 0, 1])

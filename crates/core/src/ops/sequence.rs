@@ -1047,7 +1047,7 @@ mod tests {
             attributes: attrs
                 .iter()
                 .map(|(n, v)| Attribute {
-                    name: n.to_string(),
+                    name: n.to_string().into(),
                     value: v.clone(),
                 })
                 .collect(),
@@ -1149,7 +1149,7 @@ mod tests {
                 attributes: attrs
                     .iter()
                     .map(|(n, v)| Attribute {
-                        name: n.to_string(),
+                        name: n.to_string().into(),
                         value: v.clone(),
                     })
                     .collect(),

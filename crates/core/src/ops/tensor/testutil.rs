@@ -79,11 +79,11 @@ pub fn ints_attr(v: &[i64]) -> AttrValue {
 }
 
 pub fn tensor_attr(dtype: DType, dims: &[i64], data: TensorData) -> AttrValue {
-    AttrValue::Tensor(Tensor {
+    AttrValue::Tensor(Box::new(Tensor {
         dtype,
         dims: dims.to_vec(),
         data,
-    })
+    }))
 }
 
 /// What one rule produced.
@@ -162,7 +162,7 @@ pub fn run_rule(
         attributes: attrs
             .iter()
             .map(|(n, v)| Attribute {
-                name: n.to_string(),
+                name: n.to_string().into(),
                 value: v.clone(),
             })
             .collect(),
@@ -262,7 +262,7 @@ impl GraphBuilder {
             attributes: attrs
                 .iter()
                 .map(|(n, v)| Attribute {
-                    name: n.to_string(),
+                    name: n.to_string().into(),
                     value: v.clone(),
                 })
                 .collect(),
