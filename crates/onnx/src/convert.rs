@@ -315,10 +315,14 @@ pub(crate) struct GraphParts {
 /// What defines a value; for the single-assignment checks.
 #[derive(Clone, Copy, Default)]
 struct Defs {
-    producer: Option<NodeId>,
+    /// The producing node's index; 4 bytes, as the reader accepts at most
+    /// `MAX_NODES` nodes: 12 bytes a value where a `usize` made 24.
+    producer: Option<u32>,
     initializer: bool,
     input: bool,
 }
+
+const _: () = assert!(crate::error::MAX_NODES <= u32::MAX as usize);
 
 /// What a node's conversion leaves for the end of the graph.
 enum Later {
@@ -422,7 +426,7 @@ impl GraphParts {
         let (id, _) = self.define(name, what)?;
         let d = self.defs[id];
         if let Some(f) = d.producer {
-            let (node, op) = self.node_and_op(f);
+            let (node, op) = self.node_and_op(f as NodeId);
             let value = self.value_name(id);
             return Err(OnnxError::InitializerIsNodeOutput { value, node, op });
         }
@@ -449,7 +453,7 @@ impl GraphParts {
         rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
         let (id, _) = self.define(name, || format!("the name of graph input #{index}"))?;
         if let Some(f) = self.defs[id].producer {
-            let (node, op) = self.node_and_op(f);
+            let (node, op) = self.node_and_op(f as NodeId);
             let value = self.value_name(id);
             return Err(OnnxError::InputIsNodeOutput { value, node, op });
         }
@@ -527,7 +531,7 @@ impl GraphParts {
                 let (node, op) = (display(name, op_type, index), lossy(op_type));
                 let d = self.defs[id];
                 return Err(if let Some(f) = d.producer {
-                    let (first, first_op) = self.node_and_op(f);
+                    let (first, first_op) = self.node_and_op(f as NodeId);
                     OnnxError::DuplicateProducer {
                         value,
                         first,
@@ -541,7 +545,7 @@ impl GraphParts {
                     OnnxError::InputIsNodeOutput { value, node, op }
                 });
             }
-            self.defs[id].producer = Some(index);
+            self.defs[id].producer = Some(index as u32);
             outputs.push(Some(id));
         }
         let (scopes, module_classes, source_op) = torch_modules(metadata_props);
