@@ -45,6 +45,31 @@ pub(crate) fn return_freed_memory_promptly() {
     }
 }
 
+/// Keeps the process's memory in 4 KiB pages. mimalloc asks for
+/// transparent huge pages on its arenas (`MADV_HUGEPAGE`), which the
+/// kernel honours in its default `madvise` mode: a 2 MiB page is then
+/// zeroed and counted whole on first touch, however little of it is used.
+/// Measured here (medians, THP on against off): the 10^5-node chain's
+/// summary 41 against 35 MB peak RSS, ResNet-50 14.5 against 10.8 MB, the
+/// LLaMA-1B export 18.5 against 12.4 MB; the 10^6-node chain's JSON 2.6
+/// against 1.8 s wall (system time spent zeroing huge pages), its user time
+/// 5% lower with them (fewer TLB misses). mimalloc's own switch
+/// (`allow_thp`) is read when its first arena is made, before `main`; the
+/// process-wide flag set here also covers the arenas already made. Linux
+/// only; a kernel that refuses it leaves things as they were.
+#[cfg(target_os = "linux")]
+pub(crate) fn keep_to_small_pages() {
+    // SAFETY: a plain system call with integer arguments; it sets a flag
+    // of this process and touches no memory of ours.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn keep_to_small_pages() {}
+
 pub(crate) struct Allocator;
 
 // SAFETY: every method forwards to mimalloc's with the same arguments; on

@@ -230,6 +230,7 @@ pub(crate) enum Failure {
 
 fn main() -> ExitCode {
     alloc::return_freed_memory_promptly();
+    alloc::keep_to_small_pages();
     // A panic is a bug in nncost, never the user's fault: report it in one
     // line, with where it happened, instead of a backtrace.
     std::panic::set_hook(Box::new(|info| {
