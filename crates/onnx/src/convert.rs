@@ -143,8 +143,9 @@ struct Builder {
     /// model files come from untrusted sources, and names that collide
     /// under an unkeyed hash would make reading quadratic). 8 bytes a slot:
     /// inserting a million names touches a third of the memory that a map
-    /// holding the names as well did.
-    ids: HashTable<ValueId>,
+    /// holding the names as well did; 4 bytes a slot, as a table half the
+    /// size takes fewer cache and TLB misses to probe.
+    ids: HashTable<u32>,
     hasher: NameHasher,
     /// Operator types and domains: one allocation each per graph.
     repeated: Interner,
@@ -178,14 +179,18 @@ impl Builder {
         let hasher = &self.hasher;
         let entry = self.ids.entry(
             hasher.hash_one(text),
-            |&id| values[id].name == text,
-            |&id| hasher.hash_one(values[id].name.as_str()),
+            |&id| values[id as usize].name == text,
+            |&id| hasher.hash_one(values[id as usize].name.as_str()),
         );
         match entry {
-            hash_table::Entry::Occupied(e) => Ok((*e.get(), false)),
+            hash_table::Entry::Occupied(e) => Ok((*e.get() as ValueId, false)),
             hash_table::Entry::Vacant(e) => {
                 let id = self.graph.values.len();
-                e.insert(id);
+                let slot = u32::try_from(id).map_err(|_| OnnxError::TooMany {
+                    what: "values in one graph",
+                    limit: u32::MAX as usize,
+                })?;
+                e.insert(slot);
                 self.graph.add_value(Value {
                     name: text.into(),
                     ..Value::default()
@@ -199,8 +204,10 @@ impl Builder {
         let text = text(name)?;
         let values = &self.graph.values;
         self.ids
-            .find(self.hasher.hash_one(text), |&id| values[id].name == text)
-            .copied()
+            .find(self.hasher.hash_one(text), |&id| {
+                values[id as usize].name == text
+            })
+            .map(|&id| id as ValueId)
     }
 }
 
@@ -610,7 +617,9 @@ impl GraphParts {
             return;
         }
         for id in self.b.ids.iter_mut() {
-            *id = new_id[*id];
+            // Every id is below the number of values, itself below
+            // `u32::MAX` (checked as each was made).
+            *id = new_id[*id as usize] as u32;
         }
         for v in &mut self.listed_inputs {
             *v = new_id[*v];
@@ -737,13 +746,22 @@ impl GraphParts {
             }
         }
         b.graph.inputs = listed_inputs;
-        // A streamed graph's lists grew by doubling: up to half of them
-        // spare, through the whole analysis.
-        nodes.shrink_to_fit();
-        b.graph.values.shrink_to_fit();
+        // A graph whose lists grew by doubling has up to half of them
+        // spare, through the whole analysis; one sized by `PartCounts` has
+        // a few, not worth a copy of the list.
+        shrink_if_spare(&mut nodes);
+        shrink_if_spare(&mut b.graph.values);
         b.graph.nodes = nodes;
         b.graph.outputs = graph_outputs;
         Ok(b.graph)
+    }
+}
+
+/// Gives back a list's spare room when it is more than an eighth of the
+/// list (a copy of the whole list otherwise saves a few slots).
+fn shrink_if_spare<T>(list: &mut Vec<T>) {
+    if list.capacity() - list.len() > list.len() / 8 {
+        list.shrink_to_fit();
     }
 }
 
