@@ -7,13 +7,13 @@
 //! - The main graph is converted while it is decoded, one part at a time
 //!   (see [`GraphParts`] and `streamed.rs`): its protobuf form is never
 //!   held whole. Each node is converted while its message is in cache:
-//!   inputs already defined are resolved, then the outputs registered.
-//!   ONNX does not require nodes to be sorted (core sorts later), so inputs
-//!   not defined yet, and subgraphs (which may read any name of the graph),
-//!   wait for the end. Files list nodes in topological order almost always,
-//!   so almost nothing waits but the weights and graph inputs, which files
-//!   list after the nodes. Which error is reported when a file has several
-//!   can depend on the order of its fields.
+//!   its inputs resolved, then the outputs registered. ONNX does not
+//!   require nodes to be sorted (core sorts later), and files list the
+//!   weights and graph inputs after the nodes, so an input not defined yet
+//!   gets its value at once, defined when its definition comes; subgraphs
+//!   (which may read any name of the graph) wait for the end. Which error
+//!   is reported when a file has several can depend on the order of its
+//!   fields.
 //! - The conversion takes from the protobuf what it keeps: element lists
 //!   (`ints`, `dims`, ...) are moved into the core graph rather than cloned,
 //!   and each name is checked for UTF-8 and made a [`Name`] once, when its
@@ -115,12 +115,16 @@ struct Ctx<'o> {
 /// subgraph may read outer values (as ONNX allows) while a typo still fails.
 struct Scope<'s> {
     names: &'s Builder,
+    /// By value: whether this graph defines it (a value that only names
+    /// an enclosing graph's does not).
+    defined: &'s [bool],
     parent: Option<&'s Scope<'s>>,
 }
 
 impl Scope<'_> {
     fn defines(&self, name: &[u8]) -> bool {
-        self.names.get(name).is_some() || self.parent.is_some_and(|p| p.defines(name))
+        self.names.get(name).is_some_and(|id| self.defined[id])
+            || self.parent.is_some_and(|p| p.defines(name))
     }
 }
 
@@ -292,11 +296,13 @@ fn convert_graph(
 ///   what defined it before.
 /// - A node input names a value defined so far (in sorted files, nearly
 ///   always an earlier node's output: a hash-table slot still in cache), or
-///   waits for the end (`later`), as do subgraphs, which may read any name
-///   of the graph.
-/// - At the end the values are numbered as if the parts had come in the
-///   order initializers, inputs, nodes, so the graph is the same whatever
-///   the file's order.
+///   one defined later (a weight, an unsorted node's output) or never (an
+///   enclosing graph's value, or a mistake): its value is made then, and
+///   defined when its definition comes. Subgraphs, which may read any name
+///   of the graph, wait for the end (`later`).
+/// - At the end the values are numbered where the nodes first name them,
+///   then the initializers and inputs no node names, so the graph is the
+///   same whatever the file's order.
 pub(crate) struct GraphParts {
     depth: usize,
     pub(crate) name: Bytes,
@@ -310,9 +316,9 @@ pub(crate) struct GraphParts {
     sparse: Vec<ValueId>,
     listed_inputs: Vec<ValueId>,
     inputs_read: usize,
-    /// (node, what) left for when every name of the graph is known, in
-    /// node order.
-    later: Vec<(NodeId, Later)>,
+    /// Subgraph attributes, left for when every name of the graph is
+    /// known, in node order.
+    later: Vec<Later>,
     /// Nodes with subgraph attributes, kept whole until then.
     bodies: Vec<NodeProto>,
     pub(crate) outputs: Vec<ValueInfoProto>,
@@ -331,18 +337,18 @@ struct Defs {
 
 const _: () = assert!(crate::error::MAX_NODES <= u32::MAX as usize);
 
-/// What a node's conversion leaves for the end of the graph.
-enum Later {
-    /// Input `slot` names no value defined so far: a later part's (an
-    /// initializer or input after the nodes, an unsorted node), an
-    /// enclosing graph's value, or nothing. The name is a copy: ONNX writes
-    /// the initializers after the nodes, so nearly every weight a node
-    /// reads waits here, and a slice of the read window would keep each
-    /// window block (the whole file but its large weights) alive until the
-    /// end of the graph.
-    Input { slot: usize, name: Box<[u8]> },
-    /// Attribute `attr` of `bodies[body]` holds subgraphs.
-    Subgraphs { body: usize, attr: usize },
+impl Defs {
+    fn is_defined(&self) -> bool {
+        self.producer.is_some() || self.initializer || self.input
+    }
+}
+
+/// What a node's conversion leaves for the end of the graph: attribute
+/// `attr` of `bodies[body]` (node `node`) holds subgraphs.
+struct Later {
+    node: NodeId,
+    body: usize,
+    attr: usize,
 }
 
 impl GraphParts {
@@ -378,11 +384,17 @@ impl GraphParts {
         name: Bytes,
         what: impl FnOnce() -> String,
     ) -> Result<(ValueId, bool), OnnxError> {
+        let id = self.value(name, what)?;
+        Ok((id, !self.defs[id].is_defined()))
+    }
+
+    /// The value named `name`, made (not yet defined) if new.
+    fn value(&mut self, name: Bytes, what: impl FnOnce() -> String) -> Result<ValueId, OnnxError> {
         let (id, new) = self.b.intern(name, what)?;
         if new {
             self.defs.push(Defs::default());
         }
-        Ok((id, new))
+        Ok(id)
     }
 
     fn value_name(&self, id: ValueId) -> String {
@@ -494,16 +506,12 @@ impl GraphParts {
         let domain = utf8(domain, || format!("the domain of {}", what()))?;
         let mut inputs = Vec::with_capacity(input.len());
         for (slot, value) in input.iter_mut().enumerate() {
-            // A name that matches was checked for UTF-8 when it was created.
             let id = if value.is_empty() {
                 None
             } else {
-                self.b.get(value)
+                let name = mem::take(value);
+                Some(self.value(name, || format!("input {slot} of {}", what()))?)
             };
-            if id.is_none() && !value.is_empty() {
-                let name = Box::from(&value[..]);
-                self.later.push((index, Later::Input { slot, name }));
-            }
             inputs.push(id);
         }
         let mut attributes = Vec::with_capacity(attribute.len());
@@ -514,7 +522,11 @@ impl GraphParts {
             let value = match attr_kind(a) {
                 Some(at::GRAPH | at::GRAPHS) => {
                     let body = self.bodies.len();
-                    self.later.push((index, Later::Subgraphs { body, attr: i }));
+                    self.later.push(Later {
+                        node: index,
+                        body,
+                        attr: i,
+                    });
                     has_bodies = true;
                     AttrValue::Other
                 }
@@ -580,38 +592,41 @@ impl GraphParts {
     /// Keeps, of the graph inputs listed, those that are not also
     /// initializers (those are weights, not fed), and frees `defs`, whose
     /// last reader this is.
-    fn keep_fed_inputs(&mut self) {
+    /// Returns which values have a definition here (the others name an
+    /// enclosing graph's value, or nothing).
+    fn keep_fed_inputs(&mut self) -> Vec<bool> {
         let defs = mem::take(&mut self.defs);
         self.listed_inputs.retain(|&v| !defs[v].initializer);
+        defs.iter().map(Defs::is_defined).collect()
     }
 
-    /// Numbers the values as if the parts had come in the order
-    /// initializers (dense, then sparse), inputs, nodes: what a subgraph,
-    /// fed in that order, has already. Every value was defined by exactly
-    /// one of those parts (an input that is also an initializer counts as
-    /// the initializer). ONNX writes a graph's nodes before its inputs, so
-    /// nearly every file is renumbered: in place, with one table of new
-    /// ids as the only extra memory.
-    fn renumber(&mut self) {
+    /// Numbers the values in an order that does not depend on how the
+    /// file interleaves its parts: each value where the nodes first name
+    /// it (node by node, inputs then outputs), then the initializers
+    /// (dense, then sparse) and graph inputs that no node names. That is
+    /// the order a file with its nodes first (as exporters write them)
+    /// makes its values in, so nearly every graph keeps its numbers; any
+    /// other is renumbered in place, with one table of new ids as the only
+    /// extra memory. `defined` (by value) moves with the values.
+    fn renumber(&mut self, defined: &mut [bool]) {
+        const UNNUMBERED: ValueId = ValueId::MAX;
         let n = self.b.graph.values.len();
-        let mut new_id: Vec<ValueId> = vec![0; n];
+        let mut new_id: Vec<ValueId> = vec![UNNUMBERED; n];
         let (mut next, mut unchanged) = (0, true);
-        let outputs = self
+        let named_by_nodes = self
             .nodes
             .iter()
-            .flat_map(|node| node.outputs.iter().flatten());
-        for &old in self
-            .dense
-            .iter()
+            .flat_map(|node| node.inputs.iter().chain(node.outputs.iter()).flatten());
+        for &old in named_by_nodes
+            .chain(&self.dense)
             .chain(&self.sparse)
             .chain(&self.listed_inputs)
-            .chain(outputs)
         {
-            if let Some(slot) = new_id.get_mut(old) {
-                *slot = next;
+            if new_id[old] == UNNUMBERED {
+                new_id[old] = next;
+                unchanged &= old == next;
+                next += 1;
             }
-            unchanged &= old == next;
-            next += 1;
         }
         if next != n || unchanged {
             return;
@@ -636,6 +651,7 @@ impl GraphParts {
             while new_id[place] != place {
                 let target = new_id[place];
                 values.swap(place, target);
+                defined.swap(place, target);
                 new_id.swap(place, target);
             }
         }
@@ -653,8 +669,8 @@ impl GraphParts {
     /// Resolves what waited, converts the subgraphs, and applies the
     /// declarations of the graph's outputs and `value_info`.
     fn finish(mut self, cx: Ctx<'_>, parent: Option<&Scope<'_>>) -> Result<Graph, OnnxError> {
-        self.keep_fed_inputs();
-        self.renumber();
+        let mut defined = self.keep_fed_inputs();
+        self.renumber(&mut defined);
         let GraphParts {
             depth,
             name,
@@ -669,38 +685,40 @@ impl GraphParts {
         } = self;
         b.graph.name = utf8(&name, || "a graph name".to_string())?.to_string();
         b.graph.opsets = cx.opsets.clone();
-        // Everything this graph defines is now in `ids`; subgraphs see it.
-        let scope = Scope { names: &b, parent };
-        let mut outer_refs = Vec::new();
-        for (index, what) in later {
-            match what {
-                Later::Input { slot, name } => {
-                    if let Some(id) = b.get(&name) {
-                        nodes[index].inputs[slot] = Some(id);
-                    } else if parent.is_some_and(|p| p.defines(&name)) {
-                        outer_refs.push((index, slot, name));
-                    } else {
-                        return Err(OnnxError::UndefinedValue {
-                            node: nodes[index].display_name(index),
-                            op: nodes[index].op_type.to_string(),
-                            value: lossy(&name),
-                        });
-                    }
-                }
-                Later::Subgraphs { body, attr } => {
-                    let n = &mut bodies[body];
-                    let ctx = AttrCtx {
-                        node: &n.name,
-                        op_type: &n.op_type,
-                        index,
-                        scope: &scope,
-                        cx,
-                        depth,
-                    };
-                    let value = convert_graph_attr(&mut n.attribute[attr], &ctx)?;
-                    nodes[index].attributes[attr].value = value;
-                }
+        // A name read but never defined here must be an enclosing graph's
+        // value; it stays a value of this graph without a producer.
+        for (id, _) in defined.iter().enumerate().filter(|(_, d)| !**d) {
+            let value = &b.graph.values[id].name;
+            if !parent.is_some_and(|p| p.defines(value.as_bytes())) {
+                let first_reader = nodes
+                    .iter()
+                    .position(|n| n.inputs.contains(&Some(id)))
+                    .unwrap_or(0);
+                return Err(OnnxError::UndefinedValue {
+                    node: nodes[first_reader].display_name(first_reader),
+                    op: nodes[first_reader].op_type.to_string(),
+                    value: value.to_string(),
+                });
             }
+        }
+        // Everything this graph defines is now in `ids`; subgraphs see it.
+        let scope = Scope {
+            names: &b,
+            defined: &defined,
+            parent,
+        };
+        for Later { node, body, attr } in later {
+            let n = &mut bodies[body];
+            let ctx = AttrCtx {
+                node: &n.name,
+                op_type: &n.op_type,
+                index: node,
+                scope: &scope,
+                cx,
+                depth,
+            };
+            let value = convert_graph_attr(&mut n.attribute[attr], &ctx)?;
+            nodes[node].attributes[attr].value = value;
         }
         for o in outputs.iter() {
             if !scope.defines(&o.name) {
@@ -708,15 +726,6 @@ impl GraphParts {
                     value: lossy(&o.name),
                 });
             }
-        }
-        // Outer-scope names become producer-less values of this graph.
-        // Interned only now, when `scope` (which borrows the name index) is
-        // done.
-        for (node, slot, name) in outer_refs {
-            let (id, _) = b.intern(Bytes::from(name), || {
-                format!("input {slot} of node #{node}")
-            })?;
-            nodes[node].inputs[slot] = Some(id);
         }
         let mut graph_outputs = Vec::with_capacity(outputs.len());
         for (i, o) in outputs.iter_mut().enumerate() {
