@@ -590,10 +590,9 @@ impl GraphParts {
     }
 
     /// Keeps, of the graph inputs listed, those that are not also
-    /// initializers (those are weights, not fed), and frees `defs`, whose
-    /// last reader this is.
-    /// Returns which values have a definition here (the others name an
-    /// enclosing graph's value, or nothing).
+    /// initializers (those are weights, not fed), and returns which values
+    /// have a definition here (the others name an enclosing graph's value,
+    /// or nothing). `defs`, read for the last time, is freed.
     fn keep_fed_inputs(&mut self) -> Vec<bool> {
         let defs = mem::take(&mut self.defs);
         self.listed_inputs.retain(|&v| !defs[v].initializer);
