@@ -429,10 +429,11 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         frozen: cli.frozen.clone(),
         convention: cli.convention.clone(),
     };
-    // The table's summary prints the totals and the nodes not counted:
-    // a graph of a million nodes need not hold a line for each of the rest.
-    let lines = if cli.summary && matches!(cli.format, Format::Table) && !request.reads_node_lines()
-    {
+    // The summary (a table's or Markdown's) prints the totals and the
+    // nodes not counted: a graph of a million nodes need not hold a line
+    // for each of the rest.
+    let summary_only = cli.summary && matches!(cli.format, Format::Table | Format::Markdown);
+    let lines = if summary_only && !request.reads_node_lines() {
         Lines::Uncounted
     } else {
         Lines::All
