@@ -970,22 +970,6 @@ impl<'g> Walk<'_, 'g> {
                     .map(|i| i.map_or("", |v| graph.values[v].name.as_str()))
                     .collect()
             };
-            let inputs: Vec<InputReport> = node
-                .inputs
-                .iter()
-                .map(|i| {
-                    let f = i.map(|v| &facts[v]);
-                    InputReport {
-                        name: i.map_or(Name::EMPTY, |v| graph.values[v].name.clone()),
-                        dtype: f.and_then(|f| f.dtype),
-                        shape: f.and_then(|f| f.shape.clone()),
-                        constant: i.is_some_and(|v| plan.init[v].is_some()),
-                        param: i
-                            .and_then(|v| plan.init[v])
-                            .is_some_and(|k| self.inits.classes[k.index()] == InitClass::Param),
-                    }
-                })
-                .collect();
             let mut access = Access::Full;
             let mut products = None;
             let (outcome, mut inferred, node_cost, mut subgraphs) = match plan.subs.get(&nid) {
@@ -1132,8 +1116,12 @@ impl<'g> Walk<'_, 'g> {
                 self.unsupported.record(&node.domain, &node.op_type, &name);
             }
 
+            // Whether the node's line is kept (see `lines`): only a kept
+            // line describes the node's inputs and outputs.
+            let keep_line = every_line || status != NodeStatus::Counted || !subgraphs.is_empty();
             // Store output facts, falling back to the file's declarations.
-            let mut out_reports = Vec::with_capacity(node.outputs.len());
+            let mut out_reports =
+                Vec::with_capacity(if keep_line { node.outputs.len() } else { 0 });
             for (pos, out) in node.outputs.iter().enumerate() {
                 let Some(vid) = *out else { continue };
                 let mut f = inferred
@@ -1141,16 +1129,37 @@ impl<'g> Walk<'_, 'g> {
                     .map(std::mem::take)
                     .unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
-                out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
+                if keep_line {
+                    out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
+                }
                 facts.set(vid, f);
             }
+            let inputs: Vec<InputReport> = if !keep_line {
+                Vec::new()
+            } else {
+                node.inputs
+                    .iter()
+                    .map(|i| {
+                        let f = i.map(|v| &facts[v]);
+                        InputReport {
+                            name: i.map_or(Name::EMPTY, |v| graph.values[v].name.clone()),
+                            dtype: f.and_then(|f| f.dtype),
+                            shape: f.and_then(|f| f.shape.clone()),
+                            constant: i.is_some_and(|v| plan.init[v].is_some()),
+                            param: i
+                                .and_then(|v| plan.init[v])
+                                .is_some_and(|k| self.inits.classes[k.index()] == InitClass::Param),
+                        }
+                    })
+                    .collect()
+            };
             for vid in plan.reads(nid, depth) {
                 facts.done_reading(vid);
             }
 
             run.params += params;
             run.buffers += buffers;
-            if !(every_line || status != NodeStatus::Counted || !subgraphs.is_empty()) {
+            if !keep_line {
                 continue;
             }
             run.nodes.push(NodeReport {
