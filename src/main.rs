@@ -13,7 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use nncost_core::{
-    analyze, analyze_at_upper_bounds, analyze_keeping, AnalysisOptions, Graph, Lines, Report,
+    analyze, analyze_at_upper_bounds, analyze_keeping, analyze_streaming, AnalysisOptions, Graph,
+    Lines, Report,
 };
 use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
@@ -433,6 +434,21 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     // nodes not counted: a graph of a million nodes need not hold a line
     // for each of the rest.
     let summary_only = cli.summary && matches!(cli.format, Format::Table | Format::Markdown);
+    let json_options = nncost_render::JsonOptions {
+        by_op: cli.by_op,
+        depth: cli.depth.map(|d| d as usize),
+        tree: cli.tree,
+    };
+    // JSON with nothing that adds up every line (groups, memory, time) is
+    // written as the analysis makes its lines: a graph of a million nodes
+    // then holds no line per node.
+    if matches!(cli.format, Format::Json)
+        && cli.bound.is_none()
+        && !request.reads_node_lines()
+        && !json_options.reads_node_lines()
+    {
+        return run_streamed_json(cli, &graph, &info, &options, json_options);
+    }
     let lines = if summary_only && !request.reads_node_lines() {
         Lines::Uncounted
     } else {
@@ -481,13 +497,8 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         Format::Csv => Some(nncost_render::render_csv(&report, table)),
         Format::Html => Some(nncost_render::render_html(&report, &info)),
         Format::Json => {
-            let options = nncost_render::JsonOptions {
-                by_op: cli.by_op,
-                depth: cli.depth.map(|d| d as usize),
-                tree: cli.tree,
-            };
             emit_with(cli.output.as_deref(), &mut |w| {
-                nncost_render::render_json_to(&report, &info, options, w)
+                nncost_render::render_json_to(&report, &info, json_options, w)
             })
             .map_err(Failure::Input)?;
             None
@@ -496,14 +507,61 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     if let Some(text) = &text {
         emit(text, cli.output.as_deref()).map_err(Failure::Input)?;
     }
-    let outcome = if cli.strict && !report.is_complete() {
-        Err(Failure::Strict(strict_message(&report)))
-    } else {
-        Ok(())
-    };
+    let outcome = strict_outcome(cli, &report);
     // The process ends next: freeing a graph of 100,000 nodes piece by piece
     // would cost a tenth of the run for nothing.
     std::mem::forget((graph, report, text));
+    outcome
+}
+
+/// Exit code 1 under `--strict` when a node was not counted.
+fn strict_outcome(cli: &Cli, report: &Report) -> Result<(), Failure> {
+    if cli.strict && !report.is_complete() {
+        Err(Failure::Strict(strict_message(report)))
+    } else {
+        Ok(())
+    }
+}
+
+/// The JSON report written line by line as the analysis makes each
+/// ([`nncost_core::analyze_streaming`]); the same text as
+/// `render_json_to` writes for the whole report.
+fn run_streamed_json(
+    cli: &Cli,
+    graph: &Graph,
+    info: &ModelInfo,
+    options: &AnalysisOptions,
+    json_options: nncost_render::JsonOptions,
+) -> Result<(), Failure> {
+    let mut writer = nncost_render::JsonWriter::new(&graph.name, info);
+    let mut analysed = None;
+    let written = emit_with(cli.output.as_deref(), &mut |w| {
+        // A failed write is kept and the analysis goes on without writing:
+        // `--strict` still reads the whole report when a pipe closes early.
+        let mut write_error = None;
+        let report = analyze_streaming(graph, options, &mut |line| {
+            if write_error.is_none() {
+                write_error = writer.line(line, w).err();
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        let written = match (&report, write_error) {
+            (_, Some(e)) => Err(e),
+            (Ok(report), None) => writer.finish(report, json_options, w),
+            // Reported below, with the model's name; a file is not kept.
+            (Err(_), None) => Err(std::io::Error::other("the analysis failed")),
+        };
+        analysed = Some(report);
+        written
+    });
+    let report = match analysed {
+        Some(Err(e)) => return Err(Failure::Input(with_path(&info.source, e.to_string()))),
+        Some(Ok(report)) => report,
+        None => return written.map_err(Failure::Input),
+    };
+    written.map_err(Failure::Input)?;
+    let outcome = strict_outcome(cli, &report);
+    std::mem::forget(report);
     outcome
 }
 

@@ -223,3 +223,76 @@ fn every_format_on_three_models() {
         "output changed (NNCOST_UPDATE_SNAPSHOTS=1 cargo test --test formats rewrites): {stale:?}"
     );
 }
+
+/// JSON written as the analysis makes its lines (`analyze_streaming`, the
+/// CLI's way when no group, memory or time is asked for) is the text the
+/// whole report gives, byte for byte: a CNN, a transformer, a detector
+/// with data-dependent sizes and `If` bodies (a data symbol bound, which
+/// is checked only once every node is seen), and silero-vad, whose nodes
+/// inside an `If` are left incomplete at one of its sample rates.
+#[test]
+fn streamed_json_is_the_whole_reports_json() {
+    use nncost_core::{analyze, analyze_streaming, AnalysisOptions};
+    let detector = "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx";
+    let cases: &[(&str, &[(&str, i64)])] = &[
+        ("examples/resnet18.onnx", &[]),
+        ("examples/resnet18.onnx", &[("batch", 2)]),
+        ("tests/fixtures/models/bert_tiny_classic_op17.onnx", &[]),
+        (detector, &[]),
+        (detector, &[("rpn_NonZero", 1000)]),
+        ("tests/fixtures/pypi_corpus/silero_vad_16k_op15.onnx", &[]),
+    ];
+    for (path, dims) in cases {
+        let model = nncost_onnx::read_file(&root().join(path))
+            .expect("reads")
+            .graph;
+        let info = nncost_render::ModelInfo {
+            source: path.to_string(),
+            format: "onnx".into(),
+            ..Default::default()
+        };
+        let options = AnalysisOptions {
+            dims: dims.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+            ..AnalysisOptions::default()
+        };
+        let whole = analyze(&model, &options).expect("analyses");
+        let mut expected = Vec::new();
+        nncost_render::render_json_to(&whole, &info, Default::default(), &mut expected).unwrap();
+
+        let mut writer = nncost_render::JsonWriter::new(&model.name, &info);
+        let mut streamed = Vec::new();
+        let mut lines = 0;
+        let report = analyze_streaming(&model, &options, &mut |line| {
+            lines += 1;
+            writer.line(line, &mut streamed).unwrap();
+            std::ops::ControlFlow::Continue(())
+        })
+        .expect("analyses");
+        writer
+            .finish(&report, Default::default(), &mut streamed)
+            .unwrap();
+        assert_eq!(lines, whole.nodes.len(), "{path}");
+        assert!(
+            report.nodes.len() < lines,
+            "{path}: only the uncounted lines are kept"
+        );
+        assert!(
+            String::from_utf8(streamed).unwrap() == String::from_utf8(expected).unwrap(),
+            "{path} {dims:?}: the streamed JSON differs"
+        );
+        // A group adds up every line: a report without them refuses it.
+        let by_op = nncost_render::JsonOptions {
+            by_op: true,
+            ..Default::default()
+        };
+        let refused = nncost_render::JsonWriter::new(&model.name, &info).finish(
+            &report,
+            by_op,
+            &mut Vec::new(),
+        );
+        assert_eq!(
+            refused.unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+    }
+}

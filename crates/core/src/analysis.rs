@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use crate::control;
@@ -93,6 +94,10 @@ pub enum AnalysisError {
         op_type: String,
         limit: usize,
     },
+    /// The caller of [`analyze_streaming`] asked to stop (it could not
+    /// take a line: a full disk, a closed pipe); it knows why.
+    #[error("the analysis was stopped by the reader of its lines")]
+    Stopped,
 }
 
 /// Analyses with every data symbol at its upper bound (`--bound max`): a
@@ -149,6 +154,58 @@ pub fn analyze_keeping(
     options: &AnalysisOptions,
     lines: Lines,
 ) -> Result<Report, AnalysisError> {
+    analyze_with(graph, options, lines, None)
+}
+
+/// What receives each top-level line as the analysis makes it; `Break`
+/// stops the analysis ([`AnalysisError::Stopped`]).
+pub type LineSink<'s> = dyn FnMut(&NodeReport) -> ControlFlow<()> + 's;
+
+/// [`analyze_keeping`] with [`Lines::Uncounted`], every top-level line
+/// handed to `on_line` first, in the order of [`Report::nodes`]: a report
+/// written as it is made (JSON) need not hold a line per node, only the
+/// graph and the values live at each step.
+///
+/// The lines are the same as [`analyze`]'s, and so are the report's other
+/// fields. Two checks can only be made once every node is seen: that each
+/// `--dim` names a symbol (one not declared by the model may be a size
+/// that depends on data), and that `--input` shapes suit every node. When
+/// `options` needs either, the lines are made whole first and handed over
+/// after those checks, so that an error never follows lines already taken.
+/// An error within the walk (a count past 128 bits) can follow some.
+pub fn analyze_streaming(
+    graph: &Graph,
+    options: &AnalysisOptions,
+    on_line: &mut LineSink<'_>,
+) -> Result<Report, AnalysisError> {
+    let declared = declared_symbols(graph);
+    let checked_up_front = options.input_shapes.is_empty()
+        && options
+            .dims
+            .iter()
+            .all(|(name, _)| declared.iter().any(|s| **s == **name));
+    if checked_up_front {
+        return analyze_with(graph, options, Lines::Uncounted, Some(on_line));
+    }
+    let mut report = analyze_keeping(graph, options, Lines::All)?;
+    for line in &report.nodes {
+        if on_line(line).is_break() {
+            return Err(AnalysisError::Stopped);
+        }
+    }
+    report
+        .nodes
+        .retain(|n| Lines::Uncounted.keeps(&n.status, !n.subgraphs.is_empty()));
+    report.lines = Lines::Uncounted;
+    Ok(report)
+}
+
+fn analyze_with<'s>(
+    graph: &Graph,
+    options: &AnalysisOptions,
+    lines: Lines,
+    on_line: Option<&'s mut LineSink<'s>>,
+) -> Result<Report, AnalysisError> {
     for (name, value) in &options.dims {
         if *value < 0 {
             return Err(AnalysisError::NegativeDim {
@@ -183,6 +240,7 @@ pub fn analyze_keeping(
         unsupported: UnsupportedList::default(),
         memo: memo::Memo::default(),
         lines,
+        on_line,
     };
     let run = walk.run(&plan, facts, &[], "")?;
     // A node the given input shape makes inconsistent: the input is wrong.
@@ -813,7 +871,7 @@ pub(crate) struct GraphRun {
 }
 
 /// State shared by the analysis of a graph and all its bodies.
-struct Walk<'a, 'g> {
+struct Walk<'a, 'g, 's> {
     bind: &'a dyn Fn(&str) -> Option<i128>,
     /// No symbol is bound: counts are kept as the rules give them, without
     /// a substitution that would change nothing.
@@ -832,9 +890,11 @@ struct Walk<'a, 'g> {
     memo: memo::Memo,
     /// Which of the root graph's node lines to keep.
     lines: Lines,
+    /// Where each of the root graph's lines goes first, kept or not.
+    on_line: Option<&'s mut LineSink<'s>>,
 }
 
-impl<'g> Walk<'_, 'g> {
+impl<'g> Walk<'_, 'g, '_> {
     /// Analyses `plan`'s graph from `facts` (made by [`live_facts`], inputs
     /// set; initializers' facts are made as nodes read them, and outer names
     /// are filled from `outer`, the facts of the enclosing graphs by depth).
@@ -855,9 +915,11 @@ impl<'g> Walk<'_, 'g> {
             }
         }
         // Bodies keep every line: their node's line holds them.
-        let every_line = depth > 0 || self.lines == Lines::All;
+        let lines = if depth > 0 { Lines::All } else { self.lines };
+        // Every root line is made when a sink takes them all.
+        let streamed = depth == 0 && self.on_line.is_some();
         let mut run = GraphRun {
-            nodes: if every_line {
+            nodes: if lines == Lines::All {
                 Vec::with_capacity(graph.nodes.len())
             } else {
                 Vec::new()
@@ -1116,12 +1178,13 @@ impl<'g> Walk<'_, 'g> {
                 self.unsupported.record(&node.domain, &node.op_type, &name);
             }
 
-            // Whether the node's line is kept (see `lines`): only a kept
-            // line describes the node's inputs and outputs.
-            let keep_line = every_line || status != NodeStatus::Counted || !subgraphs.is_empty();
+            // Whether the node's line is kept (see `lines`) or streamed:
+            // only such a line describes the node's inputs and outputs.
+            let keep_line = lines.keeps(&status, !subgraphs.is_empty());
+            let make_line = keep_line || streamed;
             // Store output facts, falling back to the file's declarations.
             let mut out_reports =
-                Vec::with_capacity(if keep_line { node.outputs.len() } else { 0 });
+                Vec::with_capacity(if make_line { node.outputs.len() } else { 0 });
             for (pos, out) in node.outputs.iter().enumerate() {
                 let Some(vid) = *out else { continue };
                 let mut f = inferred
@@ -1129,12 +1192,12 @@ impl<'g> Walk<'_, 'g> {
                     .map(std::mem::take)
                     .unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
-                if keep_line {
+                if make_line {
                     out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
                 }
                 facts.set(vid, f);
             }
-            let inputs: Vec<InputReport> = if !keep_line {
+            let inputs: Vec<InputReport> = if !make_line {
                 Vec::new()
             } else {
                 node.inputs
@@ -1159,10 +1222,10 @@ impl<'g> Walk<'_, 'g> {
 
             run.params += params;
             run.buffers += buffers;
-            if !keep_line {
+            if !make_line {
                 continue;
             }
-            run.nodes.push(NodeReport {
+            let line = NodeReport {
                 name,
                 op_type: node.op_type.clone(),
                 domain: node.domain.clone(),
@@ -1176,7 +1239,15 @@ impl<'g> Walk<'_, 'g> {
                 status,
                 origin: node.origin.clone(),
                 subgraphs: subgraphs.into(),
-            });
+            };
+            if let (true, Some(on_line)) = (streamed, self.on_line.as_mut()) {
+                if on_line(&line).is_break() {
+                    return Err(AnalysisError::Stopped);
+                }
+            }
+            if keep_line {
+                run.nodes.push(line);
+            }
         }
         run.outputs = graph.outputs.iter().map(|&v| facts[v].clone()).collect();
         run.facts = facts;
@@ -1720,6 +1791,64 @@ pub(crate) mod tests {
         assert_eq!(few.unsupported, all.unsupported);
         assert_eq!(few.incomplete().count(), 1);
         assert!(!few.is_complete());
+
+        // Streamed: every line handed over in order, the uncounted kept.
+        let mut taken = Vec::new();
+        let streamed = analyze_streaming(&g.0, &AnalysisOptions::default(), &mut |line| {
+            taken.push(line.clone());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(taken, all.nodes);
+        assert_eq!(streamed.nodes, few.nodes);
+        assert_eq!(streamed.lines, Lines::Uncounted);
+        assert_eq!(streamed.totals, all.totals);
+        assert_eq!(streamed.unsupported, all.unsupported);
+        assert_eq!(
+            (&streamed.inputs, &streamed.outputs),
+            (&all.inputs, &all.outputs)
+        );
+    }
+
+    #[test]
+    fn streamed_lines_follow_the_checks_made_once_every_node_is_seen() {
+        // v·W: v must have 8 columns.
+        let g = G::new()
+            .input("v", vec![Dim::sym("batch"), Dim::int(8)])
+            .weight("W", &[8, 16])
+            .node("MatMul", "w", &["v", "W"], &["p"])
+            .node("Tanh", "t", &["p"], &["q"]);
+        let given = |cols: i64| AnalysisOptions {
+            input_shapes: vec![("v".into(), vec![2, cols])],
+            ..AnalysisOptions::default()
+        };
+        let stream = |options: &AnalysisOptions| {
+            let mut taken = Vec::new();
+            let report = analyze_streaming(&g.0, options, &mut |line| {
+                taken.push(line.name.to_string());
+                ControlFlow::Continue(())
+            });
+            (report, taken)
+        };
+        // A clash is found after the walk: no line was handed over before.
+        let (clash, taken) = stream(&given(9));
+        assert!(
+            matches!(clash, Err(AnalysisError::InputClash { .. })),
+            "{clash:?}"
+        );
+        assert!(taken.is_empty());
+        let (fits, taken) = stream(&given(8));
+        let fits = fits.unwrap();
+        assert_eq!(taken, ["w", "t"]);
+        assert!(fits.nodes.is_empty());
+        assert_eq!(fits.totals.cost.macs.as_constant(), Some(2 * 8 * 16));
+        // A sink that stops stops the analysis.
+        let mut seen = 0;
+        let stopped = analyze_streaming(&g.0, &AnalysisOptions::default(), &mut |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        });
+        assert_eq!((stopped.unwrap_err(), seen), (AnalysisError::Stopped, 1));
     }
 
     #[test]

@@ -35,7 +35,8 @@ pub mod training;
 pub mod value;
 
 pub use analysis::{
-    analyze, analyze_at_upper_bounds, analyze_keeping, AnalysisError, AnalysisOptions,
+    analyze, analyze_at_upper_bounds, analyze_keeping, analyze_streaming, AnalysisError,
+    AnalysisOptions, LineSink,
 };
 pub use graph::{DType, Graph};
 pub use name::Name;

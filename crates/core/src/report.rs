@@ -346,6 +346,14 @@ pub enum Lines {
     Uncounted,
 }
 
+impl Lines {
+    /// Whether a top-level node's line is kept: its status, and whether it
+    /// has bodies (a control-flow node's line holds its bodies' lines).
+    pub fn keeps(self, status: &NodeStatus, has_bodies: bool) -> bool {
+        self == Lines::All || *status != NodeStatus::Counted || has_bodies
+    }
+}
+
 /// What a group of top-level nodes adds up to.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Subtotal {

@@ -5,7 +5,7 @@
 //! anything else bumps the version.
 
 use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, CONVENTION};
-use nncost_core::{Dim, Poly, Report};
+use nncost_core::{Dim, Lines, Poly, Report};
 use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
@@ -31,30 +31,171 @@ pub fn render_to(
     options: JsonOptions,
     sink: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    let mut writer = JsonWriter::new(&report.graph_name, info);
+    for (i, n) in report.nodes.iter().enumerate() {
+        // Memory, time and the backward pass of a top-level node, when
+        // asked for: one more field each before the node's closing brace.
+        let extras = NodeExtras {
+            backward: report.training.as_ref().map(|t| &t.nodes[i]),
+            memory: report.memory.as_ref().map(|m| &m.nodes[i]),
+            time: report.roofline.as_ref().map(|r| &r.nodes[i]),
+        };
+        writer.line_with(n, extras, sink)?;
+    }
+    writer.finish(report, options, sink)
+}
+
+/// The JSON report written in steps, so that its node lines can be written
+/// as an analysis makes them ([`nncost_core::analyze_streaming`]):
+/// [`JsonWriter::line`] writes one node, [`JsonWriter::finish`] the fields
+/// the whole analysis decides (totals, symbols, the nodes not counted).
+/// What is known before the analysis (the tool, the model) is written
+/// with the first line, so that an analysis that fails before its first
+/// line leaves nothing written. The text is [`render_to`]'s for the same
+/// report.
+pub struct JsonWriter {
+    /// The fields before the nodes, until written.
+    head: Option<String>,
+    lines: usize,
+    /// One node's text, reused from line to line.
+    out: String,
+}
+
+/// The fields a top-level node's line carries when memory, time or the
+/// backward pass were asked for.
+#[derive(Clone, Copy, Default)]
+struct NodeExtras<'r> {
+    backward: Option<&'r Option<nncost_core::training::Backward>>,
+    memory: Option<&'r nncost_core::memory::NodeMemory>,
+    time: Option<&'r nncost_core::roofline::NodeTime>,
+}
+
+impl JsonWriter {
+    /// A report of the graph `graph_name` of `info`'s model; nothing is
+    /// written yet.
+    pub fn new(graph_name: &str, info: &ModelInfo) -> JsonWriter {
+        let head: [(&str, Value); 5] = [
+            ("schema", json!(SCHEMA)),
+            ("schema_version", json!(SCHEMA_VERSION)),
+            (
+                "tool",
+                json!({"name": "nncost", "version": env!("CARGO_PKG_VERSION")}),
+            ),
+            (
+                "model",
+                json!({
+                    "source": info.source,
+                    "format": info.format,
+                    "ir_version": info.ir_version,
+                    "producer": info.producer,
+                    "opsets": info.opsets.iter().map(|(d, v)| json!({"domain": d, "version": v})).collect::<Vec<_>>(),
+                    "graph": graph_name,
+                    "facts": info.facts.iter().map(|f| (f.key.clone(), match &f.value {
+                        crate::FactValue::Count(p) | crate::FactValue::Bytes(p) => count(p),
+                        crate::FactValue::Text(t) => json!(t),
+                    })).collect::<Map<_, _>>(),
+                }),
+            ),
+            ("convention", json!(CONVENTION)),
+        ];
+        let mut out = String::from("{\n");
+        for (key, v) in &head {
+            field(&mut out, key, v);
+            out.push_str(",\n");
+        }
+        out.push_str("  \"nodes\": [");
+        JsonWriter {
+            head: Some(out),
+            lines: 0,
+            out: String::new(),
+        }
+    }
+
+    /// Writes the fields before the nodes, the first time only.
+    fn begin(&mut self, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self.head.take() {
+            Some(head) => sink.write_all(head.as_bytes()),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes one top-level node's line (a compact object on a line of its
+    /// own).
+    pub fn line(&mut self, n: &NodeReport, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.line_with(n, NodeExtras::default(), sink)
+    }
+
+    fn line_with(
+        &mut self,
+        n: &NodeReport,
+        extras: NodeExtras,
+        sink: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        self.begin(sink)?;
+        let out = &mut self.out;
+        out.clear();
+        out.push_str(if self.lines == 0 { "\n    " } else { ",\n    " });
+        self.lines += 1;
+        write_node(out, n);
+        let NodeExtras {
+            backward,
+            memory,
+            time,
+        } = extras;
+        if backward.is_some() || memory.is_some() || time.is_some() {
+            out.pop();
+            if let Some(b) = backward {
+                out.push_str(",\"backward\":");
+                out.push_str(&b.as_ref().map_or(Value::Null, backward_json).to_string());
+            }
+            if let Some(m) = memory {
+                out.push_str(",\"memory\":");
+                out.push_str(&node_memory(m).to_string());
+            }
+            if let Some(t) = time {
+                out.push_str(",\"time\":");
+                out.push_str(&node_time(t).to_string());
+            }
+            out.push('}');
+        }
+        sink.write_all(out.as_bytes())
+    }
+
+    /// Closes the list of nodes and writes the fields the whole analysis
+    /// decides, from `report`. Its own lines are not written again: a
+    /// streamed report keeps only those of the nodes not counted, which
+    /// `incomplete` lists. The groups `options` asks for add up every
+    /// line, and are refused for such a report.
+    pub fn finish(
+        &mut self,
+        report: &Report,
+        options: JsonOptions,
+        sink: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        if report.lines != Lines::All && options.reads_node_lines() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "by_op, by_module and module_tree add up every node's line; \
+                 this report keeps only those of the nodes not counted",
+            ));
+        }
+        self.begin(sink)?;
+        let out = &mut self.out;
+        out.clear();
+        out.push_str(if self.lines == 0 { "]" } else { "\n  ]" });
+        for (key, v) in &tail_fields(report, options) {
+            out.push_str(",\n");
+            field(out, key, v);
+        }
+        out.push_str("\n}\n");
+        sink.write_all(out.as_bytes())
+    }
+}
+
+/// The fields after the list of nodes, in order.
+fn tail_fields(report: &Report, options: JsonOptions) -> Vec<(&'static str, Value)> {
     let t = &report.totals;
-    let head: Vec<(&str, Value)> = vec![
-        ("schema", json!(SCHEMA)),
-        ("schema_version", json!(SCHEMA_VERSION)),
-        (
-            "tool",
-            json!({"name": "nncost", "version": env!("CARGO_PKG_VERSION")}),
-        ),
-        (
-            "model",
-            json!({
-                "source": info.source,
-                "format": info.format,
-                "ir_version": info.ir_version,
-                "producer": info.producer,
-                "opsets": info.opsets.iter().map(|(d, v)| json!({"domain": d, "version": v})).collect::<Vec<_>>(),
-                "graph": report.graph_name,
-                "facts": info.facts.iter().map(|f| (f.key.clone(), match &f.value {
-                    crate::FactValue::Count(p) | crate::FactValue::Bytes(p) => count(p),
-                    crate::FactValue::Text(t) => json!(t),
-                })).collect::<Map<_, _>>(),
-            }),
-        ),
-        ("convention", json!(CONVENTION)),
+    let mut tail: Vec<(&str, Value)> = vec![
         (
             "bindings",
             Value::Object(
@@ -94,15 +235,14 @@ pub fn render_to(
             Value::Array(report.symbols.iter().map(symbol).collect()),
         ),
     ];
-    let mut head = head;
     if let Some(m) = &report.memory {
-        head.push(("memory", memory(report, m)));
+        tail.push(("memory", memory(report, m)));
     }
     if let Some(r) = &report.roofline {
-        head.push(("roofline", roofline(r)));
+        tail.push(("roofline", roofline(r)));
     }
     if let Some(c) = &report.convention {
-        head.push((
+        tail.push((
             "convention_count",
             json!({
                 "convention": c.convention.name(),
@@ -113,10 +253,10 @@ pub fn render_to(
         ));
     }
     if let Some(t) = &report.training {
-        head.push((
+        tail.push((
             "training",
             json!({
-                "backward": backward(&t.backward),
+                "backward": backward_json(&t.backward),
                 "total": {
                     "macs": count(&t.total.macs),
                     "flops": count(&t.total.flops),
@@ -126,7 +266,7 @@ pub fn render_to(
             }),
         ));
     }
-    let mut tail: Vec<(&str, Value)> = vec![
+    tail.extend([
         (
             "unsupported",
             Value::Array(
@@ -152,8 +292,7 @@ pub fn render_to(
                     .collect(),
             ),
         ),
-    ];
-
+    ]);
     if options.by_op {
         let groups = report
             .by_op()
@@ -201,55 +340,7 @@ pub fn render_to(
             .collect();
         tail.push(("by_module", Value::Array(groups)));
     }
-    // Top-level fields are pretty-printed; each node is one compact line,
-    // built in a buffer of its own and written out, so a graph of 100,000
-    // nodes never holds more than one node's JSON in memory.
-    let mut out = String::from("{\n");
-    for (key, v) in &head {
-        field(&mut out, key, v);
-        out.push_str(",\n");
-    }
-    out.push_str("  \"nodes\": [");
-    sink.write_all(out.as_bytes())?;
-    for (i, n) in report.nodes.iter().enumerate() {
-        out.clear();
-        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
-        write_node(&mut out, n);
-        // Memory and time of a top-level node, when asked for: one more
-        // field each before the node's closing brace.
-        let m = report.memory.as_ref().map(|m| &m.nodes[i]);
-        let t = report.roofline.as_ref().map(|r| &r.nodes[i]);
-        let b = report.training.as_ref().map(|t| &t.nodes[i]);
-        if m.is_some() || t.is_some() || b.is_some() {
-            out.pop();
-            if let Some(b) = b {
-                out.push_str(",\"backward\":");
-                out.push_str(&b.as_ref().map_or(Value::Null, backward).to_string());
-            }
-            if let Some(m) = m {
-                out.push_str(",\"memory\":");
-                out.push_str(&node_memory(m).to_string());
-            }
-            if let Some(t) = t {
-                out.push_str(",\"time\":");
-                out.push_str(&node_time(t).to_string());
-            }
-            out.push('}');
-        }
-        sink.write_all(out.as_bytes())?;
-    }
-    out.clear();
-    out.push_str(if report.nodes.is_empty() {
-        "]"
-    } else {
-        "\n  ]"
-    });
-    for (key, v) in &tail {
-        out.push_str(",\n");
-        field(&mut out, key, v);
-    }
-    out.push_str("\n}\n");
-    sink.write_all(out.as_bytes())
+    tail
 }
 
 /// Parameters by dtype: `[{"dtype", "params", "bytes"}]`.
@@ -312,7 +403,7 @@ fn node_memory(m: &nncost_core::memory::NodeMemory) -> Value {
 }
 
 /// The backward pass of a node or a model.
-fn backward(b: &nncost_core::training::Backward) -> Value {
+fn backward_json(b: &nncost_core::training::Backward) -> Value {
     json!({
         "macs": count(&b.macs),
         "flops": count(&b.flops),

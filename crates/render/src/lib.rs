@@ -15,6 +15,8 @@ pub mod table;
 pub mod text;
 pub mod units;
 
+pub use json::JsonWriter;
+
 /// Facts about the model file that the report itself does not carry.
 #[derive(Clone, Debug, Default)]
 pub struct ModelInfo {
@@ -111,6 +113,14 @@ pub struct JsonOptions {
     pub depth: Option<usize>,
     /// A `module_tree` array: every module (down to `depth`, when given).
     pub tree: bool,
+}
+
+impl JsonOptions {
+    /// Whether a group is asked for: each adds up every node's line, so the
+    /// report must keep them all ([`nncost_core::Lines::All`]).
+    pub fn reads_node_lines(&self) -> bool {
+        self.by_op || self.tree || self.depth.is_some()
+    }
 }
 
 /// The text a streamed renderer writes, collected in memory: for the
