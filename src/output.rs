@@ -8,6 +8,13 @@
 //! target. The target must be absent or a regular file: a device, a FIFO,
 //! a folder or a symbolic link is refused. The temporary file is removed on
 //! every failure, and on SIGINT or SIGTERM while it exists.
+//!
+//! The file is not flushed to the disk (`fsync`) before the rename: a
+//! reader never sees it half written either way, and the flush only guards
+//! against a power cut, for a report made again in milliseconds. It made
+//! every run wait for the disk: 1.3 ms of a 4 ms run on this machine's
+//! ResNet-18, more for a large report or on a busy disk (a compiler's
+//! output or `cp` is not flushed either).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,7 +58,6 @@ pub(crate) fn write_atomically_with(
     let streamed = write(&mut buffered).and_then(|()| buffered.flush());
     drop(buffered);
     let written = streamed
-        .and_then(|()| file.sync_all())
         .and_then(|()| set_final_mode(&file, existing.as_ref()))
         .and_then(|()| std::fs::rename(&tmp, path));
     drop(file);
