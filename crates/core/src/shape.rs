@@ -21,6 +21,15 @@ impl Dim {
         Dim::Known(Poly::symbol(name))
     }
 
+    /// Whether this is the symbol `name` alone: `== Dim::sym(name)`
+    /// without making a polynomial to compare with.
+    pub fn is_symbol(&self, name: &str) -> bool {
+        matches!(
+            self.poly().and_then(Poly::as_atom),
+            Some(crate::poly::Atom::Sym(s)) if **s == *name
+        )
+    }
+
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Dim::Known(p) => p.as_i64(),

@@ -40,7 +40,7 @@ use crate::proto::{
     attribute_type as at, AttributeProto, GraphProto, NodeProto, SparseTensorProto, TensorProto,
     ValueInfoProto,
 };
-use crate::tensor::{convert_sparse, convert_tensor, convert_type};
+use crate::tensor::{convert_sparse, convert_tensor, convert_type, DimNames};
 
 /// `name` as text, if it is: a name that is not UTF-8 names no value.
 fn text(name: &[u8]) -> Option<&str> {
@@ -153,6 +153,8 @@ struct Builder {
     hasher: NameHasher,
     /// Operator types and domains: one allocation each per graph.
     repeated: Interner,
+    /// Declared dims by name.
+    dims: DimNames,
 }
 
 impl Builder {
@@ -168,6 +170,7 @@ impl Builder {
             ids: HashTable::with_capacity(values),
             hasher: NameHasher::default(),
             repeated: Interner::default(),
+            dims: DimNames::default(),
         }
     }
 
@@ -463,7 +466,7 @@ impl GraphParts {
         let index = self.inputs_read;
         self.inputs_read += 1;
         let name = mem::take(&mut vi.name);
-        let mut declared = convert_type(vi.r#type.as_ref(), || {
+        let mut declared = convert_type(vi.r#type.as_ref(), &mut self.b.dims, || {
             format!("graph input '{}'", lossy(&name))
         })?;
         // paddle2onnx names every dynamic dim `?`: each of an input's is
@@ -731,8 +734,9 @@ impl GraphParts {
             let name = mem::take(&mut o.name);
             let (id, _) = b.intern(name, || format!("the name of graph output #{i}"))?;
             let value = &b.graph.values[id].name;
-            let mut declared =
-                convert_type(o.r#type.as_ref(), || format!("graph output '{value}'"))?;
+            let mut declared = convert_type(o.r#type.as_ref(), &mut b.dims, || {
+                format!("graph output '{value}'")
+            })?;
             rename_placeholders(&mut declared, |_| Dim::Unknown);
             // An output's own declaration is the most authoritative one.
             if let Some(t) = declared {
@@ -745,7 +749,9 @@ impl GraphParts {
             // not used.
             if let Some(id) = b.get(&vi.name) {
                 let value = &b.graph.values[id].name;
-                let mut t = convert_type(vi.r#type.as_ref(), || format!("value_info '{value}'"))?;
+                let mut t = convert_type(vi.r#type.as_ref(), &mut b.dims, || {
+                    format!("value_info '{value}'")
+                })?;
                 rename_placeholders(&mut t, |_| Dim::Unknown);
                 let v = &mut b.graph.values[id];
                 if v.declared.is_none() {
@@ -805,7 +811,7 @@ fn rename_placeholders(declared: &mut Option<DeclaredType>, fresh: impl Fn(usize
         return;
     };
     for (axis, d) in shape.iter_mut().enumerate() {
-        if *d == Dim::sym("?") {
+        if d.is_symbol("?") {
             *d = fresh(axis);
         }
     }

@@ -5,8 +5,10 @@
 //! handed over as a `Bytes` (a slice of the input, or a copy for short
 //! payloads when [`Payloads`] says so), and external data is only described.
 
+use std::collections::HashMap;
 use std::mem;
 
+use nncost_core::fxhash::NameHasher;
 use nncost_core::graph::{DeclaredType, Tensor, TensorData};
 use nncost_core::shape::Dim;
 use nncost_core::Poly;
@@ -161,6 +163,7 @@ fn tensor_type(ty: Option<&TypeProto>, in_sequence: bool) -> Option<&type_proto:
 /// [`tensor_type`]).
 pub(crate) fn convert_type(
     ty: Option<&TypeProto>,
+    dims: &mut DimNames,
     what: impl Fn() -> String,
 ) -> Result<Option<DeclaredType>, OnnxError> {
     let Some(tensor) = tensor_type(ty, false) else {
@@ -178,7 +181,7 @@ pub(crate) fn convert_type(
         Some(s) => Some(
             s.dim
                 .iter()
-                .map(|d| convert_dim(d.value.as_ref(), &what))
+                .map(|d| convert_dim(d.value.as_ref(), dims, &what))
                 .collect::<Result<_, _>>()?,
         ),
         None => None,
@@ -189,14 +192,37 @@ pub(crate) fn convert_type(
 /// A declared dimension. Negative values are invalid but some exporters
 /// write -1 for "dynamic"; both that and an empty name mean unknown. A name
 /// that is an expression (see [`symbolic_dim`]) is read as one.
-fn convert_dim(d: Option<&dimension::Value>, what: &impl Fn() -> String) -> Result<Dim, OnnxError> {
+fn convert_dim(
+    d: Option<&dimension::Value>,
+    dims: &mut DimNames,
+    what: &impl Fn() -> String,
+) -> Result<Dim, OnnxError> {
     Ok(match d {
         Some(dimension::Value::DimValue(v)) if *v >= 0 => Dim::int(*v),
         Some(dimension::Value::DimParam(p)) if !p.is_empty() => {
-            symbolic_dim(utf8(p, || format!("a dimension name of {}", what()))?)
+            dims.read(utf8(p, || format!("a dimension name of {}", what()))?)
         }
         _ => Dim::Unknown,
     })
+}
+
+/// The dims a graph's `dim_param` names stand for, by name. An export
+/// declares the same few names (`s0`, `2*s0 + 1`) on thousands of values,
+/// and each was read into a polynomial of its own: four allocations, and a
+/// parse for an expression. A repeated name now costs a reference count.
+#[derive(Default)]
+pub(crate) struct DimNames(HashMap<Box<str>, Dim, NameHasher>);
+
+impl DimNames {
+    /// `name` read as [`symbolic_dim`] does.
+    fn read(&mut self, name: &str) -> Dim {
+        if let Some(d) = self.0.get(name) {
+            return d.clone();
+        }
+        let d = symbolic_dim(name);
+        self.0.insert(name.into(), d.clone());
+        d
+    }
 }
 
 /// A `dim_param`: a name such as `batch`, or an expression in names that
@@ -244,5 +270,21 @@ mod tests {
         // Not a whole-number size: one opaque name, quoted when printed.
         assert_eq!(symbolic_dim("h/2").to_string(), "\"h/2\"");
         assert_eq!(symbolic_dim("batch size"), Dim::sym("batch size"));
+    }
+
+    /// A name read again is the same dim as read the first time, an
+    /// expression included, and its polynomial is shared, not made again.
+    #[test]
+    fn a_graphs_dim_names_are_read_once() {
+        let mut dims = DimNames::default();
+        let first = dims.read("2*s0 + 1");
+        let again = dims.read("2*s0 + 1");
+        assert_eq!(again, symbolic_dim("2*s0 + 1"));
+        assert_eq!(first, again);
+        assert_eq!(dims.read("batch"), Dim::sym("batch"));
+        assert_eq!(dims.0.len(), 2);
+        assert!(dims.read("?").is_symbol("?"));
+        assert!(!dims.read("2*s0 + 1").is_symbol("s0"));
+        assert!(!Dim::int(3).is_symbol("3") && !Dim::Unknown.is_symbol("?"));
     }
 }
