@@ -326,6 +326,9 @@ pub(crate) struct GraphParts {
     bodies: Vec<NodeProto>,
     pub(crate) outputs: Vec<ValueInfoProto>,
     pub(crate) value_info: Vec<ValueInfoProto>,
+    /// The module path and classes of the last node that recorded them.
+    last_scopes: Shared<Arc<str>>,
+    last_classes: Shared<Arc<str>>,
 }
 
 /// What defines a value; for the single-assignment checks.
@@ -377,6 +380,8 @@ impl GraphParts {
             bodies: Vec::new(),
             outputs: Vec::new(),
             value_info: Vec::new(),
+            last_scopes: Shared::EMPTY,
+            last_classes: Shared::EMPTY,
         }
     }
 
@@ -571,6 +576,11 @@ impl GraphParts {
             outputs.push(Some(id));
         }
         let (scopes, module_classes, source_op) = torch_modules(metadata_props);
+        let origin = Origin {
+            scopes: shared_like(&mut self.last_scopes, &scopes),
+            module_classes: shared_like(&mut self.last_classes, &module_classes),
+            source_op: source_op.to_string(),
+        };
         let node = Node {
             name: name_text.into(),
             op_type: self.b.repeated.name(op_text),
@@ -578,12 +588,7 @@ impl GraphParts {
             inputs: inputs.into(),
             outputs: outputs.into(),
             attributes: attributes.into(),
-            origin: Origin {
-                scopes: shared_names(scopes),
-                module_classes: shared_names(module_classes),
-                source_op,
-            }
-            .shared(),
+            origin: origin.shared(),
         };
         self.nodes.push(node);
         if has_bodies {
@@ -817,12 +822,15 @@ fn rename_placeholders(declared: &mut Option<DeclaredType>, fresh: impl Fn(usize
     }
 }
 
-/// Names as a shared list; most exports have none, which costs nothing.
-fn shared_names(names: Vec<String>) -> Shared<Arc<str>> {
-    if names.is_empty() {
-        return Shared::EMPTY;
+/// `names` as a shared list: `last`'s when equal (a module's nodes come
+/// one after another, each recording the same module path and classes),
+/// else a new list, which becomes `last`.
+fn shared_like(last: &mut Shared<Arc<str>>, names: &[&str]) -> Shared<Arc<str>> {
+    let same = last.len() == names.len() && last.iter().zip(names).all(|(a, b)| **a == **b);
+    if !same {
+        *last = names.iter().map(|&n| Arc::from(n)).collect();
     }
-    names.into_iter().map(Into::into).collect()
+    last.clone()
 }
 
 /// The module path of PyTorch's dynamo exporter and the class of each of
@@ -835,9 +843,7 @@ fn shared_names(names: Vec<String>) -> Shared<Arc<str>> {
 /// of which the class names are kept (`Sequential`), and the operation
 /// (`aten.convolution.default`). Empty when absent or not in that form; no
 /// classes when they do not pair with the modules.
-fn torch_modules(
-    props: &[crate::proto::StringStringEntryProto],
-) -> (Vec<String>, Vec<String>, String) {
+fn torch_modules(props: &[crate::proto::StringStringEntryProto]) -> (Vec<&str>, Vec<&str>, &str) {
     let list = |key: &[u8]| -> Option<Vec<&str>> {
         let value = props
             .iter()
@@ -852,29 +858,26 @@ fn torch_modules(
         )
     };
     let Some(scopes) = list(b"pkg.torch.onnx.name_scopes") else {
-        return (Vec::new(), Vec::new(), String::new());
+        return (Vec::new(), Vec::new(), "");
     };
     let [_root, modules @ .., _op] = scopes.as_slice() else {
-        return (Vec::new(), Vec::new(), String::new());
+        return (Vec::new(), Vec::new(), "");
     };
     let classes = list(b"pkg.torch.onnx.class_hierarchy").filter(|c| c.len() == scopes.len());
     let mut paths = Vec::with_capacity(modules.len());
     let mut names = Vec::with_capacity(modules.len());
-    for (k, m) in modules.iter().enumerate() {
+    for (k, &m) in modules.iter().enumerate() {
         if m.is_empty() {
             continue;
         }
-        paths.push(m.to_string());
+        paths.push(m);
         if let Some(c) = &classes {
             let class = c[k + 1];
-            names.push(class.rsplit('.').next().unwrap_or(class).to_string());
+            names.push(class.rsplit('.').next().unwrap_or(class));
         }
     }
     // The operation the node comes from: the hierarchy's last item.
-    let source = classes
-        .as_ref()
-        .and_then(|c| c.last())
-        .map_or(String::new(), |op| op.to_string());
+    let source = classes.as_ref().and_then(|c| c.last()).map_or("", |op| op);
     (paths, names, source)
 }
 
