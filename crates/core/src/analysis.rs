@@ -178,12 +178,14 @@ pub fn analyze_streaming(
     options: &AnalysisOptions,
     on_line: &mut LineSink<'_>,
 ) -> Result<Report, AnalysisError> {
-    let declared = declared_symbols(graph);
     let checked_up_front = options.input_shapes.is_empty()
-        && options
-            .dims
-            .iter()
-            .all(|(name, _)| declared.iter().any(|s| **s == **name));
+        && (options.dims.is_empty() || {
+            let declared = declared_symbols(graph);
+            options
+                .dims
+                .iter()
+                .all(|(name, _)| declared.iter().any(|s| **s == **name))
+        });
     if checked_up_front {
         return analyze_with(graph, options, Lines::Uncounted, Some(on_line));
     }
@@ -390,14 +392,17 @@ fn bindings_with_inputs(
 /// The symbols the model's declared shapes name (inputs, outputs, value
 /// infos of the top-level graph), inside expressions too, sorted.
 fn declared_symbols(graph: &Graph) -> Vec<crate::poly::Symbol> {
-    let mut out: Vec<crate::poly::Symbol> = graph
+    // Exports declare the same few sizes (`batch`, `s0 + 1`) on thousands
+    // of values: each distinct one is looked into once.
+    let distinct: NameSet<&Poly> = graph
         .values
         .iter()
         .filter_map(|v| v.declared.as_ref()?.shape.as_ref())
         .flatten()
         .filter_map(Dim::poly)
-        .flat_map(Poly::symbols)
+        .filter(|p| p.as_constant().is_none())
         .collect();
+    let mut out: Vec<crate::poly::Symbol> = distinct.into_iter().flat_map(Poly::symbols).collect();
     out.sort();
     out.dedup();
     out
