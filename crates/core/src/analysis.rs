@@ -1105,13 +1105,7 @@ impl<'g> Walk<'_, 'g, '_> {
                             match outcome {
                                 Ok(()) if !ctx.named_data => {
                                     if let Some(k) = key {
-                                        self.memo.put(
-                                            k,
-                                            node,
-                                            opset,
-                                            &ctx.input_facts,
-                                            result.clone(),
-                                        );
+                                        self.memo.put(k, node, opset, &ctx.input_facts, &result);
                                     }
                                     Ok(result)
                                 }

@@ -44,10 +44,13 @@ struct Entry {
     result: RuleResult,
 }
 
+/// One entry per key: two different inputs under one 64-bit key are
+/// rare enough that the second is simply not remembered (its lookup
+/// compares and misses). A list per key cost an allocation of four
+/// entries for each result remembered.
 #[derive(Default)]
 pub(crate) struct Memo {
-    entries: FxHashMap<u64, Vec<Entry>>,
-    len: usize,
+    entries: FxHashMap<u64, Entry>,
 }
 
 /// Whether the memo may stand for this node: attributes it can compare
@@ -129,42 +132,38 @@ impl Memo {
         opset: i64,
         inputs: &[Option<&ValueFacts>],
     ) -> Option<&RuleResult> {
-        let entries = self.entries.get(&key)?;
-        entries
-            .iter()
-            .find(|e| {
-                e.op_type == node.op_type
-                    && e.domain == node.domain
-                    && e.opset == opset
-                    && e.outputs == node.outputs.len()
-                    && e.attributes == node.attributes
-                    && e.inputs.len() == inputs.len()
-                    && e.inputs.iter().zip(inputs).all(|(a, b)| a.as_ref() == *b)
-            })
-            .map(|e| &e.result)
+        let e = self.entries.get(&key)?;
+        let same = e.op_type == node.op_type
+            && e.domain == node.domain
+            && e.opset == opset
+            && e.outputs == node.outputs.len()
+            && e.attributes == node.attributes
+            && e.inputs.len() == inputs.len()
+            && e.inputs.iter().zip(inputs).all(|(a, b)| a.as_ref() == *b);
+        same.then_some(&e.result)
     }
 
-    /// Remembers a rule's successful result under `key`.
+    /// Remembers a rule's successful result under `key` (a copy, made
+    /// only when there is room and the key is new).
     pub fn put(
         &mut self,
         key: u64,
         node: &Node,
         opset: i64,
         inputs: &[Option<&ValueFacts>],
-        result: RuleResult,
+        result: &RuleResult,
     ) {
-        if self.len >= MAX_ENTRIES {
+        if self.entries.len() >= MAX_ENTRIES {
             return;
         }
-        self.len += 1;
-        self.entries.entry(key).or_default().push(Entry {
+        self.entries.entry(key).or_insert_with(|| Entry {
             op_type: node.op_type.clone(),
             domain: node.domain.clone(),
             opset,
             outputs: node.outputs.len(),
             attributes: node.attributes.clone(),
             inputs: inputs.iter().map(|f| f.cloned()).collect(),
-            result,
+            result: result.clone(),
         });
     }
 }
