@@ -439,15 +439,22 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         depth: cli.depth.map(|d| d as usize),
         tree: cli.tree,
     };
-    // JSON with nothing that adds up every line (groups, memory, time) is
-    // written as the analysis makes its lines: a graph of a million nodes
-    // then holds no line per node.
-    if matches!(cli.format, Format::Json)
-        && cli.bound.is_none()
-        && !request.reads_node_lines()
-        && !json_options.reads_node_lines()
-    {
-        return run_streamed_json(cli, &graph, &info, &options, json_options);
+    // JSON and CSV with nothing that adds up every line (groups, memory,
+    // time) are written as the analysis makes its lines: a graph of a
+    // million nodes then holds no line per node.
+    let streams = cli.bound.is_none() && !request.reads_node_lines();
+    let writer = match cli.format {
+        Format::Json if streams && !json_options.reads_node_lines() => Some(LineWriter::Json(
+            nncost_render::JsonWriter::new(&graph.name, &info),
+            json_options,
+        )),
+        Format::Csv if streams && !cli.by_op && cli.depth.is_none() => {
+            Some(LineWriter::Csv(nncost_render::CsvWriter::new()))
+        }
+        _ => None,
+    };
+    if let Some(writer) = writer {
+        return run_streamed(cli, &graph, &info, &options, writer);
     }
     let lines = if summary_only && !request.reads_node_lines() {
         Lines::Uncounted
@@ -523,17 +530,42 @@ fn strict_outcome(cli: &Cli, report: &Report) -> Result<(), Failure> {
     }
 }
 
-/// The JSON report written line by line as the analysis makes each
-/// ([`nncost_core::analyze_streaming`]); the same text as
-/// `render_json_to` writes for the whole report.
-fn run_streamed_json(
+/// A format written a line at a time.
+enum LineWriter {
+    Json(nncost_render::JsonWriter, nncost_render::JsonOptions),
+    Csv(nncost_render::CsvWriter),
+}
+
+impl LineWriter {
+    fn line(
+        &mut self,
+        line: &nncost_core::report::NodeReport,
+        w: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        match self {
+            LineWriter::Json(json, _) => json.line(line, w),
+            LineWriter::Csv(csv) => csv.line(line, w),
+        }
+    }
+
+    fn finish(&mut self, report: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+        match self {
+            LineWriter::Json(json, options) => json.finish(report, *options, w),
+            LineWriter::Csv(csv) => csv.finish(w),
+        }
+    }
+}
+
+/// The report written line by line as the analysis makes each
+/// ([`nncost_core::analyze_streaming`]); the same text as the format's
+/// renderer writes for the whole report.
+fn run_streamed(
     cli: &Cli,
     graph: &Graph,
     info: &ModelInfo,
     options: &AnalysisOptions,
-    json_options: nncost_render::JsonOptions,
+    mut writer: LineWriter,
 ) -> Result<(), Failure> {
-    let mut writer = nncost_render::JsonWriter::new(&graph.name, info);
     let mut analysed = None;
     let written = emit_with(cli.output.as_deref(), &mut |w| {
         // A failed write is kept and the analysis goes on without writing:
@@ -547,7 +579,7 @@ fn run_streamed_json(
         });
         let written = match (&report, write_error) {
             (_, Some(e)) => Err(e),
-            (Ok(report), None) => writer.finish(report, json_options, w),
+            (Ok(report), None) => writer.finish(report, w),
             // Reported below, with the model's name; a file is not kept.
             (Err(_), None) => Err(std::io::Error::other("the analysis failed")),
         };

@@ -224,14 +224,14 @@ fn every_format_on_three_models() {
     );
 }
 
-/// JSON written as the analysis makes its lines (`analyze_streaming`, the
-/// CLI's way when no group, memory or time is asked for) is the text the
-/// whole report gives, byte for byte: a CNN, a transformer, a detector
+/// JSON and CSV written as the analysis makes its lines
+/// (`analyze_streaming`, the CLI's way when no group, memory or time is
+/// asked for) are the text the whole report gives, byte for byte: a CNN, a transformer, a detector
 /// with data-dependent sizes and `If` bodies (a data symbol bound, which
 /// is checked only once every node is seen), and silero-vad, whose nodes
 /// inside an `If` are left incomplete at one of its sample rates.
 #[test]
-fn streamed_json_is_the_whole_reports_json() {
+fn streamed_json_and_csv_are_the_whole_reports() {
     use nncost_core::{analyze, analyze_streaming, AnalysisOptions};
     let detector = "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx";
     let cases: &[(&str, &[(&str, i64)])] = &[
@@ -260,17 +260,20 @@ fn streamed_json_is_the_whole_reports_json() {
         nncost_render::render_json_to(&whole, &info, Default::default(), &mut expected).unwrap();
 
         let mut writer = nncost_render::JsonWriter::new(&model.name, &info);
-        let mut streamed = Vec::new();
+        let mut csv_writer = nncost_render::CsvWriter::new();
+        let (mut streamed, mut streamed_csv) = (Vec::new(), Vec::new());
         let mut lines = 0;
         let report = analyze_streaming(&model, &options, &mut |line| {
             lines += 1;
             writer.line(line, &mut streamed).unwrap();
+            csv_writer.line(line, &mut streamed_csv).unwrap();
             std::ops::ControlFlow::Continue(())
         })
         .expect("analyses");
         writer
             .finish(&report, Default::default(), &mut streamed)
             .unwrap();
+        csv_writer.finish(&mut streamed_csv).unwrap();
         assert_eq!(lines, whole.nodes.len(), "{path}");
         assert!(
             report.nodes.len() < lines,
@@ -279,6 +282,11 @@ fn streamed_json_is_the_whole_reports_json() {
         assert!(
             String::from_utf8(streamed).unwrap() == String::from_utf8(expected).unwrap(),
             "{path} {dims:?}: the streamed JSON differs"
+        );
+        let csv = nncost_render::render_csv(&whole, Default::default());
+        assert!(
+            String::from_utf8(streamed_csv).unwrap() == csv,
+            "{path} {dims:?}: the streamed CSV differs"
         );
         // A group adds up every line: a report without them refuses it.
         let by_op = nncost_render::JsonOptions {

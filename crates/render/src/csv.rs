@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeStatus, Subtotal};
+use nncost_core::report::{NodeReport, NodeStatus, Subtotal};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
@@ -63,22 +63,7 @@ pub fn render(report: &Report, options: TableOptions) -> String {
         }
         return out;
     }
-    let mut header: Vec<String> = [
-        "index",
-        "node",
-        "op_type",
-        "domain",
-        "output_shapes",
-        "params",
-        "buffers",
-        "macs",
-        "flops",
-        "int_ops",
-        "status",
-        "reason",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut header: Vec<String> = NODE_COLUMNS.map(String::from).to_vec();
     if report.memory.is_some() {
         header.extend(
             [
@@ -96,34 +81,7 @@ pub fn render(report: &Report, options: TableOptions) -> String {
     line(&mut out, &header);
     let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
     for (i, n) in report.nodes.iter().enumerate() {
-        let shapes: Vec<String> = n
-            .outputs
-            .iter()
-            .map(|o| {
-                o.shape
-                    .as_ref()
-                    .map_or("?".to_string(), |s| format_shape(s))
-            })
-            .collect();
-        let (status, reason) = match &n.status {
-            NodeStatus::Counted => ("counted", ""),
-            NodeStatus::Unsupported => ("unsupported", ""),
-            NodeStatus::Incomplete { kind, reason } => (kind.as_str(), &**reason),
-        };
-        let mut fields = vec![
-            (i + 1).to_string(),
-            n.name.to_string(),
-            n.op_type.to_string(),
-            n.domain.to_string(),
-            shapes.join(" "),
-            n.params.to_string(),
-            n.buffers.to_string(),
-            text(n.macs()),
-            text(n.flops()),
-            text(n.int_ops()),
-            status.to_string(),
-            reason.to_string(),
-        ];
+        let mut fields = node_fields(i, n);
         if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
             fields.extend([
                 text(m.output_bytes.as_ref()),
@@ -142,6 +100,96 @@ pub fn render(report: &Report, options: TableOptions) -> String {
         line(&mut out, &fields);
     }
     out
+}
+
+/// The columns of a node's row, before any of memory and time.
+const NODE_COLUMNS: [&str; 12] = [
+    "index",
+    "node",
+    "op_type",
+    "domain",
+    "output_shapes",
+    "params",
+    "buffers",
+    "macs",
+    "flops",
+    "int_ops",
+    "status",
+    "reason",
+];
+
+/// The [`NODE_COLUMNS`] of the `i`-th top-level node (0-based).
+fn node_fields(i: usize, n: &NodeReport) -> Vec<String> {
+    let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
+    let shapes: Vec<String> = n
+        .outputs
+        .iter()
+        .map(|o| {
+            o.shape
+                .as_ref()
+                .map_or("?".to_string(), |s| format_shape(s))
+        })
+        .collect();
+    let (status, reason) = match &n.status {
+        NodeStatus::Counted => ("counted", ""),
+        NodeStatus::Unsupported => ("unsupported", ""),
+        NodeStatus::Incomplete { kind, reason } => (kind.as_str(), &**reason),
+    };
+    vec![
+        (i + 1).to_string(),
+        n.name.to_string(),
+        n.op_type.to_string(),
+        n.domain.to_string(),
+        shapes.join(" "),
+        n.params.to_string(),
+        n.buffers.to_string(),
+        text(n.macs()),
+        text(n.flops()),
+        text(n.int_ops()),
+        status.to_string(),
+        reason.to_string(),
+    ]
+}
+
+/// The per-node CSV written a row at a time, as an analysis makes each
+/// line ([`nncost_core::analyze_streaming`]): the same text as [`render`]'s
+/// for a report with no groups, memory or time, without holding it.
+#[derive(Default)]
+pub struct CsvWriter {
+    header_written: bool,
+    rows: usize,
+    /// One row's text, reused.
+    out: String,
+}
+
+impl CsvWriter {
+    pub fn new() -> CsvWriter {
+        CsvWriter::default()
+    }
+
+    /// Writes the header, once.
+    fn begin(&mut self, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if std::mem::replace(&mut self.header_written, true) {
+            return Ok(());
+        }
+        self.out.clear();
+        line(&mut self.out, &NODE_COLUMNS.map(String::from));
+        sink.write_all(self.out.as_bytes())
+    }
+
+    /// Writes the next top-level node's row (the header first).
+    pub fn line(&mut self, n: &NodeReport, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.begin(sink)?;
+        self.out.clear();
+        line(&mut self.out, &node_fields(self.rows, n));
+        self.rows += 1;
+        sink.write_all(self.out.as_bytes())
+    }
+
+    /// Ends the text: the header alone when no row was written.
+    pub fn finish(&mut self, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.begin(sink)
+    }
 }
 
 /// One record, each field quoted when it holds a comma, a quote or a line

@@ -15,6 +15,7 @@ pub mod table;
 pub mod text;
 pub mod units;
 
+pub use csv::CsvWriter;
 pub use json::JsonWriter;
 
 /// Facts about the model file that the report itself does not carry.
