@@ -439,9 +439,24 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         depth: cli.depth.map(|d| d as usize),
         tree: cli.tree,
     };
-    // JSON and CSV with nothing that adds up every line (groups, memory,
-    // time) are written as the analysis makes its lines: a graph of a
-    // million nodes then holds no line per node.
+    let table = TableOptions {
+        exact: cli.exact,
+        by_op: cli.by_op,
+        depth: cli.depth.map(|d| d as usize),
+        sort: cli.sort.map(|s| match s {
+            Sort::Flops => nncost_render::SortKey::Flops,
+            Sort::Macs => nncost_render::SortKey::Macs,
+            Sort::Params => nncost_render::SortKey::Params,
+        }),
+        top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
+        summary: cli.summary,
+        tree: cli.tree,
+        width: table_width(cli),
+    };
+    // JSON, CSV and the node table with nothing that adds up every line
+    // (groups, memory, time) are made as the analysis makes its lines: a
+    // graph of a million nodes then holds no line per node (the table holds
+    // its rows' text, for the columns' widths).
     let streams = cli.bound.is_none() && !request.reads_node_lines();
     let writer = match cli.format {
         Format::Json if streams && !json_options.reads_node_lines() => Some(LineWriter::Json(
@@ -450,6 +465,9 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         )),
         Format::Csv if streams && !cli.by_op && cli.depth.is_none() => {
             Some(LineWriter::Csv(nncost_render::CsvWriter::new()))
+        }
+        Format::Table if streams && table.lists_every_node() => {
+            Some(LineWriter::Table(nncost_render::TableWriter::new(table)))
         }
         _ => None,
     };
@@ -469,20 +487,6 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let mut report = report;
     nncost_load::attach(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    let table = TableOptions {
-        exact: cli.exact,
-        by_op: cli.by_op,
-        depth: cli.depth.map(|d| d as usize),
-        sort: cli.sort.map(|s| match s {
-            Sort::Flops => nncost_render::SortKey::Flops,
-            Sort::Macs => nncost_render::SortKey::Macs,
-            Sort::Params => nncost_render::SortKey::Params,
-        }),
-        top: cli.top.map(|k| usize::try_from(k).unwrap_or(usize::MAX)),
-        summary: cli.summary,
-        tree: cli.tree,
-        width: table_width(cli),
-    };
     // JSON and the table are written as they are made; the other formats
     // are made whole, then written.
     let text = match cli.format {
@@ -534,6 +538,8 @@ fn strict_outcome(cli: &Cli, report: &Report) -> Result<(), Failure> {
 enum LineWriter {
     Json(nncost_render::JsonWriter, nncost_render::JsonOptions),
     Csv(nncost_render::CsvWriter),
+    /// Held until the last line (a column is as wide as its widest cell).
+    Table(nncost_render::TableWriter),
 }
 
 impl LineWriter {
@@ -545,13 +551,23 @@ impl LineWriter {
         match self {
             LineWriter::Json(json, _) => json.line(line, w),
             LineWriter::Csv(csv) => csv.line(line, w),
+            LineWriter::Table(table) => {
+                table.line(line);
+                Ok(())
+            }
         }
     }
 
-    fn finish(&mut self, report: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    fn finish(
+        &mut self,
+        report: &Report,
+        info: &ModelInfo,
+        w: &mut dyn Write,
+    ) -> std::io::Result<()> {
         match self {
             LineWriter::Json(json, options) => json.finish(report, *options, w),
             LineWriter::Csv(csv) => csv.finish(w),
+            LineWriter::Table(table) => table.finish(report, info, w),
         }
     }
 }
@@ -579,7 +595,7 @@ fn run_streamed(
         });
         let written = match (&report, write_error) {
             (_, Some(e)) => Err(e),
-            (Ok(report), None) => writer.finish(report, w),
+            (Ok(report), None) => writer.finish(report, info, w),
             // Reported below, with the model's name; a file is not kept.
             (Err(_), None) => Err(std::io::Error::other("the analysis failed")),
         };

@@ -261,12 +261,23 @@ fn streamed_json_and_csv_are_the_whole_reports() {
 
         let mut writer = nncost_render::JsonWriter::new(&model.name, &info);
         let mut csv_writer = nncost_render::CsvWriter::new();
+        // The table at full width (a pipe) and fitted to 80 and 50 columns.
+        let widths = [None, Some(80), Some(50)];
+        let mut table_writers = widths.map(|width| {
+            nncost_render::TableWriter::new(nncost_render::TableOptions {
+                width,
+                ..Default::default()
+            })
+        });
         let (mut streamed, mut streamed_csv) = (Vec::new(), Vec::new());
         let mut lines = 0;
         let report = analyze_streaming(&model, &options, &mut |line| {
             lines += 1;
             writer.line(line, &mut streamed).unwrap();
             csv_writer.line(line, &mut streamed_csv).unwrap();
+            for table in &mut table_writers {
+                table.line(line);
+            }
             std::ops::ControlFlow::Continue(())
         })
         .expect("analyses");
@@ -288,6 +299,19 @@ fn streamed_json_and_csv_are_the_whole_reports() {
             String::from_utf8(streamed_csv).unwrap() == csv,
             "{path} {dims:?}: the streamed CSV differs"
         );
+        for (table, width) in table_writers.iter_mut().zip(widths) {
+            let mut streamed_table = Vec::new();
+            table.finish(&report, &info, &mut streamed_table).unwrap();
+            let options = nncost_render::TableOptions {
+                width,
+                ..Default::default()
+            };
+            assert!(
+                String::from_utf8(streamed_table).unwrap()
+                    == nncost_render::render_table(&whole, &info, options),
+                "{path} {dims:?} {width:?}: the streamed table differs"
+            );
+        }
         // A group adds up every line: a report without them refuses it.
         let by_op = nncost_render::JsonOptions {
             by_op: true,

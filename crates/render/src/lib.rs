@@ -17,6 +17,7 @@ pub mod units;
 
 pub use csv::CsvWriter;
 pub use json::JsonWriter;
+pub use table::TableWriter;
 
 /// Facts about the model file that the report itself does not carry.
 #[derive(Clone, Debug, Default)]
@@ -93,6 +94,20 @@ pub struct TableOptions {
     /// are shortened in the middle, then columns left out in a stated
     /// order (see `table::FIT_DROP_ORDER`). `None`: full width (a pipe).
     pub width: Option<usize>,
+}
+
+impl TableOptions {
+    /// Whether the table lists every node, in the model's order: no
+    /// `sort`, `top`, `summary` or grouping. Such a table can be made as
+    /// the analysis goes ([`TableWriter`]).
+    pub fn lists_every_node(&self) -> bool {
+        !self.summary
+            && !self.by_op
+            && !self.tree
+            && self.depth.is_none()
+            && self.sort.is_none()
+            && self.top.is_none()
+    }
 }
 
 /// What `--sort` orders rows by, largest first. A symbolic count is

@@ -12,6 +12,9 @@ use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::{ModelInfo, SortKey, TableOptions};
 use std::borrow::Cow;
 
+mod writer;
+pub use writer::TableWriter;
+
 /// The table: header, rows (nodes, operators or modules; fitted to
 /// `options.width` when given) and totals.
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
@@ -19,12 +22,42 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
 }
 
 /// [`render`], written to `sink` as it is made: the rows' cells are held
-/// (their widths set the columns'), the table's text is not.
+/// (their widths set the columns'), the table's text is not. A table of
+/// every node in order goes through [`TableWriter`], as a streamed one does.
 pub fn render_to(
     report: &Report,
     info: &ModelInfo,
     options: TableOptions,
     sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    if options.lists_every_node() && report.memory.is_none() && report.roofline.is_none() {
+        let mut writer = TableWriter::new(options);
+        for n in &report.nodes {
+            writer.line(n);
+        }
+        return writer.finish(report, info, sink);
+    }
+    write_table(report, info, options, sink, |sink| {
+        let rows = rows(report, options);
+        let layout = Layout::of_rows(&rows, options.width);
+        let mut line = String::new();
+        for row in &rows {
+            layout.write_line(&mut line, row);
+            sink.write_all(line.as_bytes())?;
+        }
+        Ok(layout.dropped)
+    })
+}
+
+/// Writes a table: the header, then (unless `options.summary`) the rows
+/// `body` writes, which returns the columns it left out to fit the width,
+/// then the notes and the totals.
+fn write_table(
+    report: &Report,
+    info: &ModelInfo,
+    options: TableOptions,
+    sink: &mut dyn std::io::Write,
+    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut out = String::new();
     let mut head = String::new();
@@ -33,13 +66,7 @@ pub fn render_to(
     sink.write_all(out.as_bytes())?;
     out.clear();
     if !options.summary {
-        let mut rows = rows(report, options);
-        let dropped = match options.width {
-            Some(w) => fit(&mut rows, w),
-            None => Vec::new(),
-        };
-        for_each_line(&rows, |line| sink.write_all(line.as_bytes()))?;
-        drop(rows);
+        let dropped = body(sink)?;
         if let (Some(w), false) = (options.width, dropped.is_empty()) {
             let _ = writeln!(
                 out,
@@ -632,46 +659,12 @@ fn group_rows(
 /// Left-aligns text columns and right-aligns numeric ones, writing
 /// straight into `out` (a large graph has hundreds of thousands of cells).
 pub(crate) fn write_rows(out: &mut String, rows: &[Row]) {
-    let _ = for_each_line(rows, |line| {
-        out.push_str(line);
-        Ok(())
-    });
-}
-
-/// Each line of the aligned rows, newline included, handed to `emit` in
-/// turn from one reused buffer.
-fn for_each_line(
-    rows: &[Row],
-    mut emit: impl FnMut(&str) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    let Some(first) = rows.first() else {
-        return Ok(());
-    };
-    let ncol = first.len();
-    let widths = column_widths(rows);
-    let numeric: Vec<bool> = first.iter().map(|h| is_numeric_column(h)).collect();
-    let mut line = String::with_capacity(widths.iter().sum::<usize>() + 2 * ncol + 1);
+    let layout = Layout::of_rows(rows, None);
+    let mut line = String::new();
     for row in rows {
-        line.clear();
-        for (c, cell) in row.iter().enumerate() {
-            if c > 0 {
-                line.push_str("  ");
-            }
-            let pad = widths[c] - width(cell);
-            if numeric[c] {
-                line.extend(std::iter::repeat_n(' ', pad));
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        let trimmed = line.trim_end_matches(' ').len();
-        line.truncate(trimmed);
-        line.push('\n');
-        emit(&line)?;
+        layout.write_line(&mut line, row);
+        out.push_str(&line);
     }
-    Ok(())
 }
 
 fn totals(out: &mut String, report: &Report, options: TableOptions) {
@@ -1071,7 +1064,7 @@ fn shorten_middle(name: &str, max: usize) -> String {
     format!("{start}…{end}")
 }
 
-/// The columns [`fit`] leaves out, first to last, when shortening names is
+/// The columns a [`Layout`] leaves out, first to last, when shortening names is
 /// not enough.
 pub const FIT_DROP_ORDER: [&str; 11] = [
     "output shape",
@@ -1092,52 +1085,114 @@ pub const FIT_DROP_ORDER: [&str; 11] = [
 const READABLE_NAME: usize = 28;
 const MIN_NAME: usize = 16;
 
-/// Makes `rows` fit in `width` columns: the name column (the second, or
-/// the first of a grouped table) is shortened in the middle, down to
-/// [`MIN_NAME`], then columns are left out in [`FIT_DROP_ORDER`]. Returns
-/// the columns left out.
-fn fit(rows: &mut [Row], width: usize) -> Vec<String> {
-    let total = |rows: &[Row]| -> usize {
-        let widths = column_widths(rows);
-        widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)
-    };
-    let name_col = match rows.first() {
-        Some(h) if h.first().is_some_and(|c| c == "#") => 1,
-        Some(_) => 0,
-        None => return Vec::new(),
-    };
-    // Names first down to a readable length, then columns, then names
-    // down to the least.
-    let shorten_names = |rows: &mut [Row], floor: usize| {
-        let over = total(rows).saturating_sub(width);
-        if over > 0 {
-            let longest = rows
-                .iter()
-                .map(|r| self::width(&r[name_col]))
-                .max()
-                .unwrap_or(0);
-            let target = longest.saturating_sub(over).max(floor);
-            for r in rows.iter_mut() {
-                r[name_col] = shorten_middle(&r[name_col], target).into();
-            }
-        }
-    };
-    shorten_names(rows, READABLE_NAME);
-    let mut dropped = Vec::new();
-    for column in FIT_DROP_ORDER {
-        if total(rows) <= width {
-            break;
-        }
-        if let Some(c) = rows
+/// Which columns a table shows, how wide each is, and how short its names
+/// are cut, to fit a width: the name column (the second, or the first of
+/// a grouped table) is shortened in the middle, down to [`READABLE_NAME`],
+/// then columns are left out in [`FIT_DROP_ORDER`], then names are
+/// shortened down to [`MIN_NAME`]. Worked out from the columns' widths
+/// alone, so that rows held compactly ([`TableWriter`]) and rows of cells
+/// are laid out alike.
+pub(crate) struct Layout {
+    /// The columns shown, as indices into a row's cells.
+    shown: Vec<usize>,
+    /// Every column's width, in characters.
+    widths: Vec<usize>,
+    numeric: Vec<bool>,
+    /// The name column, and the length its longer names are cut to.
+    names_cut: Option<(usize, usize)>,
+    /// The columns left out, by header.
+    pub dropped: Vec<String>,
+}
+
+impl Layout {
+    /// The layout of `rows`, whose first row is the header, every column
+    /// shown unless `width` leaves it out.
+    fn of_rows(rows: &[Row], width: Option<usize>) -> Layout {
+        let headers: Vec<&str> = rows
             .first()
-            .and_then(|h| h.iter().position(|x| x == column))
-        {
-            for r in rows.iter_mut() {
-                r.remove(c);
+            .map_or(Vec::new(), |h| h.iter().map(|c| c.as_str()).collect());
+        let shown = (0..headers.len()).collect();
+        Layout::new(&headers, shown, column_widths(rows), width)
+    }
+
+    /// The layout of columns titled `headers`, of which `shown` are shown
+    /// and `widths` wide, fitted to `width` when given.
+    fn new(
+        headers: &[&str],
+        shown: Vec<usize>,
+        widths: Vec<usize>,
+        width: Option<usize>,
+    ) -> Layout {
+        let mut layout = Layout {
+            shown,
+            widths,
+            numeric: headers.iter().map(|h| is_numeric_column(h)).collect(),
+            names_cut: None,
+            dropped: Vec::new(),
+        };
+        let (Some(width), Some(first)) = (width, headers.first()) else {
+            return layout;
+        };
+        let name_col = usize::from(*first == "#");
+        layout.cut_names(name_col, width, READABLE_NAME);
+        for column in FIT_DROP_ORDER {
+            if layout.total() <= width {
+                break;
             }
-            dropped.push(column.to_string());
+            if let Some(at) = layout.shown.iter().position(|&c| headers[c] == column) {
+                layout.shown.remove(at);
+                layout.dropped.push(column.to_string());
+            }
+        }
+        layout.cut_names(name_col, width, MIN_NAME);
+        layout
+    }
+
+    /// The width of a line: the columns shown and two spaces between each.
+    fn total(&self) -> usize {
+        let cells: usize = self.shown.iter().map(|&c| self.widths[c]).sum();
+        cells + 2 * self.shown.len().saturating_sub(1)
+    }
+
+    /// Cuts the names by what the line is over `width`, to no shorter than
+    /// `floor` (a cut shorter than 5 characters leaves them whole, as
+    /// [`shorten_middle`] does).
+    fn cut_names(&mut self, name_col: usize, width: usize, floor: usize) {
+        let over = self.total().saturating_sub(width);
+        let longest = self.widths[name_col];
+        let target = longest.saturating_sub(over).max(floor);
+        if over > 0 && target < longest && target >= 5 {
+            self.widths[name_col] = target;
+            self.names_cut = Some((name_col, target));
         }
     }
-    shorten_names(rows, MIN_NAME);
-    dropped
+
+    /// One row's line into `line` (cleared first), newline included: the
+    /// columns shown, text left-aligned and numbers right-aligned, a name
+    /// cut to fit.
+    fn write_line<S: AsRef<str>>(&self, line: &mut String, cells: &[S]) {
+        line.clear();
+        for (k, &c) in self.shown.iter().enumerate() {
+            if k > 0 {
+                line.push_str("  ");
+            }
+            let cell = match self.names_cut {
+                Some((col, cut)) if col == c && width(cells[c].as_ref()) > cut => {
+                    shorten_middle(cells[c].as_ref(), cut).into()
+                }
+                _ => Cow::Borrowed(cells[c].as_ref()),
+            };
+            let pad = self.widths[c].saturating_sub(width(&cell));
+            if self.numeric[c] {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(&cell);
+            } else {
+                line.push_str(&cell);
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let trimmed = line.trim_end_matches(' ').len();
+        line.truncate(trimmed);
+        line.push('\n');
+    }
 }
