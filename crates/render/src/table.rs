@@ -1064,6 +1064,15 @@ fn shorten_middle(name: &str, max: usize) -> String {
     format!("{start}…{end}")
 }
 
+fn push_spaces(line: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        line.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
 /// The columns a [`Layout`] leaves out, first to last, when shortening names is
 /// not enough.
 pub const FIT_DROP_ORDER: [&str; 11] = [
@@ -1184,11 +1193,11 @@ impl Layout {
             };
             let pad = self.widths[c].saturating_sub(width(&cell));
             if self.numeric[c] {
-                line.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(line, pad);
                 line.push_str(&cell);
             } else {
                 line.push_str(&cell);
-                line.extend(std::iter::repeat_n(' ', pad));
+                push_spaces(line, pad);
             }
         }
         let trimmed = line.trim_end_matches(' ').len();

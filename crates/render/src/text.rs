@@ -11,7 +11,8 @@ use std::fmt::Write;
 /// text (bidirectional overrides and isolates, zero-width joiners aside)
 /// as `\u{202e}`; a backslash stays a backslash.
 pub fn printable(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    // Most text is printable ASCII, told byte by byte.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

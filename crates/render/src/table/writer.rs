@@ -2,9 +2,11 @@
 //! ([`nncost_core::analyze_streaming`]). A column is as wide as its widest
 //! cell and the share column needs the total, so nothing can be written
 //! before the last line: the rows are held, but compactly (their text in
-//! one buffer, each cell a length), instead of as a report's lines or a
-//! cell per string. A table of a million nodes then holds about 80 bytes
-//! a row.
+//! one buffer, each cell's length a byte or two), instead of as a
+//! report's lines or a string per cell. A chain of a million nodes then
+//! holds about 60 bytes a row.
+
+use std::borrow::Cow;
 
 use nncost_core::report::NodeReport;
 use nncost_core::Report;
@@ -39,8 +41,8 @@ pub struct TableWriter {
     options: TableOptions,
     rows: CompactRows,
     /// Each row's work (see `work`), whose share of the total the share
-    /// column shows; `None` in a body's rows, which show none.
-    work: Vec<Option<f64>>,
+    /// column shows; NaN in a body's rows, which show none.
+    work: Vec<f64>,
     /// Whether a node counted integer operations (the column is left out
     /// otherwise).
     int_ops: bool,
@@ -58,7 +60,7 @@ impl TableWriter {
         TableWriter {
             options,
             rows,
-            work: vec![None],
+            work: vec![f64::NAN],
             int_ops: false,
             nodes: 0,
         }
@@ -76,14 +78,14 @@ impl TableWriter {
             self.options,
         );
         self.rows.push(&row);
-        self.work.push(Some(work(n.flops(), n.int_ops())));
+        self.work.push(work(n.flops(), n.int_ops()));
         self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if !n.subgraphs.is_empty() {
             let mut bodies = Vec::new();
             body_rows(&mut bodies, n, &number, 1, self.options);
             for row in &bodies {
                 self.rows.push(row);
-                self.work.push(None);
+                self.work.push(f64::NAN);
             }
         }
     }
@@ -107,7 +109,7 @@ impl TableWriter {
         let share_column = COLUMNS.iter().position(|c| *c == SHARE).unwrap_or(0);
         let mut widths = rows.widths.clone();
         // Shares grow with the work they are of, and their text with them.
-        let largest = shares.iter().flatten().copied().fold(0.0, f64::max);
+        let largest = shares.iter().copied().fold(0.0, f64::max);
         widths[share_column] = widths[share_column].max(width(&share(largest, total)));
         let hidden =
             |c: &&str| (*c == INT_OPS && !int_ops) || (*c == SHARE && share_note(report).is_some());
@@ -117,30 +119,31 @@ impl TableWriter {
         let layout = Layout::new(&COLUMNS, shown, widths, options.width);
         write_table(report, info, options, sink, |sink| {
             let mut line = String::new();
-            let mut cells: Vec<std::borrow::Cow<str>> = Vec::with_capacity(COLUMNS.len());
-            for (r, row) in rows.iter().enumerate() {
-                cells.clear();
-                cells.extend(row.map(std::borrow::Cow::Borrowed));
-                if let (Some(Some(part)), false) = (shares.get(r), r == 0) {
+            let (mut r, mut written) = (0, Ok(()));
+            rows.for_each_row(|cells| {
+                if let Some(part) = shares.get(r).filter(|p| !p.is_nan()) {
                     cells[share_column] = share(*part, total).into();
                 }
-                layout.write_line(&mut line, &cells);
-                sink.write_all(line.as_bytes())?;
-            }
+                r += 1;
+                if written.is_ok() {
+                    layout.write_line(&mut line, cells);
+                    written = sink.write_all(line.as_bytes());
+                }
+            });
+            written?;
             Ok(layout.dropped.clone())
         })
     }
 }
 
-/// Rows of cells held as one text and each cell's length in bytes, with
-/// each column's width (in characters) kept as rows come. Cells are made
-/// printable as they come in (a name's control characters escaped).
+/// Rows of cells held as one text and each cell's length in bytes (LEB128:
+/// a byte below 128, two below 16,384), with each column's width (in
+/// characters) kept as rows come. Cells are made printable as they come in
+/// (a name's control characters escaped).
 struct CompactRows {
     columns: usize,
     text: String,
-    /// A row's text is at most the names in one protobuf message (under
-    /// 2 GiB) and a few capped cells: a `u32` holds every cell's length.
-    lengths: Vec<u32>,
+    lengths: Vec<u8>,
     widths: Vec<usize>,
 }
 
@@ -159,23 +162,69 @@ impl CompactRows {
         for (cell, w) in row.iter().zip(&mut self.widths) {
             let cell = printable(cell.as_ref());
             self.text.push_str(&cell);
-            self.lengths.push(cell.len() as u32);
+            let mut length = cell.len();
+            while length >= 0x80 {
+                self.lengths.push((length & 0x7f) as u8 | 0x80);
+                length >>= 7;
+            }
+            self.lengths.push(length as u8);
             *w = (*w).max(width(&cell));
         }
     }
 
-    /// Each row's cells, in order.
-    fn iter(&self) -> impl Iterator<Item = impl Iterator<Item = &str>> {
-        let mut start = 0;
-        self.lengths.chunks(self.columns).map(move |lengths| {
-            let row_start = start;
-            start += lengths.iter().map(|&l| l as usize).sum::<usize>();
-            let mut at = row_start;
-            lengths.iter().map(move |&l| {
-                let cell = &self.text[at..at + l as usize];
-                at += l as usize;
-                cell
-            })
-        })
+    /// Each row's cells, in order, into `cells` (cleared first), one row
+    /// at a time.
+    fn for_each_row(&self, mut each: impl FnMut(&mut Vec<Cow<'_, str>>)) {
+        let (mut at, mut k) = (0, 0);
+        let mut cells = Vec::with_capacity(self.columns);
+        while k < self.lengths.len() {
+            cells.clear();
+            for _ in 0..self.columns {
+                let (mut length, mut shift) = (0, 0);
+                loop {
+                    let byte = self.lengths[k];
+                    k += 1;
+                    length |= usize::from(byte & 0x7f) << shift;
+                    shift += 7;
+                    if byte < 0x80 {
+                        break;
+                    }
+                }
+                cells.push(Cow::Borrowed(&self.text[at..at + length]));
+                at += length;
+            }
+            each(&mut cells);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_come_back_as_pushed() {
+        // Lengths on each side of one and two bytes of LEB128, and a cell
+        // made printable on the way in.
+        let long = |n: usize| "x".repeat(n);
+        let rows = [
+            vec![String::new(), long(127), "a\nb".to_string()],
+            vec![long(128), long(16_383), long(16_384)],
+            vec!["1 × batch".to_string(), long(300), String::new()],
+        ];
+        let mut compact = CompactRows::new(3);
+        for row in &rows {
+            compact.push(row);
+        }
+        let mut back = Vec::new();
+        compact.for_each_row(|cells| {
+            back.push(cells.iter().map(|c| c.to_string()).collect::<Vec<_>>())
+        });
+        let mut expected = rows.to_vec();
+        expected[0][2] = "a\\nb".to_string();
+        assert_eq!(back, expected);
+        assert_eq!(compact.widths, [128, 16_383, 16_384]);
+        // One byte per length below 128, two below 16,384, three above.
+        assert_eq!(compact.lengths.len(), 1 + 1 + 1 + 2 + 2 + 3 + 1 + 2 + 1);
     }
 }
