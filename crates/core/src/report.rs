@@ -163,6 +163,19 @@ impl NodeReport {
         }
     }
 
+    /// The deepest module holding the node (`""` for none): the last of
+    /// [`NodeReport::module_levels`], borrowed from the file's scopes when
+    /// it records them.
+    pub fn module(&self) -> std::borrow::Cow<'_, str> {
+        match self.origin().scopes.last() {
+            Some(deepest) => std::borrow::Cow::Borrowed(&**deepest),
+            None if !self.name.contains('/') => std::borrow::Cow::Borrowed(""),
+            None => module_levels(&self.name)
+                .pop()
+                .map_or(std::borrow::Cow::Borrowed(""), std::borrow::Cow::Owned),
+        }
+    }
+
     /// The module holding the node at `depth` (its deepest one if it is
     /// nested less deeply; `""` for none).
     pub fn module_at(&self, depth: usize) -> String {

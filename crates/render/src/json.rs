@@ -515,15 +515,20 @@ fn write_node(out: &mut String, n: &NodeReport) {
     out.push_str(",\"domain\":");
     push_str(out, &n.domain);
     // The module holding the node (its deepest), and its class.
-    let levels = n.module_levels();
+    let module = n.module();
     out.push_str(",\"module\":");
-    push_str(out, levels.last().map_or("", String::as_str));
+    push_str(out, &module);
     out.push_str(",\"module_class\":");
-    match levels.last().and_then(|p| n.module_class(p)) {
+    // A class is known only from the file's scopes, never from a name.
+    let class = match n.origin().scopes.is_empty() {
+        true => None,
+        false => n.module_class(&module),
+    };
+    match class {
         Some(c) => push_str(out, c),
         None => out.push_str("null"),
     }
-    let _ = write!(out, ",\"params\":{},\"buffers\":{}", n.params, n.buffers);
+    push_params(out, n.params, n.buffers);
     out.push_str(",\"macs\":");
     push_count(out, n.macs());
     out.push_str(",\"flops\":");
@@ -586,7 +591,7 @@ fn write_node(out: &mut String, n: &NodeReport) {
             push_str(out, &s.attribute);
             out.push_str(",\"runs\":");
             push_count(out, s.runs.as_ref());
-            let _ = write!(out, ",\"params\":{},\"buffers\":{}", s.params, s.buffers);
+            push_params(out, s.params, s.buffers);
             out.push_str(",\"macs\":");
             push_count(out, Some(&s.cost.macs));
             out.push_str(",\"flops\":");
@@ -615,8 +620,29 @@ fn push_count(out: &mut String, p: Option<&Poly>) {
     }
 }
 
+/// The `params` and `buffers` fields.
+fn push_params(out: &mut String, params: u64, buffers: u64) {
+    let mut digits = itoa::Buffer::new();
+    out.push_str(",\"params\":");
+    out.push_str(digits.format(params));
+    out.push_str(",\"buffers\":");
+    out.push_str(digits.format(buffers));
+}
+
+/// A constant count as [`integer`] writes it, without a JSON value made
+/// first (a node has several).
 fn push_integer(out: &mut String, p: &Poly) {
-    out.push_str(&integer(p.as_constant().unwrap_or_default()).to_string());
+    let c = p.as_constant().unwrap_or_default();
+    let mut digits = itoa::Buffer::new();
+    match (i64::try_from(c), u64::try_from(c)) {
+        (Ok(v), _) => out.push_str(digits.format(v)),
+        (_, Ok(v)) => out.push_str(digits.format(v)),
+        _ => {
+            out.push('"');
+            out.push_str(digits.format(c));
+            out.push('"');
+        }
+    }
 }
 
 /// A JSON string literal with the escapes RFC 8259 requires.
