@@ -453,7 +453,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         tree: cli.tree,
         width: table_width(cli),
     };
-    // JSON, CSV and the node table with nothing that adds up every line
+    // JSON, CSV and the node table (aligned or Markdown) with nothing that adds up every line
     // (groups, memory, time) are made as the analysis makes its lines: a
     // graph of a million nodes then holds no line per node (the table holds
     // its rows' text, for the columns' widths).
@@ -469,6 +469,9 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         Format::Table if streams && table.lists_every_node() => {
             Some(LineWriter::Table(nncost_render::TableWriter::new(table)))
         }
+        Format::Markdown if streams && table.lists_every_node() => Some(LineWriter::Table(
+            nncost_render::TableWriter::markdown(table),
+        )),
         _ => None,
     };
     if let Some(writer) = writer {

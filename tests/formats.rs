@@ -231,7 +231,7 @@ fn every_format_on_three_models() {
 /// is checked only once every node is seen), and silero-vad, whose nodes
 /// inside an `If` are left incomplete at one of its sample rates.
 #[test]
-fn streamed_json_and_csv_are_the_whole_reports() {
+fn streamed_formats_are_the_whole_reports() {
     use nncost_core::{analyze, analyze_streaming, AnalysisOptions};
     let detector = "tests/fixtures/torchvision_oracle/fasterrcnn_mobilenet_v3_large_320_fpn.onnx";
     let cases: &[(&str, &[(&str, i64)])] = &[
@@ -269,13 +269,14 @@ fn streamed_json_and_csv_are_the_whole_reports() {
                 ..Default::default()
             })
         });
+        let mut markdown_writer = nncost_render::TableWriter::markdown(Default::default());
         let (mut streamed, mut streamed_csv) = (Vec::new(), Vec::new());
         let mut lines = 0;
         let report = analyze_streaming(&model, &options, &mut |line| {
             lines += 1;
             writer.line(line, &mut streamed).unwrap();
             csv_writer.line(line, &mut streamed_csv).unwrap();
-            for table in &mut table_writers {
+            for table in table_writers.iter_mut().chain([&mut markdown_writer]) {
                 table.line(line);
             }
             std::ops::ControlFlow::Continue(())
@@ -312,6 +313,15 @@ fn streamed_json_and_csv_are_the_whole_reports() {
                 "{path} {dims:?} {width:?}: the streamed table differs"
             );
         }
+        let mut streamed_markdown = Vec::new();
+        markdown_writer
+            .finish(&report, &info, &mut streamed_markdown)
+            .unwrap();
+        assert!(
+            String::from_utf8(streamed_markdown).unwrap()
+                == nncost_render::render_markdown(&whole, &info, Default::default()),
+            "{path} {dims:?}: the streamed Markdown differs"
+        );
         // A group adds up every line: a report without them refuses it.
         let by_op = nncost_render::JsonOptions {
             by_op: true,

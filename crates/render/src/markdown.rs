@@ -7,33 +7,86 @@ use std::fmt::Write;
 use nncost_core::report::LEGEND;
 use nncost_core::Report;
 
-use crate::table::{extra_lines, is_numeric_column, rows, share_note};
+use crate::table::{extra_lines, is_numeric_column, rows, share_note, TableWriter};
 use crate::units::{grouped, human, poly};
 use crate::{ModelInfo, TableOptions};
 
 pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
+    crate::in_memory(0, |sink| render_to(report, info, options, sink))
+}
+
+/// [`render`], written to `sink`. A table of every node in order goes
+/// through [`TableWriter::markdown`], as a streamed one does.
+pub fn render_to(
+    report: &Report,
+    info: &ModelInfo,
+    options: TableOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    if options.lists_every_node() && report.memory.is_none() && report.roofline.is_none() {
+        let mut writer = TableWriter::markdown(options);
+        for n in &report.nodes {
+            writer.line(n);
+        }
+        return writer.finish(report, info, sink);
+    }
+    write_markdown(report, info, options, sink, |sink| {
+        let mut line = String::new();
+        for (k, row) in rows(report, options).iter().enumerate() {
+            line.clear();
+            push_row(&mut line, row.iter().map(|c| c.as_str()));
+            if k == 0 {
+                push_rule(&mut line, row.iter().map(|c| c.as_str()));
+            }
+            sink.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    })
+}
+
+/// A row's line: `| a | b |`, each cell's Markdown syntax escaped.
+pub(crate) fn push_row<'c>(out: &mut String, cells: impl Iterator<Item = &'c str>) {
+    out.push('|');
+    for cell in cells {
+        out.push(' ');
+        out.push_str(&escape(cell));
+        out.push_str(" |");
+    }
+    out.push('\n');
+}
+
+/// The line under the header: numeric columns right-aligned.
+pub(crate) fn push_rule<'c>(out: &mut String, headers: impl Iterator<Item = &'c str>) {
+    out.push('|');
+    for h in headers {
+        out.push_str(if is_numeric_column(h) {
+            "---:|"
+        } else {
+            "---|"
+        });
+    }
+    out.push('\n');
+}
+
+/// Writes the Markdown report: the model line, then (unless
+/// `options.summary`) the table `body` writes and the share note, then
+/// the totals.
+pub(crate) fn write_markdown(
+    report: &Report,
+    info: &ModelInfo,
+    options: TableOptions,
+    sink: &mut dyn std::io::Write,
+    body: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut out = String::new();
     let _ = writeln!(out, "**{}**\n", escape(&info.source));
     if !options.summary {
-        let rows = rows(report, options);
-        if let Some(header) = rows.first() {
-            let line = |cells: &[crate::table::Cell]| {
-                let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
-                format!("| {} |", cells.join(" | "))
-            };
-            let _ = writeln!(out, "{}", line(header));
-            let rule: Vec<&str> = header
-                .iter()
-                .map(|h| if is_numeric_column(h) { "---:" } else { "---" })
-                .collect();
-            let _ = writeln!(out, "|{}|", rule.join("|"));
-            for r in rows.iter().skip(1) {
-                let _ = writeln!(out, "{}", line(r));
-            }
-            out.push('\n');
-            if let Some(note) = share_note(report) {
-                let _ = writeln!(out, "{}\n", escape(&note));
-            }
+        sink.write_all(out.as_bytes())?;
+        out.clear();
+        body(sink)?;
+        out.push('\n');
+        if let Some(note) = share_note(report) {
+            let _ = writeln!(out, "{}\n", escape(&note));
         }
     }
     let t = &report.totals;
@@ -66,7 +119,7 @@ pub fn render(report: &Report, info: &ModelInfo, options: TableOptions) -> Strin
         }
     }
     let _ = writeln!(out, "\n{LEGEND}; counted by nncost.");
-    out
+    sink.write_all(out.as_bytes())
 }
 
 /// A cell's text with Markdown's table syntax escaped.

@@ -47,6 +47,8 @@ pub struct TableWriter {
     /// otherwise).
     int_ops: bool,
     nodes: usize,
+    /// A Markdown table (`markdown::render`'s) instead of an aligned one.
+    markdown: bool,
 }
 
 impl TableWriter {
@@ -63,6 +65,18 @@ impl TableWriter {
             work: vec![f64::NAN],
             int_ops: false,
             nodes: 0,
+            markdown: false,
+        }
+    }
+
+    /// The same table in Markdown: the text is `markdown::render`'s.
+    pub fn markdown(options: TableOptions) -> TableWriter {
+        TableWriter {
+            markdown: true,
+            ..TableWriter::new(TableOptions {
+                width: None,
+                ..options
+            })
         }
     }
 
@@ -107,18 +121,13 @@ impl TableWriter {
             Some(&report.totals.cost.int_ops),
         );
         let share_column = COLUMNS.iter().position(|c| *c == SHARE).unwrap_or(0);
-        let mut widths = rows.widths.clone();
-        // Shares grow with the work they are of, and their text with them.
-        let largest = shares.iter().copied().fold(0.0, f64::max);
-        widths[share_column] = widths[share_column].max(width(&share(largest, total)));
         let hidden =
             |c: &&str| (*c == INT_OPS && !int_ops) || (*c == SHARE && share_note(report).is_some());
         let shown: Vec<usize> = (0..COLUMNS.len())
             .filter(|&c| !hidden(&COLUMNS[c]))
             .collect();
-        let layout = Layout::new(&COLUMNS, shown, widths, options.width);
-        write_table(report, info, options, sink, |sink| {
-            let mut line = String::new();
+        // Each row's cells, its share filled in, to `line` (which writes it).
+        let each_row = |line: &mut dyn FnMut(&[Cow<'_, str>]) -> std::io::Result<()>| {
             let (mut r, mut written) = (0, Ok(()));
             rows.for_each_row(|cells| {
                 if let Some(part) = shares.get(r).filter(|p| !p.is_nan()) {
@@ -126,11 +135,35 @@ impl TableWriter {
                 }
                 r += 1;
                 if written.is_ok() {
-                    layout.write_line(&mut line, cells);
-                    written = sink.write_all(line.as_bytes());
+                    written = line(cells);
                 }
             });
-            written?;
+            written
+        };
+        if self.markdown {
+            return crate::markdown::write_markdown(report, info, options, sink, |sink| {
+                let (mut line, mut header) = (String::new(), true);
+                each_row(&mut |cells| {
+                    line.clear();
+                    crate::markdown::push_row(&mut line, shown.iter().map(|&c| &*cells[c]));
+                    if std::mem::take(&mut header) {
+                        crate::markdown::push_rule(&mut line, shown.iter().map(|&c| COLUMNS[c]));
+                    }
+                    sink.write_all(line.as_bytes())
+                })
+            });
+        }
+        let mut widths = rows.widths.clone();
+        // Shares grow with the work they are of, and their text with them.
+        let largest = shares.iter().copied().fold(0.0, f64::max);
+        widths[share_column] = widths[share_column].max(width(&share(largest, total)));
+        let layout = Layout::new(&COLUMNS, shown, widths, options.width);
+        write_table(report, info, options, sink, |sink| {
+            let mut line = String::new();
+            each_row(&mut |cells| {
+                layout.write_line(&mut line, cells);
+                sink.write_all(line.as_bytes())
+            })?;
             Ok(layout.dropped.clone())
         })
     }
