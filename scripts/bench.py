@@ -41,7 +41,9 @@ Method, per file:
   renames it, which must not be pointed at ``/dev/null``) is run
   ``--warmup`` times (default 2) unmeasured, then ``--runs`` times (default
   21) as a direct child (``subprocess.Popen`` + ``os.wait4``), wall time
-  from ``time.perf_counter`` around spawn-to-reap; median and min.
+  from ``time.perf_counter`` around spawn-to-reap; median and min. OUT is
+  deleted before each measured run, outside the timing, so that no run
+  pays for freeing the previous run's file.
 * The page cache is NOT dropped (that needs root and disturbs everything
   else on the machine); instead both tools get the same warm-up runs, so
   the file is in the page cache for both alike.  The numbers are warm-cache
@@ -370,8 +372,16 @@ def bench_nncost(args, probe: Probe, path: Path, work: Path) -> dict:
         if r["exit"] != 0:
             return {"error": f"exit {r['exit']}: {err_path.read_text().strip()[-2000:]}"}
         doc = json.loads(out_json.read_text())
-        walls = [run_direct(cmd, subprocess.DEVNULL, err)["wall_s"] for _ in range(args.runs)]
-        rss_runs = [probe.run(cmd, subprocess.DEVNULL, err) for _ in range(args.rss_runs)]
+
+        # The previous run's output is removed first, untimed: renaming onto
+        # it would free its pages inside the measured run (a fifth of the
+        # 10^5-node chain's JSON run), which is not nncost's work.
+        def fresh(run):
+            out_json.unlink(missing_ok=True)
+            return run(cmd, subprocess.DEVNULL, err)
+
+        walls = [fresh(run_direct)["wall_s"] for _ in range(args.runs)]
+        rss_runs = [fresh(probe.run) for _ in range(args.rss_runs)]
     nodes = doc.get("nodes", [])
     unsupported = sum(1 for n in nodes if n.get("status") == "unsupported")
     incomplete = sum(1 for n in nodes if n.get("status") == "incomplete")

@@ -616,8 +616,28 @@ fn push_count(out: &mut String, p: Option<&Poly>) {
     match p {
         None => out.push_str("null"),
         Some(p) if p.as_constant().is_some() => push_integer(out, p),
-        Some(p) => out.push_str(&count(p).to_string()),
+        Some(p) => push_expression(out, p),
     }
+}
+
+/// A symbolic count as [`count`] writes it, `{"expression":…,"symbols":[…]}`,
+/// without a JSON object made first (a symbolic model's every line has
+/// several).
+fn push_expression(out: &mut String, p: &Poly) {
+    let mut text = String::new();
+    let _ = write!(text, "{p}");
+    out.push_str("{\"expression\":");
+    push_str(out, &text);
+    out.push_str(",\"symbols\":[");
+    for (i, symbol) in p.symbols().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        text.clear();
+        let _ = write!(text, "{symbol}");
+        push_str(out, &text);
+    }
+    out.push_str("]}");
 }
 
 /// The `params` and `buffers` fields.
@@ -744,6 +764,26 @@ mod tests {
             let mut out = String::new();
             push_str(&mut out, s);
             assert_eq!(out, Value::String(s.to_string()).to_string());
+        }
+    }
+
+    /// Counts written straight into the text read as [`count`]'s values.
+    #[test]
+    fn counts_are_written_as_count_makes_them() {
+        for text in [
+            "0",
+            "64",
+            "-3",
+            "18446744073709551615",
+            "170141183460469231731687303715884105727",
+            "64*batch",
+            "3*batch*seq^2 + 7*seq + 1",
+            "b\"q*x",
+        ] {
+            let p = Poly::parse(text).unwrap_or_else(|_| Poly::symbol(text));
+            let mut out = String::new();
+            push_count(&mut out, Some(&p));
+            assert_eq!(out, count(&p).to_string(), "{text}");
         }
     }
 
