@@ -935,6 +935,9 @@ impl<'g> Walk<'_, 'g, '_> {
             outputs: Vec::new(),
             facts: LiveFacts::default(),
         };
+        // The opset of the previous node's domain (almost every node of a
+        // graph is in the same one), keyed by the domain name's id.
+        let mut opset_of: Option<(usize, i64)> = None;
         for nid in plan.order() {
             let node = &graph.nodes[nid];
             // An initializer's facts are made when a node first reads it,
@@ -957,7 +960,14 @@ impl<'g> Walk<'_, 'g, '_> {
                 op_type: node.op_type.to_string(),
             };
             let def = plan.defs[nid];
-            let opset = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
+            let opset = match opset_of {
+                Some((domain, version)) if domain == node.domain.id() => version,
+                _ => {
+                    let version = graph.opsets.version(&node.domain).unwrap_or(LATEST_OPSET);
+                    opset_of = Some((node.domain.id(), version));
+                    version
+                }
+            };
 
             // Parameters come from the initializers the node reads; each is
             // attributed to its first reader, classified over all its readers.

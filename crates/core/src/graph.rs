@@ -381,7 +381,14 @@ pub struct OpsetImports(pub Vec<(String, i64)>);
 impl OpsetImports {
     /// Version for a domain; `""` and `"ai.onnx"` are the same domain.
     pub fn version(&self, domain: &str) -> Option<i64> {
-        let canon = |d: &str| if d == "ai.onnx" { "" } else { d }.to_string();
+        // Compared in place: this is asked once per node.
+        fn canon(d: &str) -> &str {
+            if d == "ai.onnx" {
+                ""
+            } else {
+                d
+            }
+        }
         let want = canon(domain);
         self.0
             .iter()

@@ -268,11 +268,15 @@ pub fn format_shape(shape: &[Dim]) -> String {
     if shape.is_empty() {
         return "scalar".to_string();
     }
-    shape
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join("x")
+    // Written into one string: a table has a shape on every row.
+    let mut out = String::with_capacity(8 * shape.len());
+    for (i, d) in shape.iter().enumerate() {
+        if i > 0 {
+            out.push('x');
+        }
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{d}"));
+    }
+    out
 }
 
 /// Why two shapes could not be combined.

@@ -376,7 +376,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         let n = &report.nodes[i];
         let mut row = node_cells(
             (i + 1).to_string(),
-            n.name.to_string(),
+            &*n.name,
             n,
             share(work(n.flops(), n.int_ops()), total),
             options,
@@ -418,22 +418,22 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
 /// A node's row as shown under `number` and `name`: its operator, output
 /// shape, parameters, MACs, FLOPs and integer operations, then `share`.
 fn node_cells(
-    number: String,
-    name: String,
+    number: impl Into<Cell>,
+    name: impl Into<Cell>,
     n: &NodeReport,
-    share: String,
+    share: impl Into<Cell>,
     options: TableOptions,
 ) -> Row {
-    cells![
-        number,
-        name,
-        n.op_type.to_string(),
-        output_text(n),
-        count(n.params as i128, options),
-        cost_text(n.macs(), &n.status, options),
-        cost_text(n.flops(), &n.status, options),
-        cost_text(n.int_ops(), &n.status, options),
-        share,
+    vec![
+        number.into(),
+        name.into(),
+        Cell::from(&*n.op_type),
+        output_text(n).into(),
+        count(n.params as i128, options).into(),
+        cost_text(n.macs(), &n.status, options).into(),
+        cost_text(n.flops(), &n.status, options).into(),
+        cost_text(n.int_ops(), &n.status, options).into(),
+        share.into(),
     ]
 }
 
@@ -510,13 +510,7 @@ fn body_rows(
             k += 1;
             let num = format!("{number}.{k}");
             let name = &c.name;
-            let row = node_cells(
-                num.clone(),
-                format!("{indent}{name}"),
-                c,
-                String::new(),
-                options,
-            );
+            let row = node_cells(num.as_str(), format!("{indent}{name}"), c, "", options);
             push_body_row(rows, row);
             body_rows(rows, c, &num, depth + 1, options);
         }
@@ -543,7 +537,7 @@ const MAX_SHAPE_CELL: usize = 120;
 const MAX_COUNT_CELL: usize = 160;
 
 fn output_text(n: &NodeReport) -> String {
-    let shape = |o: &ValueReport| shorten_middle(&shape_text(o.shape.as_deref()), MAX_SHAPE_CELL);
+    let shape = |o: &ValueReport| cut_middle(shape_text(o.shape.as_deref()), MAX_SHAPE_CELL);
     match n.outputs.first() {
         None => String::new(),
         Some(o) if n.outputs.len() > 1 => format!("{} (+{})", shape(o), n.outputs.len() - 1),
@@ -993,7 +987,7 @@ fn count(n: i128, options: TableOptions) -> String {
 fn cost_text(p: Option<&Poly>, status: &NodeStatus, options: TableOptions) -> String {
     match (p, status) {
         (Some(p), _) if p.is_zero() => "-".to_string(),
-        (Some(p), _) => shorten_middle(&poly(p, options.exact), MAX_COUNT_CELL),
+        (Some(p), _) => cut_middle(poly(p, options.exact), MAX_COUNT_CELL),
         (None, NodeStatus::Unsupported) => "not counted".to_string(),
         (None, _) => "?".to_string(),
     }
@@ -1047,6 +1041,16 @@ pub(crate) fn module_title(path: &str, class: Option<&str>) -> String {
     match class {
         Some(c) if !path.is_empty() => format!("{path} ({c})"),
         _ => module_label(path),
+    }
+}
+
+/// [`shorten_middle`] of a string made for the cell: kept as it is when
+/// short (a character is at least a byte).
+fn cut_middle(text: String, max: usize) -> String {
+    if text.len() <= max {
+        text
+    } else {
+        shorten_middle(&text, max)
     }
 }
 

@@ -73,11 +73,18 @@ pub fn poly(p: &Poly, exact: bool) -> String {
         } else {
             magnitude / den
         };
-        let symbols = monomial.to_string().replace('*', "·");
+        let mut symbols = monomial.to_string();
+        if symbols.contains('*') {
+            symbols = symbols.replace('*', "·");
+        }
         match (symbols.is_empty(), magnitude) {
             (true, _) => out.push_str(&number),
             (false, 1) => out.push_str(&symbols),
-            (false, _) => out.push_str(&format!("{number} × {symbols}")),
+            (false, _) => {
+                out.push_str(&number);
+                out.push_str(" × ");
+                out.push_str(&symbols);
+            }
         }
     }
     if exact && den != 1 {

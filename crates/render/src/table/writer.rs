@@ -84,13 +84,7 @@ impl TableWriter {
     pub fn line(&mut self, n: &NodeReport) {
         self.nodes += 1;
         let number = self.nodes.to_string();
-        let row = node_cells(
-            number.clone(),
-            n.name.to_string(),
-            n,
-            String::new(),
-            self.options,
-        );
+        let row = node_cells(number.as_str(), &*n.name, n, "", self.options);
         self.rows.push(&row);
         self.work.push(work(n.flops(), n.int_ops()));
         self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
