@@ -23,12 +23,8 @@ pub fn render_to(
     options: TableOptions,
     sink: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    if options.lists_every_node() && report.memory.is_none() && report.roofline.is_none() {
-        let mut writer = TableWriter::markdown(options);
-        for n in &report.nodes {
-            writer.line(n);
-        }
-        return writer.finish(report, info, sink);
+    if let Some(written) = TableWriter::write_whole(options, true, report, info, sink) {
+        return written;
     }
     write_markdown(report, info, options, sink, |sink| {
         let mut line = String::new();

@@ -30,12 +30,8 @@ pub fn render_to(
     options: TableOptions,
     sink: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    if options.lists_every_node() && report.memory.is_none() && report.roofline.is_none() {
-        let mut writer = TableWriter::new(options);
-        for n in &report.nodes {
-            writer.line(n);
-        }
-        return writer.finish(report, info, sink);
+    if let Some(written) = TableWriter::write_whole(options, false, report, info, sink) {
+        return written;
     }
     write_table(report, info, options, sink, |sink| {
         let rows = rows(report, options);
@@ -349,19 +345,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
     );
-    let mut rows = vec![[
-        "#",
-        "node",
-        "op",
-        "output shape",
-        "params",
-        "MACs",
-        "FLOPs",
-        INT_OPS,
-        SHARE,
-    ]
-    .map(Cell::from)
-    .to_vec()];
+    let mut rows = vec![writer::COLUMNS.map(Cell::from).to_vec()];
     if report.memory.is_some() {
         rows[0].extend([OUT_BYTES, MOVED].map(Cell::from));
     }
