@@ -170,9 +170,7 @@ impl NodeReport {
         match self.origin().scopes.last() {
             Some(deepest) => std::borrow::Cow::Borrowed(&**deepest),
             None if !self.name.contains('/') => std::borrow::Cow::Borrowed(""),
-            None => module_levels(&self.name)
-                .pop()
-                .map_or(std::borrow::Cow::Borrowed(""), std::borrow::Cow::Owned),
+            None => std::borrow::Cow::Owned(deepest_module_level(&self.name)),
         }
     }
 
@@ -476,6 +474,31 @@ pub fn module_levels(node_name: &str) -> Vec<String> {
     levels
 }
 
+/// The last of [`module_levels`] (`""` for none), made without the others.
+pub fn deepest_module_level(node_name: &str) -> String {
+    let mut segments = node_name.split('/').filter(|s| !s.is_empty());
+    let mut deepest = String::new();
+    // The last segment names the node: a segment is a level only when
+    // another follows it.
+    let Some(mut segment) = segments.next() else {
+        return deepest;
+    };
+    for next in segments {
+        if deepest.is_empty() {
+            deepest.push_str(segment);
+        } else if segment.starts_with(deepest.as_str()) && segment[deepest.len()..].starts_with('.')
+        {
+            deepest.clear();
+            deepest.push_str(segment);
+        } else {
+            deepest.push('.');
+            deepest.push_str(segment);
+        }
+        segment = next;
+    }
+    deepest
+}
+
 impl Report {
     /// The top-level nodes grouped by module at `depth` (1: `layer1`; 2:
     /// `layer1.0`), from the module path the file records (dynamo's name
@@ -626,6 +649,31 @@ mod module_tests {
 
     /// TorchScript paths repeat their parent's name; network descriptions
     /// and tf2onnx nest plain names; the last segment is the node.
+    /// The deepest level alone is the last of all the levels.
+    #[test]
+    fn deepest_module_level_is_the_last_level() {
+        for name in [
+            "/layer1/layer1.0/conv1/Conv",
+            "/conv1/Conv",
+            "basic1/conv1",
+            "model/dense/MatMul",
+            "/Flatten",
+            "node_MatMul_48",
+            "/layer1/layer10/x",
+            "//a//b/c",
+            "",
+            "/",
+            "a/",
+            "/features/features.1/features.1.0/attn/MatMul",
+        ] {
+            assert_eq!(
+                super::deepest_module_level(name),
+                module_levels(name).pop().unwrap_or_default(),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn module_paths_from_node_names() {
         assert_eq!(

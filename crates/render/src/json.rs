@@ -668,6 +668,16 @@ fn push_integer(out: &mut String, p: &Poly) {
 /// A JSON string literal with the escapes RFC 8259 requires.
 fn push_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most text has nothing to escape: told without branching per byte
+    // (the fold is not cut short, so it compiles to vector compares).
+    let plain = s.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // Runs of characters that need no escape are copied whole. The bytes
     // escaped are ASCII, which never occurs inside a multi-byte character,
     // so every cut is at a character boundary.
