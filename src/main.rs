@@ -466,7 +466,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         Format::Csv if streams && !cli.by_op && cli.depth.is_none() => {
             Some(LineWriter::Csv(nncost_render::CsvWriter::new()))
         }
-        Format::Table if streams && table.lists_every_node() => {
+        Format::Table if streams && (table.lists_every_node() || table.keeps_top_nodes()) => {
             Some(LineWriter::Table(nncost_render::TableWriter::new(table)))
         }
         Format::Markdown if streams && table.lists_every_node() => Some(LineWriter::Table(

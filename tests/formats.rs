@@ -270,13 +270,35 @@ fn streamed_formats_are_the_whole_reports() {
             })
         });
         let mut markdown_writer = nncost_render::TableWriter::markdown(Default::default());
+        // The heaviest nodes only (`--top`), by each measure, at full width
+        // and fitted to 60 columns.
+        let tops: Vec<nncost_render::TableOptions> = [
+            (None, 5, None),
+            (Some(nncost_render::SortKey::Params), 3, Some(60)),
+            (Some(nncost_render::SortKey::Macs), 1, None),
+            (Some(nncost_render::SortKey::Flops), 0, None),
+            (None, 100_000, None),
+        ]
+        .into_iter()
+        .map(|(sort, top, width)| nncost_render::TableOptions {
+            sort,
+            top: Some(top),
+            width,
+            ..Default::default()
+        })
+        .collect();
+        let mut top_writers: Vec<_> = tops
+            .iter()
+            .map(|o| nncost_render::TableWriter::new(*o))
+            .collect();
         let (mut streamed, mut streamed_csv) = (Vec::new(), Vec::new());
         let mut lines = 0;
         let report = analyze_streaming(&model, &options, &mut |line| {
             lines += 1;
             writer.line(line, &mut streamed).unwrap();
             csv_writer.line(line, &mut streamed_csv).unwrap();
-            for table in table_writers.iter_mut().chain([&mut markdown_writer]) {
+            let all = table_writers.iter_mut().chain([&mut markdown_writer]);
+            for table in all.chain(top_writers.iter_mut()) {
                 table.line(line);
             }
             std::ops::ControlFlow::Continue(())
@@ -311,6 +333,17 @@ fn streamed_formats_are_the_whole_reports() {
                 String::from_utf8(streamed_table).unwrap()
                     == nncost_render::render_table(&whole, &info, options),
                 "{path} {dims:?} {width:?}: the streamed table differs"
+            );
+        }
+        for (table, options) in top_writers.iter_mut().zip(&tops) {
+            let mut streamed_table = Vec::new();
+            table.finish(&report, &info, &mut streamed_table).unwrap();
+            assert!(
+                String::from_utf8(streamed_table).unwrap()
+                    == nncost_render::render_table(&whole, &info, *options),
+                "{path} {dims:?} {:?} top {:?}: the streamed table differs",
+                options.sort,
+                options.top
             );
         }
         let mut streamed_markdown = Vec::new();

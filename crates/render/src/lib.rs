@@ -108,6 +108,13 @@ impl TableOptions {
             && self.sort.is_none()
             && self.top.is_none()
     }
+
+    /// Whether the table shows the `top` heaviest nodes (by `sort`'s
+    /// measure, FLOPs by default) and nothing else: such a table keeps only
+    /// those rows as the analysis goes ([`TableWriter`]).
+    pub fn keeps_top_nodes(&self) -> bool {
+        !self.summary && !self.by_op && !self.tree && self.depth.is_none() && self.top.is_some()
+    }
 }
 
 /// What `--sort` orders rows by, largest first. A symbolic count is

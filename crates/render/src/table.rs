@@ -34,15 +34,24 @@ pub fn render_to(
         return written;
     }
     write_table(report, info, options, sink, |sink| {
-        let rows = rows(report, options);
-        let layout = Layout::of_rows(&rows, options.width);
-        let mut line = String::new();
-        for row in &rows {
-            layout.write_line(&mut line, row);
-            sink.write_all(line.as_bytes())?;
-        }
-        Ok(layout.dropped)
+        write_laid_out(&rows(report, options), options.width, sink)
     })
+}
+
+/// Writes `rows` (the header first) laid out to `width`; returns the
+/// columns left out to fit it.
+fn write_laid_out(
+    rows: &[Row],
+    width: Option<usize>,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<Vec<String>> {
+    let layout = Layout::of_rows(rows, width);
+    let mut line = String::new();
+    for row in rows {
+        layout.write_line(&mut line, row);
+        sink.write_all(line.as_bytes())?;
+    }
+    Ok(layout.dropped)
 }
 
 /// Writes a table: the header, then (unless `options.summary`) the rows
@@ -124,15 +133,23 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
         (None, true) => by_op_rows(report, options),
         (None, false) => node_rows(report, options),
     };
-    if !has_int_ops(&report.nodes) {
-        drop_column(&mut rows, INT_OPS);
+    tidy(&mut rows, report, has_int_ops(&report.nodes));
+    rows
+}
+
+/// What [`rows`] does to the rows it made: the `int ops` column left out
+/// when no node counts any (`int_ops`), the share columns when the totals
+/// give no share, and every cell made printable.
+fn tidy(rows: &mut [Row], report: &Report, int_ops: bool) {
+    if !int_ops {
+        drop_column(rows, INT_OPS);
     }
     if share_note(report).is_some() {
-        drop_column(&mut rows, SHARE);
+        drop_column(rows, SHARE);
     }
     // Names come from the file: shown with their control characters
     // escaped (a newline must not forge a row).
-    for row in &mut rows {
+    for row in rows.iter_mut() {
         for cell in row.iter_mut() {
             if let Cow::Owned(clean) = printable(cell) {
                 *cell = clean.into();
@@ -141,9 +158,8 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     }
     // A share of MACs is a number only when their total is one term too.
     if report.totals.cost.macs.terms().count() > 1 {
-        drop_column(&mut rows, MACS_SHARE);
+        drop_column(rows, MACS_SHARE);
     }
-    rows
 }
 
 /// Why the share column is left out, when it is: a share is a ratio of
@@ -445,17 +461,21 @@ fn ranked<T>(
         (None, Some(_)) => SortKey::Flops,
         (None, None) => return order,
     };
-    let value = |i: &usize| {
-        let (flops, int_ops, macs, params) = measure(&items[*i]);
-        match key {
-            SortKey::Flops => work(flops, int_ops),
-            SortKey::Macs => macs.map_or(0.0, Poly::at_one),
-            SortKey::Params => params as f64,
-        }
-    };
+    let value = |i: &usize| rank_value(key, measure(&items[*i]));
     order.sort_by(|a, b| value(b).total_cmp(&value(a)).then(a.cmp(b)));
     order.truncate(options.top.unwrap_or(usize::MAX));
     order
+}
+
+/// The key to order a row by `--sort`'s measure: its (FLOPs, integer
+/// operations, MACs, params), compared at every symbol = 1.
+fn rank_value(key: SortKey, measure: (Option<&Poly>, Option<&Poly>, Option<&Poly>, u64)) -> f64 {
+    let (flops, int_ops, macs, params) = measure;
+    match key {
+        SortKey::Flops => work(flops, int_ops),
+        SortKey::Macs => macs.map_or(0.0, Poly::at_one),
+        SortKey::Params => params as f64,
+    }
 }
 
 /// Rows for a control-flow node's bodies: one per body (its cost per run

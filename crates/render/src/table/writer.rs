@@ -12,11 +12,11 @@ use nncost_core::report::NodeReport;
 use nncost_core::Report;
 
 use super::{
-    body_rows, has_int_ops, node_cells, share, share_note, width, work, write_table, Layout,
-    INT_OPS, SHARE,
+    body_rows, has_int_ops, node_cells, rank_value, share, share_note, tidy, width, work,
+    write_laid_out, write_table, Cell, Layout, Row, INT_OPS, SHARE,
 };
 use crate::text::printable;
-use crate::{ModelInfo, TableOptions};
+use crate::{ModelInfo, SortKey, TableOptions};
 
 /// The node table's columns, in order. Memory and time columns follow
 /// them when asked for: a table with those is made from the whole report.
@@ -49,14 +49,19 @@ pub struct TableWriter {
     nodes: usize,
     /// A Markdown table (`markdown::render`'s) instead of an aligned one.
     markdown: bool,
+    /// With `top`: only the heaviest rows are kept.
+    top: Option<TopRows>,
 }
 
 impl TableWriter {
     /// The table of nodes under `options`: in the model's order, every
     /// node (no `sort`, `top`, `summary` or grouping; see
     /// [`TableOptions::lists_every_node`]).
+    /// With `top` (and no group or `summary`,
+    /// [`TableOptions::keeps_top_nodes`]), only the `top` heaviest nodes by
+    /// `sort`'s measure: as many rows are held.
     pub fn new(options: TableOptions) -> TableWriter {
-        debug_assert!(options.lists_every_node());
+        debug_assert!(options.lists_every_node() || options.keeps_top_nodes());
         let mut rows = CompactRows::new(COLUMNS.len());
         rows.push(&COLUMNS);
         TableWriter {
@@ -66,6 +71,15 @@ impl TableWriter {
             int_ops: false,
             nodes: 0,
             markdown: false,
+            top: options
+                .top
+                .filter(|_| options.keeps_top_nodes())
+                .map(|keep| TopRows {
+                    key: options.sort.unwrap_or(SortKey::Flops),
+                    keep,
+                    rows: Vec::new(),
+                    least: None,
+                }),
         }
     }
 
@@ -106,6 +120,11 @@ impl TableWriter {
     /// Adds a top-level node's row, and its bodies' rows.
     pub fn line(&mut self, n: &NodeReport) {
         self.nodes += 1;
+        if let Some(top) = &mut self.top {
+            self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
+            top.offer(self.nodes, n, self.options);
+            return;
+        }
         let number = self.nodes.to_string();
         let row = node_cells(number.as_str(), &*n.name, n, "", self.options);
         self.rows.push(&row);
@@ -131,6 +150,16 @@ impl TableWriter {
         sink: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         let (options, int_ops) = (self.options, self.int_ops);
+        if let Some(top) = self.top.take() {
+            let mut rows = top.into_rows(work(
+                Some(&report.totals.cost.flops),
+                Some(&report.totals.cost.int_ops),
+            ));
+            tidy(&mut rows, report, int_ops);
+            return write_table(report, info, options, sink, |sink| {
+                write_laid_out(&rows, options.width, sink)
+            });
+        }
         let rows = std::mem::replace(&mut self.rows, CompactRows::new(COLUMNS.len()));
         let shares = std::mem::take(&mut self.work);
         let total = work(
@@ -183,6 +212,59 @@ impl TableWriter {
             })?;
             Ok(layout.dropped.clone())
         })
+    }
+}
+
+/// The heaviest nodes' rows so far, as `--top` shows them: largest
+/// measure first, the earlier node first among equals (as `ranked`
+/// orders them). Up to twice `keep` rows are held, then cut back to `keep`.
+struct TopRows {
+    key: SortKey,
+    keep: usize,
+    /// (measure, node number, row, work for the share column).
+    rows: Vec<(f64, usize, Row, f64)>,
+    /// The measure of the last row kept at the last cut, once `keep` rows
+    /// were: a later node must measure more to be among them.
+    least: Option<f64>,
+}
+
+impl TopRows {
+    /// Keeps node `number`'s row if it may be among the heaviest.
+    fn offer(&mut self, number: usize, n: &NodeReport, options: TableOptions) {
+        let value = rank_value(self.key, (n.flops(), n.int_ops(), n.macs(), n.params));
+        let beaten = self
+            .least
+            .is_some_and(|least| value.total_cmp(&least).is_le());
+        if self.keep == 0 || beaten {
+            return;
+        }
+        let row = node_cells(number.to_string(), &*n.name, n, "", options);
+        self.rows
+            .push((value, number, row, work(n.flops(), n.int_ops())));
+        if self.rows.len() >= self.keep.saturating_mul(2) {
+            self.cut();
+        }
+    }
+
+    fn cut(&mut self) {
+        self.rows
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.rows.truncate(self.keep);
+        if self.rows.len() == self.keep {
+            self.least = self.rows.last().map(|r| r.0);
+        }
+    }
+
+    /// The rows kept, header first, their shares of `total` filled in.
+    fn into_rows(mut self, total: f64) -> Vec<Row> {
+        self.cut();
+        let share_column = COLUMNS.iter().position(|c| *c == SHARE).unwrap_or(0);
+        let mut rows = vec![COLUMNS.map(Cell::from).to_vec()];
+        for (_, _, mut row, part) in self.rows {
+            row[share_column] = share(part, total).into();
+            rows.push(row);
+        }
+        rows
     }
 }
 
