@@ -178,28 +178,7 @@ pub fn analyze_streaming(
     options: &AnalysisOptions,
     on_line: &mut LineSink<'_>,
 ) -> Result<Report, AnalysisError> {
-    let checked_up_front = options.input_shapes.is_empty()
-        && (options.dims.is_empty() || {
-            let declared = declared_symbols(graph);
-            options
-                .dims
-                .iter()
-                .all(|(name, _)| declared.iter().any(|s| **s == **name))
-        });
-    if checked_up_front {
-        return analyze_with(graph, options, Lines::Uncounted, Some(on_line));
-    }
-    let mut report = analyze_keeping(graph, options, Lines::All)?;
-    for line in &report.nodes {
-        if on_line(line).is_break() {
-            return Err(AnalysisError::Stopped);
-        }
-    }
-    report
-        .nodes
-        .retain(|n| Lines::Uncounted.keeps(&n.status, !n.subgraphs.is_empty()));
-    report.lines = Lines::Uncounted;
-    Ok(report)
+    analyze_with(graph, options, Lines::Uncounted, Some(on_line))
 }
 
 fn analyze_with<'s>(
@@ -229,6 +208,23 @@ fn analyze_with<'s>(
     let plan = Plan::build(graph, 0, &[], &mut inits)?;
     let facts = initial_facts(graph, options, &bind, live_facts(&plan, 0)?)?;
     let declared = declared_symbols(graph);
+    // Two checks can only be made once every node is seen: a `--dim` the
+    // model does not declare (it may name a size that depends on data) and
+    // `--input` shapes. A sink then takes the lines after them, from lines
+    // kept whole (see `analyze_streaming`).
+    let requested = lines;
+    let (lines, on_line, after_checks) = match on_line {
+        Some(sink)
+            if !options.input_shapes.is_empty()
+                || !options
+                    .dims
+                    .iter()
+                    .all(|(name, _)| declared.iter().any(|s| **s == **name)) =>
+        {
+            (Lines::All, None, Some(sink))
+        }
+        sink => (lines, sink, None),
+    };
     let mut walk = Walk {
         bind: &bind,
         binds_nothing: bindings.is_empty(),
@@ -306,6 +302,17 @@ fn analyze_with<'s>(
             });
         }
     }
+    let mut nodes = run.nodes;
+    let mut lines = lines;
+    if let Some(sink) = after_checks {
+        for line in &nodes {
+            if sink(line).is_break() {
+                return Err(AnalysisError::Stopped);
+            }
+        }
+        nodes.retain(|n| requested.keeps(&n.status, !n.subgraphs.is_empty()));
+        lines = requested;
+    }
     Ok(Report {
         graph_name: graph.name.clone(),
         inputs: graph.inputs.iter().map(|&v| value_report(v)).collect(),
@@ -315,7 +322,7 @@ fn analyze_with<'s>(
             .iter()
             .map(|&v| facts[v].value.clone())
             .collect(),
-        nodes: run.nodes,
+        nodes,
         lines,
         totals,
         unsupported,

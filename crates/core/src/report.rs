@@ -647,8 +647,6 @@ fn collect_incomplete<'r>(nodes: &'r [NodeReport], out: &mut Vec<(&'r NodeReport
 mod module_tests {
     use super::module_levels;
 
-    /// TorchScript paths repeat their parent's name; network descriptions
-    /// and tf2onnx nest plain names; the last segment is the node.
     /// The deepest level alone is the last of all the levels.
     #[test]
     fn deepest_module_level_is_the_last_level() {
@@ -674,6 +672,8 @@ mod module_tests {
         }
     }
 
+    /// TorchScript paths repeat their parent's name; network descriptions
+    /// and tf2onnx nest plain names; the last segment is the node.
     #[test]
     fn module_paths_from_node_names() {
         assert_eq!(
