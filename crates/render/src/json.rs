@@ -519,12 +519,7 @@ fn write_node(out: &mut String, n: &NodeReport) {
     out.push_str(",\"module\":");
     push_str(out, &module);
     out.push_str(",\"module_class\":");
-    // A class is known only from the file's scopes, never from a name.
-    let class = match n.origin().scopes.is_empty() {
-        true => None,
-        false => n.module_class(&module),
-    };
-    match class {
+    match n.module_class(&module) {
         Some(c) => push_str(out, c),
         None => out.push_str("null"),
     }

@@ -137,15 +137,25 @@ pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
     rows
 }
 
-/// What [`rows`] does to the rows it made: the `int ops` column left out
-/// when no node counts any (`int_ops`), the share columns when the totals
-/// give no share, and every cell made printable.
-fn tidy(rows: &mut [Row], report: &Report, int_ops: bool) {
-    if !int_ops {
-        drop_column(rows, INT_OPS);
+/// Whether a table of `report` leaves `column` out: `int ops` when no node
+/// counts any (`int_ops`), a share column when its total is more than one
+/// term (a share of FLOPs see [`share_note`]; of MACs likewise).
+fn left_out(column: &str, report: &Report, int_ops: bool) -> bool {
+    match column {
+        INT_OPS => !int_ops,
+        SHARE => share_note(report).is_some(),
+        MACS_SHARE => report.totals.cost.macs.terms().count() > 1,
+        _ => false,
     }
-    if share_note(report).is_some() {
-        drop_column(rows, SHARE);
+}
+
+/// What [`rows`] does to the rows it made: the columns [`left_out`] dropped
+/// and every cell made printable.
+fn tidy(rows: &mut [Row], report: &Report, int_ops: bool) {
+    for column in [INT_OPS, SHARE, MACS_SHARE] {
+        if left_out(column, report, int_ops) {
+            drop_column(rows, column);
+        }
     }
     // Names come from the file: shown with their control characters
     // escaped (a newline must not forge a row).
@@ -155,10 +165,6 @@ fn tidy(rows: &mut [Row], report: &Report, int_ops: bool) {
                 *cell = clean.into();
             }
         }
-    }
-    // A share of MACs is a number only when their total is one term too.
-    if report.totals.cost.macs.terms().count() > 1 {
-        drop_column(rows, MACS_SHARE);
     }
 }
 
@@ -657,12 +663,9 @@ fn group_rows(
 /// Left-aligns text columns and right-aligns numeric ones, writing
 /// straight into `out` (a large graph has hundreds of thousands of cells).
 pub(crate) fn write_rows(out: &mut String, rows: &[Row]) {
-    let layout = Layout::of_rows(rows, None);
-    let mut line = String::new();
-    for row in rows {
-        layout.write_line(&mut line, row);
-        out.push_str(&line);
-    }
+    out.push_str(&crate::in_memory(0, |sink| {
+        write_laid_out(rows, None, sink).map(drop)
+    }));
 }
 
 fn totals(out: &mut String, report: &Report, options: TableOptions) {

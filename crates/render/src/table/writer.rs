@@ -12,7 +12,7 @@ use nncost_core::report::NodeReport;
 use nncost_core::Report;
 
 use super::{
-    body_rows, has_int_ops, node_cells, rank_value, share, share_note, tidy, width, work,
+    body_rows, has_int_ops, left_out, node_cells, rank_value, share, tidy, width, work,
     write_laid_out, write_table, Cell, Layout, Row, INT_OPS, SHARE,
 };
 use crate::text::printable;
@@ -120,8 +120,8 @@ impl TableWriter {
     /// Adds a top-level node's row, and its bodies' rows.
     pub fn line(&mut self, n: &NodeReport) {
         self.nodes += 1;
+        self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if let Some(top) = &mut self.top {
-            self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
             top.offer(self.nodes, n, self.options);
             return;
         }
@@ -129,7 +129,6 @@ impl TableWriter {
         let row = node_cells(number.as_str(), &*n.name, n, "", self.options);
         self.rows.push(&row);
         self.work.push(work(n.flops(), n.int_ops()));
-        self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if !n.subgraphs.is_empty() {
             let mut bodies = Vec::new();
             body_rows(&mut bodies, n, &number, 1, self.options);
@@ -150,11 +149,12 @@ impl TableWriter {
         sink: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         let (options, int_ops) = (self.options, self.int_ops);
+        let total = work(
+            Some(&report.totals.cost.flops),
+            Some(&report.totals.cost.int_ops),
+        );
         if let Some(top) = self.top.take() {
-            let mut rows = top.into_rows(work(
-                Some(&report.totals.cost.flops),
-                Some(&report.totals.cost.int_ops),
-            ));
+            let mut rows = top.into_rows(total);
             tidy(&mut rows, report, int_ops);
             return write_table(report, info, options, sink, |sink| {
                 write_laid_out(&rows, options.width, sink)
@@ -162,15 +162,9 @@ impl TableWriter {
         }
         let rows = std::mem::replace(&mut self.rows, CompactRows::new(COLUMNS.len()));
         let shares = std::mem::take(&mut self.work);
-        let total = work(
-            Some(&report.totals.cost.flops),
-            Some(&report.totals.cost.int_ops),
-        );
         let share_column = COLUMNS.iter().position(|c| *c == SHARE).unwrap_or(0);
-        let hidden =
-            |c: &&str| (*c == INT_OPS && !int_ops) || (*c == SHARE && share_note(report).is_some());
         let shown: Vec<usize> = (0..COLUMNS.len())
-            .filter(|&c| !hidden(&COLUMNS[c]))
+            .filter(|&c| !left_out(COLUMNS[c], report, int_ops))
             .collect();
         // Each row's cells, its share filled in, to `line` (which writes it).
         let each_row = |line: &mut dyn FnMut(&[Cow<'_, str>]) -> std::io::Result<()>| {
