@@ -91,6 +91,14 @@ impl Payloads {
         if b.is_empty() || b.len() > self.copy_up_to {
             return b;
         }
+        self.copy(&b)
+    }
+
+    /// A copy of `b`, in the arena.
+    pub(crate) fn copy(&self, b: &[u8]) -> Bytes {
+        if b.is_empty() {
+            return Bytes::new();
+        }
         // A lock (`Payloads` is shared with the decoder, which must be
         // `Sync`), never contended: the reader has one thread.
         let mut arena = self.arena.lock().unwrap_or_else(|e| e.into_inner());
@@ -99,7 +107,7 @@ impl Payloads {
         if arena.capacity() < b.len() {
             *arena = BytesMut::with_capacity(ARENA_BLOCK.max(b.len()));
         }
-        arena.extend_from_slice(&b);
+        arena.extend_from_slice(b);
         arena.split().freeze()
     }
 }
@@ -178,10 +186,10 @@ impl Builder {
     /// `what` names the field in a UTF-8 error.
     fn intern(
         &mut self,
-        name: Bytes,
+        name: &[u8],
         what: impl FnOnce() -> String,
     ) -> Result<(ValueId, bool), OnnxError> {
-        let text = utf8(&name, what)?;
+        let text = utf8(name, what)?;
         let values = &self.graph.values;
         let hasher = &self.hasher;
         let entry = self.ids.entry(
@@ -215,6 +223,43 @@ impl Builder {
                 values[id as usize].name == text
             })
             .map(|&id| id as ValueId)
+    }
+}
+
+/// The text fields of a node, whether decoded by prost ([`NodeProto`]) or
+/// read in place (`in_place.rs`): what its conversion reads besides the
+/// attributes.
+pub(crate) trait NodeText {
+    fn name(&self) -> &[u8];
+    fn op_type(&self) -> &[u8];
+    fn domain(&self) -> &[u8];
+    fn inputs(&self) -> impl ExactSizeIterator<Item = &[u8]>;
+    fn outputs(&self) -> impl ExactSizeIterator<Item = &[u8]>;
+    /// The value of the first `metadata_props` entry with this key.
+    fn metadata(&self, key: &[u8]) -> Option<&[u8]>;
+}
+
+impl NodeText for NodeProto {
+    fn name(&self) -> &[u8] {
+        &self.name
+    }
+    fn op_type(&self) -> &[u8] {
+        &self.op_type
+    }
+    fn domain(&self) -> &[u8] {
+        &self.domain
+    }
+    fn inputs(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.input.iter().map(|b| b.as_ref())
+    }
+    fn outputs(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.output.iter().map(|b| b.as_ref())
+    }
+    fn metadata(&self, key: &[u8]) -> Option<&[u8]> {
+        self.metadata_props
+            .iter()
+            .find(|p| p.key.as_ref() == key)
+            .map(|p| p.value.as_ref())
     }
 }
 
@@ -329,7 +374,18 @@ pub(crate) struct GraphParts {
     /// The module path and classes of the last node that recorded them.
     last_scopes: Shared<Arc<str>>,
     last_classes: Shared<Arc<str>>,
+    /// The values the last few nodes made, the most recent last: where a
+    /// node's inputs are found first (see [`GraphParts::input_value`]).
+    recent: [ValueId; RECENT_OUTPUTS],
+    /// Where the value of the next initializer is looked for first (see
+    /// [`GraphParts::initializer_value`]).
+    weights_from: ValueId,
 }
+
+/// How many node outputs are compared by name before the name index is
+/// probed: a residual block reads a value made up to a handful of nodes
+/// before.
+const RECENT_OUTPUTS: usize = 8;
 
 /// What defines a value; for the single-assignment checks.
 #[derive(Clone, Copy, Default)]
@@ -382,6 +438,8 @@ impl GraphParts {
             value_info: Vec::new(),
             last_scopes: Shared::EMPTY,
             last_classes: Shared::EMPTY,
+            recent: [ValueId::MAX; RECENT_OUTPUTS],
+            weights_from: 0,
         }
     }
 
@@ -389,7 +447,7 @@ impl GraphParts {
     /// UTF-8 error.
     fn define(
         &mut self,
-        name: Bytes,
+        name: &[u8],
         what: impl FnOnce() -> String,
     ) -> Result<(ValueId, bool), OnnxError> {
         let id = self.value(name, what)?;
@@ -397,11 +455,58 @@ impl GraphParts {
     }
 
     /// The value named `name`, made (not yet defined) if new.
-    fn value(&mut self, name: Bytes, what: impl FnOnce() -> String) -> Result<ValueId, OnnxError> {
+    fn value(&mut self, name: &[u8], what: impl FnOnce() -> String) -> Result<ValueId, OnnxError> {
         let (id, new) = self.b.intern(name, what)?;
         if new {
             self.defs.push(Defs::default());
         }
+        Ok(id)
+    }
+
+    /// The value a node reads as `name`: [`GraphParts::value`], looked for
+    /// first among the last nodes' outputs. In a file whose nodes are in
+    /// order (as exporters write them) nearly every input is one of those,
+    /// and comparing a few names in cache is cheaper than probing an index
+    /// of a million (the same answer: names are unique).
+    fn input_value(
+        &mut self,
+        name: &[u8],
+        what: impl FnOnce() -> String,
+    ) -> Result<ValueId, OnnxError> {
+        let values = &self.b.graph.values;
+        let recent = self.recent.iter().rev().filter(|&&id| id != ValueId::MAX);
+        if let Some(&id) = recent
+            .into_iter()
+            .find(|&&id| values[id].name.as_bytes() == name)
+        {
+            return Ok(id);
+        }
+        self.value(name, what)
+    }
+
+    /// The value an initializer named `name` defines: [`GraphParts::value`],
+    /// tried first on the first value read so far and not yet defined.
+    /// Exporters write the initializers after the nodes, in the order the
+    /// nodes first read them, so that is nearly always the one, found
+    /// without probing the name index at a place long out of cache (the
+    /// same answer: names are unique). The place only moves forwards, so
+    /// the values are passed over once in all, whatever the file's order.
+    fn initializer_value(
+        &mut self,
+        name: &[u8],
+        what: impl FnOnce() -> String,
+    ) -> Result<ValueId, OnnxError> {
+        let values = &self.b.graph.values;
+        let mut next = self.weights_from;
+        while next < values.len() && self.defs[next].is_defined() {
+            next += 1;
+        }
+        let id = if next < values.len() && values[next].name.as_bytes() == name {
+            next
+        } else {
+            self.value(name, what)?
+        };
+        self.weights_from = self.weights_from.max(next).max(id + 1);
         Ok(id)
     }
 
@@ -420,14 +525,25 @@ impl GraphParts {
         mut t: TensorProto,
         payloads: &Payloads,
     ) -> Result<(), OnnxError> {
-        let index = self.dense.len();
         let name = mem::take(&mut t.name);
         leave_out_unread_elements(&mut t);
         let tensor = convert_tensor(&mut t, payloads, || {
             format!("initializer '{}'", lossy(&name))
         })?;
-        let id =
-            self.add_initializer(name, tensor, || format!("the name of initializer #{index}"))?;
+        self.dense_initializer(&name, tensor)
+    }
+
+    /// Adds a converted initializer named `name`: read in place (see
+    /// `in_place.rs`), or decoded.
+    pub(crate) fn dense_initializer(
+        &mut self,
+        name: &[u8],
+        tensor: Tensor,
+    ) -> Result<(), OnnxError> {
+        let index = self.dense.len();
+        let what = || format!("the name of initializer #{index}");
+        let id = self.initializer_value(name, what)?;
+        let id = self.add_initializer(id, tensor)?;
         self.dense.push(id);
         Ok(())
     }
@@ -437,20 +553,13 @@ impl GraphParts {
         let name = s.values.as_mut().map(|v| mem::take(&mut v.name));
         let name = name.unwrap_or_default();
         let tensor = convert_sparse(&mut s, || format!("sparse initializer '{}'", lossy(&name)))?;
-        let id = self.add_initializer(name, tensor, || {
-            format!("the name of sparse initializer #{index}")
-        })?;
+        let (id, _) = self.define(&name, || format!("the name of sparse initializer #{index}"))?;
+        let id = self.add_initializer(id, tensor)?;
         self.sparse.push(id);
         Ok(())
     }
 
-    fn add_initializer(
-        &mut self,
-        name: Bytes,
-        tensor: Tensor,
-        what: impl FnOnce() -> String,
-    ) -> Result<ValueId, OnnxError> {
-        let (id, _) = self.define(name, what)?;
+    fn add_initializer(&mut self, id: ValueId, tensor: Tensor) -> Result<ValueId, OnnxError> {
         let d = self.defs[id];
         if let Some(f) = d.producer {
             let (node, op) = self.node_and_op(f as NodeId);
@@ -478,7 +587,7 @@ impl GraphParts {
         // its own size, `<input>_<axis>` (`x_2`, `x_3`), not one shared one.
         let base = nncost_core::symbols::symbol_base(&lossy(&name), "");
         rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
-        let (id, _) = self.define(name, || format!("the name of graph input #{index}"))?;
+        let (id, _) = self.define(&name, || format!("the name of graph input #{index}"))?;
         if let Some(f) = self.defs[id].producer {
             let (node, op) = self.node_and_op(f as NodeId);
             let value = self.value_name(id);
@@ -497,28 +606,53 @@ impl GraphParts {
     /// attributes (but subgraphs), then gives every output name a value with
     /// this node as its only producer (ONNX graphs are in single-assignment
     /// form). The output names move into the name index.
+    /// Converts a node decoded by prost, keeping it whole for the end of
+    /// the graph if it has subgraphs.
     pub(crate) fn node(&mut self, mut n: NodeProto, payloads: &Payloads) -> Result<(), OnnxError> {
+        let mut attributes = mem::take(&mut n.attribute);
+        let has_bodies = self.add_node(&n, &mut attributes, payloads)?;
+        if has_bodies {
+            n.attribute = attributes;
+            self.bodies.push(n);
+        }
+        Ok(())
+    }
+
+    /// Converts a node read in place (see `in_place.rs`), whose
+    /// attributes, decoded, have no subgraphs.
+    pub(crate) fn node_in_place(
+        &mut self,
+        node: &impl NodeText,
+        attributes: &mut [AttributeProto],
+        payloads: &Payloads,
+    ) -> Result<(), OnnxError> {
+        let has_bodies = self.add_node(node, attributes, payloads)?;
+        debug_assert!(!has_bodies, "a node with subgraphs was read in place");
+        Ok(())
+    }
+
+    /// Adds node `n` with its `attributes`, taking their values; `true` if
+    /// some hold subgraphs, left for the end of the graph (the caller keeps
+    /// the node's protobuf for them).
+    fn add_node(
+        &mut self,
+        n: &impl NodeText,
+        attribute: &mut [AttributeProto],
+        payloads: &Payloads,
+    ) -> Result<bool, OnnxError> {
         let index = self.nodes.len();
-        let NodeProto {
-            input,
-            output,
-            name,
-            op_type,
-            attribute,
-            domain,
-            metadata_props,
-        } = &mut n;
+        let (name, op_type) = (n.name(), n.op_type());
         let what = || node_what(name, op_type, index);
         let name_text = utf8(name, || format!("the name of node #{index}"))?;
         let op_text = utf8(op_type, || format!("the op_type of node #{index}"))?;
-        let domain = utf8(domain, || format!("the domain of {}", what()))?;
+        let domain = utf8(n.domain(), || format!("the domain of {}", what()))?;
+        let input = n.inputs();
         let mut inputs = Vec::with_capacity(input.len());
-        for (slot, value) in input.iter_mut().enumerate() {
+        for (slot, value) in input.enumerate() {
             let id = if value.is_empty() {
                 None
             } else {
-                let name = mem::take(value);
-                Some(self.value(name, || format!("input {slot} of {}", what()))?)
+                Some(self.input_value(value, || format!("input {slot} of {}", what()))?)
             };
             inputs.push(id);
         }
@@ -545,14 +679,14 @@ impl GraphParts {
             };
             attributes.push(Attribute { name: attr, value });
         }
+        let output = n.outputs();
         let mut outputs = Vec::with_capacity(output.len());
-        for (slot, out) in output.iter_mut().enumerate() {
+        for (slot, out) in output.enumerate() {
             if out.is_empty() {
                 outputs.push(None);
                 continue;
             }
-            let (id, new) =
-                self.define(mem::take(out), || format!("output {slot} of {}", what()))?;
+            let (id, new) = self.define(out, || format!("output {slot} of {}", what()))?;
             if !new {
                 let value = self.value_name(id);
                 let (node, op) = (display(name, op_type, index), lossy(op_type));
@@ -573,9 +707,11 @@ impl GraphParts {
                 });
             }
             self.defs[id].producer = Some(index as u32);
+            self.recent.copy_within(1.., 0);
+            self.recent[RECENT_OUTPUTS - 1] = id;
             outputs.push(Some(id));
         }
-        let (scopes, module_classes, source_op) = torch_modules(metadata_props);
+        let (scopes, module_classes, source_op) = torch_modules(n);
         let origin = Origin {
             scopes: shared_like(&mut self.last_scopes, &scopes),
             module_classes: shared_like(&mut self.last_classes, &module_classes),
@@ -591,10 +727,7 @@ impl GraphParts {
             origin: origin.shared(),
         };
         self.nodes.push(node);
-        if has_bodies {
-            self.bodies.push(n);
-        }
-        Ok(())
+        Ok(has_bodies)
     }
 
     /// Keeps, of the graph inputs listed, those that are not also
@@ -737,7 +870,7 @@ impl GraphParts {
         let mut graph_outputs = Vec::with_capacity(outputs.len());
         for (i, o) in outputs.iter_mut().enumerate() {
             let name = mem::take(&mut o.name);
-            let (id, _) = b.intern(name, || format!("the name of graph output #{i}"))?;
+            let (id, _) = b.intern(&name, || format!("the name of graph output #{i}"))?;
             let value = &b.graph.values[id].name;
             let mut declared = convert_type(o.r#type.as_ref(), &mut b.dims, || {
                 format!("graph output '{value}'")
@@ -793,11 +926,7 @@ fn shrink_if_spare<T>(list: &mut Vec<T>) {
 /// reads them either). Attribute tensors are kept whole: the `ai.onnx.ml`
 /// tree ensembles read them at any size.
 fn leave_out_unread_elements(t: &mut TensorProto) {
-    let Some(dtype) = crate::dtype::dtype_from_code(t.data_type) else {
-        return;
-    };
-    let numel = nncost_core::graph::numel(&t.dims);
-    if numel.is_none_or(|n| nncost_core::value::constant_elements_read(dtype, n)) {
+    if crate::tensor::elements_read(t.data_type, &t.dims) {
         return;
     }
     t.raw_data = None;
@@ -843,12 +972,11 @@ fn shared_like(last: &mut Shared<Arc<str>>, names: &[&str]) -> Shared<Arc<str>> 
 /// of which the class names are kept (`Sequential`), and the operation
 /// (`aten.convolution.default`). Empty when absent or not in that form; no
 /// classes when they do not pair with the modules.
-fn torch_modules(props: &[crate::proto::StringStringEntryProto]) -> (Vec<&str>, Vec<&str>, &str) {
+fn torch_modules(node: &impl NodeText) -> (Vec<&str>, Vec<&str>, &str) {
     let list = |key: &[u8]| -> Option<Vec<&str>> {
-        let value = props
-            .iter()
-            .find(|p| p.key.as_ref() == key)
-            .and_then(|p| std::str::from_utf8(&p.value).ok())?;
+        let value = node
+            .metadata(key)
+            .and_then(|v| std::str::from_utf8(v).ok())?;
         let inner = value.trim().strip_prefix('[')?.strip_suffix(']')?;
         Some(
             inner
@@ -906,7 +1034,7 @@ impl AttrCtx<'_, '_> {
 
 /// An attribute's kind (an `attribute_type` code), or `None` for a
 /// reference to a function's attribute, which carries no value of its own.
-fn attr_kind(a: &AttributeProto) -> Option<i32> {
+pub(crate) fn attr_kind(a: &AttributeProto) -> Option<i32> {
     if !a.ref_attr_name.is_empty() {
         None
     } else if a.r#type == at::UNDEFINED {
@@ -998,7 +1126,9 @@ fn infer_kind(a: &AttributeProto) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::{AttributeProto, ValueInfoProto};
+    use crate::proto::{AttributeProto, StringStringEntryProto, ValueInfoProto};
+    use nncost_core::graph::TensorData;
+    use prost::Message;
 
     /// `levels` If nodes, each holding the next graph as `then_branch`.
     fn nested(levels: usize) -> GraphProto {
@@ -1034,6 +1164,297 @@ mod tests {
             g = leaf(node("If"), vec![attr]);
         }
         g
+    }
+
+    /// A graph with what a node or an initializer can hold: the plain ones
+    /// are read in place, the others (a tensor or a subgraph attribute,
+    /// typed elements) decoded by prost.
+    fn every_kind_of_part() -> GraphProto {
+        let attr = |name: &'static str, r#type: i32, fill: AttributeProto| AttributeProto {
+            name: name.into(),
+            r#type,
+            ..fill
+        };
+        let entry = |key: &'static str, value: &'static str| StringStringEntryProto {
+            key: key.into(),
+            value: value.into(),
+        };
+        let conv = NodeProto {
+            input: vec!["x".into(), "w".into(), "".into()],
+            output: vec!["c".into()],
+            name: "conv".into(),
+            op_type: "Conv".into(),
+            domain: "".into(),
+            attribute: vec![
+                attr(
+                    "pads",
+                    at::INTS,
+                    AttributeProto {
+                        ints: vec![1, 1, 1, 1],
+                        ..Default::default()
+                    },
+                ),
+                attr(
+                    "group",
+                    at::INT,
+                    AttributeProto {
+                        i: Some(1),
+                        ..Default::default()
+                    },
+                ),
+                // No type: read from which field is set (IR < 2).
+                attr(
+                    "alpha",
+                    at::UNDEFINED,
+                    AttributeProto {
+                        f: Some(0.5),
+                        ..Default::default()
+                    },
+                ),
+                attr(
+                    "auto_pad",
+                    at::STRING,
+                    AttributeProto {
+                        s: Some("NOTSET".into()),
+                        ..Default::default()
+                    },
+                ),
+                attr(
+                    "names",
+                    at::STRINGS,
+                    AttributeProto {
+                        strings: vec!["a".into()],
+                        ..Default::default()
+                    },
+                ),
+                attr(
+                    "scales",
+                    at::FLOATS,
+                    AttributeProto {
+                        floats: vec![2.0],
+                        ..Default::default()
+                    },
+                ),
+            ],
+            metadata_props: vec![
+                entry("pkg.torch.onnx.name_scopes", "['', 'block', 'conv']"),
+                entry(
+                    "pkg.torch.onnx.class_hierarchy",
+                    "['M', 'm.Block', 'torch.nn.Conv2d']",
+                ),
+            ],
+        };
+        let constant = NodeProto {
+            output: vec!["k".into()],
+            op_type: "Constant".into(),
+            attribute: vec![attr(
+                "value",
+                at::TENSOR,
+                AttributeProto {
+                    t: Some(Box::new(TensorProto {
+                        dims: vec![1],
+                        data_type: 7,
+                        int64_data: vec![4],
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                },
+            )],
+            ..NodeProto::default()
+        };
+        let branch = GraphProto {
+            node: vec![NodeProto {
+                input: vec!["c".into()],
+                output: vec!["b".into()],
+                op_type: "Relu".into(),
+                ..NodeProto::default()
+            }],
+            output: vec![ValueInfoProto {
+                name: "b".into(),
+                r#type: None,
+            }],
+            ..GraphProto::default()
+        };
+        let branching = NodeProto {
+            input: vec!["cond".into()],
+            output: vec!["y".into()],
+            op_type: "If".into(),
+            attribute: vec![
+                attr(
+                    "then_branch",
+                    at::GRAPH,
+                    AttributeProto {
+                        g: Some(Box::new(branch.clone())),
+                        ..Default::default()
+                    },
+                ),
+                attr(
+                    "else_branch",
+                    at::GRAPH,
+                    AttributeProto {
+                        g: Some(Box::new(branch)),
+                        ..Default::default()
+                    },
+                ),
+            ],
+            ..NodeProto::default()
+        };
+        let raw =
+            |name: &'static str, dims: Vec<i64>, data_type: i32, raw: &'static [u8]| TensorProto {
+                name: name.into(),
+                dims,
+                data_type,
+                raw_data: Some(Bytes::from_static(raw)),
+                ..TensorProto::default()
+            };
+        GraphProto {
+            node: vec![conv, constant, branching],
+            initializer: vec![
+                // Float weights: elements not read.
+                raw("w", vec![1, 1, 65, 1], 1, &[0; 260]),
+                // A shape: elements read.
+                raw(
+                    "shape",
+                    vec![2],
+                    7,
+                    &[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0],
+                ),
+                raw("empty", vec![0], 7, &[]),
+                TensorProto {
+                    name: "typed".into(),
+                    dims: vec![1],
+                    data_type: 7,
+                    int64_data: vec![3],
+                    ..Default::default()
+                },
+                TensorProto {
+                    name: "cond".into(),
+                    data_type: 9,
+                    ..Default::default()
+                },
+            ],
+            input: vec![ValueInfoProto {
+                name: "x".into(),
+                r#type: None,
+            }],
+            output: vec![ValueInfoProto {
+                name: "y".into(),
+                r#type: None,
+            }],
+            ..GraphProto::default()
+        }
+    }
+
+    #[test]
+    fn parts_read_in_place_convert_as_decoded_ones() {
+        let graph = every_kind_of_part();
+        let model = crate::proto::ModelProto {
+            ir_version: 8,
+            graph: Some(graph.clone()),
+            ..crate::proto::ModelProto::default()
+        };
+        let read = crate::reader::read_bytes(Bytes::from(model.encode_to_vec())).unwrap();
+        let decoded = convert_main_graph(
+            &mut graph.clone(),
+            &OpsetImports::default(),
+            &Payloads::shared(),
+        )
+        .unwrap();
+        assert_eq!(read.graph, decoded);
+        // The conversion kept what each part holds.
+        let conv = &read.graph.nodes[0];
+        assert_eq!(conv.attributes.len(), 6);
+        let origin = conv.origin();
+        let texts = |list: &[Arc<str>]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(texts(&origin.scopes), ["block"]);
+        assert_eq!(texts(&origin.module_classes), ["Block"]);
+        assert_eq!(origin.source_op, "torch.nn.Conv2d");
+        let shape = read
+            .graph
+            .values
+            .iter()
+            .find(|v| &*v.name == "shape")
+            .unwrap();
+        let TensorData::Raw(elements) = &shape.initializer.as_ref().unwrap().data else {
+            panic!("the shape's elements are kept")
+        };
+        assert_eq!(elements.len(), 16);
+    }
+
+    #[test]
+    fn names_resolve_whatever_the_order_of_nodes_and_initializers() {
+        // 40 nodes; node i reads the output of node i-1 and of node i-13
+        // (past the recent outputs compared first) and its own weight.
+        let node = |i: usize| NodeProto {
+            input: vec![
+                format!("v{}", i.saturating_sub(1)).into(),
+                format!("v{}", i.saturating_sub(13)).into(),
+                format!("w{i}").into(),
+            ],
+            output: vec![format!("v{}", i + 1).into()],
+            op_type: "Sum".into(),
+            ..NodeProto::default()
+        };
+        let weight = |i: usize| TensorProto {
+            name: format!("w{i}").into(),
+            dims: vec![i as i64],
+            data_type: 1,
+            ..TensorProto::default()
+        };
+        let in_order: Vec<usize> = (0..40).collect();
+        let reversed: Vec<usize> = (0..40).rev().collect();
+        let odd_then_even: Vec<usize> = (1..40).step_by(2).chain((0..40).step_by(2)).collect();
+        for order in [in_order, reversed, odd_then_even] {
+            let mut g = GraphProto {
+                node: (0..40).map(node).collect(),
+                initializer: order.iter().map(|&i| weight(i)).collect(),
+                input: vec![ValueInfoProto {
+                    name: "v0".into(),
+                    r#type: None,
+                }],
+                output: vec![ValueInfoProto {
+                    name: "v40".into(),
+                    r#type: None,
+                }],
+                ..GraphProto::default()
+            };
+            // Read as a file lists them: the nodes first, then the weights.
+            let read = |g: &GraphProto| {
+                let model = crate::proto::ModelProto {
+                    ir_version: 8,
+                    graph: Some(g.clone()),
+                    ..crate::proto::ModelProto::default()
+                };
+                crate::reader::read_bytes(Bytes::from(model.encode_to_vec())).map(|m| m.graph)
+            };
+            let graph = read(&g).unwrap();
+            for (n, proto) in graph.nodes.iter().zip(&g.node) {
+                let names: Vec<&[u8]> = n
+                    .inputs
+                    .iter()
+                    .map(|v| graph.values[v.unwrap()].name.as_bytes())
+                    .collect();
+                assert_eq!(
+                    names,
+                    proto.input.iter().map(|b| &b[..]).collect::<Vec<_>>()
+                );
+            }
+            for w in &mut g.initializer {
+                let v = graph
+                    .values
+                    .iter()
+                    .find(|v| v.name.as_bytes() == w.name)
+                    .unwrap();
+                assert_eq!(v.initializer.as_ref().unwrap().dims, w.dims);
+            }
+            // A weight listed twice is refused, wherever it comes.
+            g.initializer.push(weight(order[0]));
+            let e = read(&g);
+            assert!(
+                matches!(e, Err(OnnxError::DuplicateInitializer(_))),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod dtype;
 mod error;
 mod external;
 mod file_buf;
+mod in_place;
 mod limited;
 pub mod proto;
 mod reader;

@@ -112,6 +112,27 @@ pub(crate) fn count_graph_field(tag: u32) -> Result<(), DecodeError> {
     }
 }
 
+/// Counts the `attributes` and metadata `entries` of a node read in place
+/// (see `in_place.rs`), all at once where decoding a `NodeProto` counts
+/// them one by one. `false`, counting nothing, if that would pass a limit:
+/// the node is then decoded by prost, which refuses it at the element the
+/// file has too many of.
+pub(crate) fn count_node_parts(attributes: usize, entries: usize) -> bool {
+    let mut counts = COUNTS.get();
+    let [a, v] = [
+        (Counted::Attributes, attributes),
+        (Counted::Values, entries),
+    ]
+    .map(|(kind, n)| counts[kind as usize] + n);
+    if attributes > MAX_ATTRIBUTES_PER_NODE || a > MAX_ATTRIBUTES || v > MAX_VALUES {
+        return false;
+    }
+    counts[Counted::Attributes as usize] = a;
+    counts[Counted::Values as usize] = v;
+    COUNTS.set(counts);
+    true
+}
+
 /// An error that stops the decoder, for a reason kept elsewhere.
 pub(crate) fn stop_decoding() -> Result<(), DecodeError> {
     check_wire_type(WireType::EndGroup, WireType::StartGroup)

@@ -17,10 +17,15 @@ use bytes::{Buf, BufMut, Bytes};
 use prost::encoding::{bytes as pb_bytes, int64, message, skip_field, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
-use crate::convert::{GraphParts, Payloads};
+use crate::convert::{attr_kind, GraphParts, Payloads};
 use crate::error::OnnxError;
-use crate::limited::{count_graph_field, stop_decoding};
-use crate::proto::{NodeProto, OperatorSetIdProto, SparseTensorProto, TensorProto, ValueInfoProto};
+use crate::in_place::{self, NodeFields, TensorFields};
+use crate::limited::{count_graph_field, count_node_parts, stop_decoding};
+use crate::proto::attribute_type::{GRAPH, GRAPHS};
+use crate::proto::{
+    AttributeProto, NodeProto, OperatorSetIdProto, SparseTensorProto, TensorProto, ValueInfoProto,
+};
+use crate::tensor::tensor_in_place;
 
 /// A model file's fields, the main graph converted as it is read.
 pub(crate) struct ModelReader {
@@ -92,6 +97,8 @@ impl Message for ModelReader {
                     }),
                     payloads: &self.payloads,
                     error: &mut self.error,
+                    fields: NodeFields::default(),
+                    attributes: Vec::new(),
                 };
                 message::merge(wire_type, &mut reader, buf, ctx)
             }
@@ -112,6 +119,11 @@ struct GraphReader<'a> {
     parts: &'a mut GraphParts,
     payloads: &'a Payloads,
     error: &'a mut Option<OnnxError>,
+    /// Where the fields of the node being read in place lie, and its
+    /// attributes: kept from node to node, so that reading one allocates
+    /// nothing but the attributes' values.
+    fields: NodeFields,
+    attributes: Vec<AttributeProto>,
 }
 
 impl std::fmt::Debug for GraphReader<'_> {
@@ -121,6 +133,75 @@ impl std::fmt::Debug for GraphReader<'_> {
 }
 
 impl GraphReader<'_> {
+    /// Reads the node at the start of `buf` in place and converts it, if
+    /// its encoding is plain and whole in `buf`'s current chunk and its
+    /// attributes hold no subgraphs (see `in_place.rs`). `None` if not,
+    /// with nothing read or counted: the caller decodes it with prost.
+    fn node_in_place(
+        &mut self,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+    ) -> Option<Result<(), DecodeError>> {
+        if wire_type != WireType::LengthDelimited {
+            return None;
+        }
+        let chunk = buf.chunk();
+        let (header, len) = in_place::length_prefix(chunk)?;
+        let node = chunk.get(header..header.checked_add(len)?)?;
+        if !self.fields.read(node) {
+            return None;
+        }
+        self.attributes.clear();
+        for a in &self.fields.attributes {
+            let a = AttributeProto::decode(&node[a.clone()]).ok()?;
+            // Subgraphs wait for the end of the graph in their node's
+            // protobuf; a tensor's payload must be a slice of the buffer,
+            // not the copy decoding from bytes makes.
+            if a.t.is_some() || matches!(attr_kind(&a), Some(GRAPH | GRAPHS)) {
+                return None;
+            }
+            self.attributes.push(a);
+        }
+        if !count_node_parts(self.attributes.len(), self.fields.metadata.len()) {
+            return None;
+        }
+        let text = self.fields.text(node);
+        let converted = self
+            .parts
+            .node_in_place(&text, &mut self.attributes, self.payloads);
+        buf.advance(header + len);
+        Some(self.kept(converted))
+    }
+
+    /// Reads the initializer at the start of `buf` in place and converts
+    /// it, if its encoding is plain and whole in `buf`'s current chunk, its
+    /// elements (if any) in `raw_data`, and nothing about it an error (see
+    /// `in_place.rs`). `None` if not, with nothing read: the caller decodes
+    /// it with prost.
+    fn initializer_in_place(
+        &mut self,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+    ) -> Option<Result<(), DecodeError>> {
+        if wire_type != WireType::LengthDelimited {
+            return None;
+        }
+        let chunk = buf.chunk();
+        let (header, len) = in_place::length_prefix(chunk)?;
+        let bytes = chunk.get(header..header.checked_add(len)?)?;
+        let TensorFields {
+            dims,
+            data_type,
+            name,
+            raw_data,
+        } = TensorFields::read(bytes)?;
+        let raw = raw_data.map(|r| &bytes[r]);
+        let tensor = tensor_in_place(dims, data_type, raw, self.payloads)?;
+        let converted = self.parts.dense_initializer(&bytes[name], tensor);
+        buf.advance(header + len);
+        Some(self.kept(converted))
+    }
+
     /// Keeps a conversion error and stops the decoder.
     fn kept(&mut self, converted: Result<(), OnnxError>) -> Result<(), DecodeError> {
         converted.or_else(|e| {
@@ -154,12 +235,18 @@ impl Message for GraphReader<'_> {
         count_graph_field(tag)?;
         match tag {
             1 => {
+                if let Some(read) = self.node_in_place(wire_type, buf) {
+                    return read;
+                }
                 let node: NodeProto = decode_one(wire_type, buf, ctx)?;
                 let converted = self.parts.node(node, self.payloads);
                 self.kept(converted)
             }
             2 => pb_bytes::merge(wire_type, &mut self.parts.name, buf, ctx),
             5 => {
+                if let Some(read) = self.initializer_in_place(wire_type, buf) {
+                    return read;
+                }
                 let tensor: TensorProto = decode_one(wire_type, buf, ctx)?;
                 let converted = self.parts.initializer(tensor, self.payloads);
                 self.kept(converted)

@@ -38,6 +38,44 @@ pub(crate) fn convert_tensor(
     })
 }
 
+/// Converts an initializer read in place (see `in_place.rs`): `raw` is
+/// its `raw_data`, if it has one, and its elements are kept only where core
+/// reads them. `None` where only the conversion of its decoded form can
+/// say what to do: an error to report, or a payload to share rather than
+/// copy.
+pub(crate) fn tensor_in_place(
+    dims: Vec<i64>,
+    data_type: i32,
+    raw: Option<&[u8]>,
+    payloads: &Payloads,
+) -> Option<Tensor> {
+    let dtype = dtype_from_code(data_type)?;
+    if dims.iter().any(|&d| d < 0) {
+        return None;
+    }
+    let data = match raw {
+        Some(raw) if elements_read(data_type, &dims) => {
+            if !raw.is_empty() && raw.len() > payloads.copy_limit() {
+                return None;
+            }
+            TensorData::Raw(payloads.copy(raw))
+        }
+        _ => TensorData::Absent,
+    };
+    Some(Tensor { dtype, dims, data })
+}
+
+/// Whether core reads the elements of a constant of this type and shape
+/// (its element count overflowing, or its type unknown, it keeps them:
+/// the conversion reports those).
+pub(crate) fn elements_read(data_type: i32, dims: &[i64]) -> bool {
+    let Some(dtype) = dtype_from_code(data_type) else {
+        return true;
+    };
+    nncost_core::graph::numel(dims)
+        .is_none_or(|n| nncost_core::value::constant_elements_read(dtype, n))
+}
+
 /// Converts a sparse tensor to its dense shape and element type. Its
 /// elements are not described: core has no sparse representation, and
 /// counting needs only the dense shape.
