@@ -5,9 +5,11 @@
 //!
 //! [`ModelReader`] and [`GraphReader`] are `prost` messages that only
 //! decode: they read the fields of `ModelProto` and `GraphProto` that
-//! nncost uses (the wire format is ONNX's) and skip the others. Subgraphs,
-//! inside node attributes, are decoded whole and converted at the end of
-//! their graph, as they may read any of its names.
+//! nncost uses (the wire format is ONNX's) and skip the others. A plain
+//! node or initializer is read in place, where it lies in the buffer (see
+//! `in_place.rs`); any other is decoded by prost first. Subgraphs, inside
+//! node attributes, are decoded whole and converted at the end of their
+//! graph, as they may read any of its names.
 //!
 //! A conversion error stops the decoder (with an ordinary wire-type error,
 //! as the limits in `limited.rs` do) and is kept here for the reader to
@@ -142,12 +144,7 @@ impl GraphReader<'_> {
         wire_type: WireType,
         buf: &mut impl Buf,
     ) -> Option<Result<(), DecodeError>> {
-        if wire_type != WireType::LengthDelimited {
-            return None;
-        }
-        let chunk = buf.chunk();
-        let (header, len) = in_place::length_prefix(chunk)?;
-        let node = chunk.get(header..header.checked_add(len)?)?;
+        let (node, framed) = whole_message(wire_type, buf.chunk())?;
         if !self.fields.read(node) {
             return None;
         }
@@ -169,7 +166,7 @@ impl GraphReader<'_> {
         let converted = self
             .parts
             .node_in_place(&text, &mut self.attributes, self.payloads);
-        buf.advance(header + len);
+        buf.advance(framed);
         Some(self.kept(converted))
     }
 
@@ -183,12 +180,7 @@ impl GraphReader<'_> {
         wire_type: WireType,
         buf: &mut impl Buf,
     ) -> Option<Result<(), DecodeError>> {
-        if wire_type != WireType::LengthDelimited {
-            return None;
-        }
-        let chunk = buf.chunk();
-        let (header, len) = in_place::length_prefix(chunk)?;
-        let bytes = chunk.get(header..header.checked_add(len)?)?;
+        let (bytes, framed) = whole_message(wire_type, buf.chunk())?;
         let TensorFields {
             dims,
             data_type,
@@ -198,7 +190,7 @@ impl GraphReader<'_> {
         let raw = raw_data.map(|r| &bytes[r]);
         let tensor = tensor_in_place(dims, data_type, raw, self.payloads)?;
         let converted = self.parts.dense_initializer(&bytes[name], tensor);
-        buf.advance(header + len);
+        buf.advance(framed);
         Some(self.kept(converted))
     }
 
@@ -209,6 +201,18 @@ impl GraphReader<'_> {
             stop_decoding()
         })
     }
+}
+
+/// The contents of the message field at the start of `chunk`, if it is
+/// length-delimited and all in `chunk`, and how many bytes it takes there
+/// with its length.
+fn whole_message(wire_type: WireType, chunk: &[u8]) -> Option<(&[u8], usize)> {
+    if wire_type != WireType::LengthDelimited {
+        return None;
+    }
+    let (header, len) = in_place::length_prefix(chunk)?;
+    let framed = header.checked_add(len)?;
+    Some((chunk.get(header..framed)?, framed))
 }
 
 /// One message of type `M`, decoded on its own.
