@@ -474,14 +474,12 @@ impl GraphParts {
         what: impl FnOnce() -> String,
     ) -> Result<ValueId, OnnxError> {
         let values = &self.b.graph.values;
-        let recent = self.recent.iter().rev().filter(|&&id| id != ValueId::MAX);
-        if let Some(&id) = recent
-            .into_iter()
-            .find(|&&id| values[id].name.as_bytes() == name)
-        {
-            return Ok(id);
+        let made_lately =
+            |&&id: &&ValueId| id != ValueId::MAX && values[id].name.as_bytes() == name;
+        match self.recent.iter().rev().find(made_lately) {
+            Some(&id) => Ok(id),
+            None => self.value(name, what),
         }
-        self.value(name, what)
     }
 
     /// The value an initializer named `name` defines: [`GraphParts::value`],
@@ -1130,6 +1128,14 @@ mod tests {
     use nncost_core::graph::TensorData;
     use prost::Message;
 
+    /// A graph input or output without a declared type.
+    fn untyped(name: &'static str) -> ValueInfoProto {
+        ValueInfoProto {
+            name: name.into(),
+            r#type: None,
+        }
+    }
+
     /// `levels` If nodes, each holding the next graph as `then_branch`.
     fn nested(levels: usize) -> GraphProto {
         let leaf = |node: NodeProto, attr: Vec<AttributeProto>| GraphProto {
@@ -1137,14 +1143,8 @@ mod tests {
                 attribute: attr,
                 ..node
             }],
-            input: vec![ValueInfoProto {
-                name: "x".into(),
-                r#type: None,
-            }],
-            output: vec![ValueInfoProto {
-                name: "y".into(),
-                r#type: None,
-            }],
+            input: vec![untyped("x")],
+            output: vec![untyped("y")],
             ..GraphProto::default()
         };
         let node = |op: &'static str| NodeProto {
@@ -1269,10 +1269,7 @@ mod tests {
                 op_type: "Relu".into(),
                 ..NodeProto::default()
             }],
-            output: vec![ValueInfoProto {
-                name: "b".into(),
-                r#type: None,
-            }],
+            output: vec![untyped("b")],
             ..GraphProto::default()
         };
         let branching = NodeProto {
@@ -1333,14 +1330,8 @@ mod tests {
                     ..Default::default()
                 },
             ],
-            input: vec![ValueInfoProto {
-                name: "x".into(),
-                r#type: None,
-            }],
-            output: vec![ValueInfoProto {
-                name: "y".into(),
-                r#type: None,
-            }],
+            input: vec![untyped("x")],
+            output: vec![untyped("y")],
             ..GraphProto::default()
         }
     }
@@ -1408,14 +1399,8 @@ mod tests {
             let mut g = GraphProto {
                 node: (0..40).map(node).collect(),
                 initializer: order.iter().map(|&i| weight(i)).collect(),
-                input: vec![ValueInfoProto {
-                    name: "v0".into(),
-                    r#type: None,
-                }],
-                output: vec![ValueInfoProto {
-                    name: "v40".into(),
-                    r#type: None,
-                }],
+                input: vec![untyped("v0")],
+                output: vec![untyped("v40")],
                 ..GraphProto::default()
             };
             // Read as a file lists them: the nodes first, then the weights.

@@ -137,7 +137,7 @@ impl std::fmt::Debug for GraphReader<'_> {
 impl GraphReader<'_> {
     /// Reads the node at the start of `buf` in place and converts it, if
     /// its encoding is plain and whole in `buf`'s current chunk and its
-    /// attributes hold no subgraphs (see `in_place.rs`). `None` if not,
+    /// attributes hold no subgraph or tensor (see `in_place.rs`). `None` if not,
     /// with nothing read or counted: the caller decodes it with prost.
     fn node_in_place(
         &mut self,
