@@ -463,7 +463,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             nncost_render::JsonWriter::new(&graph.name, &info),
             json_options,
         )),
-        Format::Csv if streams && !cli.by_op && cli.depth.is_none() => {
+        Format::Csv if streams && !table.groups_nodes() => {
             Some(LineWriter::Csv(nncost_render::CsvWriter::new()))
         }
         Format::Table if streams && (table.lists_every_node() || table.keeps_top_nodes()) => {

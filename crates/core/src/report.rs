@@ -461,17 +461,19 @@ pub fn module_levels(node_name: &str) -> Vec<String> {
     let mut levels: Vec<String> = Vec::with_capacity(modules.len());
     for s in modules {
         let next = match levels.last() {
-            Some(parent)
-                if s.starts_with(parent.as_str()) && s[parent.len()..].starts_with('.') =>
-            {
-                s.to_string()
-            }
+            Some(parent) if names_its_path(s, parent) => s.to_string(),
             Some(parent) => format!("{parent}.{s}"),
             None => s.to_string(),
         };
         levels.push(next);
     }
     levels
+}
+
+/// Whether a name's `segment` already is a module path under `parent`
+/// (TorchScript's `layer1.0` under `layer1`), not a name to append to it.
+fn names_its_path(segment: &str, parent: &str) -> bool {
+    segment.starts_with(parent) && segment[parent.len()..].starts_with('.')
 }
 
 /// The last of [`module_levels`] (`""` for none), made without the others.
@@ -484,10 +486,7 @@ pub fn deepest_module_level(node_name: &str) -> String {
         return deepest;
     };
     for next in segments {
-        if deepest.is_empty() {
-            deepest.push_str(segment);
-        } else if segment.starts_with(deepest.as_str()) && segment[deepest.len()..].starts_with('.')
-        {
+        if deepest.is_empty() || names_its_path(segment, &deepest) {
             deepest.clear();
             deepest.push_str(segment);
         } else {

@@ -50,9 +50,7 @@ pub(crate) fn tensor_in_place(
     payloads: &Payloads,
 ) -> Option<Tensor> {
     let dtype = dtype_from_code(data_type)?;
-    if dims.iter().any(|&d| d < 0) {
-        return None;
-    }
+    check_dims(&dims, &String::new).ok()?;
     let data = match raw {
         Some(raw) if elements_read(data_type, &dims) => {
             if !raw.is_empty() && raw.len() > payloads.copy_limit() {

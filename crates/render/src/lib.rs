@@ -97,14 +97,20 @@ pub struct TableOptions {
 }
 
 impl TableOptions {
+    /// Whether the rows are groups of nodes (by operator, or by module at
+    /// `depth`) rather than nodes: every node's line is then added up
+    /// before the first row.
+    pub fn groups_nodes(&self) -> bool {
+        self.by_op || self.depth.is_some()
+    }
+
     /// Whether the table lists every node, in the model's order: no
     /// `sort`, `top`, `summary` or grouping. Such a table can be made as
     /// the analysis goes ([`TableWriter`]).
     pub fn lists_every_node(&self) -> bool {
         !self.summary
-            && !self.by_op
+            && !self.groups_nodes()
             && !self.tree
-            && self.depth.is_none()
             && self.sort.is_none()
             && self.top.is_none()
     }
@@ -113,7 +119,7 @@ impl TableOptions {
     /// measure, FLOPs by default) and nothing else: such a table keeps only
     /// those rows as the analysis goes ([`TableWriter`]).
     pub fn keeps_top_nodes(&self) -> bool {
-        !self.summary && !self.by_op && !self.tree && self.depth.is_none() && self.top.is_some()
+        !self.summary && !self.groups_nodes() && !self.tree && self.top.is_some()
     }
 }
 

@@ -32,6 +32,9 @@ pub(super) const COLUMNS: [&str; 9] = [
     SHARE,
 ];
 
+/// Where [`SHARE`] is in [`COLUMNS`]: last.
+const SHARE_COLUMN: usize = COLUMNS.len() - 1;
+
 /// The node table written in steps: [`TableWriter::line`] takes each
 /// top-level node (and its bodies' nodes, indented under it), and
 /// [`TableWriter::finish`] writes the whole table. The text is
@@ -162,7 +165,6 @@ impl TableWriter {
         }
         let rows = std::mem::replace(&mut self.rows, CompactRows::new(COLUMNS.len()));
         let shares = std::mem::take(&mut self.work);
-        let share_column = COLUMNS.iter().position(|c| *c == SHARE).unwrap_or(0);
         let shown: Vec<usize> = (0..COLUMNS.len())
             .filter(|&c| !left_out(COLUMNS[c], report, int_ops))
             .collect();
@@ -171,7 +173,7 @@ impl TableWriter {
             let (mut r, mut written) = (0, Ok(()));
             rows.for_each_row(|cells| {
                 if let Some(part) = shares.get(r).filter(|p| !p.is_nan()) {
-                    cells[share_column] = share(*part, total).into();
+                    cells[SHARE_COLUMN] = share(*part, total).into();
                 }
                 r += 1;
                 if written.is_ok() {
@@ -196,7 +198,7 @@ impl TableWriter {
         let mut widths = rows.widths.clone();
         // Shares grow with the work they are of, and their text with them.
         let largest = shares.iter().copied().fold(0.0, f64::max);
-        widths[share_column] = widths[share_column].max(width(&share(largest, total)));
+        widths[SHARE_COLUMN] = widths[SHARE_COLUMN].max(width(&share(largest, total)));
         let layout = Layout::new(&COLUMNS, shown, widths, options.width);
         write_table(report, info, options, sink, |sink| {
             let mut line = String::new();
@@ -252,10 +254,9 @@ impl TopRows {
     /// The rows kept, header first, their shares of `total` filled in.
     fn into_rows(mut self, total: f64) -> Vec<Row> {
         self.cut();
-        let share_column = COLUMNS.iter().position(|c| *c == SHARE).unwrap_or(0);
         let mut rows = vec![COLUMNS.map(Cell::from).to_vec()];
         for (_, _, mut row, part) in self.rows {
-            row[share_column] = share(part, total).into();
+            row[SHARE_COLUMN] = share(part, total).into();
             rows.push(row);
         }
         rows
@@ -327,6 +328,11 @@ impl CompactRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_share_column_is_last() {
+        assert_eq!(COLUMNS[SHARE_COLUMN], SHARE);
+    }
 
     #[test]
     fn rows_come_back_as_pushed() {
