@@ -475,7 +475,10 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         _ => None,
     };
     if let Some(writer) = writer {
-        return run_streamed(cli, &graph, &info, &options, writer);
+        let outcome = run_streamed(cli, &graph, &info, &options, writer);
+        // Left for the process's end, as below.
+        std::mem::forget(graph);
+        return outcome;
     }
     let lines = if summary_only && !request.reads_node_lines() {
         Lines::Uncounted

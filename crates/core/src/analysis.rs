@@ -425,6 +425,11 @@ struct Inits<'g> {
     /// Whether the tensor is a `Constant` node's rather than an
     /// initializer.
     in_node: Vec<bool>,
+    /// Whether some reader may see the tensor's elements: one that takes
+    /// it as data rather than as a weight (see `weights_without_elements`),
+    /// forwards it, or returns it as a graph output. The elements of any
+    /// other are never decoded.
+    elements_shown: Vec<bool>,
 }
 
 impl<'g> Inits<'g> {
@@ -434,6 +439,7 @@ impl<'g> Inits<'g> {
         self.classes.push(InitClass::Constant);
         self.counted.push(false);
         self.in_node.push(in_node);
+        self.elements_shown.push(false);
         id
     }
 }
@@ -686,26 +692,42 @@ impl<'g> Plan<'g> {
                 let Some(vid) = *input else { continue };
                 let Some(i) = init[vid] else { continue };
                 if forwards[nid] == Some(pos) {
+                    inits.elements_shown[i.index()] = true;
                     continue;
                 }
                 let i = i.index();
-                let t = inits.tensors[i];
-                // A quantized weight dequantized by a transform.
-                let dequantized = forwarded_values[vid]
-                    && matches!(t.dtype, DType::I8 | DType::U8 | DType::I4 | DType::U4);
-                let class = match def.map_or(Role::Data, |d| d.role(pos)) {
+                let role = def.map_or(Role::Data, |d| d.role(pos));
+                if !matches!(role, Role::Weight | Role::Buffer | Role::Packed) {
+                    inits.elements_shown[i] = true;
+                }
+                // Only data needs the tensor itself: reading it is a cache
+                // miss per weight at a million nodes.
+                let class = match role {
                     Role::Weight | Role::Packed => InitClass::Param,
-                    Role::Data
-                        if (t.dtype.is_float() || dequantized)
-                            && (t.numel().unwrap_or(0) > 1
-                                || single_weight(graph, &producers, node, pos, t)) =>
-                    {
-                        InitClass::Param
-                    }
                     Role::Buffer => InitClass::Buffer,
-                    Role::Data | Role::Config => InitClass::Constant,
+                    Role::Config => InitClass::Constant,
+                    Role::Data => {
+                        let t = inits.tensors[i];
+                        // A quantized weight dequantized by a transform.
+                        let dequantized = forwarded_values[vid]
+                            && matches!(t.dtype, DType::I8 | DType::U8 | DType::I4 | DType::U4);
+                        let learned = (t.dtype.is_float() || dequantized)
+                            && (t.numel().unwrap_or(0) > 1
+                                || single_weight(graph, &producers, node, pos, t));
+                        if learned {
+                            InitClass::Param
+                        } else {
+                            InitClass::Constant
+                        }
+                    }
                 };
                 inits.classes[i] = inits.classes[i].max(class);
+            }
+        }
+        // A body's output is its control operator's to compute with.
+        for &vid in &graph.outputs {
+            if let Some(i) = init[vid] {
+                inits.elements_shown[i.index()] = true;
             }
         }
         Ok(Plan {
@@ -956,7 +978,16 @@ impl<'g> Walk<'_, 'g, '_> {
             for vid in plan.reads(nid, depth) {
                 if !facts.contains(vid) {
                     if let Some(t) = &graph.values[vid].initializer {
-                        facts.set(vid, ValueFacts::of_tensor(t));
+                        let shown =
+                            plan.init[vid].is_some_and(|i| self.inits.elements_shown[i.index()]);
+                        facts.set(
+                            vid,
+                            if shown {
+                                ValueFacts::of_tensor(t)
+                            } else {
+                                ValueFacts::of_weight(t)
+                            },
+                        );
                     }
                 }
             }
@@ -1869,6 +1900,41 @@ pub(crate) mod tests {
             ControlFlow::Break(())
         });
         assert_eq!((stopped.unwrap_err(), seen), (AnalysisError::Stopped, 1));
+    }
+
+    /// Only the initializers some reader may see the elements of have them
+    /// decoded: not one every reader takes as a weight, whatever their
+    /// number, but one read as data, one forwarded by a transform, and one
+    /// that is also a graph output.
+    #[test]
+    fn elements_are_decoded_only_where_a_reader_may_see_them() {
+        let graph = G::new()
+            .input("x", shape_of(&[1, 2, 4, 4]))
+            .weight("w", &[2, 2, 1, 1])
+            .weight("b", &[2])
+            .weight("shared", &[2])
+            .weight("offset", &[4])
+            .weight("half", &[2, 2, 1, 1])
+            .node("Conv", "c1", &["x", "w", "b"], &["y1"])
+            .node("Conv", "c2", &["y1", "w", "shared"], &["y2"])
+            .node("Add", "a", &["y2", "offset"], &["y3"])
+            .node("Mul", "m", &["y3", "shared"], &["y4"])
+            .node("Cast", "cast", &["half"], &["half32"])
+            .node("Conv", "c3", &["y4", "half32"], &["y5"])
+            .output("y5")
+            .output("b")
+            .graph();
+        let mut inits = Inits::default();
+        let plan = Plan::build(&graph, 0, &[], &mut inits).unwrap();
+        let shown = |name: &str| {
+            let vid = graph.values.iter().position(|v| v.name == name).unwrap();
+            inits.elements_shown[plan.init[vid].unwrap().index()]
+        };
+        assert!(!shown("w"), "read twice, as a weight both times");
+        assert!(shown("b"), "a graph output");
+        assert!(shown("shared"), "Mul reads it as data");
+        assert!(shown("offset"), "Add reads it as data");
+        assert!(shown("half"), "Cast forwards it");
     }
 
     #[test]

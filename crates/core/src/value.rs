@@ -150,15 +150,26 @@ impl ValueFacts {
     /// Facts of a constant tensor, reading its elements only if it is small
     /// (see [`constant_elements_read`]) and stored inline.
     pub fn of_tensor(t: &Tensor) -> Self {
-        let shape = t.dims.iter().map(|&d| Dim::int(d)).collect();
         let value = match t.numel() {
             Some(n) if constant_elements_read(t.dtype, n) => decode_elements(t, n as usize),
             _ => None,
         };
         ValueFacts {
+            value,
+            ..ValueFacts::of_weight(t)
+        }
+    }
+
+    /// Facts of a constant tensor whose elements no rule is shown (a
+    /// weight every reader takes for its shape, see
+    /// `weights_without_elements` in analysis.rs): [`ValueFacts::of_tensor`]
+    /// without the elements, which are then not decoded at all.
+    pub fn of_weight(t: &Tensor) -> Self {
+        let shape = t.dims.iter().map(|&d| Dim::int(d)).collect();
+        ValueFacts {
             dtype: Some(t.dtype),
             shape: Some(shape),
-            value,
+            value: None,
             sequence: None,
             pattern: crate::mask::of_tensor(t).map(Box::new),
         }
