@@ -16,7 +16,8 @@ fn roles_text(roles: &[Role]) -> String {
     let names: Vec<String> = roles
         .iter()
         .enumerate()
-        .filter(|(_, r)| **r != Role::Data)
+        // An operand counts as data: the difference is what its rule reads.
+        .filter(|(_, r)| !matches!(r, Role::Data | Role::Operand))
         .map(|(i, r)| format!("{i}: {}", format!("{r:?}").to_lowercase()))
         .collect();
     if names.is_empty() {

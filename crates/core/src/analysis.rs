@@ -426,7 +426,7 @@ struct Inits<'g> {
     /// initializer.
     in_node: Vec<bool>,
     /// Whether some reader may see the tensor's elements: one that takes
-    /// it as data rather than as a weight (see `weights_without_elements`),
+    /// it as data rather than as a weight (see `inputs_without_elements`),
     /// forwards it, or returns it as a graph output. The elements of any
     /// other are never decoded.
     elements_shown: Vec<bool>,
@@ -706,7 +706,7 @@ impl<'g> Plan<'g> {
                     Role::Weight | Role::Packed => InitClass::Param,
                     Role::Buffer => InitClass::Buffer,
                     Role::Config => InitClass::Constant,
-                    Role::Data => {
+                    Role::Data | Role::Operand => {
                         let t = inits.tensors[i];
                         // A quantized weight dequantized by a transform.
                         let dequantized = forwarded_values[vid]
@@ -1067,8 +1067,9 @@ impl<'g> Walk<'_, 'g, '_> {
             // float weights are read (up to 64 elements), and with their
             // elements in view every bias would make its node's rule run
             // again instead of taking a result remembered for equal inputs.
-            let weights_shown: Vec<(usize, ValueFacts)> = match def {
-                Some(def) => weights_without_elements(node, def, &facts),
+            // So are an operand's beside an operand wholly unknown.
+            let shown_without_elements: Vec<(usize, ValueFacts)> = match def {
+                Some(def) => inputs_without_elements(node, def, &facts),
                 None => Vec::new(),
             };
             let input_facts: Vec<Option<&ValueFacts>> = node
@@ -1076,10 +1077,12 @@ impl<'g> Walk<'_, 'g, '_> {
                 .iter()
                 .enumerate()
                 .map(|(pos, i)| {
-                    i.map(|v| match weights_shown.iter().find(|(p, _)| *p == pos) {
-                        Some((_, shown)) => shown,
-                        None => &facts[v],
-                    })
+                    i.map(
+                        |v| match shown_without_elements.iter().find(|(p, _)| *p == pos) {
+                            Some((_, shown)) => shown,
+                            None => &facts[v],
+                        },
+                    )
                 })
                 .collect();
             // Only a rule that runs reads them (not a remembered result).
@@ -1306,28 +1309,39 @@ impl<'g> Walk<'_, 'g, '_> {
     }
 }
 
-/// The facts the rule of `node` sees of its float weights, biases and
-/// buffers whose elements are known: without the elements (by input
-/// position). Rules size and count from a weight's shape, and leaving its
-/// values out of what they see makes that so by construction.
-fn weights_without_elements(
+/// The facts the rule of `node` sees without their known elements (by
+/// input position): of its float weights, biases and buffers, and of its
+/// operands when another operand is wholly unknown (see [`Role::Operand`]).
+/// Rules size and count from a weight's shape, and an operator of operands
+/// uses their elements only when it knows them all: leaving those values
+/// out of what the rules see makes that so by construction.
+fn inputs_without_elements(
     node: &crate::graph::Node,
     def: &OpDef,
     facts: &LiveFacts,
 ) -> Vec<(usize, ValueFacts)> {
-    node.inputs
-        .iter()
-        .enumerate()
-        .filter_map(|(pos, input)| {
-            let f = &facts[(*input)?];
-            let weight = matches!(def.role(pos), Role::Weight | Role::Buffer | Role::Packed);
-            (weight && matches!(f.value, Some(crate::value::ConstValue::Floats(_)))).then(|| {
-                let shown = ValueFacts {
-                    value: None,
-                    ..f.clone()
-                };
-                (pos, shown)
-            })
+    let present = || {
+        node.inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, input)| Some((pos, &facts[(*input)?])))
+    };
+    let operand_unknown = present()
+        .any(|(pos, f)| def.role(pos) == Role::Operand && f.value.is_none() && f.pattern.is_none());
+    present()
+        .filter(|(pos, f)| match def.role(*pos) {
+            Role::Weight | Role::Buffer | Role::Packed => {
+                matches!(f.value, Some(crate::value::ConstValue::Floats(_)))
+            }
+            Role::Operand => operand_unknown && f.value.is_some(),
+            Role::Data | Role::Config => false,
+        })
+        .map(|(pos, f)| {
+            let shown = ValueFacts {
+                value: None,
+                ..f.clone()
+            };
+            (pos, shown)
         })
         .collect()
 }
@@ -1633,7 +1647,7 @@ pub(crate) mod tests {
 
     /// A rule sees its weights' shapes, not their elements, so that nodes
     /// differing only in weights share one remembered result; a constant
-    /// operand of an elementwise op stays in view (it may be folded).
+    /// operand of an elementwise op stays in view where it may be folded.
     #[test]
     fn rules_see_a_weights_shape_not_its_elements() {
         let floats = |dims: Vec<i64>, values: Vec<f64>| {
@@ -1643,8 +1657,8 @@ pub(crate) mod tests {
                 data: TensorData::Floats(values),
             })
         };
-        let mut facts = LiveFacts::new(3).unwrap();
-        (0..3).for_each(|v| facts.keep(v));
+        let mut facts = LiveFacts::new(4).unwrap();
+        (0..4).for_each(|v| facts.keep(v));
         facts.set(
             0,
             ValueFacts::new(Some(DType::F32), Some(shape_of(&[1, 2, 4, 4]))),
@@ -1658,7 +1672,7 @@ pub(crate) mod tests {
             ..Node::default()
         };
         let conv = ops::lookup("", "Conv").unwrap();
-        let shown = weights_without_elements(&node, conv, &facts);
+        let shown = inputs_without_elements(&node, conv, &facts);
         assert_eq!(
             shown.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(),
             [1, 2]
@@ -1667,8 +1681,35 @@ pub(crate) mod tests {
             assert_eq!(f.value, None);
             assert_eq!(f.shape, facts[node.inputs[*pos].unwrap()].shape);
         }
+        // Positions: beside another known operand (the sum may be folded)
+        // or one with a pattern (a mask's offset) a constant operand stays
+        // in view; beside an activation, whose sum it cannot tell, not.
+        facts.set(
+            3,
+            ValueFacts {
+                pattern: Some(Box::new(crate::value::Pattern::Index {
+                    from_end: 0,
+                    start: Poly::ZERO,
+                })),
+                ..ValueFacts::new(Some(DType::I64), Some(shape_of(&[2])))
+            },
+        );
         let add = ops::lookup("", "Add").unwrap();
-        assert!(weights_without_elements(&node, add, &facts).is_empty());
+        let hidden = |a: ValueId, b: ValueId| -> Vec<usize> {
+            let sum = Node {
+                op_type: "Add".into(),
+                inputs: vec![Some(a), Some(b)].into(),
+                ..Node::default()
+            };
+            let shown = inputs_without_elements(&sum, add, &facts);
+            assert!(shown.iter().all(|(_, f)| f.value.is_none()));
+            shown.iter().map(|(pos, _)| *pos).collect()
+        };
+        assert_eq!(hidden(1, 2), [0usize; 0]);
+        assert_eq!(hidden(3, 2), [0usize; 0]);
+        assert_eq!(hidden(0, 2), [1]);
+        assert_eq!(hidden(2, 0), [0]);
+        assert_eq!(hidden(0, 0), [0usize; 0], "nothing known, nothing to hide");
     }
 
     impl G {

@@ -162,7 +162,7 @@ impl ValueFacts {
 
     /// Facts of a constant tensor whose elements no rule is shown (a
     /// weight every reader takes for its shape, see
-    /// `weights_without_elements` in analysis.rs): [`ValueFacts::of_tensor`]
+    /// `inputs_without_elements` in analysis.rs): [`ValueFacts::of_tensor`]
     /// without the elements, which are then not decoded at all.
     pub fn of_weight(t: &Tensor) -> Self {
         let shape = t.dims.iter().map(|&d| Dim::int(d)).collect();

@@ -56,7 +56,7 @@ macro_rules! binary_op {
             op_type: $op,
             domain: "",
             rule: binary::<$flops>,
-            roles: &[],
+            roles: OPERANDS,
             cost_doc: concat!("FLOPs = ", $flops, " per output element (", $why, ")"),
         }
     };
@@ -69,7 +69,7 @@ macro_rules! compare_op {
             op_type: $op,
             domain: "",
             rule: compare::<$flops>,
-            roles: &[],
+            roles: OPERANDS,
             cost_doc: concat!("FLOPs = ", $flops, " per output element (", $why, ")"),
         }
     };
@@ -91,6 +91,11 @@ macro_rules! variadic_op {
 
 /// Clip's bounds are configuration, never parameters.
 const CLIP_ROLES: &[Role] = &[Role::Data, Role::Config, Role::Config];
+/// Both inputs of a binary operator: `binary` and `compare` compute an
+/// output's elements only from both operands' (`compute_value`), and
+/// `mask::derive` reads an operand's elements only beside the other's
+/// pattern.
+const OPERANDS: &[Role] = &[Role::Operand, Role::Operand];
 /// PRelu's slope is learned.
 const PRELU_ROLES: &[Role] = &[Role::Data, Role::Weight];
 
@@ -1485,13 +1490,14 @@ mod tests {
         assert!(incomplete(&numpy, "broadcast"));
     }
 
-    /// Input roles: operands are Data (the engine's >1-element float rule),
-    /// Clip's bounds Config, PRelu's slope Weight. `ai.onnx` is the default
-    /// domain.
+    /// Input roles: a binary operator's are Operands (counted as Data, the
+    /// engine's >1-element float rule), Where's Data, Clip's bounds Config,
+    /// PRelu's slope Weight. `ai.onnx` is the default domain.
     #[test]
     fn roles_and_domain() {
         let role = |op: &str, i: usize| crate::ops::lookup("", op).map(|d| d.role(i));
-        assert_eq!(role("Add", 1), Some(Role::Data));
+        assert_eq!(role("Add", 1), Some(Role::Operand));
+        assert_eq!(role("Less", 0), Some(Role::Operand));
         assert_eq!(role("Where", 2), Some(Role::Data));
         assert_eq!(role("Clip", 1), Some(Role::Config));
         assert_eq!(role("Clip", 2), Some(Role::Config));

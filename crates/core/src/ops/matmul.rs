@@ -47,7 +47,8 @@ pub const OPS: &[OpDef] = &[
         op_type: "MatMul",
         domain: "",
         rule: matmul,
-        roles: &[Role::Data, Role::Data],
+        // The rule reads shapes only.
+        roles: &[Role::Operand, Role::Operand],
         cost_doc: "MACs = ∏batch·M·N·K; FLOPs = ∏batch·M·N·(2K − 1)",
     },
     OpDef {

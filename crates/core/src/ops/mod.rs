@@ -60,6 +60,15 @@ pub enum Role {
     /// single element: a scalar such as the √d of attention scaling is a
     /// constant of the formula, not a parameter.
     Data,
+    /// An operand of arithmetic whose elements the rule reads only when it
+    /// knows every operand's: elementwise arithmetic and comparisons fold
+    /// constants only then, a matrix product never. Its initializers count
+    /// as at a [`Role::Data`] position. When some operand is wholly unknown
+    /// (neither elements nor a pattern, see [`crate::mask`]), the others'
+    /// elements are left out of what the rule sees, so that nodes differing
+    /// only in a small constant operand (a bias of 8 elements) share one
+    /// remembered result.
+    Operand,
     /// Weights or biases: always parameters.
     Weight,
     /// Non-trainable state such as BatchNormalization's running statistics.
