@@ -32,7 +32,11 @@ Inputs:
   BatchNormalization / Relu / Conv1x1 / Add(residual) / MatMul / Add(bias) /
   Transpose / Sigmoid / Mul(SiLU) on an 8x8x8 feature map with small
   initializers of its own (~3 KB per 10 nodes), checked with
-  ``onnx.checker``.
+  ``onnx.checker``;
+* with ``--chain`` sizes, issue 16's own graph: a chain of Relu / Sigmoid /
+  Tanh / Neg nodes on a ``[batch, 64]`` float tensor, shapes declared on the
+  graph input and output only, no initializers (its targets: 10^5 nodes
+  < 100 ms and < 40 MB, 10^6 nodes < 1 s and < 300 MB).
 
 Method, per file:
 
@@ -108,6 +112,8 @@ MB = 1e6
 # Targets: (median wall ms, median peak RSS MB or None).
 TARGET_RESNET50 = (10.0, 20.0)
 TARGET_SYNTHETIC = (1000.0, None)
+# Issue 16's chain, by size.
+TARGET_CHAIN = {100_000: (100.0, 40.0), 1_000_000: (1000.0, 300.0)}
 # Real exports kept in the repository (weights stripped: initializers keep
 # their dims, not their bytes; nncost reads no weight either way, and onnx
 # loads them faster without): a transformer encoder, a 1B decoder, a vision
@@ -205,6 +211,32 @@ def gen_resnet50(out: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+
+
+def gen_chain(out: Path, n_nodes: int) -> None:
+    """Issue 16's graph: unary nodes in a chain, shapes declared on the graph
+    input and output only."""
+    from onnx import TensorProto, helper
+
+    ops = ["Relu", "Sigmoid", "Tanh", "Neg"]
+    nodes = []
+    prev = "x"
+    for i in range(n_nodes):
+        y = f"v{i}" if i < n_nodes - 1 else "y"
+        nodes.append(helper.make_node(ops[i % len(ops)], [prev], [y], name=f"n{i}"))
+        prev = y
+    graph = helper.make_graph(
+        nodes,
+        f"chain_{n_nodes}",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 64])],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="nncost-bench", ir_version=8
+    )
+    import onnx
+
+    onnx.save(model, str(out))
 
 
 def gen_synthetic(out: Path, n_nodes: int, c: int = 8, hw: int = 8, seed: int = 0) -> None:
@@ -484,17 +516,17 @@ def ratios(entry: dict) -> None:
     }
 
 
-def scaling_lines(results: dict) -> list:
-    """Per-node cost of the synthetic graphs and the log-log slope between
-    consecutive sizes (1.0 is linear), for nncost and for onnx."""
+def scaling_lines(results: dict, family: str) -> list:
+    """Per-node cost of one family of generated graphs and the log-log slope
+    between consecutive sizes (1.0 is linear), for nncost and for onnx."""
     rows = [
         e for e in results["files"]
-        if e["name"].startswith("synthetic_") and "error" not in e["nncost"]
+        if e["name"].startswith(family + "_") and "error" not in e["nncost"]
     ]
     if len(rows) < 2:
         return []
     rows.sort(key=lambda e: e["nncost"]["nodes"])
-    out = ["", "scaling (synthetic graphs): nodes, nncost ms, us/node, RSS MB, bytes/node, slope of time and memory"]
+    out = ["", f"scaling ({family} graphs): nodes, nncost ms, us/node, RSS MB, bytes/node, slope of time and memory"]
     prev = None
     for e in rows:
         n = e["nncost"]
@@ -576,7 +608,8 @@ def fmt_table(results: dict) -> str:
                 f"  {e['name']:<22} {t['wall_ms']['median']:>10.1f} ms {t['peak_rss_mb']['median']:>8.1f} MB"
                 f"   time x {r.get('time', float('nan')):.1f}, mem x {r.get('memory', float('nan')):.1f}"
             )
-    lines += scaling_lines(results)
+    lines += scaling_lines(results, "synthetic")
+    lines += scaling_lines(results, "chain")
     for e in results["files"]:
         n = e["nncost"]
         if "error" not in n and (n["unsupported_nodes"] or n["incomplete_nodes"]):
@@ -597,6 +630,11 @@ def main() -> int:
         default="100000",
         help="nodes of the synthetic graph, or several sizes joined by commas for a scaling table "
         "(e.g. 1000,10000,100000,1000000; default 100000; 0 skips it)",
+    )
+    ap.add_argument(
+        "--chain",
+        default="",
+        help="sizes of issue 16's chain graph to measure as well, joined by commas (e.g. 100000,1000000; default none)",
     )
     ap.add_argument("--runs", type=int, default=21, help="measured nncost runs per file (default 21)")
     ap.add_argument("--rss-runs", type=int, default=5, help="extra nncost runs through the RSS probe (default 5)")
@@ -620,7 +658,7 @@ def main() -> int:
     ap.add_argument("--nncost-arg", action="append", default=[], help="an extra nncost argument (repeatable), e.g. --nncost-arg=--memory")
     ap.add_argument("--json", action="store_true", help="print machine-readable results instead of the table")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
-    ap.add_argument("--_gen", choices=["resnet50", "synthetic"], help=argparse.SUPPRESS)
+    ap.add_argument("--_gen", choices=["resnet50", "synthetic", "chain"], help=argparse.SUPPRESS)
     ap.add_argument("--_out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -631,6 +669,10 @@ def main() -> int:
     if args._gen == "synthetic":
         gen_synthetic(args._out, sizes[0])
         return 0
+    if args._gen == "chain":
+        gen_chain(args._out, sizes[0])
+        return 0
+    chain_sizes = [int(n) for n in str(args.chain).split(",") if n.strip()]
     if args.runs < 1 or args.onnx_runs < 1 or args.rss_runs < 1 or args.warmup < 1:
         ap.error("--runs, --rss-runs, --onnx-runs and --warmup must be >= 1")
 
@@ -666,6 +708,16 @@ def main() -> int:
                 check=True,
             )
         synths.append(synth)
+    chains = []
+    for n in (n for n in chain_sizes if n > 0):
+        chain = gen_dir / f"chain_{n}.onnx"
+        if not chain.exists():
+            log(f"generating a {n}-node chain in {chain}")
+            subprocess.run(
+                [sys.executable, __file__, "--_gen", "chain", "--_out", str(chain), "--nodes", str(n)],
+                check=True,
+            )
+        chains.append((n, chain))
 
     probe = Probe(scratch)
     floor = probe.run(["/bin/true"], subprocess.DEVNULL, subprocess.DEVNULL)["rss_kib"] * 1024 / MB
@@ -674,6 +726,7 @@ def main() -> int:
     if not args.skip_real:
         files += [(name, REPO / rel, TARGET_RESNET50) for name, rel in REAL_MODELS]
     files += [(synth.stem, synth, TARGET_SYNTHETIC) for synth in synths]
+    files += [(chain.stem, chain, TARGET_CHAIN.get(n, TARGET_SYNTHETIC)) for n, chain in chains]
     results = {
         "env": {
             "nncost": str(args.nncost),
@@ -704,7 +757,9 @@ def main() -> int:
             entry["onnx"] = bench_onnx(args, probe, path, scratch)
         if args.tract and name in dict(REAL_MODELS):
             entry["tract"] = {"error": "not run: the weights are stripped, and tract reads them"}
-        elif args.tract and (name.startswith("synthetic_") and int(name.split("_")[1]) > args.tract_max_nodes):
+        elif args.tract and (
+            name.startswith(("synthetic_", "chain_")) and int(name.split("_")[1]) > args.tract_max_nodes
+        ):
             entry["tract"] = {"error": f"skipped: more than --tract-max-nodes {args.tract_max_nodes}"}
         elif args.tract:
             log(f"{name}: tract x{args.warmup}+{args.tract_runs}")
