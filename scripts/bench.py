@@ -698,26 +698,22 @@ def main() -> int:
                 subprocess.run([sys.executable, __file__, "--_gen", "resnet50", "--_out", str(resnet)], check=True)
     if not resnet.exists():
         ap.error(f"{resnet} not found")
-    synths = []
-    for n in (n for n in sizes if n > 0):
-        synth = gen_dir / f"synthetic_{n}.onnx"
-        if not synth.exists():
-            log(f"generating a {n}-node synthetic graph in {synth} (with onnx.checker)")
-            subprocess.run(
-                [sys.executable, __file__, "--_gen", "synthetic", "--_out", str(synth), "--nodes", str(n)],
-                check=True,
-            )
-        synths.append(synth)
-    chains = []
-    for n in (n for n in chain_sizes if n > 0):
-        chain = gen_dir / f"chain_{n}.onnx"
-        if not chain.exists():
-            log(f"generating a {n}-node chain in {chain}")
-            subprocess.run(
-                [sys.executable, __file__, "--_gen", "chain", "--_out", str(chain), "--nodes", str(n)],
-                check=True,
-            )
-        chains.append((n, chain))
+    def generated(family: str, what: str, counts: list) -> list:
+        """(nodes, path) of each graph of `family`, made in a child process if absent."""
+        out = []
+        for n in (n for n in counts if n > 0):
+            path = gen_dir / f"{family}_{n}.onnx"
+            if not path.exists():
+                log(f"generating a {n}-node {what} in {path}")
+                subprocess.run(
+                    [sys.executable, __file__, "--_gen", family, "--_out", str(path), "--nodes", str(n)],
+                    check=True,
+                )
+            out.append((n, path))
+        return out
+
+    synths = generated("synthetic", "synthetic graph (with onnx.checker)", sizes)
+    chains = generated("chain", "chain", chain_sizes)
 
     probe = Probe(scratch)
     floor = probe.run(["/bin/true"], subprocess.DEVNULL, subprocess.DEVNULL)["rss_kib"] * 1024 / MB
@@ -725,7 +721,7 @@ def main() -> int:
     files = [(resnet.stem, resnet, TARGET_RESNET50)]
     if not args.skip_real:
         files += [(name, REPO / rel, TARGET_RESNET50) for name, rel in REAL_MODELS]
-    files += [(synth.stem, synth, TARGET_SYNTHETIC) for synth in synths]
+    files += [(synth.stem, synth, TARGET_SYNTHETIC) for _, synth in synths]
     files += [(chain.stem, chain, TARGET_CHAIN.get(n, TARGET_SYNTHETIC)) for n, chain in chains]
     results = {
         "env": {
