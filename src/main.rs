@@ -453,25 +453,30 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         tree: cli.tree,
         width: table_width(cli),
     };
-    // JSON, CSV and the node table (aligned or Markdown) with nothing that adds up every line
-    // (groups, memory, time) are made as the analysis makes its lines: a
-    // graph of a million nodes then holds no line per node (the table holds
-    // its rows' text, for the columns' widths).
+    // JSON, CSV and the table (aligned or Markdown) with nothing that adds up every line in
+    // its own way (the module tree, memory, time) are made as the analysis makes its lines: a
+    // graph of a million nodes then holds no line per node (the node table holds its rows'
+    // text, for the columns' widths; a table of operators or modules their subtotals).
     let streams = cli.bound.is_none() && !request.reads_node_lines();
+    let table_streams =
+        table.lists_every_node() || table.keeps_top_nodes() || table.streams_groups();
     let writer = match cli.format {
         Format::Json if streams && !json_options.reads_node_lines() => Some(LineWriter::Json(
-            nncost_render::JsonWriter::new(&graph.name, &info),
+            nncost_render::JsonWriter::new(&graph.name, &info).adding_up(json_options),
             json_options,
         )),
-        Format::Csv if streams && !table.groups_nodes() => {
-            Some(LineWriter::Csv(nncost_render::CsvWriter::new()))
+        Format::Csv if streams && table.groups_nodes() => {
+            Some(LineWriter::Csv(nncost_render::CsvWriter::grouped(table)))
         }
-        Format::Table if streams && (table.lists_every_node() || table.keeps_top_nodes()) => {
+        Format::Csv if streams => Some(LineWriter::Csv(nncost_render::CsvWriter::new())),
+        Format::Table if streams && table_streams => {
             Some(LineWriter::Table(nncost_render::TableWriter::new(table)))
         }
-        Format::Markdown if streams && table.lists_every_node() => Some(LineWriter::Table(
-            nncost_render::TableWriter::markdown(table),
-        )),
+        Format::Markdown if streams && (table.lists_every_node() || table.streams_groups()) => {
+            Some(LineWriter::Table(nncost_render::TableWriter::markdown(
+                table,
+            )))
+        }
         _ => None,
     };
     if let Some(writer) = writer {

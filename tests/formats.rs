@@ -224,9 +224,10 @@ fn every_format_on_three_models() {
     );
 }
 
-/// JSON and CSV written as the analysis makes its lines
-/// (`analyze_streaming`, the CLI's way when no group, memory or time is
-/// asked for) are the text the whole report gives, byte for byte: a CNN, a transformer, a detector
+/// JSON, CSV and tables written as the analysis makes its lines
+/// (`analyze_streaming`, the CLI's way when no module tree, memory or time
+/// is asked for), node by node or grouped by operator or module, are the
+/// text the whole report gives, byte for byte: a CNN, a transformer, a detector
 /// with data-dependent sizes and `If` bodies (a data symbol bound, which
 /// is checked only once every node is seen), and silero-vad, whose nodes
 /// inside an `If` are left incomplete at one of its sample rates.
@@ -291,6 +292,58 @@ fn streamed_formats_are_the_whole_reports() {
             .iter()
             .map(|o| nncost_render::TableWriter::new(*o))
             .collect();
+        // Operators and modules, their subtotals added up as the lines
+        // come: as tables (one at 80 columns, one of the top 3 by params,
+        // one summary), Markdown, CSV and JSON.
+        let group = |by_op: bool, depth: Option<usize>| nncost_render::TableOptions {
+            by_op,
+            depth,
+            ..Default::default()
+        };
+        let grouped: Vec<nncost_render::TableOptions> = vec![
+            group(true, None),
+            nncost_render::TableOptions {
+                width: Some(80),
+                ..group(false, Some(1))
+            },
+            nncost_render::TableOptions {
+                sort: Some(nncost_render::SortKey::Params),
+                top: Some(3),
+                ..group(true, None)
+            },
+            nncost_render::TableOptions {
+                summary: true,
+                ..group(false, Some(2))
+            },
+            group(true, Some(2)),
+        ];
+        let mut group_writers: Vec<_> = grouped
+            .iter()
+            .map(|o| nncost_render::TableWriter::new(*o))
+            .collect();
+        let mut group_markdown: Vec<_> = grouped
+            .iter()
+            .map(|o| nncost_render::TableWriter::markdown(*o))
+            .collect();
+        let mut group_csv: Vec<_> = grouped
+            .iter()
+            .map(|o| (nncost_render::CsvWriter::grouped(*o), Vec::new()))
+            .collect();
+        let json_groups =
+            [(true, None), (false, Some(2)), (true, Some(1))].map(|(by_op, depth)| {
+                nncost_render::JsonOptions {
+                    by_op,
+                    depth,
+                    tree: false,
+                }
+            });
+        let mut group_json: Vec<_> = json_groups
+            .iter()
+            .map(|o| {
+                let writer = nncost_render::JsonWriter::new(&model.name, &info).adding_up(*o);
+                (writer, Vec::new())
+            })
+            .collect();
         let (mut streamed, mut streamed_csv) = (Vec::new(), Vec::new());
         let mut lines = 0;
         let report = analyze_streaming(&model, &options, &mut |line| {
@@ -298,12 +351,54 @@ fn streamed_formats_are_the_whole_reports() {
             writer.line(line, &mut streamed).unwrap();
             csv_writer.line(line, &mut streamed_csv).unwrap();
             let all = table_writers.iter_mut().chain([&mut markdown_writer]);
+            let all = all.chain(group_writers.iter_mut().chain(group_markdown.iter_mut()));
             for table in all.chain(top_writers.iter_mut()) {
                 table.line(line);
+            }
+            for (csv, sink) in &mut group_csv {
+                csv.line(line, sink).unwrap();
+            }
+            for (json, sink) in &mut group_json {
+                json.line(line, sink).unwrap();
             }
             std::ops::ControlFlow::Continue(())
         })
         .expect("analyses");
+        for (k, options) in grouped.iter().enumerate() {
+            let mut table = Vec::new();
+            group_writers[k].finish(&report, &info, &mut table).unwrap();
+            assert!(
+                String::from_utf8(table).unwrap()
+                    == nncost_render::render_table(&whole, &info, *options),
+                "{path} {dims:?} {options:?}: the streamed grouped table differs"
+            );
+            let mut markdown = Vec::new();
+            group_markdown[k]
+                .finish(&report, &info, &mut markdown)
+                .unwrap();
+            assert!(
+                String::from_utf8(markdown).unwrap()
+                    == nncost_render::render_markdown(&whole, &info, *options),
+                "{path} {dims:?} {options:?}: the streamed grouped Markdown differs"
+            );
+            let (csv, sink) = &mut group_csv[k];
+            csv.finish(sink).unwrap();
+            assert!(
+                String::from_utf8(std::mem::take(sink)).unwrap()
+                    == nncost_render::render_csv(&whole, *options),
+                "{path} {dims:?} {options:?}: the streamed grouped CSV differs"
+            );
+        }
+        for ((json, mut sink), options) in group_json.into_iter().zip(json_groups) {
+            let mut json = json;
+            json.finish(&report, options, &mut sink).unwrap();
+            let mut whole_json = Vec::new();
+            nncost_render::render_json_to(&whole, &info, options, &mut whole_json).unwrap();
+            assert!(
+                sink == whole_json,
+                "{path} {dims:?} {options:?}: the streamed grouped JSON differs"
+            );
+        }
         writer
             .finish(&report, Default::default(), &mut streamed)
             .unwrap();
@@ -355,19 +450,30 @@ fn streamed_formats_are_the_whole_reports() {
                 == nncost_render::render_markdown(&whole, &info, Default::default()),
             "{path} {dims:?}: the streamed Markdown differs"
         );
-        // A group adds up every line: a report without them refuses it.
+        // A group adds up every line: a report without them refuses one
+        // the writer did not add up (by operator, without `adding_up`),
+        // and the module tree, which it never does.
         let by_op = nncost_render::JsonOptions {
             by_op: true,
             ..Default::default()
         };
-        let refused = nncost_render::JsonWriter::new(&model.name, &info).finish(
-            &report,
-            by_op,
-            &mut Vec::new(),
-        );
-        assert_eq!(
-            refused.unwrap_err().kind(),
-            std::io::ErrorKind::InvalidInput
-        );
+        let tree = nncost_render::JsonOptions {
+            tree: true,
+            ..Default::default()
+        };
+        for (options, writer) in [
+            (by_op, nncost_render::JsonWriter::new(&model.name, &info)),
+            (
+                tree,
+                nncost_render::JsonWriter::new(&model.name, &info).adding_up(tree),
+            ),
+        ] {
+            let mut writer = writer;
+            let refused = writer.finish(&report, options, &mut Vec::new());
+            assert_eq!(
+                refused.unwrap_err().kind(),
+                std::io::ErrorKind::InvalidInput
+            );
+        }
     }
 }

@@ -398,22 +398,108 @@ impl Subtotal {
     }
 }
 
-/// Groups the top-level nodes by `key`, in order of first appearance.
-fn group_nodes<K: std::hash::Hash + Eq + Clone>(
-    nodes: &[NodeReport],
-    key: impl Fn(&NodeReport) -> K,
-) -> Vec<(K, Subtotal)> {
-    let mut groups: Vec<(K, Subtotal)> = Vec::new();
-    let mut index: crate::fxhash::FxHashMap<K, usize> = Default::default();
-    for n in nodes {
-        let k = key(n);
-        let i = *index.entry(k.clone()).or_insert_with(|| {
-            groups.push((k, Subtotal::default()));
+/// Subtotals of top-level nodes by a key, in the order the keys first
+/// appear, a line at a time.
+#[derive(Debug)]
+struct Grouping<K> {
+    groups: Vec<(K, Subtotal)>,
+    index: crate::fxhash::FxHashMap<K, usize>,
+}
+
+impl<K> Default for Grouping<K> {
+    fn default() -> Self {
+        Grouping {
+            groups: Vec::new(),
+            index: Default::default(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Grouping<K> {
+    fn add(&mut self, key: K, n: &NodeReport) {
+        let groups = &mut self.groups;
+        let i = *self.index.entry(key).or_insert_with_key(|key| {
+            groups.push((key.clone(), Subtotal::default()));
             groups.len() - 1
         });
         groups[i].1.add(n);
     }
-    groups
+}
+
+/// The top-level nodes' subtotals by operator, added a line at a time:
+/// what [`Report::by_op`] adds up from a report's lines, for a renderer
+/// handed them one by one instead ([`crate::analyze_streaming`]).
+#[derive(Debug, Default)]
+pub struct OpSums(Grouping<(Name, Name)>);
+
+impl OpSums {
+    pub fn add(&mut self, n: &NodeReport) {
+        self.0.add((n.domain.clone(), n.op_type.clone()), n);
+    }
+
+    /// The groups, in order of first appearance.
+    pub fn finish(self) -> Vec<OpGroup> {
+        self.0
+            .groups
+            .into_iter()
+            .map(|((domain, op_type), sum)| OpGroup {
+                op_type: op_type.into(),
+                domain: domain.into(),
+                sum,
+            })
+            .collect()
+    }
+}
+
+/// The top-level nodes' subtotals by module at one depth, added a line at
+/// a time: what [`Report::by_module`] adds up from a report's lines (see
+/// [`OpSums`]).
+#[derive(Debug)]
+pub struct ModuleSums {
+    depth: usize,
+    groups: Grouping<String>,
+    /// The class of every module path a node's origin records, the first
+    /// recorded (of any depth: a group is named by its path's).
+    classes: crate::fxhash::FxHashMap<std::sync::Arc<str>, std::sync::Arc<str>>,
+}
+
+impl ModuleSums {
+    pub fn new(depth: usize) -> ModuleSums {
+        ModuleSums {
+            depth,
+            groups: Grouping::default(),
+            classes: Default::default(),
+        }
+    }
+
+    /// The depth whose modules these are.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    pub fn add(&mut self, n: &NodeReport) {
+        let origin = n.origin();
+        for (path, class) in origin.scopes.iter().zip(&origin.module_classes) {
+            if !self.classes.contains_key(&**path) {
+                self.classes.insert(path.clone(), class.clone());
+            }
+        }
+        self.groups.add(n.module_at(self.depth), n);
+    }
+
+    /// The groups, in order of first appearance.
+    pub fn finish(self) -> Vec<ModuleGroup> {
+        let classes = self.classes;
+        self.groups
+            .groups
+            .into_iter()
+            .map(|(path, sum)| ModuleGroup {
+                class: classes.get(path.as_str()).map(|c| c.to_string()),
+                path,
+                sum,
+            })
+            .collect()
+    }
 }
 
 /// The nodes of one operator type (see [`Report::by_op`]).
@@ -505,15 +591,9 @@ impl Report {
     /// module, one in no module in the group `""`. In order of first
     /// appearance; the groups add up to the totals.
     pub fn by_module(&self, depth: usize) -> Vec<ModuleGroup> {
-        let classes = self.module_classes();
-        group_nodes(&self.nodes, |n| n.module_at(depth))
-            .into_iter()
-            .map(|(path, sum)| ModuleGroup {
-                class: classes.get(path.as_str()).map(|c| c.to_string()),
-                path,
-                sum,
-            })
-            .collect()
+        let mut sums = ModuleSums::new(depth);
+        self.nodes.iter().for_each(|n| sums.add(n));
+        sums.finish()
     }
 
     /// The class of every module path the file records one for.
@@ -584,14 +664,9 @@ impl Report {
     /// The top-level nodes grouped by operator (domain and type), in order
     /// of first appearance; the groups' costs add up to the totals.
     pub fn by_op(&self) -> Vec<OpGroup> {
-        group_nodes(&self.nodes, |n| (n.domain.clone(), n.op_type.clone()))
-            .into_iter()
-            .map(|((domain, op_type), sum)| OpGroup {
-                op_type: op_type.into(),
-                domain: domain.into(),
-                sum,
-            })
-            .collect()
+        let mut sums = OpSums::default();
+        self.nodes.iter().for_each(|n| sums.add(n));
+        sums.finish()
     }
 
     /// Nodes whose outputs or cost could not be fully determined.

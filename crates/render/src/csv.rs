@@ -8,61 +8,14 @@ use nncost_core::report::{NodeReport, NodeStatus, Subtotal};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
+use crate::groups::{GroupSums, Groups};
 use crate::TableOptions;
 
 pub fn render(report: &Report, options: TableOptions) -> String {
-    let mut out = String::new();
-    let groups: Option<(&str, Vec<(String, Subtotal)>)> = match (options.depth, options.by_op) {
-        (Some(d), _) => Some((
-            "module",
-            report
-                .by_module(d)
-                .into_iter()
-                .map(|g| (g.path, g.sum))
-                .collect(),
-        )),
-        (None, true) => Some((
-            "op_type",
-            report
-                .by_op()
-                .into_iter()
-                .map(|g| (g.op_type, g.sum))
-                .collect(),
-        )),
-        (None, false) => None,
-    };
-    if let Some((label, groups)) = groups {
-        line(
-            &mut out,
-            &[
-                label,
-                "nodes",
-                "uncounted",
-                "params",
-                "buffers",
-                "macs",
-                "flops",
-                "int_ops",
-            ]
-            .map(String::from),
-        );
-        for (name, g) in groups {
-            line(
-                &mut out,
-                &[
-                    name,
-                    g.nodes.to_string(),
-                    g.uncounted.to_string(),
-                    g.params.to_string(),
-                    g.buffers.to_string(),
-                    g.cost.macs.to_string(),
-                    g.cost.flops.to_string(),
-                    g.cost.int_ops.to_string(),
-                ],
-            );
-        }
-        return out;
+    if options.groups_nodes() {
+        return group_csv(GroupSums::for_rows(options.by_op, options.depth).over(&report.nodes));
     }
+    let mut out = String::new();
     let mut header: Vec<String> = NODE_COLUMNS.map(String::from).to_vec();
     if report.memory.is_some() {
         header.extend(
@@ -98,6 +51,55 @@ pub fn render(report: &Report, options: TableOptions) -> String {
             ]);
         }
         line(&mut out, &fields);
+    }
+    out
+}
+
+/// The CSV of operator or module subtotals: by module when a depth is
+/// given, else by operator (see [`GroupSums::for_rows`]).
+fn group_csv(groups: Groups) -> String {
+    let (label, groups): (&str, Vec<(String, Subtotal)>) = match (groups.modules, groups.ops) {
+        (Some((_, modules)), _) => (
+            "module",
+            modules.into_iter().map(|g| (g.path, g.sum)).collect(),
+        ),
+        (None, ops) => (
+            "op_type",
+            ops.unwrap_or_default()
+                .into_iter()
+                .map(|g| (g.op_type, g.sum))
+                .collect(),
+        ),
+    };
+    let mut out = String::new();
+    line(
+        &mut out,
+        &[
+            label,
+            "nodes",
+            "uncounted",
+            "params",
+            "buffers",
+            "macs",
+            "flops",
+            "int_ops",
+        ]
+        .map(String::from),
+    );
+    for (name, g) in groups {
+        line(
+            &mut out,
+            &[
+                name,
+                g.nodes.to_string(),
+                g.uncounted.to_string(),
+                g.params.to_string(),
+                g.buffers.to_string(),
+                g.cost.macs.to_string(),
+                g.cost.flops.to_string(),
+                g.cost.int_ops.to_string(),
+            ],
+        );
     }
     out
 }
@@ -153,18 +155,30 @@ fn node_fields(i: usize, n: &NodeReport) -> Vec<String> {
 
 /// The per-node CSV written a row at a time, as an analysis makes each
 /// line ([`nncost_core::analyze_streaming`]): the same text as [`render`]'s
-/// for a report with no groups, memory or time, without holding it.
+/// for a report with no groups, memory or time, without holding it. Or
+/// the CSV of operator or module subtotals, added up as the lines come.
 #[derive(Default)]
 pub struct CsvWriter {
     header_written: bool,
     rows: usize,
     /// One row's text, reused.
     out: String,
+    /// Grouped: the subtotals so far, written at the end.
+    groups: Option<GroupSums>,
 }
 
 impl CsvWriter {
     pub fn new() -> CsvWriter {
         CsvWriter::default()
+    }
+
+    /// The CSV [`render`] makes with `options`' groups (`by_op`, `depth`:
+    /// [`TableOptions::groups_nodes`]), written by [`CsvWriter::finish`].
+    pub fn grouped(options: TableOptions) -> CsvWriter {
+        CsvWriter {
+            groups: Some(GroupSums::for_rows(options.by_op, options.depth)),
+            ..CsvWriter::default()
+        }
     }
 
     /// Writes the header, once.
@@ -179,6 +193,10 @@ impl CsvWriter {
 
     /// Writes the next top-level node's row (the header first).
     pub fn line(&mut self, n: &NodeReport, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if let Some(groups) = &mut self.groups {
+            groups.add(n);
+            return Ok(());
+        }
         self.begin(sink)?;
         self.out.clear();
         line(&mut self.out, &node_fields(self.rows, n));
@@ -186,9 +204,13 @@ impl CsvWriter {
         sink.write_all(self.out.as_bytes())
     }
 
-    /// Ends the text: the header alone when no row was written.
+    /// Ends the text: the header alone when no row was written; grouped,
+    /// the whole text.
     pub fn finish(&mut self, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
-        self.begin(sink)
+        match self.groups.take() {
+            Some(groups) => sink.write_all(group_csv(groups.finish()).as_bytes()),
+            None => self.begin(sink),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
+use crate::groups::{GroupSums, Groups};
 use crate::{JsonOptions, ModelInfo};
 
 pub const SCHEMA: &str = "nncost.report";
@@ -31,7 +32,7 @@ pub fn render_to(
     options: JsonOptions,
     sink: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let mut writer = JsonWriter::new(&report.graph_name, info);
+    let mut writer = JsonWriter::new(&report.graph_name, info).adding_up(options);
     for (i, n) in report.nodes.iter().enumerate() {
         // Memory, time and the backward pass of a top-level node, when
         // asked for: one more field each before the node's closing brace.
@@ -59,6 +60,8 @@ pub struct JsonWriter {
     lines: usize,
     /// One node's text, reused from line to line.
     out: String,
+    /// The `by_op` and `by_module` groups, added up line by line.
+    groups: Option<GroupSums>,
 }
 
 /// The fields a top-level node's line carries when memory, time or the
@@ -108,7 +111,20 @@ impl JsonWriter {
             head: Some(out),
             lines: 0,
             out: String::new(),
+            groups: None,
         }
+    }
+
+    /// The writer, adding up the groups `options` asks for (`by_op`, and
+    /// `by_module` at `depth` without the module tree) from the lines it
+    /// is given, so that [`JsonWriter::finish`] needs no report that keeps
+    /// them.
+    pub fn adding_up(mut self, options: JsonOptions) -> JsonWriter {
+        let depth = options.depth.filter(|_| !options.tree);
+        if options.by_op || depth.is_some() {
+            self.groups = Some(GroupSums::new(options.by_op, depth));
+        }
+        self
     }
 
     /// Writes the fields before the nodes, the first time only.
@@ -131,6 +147,9 @@ impl JsonWriter {
         extras: NodeExtras,
         sink: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
+        if let Some(groups) = &mut self.groups {
+            groups.add(n);
+        }
         self.begin(sink)?;
         let out = &mut self.out;
         out.clear();
@@ -165,25 +184,32 @@ impl JsonWriter {
     /// decides, from `report`. Its own lines are not written again: a
     /// streamed report keeps only those of the nodes not counted, which
     /// `incomplete` lists. The groups `options` asks for add up every
-    /// line, and are refused for such a report.
+    /// line: those the writer did not add up itself (see
+    /// [`JsonWriter::adding_up`]) are refused for such a report.
     pub fn finish(
         &mut self,
         report: &Report,
         options: JsonOptions,
         sink: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        if report.lines != Lines::All && options.reads_node_lines() {
+        let depth = options.depth.filter(|_| !options.tree);
+        let added_up = self.groups.is_some() || !(options.by_op || depth.is_some());
+        if report.lines != Lines::All && (options.reads_node_lines() || !added_up) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 "by_op, by_module and module_tree add up every node's line; \
                  this report keeps only those of the nodes not counted",
             ));
         }
+        let groups = match self.groups.take() {
+            Some(groups) => groups.finish(),
+            None => GroupSums::new(options.by_op, depth).over(&report.nodes),
+        };
         self.begin(sink)?;
         let out = &mut self.out;
         out.clear();
         out.push_str(if self.lines == 0 { "]" } else { "\n  ]" });
-        for (key, v) in &tail_fields(report, options) {
+        for (key, v) in &tail_fields(report, options, groups) {
             out.push_str(",\n");
             field(out, key, v);
         }
@@ -193,7 +219,11 @@ impl JsonWriter {
 }
 
 /// The fields after the list of nodes, in order.
-fn tail_fields(report: &Report, options: JsonOptions) -> Vec<(&'static str, Value)> {
+fn tail_fields(
+    report: &Report,
+    options: JsonOptions,
+    groups: Groups,
+) -> Vec<(&'static str, Value)> {
     let t = &report.totals;
     let mut tail: Vec<(&str, Value)> = vec![
         (
@@ -293,9 +323,8 @@ fn tail_fields(report: &Report, options: JsonOptions) -> Vec<(&'static str, Valu
             ),
         ),
     ]);
-    if options.by_op {
-        let groups = report
-            .by_op()
+    if let Some(ops) = groups.ops {
+        let groups = ops
             .iter()
             .map(|g| {
                 subtotal(
@@ -323,9 +352,8 @@ fn tail_fields(report: &Report, options: JsonOptions) -> Vec<(&'static str, Valu
             .collect();
         tail.push(("module_tree", Value::Array(modules)));
     }
-    if let Some(depth) = options.depth.filter(|_| !options.tree) {
-        let groups = report
-            .by_module(depth)
+    if let Some((depth, modules)) = groups.modules {
+        let groups = modules
             .iter()
             .map(|g| {
                 subtotal(

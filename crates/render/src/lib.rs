@@ -6,6 +6,7 @@ use nncost_core::Report;
 
 pub mod csv;
 pub mod diff;
+mod groups;
 pub mod html;
 pub mod json;
 pub mod layer;
@@ -121,6 +122,13 @@ impl TableOptions {
     pub fn keeps_top_nodes(&self) -> bool {
         !self.summary && !self.groups_nodes() && !self.tree && self.top.is_some()
     }
+
+    /// Whether the table shows operators or modules at one depth (not the
+    /// module tree): such a table keeps only their subtotals as the
+    /// analysis goes ([`TableWriter`]).
+    pub fn streams_groups(&self) -> bool {
+        self.groups_nodes() && !self.tree
+    }
 }
 
 /// What `--sort` orders rows by, largest first. A symbolic count is
@@ -145,10 +153,12 @@ pub struct JsonOptions {
 }
 
 impl JsonOptions {
-    /// Whether a group is asked for: each adds up every node's line, so the
-    /// report must keep them all ([`nncost_core::Lines::All`]).
+    /// Whether the module tree is asked for: it adds up every node's line
+    /// by module at every depth, so the report must keep them all
+    /// ([`nncost_core::Lines::All`]). `by_op` and `by_module` are added up
+    /// as the lines are written ([`JsonWriter::adding_up`]).
     pub fn reads_node_lines(&self) -> bool {
-        self.by_op || self.tree || self.depth.is_some()
+        self.tree
     }
 }
 

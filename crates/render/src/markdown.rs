@@ -7,7 +7,7 @@ use std::fmt::Write;
 use nncost_core::report::LEGEND;
 use nncost_core::Report;
 
-use crate::table::{extra_lines, is_numeric_column, rows, share_note, TableWriter};
+use crate::table::{extra_lines, is_numeric_column, rows, share_note, Row, TableWriter};
 use crate::units::{grouped, human, poly};
 use crate::{ModelInfo, TableOptions};
 
@@ -27,17 +27,22 @@ pub fn render_to(
         return written;
     }
     write_markdown(report, info, options, sink, |sink| {
-        let mut line = String::new();
-        for (k, row) in rows(report, options).iter().enumerate() {
-            line.clear();
-            push_row(&mut line, row.iter().map(|c| c.as_str()));
-            if k == 0 {
-                push_rule(&mut line, row.iter().map(|c| c.as_str()));
-            }
-            sink.write_all(line.as_bytes())?;
-        }
-        Ok(())
+        write_rows(&rows(report, options), sink)
     })
+}
+
+/// `rows` (the header first) as a Markdown table.
+pub(crate) fn write_rows(rows: &[Row], sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut line = String::new();
+    for (k, row) in rows.iter().enumerate() {
+        line.clear();
+        push_row(&mut line, row.iter().map(|c| c.as_str()));
+        if k == 0 {
+            push_rule(&mut line, row.iter().map(|c| c.as_str()));
+        }
+        sink.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// A row's line: `| a | b |`, each cell's Markdown syntax escaped.

@@ -3,10 +3,13 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, LEGEND};
+use nncost_core::report::{
+    ModuleGroup, NodeReport, NodeStatus, OpGroup, Subtotal, ValueReport, LEGEND,
+};
 use nncost_core::shape::format_shape;
 use nncost_core::{Poly, Report};
 
+use crate::groups::{GroupSums, Groups};
 use crate::text::printable;
 use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::{ModelInfo, SortKey, TableOptions};
@@ -127,13 +130,27 @@ pub(crate) fn bindings_text(report: &Report) -> Option<String> {
 /// (`depth`), without the `int ops` column for a float model. Shared with
 /// the Markdown renderer.
 pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    let mut rows = match (options.depth, options.by_op) {
-        _ if options.tree => tree_rows(report, options.depth.unwrap_or(usize::MAX), options),
-        (Some(depth), _) => by_module_rows(report, depth, options),
-        (None, true) => by_op_rows(report, options),
-        (None, false) => node_rows(report, options),
+    if options.streams_groups() {
+        let groups = GroupSums::for_rows(options.by_op, options.depth).over(&report.nodes);
+        return group_table_rows(report, groups, options);
+    }
+    let mut rows = match options.tree {
+        true => tree_rows(report, options.depth.unwrap_or(usize::MAX), options),
+        false => node_rows(report, options),
     };
     tidy(&mut rows, report, has_int_ops(&report.nodes));
+    rows
+}
+
+/// The rows of a table of operators or modules (header first), from their
+/// subtotals (see [`GroupSums::for_rows`]), tidied as [`rows`] tidies the
+/// others.
+pub(crate) fn group_table_rows(report: &Report, groups: Groups, options: TableOptions) -> Vec<Row> {
+    let mut rows = match (groups.modules, groups.ops) {
+        (Some((_, modules)), _) => module_rows(report, modules, options),
+        (None, ops) => op_rows(report, ops.unwrap_or_default(), options),
+    };
+    tidy(&mut rows, report, groups.int_ops);
     rows
 }
 
@@ -337,7 +354,7 @@ const TIME: &str = "time ≥";
 const BOUND: &str = "bound";
 
 /// Whether any node, at any depth, counts integer operations.
-fn has_int_ops(nodes: &[NodeReport]) -> bool {
+pub(crate) fn has_int_ops(nodes: &[NodeReport]) -> bool {
     nodes.iter().any(|n| {
         n.int_ops().is_some_and(|p| !p.is_zero())
             || n.subgraphs.iter().any(|s| has_int_ops(&s.nodes))
@@ -556,20 +573,16 @@ fn output_text(n: &NodeReport) -> String {
 }
 
 /// One row per operator type, heaviest first.
-fn by_op_rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    let groups = report
-        .by_op()
-        .into_iter()
-        .map(|g| (g.op_type, g.sum))
-        .collect();
+fn op_rows(report: &Report, groups: Vec<OpGroup>, options: TableOptions) -> Vec<Row> {
+    let groups = groups.into_iter().map(|g| (g.op_type, g.sum)).collect();
     group_rows(report, "op", groups, true, options)
 }
 
-/// One row per module at `depth`, in the model's order (a module tree
-/// reads top to bottom); nodes outside any module are `(top level)`.
-fn by_module_rows(report: &Report, depth: usize, options: TableOptions) -> Vec<Row> {
-    let groups = report
-        .by_module(depth)
+/// One row per module (at the depth asked for), in the model's order (a
+/// module tree reads top to bottom); nodes outside any module are
+/// `(top level)`.
+fn module_rows(report: &Report, groups: Vec<ModuleGroup>, options: TableOptions) -> Vec<Row> {
+    let groups = groups
         .into_iter()
         .map(|g| (module_title(&g.path, g.class.as_deref()), g.sum))
         .collect();

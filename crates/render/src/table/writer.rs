@@ -12,9 +12,10 @@ use nncost_core::report::NodeReport;
 use nncost_core::Report;
 
 use super::{
-    body_rows, has_int_ops, left_out, node_cells, rank_value, share, tidy, width, work,
-    write_laid_out, write_table, Cell, Layout, Row, INT_OPS, SHARE,
+    body_rows, group_table_rows, has_int_ops, left_out, node_cells, rank_value, share, tidy, width,
+    work, write_laid_out, write_table, Cell, Layout, Row, INT_OPS, SHARE,
 };
+use crate::groups::GroupSums;
 use crate::text::printable;
 use crate::{ModelInfo, SortKey, TableOptions};
 
@@ -54,6 +55,8 @@ pub struct TableWriter {
     markdown: bool,
     /// With `top`: only the heaviest rows are kept.
     top: Option<TopRows>,
+    /// Grouped by operator or module: only their subtotals are kept.
+    groups: Option<GroupSums>,
 }
 
 impl TableWriter {
@@ -62,9 +65,13 @@ impl TableWriter {
     /// [`TableOptions::lists_every_node`]).
     /// With `top` (and no group or `summary`,
     /// [`TableOptions::keeps_top_nodes`]), only the `top` heaviest nodes by
-    /// `sort`'s measure: as many rows are held.
+    /// `sort`'s measure: as many rows are held. Grouped by operator or by
+    /// module at one depth ([`TableOptions::streams_groups`]), a subtotal
+    /// per group.
     pub fn new(options: TableOptions) -> TableWriter {
-        debug_assert!(options.lists_every_node() || options.keeps_top_nodes());
+        debug_assert!(
+            options.lists_every_node() || options.keeps_top_nodes() || options.streams_groups()
+        );
         let mut rows = CompactRows::new(COLUMNS.len());
         rows.push(&COLUMNS);
         TableWriter {
@@ -83,6 +90,9 @@ impl TableWriter {
                     rows: Vec::new(),
                     least: None,
                 }),
+            groups: options
+                .streams_groups()
+                .then(|| GroupSums::for_rows(options.by_op, options.depth)),
         }
     }
 
@@ -122,6 +132,10 @@ impl TableWriter {
 
     /// Adds a top-level node's row, and its bodies' rows.
     pub fn line(&mut self, n: &NodeReport) {
+        if let Some(groups) = &mut self.groups {
+            groups.add(n);
+            return;
+        }
         self.nodes += 1;
         self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if let Some(top) = &mut self.top {
@@ -152,6 +166,17 @@ impl TableWriter {
         sink: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         let (options, int_ops) = (self.options, self.int_ops);
+        if let Some(groups) = self.groups.take() {
+            let rows = group_table_rows(report, groups.finish(), options);
+            if self.markdown {
+                return crate::markdown::write_markdown(report, info, options, sink, |sink| {
+                    crate::markdown::write_rows(&rows, sink)
+                });
+            }
+            return write_table(report, info, options, sink, |sink| {
+                write_laid_out(&rows, options.width, sink)
+            });
+        }
         let total = work(
             Some(&report.totals.cost.flops),
             Some(&report.totals.cost.int_ops),
