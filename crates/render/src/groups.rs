@@ -10,7 +10,6 @@ use nncost_core::report::{ModuleGroup, ModuleSums, NodeReport, OpGroup, OpSums};
 pub(crate) struct GroupSums {
     ops: Option<OpSums>,
     modules: Option<ModuleSums>,
-    int_ops: bool,
 }
 
 /// The subtotals of every top-level node.
@@ -18,9 +17,6 @@ pub(crate) struct Groups {
     pub ops: Option<Vec<OpGroup>>,
     /// The depth and its modules.
     pub modules: Option<(usize, Vec<ModuleGroup>)>,
-    /// Whether a node counted integer operations (a table leaves the
-    /// column out otherwise).
-    pub int_ops: bool,
 }
 
 impl GroupSums {
@@ -29,7 +25,6 @@ impl GroupSums {
         GroupSums {
             ops: by_op.then(OpSums::default),
             modules: depth.map(ModuleSums::new),
-            int_ops: false,
         }
     }
 
@@ -46,7 +41,6 @@ impl GroupSums {
         if let Some(modules) = &mut self.modules {
             modules.add(n);
         }
-        self.int_ops = self.int_ops || crate::table::has_int_ops(std::slice::from_ref(n));
     }
 
     /// The same sums over `nodes`, all at once.
@@ -59,7 +53,6 @@ impl GroupSums {
         Groups {
             ops: self.ops.map(OpSums::finish),
             modules: self.modules.map(|m| (m.depth(), m.finish())),
-            int_ops: self.int_ops,
         }
     }
 }

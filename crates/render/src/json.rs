@@ -120,7 +120,7 @@ impl JsonWriter {
     /// is given, so that [`JsonWriter::finish`] needs no report that keeps
     /// them.
     pub fn adding_up(mut self, options: JsonOptions) -> JsonWriter {
-        let depth = options.depth.filter(|_| !options.tree);
+        let depth = module_depth(options);
         if options.by_op || depth.is_some() {
             self.groups = Some(GroupSums::new(options.by_op, depth));
         }
@@ -192,7 +192,7 @@ impl JsonWriter {
         options: JsonOptions,
         sink: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        let depth = options.depth.filter(|_| !options.tree);
+        let depth = module_depth(options);
         let added_up = self.groups.is_some() || !(options.by_op || depth.is_some());
         if report.lines != Lines::All && (options.reads_node_lines() || !added_up) {
             return Err(std::io::Error::new(
@@ -216,6 +216,12 @@ impl JsonWriter {
         out.push_str("\n}\n");
         sink.write_all(out.as_bytes())
     }
+}
+
+/// The depth of the `by_module` groups `options` asks for: `depth`, unless
+/// the module tree takes it for its own.
+fn module_depth(options: JsonOptions) -> Option<usize> {
+    options.depth.filter(|_| !options.tree)
 }
 
 /// The fields after the list of nodes, in order.

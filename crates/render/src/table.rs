@@ -130,28 +130,25 @@ pub(crate) fn bindings_text(report: &Report) -> Option<String> {
 /// (`depth`), without the `int ops` column for a float model. Shared with
 /// the Markdown renderer.
 pub(crate) fn rows(report: &Report, options: TableOptions) -> Vec<Row> {
-    if options.streams_groups() {
+    let mut rows = if options.streams_groups() {
         let groups = GroupSums::for_rows(options.by_op, options.depth).over(&report.nodes);
-        return group_table_rows(report, groups, options);
-    }
-    let mut rows = match options.tree {
-        true => tree_rows(report, options.depth.unwrap_or(usize::MAX), options),
-        false => node_rows(report, options),
+        group_table_rows(report, groups, options)
+    } else if options.tree {
+        tree_rows(report, options.depth.unwrap_or(usize::MAX), options)
+    } else {
+        node_rows(report, options)
     };
     tidy(&mut rows, report, has_int_ops(&report.nodes));
     rows
 }
 
 /// The rows of a table of operators or modules (header first), from their
-/// subtotals (see [`GroupSums::for_rows`]), tidied as [`rows`] tidies the
-/// others.
+/// subtotals (see [`GroupSums::for_rows`]); untidied (see [`tidy`]).
 pub(crate) fn group_table_rows(report: &Report, groups: Groups, options: TableOptions) -> Vec<Row> {
-    let mut rows = match (groups.modules, groups.ops) {
+    match (groups.modules, groups.ops) {
         (Some((_, modules)), _) => module_rows(report, modules, options),
         (None, ops) => op_rows(report, ops.unwrap_or_default(), options),
-    };
-    tidy(&mut rows, report, groups.int_ops);
-    rows
+    }
 }
 
 /// Whether a table of `report` leaves `column` out: `int ops` when no node

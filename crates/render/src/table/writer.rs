@@ -132,12 +132,12 @@ impl TableWriter {
 
     /// Adds a top-level node's row, and its bodies' rows.
     pub fn line(&mut self, n: &NodeReport) {
+        self.nodes += 1;
+        self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if let Some(groups) = &mut self.groups {
             groups.add(n);
             return;
         }
-        self.nodes += 1;
-        self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if let Some(top) = &mut self.top {
             top.offer(self.nodes, n, self.options);
             return;
@@ -167,7 +167,8 @@ impl TableWriter {
     ) -> std::io::Result<()> {
         let (options, int_ops) = (self.options, self.int_ops);
         if let Some(groups) = self.groups.take() {
-            let rows = group_table_rows(report, groups.finish(), options);
+            let mut rows = group_table_rows(report, groups.finish(), options);
+            tidy(&mut rows, report, int_ops);
             if self.markdown {
                 return crate::markdown::write_markdown(report, info, options, sink, |sink| {
                     crate::markdown::write_rows(&rows, sink)
