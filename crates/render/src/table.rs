@@ -382,12 +382,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         Some(&report.totals.cost.int_ops),
     );
     let mut rows = vec![writer::COLUMNS.map(Cell::from).to_vec()];
-    if report.memory.is_some() {
-        rows[0].extend([OUT_BYTES, MOVED].map(Cell::from));
-    }
-    if report.roofline.is_some() {
-        rows[0].extend([TIME, BOUND].map(Cell::from));
-    }
+    rows[0].extend(extra_columns(report).map(Cell::from));
     let order = ranked(&report.nodes, options, |n| {
         (n.flops(), n.int_ops(), n.macs(), n.params)
     });
@@ -401,38 +396,51 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             share(work(n.flops(), n.int_ops()), total),
             options,
         );
-        if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
-            row.push(
-                m.output_bytes
-                    .as_ref()
-                    .map_or("?".into(), |b| bytes_cell(b, options).into()),
-            );
-            row.push(match m.traffic.total() {
-                Ok(t) if m.traffic.complete => bytes_cell(&t, options).into(),
-                // At least nothing known: unknown.
-                Ok(t) if t.is_zero() => "?".into(),
-                Ok(t) => compact_str::format_compact!("≥ {}", bytes_cell(&t, options)),
-                Err(_) => "?".into(),
-            });
-        }
-        if let Some(t) = report.roofline.as_ref().map(|r| &r.nodes[i]) {
-            row.push(if t.seconds > 0.0 {
-                seconds(t.seconds).into()
-            } else {
-                "-".into()
-            });
-            row.push(if t.seconds > 0.0 {
-                t.bound.as_str().into()
-            } else {
-                Cell::default()
-            });
-        }
+        push_extra_cells(&mut row, report, i, options);
         rows.push(row);
         if show_bodies {
             body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
         }
     }
     rows
+}
+
+/// The columns after [`writer::COLUMNS`]: the memory columns when the
+/// report has memory, then the time columns when it has times.
+pub(crate) fn extra_columns(report: &Report) -> impl Iterator<Item = &'static str> {
+    let memory = report.memory.is_some().then_some([OUT_BYTES, MOVED]);
+    let time = report.roofline.is_some().then_some([TIME, BOUND]);
+    memory.into_iter().chain(time).flatten()
+}
+
+/// Appends top-level node `i`'s cells of the [`extra_columns`] to `row`.
+pub(crate) fn push_extra_cells(row: &mut Row, report: &Report, i: usize, options: TableOptions) {
+    if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
+        row.push(
+            m.output_bytes
+                .as_ref()
+                .map_or("?".into(), |b| bytes_cell(b, options).into()),
+        );
+        row.push(match m.traffic.total() {
+            Ok(t) if m.traffic.complete => bytes_cell(&t, options).into(),
+            // At least nothing known: unknown.
+            Ok(t) if t.is_zero() => "?".into(),
+            Ok(t) => compact_str::format_compact!("≥ {}", bytes_cell(&t, options)),
+            Err(_) => "?".into(),
+        });
+    }
+    if let Some(t) = report.roofline.as_ref().map(|r| &r.nodes[i]) {
+        row.push(if t.seconds > 0.0 {
+            seconds(t.seconds).into()
+        } else {
+            "-".into()
+        });
+        row.push(if t.seconds > 0.0 {
+            t.bound.as_str().into()
+        } else {
+            Cell::default()
+        });
+    }
 }
 
 /// A node's row as shown under `number` and `name`: its operator, output

@@ -12,15 +12,17 @@ use nncost_core::report::NodeReport;
 use nncost_core::Report;
 
 use super::{
-    body_rows, group_table_rows, has_int_ops, left_out, node_cells, rank_value, share, tidy, width,
-    work, write_laid_out, write_table, Cell, Layout, Row, INT_OPS, SHARE,
+    body_rows, extra_columns, group_table_rows, has_int_ops, left_out, node_cells,
+    push_extra_cells, rank_value, share, tidy, width, work, write_laid_out, write_table, Cell,
+    Layout, Row, INT_OPS, SHARE,
 };
 use crate::groups::GroupSums;
 use crate::text::printable;
 use crate::{ModelInfo, SortKey, TableOptions};
 
 /// The node table's columns, in order. Memory and time columns follow
-/// them when asked for: a table with those is made from the whole report.
+/// them when asked for (see `extra_columns`): a table with those is made
+/// from the whole report, which the memory analysis and the times need.
 pub(super) const COLUMNS: [&str; 9] = [
     "#",
     "node",
@@ -43,6 +45,9 @@ const SHARE_COLUMN: usize = COLUMNS.len() - 1;
 /// this writer when its table lists every node in the model's order.
 pub struct TableWriter {
     options: TableOptions,
+    /// [`COLUMNS`], then the memory and time columns of a whole report
+    /// that has them (see [`TableWriter::write_whole`]).
+    columns: Vec<&'static str>,
     rows: CompactRows,
     /// Each row's work (see `work`), whose share of the total the share
     /// column shows; NaN in a body's rows, which show none.
@@ -76,6 +81,7 @@ impl TableWriter {
         rows.push(&COLUMNS);
         TableWriter {
             options,
+            columns: COLUMNS.to_vec(),
             rows,
             work: vec![f64::NAN],
             int_ops: false,
@@ -108,8 +114,9 @@ impl TableWriter {
     }
 
     /// Writes the whole `report`'s table through the writer when it lists
-    /// every node in order (see [`TableWriter::new`]) and has no memory or
-    /// time columns; `None` otherwise.
+    /// every node in order (see [`TableWriter::new`]), with its memory and
+    /// time columns if it has them; `None` otherwise. A million rows are
+    /// held compactly here, where as cells they took 460 bytes each.
     pub(crate) fn write_whole(
         options: TableOptions,
         markdown: bool,
@@ -117,21 +124,33 @@ impl TableWriter {
         info: &ModelInfo,
         sink: &mut dyn std::io::Write,
     ) -> Option<std::io::Result<()>> {
-        if !options.lists_every_node() || report.memory.is_some() || report.roofline.is_some() {
+        if !options.lists_every_node() {
             return None;
         }
         let mut writer = match markdown {
             true => TableWriter::markdown(options),
             false => TableWriter::new(options),
         };
-        for n in &report.nodes {
-            writer.line(n);
+        writer.columns.extend(extra_columns(report));
+        writer.rows = CompactRows::new(writer.columns.len());
+        writer.rows.push(&writer.columns);
+        let mut extra = Vec::new();
+        for (i, n) in report.nodes.iter().enumerate() {
+            extra.clear();
+            push_extra_cells(&mut extra, report, i, options);
+            writer.line_with(n, &extra);
         }
         Some(writer.finish(report, info, sink))
     }
 
     /// Adds a top-level node's row, and its bodies' rows.
     pub fn line(&mut self, n: &NodeReport) {
+        self.line_with(n, &[]);
+    }
+
+    /// [`TableWriter::line`] with the cells of the columns after
+    /// [`COLUMNS`] (empty in a body's rows).
+    fn line_with(&mut self, n: &NodeReport, extra: &[Cell]) {
         self.nodes += 1;
         self.int_ops = self.int_ops || has_int_ops(std::slice::from_ref(n));
         if let Some(groups) = &mut self.groups {
@@ -143,14 +162,16 @@ impl TableWriter {
             return;
         }
         let number = self.nodes.to_string();
-        let row = node_cells(number.as_str(), &*n.name, n, "", self.options);
+        let mut row = node_cells(number.as_str(), &*n.name, n, "", self.options);
+        row.extend_from_slice(extra);
         self.rows.push(&row);
         self.work.push(work(n.flops(), n.int_ops()));
         if !n.subgraphs.is_empty() {
             let mut bodies = Vec::new();
             body_rows(&mut bodies, n, &number, 1, self.options);
-            for row in &bodies {
-                self.rows.push(row);
+            for mut row in bodies {
+                row.resize(self.columns.len(), Cell::default());
+                self.rows.push(&row);
                 self.work.push(f64::NAN);
             }
         }
@@ -189,10 +210,11 @@ impl TableWriter {
                 write_laid_out(&rows, options.width, sink)
             });
         }
-        let rows = std::mem::replace(&mut self.rows, CompactRows::new(COLUMNS.len()));
+        let columns = std::mem::take(&mut self.columns);
+        let rows = std::mem::replace(&mut self.rows, CompactRows::new(columns.len()));
         let shares = std::mem::take(&mut self.work);
-        let shown: Vec<usize> = (0..COLUMNS.len())
-            .filter(|&c| !left_out(COLUMNS[c], report, int_ops))
+        let shown: Vec<usize> = (0..columns.len())
+            .filter(|&c| !left_out(columns[c], report, int_ops))
             .collect();
         // Each row's cells, its share filled in, to `line` (which writes it).
         let each_row = |line: &mut dyn FnMut(&[Cow<'_, str>]) -> std::io::Result<()>| {
@@ -215,7 +237,7 @@ impl TableWriter {
                     line.clear();
                     crate::markdown::push_row(&mut line, shown.iter().map(|&c| &*cells[c]));
                     if std::mem::take(&mut header) {
-                        crate::markdown::push_rule(&mut line, shown.iter().map(|&c| COLUMNS[c]));
+                        crate::markdown::push_rule(&mut line, shown.iter().map(|&c| columns[c]));
                     }
                     sink.write_all(line.as_bytes())
                 })
@@ -225,7 +247,7 @@ impl TableWriter {
         // Shares grow with the work they are of, and their text with them.
         let largest = shares.iter().copied().fold(0.0, f64::max);
         widths[SHARE_COLUMN] = widths[SHARE_COLUMN].max(width(&share(largest, total)));
-        let layout = Layout::new(&COLUMNS, shown, widths, options.width);
+        let layout = Layout::new(&columns, shown, widths, options.width);
         write_table(report, info, options, sink, |sink| {
             let mut line = String::new();
             each_row(&mut |cells| {
