@@ -509,36 +509,43 @@ fn schedule_of(
     // test subtracts polynomials; a step's values at a few points rule out
     // most pairs first in integer comparisons (a detector whose live bytes
     // depend on 90 data-dependent sizes had thousands of steps none of
-    // which bounds another: minutes of subtractions).
-    let samples: Vec<[Option<i128>; SAMPLE_POINTS]> = steps.iter().map(sampled).collect();
-    let might_bound = |a: usize, b: usize| {
-        samples[a]
-            .iter()
-            .zip(&samples[b])
-            .all(|(x, y)| match (x, y) {
-                (Some(x), Some(y)) => x >= y,
-                _ => true,
-            })
+    // which bounds another: minutes of subtractions). Only the kept steps'
+    // values are held (128 bytes a step, for a million steps otherwise).
+    type Samples = [Option<i128>; SAMPLE_POINTS];
+    let might_bound = |a: &Samples, b: &Samples| {
+        a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Some(x), Some(y)) => x >= y,
+            _ => true,
+        })
     };
     // Exact tests past this many are not made (a pair not known to bound
     // is kept: the peak is then a maximum with more arguments, never a
     // smaller one).
     let mut exact_tests = EXACT_TESTS_PER_STEP.saturating_mul(steps.len());
-    let mut bounds = |a: usize, b: usize| {
-        if !might_bound(a, b) || exact_tests == 0 {
+    let mut bounds = |(a, sa): (usize, &Samples), (b, sb): (usize, &Samples)| {
+        if !might_bound(sa, sb) || exact_tests == 0 {
             return false;
         }
         exact_tests -= 1;
         steps[a].bounds(&steps[b])
     };
-    let mut peak_at: Vec<(Option<usize>, usize)> = Vec::new();
+    // (node, step, the step's samples)
+    let mut peak_at: Vec<(Option<usize>, usize, Samples)> = Vec::new();
+    let mut samples: Samples = [None; SAMPLE_POINTS];
     for k in 0..steps.len() {
-        if peak_at.iter().any(|&(_, p)| bounds(p, k)) {
+        // Live bytes often stay as they were from one step to the next.
+        if k == 0 || steps[k] != steps[k - 1] {
+            samples = sampled(&steps[k]);
+        }
+        if peak_at
+            .iter()
+            .any(|(_, p, sp)| bounds((*p, sp), (k, &samples)))
+        {
             continue;
         }
-        peak_at.retain(|&(_, p)| !bounds(k, p));
+        peak_at.retain(|(_, p, sp)| !bounds((k, &samples), (*p, sp)));
         let node = k.checked_sub(1).map(|i| order[i]);
-        peak_at.push((node, k));
+        peak_at.push((node, k, samples));
         // A maximum of so many expressions is no answer (and the exact
         // tests grow with their square): the peak is not representable.
         if peak_at.len() > MAX_PEAK_CANDIDATES {
@@ -547,7 +554,7 @@ fn schedule_of(
     }
     let peak_at: Vec<(Option<usize>, Poly)> = peak_at
         .into_iter()
-        .map(|(node, k)| (node, steps[k].clone()))
+        .map(|(node, k, _)| (node, steps[k].clone()))
         .collect();
     let peak = match peak_at.as_slice() {
         [] => Poly::ZERO,

@@ -406,6 +406,15 @@ impl Poly {
                 return Ok(Poly(Repr::Int(c)));
             }
         }
+        // Zero is `Int(0)` in the canonical form. A sum that starts from
+        // zero then shares its first term instead of copying it (a node's
+        // bytes, a million times over in `--memory`).
+        if let Repr::Int(0) = other.0 {
+            return Ok(self.clone());
+        }
+        if let Repr::Int(0) = self.0 {
+            return Ok(other.clone());
+        }
         if self.den() != 1 || other.den() != 1 {
             // Over the least common denominator.
             let l = (self.den() / gcd(self.den(), other.den()))
@@ -794,6 +803,36 @@ mod tests {
 
     fn sym(s: &str) -> Poly {
         Poly::symbol(s)
+    }
+
+    /// Zero plus a polynomial is that polynomial, shared rather than
+    /// copied; either side, and a zero made by cancelling too.
+    #[test]
+    fn adding_zero_shares_the_other_side() {
+        let p = sym("batch").checked_scale(256).unwrap();
+        let cancelled = p.checked_sub(&p).unwrap();
+        for zero in [Poly::ZERO, Poly::constant(0), cancelled] {
+            for sum in [zero.checked_add(&p).unwrap(), p.checked_add(&zero).unwrap()] {
+                assert_eq!(sum.to_string(), "256*batch");
+                let (Repr::Big(a), Repr::Big(b)) = (&sum.0, &p.0) else {
+                    panic!("a symbolic polynomial has parts");
+                };
+                assert!(Arc::ptr_eq(a, b));
+            }
+            let mut running = zero.clone();
+            running.checked_add_assign(&p).unwrap();
+            running.checked_add_assign(&p).unwrap();
+            assert_eq!(running.to_string(), "512*batch");
+            assert_eq!(
+                p.to_string(),
+                "256*batch",
+                "the shared side is left as it was"
+            );
+        }
+        assert_eq!(
+            Poly::ZERO.checked_add(&Poly::constant(7)),
+            Ok(Poly::constant(7))
+        );
     }
 
     /// A running sum adds in place when it can, and always equals what
