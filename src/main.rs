@@ -469,12 +469,12 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             Some(LineWriter::Csv(nncost_render::CsvWriter::grouped(table)))
         }
         Format::Csv if streams => Some(LineWriter::Csv(nncost_render::CsvWriter::new())),
-        Format::Table if streams && table_streams => {
-            Some(LineWriter::Table(nncost_render::TableWriter::new(table)))
-        }
+        Format::Table if streams && table_streams => Some(LineWriter::Table(Box::new(
+            nncost_render::TableWriter::new(table),
+        ))),
         Format::Markdown if streams && (table.lists_every_node() || table.streams_groups()) => {
-            Some(LineWriter::Table(nncost_render::TableWriter::markdown(
-                table,
+            Some(LineWriter::Table(Box::new(
+                nncost_render::TableWriter::markdown(table),
             )))
         }
         _ => None,
@@ -550,7 +550,8 @@ enum LineWriter {
     Json(nncost_render::JsonWriter, nncost_render::JsonOptions),
     Csv(nncost_render::CsvWriter),
     /// Held until the last line (a column is as wide as its widest cell).
-    Table(nncost_render::TableWriter),
+    /// Boxed: the writer is several times the size of the others.
+    Table(Box<nncost_render::TableWriter>),
 }
 
 impl LineWriter {

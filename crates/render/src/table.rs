@@ -14,7 +14,9 @@ use crate::text::printable;
 use crate::units::{bytes, grouped, human, poly, seconds};
 use crate::{ModelInfo, SortKey, TableOptions};
 use std::borrow::Cow;
+use texts::CellTexts;
 
+mod texts;
 mod writer;
 pub use writer::TableWriter;
 
@@ -387,6 +389,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         (n.flops(), n.int_ops(), n.macs(), n.params)
     });
     let show_bodies = options.sort.is_none() && options.top.is_none();
+    let mut texts = CellTexts::default();
     for i in order {
         let n = &report.nodes[i];
         let mut row = node_cells(
@@ -395,11 +398,12 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             n,
             share(work(n.flops(), n.int_ops()), total),
             options,
+            &mut texts,
         );
         push_extra_cells(&mut row, report, i, options);
         rows.push(row);
         if show_bodies {
-            body_rows(&mut rows, n, &(i + 1).to_string(), 1, options);
+            body_rows(&mut rows, n, &(i + 1).to_string(), 1, options, &mut texts);
         }
     }
     rows
@@ -451,16 +455,17 @@ fn node_cells(
     n: &NodeReport,
     share: impl Into<Cell>,
     options: TableOptions,
+    texts: &mut CellTexts,
 ) -> Row {
     vec![
         number.into(),
         name.into(),
         Cell::from(&*n.op_type),
-        output_text(n).into(),
+        output_text(n, texts),
         count(n.params as i128, options).into(),
-        cost_text(n.macs(), &n.status, options).into(),
-        cost_text(n.flops(), &n.status, options).into(),
-        cost_text(n.int_ops(), &n.status, options).into(),
+        texts.cost(n.macs(), &n.status, options),
+        texts.cost(n.flops(), &n.status, options),
+        texts.cost(n.int_ops(), &n.status, options),
         share.into(),
     ]
 }
@@ -515,6 +520,7 @@ fn body_rows(
     number: &str,
     depth: usize,
     options: TableOptions,
+    texts: &mut CellTexts,
 ) {
     let indent = "  ".repeat(depth);
     let mut k = 0;
@@ -542,9 +548,16 @@ fn body_rows(
             k += 1;
             let num = format!("{number}.{k}");
             let name = &c.name;
-            let row = node_cells(num.as_str(), format!("{indent}{name}"), c, "", options);
+            let row = node_cells(
+                num.as_str(),
+                format!("{indent}{name}"),
+                c,
+                "",
+                options,
+                texts,
+            );
             push_body_row(rows, row);
-            body_rows(rows, c, &num, depth + 1, options);
+            body_rows(rows, c, &num, depth + 1, options, texts);
         }
     }
 }
@@ -568,12 +581,13 @@ const MAX_SHAPE_CELL: usize = 120;
 /// below the table show them whole.
 const MAX_COUNT_CELL: usize = 160;
 
-fn output_text(n: &NodeReport) -> String {
-    let shape = |o: &ValueReport| cut_middle(shape_text(o.shape.as_deref()), MAX_SHAPE_CELL);
+fn output_text(n: &NodeReport, texts: &mut CellTexts) -> Cell {
     match n.outputs.first() {
-        None => String::new(),
-        Some(o) if n.outputs.len() > 1 => format!("{} (+{})", shape(o), n.outputs.len() - 1),
-        Some(o) => shape(o),
+        None => Cell::default(),
+        Some(o) if n.outputs.len() > 1 => {
+            compact_str::format_compact!("{} (+{})", texts.shape(o), n.outputs.len() - 1)
+        }
+        Some(o) => texts.shape(o),
     }
 }
 

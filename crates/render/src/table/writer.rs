@@ -13,8 +13,8 @@ use nncost_core::Report;
 
 use super::{
     body_rows, extra_columns, group_table_rows, has_int_ops, left_out, node_cells,
-    push_extra_cells, rank_value, share, tidy, width, work, write_laid_out, write_table, Cell,
-    Layout, Row, INT_OPS, SHARE,
+    push_extra_cells, rank_value, share, texts::CellTexts, tidy, width, work, write_laid_out,
+    write_table, Cell, Layout, Row, INT_OPS, SHARE,
 };
 use crate::groups::GroupSums;
 use crate::text::printable;
@@ -62,6 +62,7 @@ pub struct TableWriter {
     top: Option<TopRows>,
     /// Grouped by operator or module: only their subtotals are kept.
     groups: Option<GroupSums>,
+    texts: CellTexts,
 }
 
 impl TableWriter {
@@ -99,6 +100,7 @@ impl TableWriter {
             groups: options
                 .streams_groups()
                 .then(|| GroupSums::for_rows(options.by_op, options.depth)),
+            texts: CellTexts::default(),
         }
     }
 
@@ -158,17 +160,24 @@ impl TableWriter {
             return;
         }
         if let Some(top) = &mut self.top {
-            top.offer(self.nodes, n, self.options);
+            top.offer(self.nodes, n, self.options, &mut self.texts);
             return;
         }
         let number = self.nodes.to_string();
-        let mut row = node_cells(number.as_str(), &*n.name, n, "", self.options);
+        let mut row = node_cells(
+            number.as_str(),
+            &*n.name,
+            n,
+            "",
+            self.options,
+            &mut self.texts,
+        );
         row.extend_from_slice(extra);
         self.rows.push(&row);
         self.work.push(work(n.flops(), n.int_ops()));
         if !n.subgraphs.is_empty() {
             let mut bodies = Vec::new();
-            body_rows(&mut bodies, n, &number, 1, self.options);
+            body_rows(&mut bodies, n, &number, 1, self.options, &mut self.texts);
             for mut row in bodies {
                 row.resize(self.columns.len(), Cell::default());
                 self.rows.push(&row);
@@ -274,7 +283,13 @@ struct TopRows {
 
 impl TopRows {
     /// Keeps node `number`'s row if it may be among the heaviest.
-    fn offer(&mut self, number: usize, n: &NodeReport, options: TableOptions) {
+    fn offer(
+        &mut self,
+        number: usize,
+        n: &NodeReport,
+        options: TableOptions,
+        texts: &mut CellTexts,
+    ) {
         let value = rank_value(self.key, (n.flops(), n.int_ops(), n.macs(), n.params));
         let beaten = self
             .least
@@ -282,7 +297,7 @@ impl TopRows {
         if self.keep == 0 || beaten {
             return;
         }
-        let row = node_cells(number.to_string(), &*n.name, n, "", options);
+        let row = node_cells(number.to_string(), &*n.name, n, "", options, texts);
         self.rows
             .push((value, number, row, work(n.flops(), n.int_ops())));
         if self.rows.len() >= self.keep.saturating_mul(2) {

@@ -1,0 +1,131 @@
+//! Cell texts of the values that rows repeat, made once each.
+//!
+//! Why: a shape is shared by every elementwise node it flows through, and
+//! a cost by every node of a repeated block; formatting them again for
+//! each row (a polynomial with its units, a shape's dims) was a quarter of
+//! a million-node table. The texts are remembered by value (a shape's hash
+//! is taken once and kept with it), so a value dropped and another made at
+//! its address cannot be mistaken for it.
+
+use nncost_core::fxhash::FxHashMap;
+use nncost_core::report::{NodeStatus, ValueReport};
+use nncost_core::shape::SharedShape;
+use nncost_core::Poly;
+
+use super::{cost_text, cut_middle, shape_text, Cell, MAX_SHAPE_CELL};
+use crate::TableOptions;
+
+/// Values remembered, of each kind, at most: a model of distinct values
+/// (a million different shapes) gains nothing from remembering them, and
+/// its texts are made as before.
+const MOST_REMEMBERED: usize = 4096;
+
+/// One table's texts (its options fixed: `--exact` changes a count's text).
+#[derive(Default)]
+pub(crate) struct CellTexts {
+    shapes: FxHashMap<Option<SharedShape>, Cell>,
+    costs: FxHashMap<Poly, Cell>,
+}
+
+impl CellTexts {
+    /// An output shape's text, shortened past [`MAX_SHAPE_CELL`].
+    pub(crate) fn shape(&mut self, o: &ValueReport) -> Cell {
+        if let Some(text) = self.shapes.get(&o.shape) {
+            return text.clone();
+        }
+        let text = Cell::from(cut_middle(shape_text(o.shape.as_deref()), MAX_SHAPE_CELL));
+        remember(&mut self.shapes, o.shape.clone(), &text);
+        text
+    }
+
+    /// A count's text (see `cost_text`).
+    pub(crate) fn cost(
+        &mut self,
+        p: Option<&Poly>,
+        status: &NodeStatus,
+        options: TableOptions,
+    ) -> Cell {
+        let Some(p) = p else {
+            return cost_text(None, status, options).into();
+        };
+        if let Some(text) = self.costs.get(p) {
+            return text.clone();
+        }
+        let text = Cell::from(cost_text(Some(p), status, options));
+        remember(&mut self.costs, p.clone(), &text);
+        text
+    }
+}
+
+fn remember<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Cell>, key: K, text: &Cell) {
+    if map.len() < MOST_REMEMBERED {
+        map.insert(key, text.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nncost_core::shape::Dim;
+
+    fn output(dims: &[i64]) -> ValueReport {
+        let shape: Vec<Dim> = dims.iter().map(|&d| Dim::int(d)).collect();
+        ValueReport {
+            name: "y".into(),
+            dtype: None,
+            shape: Some(shape.into()),
+            elements: None,
+        }
+    }
+
+    #[test]
+    fn each_value_gets_its_own_text_remembered_or_not() {
+        let options = TableOptions::default();
+        let mut texts = CellTexts::default();
+        // Equal shapes in different allocations share a text; other dims,
+        // or no shape, get their own.
+        assert_eq!(texts.shape(&output(&[1, 64])), "1x64");
+        assert_eq!(texts.shape(&output(&[1, 64])), "1x64");
+        assert_eq!(texts.shape(&output(&[64, 1])), "64x1");
+        let unknown = ValueReport {
+            shape: None,
+            ..output(&[])
+        };
+        assert_eq!(texts.shape(&unknown), "?");
+        assert_eq!(texts.shape(&output(&[])), "scalar");
+        assert_eq!(texts.shapes.len(), 4);
+        let batch = Poly::symbol("batch");
+        let counted = NodeStatus::Counted;
+        let cost = |texts: &mut CellTexts, p: &Poly| texts.cost(Some(p), &counted, options);
+        assert_eq!(
+            cost(&mut texts, &batch.checked_scale(64).unwrap()),
+            "64 × batch"
+        );
+        assert_eq!(
+            cost(&mut texts, &batch.checked_scale(64).unwrap()),
+            "64 × batch"
+        );
+        assert_eq!(cost(&mut texts, &Poly::constant(1_500_000)), "1.50 M");
+        assert_eq!(cost(&mut texts, &Poly::ZERO), "-");
+        assert_eq!(
+            texts.cost(None, &NodeStatus::Unsupported, options),
+            "not counted"
+        );
+        // Past the most remembered, texts are made as they come, and right.
+        for k in 0..MOST_REMEMBERED as i64 + 10 {
+            let text = texts.shape(&output(&[k + 2, 3]));
+            assert_eq!(text, format!("{}x3", k + 2));
+        }
+        assert_eq!(texts.shapes.len(), MOST_REMEMBERED);
+        assert_eq!(texts.shape(&output(&[64, 1])), "64x1");
+        let exact = TableOptions {
+            exact: true,
+            ..options
+        };
+        let mut exact_texts = CellTexts::default();
+        assert_eq!(
+            exact_texts.cost(Some(&Poly::constant(1_500_000)), &counted, exact),
+            "1,500,000"
+        );
+    }
+}
