@@ -400,7 +400,7 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
             options,
             &mut texts,
         );
-        push_extra_cells(&mut row, report, i, options);
+        push_extra_cells(&mut row, report, i, options, &mut texts);
         rows.push(row);
         if show_bodies {
             body_rows(&mut rows, n, &(i + 1).to_string(), 1, options, &mut texts);
@@ -418,18 +418,24 @@ pub(crate) fn extra_columns(report: &Report) -> impl Iterator<Item = &'static st
 }
 
 /// Appends top-level node `i`'s cells of the [`extra_columns`] to `row`.
-pub(crate) fn push_extra_cells(row: &mut Row, report: &Report, i: usize, options: TableOptions) {
+pub(crate) fn push_extra_cells(
+    row: &mut Row,
+    report: &Report,
+    i: usize,
+    options: TableOptions,
+    texts: &mut CellTexts,
+) {
     if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
         row.push(
             m.output_bytes
                 .as_ref()
-                .map_or("?".into(), |b| bytes_cell(b, options).into()),
+                .map_or("?".into(), |b| texts.bytes(b, options)),
         );
         row.push(match m.traffic.total() {
-            Ok(t) if m.traffic.complete => bytes_cell(&t, options).into(),
+            Ok(t) if m.traffic.complete => texts.bytes(&t, options),
             // At least nothing known: unknown.
             Ok(t) if t.is_zero() => "?".into(),
-            Ok(t) => compact_str::format_compact!("≥ {}", bytes_cell(&t, options)),
+            Ok(t) => compact_str::format_compact!("≥ {}", texts.bytes(&t, options)),
             Err(_) => "?".into(),
         });
     }

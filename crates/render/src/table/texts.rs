@@ -12,7 +12,7 @@ use nncost_core::report::{NodeStatus, ValueReport};
 use nncost_core::shape::SharedShape;
 use nncost_core::Poly;
 
-use super::{cost_text, cut_middle, shape_text, Cell, MAX_SHAPE_CELL};
+use super::{bytes_cell, cost_text, cut_middle, shape_text, Cell, MAX_SHAPE_CELL};
 use crate::TableOptions;
 
 /// Values remembered, of each kind, at most: a model of distinct values
@@ -25,6 +25,8 @@ const MOST_REMEMBERED: usize = 4096;
 pub(crate) struct CellTexts {
     shapes: FxHashMap<Option<SharedShape>, Cell>,
     costs: FxHashMap<Poly, Cell>,
+    /// Byte counts (`--memory`'s columns).
+    bytes: FxHashMap<Poly, Cell>,
 }
 
 impl CellTexts {
@@ -53,6 +55,16 @@ impl CellTexts {
         }
         let text = Cell::from(cost_text(Some(p), status, options));
         remember(&mut self.costs, p.clone(), &text);
+        text
+    }
+
+    /// A byte count's text (see `bytes_cell`).
+    pub(crate) fn bytes(&mut self, p: &Poly, options: TableOptions) -> Cell {
+        if let Some(text) = self.bytes.get(p) {
+            return text.clone();
+        }
+        let text = Cell::from(bytes_cell(p, options));
+        remember(&mut self.bytes, p.clone(), &text);
         text
     }
 }
@@ -111,6 +123,12 @@ mod tests {
             texts.cost(None, &NodeStatus::Unsupported, options),
             "not counted"
         );
+        // Bytes have units of their own, and none is `-`.
+        let bytes = batch.checked_scale(256).unwrap();
+        assert_eq!(texts.bytes(&bytes, options), "256 B × batch");
+        assert_eq!(texts.bytes(&bytes, options), "256 B × batch");
+        assert_eq!(texts.bytes(&Poly::constant(2000), options), "2.00 KB");
+        assert_eq!(texts.bytes(&Poly::ZERO, options), "-");
         // Past the most remembered, texts are made as they come, and right.
         for k in 0..MOST_REMEMBERED as i64 + 10 {
             let text = texts.shape(&output(&[k + 2, 3]));

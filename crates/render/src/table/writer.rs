@@ -139,7 +139,7 @@ impl TableWriter {
         let mut extra = Vec::new();
         for (i, n) in report.nodes.iter().enumerate() {
             extra.clear();
-            push_extra_cells(&mut extra, report, i, options);
+            push_extra_cells(&mut extra, report, i, options, &mut writer.texts);
             writer.line_with(n, &extra);
         }
         Some(writer.finish(report, info, sink))
