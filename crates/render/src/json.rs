@@ -169,7 +169,7 @@ impl JsonWriter {
             }
             if let Some(m) = memory {
                 out.push_str(",\"memory\":");
-                out.push_str(&node_memory(m).to_string());
+                push_node_memory(out, m);
             }
             if let Some(t) = time {
                 out.push_str(",\"time\":");
@@ -428,12 +428,31 @@ fn traffic_value(t: &nncost_core::memory::Traffic) -> Value {
     })
 }
 
-/// A node's `memory`: the new storage of its outputs and its traffic.
-fn node_memory(m: &nncost_core::memory::NodeMemory) -> Value {
-    let mut v = traffic_value(&m.traffic);
-    v["output_bytes"] = m.output_bytes.as_ref().map_or(Value::Null, count);
-    v["folded"] = json!(m.folded);
-    v
+/// A node's `memory`: the new storage of its outputs and its traffic,
+/// written straight into `out` (a million lines were a million JSON
+/// objects made and printed), its keys in the order a JSON object of them
+/// prints in (sorted).
+fn push_node_memory(out: &mut String, m: &nncost_core::memory::NodeMemory) {
+    let t = &m.traffic;
+    out.push_str("{\"activations_read\":");
+    push_count(out, Some(&t.activations_read));
+    out.push_str(if t.complete {
+        ",\"complete\":true"
+    } else {
+        ",\"complete\":false"
+    });
+    out.push_str(if m.folded {
+        ",\"folded\":true"
+    } else {
+        ",\"folded\":false"
+    });
+    out.push_str(",\"output_bytes\":");
+    push_count(out, m.output_bytes.as_ref());
+    out.push_str(",\"weights_read\":");
+    push_count(out, Some(&t.weights_read));
+    out.push_str(",\"written\":");
+    push_count(out, Some(&t.written));
+    out.push('}');
 }
 
 /// The backward pass of a node or a model.
@@ -784,6 +803,43 @@ fn integer(c: i128) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A node's memory reads as the JSON object of its fields would print
+    /// (keys sorted), numbers, expressions, nulls and flags alike.
+    #[test]
+    fn node_memory_is_written_as_its_object_prints() {
+        use nncost_core::memory::{NodeMemory, Traffic};
+        let batch = Poly::symbol("batch").checked_scale(256).unwrap();
+        let huge = Poly::constant(i128::from(u64::MAX) * 4);
+        for (output_bytes, complete, folded) in [
+            (Some(batch.clone()), true, false),
+            (None, false, true),
+            (Some(Poly::constant(0)), true, true),
+            (Some(huge.clone()), false, false),
+        ] {
+            let m = NodeMemory {
+                output_bytes: output_bytes.clone(),
+                traffic: Traffic {
+                    activations_read: batch.clone(),
+                    weights_read: Poly::constant(4096),
+                    written: huge.clone(),
+                    complete,
+                },
+                folded,
+            };
+            let object = json!({
+                "activations_read": count(&m.traffic.activations_read),
+                "weights_read": count(&m.traffic.weights_read),
+                "written": count(&m.traffic.written),
+                "complete": complete,
+                "output_bytes": output_bytes.as_ref().map_or(Value::Null, count),
+                "folded": folded,
+            });
+            let mut out = String::new();
+            push_node_memory(&mut out, &m);
+            assert_eq!(out, object.to_string());
+        }
+    }
 
     /// Names are escaped as serde_json escapes them: quotes, backslashes,
     /// control characters, with multi-byte text between them kept whole.
