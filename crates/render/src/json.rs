@@ -5,12 +5,14 @@
 //! anything else bumps the version.
 
 use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport, CONVENTION};
+use nncost_core::shape::SharedShape;
 use nncost_core::{Dim, Lines, Poly, Report};
 use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
 use crate::groups::{GroupSums, Groups};
+use crate::remembered::Remembered;
 use crate::{JsonOptions, ModelInfo};
 
 pub const SCHEMA: &str = "nncost.report";
@@ -62,6 +64,51 @@ pub struct JsonWriter {
     out: String,
     /// The `by_op` and `by_module` groups, added up line by line.
     groups: Option<GroupSums>,
+    texts: JsonTexts,
+}
+
+/// The JSON texts of the symbolic counts and the shapes that lines repeat,
+/// made once each (see `remembered.rs`).
+#[derive(Default)]
+struct JsonTexts {
+    counts: Remembered<Poly, Box<str>>,
+    shapes: Remembered<SharedShape, Box<str>>,
+}
+
+impl JsonTexts {
+    /// [`push_count`], a symbolic count's text remembered.
+    fn push_count(&mut self, out: &mut String, p: Option<&Poly>) {
+        let Some(p) = p.filter(|p| p.as_constant().is_none()) else {
+            return push_count(out, p);
+        };
+        if let Some(text) = self.counts.get(p) {
+            return out.push_str(text);
+        }
+        let start = out.len();
+        push_expression(out, p);
+        self.counts.remember(p.clone(), out[start..].into());
+    }
+
+    /// A shape as a list of dims: numbers, and expressions as strings.
+    fn push_shape(&mut self, out: &mut String, shape: &SharedShape) {
+        if let Some(text) = self.shapes.get(shape) {
+            return out.push_str(text);
+        }
+        let start = out.len();
+        out.push('[');
+        for (k, d) in shape.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            match d.poly() {
+                Some(p) if p.as_constant().is_some() => push_integer(out, p),
+                Some(p) => push_str(out, &p.to_string()),
+                None => out.push_str("null"),
+            }
+        }
+        out.push(']');
+        self.shapes.remember(shape.clone(), out[start..].into());
+    }
 }
 
 /// The fields a top-level node's line carries when memory, time or the
@@ -112,6 +159,7 @@ impl JsonWriter {
             lines: 0,
             out: String::new(),
             groups: None,
+            texts: JsonTexts::default(),
         }
     }
 
@@ -155,7 +203,7 @@ impl JsonWriter {
         out.clear();
         out.push_str(if self.lines == 0 { "\n    " } else { ",\n    " });
         self.lines += 1;
-        write_node(out, n);
+        write_node(out, &mut self.texts, n);
         let NodeExtras {
             backward,
             memory,
@@ -169,7 +217,7 @@ impl JsonWriter {
             }
             if let Some(m) = memory {
                 out.push_str(",\"memory\":");
-                push_node_memory(out, m);
+                push_node_memory(out, &mut self.texts, m);
             }
             if let Some(t) = time {
                 out.push_str(",\"time\":");
@@ -432,10 +480,10 @@ fn traffic_value(t: &nncost_core::memory::Traffic) -> Value {
 /// written straight into `out` (a million lines were a million JSON
 /// objects made and printed), its keys in the order a JSON object of them
 /// prints in (sorted).
-fn push_node_memory(out: &mut String, m: &nncost_core::memory::NodeMemory) {
+fn push_node_memory(out: &mut String, texts: &mut JsonTexts, m: &nncost_core::memory::NodeMemory) {
     let t = &m.traffic;
     out.push_str("{\"activations_read\":");
-    push_count(out, Some(&t.activations_read));
+    texts.push_count(out, Some(&t.activations_read));
     out.push_str(if t.complete {
         ",\"complete\":true"
     } else {
@@ -447,11 +495,11 @@ fn push_node_memory(out: &mut String, m: &nncost_core::memory::NodeMemory) {
         ",\"folded\":false"
     });
     out.push_str(",\"output_bytes\":");
-    push_count(out, m.output_bytes.as_ref());
+    texts.push_count(out, m.output_bytes.as_ref());
     out.push_str(",\"weights_read\":");
-    push_count(out, Some(&t.weights_read));
+    texts.push_count(out, Some(&t.weights_read));
     out.push_str(",\"written\":");
-    push_count(out, Some(&t.written));
+    texts.push_count(out, Some(&t.written));
     out.push('}');
 }
 
@@ -553,7 +601,7 @@ fn field(out: &mut String, key: &str, v: &Value) {
 
 /// One node as a compact JSON object, written directly: this is the loop
 /// that runs 100,000 times on a large graph, so it builds no `Value` tree.
-fn write_node(out: &mut String, n: &NodeReport) {
+fn write_node(out: &mut String, texts: &mut JsonTexts, n: &NodeReport) {
     let (status, kind, reason) = match &n.status {
         NodeStatus::Counted => ("counted", None, None),
         NodeStatus::Unsupported => ("unsupported", None, None),
@@ -578,11 +626,11 @@ fn write_node(out: &mut String, n: &NodeReport) {
     }
     push_params(out, n.params, n.buffers);
     out.push_str(",\"macs\":");
-    push_count(out, n.macs());
+    texts.push_count(out, n.macs());
     out.push_str(",\"flops\":");
-    push_count(out, n.flops());
+    texts.push_count(out, n.flops());
     out.push_str(",\"int_ops\":");
-    push_count(out, n.int_ops());
+    texts.push_count(out, n.int_ops());
     out.push_str(",\"status\":");
     push_str(out, status);
     out.push_str(",\"kind\":");
@@ -610,20 +658,7 @@ fn write_node(out: &mut String, n: &NodeReport) {
         out.push_str(",\"shape\":");
         match &o.shape {
             None => out.push_str("null"),
-            Some(shape) => {
-                out.push('[');
-                for (k, d) in shape.iter().enumerate() {
-                    if k > 0 {
-                        out.push(',');
-                    }
-                    match d.poly() {
-                        Some(p) if p.as_constant().is_some() => push_integer(out, p),
-                        Some(p) => push_str(out, &p.to_string()),
-                        None => out.push_str("null"),
-                    }
-                }
-                out.push(']');
-            }
+            Some(shape) => texts.push_shape(out, shape),
         }
         out.push('}');
     }
@@ -638,20 +673,20 @@ fn write_node(out: &mut String, n: &NodeReport) {
             out.push_str("{\"attribute\":");
             push_str(out, &s.attribute);
             out.push_str(",\"runs\":");
-            push_count(out, s.runs.as_ref());
+            texts.push_count(out, s.runs.as_ref());
             push_params(out, s.params, s.buffers);
             out.push_str(",\"macs\":");
-            push_count(out, Some(&s.cost.macs));
+            texts.push_count(out, Some(&s.cost.macs));
             out.push_str(",\"flops\":");
-            push_count(out, Some(&s.cost.flops));
+            texts.push_count(out, Some(&s.cost.flops));
             out.push_str(",\"int_ops\":");
-            push_count(out, Some(&s.cost.int_ops));
+            texts.push_count(out, Some(&s.cost.int_ops));
             out.push_str(",\"nodes\":[");
             for (k, child) in s.nodes.iter().enumerate() {
                 if k > 0 {
                     out.push(',');
                 }
-                write_node(out, child);
+                write_node(out, texts, child);
             }
             out.push_str("]}");
         }
@@ -804,6 +839,54 @@ fn integer(c: i128) -> Value {
 mod tests {
     use super::*;
 
+    /// Remembered texts are the texts made afresh: counts as `count`
+    /// prints them, shapes as lists, however many values come.
+    #[test]
+    fn remembered_counts_and_shapes_read_as_made() {
+        let batch = Poly::symbol("batch");
+        let seq = Poly::symbol("seq");
+        let mut texts = JsonTexts::default();
+        let counts = [
+            batch.checked_scale(64).unwrap(),
+            batch.checked_mul(&seq).unwrap().checked_add(&seq).unwrap(),
+            Poly::constant(7),
+            batch.checked_scale(64).unwrap(),
+        ];
+        for p in counts.iter().cycle().take(12) {
+            let mut out = String::new();
+            texts.push_count(&mut out, Some(p));
+            assert_eq!(out, count(p).to_string());
+        }
+        // Constants are not remembered: their text is as quick to make.
+        assert_eq!(texts.counts.len(), 2);
+        let mut out = String::new();
+        texts.push_count(&mut out, None);
+        assert_eq!(out, "null");
+        let shape = |dims: Vec<Dim>| -> SharedShape { dims.into() };
+        let shapes = [
+            shape(vec![Dim::Known(batch.clone()), Dim::int(64)]),
+            shape(vec![
+                Dim::Unknown,
+                Dim::Known(batch.checked_add(&seq).unwrap()),
+            ]),
+            shape(vec![]),
+        ];
+        let expected = [r#"["batch",64]"#, r#"[null,"batch + seq"]"#, "[]"];
+        for _ in 0..3 {
+            for (s, e) in shapes.iter().zip(expected) {
+                let mut out = String::from("x");
+                texts.push_shape(&mut out, s);
+                assert_eq!(out, format!("x{e}"));
+            }
+        }
+        for k in 0..crate::remembered::MOST_REMEMBERED as i64 + 5 {
+            let mut out = String::new();
+            texts.push_shape(&mut out, &shape(vec![Dim::int(k)]));
+            assert_eq!(out, format!("[{k}]"));
+        }
+        assert_eq!(texts.shapes.len(), crate::remembered::MOST_REMEMBERED);
+    }
+
     /// A node's memory reads as the JSON object of its fields would print
     /// (keys sorted), numbers, expressions, nulls and flags alike.
     #[test]
@@ -836,7 +919,7 @@ mod tests {
                 "folded": folded,
             });
             let mut out = String::new();
-            push_node_memory(&mut out, &m);
+            push_node_memory(&mut out, &mut JsonTexts::default(), &m);
             assert_eq!(out, object.to_string());
         }
     }

@@ -11,6 +11,7 @@ pub mod html;
 pub mod json;
 pub mod layer;
 pub mod markdown;
+mod remembered;
 pub mod svg;
 pub mod table;
 pub mod text;

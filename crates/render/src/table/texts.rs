@@ -1,32 +1,21 @@
-//! Cell texts of the values that rows repeat, made once each.
-//!
-//! Why: a shape is shared by every elementwise node it flows through, and
-//! a cost by every node of a repeated block; formatting them again for
-//! each row (a polynomial with its units, a shape's dims) was a quarter of
-//! a million-node table. The texts are remembered by value (a shape's hash
-//! is taken once and kept with it), so a value dropped and another made at
-//! its address cannot be mistaken for it.
+//! Cell texts of the values that rows repeat, made once each (see
+//! `remembered.rs`).
 
-use nncost_core::fxhash::FxHashMap;
 use nncost_core::report::{NodeStatus, ValueReport};
 use nncost_core::shape::SharedShape;
 use nncost_core::Poly;
 
 use super::{bytes_cell, cost_text, cut_middle, shape_text, Cell, MAX_SHAPE_CELL};
+use crate::remembered::Remembered;
 use crate::TableOptions;
-
-/// Values remembered, of each kind, at most: a model of distinct values
-/// (a million different shapes) gains nothing from remembering them, and
-/// its texts are made as before.
-const MOST_REMEMBERED: usize = 4096;
 
 /// One table's texts (its options fixed: `--exact` changes a count's text).
 #[derive(Default)]
 pub(crate) struct CellTexts {
-    shapes: FxHashMap<Option<SharedShape>, Cell>,
-    costs: FxHashMap<Poly, Cell>,
+    shapes: Remembered<Option<SharedShape>, Cell>,
+    costs: Remembered<Poly, Cell>,
     /// Byte counts (`--memory`'s columns).
-    bytes: FxHashMap<Poly, Cell>,
+    bytes: Remembered<Poly, Cell>,
 }
 
 impl CellTexts {
@@ -36,7 +25,7 @@ impl CellTexts {
             return text.clone();
         }
         let text = Cell::from(cut_middle(shape_text(o.shape.as_deref()), MAX_SHAPE_CELL));
-        remember(&mut self.shapes, o.shape.clone(), &text);
+        self.shapes.remember(o.shape.clone(), text.clone());
         text
     }
 
@@ -54,7 +43,7 @@ impl CellTexts {
             return text.clone();
         }
         let text = Cell::from(cost_text(Some(p), status, options));
-        remember(&mut self.costs, p.clone(), &text);
+        self.costs.remember(p.clone(), text.clone());
         text
     }
 
@@ -64,14 +53,8 @@ impl CellTexts {
             return text.clone();
         }
         let text = Cell::from(bytes_cell(p, options));
-        remember(&mut self.bytes, p.clone(), &text);
+        self.bytes.remember(p.clone(), text.clone());
         text
-    }
-}
-
-fn remember<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Cell>, key: K, text: &Cell) {
-    if map.len() < MOST_REMEMBERED {
-        map.insert(key, text.clone());
     }
 }
 
@@ -130,11 +113,11 @@ mod tests {
         assert_eq!(texts.bytes(&Poly::constant(2000), options), "2.00 KB");
         assert_eq!(texts.bytes(&Poly::ZERO, options), "-");
         // Past the most remembered, texts are made as they come, and right.
-        for k in 0..MOST_REMEMBERED as i64 + 10 {
+        for k in 0..crate::remembered::MOST_REMEMBERED as i64 + 10 {
             let text = texts.shape(&output(&[k + 2, 3]));
             assert_eq!(text, format!("{}x3", k + 2));
         }
-        assert_eq!(texts.shapes.len(), MOST_REMEMBERED);
+        assert_eq!(texts.shapes.len(), crate::remembered::MOST_REMEMBERED);
         assert_eq!(texts.shape(&output(&[64, 1])), "64x1");
         let exact = TableOptions {
             exact: true,

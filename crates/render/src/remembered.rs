@@ -1,0 +1,44 @@
+//! Texts remembered by the value they were made from.
+//!
+//! Why: a report's lines repeat a few values (a shape shared by every
+//! elementwise node it flows through, a cost shared by every node of a
+//! repeated block), and formatting them again on every line (a polynomial
+//! with its units, a shape's dims) was a quarter of a million-node table.
+//! Values are keys by value, not by address, so a value dropped and
+//! another made where it was cannot be mistaken for it.
+
+use std::hash::Hash;
+
+use nncost_core::fxhash::FxHashMap;
+
+/// Values remembered at most: a model of distinct values (a million
+/// different shapes) gains nothing from remembering them, and its texts
+/// are made as before.
+pub(crate) const MOST_REMEMBERED: usize = 4096;
+
+/// The texts made from values of type `K`.
+pub(crate) struct Remembered<K, V>(FxHashMap<K, V>);
+
+impl<K, V> Default for Remembered<K, V> {
+    fn default() -> Self {
+        Remembered(FxHashMap::default())
+    }
+}
+
+impl<K: Hash + Eq, V> Remembered<K, V> {
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        self.0.get(key)
+    }
+
+    /// Keeps `text` for `key`, unless [`MOST_REMEMBERED`] are kept.
+    pub(crate) fn remember(&mut self, key: K, text: V) {
+        if self.0.len() < MOST_REMEMBERED {
+            self.0.insert(key, text);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
