@@ -4,11 +4,12 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeReport, NodeStatus, Subtotal};
-use nncost_core::shape::format_shape;
+use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport};
+use nncost_core::shape::{format_shape, SharedShape};
 use nncost_core::{Poly, Report};
 
 use crate::groups::{GroupSums, Groups};
+use crate::remembered::Remembered;
 use crate::TableOptions;
 
 pub fn render(report: &Report, options: TableOptions) -> String {
@@ -33,8 +34,9 @@ pub fn render(report: &Report, options: TableOptions) -> String {
     }
     line(&mut out, &header);
     let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
+    let mut texts = CsvTexts::default();
     for (i, n) in report.nodes.iter().enumerate() {
-        let mut fields = node_fields(i, n);
+        let mut fields = node_fields(i, n, &mut texts);
         if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
             fields.extend([
                 text(m.output_bytes.as_ref()),
@@ -121,17 +123,10 @@ const NODE_COLUMNS: [&str; 12] = [
 ];
 
 /// The [`NODE_COLUMNS`] of the `i`-th top-level node (0-based).
-fn node_fields(i: usize, n: &NodeReport) -> Vec<String> {
-    let text = |p: Option<&Poly>| p.map_or(String::new(), Poly::to_string);
-    let shapes: Vec<String> = n
-        .outputs
-        .iter()
-        .map(|o| {
-            o.shape
-                .as_ref()
-                .map_or("?".to_string(), |s| format_shape(s))
-        })
-        .collect();
+fn node_fields(i: usize, n: &NodeReport, texts: &mut CsvTexts) -> Vec<String> {
+    let mut text = |p: Option<&Poly>| p.map_or(String::new(), |p| texts.count(p));
+    let (macs, flops, int_ops) = (text(n.macs()), text(n.flops()), text(n.int_ops()));
+    let shapes: Vec<String> = n.outputs.iter().map(|o| texts.shape(o)).collect();
     let (status, reason) = match &n.status {
         NodeStatus::Counted => ("counted", ""),
         NodeStatus::Unsupported => ("unsupported", ""),
@@ -145,12 +140,44 @@ fn node_fields(i: usize, n: &NodeReport) -> Vec<String> {
         shapes.join(" "),
         n.params.to_string(),
         n.buffers.to_string(),
-        text(n.macs()),
-        text(n.flops()),
-        text(n.int_ops()),
+        macs,
+        flops,
+        int_ops,
         status.to_string(),
         reason.to_string(),
     ]
+}
+
+/// The texts of the counts and shapes that rows repeat, made once each
+/// (see `remembered.rs`).
+#[derive(Default)]
+struct CsvTexts {
+    counts: Remembered<Poly, String>,
+    shapes: Remembered<Option<SharedShape>, String>,
+}
+
+impl CsvTexts {
+    fn count(&mut self, p: &Poly) -> String {
+        if let Some(text) = self.counts.get(p) {
+            return text.clone();
+        }
+        let text = p.to_string();
+        self.counts.remember(p.clone(), text.clone());
+        text
+    }
+
+    /// An output's shape (`?` when its rank is unknown).
+    fn shape(&mut self, o: &ValueReport) -> String {
+        if let Some(text) = self.shapes.get(&o.shape) {
+            return text.clone();
+        }
+        let text = o
+            .shape
+            .as_ref()
+            .map_or("?".to_string(), |s| format_shape(s));
+        self.shapes.remember(o.shape.clone(), text.clone());
+        text
+    }
 }
 
 /// The per-node CSV written a row at a time, as an analysis makes each
@@ -165,6 +192,7 @@ pub struct CsvWriter {
     out: String,
     /// Grouped: the subtotals so far, written at the end.
     groups: Option<GroupSums>,
+    texts: CsvTexts,
 }
 
 impl CsvWriter {
@@ -199,7 +227,7 @@ impl CsvWriter {
         }
         self.begin(sink)?;
         self.out.clear();
-        line(&mut self.out, &node_fields(self.rows, n));
+        line(&mut self.out, &node_fields(self.rows, n, &mut self.texts));
         self.rows += 1;
         sink.write_all(self.out.as_bytes())
     }
@@ -228,4 +256,33 @@ fn line(out: &mut String, fields: &[String]) {
         }
     }
     out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nncost_core::Dim;
+
+    /// Remembered texts are the texts made afresh, for counts and for
+    /// shapes known, symbolic and of unknown rank.
+    #[test]
+    fn remembered_texts_read_as_made() {
+        let batch = Poly::symbol("batch");
+        let mut texts = CsvTexts::default();
+        for _ in 0..3 {
+            assert_eq!(texts.count(&batch.checked_scale(64).unwrap()), "64*batch");
+            assert_eq!(texts.count(&Poly::constant(12)), "12");
+            let output = |shape: Option<SharedShape>| ValueReport {
+                name: "y".into(),
+                dtype: None,
+                shape,
+                elements: None,
+            };
+            let symbolic: SharedShape = vec![Dim::Known(batch.clone()), Dim::int(64)].into();
+            assert_eq!(texts.shape(&output(Some(symbolic))), "batchx64");
+            assert_eq!(texts.shape(&output(Some(Vec::new().into()))), "scalar");
+            assert_eq!(texts.shape(&output(None)), "?");
+        }
+        assert_eq!((texts.counts.len(), texts.shapes.len()), (2, 3));
+    }
 }
