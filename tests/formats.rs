@@ -272,18 +272,20 @@ fn streamed_formats_are_the_whole_reports() {
         });
         let mut markdown_writer = nncost_render::TableWriter::markdown(Default::default());
         // The heaviest nodes only (`--top`), by each measure, at full width
-        // and fitted to 60 columns.
+        // and fitted to 60 columns; and every node sorted (`--sort` alone).
         let tops: Vec<nncost_render::TableOptions> = [
-            (None, 5, None),
-            (Some(nncost_render::SortKey::Params), 3, Some(60)),
-            (Some(nncost_render::SortKey::Macs), 1, None),
-            (Some(nncost_render::SortKey::Flops), 0, None),
-            (None, 100_000, None),
+            (None, Some(5), None),
+            (Some(nncost_render::SortKey::Params), Some(3), Some(60)),
+            (Some(nncost_render::SortKey::Macs), Some(1), None),
+            (Some(nncost_render::SortKey::Flops), Some(0), None),
+            (None, Some(100_000), None),
+            (Some(nncost_render::SortKey::Flops), None, None),
+            (Some(nncost_render::SortKey::Macs), None, Some(70)),
         ]
         .into_iter()
         .map(|(sort, top, width)| nncost_render::TableOptions {
             sort,
-            top: Some(top),
+            top,
             width,
             ..Default::default()
         })
@@ -433,9 +435,16 @@ fn streamed_formats_are_the_whole_reports() {
         for (table, options) in top_writers.iter_mut().zip(&tops) {
             let mut streamed_table = Vec::new();
             table.finish(&report, &info, &mut streamed_table).unwrap();
+            // Every node sorted is compared with the table of more top
+            // nodes than there are, which the whole report's rows make
+            // (the writer also makes the whole report's sorted table).
+            let whole_options = nncost_render::TableOptions {
+                top: options.top.or(Some(usize::MAX)),
+                ..*options
+            };
             assert!(
                 String::from_utf8(streamed_table).unwrap()
-                    == nncost_render::render_table(&whole, &info, *options),
+                    == nncost_render::render_table(&whole, &info, whole_options),
                 "{path} {dims:?} {:?} top {:?}: the streamed table differs",
                 options.sort,
                 options.top

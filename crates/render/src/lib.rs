@@ -117,6 +117,18 @@ impl TableOptions {
             && self.top.is_none()
     }
 
+    /// Whether the table lists every node ordered by `sort`'s measure
+    /// (`--sort` without `--top`, no `summary` or grouping): the
+    /// [`TableWriter`] holds its rows as it does the model's order's, and
+    /// orders them at the end.
+    pub fn sorts_every_node(&self) -> bool {
+        !self.summary
+            && !self.groups_nodes()
+            && !self.tree
+            && self.sort.is_some()
+            && self.top.is_none()
+    }
+
     /// Whether the table shows the `top` heaviest nodes (by `sort`'s
     /// measure, FLOPs by default) and nothing else: such a table keeps only
     /// those rows as the analysis goes ([`TableWriter`]).

@@ -62,6 +62,9 @@ pub struct TableWriter {
     top: Option<TopRows>,
     /// Grouped by operator or module: only their subtotals are kept.
     groups: Option<GroupSums>,
+    /// With `sort` (and no `top`): each node's measure, to order the rows
+    /// by at the end.
+    sorted: Option<(SortKey, Vec<f64>)>,
     texts: CellTexts,
 }
 
@@ -73,12 +76,16 @@ impl TableWriter {
     /// [`TableOptions::keeps_top_nodes`]), only the `top` heaviest nodes by
     /// `sort`'s measure: as many rows are held. Grouped by operator or by
     /// module at one depth ([`TableOptions::streams_groups`]), a subtotal
-    /// per group.
+    /// per group. With `sort` alone ([`TableOptions::sorts_every_node`]),
+    /// every node, ordered by its measure at the end.
     pub fn new(options: TableOptions) -> TableWriter {
         debug_assert!(
-            options.lists_every_node() || options.keeps_top_nodes() || options.streams_groups()
+            options.lists_every_node()
+                || options.sorts_every_node()
+                || options.keeps_top_nodes()
+                || options.streams_groups()
         );
-        let mut rows = CompactRows::new(COLUMNS.len());
+        let mut rows = CompactRows::for_table(COLUMNS.len(), options);
         rows.push(&COLUMNS);
         TableWriter {
             options,
@@ -100,6 +107,10 @@ impl TableWriter {
             groups: options
                 .streams_groups()
                 .then(|| GroupSums::for_rows(options.by_op, options.depth)),
+            sorted: options
+                .sort
+                .filter(|_| options.sorts_every_node())
+                .map(|key| (key, Vec::new())),
             texts: CellTexts::default(),
         }
     }
@@ -116,9 +127,10 @@ impl TableWriter {
     }
 
     /// Writes the whole `report`'s table through the writer when it lists
-    /// every node in order (see [`TableWriter::new`]), with its memory and
-    /// time columns if it has them; `None` otherwise. A million rows are
-    /// held compactly here, where as cells they took 460 bytes each.
+    /// every node, in order or sorted (see [`TableWriter::new`]), with its
+    /// memory and time columns if it has them; `None` otherwise. A million
+    /// rows are held compactly here, where as cells they took 460 bytes
+    /// each.
     pub(crate) fn write_whole(
         options: TableOptions,
         markdown: bool,
@@ -126,7 +138,7 @@ impl TableWriter {
         info: &ModelInfo,
         sink: &mut dyn std::io::Write,
     ) -> Option<std::io::Result<()>> {
-        if !options.lists_every_node() {
+        if !(options.lists_every_node() || options.sorts_every_node()) {
             return None;
         }
         let mut writer = match markdown {
@@ -134,7 +146,7 @@ impl TableWriter {
             false => TableWriter::new(options),
         };
         writer.columns.extend(extra_columns(report));
-        writer.rows = CompactRows::new(writer.columns.len());
+        writer.rows = CompactRows::for_table(writer.columns.len(), options);
         writer.rows.push(&writer.columns);
         let mut extra = Vec::new();
         for (i, n) in report.nodes.iter().enumerate() {
@@ -175,6 +187,15 @@ impl TableWriter {
         row.extend_from_slice(extra);
         self.rows.push(&row);
         self.work.push(work(n.flops(), n.int_ops()));
+        if let Some((key, measures)) = &mut self.sorted {
+            // Sorted rows show no bodies (as `node_rows`): a body's row
+            // under a node that moved would read as another's.
+            measures.push(rank_value(
+                *key,
+                (n.flops(), n.int_ops(), n.macs(), n.params),
+            ));
+            return;
+        }
         if !n.subgraphs.is_empty() {
             let mut bodies = Vec::new();
             body_rows(&mut bodies, n, &number, 1, self.options, &mut self.texts);
@@ -222,17 +243,25 @@ impl TableWriter {
         let columns = std::mem::take(&mut self.columns);
         let rows = std::mem::replace(&mut self.rows, CompactRows::new(columns.len()));
         let shares = std::mem::take(&mut self.work);
+        // The header, then the rows by measure, largest first, the earlier
+        // node first among equals (as `ranked` orders them).
+        let order: Option<Vec<usize>> = self.sorted.take().map(|(_, measures)| {
+            let mut order: Vec<usize> = (0..measures.len()).collect();
+            order.sort_by(|&a, &b| measures[b].total_cmp(&measures[a]).then(a.cmp(&b)));
+            std::iter::once(0)
+                .chain(order.into_iter().map(|i| i + 1))
+                .collect()
+        });
         let shown: Vec<usize> = (0..columns.len())
             .filter(|&c| !left_out(columns[c], report, int_ops))
             .collect();
         // Each row's cells, its share filled in, to `line` (which writes it).
         let each_row = |line: &mut dyn FnMut(&[Cow<'_, str>]) -> std::io::Result<()>| {
-            let (mut r, mut written) = (0, Ok(()));
-            rows.for_each_row(|cells| {
+            let mut written = Ok(());
+            rows.for_each_row(order.as_deref(), |r, cells| {
                 if let Some(part) = shares.get(r).filter(|p| !p.is_nan()) {
                     cells[SHARE_COLUMN] = share(*part, total).into();
                 }
-                r += 1;
                 if written.is_ok() {
                     written = line(cells);
                 }
@@ -335,6 +364,9 @@ struct CompactRows {
     text: String,
     lengths: Vec<u8>,
     widths: Vec<usize>,
+    /// Where each row starts in `text` and in `lengths`, for rows read in
+    /// another order than their own; kept only for that.
+    starts: Option<Vec<(usize, usize)>>,
 }
 
 impl CompactRows {
@@ -344,11 +376,32 @@ impl CompactRows {
             text: String::new(),
             lengths: Vec::new(),
             widths: vec![0; columns],
+            starts: None,
+        }
+    }
+
+    /// Rows that will be read in another order (see
+    /// [`CompactRows::for_each_row`]).
+    fn reordered(columns: usize) -> CompactRows {
+        CompactRows {
+            starts: Some(Vec::new()),
+            ..CompactRows::new(columns)
+        }
+    }
+
+    /// The rows of a table under `options`: reordered when sorted.
+    fn for_table(columns: usize, options: TableOptions) -> CompactRows {
+        match options.sorts_every_node() {
+            true => CompactRows::reordered(columns),
+            false => CompactRows::new(columns),
         }
     }
 
     fn push<S: AsRef<str>>(&mut self, row: &[S]) {
         debug_assert_eq!(row.len(), self.columns);
+        if let Some(starts) = &mut self.starts {
+            starts.push((self.text.len(), self.lengths.len()));
+        }
         for (cell, w) in row.iter().zip(&mut self.widths) {
             let cell = printable(cell.as_ref());
             self.text.push_str(&cell);
@@ -362,12 +415,16 @@ impl CompactRows {
         }
     }
 
-    /// Each row's cells, in order, into `cells` (cleared first), one row
-    /// at a time.
-    fn for_each_row(&self, mut each: impl FnMut(&mut Vec<Cow<'_, str>>)) {
-        let (mut at, mut k) = (0, 0);
+    /// Each row's number and cells into `each` (the cells cleared first),
+    /// one row at a time: in the order pushed, or in `order` (row numbers,
+    /// of rows made [`CompactRows::reordered`]).
+    fn for_each_row(
+        &self,
+        order: Option<&[usize]>,
+        mut each: impl FnMut(usize, &mut Vec<Cow<'_, str>>),
+    ) {
         let mut cells = Vec::with_capacity(self.columns);
-        while k < self.lengths.len() {
+        let mut row_at = |r: usize, (mut at, mut k): (usize, usize)| {
             cells.clear();
             for _ in 0..self.columns {
                 let (mut length, mut shift) = (0, 0);
@@ -383,7 +440,22 @@ impl CompactRows {
                 cells.push(Cow::Borrowed(&self.text[at..at + length]));
                 at += length;
             }
-            each(&mut cells);
+            each(r, &mut cells);
+            (at, k)
+        };
+        match (order, &self.starts) {
+            (Some(order), Some(starts)) => {
+                for &r in order {
+                    row_at(r, starts[r]);
+                }
+            }
+            _ => {
+                let (mut r, mut next) = (0, (0, 0));
+                while next.1 < self.lengths.len() {
+                    next = row_at(r, next);
+                    r += 1;
+                }
+            }
         }
     }
 }
@@ -408,16 +480,26 @@ mod tests {
             vec!["1 × batch".to_string(), long(300), String::new()],
         ];
         let mut compact = CompactRows::new(3);
+        let mut reordered = CompactRows::reordered(3);
         for row in &rows {
             compact.push(row);
+            reordered.push(row);
         }
-        let mut back = Vec::new();
-        compact.for_each_row(|cells| {
-            back.push(cells.iter().map(|c| c.to_string()).collect::<Vec<_>>())
-        });
-        let mut expected = rows.to_vec();
-        expected[0][2] = "a\\nb".to_string();
-        assert_eq!(back, expected);
+        let read = |compact: &CompactRows, order: Option<&[usize]>| {
+            let mut back = Vec::new();
+            compact.for_each_row(order, |r, cells| {
+                back.push((r, cells.iter().map(|c| c.to_string()).collect::<Vec<_>>()))
+            });
+            back
+        };
+        let mut expected: Vec<(usize, Vec<String>)> = rows.iter().cloned().enumerate().collect();
+        expected[0].1[2] = "a\\nb".to_string();
+        assert_eq!(read(&compact, None), expected);
+        assert_eq!(read(&reordered, None), expected);
+        // Read in another order, each row whole.
+        let order = [2, 0, 1, 2];
+        let moved: Vec<_> = order.iter().map(|&r| expected[r].clone()).collect();
+        assert_eq!(read(&reordered, Some(&order)), moved);
         assert_eq!(compact.widths, [128, 16_383, 16_384]);
         // One byte per length below 128, two below 16,384, three above.
         assert_eq!(compact.lengths.len(), 1 + 1 + 1 + 2 + 2 + 3 + 1 + 2 + 1);
