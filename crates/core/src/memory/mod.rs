@@ -297,9 +297,19 @@ fn buffers<'r>(
 
     // Buffers: graph inputs, then node outputs that are not views or
     // folded constants. `buffer_of` maps a value name to its buffer.
-    let mut problem = Problem::default();
-    let mut size: Vec<Poly> = Vec::new();
+    // Sized for a buffer per input and per node (most nodes make one):
+    // grown by doubling, a million nodes' lists were copied twenty times.
+    let (nodes, buffers) = (report_nodes.len(), inputs.len() + report_nodes.len());
+    let mut problem = Problem {
+        reads: Vec::with_capacity(nodes),
+        makes: Vec::with_capacity(nodes),
+        after: Vec::with_capacity(nodes),
+        initial: Vec::with_capacity(buffers),
+        held: Vec::with_capacity(buffers),
+    };
+    let mut size: Vec<Poly> = Vec::with_capacity(buffers);
     let mut buffer_of: NameMap<&str, usize> = NameMap::default();
+    buffer_of.reserve(buffers);
     let new_buffer = |problem: &mut Problem, size: &mut Vec<Poly>, bytes: Poly, initial| {
         problem.initial.push(initial);
         problem.held.push(false);
@@ -579,6 +589,9 @@ fn reads_of(n: &NodeReport) -> Vec<&str> {
         .filter(|i| !i.name.is_empty() && !i.constant)
         .map(|i| i.name.as_str())
         .collect();
+    if n.subgraphs.is_empty() {
+        return names;
+    }
     let mut made: std::collections::HashSet<&str> = Default::default();
     let mut stack: Vec<&NodeReport> = vec![n];
     while let Some(m) = stack.pop() {
