@@ -505,8 +505,8 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let mut report = report;
     nncost_load::attach(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    // JSON and the table are written as they are made; the other formats
-    // are made whole, then written.
+    // JSON, the table and the page are written as they are made; the
+    // other formats are made whole, then written.
     let text = match cli.format {
         Format::Table => {
             emit_with(cli.output.as_deref(), &mut |w| {
@@ -524,7 +524,13 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             },
         )),
         Format::Csv => Some(nncost_render::render_csv(&report, table)),
-        Format::Html => Some(nncost_render::render_html(&report, &info)),
+        Format::Html => {
+            emit_with(cli.output.as_deref(), &mut |w| {
+                nncost_render::render_html_to(&report, &info, w)
+            })
+            .map_err(Failure::Input)?;
+            None
+        }
         Format::Json => {
             emit_with(cli.output.as_deref(), &mut |w| {
                 nncost_render::render_json_to(&report, &info, json_options, w)

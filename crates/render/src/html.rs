@@ -11,10 +11,11 @@
 
 use std::fmt::Write;
 
-use nncost_core::report::{NodeStatus, CONVENTION};
-use nncost_core::shape::format_shape;
+use nncost_core::report::{NodeStatus, ValueReport, CONVENTION};
+use nncost_core::shape::{format_shape, SharedShape};
 use nncost_core::{Poly, Report};
 
+use crate::remembered::Remembered;
 use crate::svg;
 use crate::table::{
     bindings_text, memory_lines, model_facts, module_label, module_title, share_note,
@@ -148,9 +149,24 @@ fn bar_chart(title: &str, items: &[(String, f64)]) -> String {
     svg
 }
 
+/// The page as one string (see [`render_to`]).
 pub fn render(report: &Report, info: &ModelInfo) -> String {
+    let mut page = Vec::with_capacity(4096 + 400 * report.nodes.len());
+    render_to(report, info, &mut page).expect("writing to memory does not fail");
+    String::from_utf8(page).expect("the page is made of strings")
+}
+
+/// Text held before it is written: a million nodes' rows are 300 MB.
+const WRITE_EVERY: usize = 64 * 1024;
+
+/// Writes the page to `sink` as it is made.
+pub fn render_to(
+    report: &Report,
+    info: &ModelInfo,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let t = &report.totals;
-    let mut out = String::with_capacity(4096 + 400 * report.nodes.len());
+    let mut out = String::with_capacity(2 * WRITE_EVERY);
     let _ = write!(
         out,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>nncost · {}</title><style>{STYLE}</style></head><body>",
@@ -335,18 +351,19 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
         out.push_str("<th data-numeric=\"1\">time ≥</th><th class=\"t\">bound</th>");
     }
     out.push_str("<th class=\"t\">status</th></tr></thead><tbody>");
+    let mut texts = RowTexts::default();
     for (i, n) in report.nodes.iter().enumerate() {
+        if out.len() >= WRITE_EVERY {
+            sink.write_all(out.as_bytes())?;
+            out.clear();
+        }
         let shape = n
             .outputs
             .first()
-            .map(|o| {
-                o.shape
-                    .as_ref()
-                    .map_or("?".to_string(), |s| format_shape(s))
-            })
+            .map(|o| texts.shape(o))
             .unwrap_or_default();
-        let (macs, macs_exact, macs_key) = count_cell(n.macs());
-        let (flops, flops_exact, flops_key) = count_cell(n.flops());
+        let (macs, macs_exact, macs_key) = texts.count(n.macs());
+        let (flops, flops_exact, flops_key) = texts.count(n.flops());
         let status = match &n.status {
             NodeStatus::Counted => String::new(),
             NodeStatus::Unsupported => "unsupported".into(),
@@ -361,13 +378,13 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
             i + 1,
             n.params,
             esc(&human(n.params.into())),
-            esc(&macs_exact),
-            esc(&macs),
-            esc(&flops_exact),
-            esc(&flops),
+            macs_exact,
+            macs,
+            flops_exact,
+            flops,
             name = esc(&n.name),
             op = esc(&n.op_type),
-            shape = esc(&shape),
+            shape = shape,
         );
         if let Some(m) = report.memory.as_ref().map(|m| &m.nodes[i]) {
             for b in [m.output_bytes.clone(), m.traffic.total().ok()] {
@@ -395,5 +412,86 @@ pub fn render(report: &Report, info: &ModelInfo) -> String {
     }
     out.push_str("</tbody></table><pre id=\"selftest\"></pre>");
     let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
-    out
+    sink.write_all(out.as_bytes())
+}
+
+/// The escaped texts of the shapes and counts that rows repeat, made once
+/// each (see `remembered.rs`).
+#[derive(Default)]
+struct RowTexts {
+    shapes: Remembered<Option<SharedShape>, String>,
+    /// [`count_cell`]'s texts, escaped, and its sort key.
+    counts: Remembered<Poly, (String, String, f64)>,
+}
+
+impl RowTexts {
+    fn shape(&mut self, o: &ValueReport) -> String {
+        if let Some(text) = self.shapes.get(&o.shape) {
+            return text.clone();
+        }
+        let text = o
+            .shape
+            .as_ref()
+            .map_or("?".to_string(), |s| format_shape(s));
+        let text = esc(&text);
+        self.shapes.remember(o.shape.clone(), text.clone());
+        text
+    }
+
+    fn count(&mut self, p: Option<&Poly>) -> (String, String, f64) {
+        if let Some(cell) = p.and_then(|p| self.counts.get(p)) {
+            return cell.clone();
+        }
+        let (text, exact, key) = count_cell(p);
+        let cell = (esc(&text), esc(&exact), key);
+        if let Some(p) = p {
+            self.counts.remember(p.clone(), cell.clone());
+        }
+        cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nncost_core::Dim;
+
+    /// Remembered row texts are the texts made afresh and escaped, for
+    /// names that need escaping too, however often they come.
+    #[test]
+    fn remembered_row_texts_are_escaped_as_made() {
+        let odd = Poly::symbol("a<b&\"c\"");
+        let output = |shape: Option<SharedShape>| ValueReport {
+            name: "y".into(),
+            dtype: None,
+            shape,
+            elements: None,
+        };
+        let shapes: [Option<SharedShape>; 3] = [
+            Some(vec![Dim::Known(odd.clone()), Dim::int(3)].into()),
+            Some(Vec::new().into()),
+            None,
+        ];
+        let counts = [
+            Some(odd.checked_scale(64).unwrap()),
+            Some(Poly::constant(1_500_000)),
+            None,
+        ];
+        let mut texts = RowTexts::default();
+        for _ in 0..3 {
+            for shape in &shapes {
+                let fresh = shape.as_ref().map_or("?".to_string(), |s| format_shape(s));
+                assert_eq!(texts.shape(&output(shape.clone())), esc(&fresh));
+            }
+            for p in &counts {
+                let (text, exact, key) = count_cell(p.as_ref());
+                assert_eq!(texts.count(p.as_ref()), (esc(&text), esc(&exact), key));
+            }
+        }
+        let escaped = texts.shape(&output(shapes[0].clone()));
+        assert!(
+            escaped.contains("&lt;") && escaped.contains("&amp;") && !escaped.contains('<'),
+            "{escaped}"
+        );
+    }
 }

@@ -212,6 +212,15 @@ pub fn render_html(report: &Report, info: &ModelInfo) -> String {
     html::render(report, info)
 }
 
+/// Writes [`render_html`]'s page to `sink` as it is made.
+pub fn render_html_to(
+    report: &Report,
+    info: &ModelInfo,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    html::render_to(report, info, sink)
+}
+
 /// Renders the report as Markdown (see [`markdown`]).
 pub fn render_markdown(report: &Report, info: &ModelInfo, options: TableOptions) -> String {
     markdown::render(report, info, options)
