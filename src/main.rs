@@ -505,8 +505,8 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let mut report = report;
     nncost_load::attach(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    // JSON, the table and the page are written as they are made; the
-    // other formats are made whole, then written.
+    // JSON, the tables and the page are written as they are made; CSV is
+    // made whole, then written.
     let text = match cli.format {
         Format::Table => {
             emit_with(cli.output.as_deref(), &mut |w| {
@@ -515,14 +515,17 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
             .map_err(Failure::Input)?;
             None
         }
-        Format::Markdown => Some(nncost_render::render_markdown(
-            &report,
-            &info,
-            TableOptions {
+        Format::Markdown => {
+            let options = TableOptions {
                 width: None,
                 ..table
-            },
-        )),
+            };
+            emit_with(cli.output.as_deref(), &mut |w| {
+                nncost_render::render_markdown_to(&report, &info, options, w)
+            })
+            .map_err(Failure::Input)?;
+            None
+        }
         Format::Csv => Some(nncost_render::render_csv(&report, table)),
         Format::Html => {
             emit_with(cli.output.as_deref(), &mut |w| {

@@ -226,6 +226,16 @@ pub fn render_markdown(report: &Report, info: &ModelInfo, options: TableOptions)
     markdown::render(report, info, options)
 }
 
+/// Writes [`render_markdown`]'s text to `sink` as it is made.
+pub fn render_markdown_to(
+    report: &Report,
+    info: &ModelInfo,
+    options: TableOptions,
+    sink: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    markdown::render_to(report, info, options, sink)
+}
+
 /// Renders the report as JSON (see [`json`] for the schema).
 pub fn render_json(report: &Report, info: &ModelInfo) -> String {
     json::render(report, info, JsonOptions::default())
