@@ -5,11 +5,12 @@
 use std::fmt::Write;
 
 use nncost_core::report::{NodeReport, NodeStatus, Subtotal, ValueReport};
-use nncost_core::shape::{format_shape, SharedShape};
+use nncost_core::shape::SharedShape;
 use nncost_core::{Poly, Report};
 
 use crate::groups::{GroupSums, Groups};
 use crate::remembered::Remembered;
+use crate::table::shape_text;
 use crate::TableOptions;
 
 pub fn render(report: &Report, options: TableOptions) -> String {
@@ -158,25 +159,13 @@ struct CsvTexts {
 
 impl CsvTexts {
     fn count(&mut self, p: &Poly) -> String {
-        if let Some(text) = self.counts.get(p) {
-            return text.clone();
-        }
-        let text = p.to_string();
-        self.counts.remember(p.clone(), text.clone());
-        text
+        self.counts.text(p, || p.to_string())
     }
 
     /// An output's shape (`?` when its rank is unknown).
     fn shape(&mut self, o: &ValueReport) -> String {
-        if let Some(text) = self.shapes.get(&o.shape) {
-            return text.clone();
-        }
-        let text = o
-            .shape
-            .as_ref()
-            .map_or("?".to_string(), |s| format_shape(s));
-        self.shapes.remember(o.shape.clone(), text.clone());
-        text
+        self.shapes
+            .text(&o.shape, || shape_text(o.shape.as_deref()))
     }
 }
 

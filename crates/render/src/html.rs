@@ -12,13 +12,13 @@
 use std::fmt::Write;
 
 use nncost_core::report::{NodeStatus, ValueReport, CONVENTION};
-use nncost_core::shape::{format_shape, SharedShape};
+use nncost_core::shape::SharedShape;
 use nncost_core::{Poly, Report};
 
 use crate::remembered::Remembered;
 use crate::svg;
 use crate::table::{
-    bindings_text, memory_lines, model_facts, module_label, module_title, share_note,
+    bindings_text, memory_lines, model_facts, module_label, module_title, shape_text, share_note,
     training_lines,
 };
 use crate::units::{bytes, grouped, human, poly, seconds};
@@ -426,28 +426,19 @@ struct RowTexts {
 
 impl RowTexts {
     fn shape(&mut self, o: &ValueReport) -> String {
-        if let Some(text) = self.shapes.get(&o.shape) {
-            return text.clone();
-        }
-        let text = o
-            .shape
-            .as_ref()
-            .map_or("?".to_string(), |s| format_shape(s));
-        let text = esc(&text);
-        self.shapes.remember(o.shape.clone(), text.clone());
-        text
+        self.shapes
+            .text(&o.shape, || esc(&shape_text(o.shape.as_deref())))
     }
 
     fn count(&mut self, p: Option<&Poly>) -> (String, String, f64) {
-        if let Some(cell) = p.and_then(|p| self.counts.get(p)) {
-            return cell.clone();
+        let escaped = || {
+            let (text, exact, key) = count_cell(p);
+            (esc(&text), esc(&exact), key)
+        };
+        match p {
+            Some(p) => self.counts.text(p, escaped),
+            None => escaped(),
         }
-        let (text, exact, key) = count_cell(p);
-        let cell = (esc(&text), esc(&exact), key);
-        if let Some(p) = p {
-            self.counts.remember(p.clone(), cell.clone());
-        }
-        cell
     }
 }
 
@@ -480,7 +471,9 @@ mod tests {
         let mut texts = RowTexts::default();
         for _ in 0..3 {
             for shape in &shapes {
-                let fresh = shape.as_ref().map_or("?".to_string(), |s| format_shape(s));
+                let fresh = shape
+                    .as_ref()
+                    .map_or("?".to_string(), |s| nncost_core::shape::format_shape(s));
                 assert_eq!(texts.shape(&output(shape.clone())), esc(&fresh));
             }
             for p in &counts {

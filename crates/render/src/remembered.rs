@@ -37,6 +37,20 @@ impl<K: Hash + Eq, V> Remembered<K, V> {
         }
     }
 
+    /// The text of `key`: remembered, or made by `make` and remembered.
+    pub(crate) fn text(&mut self, key: &K, make: impl FnOnce() -> V) -> V
+    where
+        K: Clone,
+        V: Clone,
+    {
+        if let Some(text) = self.0.get(key) {
+            return text.clone();
+        }
+        let text = make();
+        self.remember(key.clone(), text.clone());
+        text
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.0.len()

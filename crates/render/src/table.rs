@@ -317,7 +317,8 @@ fn describe_value(v: &ValueReport) -> String {
     )
 }
 
-fn shape_text(shape: Option<&[nncost_core::Dim]>) -> String {
+/// A shape's text: `?` when its rank is unknown.
+pub(crate) fn shape_text(shape: Option<&[nncost_core::Dim]>) -> String {
     shape.map_or("?".to_string(), format_shape)
 }
 

@@ -21,12 +21,9 @@ pub(crate) struct CellTexts {
 impl CellTexts {
     /// An output shape's text, shortened past [`MAX_SHAPE_CELL`].
     pub(crate) fn shape(&mut self, o: &ValueReport) -> Cell {
-        if let Some(text) = self.shapes.get(&o.shape) {
-            return text.clone();
-        }
-        let text = Cell::from(cut_middle(shape_text(o.shape.as_deref()), MAX_SHAPE_CELL));
-        self.shapes.remember(o.shape.clone(), text.clone());
-        text
+        self.shapes.text(&o.shape, || {
+            cut_middle(shape_text(o.shape.as_deref()), MAX_SHAPE_CELL).into()
+        })
     }
 
     /// A count's text (see `cost_text`).
@@ -36,25 +33,17 @@ impl CellTexts {
         status: &NodeStatus,
         options: TableOptions,
     ) -> Cell {
-        let Some(p) = p else {
-            return cost_text(None, status, options).into();
-        };
-        if let Some(text) = self.costs.get(p) {
-            return text.clone();
+        match p {
+            Some(p) => self
+                .costs
+                .text(p, || cost_text(Some(p), status, options).into()),
+            None => cost_text(None, status, options).into(),
         }
-        let text = Cell::from(cost_text(Some(p), status, options));
-        self.costs.remember(p.clone(), text.clone());
-        text
     }
 
     /// A byte count's text (see `bytes_cell`).
     pub(crate) fn bytes(&mut self, p: &Poly, options: TableOptions) -> Cell {
-        if let Some(text) = self.bytes.get(p) {
-            return text.clone();
-        }
-        let text = Cell::from(bytes_cell(p, options));
-        self.bytes.remember(p.clone(), text.clone());
-        text
+        self.bytes.text(p, || bytes_cell(p, options).into())
     }
 }
 
