@@ -298,7 +298,8 @@ fn buffers<'r>(
     // Buffers: graph inputs, then node outputs that are not views or
     // folded constants. `buffer_of` maps a value name to its buffer.
     // Sized for a buffer per input and per node (most nodes make one):
-    // grown by doubling, a million nodes' lists were copied twenty times.
+    // grown by doubling instead, a million nodes' lists were moved twenty
+    // times, the old and the new copy both held at each move.
     let (nodes, buffers) = (report_nodes.len(), inputs.len() + report_nodes.len());
     let mut problem = Problem {
         reads: Vec::with_capacity(nodes),

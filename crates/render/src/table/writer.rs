@@ -42,7 +42,8 @@ const SHARE_COLUMN: usize = COLUMNS.len() - 1;
 /// top-level node (and its bodies' nodes, indented under it), and
 /// [`TableWriter::finish`] writes the whole table. The text is
 /// `table::render_to`'s for the same report; that function goes through
-/// this writer when its table lists every node in the model's order.
+/// this writer when its table lists every node, in the model's order or
+/// sorted.
 pub struct TableWriter {
     options: TableOptions,
     /// [`COLUMNS`], then the memory and time columns of a whole report
