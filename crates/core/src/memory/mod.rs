@@ -30,7 +30,7 @@ use crate::graph::DType;
 use crate::poly::{Overflow, Poly};
 use crate::report::{Access, DtypeShare, InputReport, NodeReport, Report, ValueReport};
 use crate::shape::{numel, Dim};
-use schedule::Problem;
+use schedule::{Lists, Problem};
 
 /// What the memory analysis is asked.
 #[derive(Clone, Debug)]
@@ -302,9 +302,9 @@ fn buffers<'r>(
     // times, the old and the new copy both held at each move.
     let (nodes, buffers) = (report_nodes.len(), inputs.len() + report_nodes.len());
     let mut problem = Problem {
-        reads: Vec::with_capacity(nodes),
-        makes: Vec::with_capacity(nodes),
-        after: Vec::with_capacity(nodes),
+        reads: Lists::with_capacity(nodes),
+        makes: Lists::with_capacity(nodes),
+        after: Lists::with_capacity(nodes),
         initial: Vec::with_capacity(buffers),
         held: Vec::with_capacity(buffers),
     };
@@ -364,9 +364,9 @@ fn buffers<'r>(
             buffer_of.insert(&out.name, id);
             makes.push(id);
         }
-        problem.reads.push(read_buffers);
-        problem.makes.push(makes);
-        problem.after.push(Vec::new());
+        problem.reads.push(&read_buffers);
+        problem.makes.push(&makes);
+        problem.after.push(&[]);
         workspace.push(body_workspace(n, sizer)?);
         // A folded node runs once, at load: no traffic per run. What it
         // computes is read as a weight.

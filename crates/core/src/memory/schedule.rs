@@ -26,16 +26,101 @@ use std::collections::{BTreeSet, BinaryHeap};
 use crate::fxhash::FxHashMap;
 use crate::poly::{Overflow, Poly};
 
+/// Lists of indices, one per node (or buffer), held in one array with
+/// where each list starts: a million nodes' lists are two allocations, not
+/// a million (24 bytes each and a heap block apiece before).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lists {
+    /// `starts[i]..starts[i + 1]` is list `i` in `items`.
+    starts: Vec<usize>,
+    items: Vec<usize>,
+}
+
+impl Default for Lists {
+    fn default() -> Self {
+        Lists::with_capacity(0)
+    }
+}
+
+impl Lists {
+    /// No lists yet, with room for `lists` of them.
+    pub fn with_capacity(lists: usize) -> Self {
+        let mut starts = Vec::with_capacity(lists + 1);
+        starts.push(0);
+        Lists {
+            starts,
+            items: Vec::new(),
+        }
+    }
+
+    /// Adds a list after the others.
+    pub fn push(&mut self, list: &[usize]) {
+        self.items.extend_from_slice(list);
+        self.starts.push(self.items.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[usize]> + '_ {
+        self.starts.windows(2).map(|w| &self.items[w[0]..w[1]])
+    }
+
+    /// The lists the other way round, for `n` targets: list `x` of the
+    /// result holds every `i` whose list holds `x`, in increasing order
+    /// (the readers of each buffer, the successors of each node).
+    fn transposed(&self, n: usize) -> Lists {
+        let mut starts = vec![0usize; n + 1];
+        for &x in &self.items {
+            starts[x + 1] += 1;
+        }
+        for k in 0..n {
+            starts[k + 1] += starts[k];
+        }
+        let mut next = starts.clone();
+        let mut items = vec![0usize; self.items.len()];
+        for (i, list) in self.iter().enumerate() {
+            for &x in list {
+                items[next[x]] = i;
+                next[x] += 1;
+            }
+        }
+        Lists { starts, items }
+    }
+}
+
+impl std::ops::Index<usize> for Lists {
+    type Output = [usize];
+    fn index(&self, i: usize) -> &[usize] {
+        &self.items[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
+impl From<Vec<Vec<usize>>> for Lists {
+    fn from(lists: Vec<Vec<usize>>) -> Self {
+        let mut out = Lists::with_capacity(lists.len());
+        for list in &lists {
+            out.push(list);
+        }
+        out
+    }
+}
+
 /// The abstract problem: nodes that read and make buffers.
 #[derive(Clone, Debug, Default)]
 pub struct Problem {
     /// Per node, the buffers it reads (each once).
-    pub reads: Vec<Vec<usize>>,
+    pub reads: Lists,
     /// Per node, the buffers it makes.
-    pub makes: Vec<Vec<usize>>,
+    pub makes: Lists,
     /// Per node, nodes that must run before it besides the makers of what
     /// it reads (none in ONNX graphs; kept for generality of tests).
-    pub after: Vec<Vec<usize>>,
+    pub after: Lists,
     /// Per buffer, whether it is live from the start (a graph input).
     pub initial: Vec<bool>,
     /// Per buffer, whether it is held to the end (a graph output).
@@ -101,37 +186,34 @@ impl Problem {
     }
 
     /// Per buffer, the nodes that read it.
-    fn readers(&self) -> Vec<Vec<usize>> {
-        let mut readers = vec![Vec::new(); self.buffers()];
-        for (v, reads) in self.reads.iter().enumerate() {
-            for &b in reads {
-                readers[b].push(v);
-            }
-        }
-        readers
+    fn readers(&self) -> Lists {
+        self.reads.transposed(self.buffers())
     }
 
     /// Per node, the nodes that must run before it.
-    fn predecessors(&self) -> Vec<Vec<usize>> {
+    fn predecessors(&self) -> Lists {
         let mut maker = vec![usize::MAX; self.buffers()];
         for (v, makes) in self.makes.iter().enumerate() {
             for &b in makes {
                 maker[b] = v;
             }
         }
-        (0..self.nodes())
-            .map(|v| {
-                let mut p: Vec<usize> = self.reads[v]
+        let mut preds = Lists::with_capacity(self.nodes());
+        let mut p: Vec<usize> = Vec::new();
+        for v in 0..self.nodes() {
+            p.clear();
+            p.extend(
+                self.reads[v]
                     .iter()
                     .map(|&b| maker[b])
                     .filter(|&m| m != usize::MAX)
-                    .chain(self.after[v].iter().copied())
-                    .collect();
-                p.sort_unstable();
-                p.dedup();
-                p
-            })
-            .collect()
+                    .chain(self.after[v].iter().copied()),
+            );
+            p.sort_unstable();
+            p.dedup();
+            preds.push(&p);
+        }
+        preds
     }
 
     /// The live bytes at each step of `order` (a valid order of all
@@ -166,7 +248,7 @@ struct Replay<'p, B> {
 impl<'p, B: Bytes> Replay<'p, B> {
     /// Before any node: the graph inputs someone reads or that are held.
     fn start(p: &'p Problem, size: &'p [B]) -> Result<Self, Overflow> {
-        let unread: Vec<usize> = p.readers().iter().map(Vec::len).collect();
+        let unread: Vec<usize> = p.readers().iter().map(<[usize]>::len).collect();
         let mut live = B::zero();
         for b in 0..p.buffers() {
             if p.initial[b] && (unread[b] > 0 || p.held[b]) {
@@ -311,24 +393,14 @@ const FORCED_BOUND_MAX_NODES: usize = 4096;
 /// it in any order (made by one of its ancestors, or given, and read by
 /// one of its descendants or held to the end). `None` for graphs past
 /// [`FORCED_BOUND_MAX_NODES`].
-fn forced_lower_bound(
-    p: &Problem,
-    preds: &[Vec<usize>],
-    size: &[f64],
-    workspace: &[f64],
-) -> Option<f64> {
+fn forced_lower_bound(p: &Problem, preds: &Lists, size: &[f64], workspace: &[f64]) -> Option<f64> {
     let n = p.nodes();
     if n > FORCED_BOUND_MAX_NODES {
         return None;
     }
     let words = n.div_ceil(64).max(1);
     let order = topological(preds);
-    let mut succs = vec![Vec::new(); n];
-    for (v, ps) in preds.iter().enumerate() {
-        for &u in ps {
-            succs[u].push(v);
-        }
-    }
+    let succs = preds.transposed(n);
     // Strict ancestors and descendants of each node.
     let anc = reach(&order, preds, words);
     let reversed: Vec<usize> = order.iter().rev().copied().collect();
@@ -393,7 +465,7 @@ fn forced_lower_bound(
 /// The nodes in stretches that every order runs one after another: cut
 /// after each node that every earlier node (in some valid order, here the
 /// given one) precedes and every later node follows.
-fn segments(preds: &[Vec<usize>]) -> Vec<Vec<usize>> {
+fn segments(preds: &Lists) -> Lists {
     let n = preds.len();
     // A valid order: nodes by index when it is one (an analysed graph's
     // nodes come sorted), else a topological sort.
@@ -402,12 +474,7 @@ fn segments(preds: &[Vec<usize>]) -> Vec<Vec<usize>> {
     for (i, &v) in order.iter().enumerate() {
         pos[v] = i;
     }
-    let mut succs = vec![Vec::new(); n];
-    for (v, ps) in preds.iter().enumerate() {
-        for &u in ps {
-            succs[u].push(v);
-        }
-    }
+    let succs = preds.transposed(n);
     // The node at position i is a cut when no edge jumps over it, every
     // node before it has a successor (so, by induction, leads to it) and
     // every node after it has a predecessor (so follows from it).
@@ -425,30 +492,26 @@ fn segments(preds: &[Vec<usize>]) -> Vec<Vec<usize>> {
         cut[i] = prefix_ok[i] && all_follow;
         all_follow &= !preds[order[i]].is_empty();
     }
-    let mut out = Vec::new();
+    let mut out = Lists::default();
     let mut current = Vec::new();
     for (i, &v) in order.iter().enumerate() {
         current.push(v);
         if cut[i] {
-            out.push(std::mem::take(&mut current));
+            out.push(&current);
+            current.clear();
         }
     }
     if !current.is_empty() {
-        out.push(current);
+        out.push(&current);
     }
     out
 }
 
 /// Kahn's sort, smallest index first among the ready nodes.
-fn topological(preds: &[Vec<usize>]) -> Vec<usize> {
+fn topological(preds: &Lists) -> Vec<usize> {
     let n = preds.len();
-    let mut indegree: Vec<usize> = preds.iter().map(Vec::len).collect();
-    let mut succs = vec![Vec::new(); n];
-    for (v, ps) in preds.iter().enumerate() {
-        for &u in ps {
-            succs[u].push(v);
-        }
-    }
+    let mut indegree: Vec<usize> = preds.iter().map(<[usize]>::len).collect();
+    let succs = preds.transposed(n);
     let mut ready: std::collections::BTreeSet<usize> =
         (0..n).filter(|&v| indegree[v] == 0).collect();
     let mut order = Vec::with_capacity(n);
@@ -488,7 +551,7 @@ impl<'p> Stretch<'p> {
     fn new(
         p: &'p Problem,
         nodes: &'p [usize],
-        preds: &[Vec<usize>],
+        preds: &Lists,
         unread: &[usize],
         size: &'p [f64],
         workspace: &[f64],
@@ -777,7 +840,7 @@ impl<'p> Stretch<'p> {
 /// For each node, as a bitset, the nodes it reaches through `edges`
 /// (its predecessors, say, giving its ancestors), visiting nodes in
 /// `order`, which puts every edge's far end first.
-fn reach(order: &[usize], edges: &[Vec<usize>], words: usize) -> Vec<Vec<u64>> {
+fn reach(order: &[usize], edges: &Lists, words: usize) -> Vec<Vec<u64>> {
     let mut sets = vec![vec![0u64; words]; edges.len()];
     for &v in order {
         for &u in &edges[v] {
@@ -871,9 +934,9 @@ mod tests {
                 p.held.push(rng.below(6) == 0);
                 size.push((1 + rng.below(16)) as f64);
             }
-            p.reads.push(reads);
-            p.makes.push(makes);
-            p.after.push(Vec::new());
+            p.reads.push(&reads);
+            p.makes.push(&makes);
+            p.after.push(&[]);
             workspace.push(if rng.below(4) == 0 {
                 rng.below(8) as f64
             } else {
@@ -892,7 +955,7 @@ mod tests {
         let mut done = vec![false; n];
         fn walk(
             p: &Problem,
-            preds: &[Vec<usize>],
+            preds: &Lists,
             size: &[f64],
             ws: &[f64],
             order: &mut Vec<usize>,
@@ -973,6 +1036,35 @@ mod tests {
         );
     }
 
+    /// Lists in one array read back as pushed, empty ones included, and
+    /// turned round they list each target's sources in order.
+    #[test]
+    fn lists_read_back_and_turn_round() {
+        let lists: Lists = vec![vec![2, 0], vec![], vec![1, 2, 2], vec![0]].into();
+        assert_eq!(lists.len(), 4);
+        assert_eq!(&lists[0], &[2, 0]);
+        assert!(lists[1].is_empty());
+        assert_eq!(
+            lists.iter().collect::<Vec<_>>(),
+            [&[2, 0][..], &[], &[1, 2, 2], &[0]]
+        );
+        let turned = lists.transposed(4);
+        assert_eq!(
+            turned.iter().collect::<Vec<_>>(),
+            [&[0, 3][..], &[2], &[0, 2, 2], &[]]
+        );
+        assert_eq!(
+            turned
+                .transposed(4)
+                .iter()
+                .map(<[usize]>::len)
+                .sum::<usize>(),
+            6
+        );
+        assert!(Lists::default().is_empty());
+        assert_eq!(Lists::default().transposed(2).iter().count(), 2);
+    }
+
     /// A one-node stretch's peak without the stretch is the stretch's own,
     /// to the bit, and given exactly when the stretch's bound proves it.
     #[test]
@@ -983,11 +1075,11 @@ mod tests {
             let (p, size, ws) = random_problem(&mut rng, 2 + case % 7);
             let preds = p.predecessors();
             let mut replay = Replay::start(&p, &size).unwrap();
-            for seg in segments(&preds) {
+            for seg in segments(&preds).iter() {
                 let base = replay.live;
-                let stretch = Stretch::new(&p, &seg, &preds, &replay.unread, &size, &ws);
+                let stretch = Stretch::new(&p, seg, &preds, &replay.unread, &size, &ws);
                 let (greedy, lower) = (stretch.greedy(base).1, stretch.lower_bound(base));
-                match lone_node_peak(&p, &seg, &size, &ws, base) {
+                match lone_node_peak(&p, seg, &size, &ws, base) {
                     Some(peak) => {
                         answered += 1;
                         assert_eq!(peak.to_bits(), greedy.to_bits(), "case {case}");
@@ -999,7 +1091,7 @@ mod tests {
                     }
                     None => {}
                 }
-                for &v in &seg {
+                for &v in seg {
                     replay.run(v).unwrap();
                 }
             }
@@ -1041,9 +1133,9 @@ mod tests {
     fn hand_worked_two_branches() {
         let p = Problem {
             // buffers: 0 x, 1 A, 2 B, 3 C, 4 D, 5 out
-            reads: vec![vec![0], vec![0], vec![1], vec![2], vec![3, 4]],
-            makes: vec![vec![1], vec![2], vec![3], vec![4], vec![5]],
-            after: vec![Vec::new(); 5],
+            reads: vec![vec![0], vec![0], vec![1], vec![2], vec![3, 4]].into(),
+            makes: vec![vec![1], vec![2], vec![3], vec![4], vec![5]].into(),
+            after: vec![Vec::new(); 5].into(),
             initial: vec![true, false, false, false, false, false],
             held: vec![false, false, false, false, false, true],
         };
