@@ -697,7 +697,7 @@ impl<'g> Plan<'g> {
                 }
                 let i = i.index();
                 let role = def.map_or(Role::Data, |d| d.role(pos));
-                if !matches!(role, Role::Weight | Role::Buffer | Role::Packed) {
+                if !role.shape_only() {
                     inits.elements_shown[i] = true;
                 }
                 // Only data needs the tensor itself: reading it is a cache
@@ -1063,9 +1063,9 @@ impl<'g> Walk<'_, 'g, '_> {
             self.totals.params += params;
             self.totals.buffers += buffers;
 
-            // A weight's elements are no rule's business: its shape is. Small
-            // float weights are read (up to 64 elements), and with their
-            // elements in view every bias would make its node's rule run
+            // A weight's elements are no rule's business: its shape is. A
+            // small weight computed by folding has its elements known, and
+            // with them in view every bias would make its node's rule run
             // again instead of taking a result remembered for equal inputs.
             // So are an operand's beside an operand wholly unknown.
             let shown_without_elements: Vec<(usize, ValueFacts)> = match def {
@@ -1310,7 +1310,8 @@ impl<'g> Walk<'_, 'g, '_> {
 }
 
 /// The facts the rule of `node` sees without their known elements (by
-/// input position): of its float weights, biases and buffers, and of its
+/// input position): of its weights, biases and buffers (see
+/// [`Role::shape_only`]; an initializer there has none decoded), and of its
 /// operands when another operand is wholly unknown (see [`Role::Operand`]).
 /// Rules size and count from a weight's shape, and an operator of operands
 /// uses their elements only when it knows them all: leaving those values
@@ -1330,11 +1331,9 @@ fn inputs_without_elements(
         .any(|(pos, f)| def.role(pos) == Role::Operand && f.value.is_none() && f.pattern.is_none());
     present()
         .filter(|(pos, f)| match def.role(*pos) {
-            Role::Weight | Role::Buffer | Role::Packed => {
-                matches!(f.value, Some(crate::value::ConstValue::Floats(_)))
-            }
+            role if role.shape_only() => f.value.is_some(),
             Role::Operand => operand_unknown && f.value.is_some(),
-            Role::Data | Role::Config => false,
+            _ => false,
         })
         .map(|(pos, f)| {
             let shown = ValueFacts {
@@ -1657,8 +1656,8 @@ pub(crate) mod tests {
                 data: TensorData::Floats(values),
             })
         };
-        let mut facts = LiveFacts::new(4).unwrap();
-        (0..4).for_each(|v| facts.keep(v));
+        let mut facts = LiveFacts::new(5).unwrap();
+        (0..5).for_each(|v| facts.keep(v));
         facts.set(
             0,
             ValueFacts::new(Some(DType::F32), Some(shape_of(&[1, 2, 4, 4]))),
@@ -1681,6 +1680,25 @@ pub(crate) mod tests {
             assert_eq!(f.value, None);
             assert_eq!(f.shape, facts[node.inputs[*pos].unwrap()].shape);
         }
+        // Integer elements at a weight's position are hidden as well.
+        facts.set(
+            4,
+            ValueFacts::of_tensor(&Tensor {
+                dtype: DType::I64,
+                dims: vec![2],
+                data: TensorData::Ints(vec![1, 2]),
+            }),
+        );
+        assert!(facts[4].value.is_some(), "two integer elements are read");
+        let int_bias = Node {
+            inputs: vec![Some(0), Some(1), Some(4)].into(),
+            ..node.clone()
+        };
+        let shown = inputs_without_elements(&int_bias, conv, &facts);
+        assert_eq!(
+            shown.iter().map(|(pos, _)| *pos).collect::<Vec<_>>(),
+            [1, 2]
+        );
         // Positions: beside another known operand (the sum may be folded)
         // or one with a pattern (a mask's offset) a constant operand stays
         // in view; beside an activation, whose sum it cannot tell, not.

@@ -82,6 +82,17 @@ pub enum Role {
     Packed,
 }
 
+impl Role {
+    /// Whether a rule is shown only the shape of a constant here, never
+    /// its elements: weights, packed weights and buffers are sized and
+    /// counted, not computed with. Nodes that differ only in their weights
+    /// then share one remembered result, and a weight's elements need not
+    /// be decoded at all (`Inits::elements_shown` in the analysis).
+    pub fn shape_only(self) -> bool {
+        matches!(self, Role::Weight | Role::Buffer | Role::Packed)
+    }
+}
+
 /// A rule's verdict when it cannot produce facts or a cost.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpError {
