@@ -458,9 +458,29 @@ impl OpSums {
 pub struct ModuleSums {
     depth: usize,
     groups: Grouping<String>,
-    /// The class of every module path a node's origin records, the first
-    /// recorded (of any depth: a group is named by its path's).
-    classes: crate::fxhash::FxHashMap<std::sync::Arc<str>, std::sync::Arc<str>>,
+    /// Of any depth: a group is named by its path's class.
+    classes: ModuleClasses,
+}
+
+/// The class of every module path the nodes' origins record, the first
+/// recorded for each path.
+#[derive(Debug, Default)]
+struct ModuleClasses(crate::fxhash::FxHashMap<std::sync::Arc<str>, std::sync::Arc<str>>);
+
+impl ModuleClasses {
+    fn record(&mut self, n: &NodeReport) {
+        let origin = n.origin();
+        for (path, class) in origin.scopes.iter().zip(&origin.module_classes) {
+            if !self.0.contains_key(&**path) {
+                self.0.insert(path.clone(), class.clone());
+            }
+        }
+    }
+
+    /// The class of the module at `path`, if recorded.
+    fn of(&self, path: &str) -> Option<String> {
+        self.0.get(path).map(|c| c.to_string())
+    }
 }
 
 impl ModuleSums {
@@ -468,7 +488,7 @@ impl ModuleSums {
         ModuleSums {
             depth,
             groups: Grouping::default(),
-            classes: Default::default(),
+            classes: ModuleClasses::default(),
         }
     }
 
@@ -478,12 +498,7 @@ impl ModuleSums {
     }
 
     pub fn add(&mut self, n: &NodeReport) {
-        let origin = n.origin();
-        for (path, class) in origin.scopes.iter().zip(&origin.module_classes) {
-            if !self.classes.contains_key(&**path) {
-                self.classes.insert(path.clone(), class.clone());
-            }
-        }
+        self.classes.record(n);
         self.groups.add(n.module_at(self.depth), n);
     }
 
@@ -494,7 +509,7 @@ impl ModuleSums {
             .groups
             .into_iter()
             .map(|(path, sum)| ModuleGroup {
-                class: classes.get(path.as_str()).map(|c| c.to_string()),
+                class: classes.of(&path),
                 path,
                 sum,
             })
@@ -597,15 +612,10 @@ impl Report {
     }
 
     /// The class of every module path the file records one for.
-    fn module_classes(&self) -> crate::fxhash::FxHashMap<&str, &str> {
-        let mut map = crate::fxhash::FxHashMap::default();
-        for n in &self.nodes {
-            let origin = n.origin();
-            for (path, class) in origin.scopes.iter().zip(&origin.module_classes) {
-                map.entry(&**path).or_insert(&**class);
-            }
-        }
-        map
+    fn module_classes(&self) -> ModuleClasses {
+        let mut classes = ModuleClasses::default();
+        self.nodes.iter().for_each(|n| classes.record(n));
+        classes
     }
 
     /// Every module down to `max_depth`, each with the subtotal of all the
@@ -629,7 +639,7 @@ impl Report {
                     nodes.push((
                         i,
                         ModuleNode {
-                            class: classes.get(path.as_str()).map(|c| c.to_string()),
+                            class: classes.of(&path),
                             path,
                             depth: d + 1,
                             sum: Subtotal::default(),
