@@ -505,50 +505,26 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let mut report = report;
     nncost_load::attach(&mut report, &request)
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
-    // JSON, the tables and the page are written as they are made; CSV is
-    // made whole, then written.
-    let text = match cli.format {
-        Format::Table => {
-            emit_with(cli.output.as_deref(), &mut |w| {
-                nncost_render::render_table_to(&report, &info, table, w)
-            })
-            .map_err(Failure::Input)?;
-            None
-        }
+    // Every format but CSV is written as it is made; CSV is made whole,
+    // then written.
+    emit_with(cli.output.as_deref(), &mut |w| match cli.format {
+        Format::Table => nncost_render::render_table_to(&report, &info, table, w),
         Format::Markdown => {
             let options = TableOptions {
                 width: None,
                 ..table
             };
-            emit_with(cli.output.as_deref(), &mut |w| {
-                nncost_render::render_markdown_to(&report, &info, options, w)
-            })
-            .map_err(Failure::Input)?;
-            None
+            nncost_render::render_markdown_to(&report, &info, options, w)
         }
-        Format::Csv => Some(nncost_render::render_csv(&report, table)),
-        Format::Html => {
-            emit_with(cli.output.as_deref(), &mut |w| {
-                nncost_render::render_html_to(&report, &info, w)
-            })
-            .map_err(Failure::Input)?;
-            None
-        }
-        Format::Json => {
-            emit_with(cli.output.as_deref(), &mut |w| {
-                nncost_render::render_json_to(&report, &info, json_options, w)
-            })
-            .map_err(Failure::Input)?;
-            None
-        }
-    };
-    if let Some(text) = &text {
-        emit(text, cli.output.as_deref()).map_err(Failure::Input)?;
-    }
+        Format::Csv => w.write_all(nncost_render::render_csv(&report, table).as_bytes()),
+        Format::Html => nncost_render::render_html_to(&report, &info, w),
+        Format::Json => nncost_render::render_json_to(&report, &info, json_options, w),
+    })
+    .map_err(Failure::Input)?;
     let outcome = strict_outcome(cli, &report);
     // The process ends next: freeing a graph of 100,000 nodes piece by piece
     // would cost a tenth of the run for nothing.
-    std::mem::forget((graph, report, text));
+    std::mem::forget((graph, report));
     outcome
 }
 
