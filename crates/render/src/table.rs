@@ -379,7 +379,13 @@ fn work(flops: Option<&Poly>, int_ops: Option<&Poly>) -> f64 {
     flops.map_or(0.0, Poly::at_one) + int_ops.map_or(0.0, Poly::at_one)
 }
 
+/// The rows of the `top` heaviest nodes of a whole report (header first).
+/// Every other table of nodes, in the model's order or sorted, goes
+/// through the [`TableWriter`]; so do the top nodes of a streamed report.
+/// Ranked rows show no bodies: a body's row under a node that moved would
+/// read as another's.
 fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
+    debug_assert!(options.top.is_some());
     let total = work(
         Some(&report.totals.cost.flops),
         Some(&report.totals.cost.int_ops),
@@ -389,7 +395,6 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
     let order = ranked(&report.nodes, options, |n| {
         (n.flops(), n.int_ops(), n.macs(), n.params)
     });
-    let show_bodies = options.sort.is_none() && options.top.is_none();
     let mut texts = CellTexts::default();
     for i in order {
         let n = &report.nodes[i];
@@ -403,9 +408,6 @@ fn node_rows(report: &Report, options: TableOptions) -> Vec<Row> {
         );
         push_extra_cells(&mut row, report, i, options, &mut texts);
         rows.push(row);
-        if show_bodies {
-            body_rows(&mut rows, n, &(i + 1).to_string(), 1, options, &mut texts);
-        }
     }
     rows
 }

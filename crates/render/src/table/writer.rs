@@ -189,8 +189,7 @@ impl TableWriter {
         self.rows.push(&row);
         self.work.push(work(n.flops(), n.int_ops()));
         if let Some((key, measures)) = &mut self.sorted {
-            // Sorted rows show no bodies (as `node_rows`): a body's row
-            // under a node that moved would read as another's.
+            // Sorted rows show no bodies (see `node_rows`).
             measures.push(rank_value(
                 *key,
                 (n.flops(), n.int_ops(), n.macs(), n.params),
