@@ -380,6 +380,12 @@ pub(crate) struct GraphParts {
     /// Where the value of the next initializer is looked for first (see
     /// [`GraphParts::initializer_value`]).
     weights_from: ValueId,
+    /// How many values nodes made before any other part made one, and
+    /// whether a node was read after another part made a value: while
+    /// not, the first `made_by_nodes` values are in the order
+    /// [`GraphParts::renumber`] gives (see [`GraphParts::numbered_as_read`]).
+    made_by_nodes: usize,
+    node_after_others: bool,
 }
 
 /// How many node outputs are compared by name before the name index is
@@ -440,6 +446,8 @@ impl GraphParts {
             last_classes: Shared::EMPTY,
             recent: [ValueId::MAX; RECENT_OUTPUTS],
             weights_from: 0,
+            made_by_nodes: 0,
+            node_after_others: false,
         }
     }
 
@@ -639,6 +647,7 @@ impl GraphParts {
         payloads: &Payloads,
     ) -> Result<bool, OnnxError> {
         let index = self.nodes.len();
+        self.node_after_others |= self.b.graph.values.len() != self.made_by_nodes;
         let (name, op_type) = (n.name(), n.op_type());
         let what = || node_what(name, op_type, index);
         let name_text = utf8(name, || format!("the name of node #{index}"))?;
@@ -725,6 +734,9 @@ impl GraphParts {
             origin: origin.shared(),
         };
         self.nodes.push(node);
+        if !self.node_after_others {
+            self.made_by_nodes = self.b.graph.values.len();
+        }
         Ok(has_bodies)
     }
 
@@ -748,6 +760,9 @@ impl GraphParts {
     /// extra memory. `defined` (by value) moves with the values.
     fn renumber(&mut self, defined: &mut [bool]) {
         const UNNUMBERED: ValueId = ValueId::MAX;
+        if self.numbered_as_read() {
+            return;
+        }
         let n = self.b.graph.values.len();
         let mut new_id: Vec<ValueId> = vec![UNNUMBERED; n];
         let (mut next, mut unchanged) = (0, true);
@@ -793,6 +808,34 @@ impl GraphParts {
                 new_id.swap(place, target);
             }
         }
+    }
+
+    /// Whether the values are numbered as [`GraphParts::renumber`] would
+    /// number them, told without walking the nodes' lists when the nodes
+    /// came before every other part that made a value (as exporters write
+    /// files): the values the nodes made are then numbered in the order
+    /// the nodes name them, and each value made after them must come in
+    /// the order initializers, sparse initializers and inputs list them.
+    /// `false` when that cannot be told so (renumbering finds out).
+    fn numbered_as_read(&self) -> bool {
+        if self.node_after_others {
+            return false;
+        }
+        let mut next = self.made_by_nodes;
+        for &id in self
+            .dense
+            .iter()
+            .chain(&self.sparse)
+            .chain(&self.listed_inputs)
+        {
+            // Below `next`: numbered already, by a node or earlier here.
+            if id == next {
+                next += 1;
+            } else if id > next {
+                return false;
+            }
+        }
+        true
     }
 
     /// Finishes the top-level graph (see [`GraphParts::finish`]).
@@ -1438,6 +1481,110 @@ mod tests {
             assert!(
                 matches!(e, Err(OnnxError::DuplicateInitializer(_))),
                 "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_numbered_where_nodes_first_name_them_whatever_the_order() {
+        // Nodes reading weights and each other, initializers and inputs
+        // some nodes name and some not, met in 300 interleavings (the nodes
+        // in their own order), among them the exporters' (nodes first).
+        enum Part {
+            Node(usize),
+            Weight(&'static str),
+            Input(&'static str),
+        }
+        let node = |i: usize| NodeProto {
+            input: vec![
+                if i == 0 {
+                    "x".into()
+                } else {
+                    format!("v{i}").into()
+                },
+                format!("w{}", i % 3).into(),
+            ],
+            output: vec![format!("v{}", i + 1).into()],
+            op_type: "Add".into(),
+            ..NodeProto::default()
+        };
+        let weights = ["w0", "w1", "w2", "u0", "u1"];
+        let inputs = ["x", "z", "w1"];
+        // Where the nodes first name a value, inputs then outputs; then the
+        // initializers and the inputs no node names, each in its list's order.
+        let expected = |weights_read: &[&str], inputs_read: &[&str]| {
+            let mut names: Vec<String> = Vec::new();
+            let named = (0..6).flat_map(|i| {
+                let n = node(i);
+                n.input.into_iter().chain(n.output)
+            });
+            let rest = weights_read
+                .iter()
+                .chain(inputs_read)
+                .map(|s| s.as_bytes().to_vec());
+            for name in named.map(|b| b.to_vec()).chain(rest) {
+                let name = String::from_utf8(name).unwrap();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            names
+        };
+        let mut seed = 7u64;
+        for round in 0..300 {
+            let parts: Vec<Part> = (0..6)
+                .map(Part::Node)
+                .chain(weights.iter().map(|&w| Part::Weight(w)))
+                .chain(inputs.iter().map(|&i| Part::Input(i)))
+                .collect();
+            // Round 0 keeps the exporters' order; later ones shuffle all but
+            // the nodes' relative order.
+            let mut order: Vec<usize> = (0..parts.len()).collect();
+            if round > 0 {
+                for k in (1..order.len()).rev() {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    order.swap(k, (seed >> 33) as usize % (k + 1));
+                }
+                let mut nodes_at: Vec<usize> = order.iter().copied().filter(|&p| p < 6).collect();
+                nodes_at.sort();
+                let mut next_node = nodes_at.into_iter();
+                for p in order.iter_mut().filter(|p| **p < 6) {
+                    *p = next_node.next().unwrap();
+                }
+            }
+            let payloads = Payloads::shared();
+            let mut g = GraphParts::new(0);
+            let (mut weights_read, mut inputs_read) = (Vec::new(), Vec::new());
+            for &p in &order {
+                match &parts[p] {
+                    Part::Node(i) => g.node(node(*i), &payloads).unwrap(),
+                    Part::Weight(w) => {
+                        weights_read.push(*w);
+                        let t = TensorProto {
+                            name: w.as_bytes().to_vec().into(),
+                            dims: vec![2],
+                            data_type: 1,
+                            ..TensorProto::default()
+                        };
+                        g.initializer(t, &payloads).unwrap()
+                    }
+                    Part::Input(i) => {
+                        inputs_read.push(*i);
+                        g.input(untyped(i)).unwrap()
+                    }
+                }
+            }
+            g.outputs.push(untyped("v6"));
+            let graph = g.finish_main(&OpsetImports::default(), &payloads).unwrap();
+            let names: Vec<&str> = graph.values.iter().map(|v| &*v.name).collect();
+            // Inputs that are initializers are weights, not listed inputs.
+            inputs_read.retain(|i| !weights_read.contains(i));
+            assert_eq!(
+                names,
+                expected(&weights_read, &inputs_read),
+                "round {round}"
             );
         }
     }
