@@ -144,18 +144,50 @@ impl Eq for SharedShape {}
 /// What a [`SharedShape`] points to: the dims, and their hash once taken.
 /// Every node's rule results are remembered by a hash of its inputs'
 /// shapes (`crate::memo`), and a symbolic dim is a polynomial to walk: the
-/// many values sharing one shape hash it once.
-#[derive(Clone, Default)]
+/// many values sharing one shape hash it once. The hash is kept in an
+/// atomic with 0 for "not yet taken" (a hash of 0 is kept as 1), not in a
+/// `OnceLock`: nearly every shape a rule makes is hashed once, and a
+/// `OnceLock`'s first use takes a lock. Two threads hashing one shape at
+/// once store the same number.
+#[derive(Default)]
 struct ShapeCell {
     dims: Box<[Dim]>,
-    hash: std::sync::OnceLock<u64>,
+    hash: std::sync::atomic::AtomicU64,
 }
+
+const HASH_NOT_TAKEN: u64 = 0;
 
 impl ShapeCell {
     fn new(dims: Box<[Dim]>) -> Self {
         ShapeCell {
             dims,
-            hash: std::sync::OnceLock::new(),
+            hash: std::sync::atomic::AtomicU64::new(HASH_NOT_TAKEN),
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        match self.hash.load(Relaxed) {
+            HASH_NOT_TAKEN => {
+                use std::hash::{Hash, Hasher};
+                let mut h = crate::fxhash::FxHasher::default();
+                self.dims.hash(&mut h);
+                let hash = h.finish().max(1);
+                self.hash.store(hash, Relaxed);
+                hash
+            }
+            hash => hash,
+        }
+    }
+}
+
+impl Clone for ShapeCell {
+    fn clone(&self) -> Self {
+        ShapeCell {
+            dims: self.dims.clone(),
+            hash: std::sync::atomic::AtomicU64::new(
+                self.hash.load(std::sync::atomic::Ordering::Relaxed),
+            ),
         }
     }
 }
@@ -164,13 +196,7 @@ impl ShapeCell {
 /// whichever allocation holds them.
 impl std::hash::Hash for SharedShape {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let hash = self.0.hash.get_or_init(|| {
-            use std::hash::Hasher;
-            let mut h = crate::fxhash::FxHasher::default();
-            self.0.dims.hash(&mut h);
-            h.finish()
-        });
-        state.write_u64(*hash);
+        state.write_u64(self.0.hash());
     }
 }
 
@@ -207,7 +233,7 @@ impl SharedShape {
     pub fn make_mut(&mut self) -> &mut [Dim] {
         let cell = std::sync::Arc::make_mut(&mut self.0);
         // The dims are about to change: their hash is taken again.
-        cell.hash = std::sync::OnceLock::new();
+        *cell.hash.get_mut() = HASH_NOT_TAKEN;
         &mut cell.dims
     }
 }
@@ -382,6 +408,29 @@ mod tests {
             format_shape(&[Dim::int(1), d, Dim::int(768)]),
             "1x(seq + 1)x768"
         );
+    }
+
+    #[test]
+    fn a_shapes_hash_is_its_dims_and_follows_a_change() {
+        use std::hash::BuildHasher;
+        let hash = |s: &SharedShape| crate::fxhash::FxBuildHasher::default().hash_one(s);
+        let dims = || [Dim::sym("batch"), Dim::int(3)].into_iter();
+        let a: SharedShape = dims().collect();
+        let b: SharedShape = dims().collect();
+        // Taken again from the cell, and equal for equal dims elsewhere.
+        assert_eq!(hash(&a), hash(&a));
+        assert_eq!(hash(&a), hash(&b));
+        // A clone made after the hash was taken keeps it; changing its dims
+        // takes it again, while the original keeps its own.
+        let mut c = a.clone();
+        c.make_mut()[1] = Dim::int(4);
+        let d: SharedShape = [Dim::sym("batch"), Dim::int(4)].into_iter().collect();
+        assert_eq!(hash(&c), hash(&d));
+        assert_ne!(hash(&c), hash(&a));
+        assert_eq!(hash(&a), hash(&b));
+        // The empty shape's hash is a number like any other.
+        let empty: SharedShape = std::iter::empty().collect();
+        assert_eq!(hash(&empty), hash(&SharedShape::default()));
     }
 
     #[test]
