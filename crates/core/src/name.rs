@@ -165,22 +165,29 @@ impl fmt::Debug for Name {
 
 /// Gives equal strings one [`Name`]: for what repeats across a graph's
 /// nodes (operator types, domains), not for what is unique (node names).
+/// Kept by bytes, so that a reader can find a name it met before without
+/// checking the bytes are UTF-8 again ([`Interner::get`]).
 #[derive(Default)]
-pub struct Interner(crate::fxhash::NameSet<Name>);
+pub struct Interner(crate::fxhash::NameMap<Box<[u8]>, Name>);
 
 impl Interner {
     /// The name equal to `s`, made on first use.
     pub fn name(&mut self, s: &str) -> Name {
-        // The default domain, on almost every node.
-        if s.is_empty() {
-            return Name::EMPTY;
-        }
-        if let Some(n) = self.0.get(s) {
-            return n.clone();
+        if let Some(n) = self.get(s.as_bytes()) {
+            return n;
         }
         let n = Name::from(s);
-        self.0.insert(n.clone());
+        self.0.insert(s.as_bytes().into(), n.clone());
         n
+    }
+
+    /// The name whose text is `bytes`, if made before (or empty).
+    pub fn get(&self, bytes: &[u8]) -> Option<Name> {
+        // The default domain, on almost every node.
+        if bytes.is_empty() {
+            return Some(Name::EMPTY);
+        }
+        self.0.get(bytes).cloned()
     }
 }
 
@@ -227,5 +234,12 @@ mod tests {
         assert_eq!(interner.name("Conv").id(), interner.name("Conv").id());
         assert_ne!(interner.name("Conv").id(), Name::from("Conv").id());
         assert_eq!(interner.name("").id(), Name::EMPTY.id());
+        // Found by its bytes once made, and only then.
+        assert_eq!(
+            interner.get(b"Conv").map(|n| n.id()),
+            Some(a.as_ptr() as usize)
+        );
+        assert!(interner.get(b"Relu").is_none());
+        assert_eq!(interner.get(b"").map(|n| n.id()), Some(0));
     }
 }

@@ -31,7 +31,7 @@ use nncost_core::graph::{
     AttrValue, Attribute, DeclaredType, Graph, Node, NodeId, OpsetImports, Origin, Tensor, Value,
     ValueId,
 };
-use nncost_core::name::Interner;
+use nncost_core::name::{Interner, Name};
 use nncost_core::shape::Dim;
 use nncost_core::shared::Shared;
 
@@ -651,8 +651,11 @@ impl GraphParts {
         let (name, op_type) = (n.name(), n.op_type());
         let what = || node_what(name, op_type, index);
         let name_text = utf8(name, || format!("the name of node #{index}"))?;
-        let op_text = utf8(op_type, || format!("the op_type of node #{index}"))?;
-        let domain = utf8(n.domain(), || format!("the domain of {}", what()))?;
+        let repeated = &mut self.b.repeated;
+        let op_type_name = repeated_name(repeated, op_type, || {
+            format!("the op_type of node #{index}")
+        })?;
+        let domain = repeated_name(repeated, n.domain(), || format!("the domain of {}", what()))?;
         let input = n.inputs();
         let mut inputs = Vec::with_capacity(input.len());
         for (slot, value) in input.enumerate() {
@@ -666,8 +669,9 @@ impl GraphParts {
         let mut attributes = Vec::with_capacity(attribute.len());
         let mut has_bodies = false;
         for (i, a) in attribute.iter_mut().enumerate() {
-            let text = utf8(&a.name, || format!("an attribute name of {}", what()))?;
-            let attr = self.b.repeated.name(text);
+            let attr = repeated_name(&mut self.b.repeated, &a.name, || {
+                format!("an attribute name of {}", what())
+            })?;
             let value = match attr_kind(a) {
                 Some(at::GRAPH | at::GRAPHS) => {
                     let body = self.bodies.len();
@@ -726,8 +730,8 @@ impl GraphParts {
         };
         let node = Node {
             name: name_text.into(),
-            op_type: self.b.repeated.name(op_text),
-            domain: self.b.repeated.name(domain),
+            op_type: op_type_name,
+            domain,
             inputs: inputs.into(),
             outputs: outputs.into(),
             attributes: attributes.into(),
@@ -947,6 +951,20 @@ impl GraphParts {
         b.graph.nodes = nodes;
         b.graph.outputs = graph_outputs;
         Ok(b.graph)
+    }
+}
+
+/// The interned name whose text is `bytes`, checked as [`utf8`] checks
+/// only when met for the first time (an operator's type and attribute
+/// names are on every node of their kind).
+fn repeated_name(
+    repeated: &mut Interner,
+    bytes: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<Name, OnnxError> {
+    match repeated.get(bytes) {
+        Some(name) => Ok(name),
+        None => Ok(repeated.name(utf8(bytes, what)?)),
     }
 }
 
@@ -1587,6 +1605,52 @@ mod tests {
                 "round {round}"
             );
         }
+    }
+
+    #[test]
+    fn repeated_names_are_checked_as_text_even_after_valid_ones() {
+        // The first node's operator, domain and attribute name are valid and
+        // remembered; the second node's differ by a byte that is not UTF-8.
+        let node = |op_type: &[u8], domain: &[u8], attr: &[u8]| NodeProto {
+            input: vec!["x".into()],
+            output: vec![[b"y", attr].concat().into()],
+            op_type: op_type.to_vec().into(),
+            domain: domain.to_vec().into(),
+            attribute: vec![AttributeProto {
+                name: attr.to_vec().into(),
+                r#type: 2,
+                i: Some(1),
+                ..AttributeProto::default()
+            }],
+            ..NodeProto::default()
+        };
+        let read = |second: NodeProto| {
+            let model = crate::proto::ModelProto {
+                ir_version: 8,
+                graph: Some(GraphProto {
+                    node: vec![node(b"Relu", b"ai.x", b"beta"), second],
+                    input: vec![untyped("x")],
+                    output: vec![untyped("ybeta")],
+                    ..GraphProto::default()
+                }),
+                ..crate::proto::ModelProto::default()
+            };
+            crate::reader::read_bytes(Bytes::from(model.encode_to_vec())).map(|_| ())
+        };
+        let message = |second| read(second).unwrap_err().to_string();
+        assert_eq!(
+            message(node(b"Relu\xff", b"ai.x", b"alpha")),
+            "the op_type of node #1 is not valid UTF-8"
+        );
+        assert_eq!(
+            message(node(b"Relu", b"ai.x\xff", b"alpha")),
+            "the domain of node 'Relu#1' (Relu) is not valid UTF-8"
+        );
+        assert_eq!(
+            message(node(b"Relu", b"ai.x", b"alpha\xff")),
+            "an attribute name of node 'Relu#1' (Relu) is not valid UTF-8"
+        );
+        assert!(read(node(b"Relu", b"ai.x", b"alpha")).is_ok());
     }
 
     #[test]
