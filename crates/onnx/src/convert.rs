@@ -158,11 +158,64 @@ struct Builder {
     /// holding the names as well did; 4 bytes a slot, as a table half the
     /// size takes fewer cache and TLB misses to probe.
     ids: HashTable<u32>,
+    /// The names of a stretch of nodes converted on another thread (see
+    /// [`GraphParts::append`]), by their ids here: that thread's index
+    /// kept as it made it, not inserted into `ids` (which cost more than
+    /// the rest of adding the stretch). Empty otherwise.
+    stretch_ids: HashTable<u32>,
     hasher: NameHasher,
+    /// While a stretch is converted on another thread: a bit for each name
+    /// made here, so that most of the stretch's names are known new
+    /// without probing `ids` (see [`NameFilter`]).
+    made: NameFilter,
     /// Operator types and domains: one allocation each per graph.
     repeated: Interner,
     /// Declared dims by name.
     dims: DimNames,
+}
+
+/// The id `table` holds for the value named `text` (whose hash is `hash`).
+fn find_in(table: &HashTable<u32>, values: &[Value], hash: u64, text: &str) -> Option<ValueId> {
+    if table.is_empty() {
+        return None;
+    }
+    let found = table.find(hash, |&id| values[id as usize].name == text);
+    found.map(|&id| id as ValueId)
+}
+
+/// A bit for each name hash seen (Bloom's filter, one bit a name): a clear
+/// bit says a name was not seen. Eight bits a name expected, so that about
+/// one name in sixteen not seen reads as maybe seen. Empty: says "maybe"
+/// for every name.
+#[derive(Default)]
+struct NameFilter(Vec<u64>);
+
+impl NameFilter {
+    fn for_names(names: usize) -> NameFilter {
+        NameFilter(vec![0; (names * 8).next_power_of_two().div_ceil(64)])
+    }
+
+    /// The bit of `hash`: from bits the index's own places do not use
+    /// (hashbrown takes the low bits for the place, the top 7 as a tag).
+    fn bit(&self, hash: u64) -> (usize, u64) {
+        let at = (hash >> 24) as usize & (self.0.len() * 64 - 1);
+        (at / 64, 1 << (at % 64))
+    }
+
+    fn note(&mut self, hash: u64) {
+        if !self.0.is_empty() {
+            let (word, bit) = self.bit(hash);
+            self.0[word] |= bit;
+        }
+    }
+
+    fn may_hold(&self, hash: u64) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
+        let (word, bit) = self.bit(hash);
+        self.0[word] & bit != 0
+    }
 }
 
 impl Builder {
@@ -176,10 +229,17 @@ impl Builder {
                 ..Graph::default()
             },
             ids: HashTable::with_capacity(values),
+            stretch_ids: HashTable::new(),
             hasher: NameHasher::default(),
+            made: NameFilter::default(),
             repeated: Interner::default(),
             dims: DimNames::default(),
         }
+    }
+
+    /// The id of the value named `text` in the stretch's index.
+    fn in_stretch(&self, hash: u64, text: &str) -> Option<ValueId> {
+        find_in(&self.stretch_ids, &self.graph.values, hash, text)
     }
 
     /// The id of the value named `name`, created if new (`true` if it was).
@@ -190,22 +250,27 @@ impl Builder {
         what: impl FnOnce() -> String,
     ) -> Result<(ValueId, bool), OnnxError> {
         let text = utf8(name, what)?;
+        let hash = self.hasher.hash_one(text);
         let values = &self.graph.values;
         let hasher = &self.hasher;
         let entry = self.ids.entry(
-            hasher.hash_one(text),
+            hash,
             |&id| values[id as usize].name == text,
             |&id| hasher.hash_one(values[id as usize].name.as_str()),
         );
         match entry {
             hash_table::Entry::Occupied(e) => Ok((*e.get() as ValueId, false)),
             hash_table::Entry::Vacant(e) => {
+                if let Some(id) = find_in(&self.stretch_ids, values, hash, text) {
+                    return Ok((id, false));
+                }
                 let id = self.graph.values.len();
                 let slot = u32::try_from(id).map_err(|_| OnnxError::TooMany {
                     what: "values in one graph",
                     limit: u32::MAX as usize,
                 })?;
                 e.insert(slot);
+                self.made.note(hash);
                 self.graph.add_value(Value {
                     name: text.into(),
                     ..Value::default()
@@ -217,12 +282,12 @@ impl Builder {
 
     fn get(&self, name: &[u8]) -> Option<ValueId> {
         let text = text(name)?;
+        let hash = self.hasher.hash_one(text);
         let values = &self.graph.values;
         self.ids
-            .find(self.hasher.hash_one(text), |&id| {
-                values[id as usize].name == text
-            })
+            .find(hash, |&id| values[id as usize].name == text)
             .map(|&id| id as ValueId)
+            .or_else(|| self.in_stretch(hash, text))
     }
 }
 
@@ -386,6 +451,10 @@ pub(crate) struct GraphParts {
     /// [`GraphParts::renumber`] gives (see [`GraphParts::numbered_as_read`]).
     made_by_nodes: usize,
     node_after_others: bool,
+    /// The index of the first node converted here: 0, but for a stretch of
+    /// a graph's nodes converted on its own (see [`GraphParts::stretch`]),
+    /// whose `nodes` start with as many placeholders.
+    first_node: NodeId,
 }
 
 /// How many node outputs are compared by name before the name index is
@@ -448,7 +517,144 @@ impl GraphParts {
             weights_from: 0,
             made_by_nodes: 0,
             node_after_others: false,
+            first_node: 0,
         }
+    }
+
+    /// Parts for the nodes of a graph's main level from node `first_node`
+    /// on, `nodes` of them, converted apart from the nodes before (on
+    /// another thread) and then added to those by [`GraphParts::append`].
+    /// `values` sizes the name index: room for the values they will name,
+    /// estimated. `hasher` must be the one the graph's parts were given
+    /// ([`GraphParts::before_stretch`]): the index made here is kept.
+    pub(crate) fn stretch(
+        first_node: NodeId,
+        nodes: usize,
+        values: usize,
+        hasher: NameHasher,
+    ) -> GraphParts {
+        let mut parts = GraphParts {
+            first_node,
+            ..GraphParts::with_capacity(0, values, first_node + nodes)
+        };
+        // Room for the nodes before, made here, on the thread with time to
+        // spare: the list becomes the graph's, which moves its nodes in
+        // (see `append`), and the pages are written to once here.
+        parts.nodes.resize_with(first_node, Node::default);
+        parts.b.hasher = hasher;
+        parts
+    }
+
+    /// Readies empty parts for a stretch of their nodes to be converted
+    /// elsewhere, with a copy of `hasher` ([`GraphParts::stretch`]): the
+    /// names made here are noted from now on, for the stretch's names to
+    /// be told apart from them quickly.
+    pub(crate) fn before_stretch(&mut self, hasher: NameHasher) {
+        debug_assert!(self.b.graph.values.is_empty());
+        self.b.hasher = hasher;
+        self.b.made = NameFilter::for_names(self.b.graph.values.capacity());
+    }
+
+    /// Adds the nodes of `stretch` (see [`GraphParts::stretch`]), which
+    /// must directly follow those converted here, as converting them here
+    /// would have: the same values, numbered the same, the same
+    /// definitions. `false`, changing nothing, where converting them here
+    /// would have been an error or may not give the same (a value they
+    /// define defined here already; a node with subgraphs; too many
+    /// values): they are then converted here instead, which reports the
+    /// error.
+    pub(crate) fn append(&mut self, stretch: GraphParts) -> bool {
+        if self.first_node != 0
+            || stretch.first_node != self.nodes.len()
+            || !stretch.bodies.is_empty()
+            || !stretch.later.is_empty()
+            || !self.b.stretch_ids.is_empty()
+            || stretch.nodes.len() > crate::error::MAX_NODES
+        {
+            return false;
+        }
+        // Each of the stretch's values becomes the value of that name here
+        // or a new one, numbered in the stretch's order after those here.
+        // All are looked up first, changing nothing, so that a clash
+        // leaves things as they were; only names the filter says may have
+        // been made here are looked up in the index.
+        const NEW: u32 = u32::MAX;
+        let values = &self.b.graph.values;
+        let mut id_of: Vec<u32> = Vec::with_capacity(stretch.b.graph.values.len());
+        let mut new_values = 0usize;
+        for (value, defs) in stretch.b.graph.values.iter().zip(&stretch.defs) {
+            let name = value.name.as_str();
+            let hash = self.b.hasher.hash_one(name);
+            let here = if self.b.made.may_hold(hash) {
+                find_in(&self.b.ids, values, hash, name)
+            } else {
+                None
+            };
+            match here {
+                Some(id) => {
+                    if defs.producer.is_some() && self.defs[id].is_defined() {
+                        return false;
+                    }
+                    id_of.push(id as u32);
+                }
+                None => {
+                    id_of.push(NEW);
+                    new_values += 1;
+                }
+            }
+        }
+        if values.len() + new_values >= u32::MAX as usize {
+            return false;
+        }
+        // As converting the stretch's first node here would note.
+        self.node_after_others |= values.len() != self.made_by_nodes;
+        let stretch_first = stretch.first_node;
+        let GraphParts {
+            b,
+            nodes,
+            defs,
+            recent,
+            last_scopes,
+            last_classes,
+            ..
+        } = stretch;
+        for ((value, defs), id) in b.graph.values.into_iter().zip(defs).zip(&mut id_of) {
+            if *id == NEW {
+                *id = self.b.graph.values.len() as u32;
+                self.b.graph.values.push(value);
+                self.defs.push(defs);
+            } else if defs.producer.is_some() {
+                self.defs[*id as usize].producer = defs.producer;
+            }
+        }
+        let mut stretch_ids = b.ids;
+        for id in stretch_ids.iter_mut() {
+            *id = id_of[*id as usize];
+        }
+        self.b.stretch_ids = stretch_ids;
+        self.b.made = NameFilter::default();
+        let mut nodes = nodes;
+        let (before, theirs) = nodes.split_at_mut(stretch_first);
+        for (place, node) in before.iter_mut().zip(self.nodes.drain(..)) {
+            *place = node;
+        }
+        for node in theirs {
+            for v in node.inputs.iter_mut().chain(&mut node.outputs).flatten() {
+                *v = id_of[*v] as ValueId;
+            }
+        }
+        self.nodes = nodes;
+        for (mine, theirs) in self.recent.iter_mut().zip(recent) {
+            if theirs != ValueId::MAX {
+                *mine = id_of[theirs] as ValueId;
+            }
+        }
+        self.last_scopes = last_scopes;
+        self.last_classes = last_classes;
+        if !self.node_after_others {
+            self.made_by_nodes = self.b.graph.values.len();
+        }
+        true
     }
 
     /// The value named `name`, made if new; `what` names the field in a
@@ -788,7 +994,7 @@ impl GraphParts {
         if next != n || unchanged {
             return;
         }
-        for id in self.b.ids.iter_mut() {
+        for id in self.b.ids.iter_mut().chain(self.b.stretch_ids.iter_mut()) {
             // Every id is below the number of values, itself below
             // `u32::MAX` (checked as each was made).
             *id = new_id[*id as usize] as u32;

@@ -32,7 +32,7 @@
 //! block is freed once decoding has moved past it.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 
 use bytes::{Buf, Bytes};
 
@@ -66,8 +66,6 @@ pub(crate) struct FileBuf {
     win_start: usize,
     /// Size of the previous window, doubled for the next sequential one.
     win_size: usize,
-    /// The file's own read position, to seek only after skips.
-    cursor: u64,
     /// The first read error. `Buf` cannot return errors, so after one the
     /// rest of the file reads as zeros (which the decoder rejects quickly)
     /// and the caller reports this error instead of the decoder's.
@@ -78,19 +76,43 @@ impl FileBuf {
     /// `map` must be the mapping of `file`, from its start.
     pub(crate) fn new(file: File, map: Bytes) -> FileBuf {
         let end = map.len();
+        FileBuf::range(file, map, 0, end)
+    }
+
+    /// The bytes `start..end` of the file (`end` at most the map's
+    /// length), read as a file of their own. Reads are positioned
+    /// (`pread`), so that buffers over one file on several threads do not
+    /// share a file offset.
+    pub(crate) fn range(file: File, map: Bytes, start: usize, end: usize) -> FileBuf {
+        debug_assert!(start <= end && end <= map.len());
         let mut buf = FileBuf {
             file,
             map,
-            pos: 0,
+            pos: start,
             end,
             win: Bytes::new(),
-            win_start: 0,
+            win_start: start,
             win_size: MIN_WINDOW / 2,
-            cursor: 0,
             error: None,
         };
         buf.refill(0);
         buf
+    }
+
+    /// The bytes `start..end` of the same file, read as a file of their
+    /// own (see [`FileBuf::range`]).
+    pub(crate) fn part(&self, start: usize, end: usize) -> io::Result<FileBuf> {
+        Ok(FileBuf::range(
+            self.file.try_clone()?,
+            self.map.clone(),
+            start,
+            end,
+        ))
+    }
+
+    /// The file's length.
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
     }
 
     /// Back to the start of the file, as new (a read error is kept).
@@ -140,19 +162,28 @@ impl FileBuf {
     }
 
     fn read_at(&mut self, offset: u64, dst: &mut [u8]) -> io::Result<()> {
-        if self.cursor != offset {
-            self.file.seek(SeekFrom::Start(offset))?;
-        }
-        self.file.read_exact(dst).map_err(|e| {
+        read_exact_at(&self.file, offset, dst).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 io::Error::new(e.kind(), "the file shrank while being read")
             } else {
                 e
             }
-        })?;
-        self.cursor = offset + dst.len() as u64;
-        Ok(())
+        })
     }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, offset: u64, dst: &mut [u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, dst, offset)
+}
+
+/// Elsewhere the file's offset moves: buffers over one file are then not
+/// used on two threads (see `reader::read_file`).
+#[cfg(not(unix))]
+fn read_exact_at(mut file: &File, offset: u64, dst: &mut [u8]) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(dst)
 }
 
 impl Buf for FileBuf {

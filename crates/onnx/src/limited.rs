@@ -73,6 +73,35 @@ pub(crate) fn reset_counts() {
     LIMIT_HIT.set(None);
 }
 
+/// What this thread's decode has counted so far, for a decode on another
+/// thread to be added with [`add_counts`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counts([usize; 4]);
+
+pub(crate) fn counts() -> Counts {
+    Counts(COUNTS.get())
+}
+
+/// Whether what another thread's decode counted (of a part of the same
+/// model) can be added to this thread's counts within the limits (decoding
+/// that part here instead stops at the element too many).
+pub(crate) fn counts_fit(other: Counts) -> bool {
+    let counts = COUNTS.get();
+    [Counted::Nodes, Counted::Attributes, Counted::Values]
+        .iter()
+        .all(|&kind| counts[kind as usize] + other.0[kind as usize] <= kind.limit())
+}
+
+/// Adds what another thread's decode counted to this thread's counts, as
+/// if this thread had decoded it (after [`counts_fit`]).
+pub(crate) fn add_counts(other: Counts) {
+    let mut counts = COUNTS.get();
+    for (mine, theirs) in counts.iter_mut().zip(other.0) {
+        *mine += theirs;
+    }
+    COUNTS.set(counts);
+}
+
 /// The limit the last decode on this thread stopped at, if it did.
 pub(crate) fn take_limit_hit() -> Option<OnnxError> {
     LIMIT_HIT.take().map(|kind| OnnxError::TooMany {
@@ -272,5 +301,40 @@ impl Message for NodeProto {
 
     fn clear(&mut self) {
         *self = NodeProto::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_made_elsewhere_are_added_within_the_limits() {
+        reset_counts();
+        for _ in 0..10 {
+            count_graph_field(1).unwrap();
+        }
+        assert_eq!(counts().0, [10, 0, 0, 0]);
+        // Another thread's decode counted nodes up to 10 short of the limit.
+        let theirs = Counts([MAX_NODES - 20, 7, 0, 3]);
+        assert!(counts_fit(theirs));
+        add_counts(theirs);
+        assert_eq!(counts().0, [MAX_NODES - 10, 7, 0, 3]);
+        // Ten more fit, an eleventh does not, whichever way it comes.
+        assert!(counts_fit(Counts([10, 0, 0, 0])));
+        assert!(!counts_fit(Counts([11, 0, 0, 0])));
+        assert!(!counts_fit(Counts([0, MAX_ATTRIBUTES - 6, 0, 0])));
+        for _ in 0..10 {
+            count_graph_field(1).unwrap();
+        }
+        assert!(count_graph_field(1).is_err());
+        assert!(matches!(
+            take_limit_hit(),
+            Some(OnnxError::TooMany {
+                limit: MAX_NODES,
+                ..
+            })
+        ));
+        reset_counts();
     }
 }

@@ -10,7 +10,7 @@ use prost::{DecodeError, Message};
 use crate::convert::Payloads;
 use crate::error::{utf8, OnnxError};
 use crate::file_buf::{FileBuf, LARGE_PAYLOAD};
-use crate::streamed::{ModelReader, PartCounts};
+use crate::streamed::{convert_stretch, ModelReader, PartCounts, Pending, SecondStretch};
 use crate::Model;
 
 /// Reads an ONNX model from a buffer. Tensor payloads in the result are
@@ -23,7 +23,7 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
         return Err(OnnxError::EmptyInput);
     }
     let expected = PartCounts::of(bytes.clone());
-    decode(bytes, Payloads::shared(), expected)
+    decode(bytes, Payloads::shared(), expected, None)
 }
 
 /// Reads an ONNX model file. Weights are never read into memory: the file is
@@ -32,6 +32,12 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
 /// reads, so that the weights' pages do not count in the process's memory
 /// either (see `file_buf.rs`). Payloads of up to 64 KiB are copies.
 pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
+    read_file_splitting_from(path, crate::streamed::MIN_NODES_TO_SPLIT)
+}
+
+/// [`read_file`], the nodes of a main graph of at least `min_nodes` nodes
+/// read on two threads (see [`decode_in_two`]).
+fn read_file_splitting_from(path: &Path, min_nodes: usize) -> Result<Model, OnnxError> {
     let io = |e: std::io::Error| OnnxError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -56,7 +62,17 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     buf.rewind();
     // Short payloads are slices of the reader's heap blocks: copy those the
     // model keeps, so that the blocks go once decoded.
-    let decoded = decode(&mut buf, Payloads::copy_up_to(LARGE_PAYLOAD), expected);
+    // Two threads read one file at their own offsets: Unix only (see
+    // `file_buf::read_exact_at`), where nncost's command line runs.
+    let decoded = match expected.second_stretch(min_nodes) {
+        Some(stretch) if cfg!(unix) => decode_in_two(&mut buf, expected, stretch),
+        _ => decode(
+            &mut buf,
+            Payloads::copy_up_to(LARGE_PAYLOAD),
+            expected,
+            None,
+        ),
+    };
     // After a read error the decoder saw zeros: report the real cause.
     if let Some(e) = buf.take_error() {
         return Err(io(e));
@@ -72,11 +88,62 @@ pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
     Ok(model)
 }
 
+/// Decodes a model as [`decode`] does, its main graph's nodes from
+/// `stretch` on converted on a second thread while this one converts
+/// those before: a large graph's nodes are most of reading it. The result
+/// is the same, errors included: where the other thread fails, or its
+/// nodes cannot be added as they are, this thread converts them itself
+/// (see `GraphReader::take_stretch` and `GraphParts::append`).
+fn decode_in_two(
+    buf: &mut FileBuf,
+    expected: PartCounts,
+    stretch: SecondStretch,
+) -> Result<Model, OnnxError> {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let len = buf.len();
+    // The stretch starts at its first node's key, one byte (field 1,
+    // length-delimited) before its contents; the other thread checks it.
+    let start = len - stretch.start_left - 1;
+    let end = len - stretch.end_left;
+    let payloads = || Payloads::copy_up_to(LARGE_PAYLOAD);
+    let Ok(mut part) = buf.part(start, end) else {
+        return decode(buf, payloads(), expected, None);
+    };
+    // Room for the stretch's share of the values, as the graph's are to
+    // its nodes.
+    let (nodes, values) = expected.sizes();
+    let values = (values as u128 * stretch.nodes as u128 / nodes.max(1) as u128) as usize + 64;
+    let stop = AtomicBool::new(false);
+    let hasher = nncost_core::fxhash::NameHasher::default();
+    std::thread::scope(|scope| {
+        let theirs = hasher.clone();
+        let converted = scope.spawn(|| {
+            let payloads = payloads();
+            let converted = convert_stretch(&mut part, stretch, values, theirs, &payloads, &stop);
+            converted.filter(|_| part.take_error().is_none())
+        });
+        let pending = Pending {
+            stretch,
+            hasher,
+            converted,
+        };
+        let decoded = decode(&mut *buf, payloads(), expected, Some(pending));
+        // Not taken in (an error came first): the other thread stops.
+        stop.store(true, Relaxed);
+        decoded
+    })
+}
+
 /// Decodes a model, converting its main graph as it goes (see
 /// `streamed.rs`), then what the graph waited for.
-fn decode(buf: impl Buf, payloads: Payloads, expected: PartCounts) -> Result<Model, OnnxError> {
+fn decode(
+    buf: impl Buf,
+    payloads: Payloads,
+    expected: PartCounts,
+    pending: Option<Pending<'_>>,
+) -> Result<Model, OnnxError> {
     crate::limited::reset_counts();
-    let mut reader = ModelReader::new(payloads, expected);
+    let mut reader = ModelReader::new(payloads, expected, pending);
     if let Err(e) = reader.merge(buf) {
         return Err(reader.error.take().unwrap_or_else(|| decode_error(e)));
     }
@@ -126,4 +193,227 @@ fn decode_error(e: DecodeError) -> OnnxError {
         .strip_prefix("failed to decode Protobuf message: ")
         .unwrap_or(&msg);
     OnnxError::Decode(reason.to_string())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::proto::{AttributeProto, NodeProto, StringStringEntryProto, TensorProto};
+    use crate::streamed::STRETCHES_ADDED;
+    use prost::encoding::{bytes as pb_bytes, int64};
+
+    const NODES: usize = 3000;
+
+    /// Node `i` of a graph of [`NODES`]: it reads the last node's output,
+    /// one from 700 nodes before (across the middle, for nodes past it)
+    /// and one of 50 weights shared by all; every seventh is nameless (its
+    /// messages name it by its index), every fifth has an attribute, and
+    /// the nodes of each hundred record one module path.
+    fn node(i: usize) -> NodeProto {
+        NodeProto {
+            input: vec![
+                format!("v{i}").into(),
+                format!("v{}", i.saturating_sub(700)).into(),
+                format!("w{}", i % 50).into(),
+            ],
+            output: vec![format!("v{}", i + 1).into()],
+            name: if i.is_multiple_of(7) {
+                Bytes::new()
+            } else {
+                format!("n{i}").into()
+            },
+            op_type: "Sum".into(),
+            attribute: if i.is_multiple_of(5) {
+                vec![AttributeProto {
+                    name: "k".into(),
+                    r#type: 2,
+                    i: Some(i as i64),
+                    ..AttributeProto::default()
+                }]
+            } else {
+                Vec::new()
+            },
+            metadata_props: vec![StringStringEntryProto {
+                key: "pkg.torch.onnx.name_scopes".into(),
+                value: format!("['', 'block{}', 'op']", i / 100).into(),
+            }],
+            ..NodeProto::default()
+        }
+    }
+
+    fn weight(k: usize) -> TensorProto {
+        TensorProto {
+            name: format!("w{k}").into(),
+            dims: vec![k as i64 + 1],
+            data_type: 1,
+            ..TensorProto::default()
+        }
+    }
+
+    /// A model file whose graph has these fields, in this order.
+    fn model_file(test: &str, graph_fields: &[(u32, Vec<u8>)]) -> std::path::PathBuf {
+        let mut graph = Vec::new();
+        for (tag, bytes) in graph_fields {
+            pb_bytes::encode(*tag, bytes, &mut graph);
+        }
+        let mut model = Vec::new();
+        int64::encode(1, &8, &mut model);
+        pb_bytes::encode(7, &graph, &mut model);
+        let path = std::env::temp_dir().join(format!(
+            "nncost-onnx-two-threads-{}-{test}.onnx",
+            std::process::id()
+        ));
+        std::fs::write(&path, model).unwrap();
+        path
+    }
+
+    fn field(tag: u32, m: &impl Message) -> (u32, Vec<u8>) {
+        (tag, m.encode_to_vec())
+    }
+
+    /// The nodes, then the weights, the input and the output, as
+    /// exporters write them.
+    fn fields(nodes: impl Iterator<Item = NodeProto>) -> Vec<(u32, Vec<u8>)> {
+        let io = |name: &str| crate::proto::ValueInfoProto {
+            name: name.to_string().into(),
+            r#type: None,
+        };
+        nodes
+            .map(|n| field(1, &n))
+            .chain((0..50).map(|k| field(5, &weight(k))))
+            .chain([field(11, &io("v0")), field(12, &io(&format!("v{NODES}")))])
+            .collect()
+    }
+
+    /// The file read with its nodes in two stretches (one converted on a
+    /// second thread) and read whole on one, as text for comparing;
+    /// whether the second stretch's conversion was used.
+    fn read_both_ways(test: &str, graph_fields: &[(u32, Vec<u8>)]) -> (String, String, bool) {
+        let path = model_file(test, graph_fields);
+        let show = |m: Result<Model, OnnxError>| match m {
+            Ok(m) => format!("{m:?}"),
+            Err(e) => format!("error: {e}"),
+        };
+        let added = STRETCHES_ADDED.get();
+        let in_two = show(read_file_splitting_from(&path, 1024));
+        let used = STRETCHES_ADDED.get() > added;
+        let in_one = show(read_file_splitting_from(&path, usize::MAX));
+        std::fs::remove_file(&path).unwrap();
+        (in_two, in_one, used)
+    }
+
+    #[test]
+    fn nodes_read_on_two_threads_give_the_graph_read_on_one() {
+        let plain = fields((0..NODES).map(node));
+        // Weights before the nodes: numbered first, then renumbered.
+        let mut weights_first = plain.clone();
+        weights_first.rotate_right(52);
+        weights_first.rotate_left(2);
+        // A node of the first half reads a value the second half makes.
+        let forward = fields((0..NODES).map(|i| {
+            let mut n = node(i);
+            if i == 10 {
+                n.input.push("v2900".into());
+            }
+            n
+        }));
+        for (test, graph) in [
+            ("plain", plain),
+            ("weights", weights_first),
+            ("forward", forward),
+        ] {
+            let (in_two, in_one, used) = read_both_ways(test, &graph);
+            assert!(in_one.starts_with("Model"), "{test}: {in_one}");
+            assert!(used, "{test}: the second thread's nodes were not used");
+            assert_eq!(in_two, in_one, "{test}");
+        }
+    }
+
+    #[test]
+    fn a_second_half_that_cannot_be_added_is_read_again_with_the_same_result() {
+        let changed = |at: usize, change: fn(&mut NodeProto)| {
+            fields((0..NODES).map(move |i| {
+                let mut n = node(i);
+                if i == at {
+                    change(&mut n);
+                }
+                n
+            }))
+        };
+        let cases = [
+            // A value of the first half made again: the second thread
+            // cannot know.
+            (
+                "made twice",
+                changed(2500, |n| n.output = vec!["v10".into()]),
+            ),
+            // A value made twice within the second half: that thread's
+            // conversion fails.
+            (
+                "made twice late",
+                changed(2500, |n| n.output = vec!["v2400".into()]),
+            ),
+            (
+                "not text",
+                changed(2500, |n| n.name = Bytes::from_static(b"n\xff")),
+            ),
+            // Subgraphs are converted at the end of the graph.
+            (
+                "subgraph",
+                changed(2500, |n| {
+                    n.attribute.push(AttributeProto {
+                        name: "then_branch".into(),
+                        r#type: 5,
+                        g: Some(Box::default()),
+                        ..AttributeProto::default()
+                    })
+                }),
+            ),
+        ];
+        for (test, graph) in cases {
+            let (in_two, in_one, used) = read_both_ways(test, &graph);
+            assert!(!used, "{test}: the second thread's nodes were used");
+            assert_eq!(in_two, in_one, "{test}");
+        }
+        // The sequential reading's own verdicts, for the record.
+        let path = model_file("verdict", &changed(2500, |n| n.output = vec!["v10".into()]));
+        let e = read_file(&path).unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(e.contains("'v10'"), "{e}");
+    }
+
+    #[test]
+    fn the_second_stretch_is_a_run_of_nodes_from_near_the_middle() {
+        let counts = |graph_fields: &[(u32, Vec<u8>)]| {
+            let path = model_file("layout", graph_fields);
+            let bytes = Bytes::from(std::fs::read(&path).unwrap());
+            std::fs::remove_file(&path).unwrap();
+            (PartCounts::of(bytes.clone()), bytes)
+        };
+        let (plain, bytes) = counts(&fields((0..NODES).map(node)));
+        let s = plain.second_stretch(1024).unwrap();
+        assert_eq!((s.first_node, s.nodes), (1024, NODES - 1024));
+        assert!(plain.second_stretch(NODES + 1).is_none());
+        // It starts at a node's key (field 1, length-delimited) and ends
+        // where the first weight's key (field 5) starts.
+        let len = bytes.len();
+        assert_eq!(bytes[len - s.start_left - 1], 0x0a);
+        assert_eq!(bytes[len - s.end_left], 0x2a);
+        let mut at = &bytes[len - s.start_left..];
+        let node_len = prost::encoding::decode_varint(&mut at).unwrap() as usize;
+        let first = NodeProto::decode(&at[..node_len]).unwrap();
+        assert_eq!(first.name, "n1024");
+        // A weight in the middle of the nodes ends the stretch there.
+        let mut split = fields((0..NODES).map(node));
+        split.insert(1600, field(5, &weight(0)));
+        let (with_weight, _) = counts(&split);
+        let s = with_weight.second_stretch(1024).unwrap();
+        assert_eq!((s.first_node, s.nodes), (1024, 1600 - 1024));
+        // No stretch holds the middle node: none.
+        let mut apart = fields((0..NODES).map(node));
+        for at in (1..NODES).rev() {
+            apart.insert(at, field(5, &weight(at % 50)));
+        }
+        assert!(counts(&apart).0.second_stretch(1024).is_none());
+    }
 }

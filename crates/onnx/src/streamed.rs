@@ -14,15 +14,23 @@
 //! A conversion error stops the decoder (with an ordinary wire-type error,
 //! as the limits in `limited.rs` do) and is kept here for the reader to
 //! report instead.
+//!
+//! A large graph's nodes are read in two stretches (`reader::read_file`):
+//! the counting pass notes where they lie ([`PartCounts::second_stretch`]),
+//! a second thread converts the second stretch ([`convert_stretch`]), and
+//! the decoder takes its parts in when it reaches it
+//! (`GraphReader::take_stretch`), or reads it itself if they cannot be
+//! added as they are.
 
 use bytes::{Buf, BufMut, Bytes};
+use nncost_core::fxhash::NameHasher;
 use prost::encoding::{bytes as pb_bytes, int64, message, skip_field, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
 use crate::convert::{attr_kind, GraphParts, Payloads};
 use crate::error::OnnxError;
 use crate::in_place::{self, NodeFields, TensorFields};
-use crate::limited::{count_graph_field, count_node_parts, stop_decoding};
+use crate::limited::{count_graph_field, count_node_parts, stop_decoding, Counts};
 use crate::proto::attribute_type::{GRAPH, GRAPHS};
 use crate::proto::{
     AttributeProto, NodeProto, OperatorSetIdProto, SparseTensorProto, TensorProto, ValueInfoProto,
@@ -30,7 +38,7 @@ use crate::proto::{
 use crate::tensor::tensor_in_place;
 
 /// A model file's fields, the main graph converted as it is read.
-pub(crate) struct ModelReader {
+pub(crate) struct ModelReader<'s> {
     pub(crate) ir_version: i64,
     pub(crate) producer_name: Bytes,
     pub(crate) producer_version: Bytes,
@@ -41,12 +49,20 @@ pub(crate) struct ModelReader {
     pub(crate) error: Option<OnnxError>,
     /// How many parts the main graph has, to size its tables once.
     expected: PartCounts,
+    /// The second stretch of the main graph's nodes, being converted on
+    /// another thread, if it is.
+    pending: Option<Pending<'s>>,
 }
 
-impl ModelReader {
-    pub(crate) fn new(payloads: Payloads, expected: PartCounts) -> ModelReader {
+impl<'s> ModelReader<'s> {
+    pub(crate) fn new(
+        payloads: Payloads,
+        expected: PartCounts,
+        pending: Option<Pending<'s>>,
+    ) -> ModelReader<'s> {
         ModelReader {
             expected,
+            pending,
             ir_version: 0,
             producer_name: Bytes::new(),
             producer_version: Bytes::new(),
@@ -58,7 +74,7 @@ impl ModelReader {
     }
 }
 
-impl std::fmt::Debug for ModelReader {
+impl std::fmt::Debug for ModelReader<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ModelReader")
     }
@@ -75,7 +91,7 @@ macro_rules! decode_only {
     };
 }
 
-impl Message for ModelReader {
+impl Message for ModelReader<'_> {
     decode_only!();
 
     fn merge_field(
@@ -94,13 +110,18 @@ impl Message for ModelReader {
                 // protobuf specifies for a singular message.
                 let mut reader = GraphReader {
                     parts: self.graph.get_or_insert_with(|| {
-                        let PartCounts { nodes, values } = self.expected;
-                        GraphParts::with_capacity(0, values, nodes)
+                        let (nodes, values) = self.expected.sizes();
+                        let mut parts = GraphParts::with_capacity(0, values, nodes);
+                        if let Some(pending) = &self.pending {
+                            parts.before_stretch(pending.hasher.clone());
+                        }
+                        parts
                     }),
                     payloads: &self.payloads,
                     error: &mut self.error,
                     fields: NodeFields::default(),
                     attributes: Vec::new(),
+                    pending: &mut self.pending,
                 };
                 message::merge(wire_type, &mut reader, buf, ctx)
             }
@@ -111,13 +132,13 @@ impl Message for ModelReader {
 
     fn clear(&mut self) {
         let payloads = Payloads::copy_up_to(self.payloads.copy_limit());
-        *self = ModelReader::new(payloads, PartCounts::default());
+        *self = ModelReader::new(payloads, PartCounts::default(), None);
     }
 }
 
 /// The main graph's fields, each part handed to [`GraphParts`] as soon as
 /// it is decoded; counted against the limits first (see `limited.rs`).
-struct GraphReader<'a> {
+struct GraphReader<'a, 's> {
     parts: &'a mut GraphParts,
     payloads: &'a Payloads,
     error: &'a mut Option<OnnxError>,
@@ -126,15 +147,100 @@ struct GraphReader<'a> {
     /// nothing but the attributes' values.
     fields: NodeFields,
     attributes: Vec<AttributeProto>,
+    /// The stretch of nodes another thread converts, taken in where it
+    /// starts (see [`GraphReader::take_stretch`]).
+    pending: &'a mut Option<Pending<'s>>,
 }
 
-impl std::fmt::Debug for GraphReader<'_> {
+#[cfg(test)]
+thread_local! {
+    /// Stretches added by this thread's reads: for tests to know that the
+    /// nodes were read in two.
+    pub(crate) static STRETCHES_ADDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A stretch of the main graph's nodes being converted on another thread
+/// (see `reader::read_file`), and what that thread gives back: the
+/// stretch's parts and what it counted against the limits, or `None` if
+/// anything in it was not as the counting pass saw or failed to convert.
+pub(crate) struct Pending<'s> {
+    pub(crate) stretch: SecondStretch,
+    /// The name hasher the stretch's index was made with, for the graph's.
+    pub(crate) hasher: NameHasher,
+    pub(crate) converted: std::thread::ScopedJoinHandle<'s, Option<(GraphParts, Counts)>>,
+}
+
+/// Converts the nodes of `stretch` from `buf`, which holds exactly their
+/// fields, as the main thread would (see `reader::read_file`); `None` at
+/// anything else or any error, and as soon as `stop` is set: the main
+/// thread then converts them itself, and reports what it finds.
+pub(crate) fn convert_stretch(
+    mut buf: impl Buf,
+    stretch: SecondStretch,
+    values: usize,
+    hasher: NameHasher,
+    payloads: &Payloads,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Option<(GraphParts, Counts)> {
+    crate::limited::reset_counts();
+    let mut parts = GraphParts::stretch(stretch.first_node, stretch.nodes, values, hasher);
+    let (mut error, mut pending) = (None, None);
+    let mut reader = GraphReader {
+        parts: &mut parts,
+        payloads,
+        error: &mut error,
+        fields: NodeFields::default(),
+        attributes: Vec::new(),
+        pending: &mut pending,
+    };
+    let mut converted = 0;
+    while buf.has_remaining() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) || converted == stretch.nodes {
+            return None;
+        }
+        let (tag, wire_type) = prost::encoding::decode_key(&mut buf).ok()?;
+        if tag != 1 {
+            return None;
+        }
+        reader
+            .merge_field(tag, wire_type, &mut buf, DecodeContext::default())
+            .ok()?;
+        converted += 1;
+    }
+    (converted == stretch.nodes).then(|| (parts, crate::limited::counts()))
+}
+
+impl std::fmt::Debug for GraphReader<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("GraphReader")
     }
 }
 
-impl GraphReader<'_> {
+impl GraphReader<'_, '_> {
+    /// Where the stretch of nodes another thread converts starts (`buf` is
+    /// then past its first node's key): adds its parts, counts and all, and
+    /// moves `buf` past it; `true` if done. `false` anywhere else, or if
+    /// the other thread gave up or its parts cannot be added as they are:
+    /// the nodes are then read here as any other.
+    fn take_stretch(&mut self, buf: &mut impl Buf) -> bool {
+        let left = buf.remaining();
+        let Some(pending) = self.pending.take_if(|p| p.stretch.start_left == left) else {
+            return false;
+        };
+        let Ok(Some((parts, counts))) = pending.converted.join() else {
+            return false;
+        };
+        let end_left = pending.stretch.end_left;
+        if end_left > left || !crate::limited::counts_fit(counts) || !self.parts.append(parts) {
+            return false;
+        }
+        crate::limited::add_counts(counts);
+        buf.advance(left - end_left);
+        #[cfg(test)]
+        STRETCHES_ADDED.set(STRETCHES_ADDED.get() + 1);
+        true
+    }
+
     /// Reads the node at the start of `buf` in place and converts it, if
     /// its encoding is plain and whole in `buf`'s current chunk and its
     /// attributes hold no subgraph or tensor (see `in_place.rs`). `None` if not,
@@ -226,7 +332,7 @@ fn decode_one<M: Message + Default>(
     Ok(m)
 }
 
-impl Message for GraphReader<'_> {
+impl Message for GraphReader<'_, '_> {
     decode_only!();
 
     fn merge_field(
@@ -236,6 +342,9 @@ impl Message for GraphReader<'_> {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
+        if tag == 1 && self.pending.is_some() && self.take_stretch(buf) {
+            return Ok(());
+        }
         count_graph_field(tag)?;
         match tag {
             1 => {
@@ -281,16 +390,63 @@ impl Message for GraphReader<'_> {
 /// structure before it is read, so that the graph's lists and name index
 /// are sized once. Growing them by doubling instead took 9% of reading a
 /// million-node graph (every name rehashed at each doubling), and left up
-/// to half of the node list spare.
+/// to half of the node list spare. The pass also notes where the nodes lie
+/// ([`NodeLayout`]), for a large graph's nodes to be read on two threads.
 ///
 /// The pass reads the top-level fields of the model and the graph only,
 /// skipping every field's contents (weights are not read), and allocates
-/// nothing. Counts past the limits reserve nothing: decoding refuses such
-/// a file anyway.
-#[derive(Clone, Copy, Debug, Default)]
+/// little (a place every 1,024 nodes). Counts past the limits reserve
+/// nothing: decoding refuses such a file anyway.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct PartCounts {
     nodes: usize,
     values: usize,
+    layout: NodeLayout,
+}
+
+/// Where the main graph's node fields lie, as the counting pass met them.
+/// Places are told as the bytes left in the buffer after a field's key,
+/// which the decoder sees too.
+#[derive(Clone, Debug, Default)]
+struct NodeLayout {
+    /// Every [`CHECKPOINT_EVERY`]th node: its index and place.
+    checkpoints: Vec<(usize, usize)>,
+    /// Stretches of node fields with no other field between them (at most
+    /// [`MAX_RUNS`]; exporters write one).
+    runs: Vec<NodeRun>,
+    /// Whether the field just counted was a node that extends the last run.
+    in_run: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct NodeRun {
+    first: usize,
+    last: usize,
+    /// The bytes left after the last node's contents.
+    end_left: usize,
+}
+
+const CHECKPOINT_EVERY: usize = 1024;
+const MAX_RUNS: usize = 64;
+
+/// The fewest nodes a graph must have for its nodes to be read on two
+/// threads. The second thread's lists are added to the first's at the
+/// end, so that both exist for a moment: about 130 bytes a node of the
+/// stretch, a quarter of a chain's graph. At 10^5 nodes that cost 7 MB of
+/// peak memory (a fifth) for 4 ms; from a few hundred thousand nodes on,
+/// the time saved is worth it (see docs/benchmarks.md).
+pub(crate) const MIN_NODES_TO_SPLIT: usize = 1 << 17;
+
+/// The nodes a second thread reads (see `reader::read_file`): a stretch of
+/// node fields with no other field between them, from the key of node
+/// `first_node` (whose contents start where `start_left` bytes are left)
+/// to where `end_left` bytes are left.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct SecondStretch {
+    pub(crate) first_node: usize,
+    pub(crate) nodes: usize,
+    pub(crate) start_left: usize,
+    pub(crate) end_left: usize,
 }
 
 impl PartCounts {
@@ -301,14 +457,53 @@ impl PartCounts {
         if counter.merge(buf).is_err() {
             return PartCounts::default();
         }
-        let PartCounts { nodes, values } = counter.graph;
+        let PartCounts {
+            nodes,
+            values,
+            layout,
+        } = counter.graph;
         if nodes > crate::error::MAX_NODES || values > crate::error::MAX_VALUES {
             return PartCounts::default();
         }
         PartCounts {
             nodes,
             values: values + nodes,
+            layout,
         }
+    }
+
+    /// About the second half of the nodes, to be read on a second thread
+    /// while the first half is read as usual: from a node near the middle
+    /// to the end of the stretch of nodes it is in. `None` for a graph of
+    /// fewer than `min_nodes` nodes, or whose middle node is not in a
+    /// stretch.
+    pub(crate) fn second_stretch(&self, min_nodes: usize) -> Option<SecondStretch> {
+        if self.nodes < min_nodes {
+            return None;
+        }
+        let middle = self.nodes / 2;
+        let layout = &self.layout;
+        let run = layout
+            .runs
+            .iter()
+            .find(|r| r.first <= middle && middle <= r.last)?;
+        let &(first_node, start_left) = layout
+            .checkpoints
+            .iter()
+            .filter(|(node, _)| (run.first..=run.last).contains(node))
+            .min_by_key(|(node, _)| node.abs_diff(middle))?;
+        let nodes = run.last + 1 - first_node;
+        (nodes >= min_nodes / 4).then_some(SecondStretch {
+            first_node,
+            nodes,
+            start_left,
+            end_left: run.end_left,
+        })
+    }
+
+    /// How many nodes and values to make room for.
+    pub(crate) fn sizes(&self) -> (usize, usize) {
+        (self.nodes, self.values)
     }
 }
 
@@ -329,7 +524,12 @@ impl Message for ModelCounter {
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         match tag {
-            7 => message::merge(wire_type, &mut self.graph, buf, ctx),
+            7 => {
+                // A second graph field merges into the first: its nodes do
+                // not continue the first's stretch.
+                self.graph.layout.in_run = false;
+                message::merge(wire_type, &mut self.graph, buf, ctx)
+            }
             _ => skip_field(wire_type, tag, buf, ctx),
         }
     }
@@ -349,12 +549,35 @@ impl Message for PartCounts {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        match tag {
-            1 => self.nodes += 1,
-            5 | 11 | 15 => self.values += 1,
-            _ => {}
+        let layout = &mut self.layout;
+        if tag != 1 {
+            layout.in_run = false;
+            if matches!(tag, 5 | 11 | 15) {
+                self.values += 1;
+            }
+            return skip_field(wire_type, tag, buf, ctx);
         }
-        skip_field(wire_type, tag, buf, ctx)
+        let index = self.nodes;
+        self.nodes += 1;
+        if index.is_multiple_of(CHECKPOINT_EVERY) && index <= crate::error::MAX_NODES {
+            layout.checkpoints.push((index, buf.remaining()));
+        }
+        if !layout.in_run && layout.runs.len() < MAX_RUNS {
+            layout.runs.push(NodeRun {
+                first: index,
+                last: index,
+                end_left: 0,
+            });
+            layout.in_run = true;
+        }
+        skip_field(wire_type, tag, buf, ctx)?;
+        if layout.in_run {
+            if let Some(run) = layout.runs.last_mut() {
+                run.last = index;
+                run.end_left = buf.remaining();
+            }
+        }
+        Ok(())
     }
 
     fn clear(&mut self) {
