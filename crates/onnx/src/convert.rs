@@ -184,15 +184,15 @@ fn find_in(table: &HashTable<u32>, values: &[Value], hash: u64, text: &str) -> O
 }
 
 /// A bit for each name hash seen (Bloom's filter, one bit a name): a clear
-/// bit says a name was not seen. Eight bits a name expected, so that about
-/// one name in sixteen not seen reads as maybe seen. Empty: says "maybe"
-/// for every name.
+/// bit says a name was not seen. Sixteen bits a name expected, so that at
+/// most about one name in sixteen not seen reads as maybe seen. Empty:
+/// says "maybe" for every name.
 #[derive(Default)]
 struct NameFilter(Vec<u64>);
 
 impl NameFilter {
     fn for_names(names: usize) -> NameFilter {
-        NameFilter(vec![0; (names * 8).next_power_of_two().div_ceil(64)])
+        NameFilter(vec![0; (names * 16).next_power_of_two().div_ceil(64)])
     }
 
     /// The bit of `hash`: from bits the index's own places do not use
@@ -462,21 +462,48 @@ pub(crate) struct GraphParts {
 /// before.
 const RECENT_OUTPUTS: usize = 8;
 
-/// What defines a value; for the single-assignment checks.
+/// What defines a value; for the single-assignment checks. One `u32`, 4
+/// bytes a value (there is one for each of a million values, twice while
+/// a stretch of nodes converted on another thread is added): the
+/// producing node's index plus one in the low 30 bits (0: none; the
+/// reader accepts at most `MAX_NODES` nodes), and a bit each for an
+/// initializer and a graph input of that name.
 #[derive(Clone, Copy, Default)]
-struct Defs {
-    /// The producing node's index; 4 bytes, as the reader accepts at most
-    /// `MAX_NODES` nodes: 12 bytes a value where a `usize` made 24.
-    producer: Option<u32>,
-    initializer: bool,
-    input: bool,
-}
+struct Defs(u32);
 
-const _: () = assert!(crate::error::MAX_NODES <= u32::MAX as usize);
+const PRODUCER_BITS: u32 = (1 << 30) - 1;
+const INITIALIZER_BIT: u32 = 1 << 30;
+const INPUT_BIT: u32 = 1 << 31;
+const _: () = assert!(crate::error::MAX_NODES < PRODUCER_BITS as usize);
 
 impl Defs {
-    fn is_defined(&self) -> bool {
-        self.producer.is_some() || self.initializer || self.input
+    fn is_defined(self) -> bool {
+        self.0 != 0
+    }
+
+    fn producer(self) -> Option<u32> {
+        (self.0 & PRODUCER_BITS).checked_sub(1)
+    }
+
+    /// Node `index` (below `MAX_NODES`) as the producer.
+    fn set_producer(&mut self, index: u32) {
+        self.0 = self.0 & !PRODUCER_BITS | (index + 1);
+    }
+
+    fn initializer(self) -> bool {
+        self.0 & INITIALIZER_BIT != 0
+    }
+
+    fn set_initializer(&mut self) {
+        self.0 |= INITIALIZER_BIT;
+    }
+
+    fn input(self) -> bool {
+        self.0 & INPUT_BIT != 0
+    }
+
+    fn set_input(&mut self) {
+        self.0 |= INPUT_BIT;
     }
 }
 
@@ -545,14 +572,26 @@ impl GraphParts {
         parts
     }
 
-    /// Readies empty parts for a stretch of their nodes to be converted
-    /// elsewhere, with a copy of `hasher` ([`GraphParts::stretch`]): the
-    /// names made here are noted from now on, for the stretch's names to
-    /// be told apart from them quickly.
-    pub(crate) fn before_stretch(&mut self, hasher: NameHasher) {
-        debug_assert!(self.b.graph.values.is_empty());
-        self.b.hasher = hasher;
-        self.b.made = NameFilter::for_names(self.b.graph.values.capacity());
+    /// Parts as [`GraphParts::with_capacity`] makes them, for a graph a
+    /// stretch of whose nodes is converted elsewhere with a copy of
+    /// `hasher` ([`GraphParts::stretch`]): their name index, which the
+    /// stretch's joins rather than enters, has room for `values` less the
+    /// stretch's (`stretch_values`, estimated); the names made here are
+    /// noted, for the stretch's to be told apart from them quickly.
+    pub(crate) fn before_stretch(
+        values: usize,
+        nodes: usize,
+        stretch_values: usize,
+        hasher: NameHasher,
+    ) -> GraphParts {
+        let mut parts = GraphParts::with_capacity(0, 0, nodes);
+        parts.b.graph.values.reserve_exact(values);
+        parts.defs.reserve_exact(values);
+        let own = values.saturating_sub(stretch_values);
+        parts.b.ids = HashTable::with_capacity(own);
+        parts.b.hasher = hasher;
+        parts.b.made = NameFilter::for_names(own);
+        parts
     }
 
     /// Adds the nodes of `stretch` (see [`GraphParts::stretch`]), which
@@ -592,7 +631,7 @@ impl GraphParts {
             };
             match here {
                 Some(id) => {
-                    if defs.producer.is_some() && self.defs[id].is_defined() {
+                    if defs.producer().is_some() && self.defs[id].is_defined() {
                         return false;
                     }
                     id_of.push(id as u32);
@@ -623,8 +662,8 @@ impl GraphParts {
                 *id = self.b.graph.values.len() as u32;
                 self.b.graph.values.push(value);
                 self.defs.push(defs);
-            } else if defs.producer.is_some() {
-                self.defs[*id as usize].producer = defs.producer;
+            } else if let Some(producer) = defs.producer() {
+                self.defs[*id as usize].set_producer(producer);
             }
         }
         let mut stretch_ids = b.ids;
@@ -773,17 +812,17 @@ impl GraphParts {
 
     fn add_initializer(&mut self, id: ValueId, tensor: Tensor) -> Result<ValueId, OnnxError> {
         let d = self.defs[id];
-        if let Some(f) = d.producer {
+        if let Some(f) = d.producer() {
             let (node, op) = self.node_and_op(f as NodeId);
             let value = self.value_name(id);
             return Err(OnnxError::InitializerIsNodeOutput { value, node, op });
         }
-        if d.initializer {
+        if d.initializer() {
             return Err(OnnxError::DuplicateInitializer(self.value_name(id)));
         }
         // A graph input of the same name (always so before IR 4,
         // overridable defaults after) is a weight, not something fed.
-        self.defs[id].initializer = true;
+        self.defs[id].set_initializer();
         self.b.graph.values[id].initializer = Some(Box::new(tensor));
         Ok(id)
     }
@@ -800,15 +839,15 @@ impl GraphParts {
         let base = nncost_core::symbols::symbol_base(&lossy(&name), "");
         rename_placeholders(&mut declared, |axis| Dim::sym(&format!("{base}_{axis}")));
         let (id, _) = self.define(&name, || format!("the name of graph input #{index}"))?;
-        if let Some(f) = self.defs[id].producer {
+        if let Some(f) = self.defs[id].producer() {
             let (node, op) = self.node_and_op(f as NodeId);
             let value = self.value_name(id);
             return Err(OnnxError::InputIsNodeOutput { value, node, op });
         }
         self.b.graph.values[id].declared = declared.map(Box::new);
         // An input listed twice is fed once.
-        if !self.defs[id].input {
-            self.defs[id].input = true;
+        if !self.defs[id].input() {
+            self.defs[id].set_input();
             self.listed_inputs.push(id);
         }
         Ok(())
@@ -908,7 +947,7 @@ impl GraphParts {
                 let value = self.value_name(id);
                 let (node, op) = (display(name, op_type, index), lossy(op_type));
                 let d = self.defs[id];
-                return Err(if let Some(f) = d.producer {
+                return Err(if let Some(f) = d.producer() {
                     let (first, first_op) = self.node_and_op(f as NodeId);
                     OnnxError::DuplicateProducer {
                         value,
@@ -917,13 +956,13 @@ impl GraphParts {
                         second: node,
                         second_op: op,
                     }
-                } else if d.initializer {
+                } else if d.initializer() {
                     OnnxError::InitializerIsNodeOutput { value, node, op }
                 } else {
                     OnnxError::InputIsNodeOutput { value, node, op }
                 });
             }
-            self.defs[id].producer = Some(index as u32);
+            self.defs[id].set_producer(index as u32);
             self.recent.copy_within(1.., 0);
             self.recent[RECENT_OUTPUTS - 1] = id;
             outputs.push(Some(id));
@@ -956,8 +995,8 @@ impl GraphParts {
     /// or nothing). `defs`, read for the last time, is freed.
     fn keep_fed_inputs(&mut self) -> Vec<bool> {
         let defs = mem::take(&mut self.defs);
-        self.listed_inputs.retain(|&v| !defs[v].initializer);
-        defs.iter().map(Defs::is_defined).collect()
+        self.listed_inputs.retain(|&v| !defs[v].initializer());
+        defs.iter().map(|d| d.is_defined()).collect()
     }
 
     /// Numbers the values in an order that does not depend on how the
@@ -1857,6 +1896,22 @@ mod tests {
             "an attribute name of node 'Relu#1' (Relu) is not valid UTF-8"
         );
         assert!(read(node(b"Relu", b"ai.x", b"alpha")).is_ok());
+    }
+
+    #[test]
+    fn a_values_definitions_share_one_word() {
+        let mut d = Defs::default();
+        assert!(!d.is_defined() && d.producer().is_none() && !d.initializer() && !d.input());
+        d.set_producer(0);
+        assert_eq!(d.producer(), Some(0));
+        d.set_input();
+        d.set_producer(crate::error::MAX_NODES as u32);
+        assert_eq!(d.producer(), Some(crate::error::MAX_NODES as u32));
+        assert!(d.input() && !d.initializer());
+        let mut w = Defs::default();
+        w.set_initializer();
+        assert!(w.is_defined() && w.initializer() && !w.input() && w.producer().is_none());
+        assert_eq!(std::mem::size_of::<Defs>(), 4);
     }
 
     #[test]

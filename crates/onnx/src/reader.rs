@@ -125,6 +125,7 @@ fn decode_in_two(
         let pending = Pending {
             stretch,
             hasher,
+            values,
             converted,
         };
         let decoded = decode(&mut *buf, payloads(), expected, Some(pending));

@@ -111,11 +111,15 @@ impl Message for ModelReader<'_> {
                 let mut reader = GraphReader {
                     parts: self.graph.get_or_insert_with(|| {
                         let (nodes, values) = self.expected.sizes();
-                        let mut parts = GraphParts::with_capacity(0, values, nodes);
-                        if let Some(pending) = &self.pending {
-                            parts.before_stretch(pending.hasher.clone());
+                        match &self.pending {
+                            Some(p) => GraphParts::before_stretch(
+                                values,
+                                nodes,
+                                p.values,
+                                p.hasher.clone(),
+                            ),
+                            None => GraphParts::with_capacity(0, values, nodes),
                         }
-                        parts
                     }),
                     payloads: &self.payloads,
                     error: &mut self.error,
@@ -167,6 +171,8 @@ pub(crate) struct Pending<'s> {
     pub(crate) stretch: SecondStretch,
     /// The name hasher the stretch's index was made with, for the graph's.
     pub(crate) hasher: NameHasher,
+    /// Room the stretch's index was made with: its share of the values.
+    pub(crate) values: usize,
     pub(crate) converted: std::thread::ScopedJoinHandle<'s, Option<(GraphParts, Counts)>>,
 }
 
