@@ -129,7 +129,8 @@ fn decode_in_two(
             converted,
         };
         let decoded = decode(&mut *buf, payloads(), expected, Some(pending));
-        // Not taken in (an error came first): the other thread stops.
+        // If its nodes were not taken in (an error came first, or the
+        // decoder never met them), the other thread stops.
         stop.store(true, Relaxed);
         decoded
     })
@@ -306,7 +307,8 @@ mod tests {
     #[test]
     fn nodes_read_on_two_threads_give_the_graph_read_on_one() {
         let plain = fields((0..NODES).map(node));
-        // Weights before the nodes: numbered first, then renumbered.
+        // 48 weights, the input and the output before the nodes, two
+        // weights after: values made before the nodes, then renumbered.
         let mut weights_first = plain.clone();
         weights_first.rotate_right(52);
         weights_first.rotate_left(2);
