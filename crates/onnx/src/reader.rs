@@ -117,11 +117,22 @@ fn decode_in_two(
     let hasher = nncost_core::fxhash::NameHasher::default();
     std::thread::scope(|scope| {
         let theirs = hasher.clone();
-        let converted = scope.spawn(|| {
+        let thread = std::thread::Builder::new();
+        // Tests ask for a stack no system gives, for the thread to fail.
+        #[cfg(test)]
+        let thread = match tests::STACK_SIZE.get() {
+            Some(size) => thread.stack_size(size),
+            None => thread,
+        };
+        let spawned = thread.spawn_scoped(scope, || {
             let payloads = payloads();
             let converted = convert_stretch(&mut part, stretch, values, theirs, &payloads, &stop);
             converted.filter(|_| part.take_error().is_none())
         });
+        // No thread to be had (a limit on threads, a sandbox): one will do.
+        let Ok(converted) = spawned else {
+            return decode(&mut *buf, payloads(), expected, None);
+        };
         let pending = Pending {
             stretch,
             hasher,
@@ -205,6 +216,12 @@ mod tests {
     use prost::encoding::{bytes as pb_bytes, int64};
 
     const NODES: usize = 3000;
+
+    thread_local! {
+        /// The second thread's stack size, if set.
+        pub(super) static STACK_SIZE: std::cell::Cell<Option<usize>> =
+            const { std::cell::Cell::new(None) };
+    }
 
     /// Node `i` of a graph of [`NODES`]: it reads the last node's output,
     /// one from 700 nodes before (across the middle, for nodes past it)
@@ -383,6 +400,19 @@ mod tests {
         let e = read_file(&path).unwrap_err().to_string();
         std::fs::remove_file(&path).unwrap();
         assert!(e.contains("'v10'"), "{e}");
+    }
+
+    #[test]
+    fn without_a_second_thread_one_reads_all() {
+        let path = model_file("no-thread", &fields((0..NODES).map(node)));
+        let one = format!("{:?}", read_file_splitting_from(&path, usize::MAX).unwrap());
+        let added = STRETCHES_ADDED.get();
+        STACK_SIZE.set(Some(1 << 50));
+        let two = read_file_splitting_from(&path, 1024);
+        STACK_SIZE.set(None);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(STRETCHES_ADDED.get(), added, "a second thread was started");
+        assert_eq!(format!("{:?}", two.unwrap()), one);
     }
 
     #[test]
