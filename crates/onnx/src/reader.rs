@@ -125,9 +125,16 @@ fn decode_in_two(
             None => thread,
         };
         let spawned = thread.spawn_scoped(scope, || {
-            let payloads = payloads();
-            let converted = convert_stretch(&mut part, stretch, values, theirs, &payloads, &stop);
-            converted.filter(|_| part.take_error().is_none())
+            // A panic here would otherwise surface when the scope ends,
+            // whether or not the stretch is used: this thread then reads it.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let payloads = payloads();
+                let converted =
+                    convert_stretch(&mut part, stretch, values, theirs, &payloads, &stop);
+                converted.filter(|_| part.take_error().is_none())
+            }))
+            .ok()
+            .flatten()
         });
         // No thread to be had (a limit on threads, a sandbox): one will do.
         let Ok(converted) = spawned else {
