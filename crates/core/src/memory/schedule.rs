@@ -399,8 +399,8 @@ fn forced_lower_bound(p: &Problem, preds: &Lists, size: &[f64], workspace: &[f64
         return None;
     }
     let words = n.div_ceil(64).max(1);
-    let order = topological(preds);
     let succs = preds.transposed(n);
+    let order = topological(preds, &succs);
     // Strict ancestors and descendants of each node.
     let anc = reach(&order, preds, words);
     let reversed: Vec<usize> = order.iter().rev().copied().collect();
@@ -467,14 +467,14 @@ fn forced_lower_bound(p: &Problem, preds: &Lists, size: &[f64], workspace: &[f64
 /// given one) precedes and every later node follows.
 fn segments(preds: &Lists) -> Lists {
     let n = preds.len();
+    let succs = preds.transposed(n);
     // A valid order: nodes by index when it is one (an analysed graph's
     // nodes come sorted), else a topological sort.
-    let order = topological(preds);
+    let order = topological(preds, &succs);
     let mut pos = vec![0usize; n];
     for (i, &v) in order.iter().enumerate() {
         pos[v] = i;
     }
-    let succs = preds.transposed(n);
     // The node at position i is a cut when no edge jumps over it, every
     // node before it has a successor (so, by induction, leads to it) and
     // every node after it has a predecessor (so follows from it).
@@ -507,11 +507,19 @@ fn segments(preds: &Lists) -> Lists {
     out
 }
 
-/// Kahn's sort, smallest index first among the ready nodes.
-fn topological(preds: &Lists) -> Vec<usize> {
+/// Kahn's sort, smallest index first among the ready nodes (`succs`:
+/// `preds` turned round). Nodes whose predecessors all come before them
+/// are that order already, found without the sort.
+fn topological(preds: &Lists, succs: &Lists) -> Vec<usize> {
     let n = preds.len();
+    if preds
+        .iter()
+        .enumerate()
+        .all(|(v, p)| p.iter().all(|&u| u < v))
+    {
+        return (0..n).collect();
+    }
     let mut indegree: Vec<usize> = preds.iter().map(<[usize]>::len).collect();
-    let succs = preds.transposed(n);
     let mut ready: std::collections::BTreeSet<usize> =
         (0..n).filter(|&v| indegree[v] == 0).collect();
     let mut order = Vec::with_capacity(n);
@@ -1063,6 +1071,27 @@ mod tests {
         );
         assert!(Lists::default().is_empty());
         assert_eq!(Lists::default().transposed(2).iter().count(), 2);
+    }
+
+    /// Nodes already in order come back as they are; others are sorted
+    /// smallest index first among the ready ones.
+    #[test]
+    fn topological_order_takes_the_smallest_ready_node() {
+        let sort = |preds: Vec<Vec<usize>>| {
+            let preds: Lists = preds.into();
+            topological(&preds, &preds.transposed(preds.len()))
+        };
+        assert_eq!(
+            sort(vec![vec![], vec![0], vec![0], vec![1, 2]]),
+            [0, 1, 2, 3]
+        );
+        // Node 0 reads node 2: 1 and 2 are ready first, then 0, then 3.
+        assert_eq!(
+            sort(vec![vec![2], vec![], vec![], vec![0, 1]]),
+            [1, 2, 0, 3]
+        );
+        assert_eq!(sort(vec![vec![3], vec![2], vec![], vec![1]]), [2, 1, 3, 0]);
+        assert!(sort(Vec::new()).is_empty());
     }
 
     /// A one-node stretch's peak without the stretch is the stretch's own,
