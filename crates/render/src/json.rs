@@ -81,33 +81,25 @@ impl JsonTexts {
         let Some(p) = p.filter(|p| p.as_constant().is_none()) else {
             return push_count(out, p);
         };
-        if let Some(text) = self.counts.get(p) {
-            return out.push_str(text);
-        }
-        let start = out.len();
-        push_expression(out, p);
-        self.counts.remember(p.clone(), out[start..].into());
+        self.counts.push(out, p, |out| push_expression(out, p));
     }
 
     /// A shape as a list of dims: numbers, and expressions as strings.
     fn push_shape(&mut self, out: &mut String, shape: &SharedShape) {
-        if let Some(text) = self.shapes.get(shape) {
-            return out.push_str(text);
-        }
-        let start = out.len();
-        out.push('[');
-        for (k, d) in shape.iter().enumerate() {
-            if k > 0 {
-                out.push(',');
+        self.shapes.push(out, shape, |out| {
+            out.push('[');
+            for (k, d) in shape.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                match d.poly() {
+                    Some(p) if p.as_constant().is_some() => push_integer(out, p),
+                    Some(p) => push_str(out, &p.to_string()),
+                    None => out.push_str("null"),
+                }
             }
-            match d.poly() {
-                Some(p) if p.as_constant().is_some() => push_integer(out, p),
-                Some(p) => push_str(out, &p.to_string()),
-                None => out.push_str("null"),
-            }
-        }
-        out.push(']');
-        self.shapes.remember(shape.clone(), out[start..].into());
+            out.push(']');
+        });
     }
 }
 

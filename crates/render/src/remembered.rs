@@ -26,12 +26,8 @@ impl<K, V> Default for Remembered<K, V> {
 }
 
 impl<K: Hash + Eq, V> Remembered<K, V> {
-    pub(crate) fn get(&self, key: &K) -> Option<&V> {
-        self.0.get(key)
-    }
-
     /// Keeps `text` for `key`, unless [`MOST_REMEMBERED`] are kept.
-    pub(crate) fn remember(&mut self, key: K, text: V) {
+    fn remember(&mut self, key: K, text: V) {
         if self.0.len() < MOST_REMEMBERED {
             self.0.insert(key, text);
         }
@@ -49,6 +45,21 @@ impl<K: Hash + Eq, V> Remembered<K, V> {
         let text = make();
         self.remember(key.clone(), text.clone());
         text
+    }
+
+    /// Appends the text of `key` to `out`: remembered, or written there by
+    /// `write` and remembered.
+    pub(crate) fn push(&mut self, out: &mut String, key: &K, write: impl FnOnce(&mut String))
+    where
+        K: Clone,
+        V: AsRef<str> + for<'a> From<&'a str>,
+    {
+        if let Some(text) = self.0.get(key) {
+            return out.push_str(text.as_ref());
+        }
+        let start = out.len();
+        write(out);
+        self.remember(key.clone(), V::from(&out[start..]));
     }
 
     #[cfg(test)]
