@@ -458,10 +458,8 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     // graph of a million nodes then holds no line per node (the node table holds its rows'
     // text, for the columns' widths; a table of operators or modules their subtotals).
     let streams = cli.bound.is_none() && !request.reads_node_lines();
-    let table_streams = table.lists_every_node()
-        || table.sorts_every_node()
-        || table.keeps_top_nodes()
-        || table.streams_groups();
+    let table_streams =
+        table.shows_every_node() || table.keeps_top_nodes() || table.streams_groups();
     let writer = match cli.format {
         Format::Json if streams && !json_options.reads_node_lines() => Some(LineWriter::Json(
             nncost_render::JsonWriter::new(&graph.name, &info).adding_up(json_options),
@@ -474,12 +472,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         Format::Table if streams && table_streams => Some(LineWriter::Table(Box::new(
             nncost_render::TableWriter::new(table),
         ))),
-        Format::Markdown
-            if streams
-                && (table.lists_every_node()
-                    || table.sorts_every_node()
-                    || table.streams_groups()) =>
-        {
+        Format::Markdown if streams && (table.shows_every_node() || table.streams_groups()) => {
             Some(LineWriter::Table(Box::new(
                 nncost_render::TableWriter::markdown(table),
             )))

@@ -106,15 +106,17 @@ impl TableOptions {
         self.by_op || self.depth.is_some()
     }
 
+    /// Whether the rows are the model's nodes themselves: no `summary`,
+    /// groups or module tree.
+    fn rows_are_nodes(&self) -> bool {
+        !self.summary && !self.groups_nodes() && !self.tree
+    }
+
     /// Whether the table lists every node, in the model's order: no
     /// `sort`, `top`, `summary` or grouping. Such a table can be made as
     /// the analysis goes ([`TableWriter`]).
     pub fn lists_every_node(&self) -> bool {
-        !self.summary
-            && !self.groups_nodes()
-            && !self.tree
-            && self.sort.is_none()
-            && self.top.is_none()
+        self.shows_every_node() && self.sort.is_none()
     }
 
     /// Whether the table lists every node ordered by `sort`'s measure
@@ -122,18 +124,20 @@ impl TableOptions {
     /// [`TableWriter`] holds its rows as it does the model's order's, and
     /// orders them at the end.
     pub fn sorts_every_node(&self) -> bool {
-        !self.summary
-            && !self.groups_nodes()
-            && !self.tree
-            && self.sort.is_some()
-            && self.top.is_none()
+        self.shows_every_node() && self.sort.is_some()
+    }
+
+    /// Whether the table lists every node, in the model's order or sorted
+    /// ([`TableOptions::lists_every_node`], [`TableOptions::sorts_every_node`]).
+    pub fn shows_every_node(&self) -> bool {
+        self.rows_are_nodes() && self.top.is_none()
     }
 
     /// Whether the table shows the `top` heaviest nodes (by `sort`'s
     /// measure, FLOPs by default) and nothing else: such a table keeps only
     /// those rows as the analysis goes ([`TableWriter`]).
     pub fn keeps_top_nodes(&self) -> bool {
-        !self.summary && !self.groups_nodes() && !self.tree && self.top.is_some()
+        self.rows_are_nodes() && self.top.is_some()
     }
 
     /// Whether the table shows operators or modules at one depth (not the

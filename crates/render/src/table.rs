@@ -497,15 +497,22 @@ fn ranked<T>(
     options: TableOptions,
     measure: impl Fn(&T) -> (Option<&Poly>, Option<&Poly>, Option<&Poly>, u64),
 ) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
     let key = match (options.sort, options.top) {
         (Some(k), _) => k,
         (None, Some(_)) => SortKey::Flops,
-        (None, None) => return order,
+        (None, None) => return (0..items.len()).collect(),
     };
-    let value = |i: &usize| rank_value(key, measure(&items[*i]));
-    order.sort_by(|a, b| value(b).total_cmp(&value(a)).then(a.cmp(b)));
+    let values: Vec<f64> = items.iter().map(|i| rank_value(key, measure(i))).collect();
+    let mut order = largest_first(&values);
     order.truncate(options.top.unwrap_or(usize::MAX));
+    order
+}
+
+/// The indices of `values`, largest value first, the earlier index first
+/// among equals.
+pub(crate) fn largest_first(values: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     order
 }
 

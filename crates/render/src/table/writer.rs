@@ -12,7 +12,7 @@ use nncost_core::report::NodeReport;
 use nncost_core::Report;
 
 use super::{
-    body_rows, extra_columns, group_table_rows, has_int_ops, left_out, node_cells,
+    body_rows, extra_columns, group_table_rows, has_int_ops, largest_first, left_out, node_cells,
     push_extra_cells, rank_value, share, texts::CellTexts, tidy, width, work, write_laid_out,
     write_table, Cell, Layout, Row, INT_OPS, SHARE,
 };
@@ -81,10 +81,7 @@ impl TableWriter {
     /// every node, ordered by its measure at the end.
     pub fn new(options: TableOptions) -> TableWriter {
         debug_assert!(
-            options.lists_every_node()
-                || options.sorts_every_node()
-                || options.keeps_top_nodes()
-                || options.streams_groups()
+            options.shows_every_node() || options.keeps_top_nodes() || options.streams_groups()
         );
         let mut rows = CompactRows::for_table(COLUMNS.len(), options);
         rows.push(&COLUMNS);
@@ -139,7 +136,7 @@ impl TableWriter {
         info: &ModelInfo,
         sink: &mut dyn std::io::Write,
     ) -> Option<std::io::Result<()>> {
-        if !(options.lists_every_node() || options.sorts_every_node()) {
+        if !options.shows_every_node() {
             return None;
         }
         let mut writer = match markdown {
@@ -246,10 +243,8 @@ impl TableWriter {
         // The header, then the rows by measure, largest first, the earlier
         // node first among equals (as `ranked` orders them).
         let order: Option<Vec<usize>> = self.sorted.take().map(|(_, measures)| {
-            let mut order: Vec<usize> = (0..measures.len()).collect();
-            order.sort_by(|&a, &b| measures[b].total_cmp(&measures[a]).then(a.cmp(&b)));
             std::iter::once(0)
-                .chain(order.into_iter().map(|i| i + 1))
+                .chain(largest_first(&measures).into_iter().map(|i| i + 1))
                 .collect()
         });
         let shown: Vec<usize> = (0..columns.len())
