@@ -22,6 +22,7 @@ use nncost_render::{ModelInfo, TableOptions};
 mod alloc;
 mod layer_cmd;
 mod output;
+mod write_behind;
 
 /// mimalloc, with a one-line exit when memory runs out (see `alloc.rs`).
 #[global_allocator]
@@ -777,9 +778,8 @@ fn emit_with(
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let Some(path) = output else {
-        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         // A closed pipe (`nncost m.onnx | head`) is not an error worth reporting.
-        return match write(&mut stdout).and_then(|()| stdout.flush()) {
+        return match write_behind::write_behind(&mut std::io::stdout(), write) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.context("cannot write to standard output"),
         };

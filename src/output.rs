@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Writes what `write` produces to `path`, streamed through a buffer into
-/// the temporary file (see the module's notes).
+/// Writes what `write` produces to `path`, in blocks into the temporary
+/// file ([`crate::write_behind`]; see the module's notes).
 pub(crate) fn write_atomically_with(
     path: &Path,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
@@ -54,9 +54,7 @@ pub(crate) fn write_atomically_with(
     let mut file = create_new_private(&tmp)
         .with_context(|| format!("cannot write {shown}: cannot create a file beside it"))?;
     let guard = TempFile::new(tmp.clone());
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut file);
-    let streamed = write(&mut buffered).and_then(|()| buffered.flush());
-    drop(buffered);
+    let streamed = crate::write_behind::write_behind(&mut file, write);
     let written = streamed
         .and_then(|()| set_final_mode(&file, existing.as_ref()))
         .and_then(|()| std::fs::rename(&tmp, path));

@@ -1,0 +1,362 @@
+//! A large report written on a second thread while this one goes on
+//! making it.
+//!
+//! Once a large graph is read, its analysis and the report's text take one
+//! core, and `write(2)` takes a good part of that (a chain of 10^6 nodes:
+//! 250 MB of JSON, about 65 ms of 600 in the kernel copying it into the page
+//! cache). The text is gathered in blocks; once the first block is full a
+//! second thread is started that writes each block as it comes, while
+//! this one fills the next. A report of less than a block (nearly every
+//! model) is written as before, on this thread, with no thread started.
+//!
+//! Only bytes cross between the threads: handing over the report's lines
+//! instead (each holds shapes and names shared with the analysis, by
+//! reference count) made both threads fight over those counts' cache
+//! lines, and the run slower.
+
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Mutex;
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// A block's size: large enough that handing one over costs nothing next
+/// to writing it, small enough that the blocks in flight stay a few MiB.
+const BLOCK: usize = 1 << 20;
+
+/// Full blocks waiting for the writing thread, at most: when the disk is
+/// slower than the report is made, this thread waits instead of holding
+/// the report in memory.
+const BLOCKS_WAITING: usize = 4;
+
+/// Calls `write` with a writer that passes everything on to `sink`, in
+/// order, on a second thread once more than a block has been written (see
+/// the module's notes). The first error writing to `sink` is returned,
+/// by the write that meets it or, for the last block, from here; nothing
+/// is written after it. Where no thread can be started (a limit on
+/// threads), the blocks are written on this thread.
+pub(crate) fn write_behind<W: Write + Send>(
+    sink: &mut W,
+    write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    // Behind a lock, which the writing thread holds while it lives: the
+    // sink is this thread's again if that thread cannot be started.
+    let sink = Mutex::new(sink);
+    std::thread::scope(|scope| {
+        let mut blocks = Blocks {
+            scope,
+            sink: &sink,
+            block: Vec::new(),
+            writer: Writer::NotStarted,
+        };
+        let written = write(&mut blocks);
+        let finished = blocks.finish();
+        written.and(finished)
+    })
+}
+
+struct Blocks<'scope, 'env, W: Write + Send> {
+    scope: &'scope Scope<'scope, 'env>,
+    sink: &'env Mutex<&'env mut W>,
+    block: Vec<u8>,
+    writer: Writer<'scope>,
+}
+
+enum Writer<'scope> {
+    /// No block filled yet.
+    NotStarted,
+    /// The writing thread, what takes blocks to it and what gives back
+    /// the blocks it has written, to fill again.
+    Started {
+        blocks: SyncSender<Vec<u8>>,
+        written: Receiver<Vec<u8>>,
+        thread: ScopedJoinHandle<'scope, io::Result<()>>,
+    },
+    /// No thread could be started: blocks are written here.
+    Here,
+    /// Writing failed: nothing more is written.
+    Failed,
+}
+
+impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
+    /// Hands the full block over (starting the thread for the first) and
+    /// returns an empty one to fill.
+    fn hand_over(&mut self) -> io::Result<()> {
+        if let Writer::NotStarted = self.writer {
+            self.writer = self.start();
+        }
+        let block = std::mem::take(&mut self.block);
+        match &self.writer {
+            Writer::Started {
+                blocks, written, ..
+            } => {
+                if blocks.send(block).is_err() {
+                    // The thread stopped: it met an error, which it returns.
+                    return Err(self.stop());
+                }
+                let mut next = written
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
+                next.clear();
+                self.block = next;
+                Ok(())
+            }
+            Writer::Here => {
+                let written = lock(self.sink).write_all(&block);
+                self.block = block;
+                self.block.clear();
+                written.inspect_err(|_| self.writer = Writer::Failed)
+            }
+            Writer::NotStarted | Writer::Failed => {
+                Err(io::Error::other("the report's writer had failed"))
+            }
+        }
+    }
+
+    fn start(&self) -> Writer<'scope> {
+        let (blocks, to_write) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_WAITING);
+        let (give_back, written) = mpsc::channel();
+        let sink = self.sink;
+        let thread = std::thread::Builder::new().name("writer".into());
+        // Tests ask for a stack no system gives, for the thread to fail.
+        #[cfg(test)]
+        let thread = match tests::STACK_SIZE.get() {
+            Some(size) => thread.stack_size(size),
+            None => thread,
+        };
+        let thread = thread.spawn_scoped(self.scope, move || {
+            let mut sink = lock(sink);
+            for block in to_write {
+                sink.write_all(&block)?;
+                // This thread's end is enough for a block not given back.
+                let _ = give_back.send(block);
+            }
+            sink.flush()
+        });
+        match thread {
+            Ok(thread) => Writer::Started {
+                blocks,
+                written,
+                thread,
+            },
+            Err(_) => Writer::Here,
+        }
+    }
+
+    /// Ends the writing thread, returning its error (or one saying it
+    /// stopped, if it returned none).
+    fn stop(&mut self) -> io::Error {
+        match std::mem::replace(&mut self.writer, Writer::Failed) {
+            Writer::Started { blocks, thread, .. } => {
+                drop(blocks);
+                match join(thread) {
+                    Err(e) => e,
+                    Ok(()) => io::Error::other("the report's writer stopped"),
+                }
+            }
+            _ => io::Error::other("the report's writer had failed"),
+        }
+    }
+
+    /// Writes what is left and waits for the writing thread to end.
+    fn finish(mut self) -> io::Result<()> {
+        let last = std::mem::take(&mut self.block);
+        match std::mem::replace(&mut self.writer, Writer::Failed) {
+            Writer::NotStarted | Writer::Here => {
+                let mut sink = lock(self.sink);
+                sink.write_all(&last)?;
+                sink.flush()
+            }
+            Writer::Started { blocks, thread, .. } => {
+                // A failed send means the thread met an error, which the
+                // join returns.
+                let _ = blocks.send(last);
+                drop(blocks);
+                join(thread)
+            }
+            Writer::Failed => Err(io::Error::other("the report's writer had failed")),
+        }
+    }
+}
+
+impl<W: Write + Send> Write for Blocks<'_, '_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.block.capacity() == 0 {
+            self.block.reserve_exact(BLOCK);
+        }
+        let room = BLOCK - self.block.len();
+        let taken = bytes.len().min(room);
+        self.block.extend_from_slice(&bytes[..taken]);
+        if self.block.len() == BLOCK {
+            self.hand_over()?;
+        }
+        Ok(taken)
+    }
+
+    /// Blocks are written as they fill, and the last one at the end:
+    /// nothing is held back by a flush (no report is read while it is being
+    /// made).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The sink, whether or not a thread that held it panicked (a panic is
+/// raised again where the thread is joined).
+fn lock<T>(sink: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    sink.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The writing thread's result; its panic is raised again here.
+fn join(thread: ScopedJoinHandle<'_, io::Result<()>>) -> io::Result<()> {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread::ThreadId;
+
+    thread_local! {
+        /// The writing thread's stack size, if set.
+        pub(super) static STACK_SIZE: std::cell::Cell<Option<usize>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    /// Keeps what it is given and which threads gave it; fails with
+    /// `fail_after` bytes taken, if set.
+    struct Recording {
+        bytes: Vec<u8>,
+        threads: Vec<ThreadId>,
+        fail_after: Option<usize>,
+        flushed: bool,
+    }
+
+    impl Recording {
+        fn new(fail_after: Option<usize>) -> Self {
+            Recording {
+                bytes: Vec::new(),
+                threads: Vec::new(),
+                fail_after,
+                flushed: false,
+            }
+        }
+    }
+
+    impl Write for Recording {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self
+                .fail_after
+                .is_some_and(|n| self.bytes.len() + bytes.len() > n)
+            {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"));
+            }
+            self.threads.push(std::thread::current().id());
+            self.bytes.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushed = true;
+            Ok(())
+        }
+    }
+
+    /// `lines` lines of 100 bytes, each numbered, written one at a time.
+    fn lines(lines: usize) -> Vec<u8> {
+        (0..lines)
+            .flat_map(|i| format!("{i:>99}\n").into_bytes())
+            .collect()
+    }
+
+    fn write_lines(sink: &mut Recording, text: &[u8]) -> (io::Result<()>, usize) {
+        let mut taken = 0;
+        let result = write_behind(sink, &mut |w| {
+            for line in text.chunks(100) {
+                w.write_all(line)?;
+                taken += line.len();
+            }
+            Ok(())
+        });
+        (result, taken)
+    }
+
+    #[test]
+    fn a_report_smaller_than_a_block_is_written_here_in_one_piece() {
+        let text = lines(1000);
+        let mut sink = Recording::new(None);
+        let (result, _) = write_lines(&mut sink, &text);
+        result.unwrap();
+        assert_eq!(sink.bytes, text);
+        assert_eq!(sink.threads, [std::thread::current().id()]);
+        assert!(sink.flushed);
+    }
+
+    #[test]
+    fn a_larger_report_is_written_in_order_on_another_thread() {
+        // Three full blocks and part of a fourth.
+        let text = lines(3 * BLOCK / 100 + 777);
+        let mut sink = Recording::new(None);
+        let (result, _) = write_lines(&mut sink, &text);
+        result.unwrap();
+        assert_eq!(sink.bytes.len(), text.len());
+        assert!(sink.bytes == text, "the bytes differ");
+        assert_eq!(sink.threads.len(), 4, "one write per block");
+        assert!(sink
+            .threads
+            .iter()
+            .all(|&t| t != std::thread::current().id()));
+        assert!(sink.flushed);
+    }
+
+    #[test]
+    fn the_sinks_error_stops_the_report_and_is_returned() {
+        // Past the third block, the blocks waiting and the one being filled.
+        let text = lines(20 * BLOCK / 100);
+        // Fails on the third block: the first two are written, nothing after.
+        let mut sink = Recording::new(Some(2 * BLOCK + 10));
+        let (result, taken) = write_lines(&mut sink, &text);
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(sink.bytes, text[..2 * BLOCK]);
+        assert!(taken < text.len(), "the writer went on after the error");
+        assert!(!sink.flushed);
+
+        // And on the last block, handed over at the end.
+        let text = lines(BLOCK / 100 + 50);
+        let mut sink = Recording::new(Some(BLOCK + 10));
+        let (result, taken) = write_lines(&mut sink, &text);
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(taken, text.len());
+        assert_eq!(sink.bytes, text[..BLOCK]);
+    }
+
+    #[test]
+    fn without_a_second_thread_the_blocks_are_written_here() {
+        let text = lines(3 * BLOCK / 100 + 777);
+        let mut sink = Recording::new(None);
+        STACK_SIZE.set(Some(1 << 50));
+        let (result, _) = write_lines(&mut sink, &text);
+        STACK_SIZE.set(None);
+        result.unwrap();
+        assert!(sink.bytes == text, "the bytes differ");
+        assert_eq!(sink.threads.len(), 4, "one write per block");
+        assert!(sink
+            .threads
+            .iter()
+            .all(|&t| t == std::thread::current().id()));
+
+        let mut sink = Recording::new(Some(BLOCK + 10));
+        STACK_SIZE.set(Some(1 << 50));
+        let (result, taken) = write_lines(&mut sink, &text);
+        STACK_SIZE.set(None);
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        // The line that fills the second block meets the error.
+        assert_eq!(
+            taken,
+            2 * BLOCK / 100 * 100,
+            "the report stops at the failed block"
+        );
+        assert_eq!(sink.bytes, text[..BLOCK]);
+    }
+}
