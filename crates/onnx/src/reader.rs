@@ -10,7 +10,9 @@ use prost::{DecodeError, Message};
 use crate::convert::Payloads;
 use crate::error::{utf8, OnnxError};
 use crate::file_buf::{FileBuf, LARGE_PAYLOAD};
-use crate::streamed::{convert_stretch, ModelReader, PartCounts, Pending, SecondStretch};
+use crate::streamed::{
+    convert_stretch, ModelReader, PartCounts, Pending, SecondStretch, SplitFrom,
+};
 use crate::Model;
 
 /// Reads an ONNX model from a buffer. Tensor payloads in the result are
@@ -32,12 +34,12 @@ pub fn read_bytes(bytes: Bytes) -> Result<Model, OnnxError> {
 /// reads, so that the weights' pages do not count in the process's memory
 /// either (see `file_buf.rs`). Payloads of up to 64 KiB are copies.
 pub fn read_file(path: &Path) -> Result<Model, OnnxError> {
-    read_file_splitting_from(path, crate::streamed::MIN_NODES_TO_SPLIT)
+    read_file_splitting_from(path, crate::streamed::SPLIT_FROM)
 }
 
-/// [`read_file`], the nodes of a main graph of at least `min_nodes` nodes
-/// read on two threads (see [`decode_in_two`]).
-fn read_file_splitting_from(path: &Path, min_nodes: usize) -> Result<Model, OnnxError> {
+/// [`read_file`], the nodes of a main graph that `split` picks read on two
+/// threads (see [`decode_in_two`]).
+fn read_file_splitting_from(path: &Path, split: SplitFrom) -> Result<Model, OnnxError> {
     let io = |e: std::io::Error| OnnxError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -64,7 +66,7 @@ fn read_file_splitting_from(path: &Path, min_nodes: usize) -> Result<Model, Onnx
     // model keeps, so that the blocks go once decoded.
     // Two threads read one file at their own offsets: Unix only (see
     // `file_buf::read_exact_at`), where nncost's command line runs.
-    let decoded = match expected.second_stretch(min_nodes) {
+    let decoded = match expected.second_stretch(split) {
         Some(stretch) if cfg!(unix) => decode_in_two(&mut buf, expected, stretch),
         _ => decode(
             &mut buf,
@@ -321,9 +323,12 @@ mod tests {
             Err(e) => format!("error: {e}"),
         };
         let added = STRETCHES_ADDED.get();
-        let in_two = show(read_file_splitting_from(&path, 1024));
+        let in_two = show(read_file_splitting_from(&path, SplitFrom::nodes(1024)));
         let used = STRETCHES_ADDED.get() > added;
-        let in_one = show(read_file_splitting_from(&path, usize::MAX));
+        let in_one = show(read_file_splitting_from(
+            &path,
+            SplitFrom::nodes(usize::MAX),
+        ));
         std::fs::remove_file(&path).unwrap();
         (in_two, in_one, used)
     }
@@ -412,10 +417,13 @@ mod tests {
     #[test]
     fn without_a_second_thread_one_reads_all() {
         let path = model_file("no-thread", &fields((0..NODES).map(node)));
-        let one = format!("{:?}", read_file_splitting_from(&path, usize::MAX).unwrap());
+        let one = format!(
+            "{:?}",
+            read_file_splitting_from(&path, SplitFrom::nodes(usize::MAX)).unwrap()
+        );
         let added = STRETCHES_ADDED.get();
         STACK_SIZE.set(Some(1 << 50));
-        let two = read_file_splitting_from(&path, 1024);
+        let two = read_file_splitting_from(&path, SplitFrom::nodes(1024));
         STACK_SIZE.set(None);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(STRETCHES_ADDED.get(), added, "a second thread was started");
@@ -431,9 +439,9 @@ mod tests {
             (PartCounts::of(bytes.clone()), bytes)
         };
         let (plain, bytes) = counts(&fields((0..NODES).map(node)));
-        let s = plain.second_stretch(1024).unwrap();
+        let s = plain.second_stretch(SplitFrom::nodes(1024)).unwrap();
         assert_eq!((s.first_node, s.nodes), (1024, NODES - 1024));
-        assert!(plain.second_stretch(NODES + 1).is_none());
+        assert!(plain.second_stretch(SplitFrom::nodes(NODES + 1)).is_none());
         // It starts at a node's key (field 1, length-delimited) and ends
         // where the first weight's key (field 5) starts.
         let len = bytes.len();
@@ -443,17 +451,28 @@ mod tests {
         let node_len = prost::encoding::decode_varint(&mut at).unwrap() as usize;
         let first = NodeProto::decode(&at[..node_len]).unwrap();
         assert_eq!(first.name, "n1024");
+        // A stretch of fewer bytes than asked for is left to one thread.
+        let stretch_bytes = s.start_left - s.end_left;
+        let ask = |bytes| SplitFrom {
+            nodes: 1024,
+            stretch_bytes: bytes,
+        };
+        assert_eq!(plain.second_stretch(ask(stretch_bytes)), Some(s));
+        assert!(plain.second_stretch(ask(stretch_bytes + 1)).is_none());
         // A weight in the middle of the nodes ends the stretch there.
         let mut split = fields((0..NODES).map(node));
         split.insert(1600, field(5, &weight(0)));
         let (with_weight, _) = counts(&split);
-        let s = with_weight.second_stretch(1024).unwrap();
+        let s = with_weight.second_stretch(SplitFrom::nodes(1024)).unwrap();
         assert_eq!((s.first_node, s.nodes), (1024, 1600 - 1024));
         // No stretch holds the middle node: none.
         let mut apart = fields((0..NODES).map(node));
         for at in (1..NODES).rev() {
             apart.insert(at, field(5, &weight(at % 50)));
         }
-        assert!(counts(&apart).0.second_stretch(1024).is_none());
+        assert!(counts(&apart)
+            .0
+            .second_stretch(SplitFrom::nodes(1024))
+            .is_none());
     }
 }

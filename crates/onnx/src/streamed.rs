@@ -435,13 +435,42 @@ struct NodeRun {
 const CHECKPOINT_EVERY: usize = 1024;
 const MAX_RUNS: usize = 64;
 
-/// The fewest nodes a graph must have for its nodes to be read on two
-/// threads. The second thread's lists are added to the first's at the
-/// end, so that both exist for a moment: about 130 bytes a node of the
-/// stretch, a quarter of a chain's graph. At 10^5 nodes that cost 7 MB of
-/// peak memory (a fifth) for 4 ms; from a few hundred thousand nodes on,
-/// the time saved is worth it (see docs/benchmarks.md).
-pub(crate) const MIN_NODES_TO_SPLIT: usize = 1 << 17;
+/// Which graphs have their nodes read on two threads (see
+/// `reader::read_file`): those with at least `nodes` nodes, whose second
+/// stretch (see [`PartCounts::second_stretch`]) holds at least
+/// `stretch_bytes` bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SplitFrom {
+    pub(crate) nodes: usize,
+    pub(crate) stretch_bytes: usize,
+}
+
+impl SplitFrom {
+    /// Graphs of at least `nodes` nodes, whatever their bytes (for tests).
+    #[cfg(test)]
+    pub(crate) const fn nodes(nodes: usize) -> SplitFrom {
+        SplitFrom {
+            nodes,
+            stretch_bytes: 0,
+        }
+    }
+}
+
+/// The second thread's lists are added to the first's at the end, so that
+/// both exist for a moment: about 110 bytes a node of the stretch. What
+/// the split saves grows with the bytes each node takes to convert (its
+/// inputs, outputs and attributes), so both are asked for:
+/// - a chain of 10^5 one-input nodes (a stretch of 1.5 MB) read in two
+///   took 4.5 ms more and 6.8 MB more of peak memory (58.4 against
+///   62.9 ms, 35.5 against 42.3 MB);
+/// - the synthetic graph of 10^5 nodes (convolutions, norms, matrix
+///   products; a stretch of 2.7 MB) took 3 ms less, for 0.9 MB more (130.0
+///   against 127.1 ms, medians of 31 alternating runs);
+/// - at 10^6 nodes both gain (see docs/benchmarks.md).
+pub(crate) const SPLIT_FROM: SplitFrom = SplitFrom {
+    nodes: 1 << 16,
+    stretch_bytes: 2 << 20,
+};
 
 /// The nodes a second thread reads (see `reader::read_file`): a stretch of
 /// node fields with no other field between them, from the key of node
@@ -480,10 +509,11 @@ impl PartCounts {
 
     /// About the second half of the nodes, to be read on a second thread
     /// while the first half is read as usual: from a node near the middle
-    /// to the end of the stretch of nodes it is in. `None` for a graph of
-    /// fewer than `min_nodes` nodes, or whose middle node is not in a
+    /// to the end of the stretch of nodes it is in. `None` for a graph
+    /// `split` leaves to one thread, or whose middle node is not in a
     /// stretch.
-    pub(crate) fn second_stretch(&self, min_nodes: usize) -> Option<SecondStretch> {
+    pub(crate) fn second_stretch(&self, split: SplitFrom) -> Option<SecondStretch> {
+        let min_nodes = split.nodes;
         if self.nodes < min_nodes {
             return None;
         }
@@ -499,7 +529,8 @@ impl PartCounts {
             .filter(|(node, _)| (run.first..=run.last).contains(node))
             .min_by_key(|(node, _)| node.abs_diff(middle))?;
         let nodes = run.last + 1 - first_node;
-        (nodes >= min_nodes / 4).then_some(SecondStretch {
+        let bytes = start_left.saturating_sub(run.end_left);
+        (nodes >= min_nodes / 4 && bytes >= split.stretch_bytes).then_some(SecondStretch {
             first_node,
             nodes,
             start_left,
