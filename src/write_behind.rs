@@ -4,10 +4,12 @@
 //! Once a large graph is read, its analysis and the report's text take one
 //! core, and `write(2)` takes a good part of that (a chain of 10^6 nodes:
 //! 250 MB of JSON, about 65 ms of 600 in the kernel copying it into the page
-//! cache). The text is gathered in blocks; once the first block is full a
-//! second thread is started that writes each block as it comes, while
-//! this one fills the next. A report of less than a block (nearly every
-//! model) is written as before, on this thread, with no thread started.
+//! cache). The text is written here through a small buffer, as any
+//! report; past its first few MiB, it is gathered in larger blocks, and a
+//! second thread is started that writes each block as it comes while this
+//! one fills the next. A report of a few MiB or less (nearly every model)
+//! starts no thread: for Swin-T's 2 MB of JSON, a thread cost 1.5 ms of
+//! 12 and 3.5 MB of peak memory.
 //!
 //! Only bytes cross between the threads: handing over the report's lines
 //! instead (each holds shapes and names shared with the analysis, by
@@ -24,12 +26,19 @@ use std::thread::{Scope, ScopedJoinHandle};
 /// blocks in flight stay a few MiB.
 ///
 /// A block ends with the write that fills it, not cut at exactly this
-/// size. Cut exactly, every `write(2)` was 1 MiB at an offset a multiple
-/// of 1 MiB, and a third to a half of the runs of the chain of 10^6 nodes
-/// took 100-200 ms more in the kernel (its system time 200 -> 450 ms, on
-/// this machine's Linux and ext4; the likely cause, not shown, is the page
-/// cache taking large pages for such writes and finding them scarce).
+/// size. In one comparison (15 alternating runs of the chain of 10^6
+/// nodes), blocks cut at exactly 1 MiB, so that every `write(2)` was 1 MiB
+/// at an offset a multiple of 1 MiB, took 681 ms at the median against
+/// 568 ms, with twice the system time. Slow runs remain either way: in
+/// this VM the writing thread's copy into the page cache is at times ten
+/// times slower than usual (see docs/benchmarks.md).
 const BLOCK: usize = 1 << 20;
+
+/// The buffer's size while the report is written here.
+const BUFFER: usize = 1 << 16;
+
+/// The bytes written here before a thread takes over.
+const START_AFTER: usize = 4 << 20;
 
 /// Full blocks waiting for the writing thread, at most: when the disk is
 /// slower than the report is made, this thread waits instead of holding
@@ -37,8 +46,8 @@ const BLOCK: usize = 1 << 20;
 const BLOCKS_WAITING: usize = 4;
 
 /// Calls `write` with a writer that passes everything on to `sink`, in
-/// order, on a second thread once more than a block has been written (see
-/// the module's notes). The first error writing to `sink` is returned,
+/// order: through a buffer on this thread for the first [`START_AFTER`]
+/// bytes, then in blocks on a second thread (see the module's notes). The first error writing to `sink` is returned,
 /// by the write that meets it or, for the last block, from here; nothing
 /// is written after it. Where no thread can be started (a limit on
 /// threads), the blocks are written on this thread.
@@ -54,7 +63,7 @@ pub(crate) fn write_behind<W: Write + Send>(
             scope,
             sink: &sink,
             block: Vec::new(),
-            writer: Writer::NotStarted,
+            writer: Writer::NotStarted { written: 0 },
         };
         let written = write(&mut blocks);
         let finished = blocks.finish();
@@ -70,8 +79,8 @@ struct Blocks<'scope, 'env, W: Write + Send> {
 }
 
 enum Writer<'scope> {
-    /// No block filled yet.
-    NotStarted,
+    /// Buffers are written here; `written` bytes so far.
+    NotStarted { written: usize },
     /// The writing thread, what takes blocks to it and what gives back
     /// the blocks it has written, to fill again.
     Started {
@@ -86,10 +95,24 @@ enum Writer<'scope> {
 }
 
 impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
-    /// Hands the full block over (starting the thread for the first) and
-    /// returns an empty one to fill.
+    /// The size at which the block being filled is handed over.
+    fn block_size(&self) -> usize {
+        match self.writer {
+            Writer::NotStarted { .. } => BUFFER,
+            _ => BLOCK,
+        }
+    }
+
+    /// Hands the full block over (starting the thread once enough has been
+    /// written here) and returns an empty one to fill.
     fn hand_over(&mut self) -> io::Result<()> {
-        if let Writer::NotStarted = self.writer {
+        if let Writer::NotStarted { written } = &mut self.writer {
+            *written += self.block.len();
+            if *written < START_AFTER {
+                let written = lock(self.sink).write_all(&self.block);
+                self.block.clear();
+                return written.inspect_err(|_| self.writer = Writer::Failed);
+            }
             self.writer = self.start();
         }
         let block = std::mem::take(&mut self.block);
@@ -114,7 +137,7 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
                 self.block.clear();
                 written.inspect_err(|_| self.writer = Writer::Failed)
             }
-            Writer::NotStarted | Writer::Failed => {
+            Writer::NotStarted { .. } | Writer::Failed => {
                 Err(io::Error::other("the report's writer had failed"))
             }
         }
@@ -169,7 +192,7 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
     fn finish(mut self) -> io::Result<()> {
         let last = std::mem::take(&mut self.block);
         match std::mem::replace(&mut self.writer, Writer::Failed) {
-            Writer::NotStarted | Writer::Here => {
+            Writer::NotStarted { .. } | Writer::Here => {
                 let mut sink = lock(self.sink);
                 sink.write_all(&last)?;
                 sink.flush()
@@ -188,11 +211,12 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
 
 impl<W: Write + Send> Write for Blocks<'_, '_, W> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        if self.block.capacity() == 0 {
-            self.block.reserve_exact(BLOCK);
+        let size = self.block_size();
+        if self.block.capacity() < size {
+            self.block.reserve_exact(size - self.block.len());
         }
         self.block.extend_from_slice(bytes);
-        if self.block.len() >= BLOCK {
+        if self.block.len() >= size {
             self.hand_over()?;
         }
         Ok(bytes.len())
@@ -230,11 +254,11 @@ mod tests {
             const { std::cell::Cell::new(None) };
     }
 
-    /// Keeps what it is given and which threads gave it; fails with
-    /// `fail_after` bytes taken, if set.
+    /// Keeps what it is given, and which thread gave each write and how
+    /// much; fails once it would hold more than `fail_after` bytes, if set.
     struct Recording {
         bytes: Vec<u8>,
-        threads: Vec<ThreadId>,
+        writes: Vec<(ThreadId, usize)>,
         fail_after: Option<usize>,
         flushed: bool,
     }
@@ -243,10 +267,18 @@ mod tests {
         fn new(fail_after: Option<usize>) -> Self {
             Recording {
                 bytes: Vec::new(),
-                threads: Vec::new(),
+                writes: Vec::new(),
                 fail_after,
                 flushed: false,
             }
+        }
+
+        /// The bytes written from this thread, and from others.
+        fn bytes_by_thread(&self) -> (usize, usize) {
+            let here = std::thread::current().id();
+            let mine = self.writes.iter().filter(|(t, _)| *t == here);
+            let mine: usize = mine.map(|(_, n)| n).sum();
+            (mine, self.bytes.len() - mine)
         }
     }
 
@@ -258,7 +290,7 @@ mod tests {
             {
                 return Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"));
             }
-            self.threads.push(std::thread::current().id());
+            self.writes.push((std::thread::current().id(), bytes.len()));
             self.bytes.extend_from_slice(bytes);
             Ok(bytes.len())
         }
@@ -268,17 +300,14 @@ mod tests {
         }
     }
 
-    /// A block of lines of 100 bytes: the first line that reaches
-    /// [`BLOCK`] ends it.
-    const LINES_BLOCK: usize = BLOCK.div_ceil(100) * 100;
-
-    /// `lines` lines of 100 bytes, each numbered, written one at a time.
-    fn lines(lines: usize) -> Vec<u8> {
-        (0..lines)
+    /// Lines of 100 bytes, each numbered, for `bytes` bytes at least.
+    fn lines(bytes: usize) -> Vec<u8> {
+        (0..bytes.div_ceil(100))
             .flat_map(|i| format!("{i:>99}\n").into_bytes())
             .collect()
     }
 
+    /// Writes `text` a line at a time; the result and the bytes taken.
     fn write_lines(sink: &mut Recording, text: &[u8]) -> (io::Result<()>, usize) {
         let mut taken = 0;
         let result = write_behind(sink, &mut |w| {
@@ -292,84 +321,88 @@ mod tests {
     }
 
     #[test]
-    fn a_report_smaller_than_a_block_is_written_here_in_one_piece() {
-        let text = lines(1000);
+    fn a_report_of_a_few_mib_is_written_here_a_buffer_at_a_time() {
+        let text = lines(START_AFTER - 1000);
         let mut sink = Recording::new(None);
         let (result, _) = write_lines(&mut sink, &text);
         result.unwrap();
-        assert_eq!(sink.bytes, text);
-        assert_eq!(sink.threads, [std::thread::current().id()]);
+        assert!(sink.bytes == text, "the bytes differ");
+        assert_eq!(sink.bytes_by_thread(), (text.len(), 0));
+        assert!(sink.writes.iter().all(|&(_, n)| n < BUFFER + 100));
         assert!(sink.flushed);
     }
 
     #[test]
-    fn a_larger_report_is_written_in_order_on_another_thread() {
-        // Three full blocks and part of a fourth.
-        let text = lines(3 * BLOCK / 100 + 777);
+    fn past_a_few_mib_blocks_are_written_in_order_on_another_thread() {
+        let text = lines(START_AFTER + 3 * BLOCK + 77_700);
         let mut sink = Recording::new(None);
         let (result, _) = write_lines(&mut sink, &text);
         result.unwrap();
-        assert_eq!(sink.bytes.len(), text.len());
         assert!(sink.bytes == text, "the bytes differ");
-        assert_eq!(sink.threads.len(), 4, "one write per block");
-        assert!(sink
-            .threads
+        // Buffers here until the one that passes the mark, which the new
+        // thread writes with the blocks after it.
+        let (here, there) = sink.bytes_by_thread();
+        assert!(
+            (START_AFTER - BUFFER - 100..START_AFTER).contains(&here),
+            "{here}"
+        );
+        assert_eq!(here + there, text.len());
+        let first_there = sink
+            .writes
             .iter()
-            .all(|&t| t != std::thread::current().id()));
+            .position(|&(t, _)| t != std::thread::current().id());
+        let first_there = first_there.expect("no write on another thread");
+        assert!(sink.writes[first_there..]
+            .iter()
+            .all(|&(t, _)| t == sink.writes[first_there].0));
+        assert!(sink.writes[first_there + 1..sink.writes.len() - 1]
+            .iter()
+            .all(|&(_, n)| n >= BLOCK));
         assert!(sink.flushed);
     }
 
     #[test]
     fn the_sinks_error_stops_the_report_and_is_returned() {
-        // Past the third block, the blocks waiting and the one being filled.
-        let text = lines(20 * BLOCK / 100);
-        // Fails on the third block: the first two are written, nothing after.
-        let mut sink = Recording::new(Some(2 * LINES_BLOCK + 10));
+        // Far past the failing block, the blocks waiting and the one being
+        // filled: the report stops before its end.
+        let text = lines(START_AFTER + 20 * BLOCK);
+        let fail_after = START_AFTER + 2 * BLOCK;
+        let mut sink = Recording::new(Some(fail_after));
         let (result, taken) = write_lines(&mut sink, &text);
-        let error = result.unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
-        assert!(
-            sink.bytes == text[..2 * LINES_BLOCK],
-            "not the first two blocks"
-        );
+        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert!(text.starts_with(&sink.bytes));
+        assert!((fail_after - 2 * BLOCK..=fail_after).contains(&sink.bytes.len()));
         assert!(taken < text.len(), "the writer went on after the error");
         assert!(!sink.flushed);
 
-        // And on the last block, handed over at the end.
-        let text = lines(BLOCK / 100 + 50);
-        let mut sink = Recording::new(Some(LINES_BLOCK + 10));
+        // And on the last block, written at the end.
+        let text = lines(START_AFTER + BLOCK / 2);
+        let mut sink = Recording::new(Some(START_AFTER));
         let (result, taken) = write_lines(&mut sink, &text);
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         assert_eq!(taken, text.len());
-        assert!(sink.bytes == text[..LINES_BLOCK], "not the first block");
+        assert!(text.starts_with(&sink.bytes) && sink.bytes.len() < START_AFTER);
     }
 
     #[test]
     fn without_a_second_thread_the_blocks_are_written_here() {
-        let text = lines(3 * BLOCK / 100 + 777);
+        let text = lines(START_AFTER + 3 * BLOCK + 77_700);
         let mut sink = Recording::new(None);
         STACK_SIZE.set(Some(1 << 50));
         let (result, _) = write_lines(&mut sink, &text);
         STACK_SIZE.set(None);
         result.unwrap();
         assert!(sink.bytes == text, "the bytes differ");
-        assert_eq!(sink.threads.len(), 4, "one write per block");
-        assert!(sink
-            .threads
-            .iter()
-            .all(|&t| t == std::thread::current().id()));
+        assert_eq!(sink.bytes_by_thread(), (text.len(), 0));
 
-        let mut sink = Recording::new(Some(LINES_BLOCK + 10));
+        let text = lines(START_AFTER + 20 * BLOCK);
+        let mut sink = Recording::new(Some(START_AFTER + BLOCK));
         STACK_SIZE.set(Some(1 << 50));
         let (result, taken) = write_lines(&mut sink, &text);
         STACK_SIZE.set(None);
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
-        // The line that fills the second block meets the error.
-        assert_eq!(
-            taken,
-            2 * LINES_BLOCK - 100,
-            "the report stops at the failed block"
-        );
-        assert!(sink.bytes == text[..LINES_BLOCK], "not the first block");
+        // Nothing is made past the block that met the error.
+        assert!(taken <= START_AFTER + 2 * BLOCK + 100, "{taken}");
+        assert!(text.starts_with(&sink.bytes));
     }
 }

@@ -1444,8 +1444,6 @@ impl UnsupportedList {
     }
 }
 
-/// Maps each produced value to its producing node; a value produced twice,
-/// or both produced and an initializer or input, is an error.
 /// The node that makes each value, by value: 4 bytes a value, where an
 /// `Option<NodeId>` takes 16. The passes over every node's inputs read it
 /// at random (a weight, a skip connection), and at 10^5 nodes and more a
@@ -1466,6 +1464,8 @@ impl Producers {
     }
 }
 
+/// Maps each produced value to its producing node; a value produced twice
+/// is an error.
 fn find_producers(graph: &Graph) -> Result<Producers, AnalysisError> {
     // Node numbers must fit below `Producers::NONE`.
     if graph.nodes.len() >= Producers::NONE as usize {
