@@ -909,6 +909,9 @@ pub(crate) struct GraphRun {
 }
 
 /// State shared by the analysis of a graph and all its bodies.
+/// Inputs whose facts a node's walk gathers without a list of its own.
+const INPUTS_ON_STACK: usize = 8;
+
 struct Walk<'a, 'g, 's> {
     bind: &'a dyn Fn(&str) -> Option<i128>,
     /// No symbol is bound: counts are kept as the rules give them, without
@@ -1072,19 +1075,28 @@ impl<'g> Walk<'_, 'g, '_> {
                 Some(def) => inputs_without_elements(node, def, &facts),
                 None => Vec::new(),
             };
-            let input_facts: Vec<Option<&ValueFacts>> = node
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(pos, i)| {
-                    i.map(
-                        |v| match shown_without_elements.iter().find(|(p, _)| *p == pos) {
-                            Some((_, shown)) => shown,
-                            None => &facts[v],
-                        },
-                    )
-                })
-                .collect();
+            let fact_of = |(pos, i): (usize, &Option<ValueId>)| {
+                i.map(
+                    |v| match shown_without_elements.iter().find(|(p, _)| *p == pos) {
+                        Some((_, shown)) => shown,
+                        None => &facts[v],
+                    },
+                )
+            };
+            // Gathered on the stack for the few inputs nearly every node
+            // has: a list is made only for a rule that runs, and most
+            // nodes take a remembered result instead.
+            let mut on_stack = [None; INPUTS_ON_STACK];
+            let listed: Vec<Option<&ValueFacts>>;
+            let input_facts: &[Option<&ValueFacts>] = if node.inputs.len() <= INPUTS_ON_STACK {
+                for (slot, input) in on_stack.iter_mut().zip(node.inputs.iter().enumerate()) {
+                    *slot = fact_of(input);
+                }
+                &on_stack[..node.inputs.len()]
+            } else {
+                listed = node.inputs.iter().enumerate().map(fact_of).collect();
+                &listed
+            };
             // Only a rule that runs reads them (not a remembered result).
             let input_names = || -> Vec<&str> {
                 node.inputs
@@ -1111,7 +1123,7 @@ impl<'g> Walk<'_, 'g, '_> {
                         opset,
                         def,
                         attrs: subs.iter().map(|(a, _)| *a).collect(),
-                        inputs: input_facts,
+                        inputs: input_facts.to_vec(),
                         input_names: input_names(),
                         body: &mut body,
                         symbols: &table,
@@ -1124,13 +1136,14 @@ impl<'g> Walk<'_, 'g, '_> {
                     (c.outcome, c.outputs, c.cost, c.subgraphs)
                 }
                 None => {
-                    let key = def.and_then(|_| memo::key(node, opset, &input_facts));
+                    let key = def.and_then(|_| memo::key(node, opset, input_facts));
                     let remembered =
-                        key.and_then(|k| self.memo.get(k, node, opset, &input_facts).cloned());
+                        key.and_then(|k| self.memo.get(k, node, opset, input_facts).cloned());
                     let result = match remembered {
                         Some(r) => Ok(r),
                         None => {
-                            let mut ctx = NodeCtx::new(node, opset, input_facts, input_names());
+                            let mut ctx =
+                                NodeCtx::new(node, opset, input_facts.to_vec(), input_names());
                             ctx.symbols = Some(SymbolScope {
                                 table: &self.data_symbols,
                                 node: &name,
