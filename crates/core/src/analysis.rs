@@ -3,6 +3,7 @@
 //! Loop, Scan) are analysed recursively, seeing their enclosing graphs'
 //! values by name (see [`crate::control`]).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -1133,14 +1134,21 @@ impl<'g> Walk<'_, 'g, '_> {
                             .map(|o| o.map_or("", |v| graph.values[v].name.as_str()))
                             .collect(),
                     })?;
-                    (c.outcome, c.outputs, c.cost, c.subgraphs)
+                    (
+                        c.outcome,
+                        Cow::Owned(c.outputs),
+                        Cow::Owned(c.cost),
+                        c.subgraphs,
+                    )
                 }
                 None => {
                     let key = def.and_then(|_| memo::key(node, opset, input_facts));
-                    let remembered =
-                        key.and_then(|k| self.memo.get(k, node, opset, input_facts).cloned());
+                    // A remembered result is read where the memo keeps it:
+                    // its outputs' facts are copied into the graph's one by
+                    // one, with no list of their own.
+                    let remembered = key.and_then(|k| self.memo.get(k, node, opset, input_facts));
                     let result = match remembered {
-                        Some(r) => Ok(r),
+                        Some(r) => Ok(Cow::Borrowed(r)),
                         None => {
                             let mut ctx =
                                 NodeCtx::new(node, opset, input_facts.to_vec(), input_names());
@@ -1175,10 +1183,10 @@ impl<'g> Walk<'_, 'g, '_> {
                                     if let Some(k) = key {
                                         self.memo.put(k, node, opset, &ctx.input_facts, &result);
                                     }
-                                    Ok(result)
+                                    Ok(Cow::Owned(result))
                                 }
-                                Ok(()) => Ok(result),
-                                Err(e) => Err((e, result)),
+                                Ok(()) => Ok(Cow::Owned(result)),
+                                Err(e) => Err((e, Cow::Owned(result))),
                             }
                         }
                     };
@@ -1195,7 +1203,11 @@ impl<'g> Walk<'_, 'g, '_> {
                     }
                     access = result.access;
                     products = result.products;
-                    (outcome, result.outputs, result.cost, Vec::new())
+                    let (outputs, cost) = match result {
+                        Cow::Borrowed(r) => (Cow::Borrowed(&r.outputs[..]), Cow::Borrowed(&r.cost)),
+                        Cow::Owned(r) => (Cow::Owned(r.outputs), Cow::Owned(r.cost)),
+                    };
+                    (outcome, outputs, cost, Vec::new())
                 }
             };
             // Top-level nodes only: a branch that does not run may not fit
@@ -1232,7 +1244,7 @@ impl<'g> Walk<'_, 'g, '_> {
             let cost = match status {
                 NodeStatus::Counted => {
                     let cost = if self.binds_nothing {
-                        node_cost
+                        node_cost.into_owned()
                     } else {
                         node_cost.substitute(&bind).map_err(overflow)?
                     };
@@ -1254,10 +1266,11 @@ impl<'g> Walk<'_, 'g, '_> {
                 Vec::with_capacity(if make_line { node.outputs.len() } else { 0 });
             for (pos, out) in node.outputs.iter().enumerate() {
                 let Some(vid) = *out else { continue };
-                let mut f = inferred
-                    .get_mut(pos)
-                    .map(std::mem::take)
-                    .unwrap_or_default();
+                let mut f = match &mut inferred {
+                    Cow::Owned(made) => made.get_mut(pos).map(std::mem::take),
+                    Cow::Borrowed(remembered) => remembered.get(pos).cloned(),
+                }
+                .unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
                 if make_line {
                     out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
