@@ -610,14 +610,25 @@ impl<'g> Plan<'g> {
         }
         // Looked up once per distinct operator: readers give a graph's equal
         // operator names one allocation, so its address stands for them.
+        // The last operators met are kept by address first: a graph cycles
+        // through a few, and the map's hash and probe cost more than
+        // comparing two words.
         let mut by_name: FxHashMap<(usize, usize), Option<&'static OpDef>> = FxHashMap::default();
+        const NONE_MET: (usize, usize) = (usize::MAX, usize::MAX);
+        let mut recent: [((usize, usize), Option<&'static OpDef>); 16] = [(NONE_MET, None); 16];
         let defs: Vec<Option<&'static OpDef>> = graph
             .nodes
             .iter()
             .map(|n| {
-                *by_name
-                    .entry((n.domain.id(), n.op_type.id()))
-                    .or_insert_with(|| ops::lookup(&n.domain, &n.op_type))
+                let key = (n.domain.id(), n.op_type.id());
+                let slot = &mut recent[((key.0 ^ key.1) >> 4) & 15];
+                if slot.0 != key {
+                    let def = *by_name
+                        .entry(key)
+                        .or_insert_with(|| ops::lookup(&n.domain, &n.op_type));
+                    *slot = (key, def);
+                }
+                slot.1
             })
             .collect();
 
