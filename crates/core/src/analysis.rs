@@ -581,8 +581,13 @@ impl<'g> Plan<'g> {
             Some((d, ovid))
         };
         // Every node input must be defined here or in an enclosing graph.
+        // The same pass sees whether each is made by an earlier node: then
+        // the file's order is the order to run (before bodies, which may
+        // read more, are planned).
+        let mut made_earlier = true;
         for (nid, node) in graph.nodes.iter().enumerate() {
             for &vid in node.inputs.iter().flatten() {
+                made_earlier &= producers.of(vid).is_none_or(|p| p < nid);
                 // `init` has an entry for each initializer (and for some
                 // enclosing values, which `outer_of` finds anyway): a third
                 // the size of the values, whose records this pass would
@@ -694,7 +699,13 @@ impl<'g> Plan<'g> {
             captures.dedup();
         }
 
-        let order = topological_order(graph, &producers, &extra_deps)?;
+        // What bodies read may put a node before the nodes it reads.
+        let in_file_order = made_earlier && extra_deps.is_empty();
+        let order = if in_file_order {
+            None
+        } else {
+            topological_order(graph, &producers, &extra_deps)?
+        };
 
         // Classify the initializers this graph's nodes read, over all
         // readers in every scope. A tensor reached through a transform
