@@ -931,10 +931,10 @@ pub(crate) struct GraphRun {
     pub facts: LiveFacts,
 }
 
-/// State shared by the analysis of a graph and all its bodies.
 /// Inputs whose facts a node's walk gathers without a list of its own.
 const INPUTS_ON_STACK: usize = 8;
 
+/// State shared by the analysis of a graph and all its bodies.
 struct Walk<'a, 'g, 's> {
     bind: &'a dyn Fn(&str) -> Option<i128>,
     /// No symbol is bound: counts are kept as the rules give them, without
