@@ -85,7 +85,7 @@ enum Writer<'scope> {
     /// the blocks it has written, to fill again.
     Started {
         blocks: SyncSender<Vec<u8>>,
-        written: Receiver<Vec<u8>>,
+        spare: Receiver<Vec<u8>>,
         thread: ScopedJoinHandle<'scope, io::Result<()>>,
     },
     /// No thread could be started: blocks are written here.
@@ -108,44 +108,35 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
     fn hand_over(&mut self) -> io::Result<()> {
         if let Writer::NotStarted { written } = &mut self.writer {
             *written += self.block.len();
-            if *written < START_AFTER {
+            if *written >= START_AFTER {
+                self.writer = self.start();
+            }
+        }
+        match &self.writer {
+            Writer::NotStarted { .. } | Writer::Here => {
                 let written = lock(self.sink).write_all(&self.block);
                 self.block.clear();
-                return written.inspect_err(|_| self.writer = Writer::Failed);
+                written.inspect_err(|_| self.writer = Writer::Failed)
             }
-            self.writer = self.start();
-        }
-        let block = std::mem::take(&mut self.block);
-        match &self.writer {
-            Writer::Started {
-                blocks, written, ..
-            } => {
-                if blocks.send(block).is_err() {
+            Writer::Started { blocks, spare, .. } => {
+                if blocks.send(std::mem::take(&mut self.block)).is_err() {
                     // The thread stopped: it met an error, which it returns.
                     return Err(self.stop());
                 }
-                let mut next = written
+                let mut next = spare
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
                 next.clear();
                 self.block = next;
                 Ok(())
             }
-            Writer::Here => {
-                let written = lock(self.sink).write_all(&block);
-                self.block = block;
-                self.block.clear();
-                written.inspect_err(|_| self.writer = Writer::Failed)
-            }
-            Writer::NotStarted { .. } | Writer::Failed => {
-                Err(io::Error::other("the report's writer had failed"))
-            }
+            Writer::Failed => Err(io::Error::other("the report's writer had failed")),
         }
     }
 
     fn start(&self) -> Writer<'scope> {
         let (blocks, to_write) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_WAITING);
-        let (give_back, written) = mpsc::channel();
+        let (give_back, spare) = mpsc::channel();
         let sink = self.sink;
         let thread = std::thread::Builder::new().name("writer".into());
         // Tests ask for a stack no system gives, for the thread to fail.
@@ -166,7 +157,7 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
         match thread {
             Ok(thread) => Writer::Started {
                 blocks,
-                written,
+                spare,
                 thread,
             },
             Err(_) => Writer::Here,
