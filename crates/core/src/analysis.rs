@@ -581,13 +581,13 @@ impl<'g> Plan<'g> {
             Some((d, ovid))
         };
         // Every node input must be defined here or in an enclosing graph.
-        // The same pass sees whether each is made by an earlier node: then
-        // the file's order is the order to run (before bodies, which may
-        // read more, are planned).
+        // The same pass sees whether each is made by an earlier node, for
+        // `topological_order` (which checks what bodies read, once they are
+        // planned).
         let mut made_earlier = true;
         for (nid, node) in graph.nodes.iter().enumerate() {
             for &vid in node.inputs.iter().flatten() {
-                made_earlier &= producers.of(vid).is_none_or(|p| p < nid);
+                made_earlier &= producers.made_before(vid, nid);
                 // `init` has an entry for each initializer (and for some
                 // enclosing values, which `outer_of` finds anyway): a third
                 // the size of the values, whose records this pass would
@@ -699,13 +699,7 @@ impl<'g> Plan<'g> {
             captures.dedup();
         }
 
-        // What bodies read may put a node before the nodes it reads.
-        let in_file_order = made_earlier && extra_deps.is_empty();
-        let order = if in_file_order {
-            None
-        } else {
-            topological_order(graph, &producers, &extra_deps)?
-        };
+        let order = topological_order(graph, &producers, &extra_deps, made_earlier)?;
 
         // Classify the initializers this graph's nodes read, over all
         // readers in every scope. A tensor reached through a transform
@@ -1510,6 +1504,13 @@ impl Producers {
     fn is_made(&self, vid: ValueId) -> bool {
         self.0[vid] != Self::NONE
     }
+
+    /// Whether `vid` is ready for node `nid`: made by an earlier node, or
+    /// by none (strictly earlier: a node reading its own output is a
+    /// cycle).
+    fn made_before(&self, vid: ValueId, nid: NodeId) -> bool {
+        self.of(vid).is_none_or(|p| p < nid)
+    }
 }
 
 /// Maps each produced value to its producing node; a value produced twice
@@ -1541,10 +1542,13 @@ fn find_producers(graph: &Graph) -> Result<Producers, AnalysisError> {
 /// Kahn's algorithm, stable: nodes keep file order where dependencies allow;
 /// `None` when the file's order is already valid (what Kahn's would give).
 /// `extra` adds the values a node's bodies read from this graph.
+/// `inputs_in_order`: every node's inputs are made by earlier nodes (the
+/// caller's pass over them has seen it), so only `extra` is checked.
 fn topological_order(
     graph: &Graph,
     producers: &Producers,
     extra: &FxHashMap<NodeId, Vec<ValueId>>,
+    inputs_in_order: bool,
 ) -> Result<Option<Vec<NodeId>>, AnalysisError> {
     let reads = |nid: NodeId| {
         let node = &graph.nodes[nid];
@@ -1554,8 +1558,12 @@ fn topological_order(
             .chain(extra.get(&nid).into_iter().flatten())
     };
     let n = graph.nodes.len();
-    // Strictly earlier: a node reading its own output is a cycle.
-    if (0..n).all(|nid| reads(nid).all(|&vid| producers.of(vid).is_none_or(|p| p < nid))) {
+    let extra_in_order = || {
+        extra
+            .iter()
+            .all(|(&nid, vids)| vids.iter().all(|&vid| producers.made_before(vid, nid)))
+    };
+    if inputs_in_order && extra_in_order() {
         return Ok(None);
     }
     let mut pending = vec![0usize; n];
