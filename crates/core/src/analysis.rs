@@ -445,6 +445,41 @@ impl<'g> Inits<'g> {
     }
 }
 
+/// Operator rules looked up once per distinct operator: readers give a
+/// graph's equal operator names one allocation, so its address stands for
+/// them. The last operators met are kept by address first: a graph cycles
+/// through a few, and the map's hash and probe cost more than comparing
+/// two words.
+struct OpDefs {
+    by_name: FxHashMap<(usize, usize), Option<&'static OpDef>>,
+    recent: [((usize, usize), Option<&'static OpDef>); 16],
+}
+
+impl Default for OpDefs {
+    fn default() -> OpDefs {
+        const NONE_MET: (usize, usize) = (usize::MAX, usize::MAX);
+        OpDefs {
+            by_name: FxHashMap::default(),
+            recent: [(NONE_MET, None); 16],
+        }
+    }
+}
+
+impl OpDefs {
+    fn of(&mut self, node: &crate::graph::Node) -> Option<&'static OpDef> {
+        let key = (node.domain.id(), node.op_type.id());
+        let slot = &mut self.recent[((key.0 ^ key.1) >> 4) & 15];
+        if slot.0 != key {
+            let def = *self
+                .by_name
+                .entry(key)
+                .or_insert_with(|| ops::lookup(&node.domain, &node.op_type));
+            *slot = (key, def);
+        }
+        slot.1
+    }
+}
+
 /// The index of a tensor in [`Inits`], in 4 bytes (and `Option<InitId>`
 /// in 4 too): a plan holds one per value of its graph. [`Plan::build`]
 /// refuses a graph whose values could number past `u32`.
@@ -580,18 +615,29 @@ impl<'g> Plan<'g> {
             let (_, d, ovid) = outer[at];
             Some((d, ovid))
         };
-        // Every node input must be defined here or in an enclosing graph.
-        // The same pass sees whether each is made by an earlier node, for
-        // `topological_order` (which checks what bodies read, once they are
-        // planned).
+        // One pass over the nodes answers every question asked of each
+        // (a million nodes and their lists are over 100 MB, read once
+        // rather than once per question): whether its inputs are defined
+        // here or in an enclosing graph, and made by earlier nodes (for
+        // `topological_order`, which checks what bodies read once they are
+        // planned); its operator's rule; whether it holds a body; the
+        // weight it forwards, if any (see `WeightSources`), before the
+        // bodies are planned, as they may read these weights; and what
+        // the initializers it reads are (see `classify_reads`).
         let mut made_earlier = true;
+        let mut has_bodies = false;
+        let mut op_defs = OpDefs::default();
+        let mut defs = Vec::with_capacity(graph.nodes.len());
+        let mut sources = WeightSources::new(graph.nodes.len(), n);
+        let mut classified = 0;
         for (nid, node) in graph.nodes.iter().enumerate() {
             for &vid in node.inputs.iter().flatten() {
                 made_earlier &= producers.made_before(vid, nid);
                 // `init` has an entry for each initializer (and for some
                 // enclosing values, which `outer_of` finds anyway): a third
                 // the size of the values, whose records this pass would
-                // otherwise read one cache miss at a time.
+                // otherwise read one cache miss at a time. (A value a
+                // transform forwarded a weight to is made by a node.)
                 let defined = producers.is_made(vid)
                     || is_input[vid]
                     || init[vid].is_some()
@@ -604,43 +650,37 @@ impl<'g> Plan<'g> {
                     });
                 }
             }
-        }
-        // Before the bodies are planned: they may read these weights.
-        let forwards = weight_sources(graph, &mut init, inits);
-        let mut forwarded_values = vec![false; n];
-        for (node, f) in graph.nodes.iter().zip(&forwards) {
-            if let (Some(_), Some(Some(out))) = (f, node.outputs.first()) {
-                forwarded_values[*out] = true;
+            let def = op_defs.of(node);
+            defs.push(def);
+            has_bodies |= bodies(node).next().is_some();
+            sources.visit(node, nid, &mut init, inits);
+            // Up to the first node out of order, every weight a node reads
+            // has reached it through the transforms before it: the node's
+            // reads are classified here, sparing a second pass over them.
+            if made_earlier {
+                let known = (
+                    &init[..],
+                    &sources.forwards[..],
+                    &sources.forwarded_values[..],
+                );
+                classify_reads(graph, &producers, node, nid, def, known, inits);
+                classified = nid + 1;
             }
         }
-        // Looked up once per distinct operator: readers give a graph's equal
-        // operator names one allocation, so its address stands for them.
-        // The last operators met are kept by address first: a graph cycles
-        // through a few, and the map's hash and probe cost more than
-        // comparing two words.
-        let mut by_name: FxHashMap<(usize, usize), Option<&'static OpDef>> = FxHashMap::default();
-        const NONE_MET: (usize, usize) = (usize::MAX, usize::MAX);
-        let mut recent: [((usize, usize), Option<&'static OpDef>); 16] = [(NONE_MET, None); 16];
-        let defs: Vec<Option<&'static OpDef>> = graph
-            .nodes
-            .iter()
-            .map(|n| {
-                let key = (n.domain.id(), n.op_type.id());
-                let slot = &mut recent[((key.0 ^ key.1) >> 4) & 15];
-                if slot.0 != key {
-                    let def = *by_name
-                        .entry(key)
-                        .or_insert_with(|| ops::lookup(&n.domain, &n.op_type));
-                    *slot = (key, def);
-                }
-                slot.1
-            })
-            .collect();
+        // Nodes in file order see their inputs' sources final; a file out
+        // of order may need more passes.
+        if !made_earlier {
+            sources.repeat(graph, &mut init, inits);
+        }
+        let WeightSources {
+            forwards,
+            forwarded_values,
+            ..
+        } = sources;
 
         // Bodies, which may read any value of this graph by name.
         let mut subs: FxHashMap<NodeId, Vec<(&'g str, Plan<'g>)>> = FxHashMap::default();
         let mut extra_deps: FxHashMap<NodeId, Vec<ValueId>> = FxHashMap::default();
-        let has_bodies = graph.nodes.iter().any(|n| bodies(n).next().is_some());
         if has_bodies {
             let names: NameMap<&'g str, ValueId> = graph
                 .values
@@ -701,45 +741,11 @@ impl<'g> Plan<'g> {
 
         let order = topological_order(graph, &producers, &extra_deps, made_earlier)?;
 
-        // Classify the initializers this graph's nodes read, over all
-        // readers in every scope. A tensor reached through a transform
-        // (an int8 weight after Cast and Mul) is as float as what reads it.
-        for (nid, (node, def)) in graph.nodes.iter().zip(&defs).enumerate() {
-            for (pos, input) in node.inputs.iter().enumerate() {
-                let Some(vid) = *input else { continue };
-                let Some(i) = init[vid] else { continue };
-                if forwards[nid] == Some(pos) {
-                    inits.elements_shown[i.index()] = true;
-                    continue;
-                }
-                let i = i.index();
-                let role = def.map_or(Role::Data, |d| d.role(pos));
-                if !role.shape_only() {
-                    inits.elements_shown[i] = true;
-                }
-                // Only data needs the tensor itself: reading it is a cache
-                // miss per weight at a million nodes.
-                let class = match role {
-                    Role::Weight | Role::Packed => InitClass::Param,
-                    Role::Buffer => InitClass::Buffer,
-                    Role::Config => InitClass::Constant,
-                    Role::Data | Role::Operand => {
-                        let t = inits.tensors[i];
-                        // A quantized weight dequantized by a transform.
-                        let dequantized = forwarded_values[vid]
-                            && matches!(t.dtype, DType::I8 | DType::U8 | DType::I4 | DType::U4);
-                        let learned = (t.dtype.is_float() || dequantized)
-                            && (t.numel().unwrap_or(0) > 1
-                                || single_weight(graph, &producers, node, pos, t));
-                        if learned {
-                            InitClass::Param
-                        } else {
-                            InitClass::Constant
-                        }
-                    }
-                };
-                inits.classes[i] = inits.classes[i].max(class);
-            }
+        // The nodes from the first out of order on were not classified in
+        // the pass above: the weights they read are known now.
+        for (nid, node) in graph.nodes.iter().enumerate().skip(classified) {
+            let sources = (&init[..], &forwards[..], &forwarded_values[..]);
+            classify_reads(graph, &producers, node, nid, defs[nid], sources, inits);
         }
         // A body's output is its control operator's to compute with.
         for &vid in &graph.outputs {
@@ -799,6 +805,58 @@ fn single_weight(
     }
 }
 
+/// Classifies the initializers node `nid` reads (see [`InitClass`]), over
+/// all readers in every scope: `known` holds, for each value, its source
+/// tensor, and per node and value what the transforms forward (see
+/// [`WeightSources`]). A tensor reached through a transform (an int8
+/// weight after Cast and Mul) is as float as what reads it.
+fn classify_reads<'g>(
+    graph: &'g Graph,
+    producers: &Producers,
+    node: &'g crate::graph::Node,
+    nid: NodeId,
+    def: Option<&'static OpDef>,
+    known: (&[Option<InitId>], &[Option<usize>], &[bool]),
+    inits: &mut Inits<'g>,
+) {
+    let (init, forwards, forwarded_values) = known;
+    for (pos, input) in node.inputs.iter().enumerate() {
+        let Some(vid) = *input else { continue };
+        let Some(i) = init[vid] else { continue };
+        if forwards[nid] == Some(pos) {
+            inits.elements_shown[i.index()] = true;
+            continue;
+        }
+        let i = i.index();
+        let role = def.map_or(Role::Data, |d| d.role(pos));
+        if !role.shape_only() {
+            inits.elements_shown[i] = true;
+        }
+        // Only data needs the tensor itself: reading it is a cache
+        // miss per weight at a million nodes.
+        let class = match role {
+            Role::Weight | Role::Packed => InitClass::Param,
+            Role::Buffer => InitClass::Buffer,
+            Role::Config => InitClass::Constant,
+            Role::Data | Role::Operand => {
+                let t = inits.tensors[i];
+                // A quantized weight dequantized by a transform.
+                let dequantized = forwarded_values[vid]
+                    && matches!(t.dtype, DType::I8 | DType::U8 | DType::I4 | DType::U4);
+                let learned = (t.dtype.is_float() || dequantized)
+                    && (t.numel().unwrap_or(0) > 1
+                        || single_weight(graph, producers, node, pos, t));
+                if learned {
+                    InitClass::Param
+                } else {
+                    InitClass::Constant
+                }
+            }
+        };
+        inits.classes[i] = inits.classes[i].max(class);
+    }
+}
+
 /// Weights that are not initializers: a `Constant` node's tensor is a
 /// source like an initializer, and so is what a pure transform of one
 /// computes (Cast, Transpose, Reshape, Flatten, Identity, Squeeze,
@@ -807,52 +865,81 @@ fn single_weight(
 /// already, and counts it. The transform's output is mapped to
 /// its source (`init`), so the node that finally reads it (a MatMul, a
 /// Conv) counts the source once, by its role there; the transform itself
-/// forwards it without counting. Returns, per node, the input position it
-/// forwards. Nodes are visited in file order, again while a pass finds a
-/// new transform (exporters write chains in order: one pass, rarely two).
-fn weight_sources<'g>(
-    graph: &'g Graph,
-    init: &mut [Option<InitId>],
-    inits: &mut Inits<'g>,
-) -> Vec<Option<usize>> {
-    let mut forwards = vec![None; graph.nodes.len()];
-    let mut changed = true;
-    let mut passes = 0;
-    while changed && passes < 8 {
-        changed = false;
-        passes += 1;
-        for (nid, node) in graph.nodes.iter().enumerate() {
-            if forwards[nid].is_some() {
-                continue;
-            }
-            changed |= weight_source(node, nid, init, inits, &mut forwards);
-        }
-    }
-    forwards
+/// forwards it without counting. Nodes are visited in file order, in
+/// `Plan::build`'s pass over them; a file whose nodes are not in run order
+/// is passed over again while a pass finds a new transform.
+struct WeightSources {
+    /// Per node, the input position whose weight it forwards.
+    forwards: Vec<Option<usize>>,
+    /// Per value, whether a transform forwarded a weight to it.
+    forwarded_values: Vec<bool>,
+    /// Whether the last pass forwarded anything.
+    changed: bool,
 }
 
-/// One node's part of [`weight_sources`]; whether it forwarded a weight.
+impl WeightSources {
+    fn new(nodes: usize, values: usize) -> WeightSources {
+        WeightSources {
+            forwards: vec![None; nodes],
+            forwarded_values: vec![false; values],
+            changed: false,
+        }
+    }
+
+    /// Node `nid`'s part of a pass in file order.
+    fn visit<'g>(
+        &mut self,
+        node: &'g crate::graph::Node,
+        nid: NodeId,
+        init: &mut [Option<InitId>],
+        inits: &mut Inits<'g>,
+    ) {
+        if self.forwards[nid].is_some() {
+            return;
+        }
+        if let Some(out) = weight_source(node, nid, init, inits, &mut self.forwards) {
+            self.forwarded_values[out] = true;
+            self.changed = true;
+        }
+    }
+
+    /// Passes after the first, while one finds a new transform (at most
+    /// eight in all).
+    fn repeat<'g>(&mut self, graph: &'g Graph, init: &mut [Option<InitId>], inits: &mut Inits<'g>) {
+        let mut passes = 1;
+        while self.changed && passes < 8 {
+            self.changed = false;
+            passes += 1;
+            for (nid, node) in graph.nodes.iter().enumerate() {
+                self.visit(node, nid, init, inits);
+            }
+        }
+    }
+}
+
+/// One node's part of [`WeightSources`]: the value it forwarded a weight
+/// to, if it did.
 fn weight_source<'g>(
     node: &'g crate::graph::Node,
     nid: NodeId,
     init: &mut [Option<InitId>],
     inits: &mut Inits<'g>,
     forwards: &mut [Option<usize>],
-) -> bool {
+) -> Option<ValueId> {
     if !matches!(node.domain.as_str(), "" | "ai.onnx") {
-        return false;
+        return None;
     }
     let Some(Some(out)) = node.outputs.first().copied() else {
-        return false;
+        return None;
     };
     if init[out].is_some() {
-        return false;
+        return None;
     }
     if node.op_type == "Constant" {
         if let Some(AttrValue::Tensor(t)) = node.attr("value") {
             init[out] = Some(inits.push(t, true));
         }
-        return false;
+        return None;
     }
     let source = |pos: usize| {
         node.inputs
@@ -883,10 +970,10 @@ fn weight_source<'g>(
         if let Some(i) = source(pos) {
             init[out] = Some(i);
             forwards[nid] = Some(pos);
-            return true;
+            return Some(out);
         }
     }
-    false
+    None
 }
 
 /// The graph attributes of a node, by attribute name.
@@ -2160,6 +2247,48 @@ pub(crate) mod tests {
             twice,
             Err(AnalysisError::DuplicateProducer { .. })
         ));
+    }
+
+    /// A weight reaches its reader through transforms whatever the order
+    /// the file lists them in: met before the transform that feeds it, a
+    /// transform forwards the weight on a later pass over the nodes.
+    #[test]
+    fn weights_are_forwarded_through_transforms_listed_out_of_order() {
+        let params_by_node = |order: &[usize]| {
+            let nodes = [
+                ("Transpose", "t", ["w", ""], "wt"),
+                ("Mul", "m", ["wt", "s"], "ws"),
+                ("MatMul", "mm", ["x", "ws"], "y"),
+            ];
+            let mut g = G::new()
+                .input("x", shape_of(&[2, 3]))
+                .weight("w", &[4, 3])
+                .weight("s", &[1]);
+            for &i in order {
+                let (op, name, inputs, output) = nodes[i];
+                let inputs: Vec<&str> = inputs.into_iter().filter(|i| !i.is_empty()).collect();
+                g = g.node(op, name, &inputs, &[output]);
+            }
+            let r = g.output("y").run().unwrap();
+            let mut params: Vec<(String, u64)> = r
+                .nodes
+                .iter()
+                .map(|n| (n.name.to_string(), n.params))
+                .collect();
+            params.sort();
+            (params, r.totals.params)
+        };
+        let expected = (
+            vec![("m".into(), 0), ("mm".into(), 12), ("t".into(), 0)],
+            12,
+        );
+        assert_eq!(params_by_node(&[0, 1, 2]), expected);
+        // Mul before the Transpose it reads: forwarded on the second pass.
+        assert_eq!(params_by_node(&[1, 0, 2]), expected);
+        assert_eq!(params_by_node(&[2, 1, 0]), expected);
+        // In order up to the MatMul: the Transpose's reads are classified
+        // in the first pass, the others' after it.
+        assert_eq!(params_by_node(&[0, 2, 1]), expected);
     }
 
     #[test]
