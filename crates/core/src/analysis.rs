@@ -206,8 +206,9 @@ fn analyze_with<'s>(
     let bind = |name: &str| bindings.get(name).map(|&v| v as i128);
 
     let mut inits = Inits::default();
-    let plan = Plan::build(graph, 0, &[], &mut inits)?;
-    let facts = initial_facts(graph, options, &bind, live_facts(&plan, 0)?)?;
+    let mut plan = Plan::build(graph, 0, &[], &mut inits)?;
+    let reads = plan.take_expected_reads();
+    let facts = initial_facts(graph, options, &bind, live_facts(&plan, reads)?)?;
     let declared = declared_symbols(graph);
     // Two checks can only be made once every node is seen: a `--dim` the
     // model does not declare (it may name a size that depends on data) and
@@ -525,8 +526,14 @@ pub(crate) struct Plan<'g> {
     /// its own order, and no consumer lists are built to find one.
     order: Option<Vec<NodeId>>,
     /// Per node, the input position whose weight it forwards (see
-    /// [`weight_sources`]).
+    /// [`WeightSources`]).
     forwards: Vec<(NodeId, usize)>,
+    /// Per value, the reads of it that the nodes make (their inputs, and
+    /// the values their bodies name; see [`Plan::reads`]): when the walk
+    /// may let its facts go (see [`LiveFacts`]). Counted in the pass that
+    /// plans the nodes; the main graph's walk takes it (see
+    /// [`Plan::take_expected_reads`]).
+    expected_reads: Vec<u32>,
     /// Bodies of the nodes that have graph attributes.
     subs: FxHashMap<NodeId, Vec<(&'g str, Plan<'g>)>>,
     /// Enclosing graphs' values this graph or its bodies read.
@@ -547,10 +554,21 @@ impl<'g> Plan<'g> {
     }
 
     /// The input position whose weight node `nid` forwards, if any (see
-    /// [`weight_sources`]).
+    /// [`WeightSources`]).
     fn forwarded_input(&self, nid: NodeId) -> Option<usize> {
         let at = self.forwards.binary_search_by_key(&nid, |&(n, _)| n).ok()?;
         Some(self.forwards[at].1)
+    }
+
+    /// How many times the nodes read each value, for a walk of this plan
+    /// (a body's, walked once per run, keeps its count).
+    fn expected_reads(&self) -> Vec<u32> {
+        self.expected_reads.clone()
+    }
+
+    /// [`Plan::expected_reads`], taken: for a plan walked once.
+    fn take_expected_reads(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.expected_reads)
     }
 
     /// The values of this graph (at `depth`) that node `nid` reads: its
@@ -630,8 +648,10 @@ impl<'g> Plan<'g> {
         let mut defs = Vec::with_capacity(graph.nodes.len());
         let mut sources = WeightSources::new(graph.nodes.len(), n);
         let mut classified = 0;
+        let mut expected_reads = vec![0u32; n];
         for (nid, node) in graph.nodes.iter().enumerate() {
             for &vid in node.inputs.iter().flatten() {
+                expected_reads[vid] = expected_reads[vid].saturating_add(1);
                 made_earlier &= producers.made_before(vid, nid);
                 // `init` has an entry for each initializer (and for some
                 // enclosing values, which `outer_of` finds anyway): a third
@@ -737,6 +757,9 @@ impl<'g> Plan<'g> {
             }
             captures.sort_unstable();
             captures.dedup();
+            for &vid in extra_deps.values().flatten() {
+                expected_reads[vid] = expected_reads[vid].saturating_add(1);
+            }
         }
 
         let order = topological_order(graph, &producers, &extra_deps, made_earlier)?;
@@ -765,6 +788,7 @@ impl<'g> Plan<'g> {
                 .collect(),
             outer,
             order,
+            expected_reads,
             subs,
             captures,
         })
@@ -1217,7 +1241,7 @@ impl<'g> Walk<'_, 'g, '_> {
                     scope.push(&facts);
                     let mut body = |k: usize, inputs: Vec<ValueFacts>| {
                         let (attr, sub) = &subs[k];
-                        let fs = initial_body_facts(sub, depth + 1, inputs, bind)?;
+                        let fs = initial_body_facts(sub, inputs, bind)?;
                         let r = self.run(sub, fs, &scope, &format!("{name}/{attr}/"))?;
                         Ok(r)
                     };
@@ -1478,7 +1502,6 @@ fn inputs_without_elements(
 /// operator gives them, completed by their declarations.
 fn initial_body_facts(
     plan: &Plan,
-    depth: usize,
     inputs: Vec<ValueFacts>,
     bind: &dyn Fn(&str) -> Option<i128>,
 ) -> Result<LiveFacts, AnalysisError> {
@@ -1487,7 +1510,7 @@ fn initial_body_facts(
         node: graph.name.to_string(),
         op_type: "body".into(),
     };
-    let mut facts = live_facts(plan, depth)?;
+    let mut facts = live_facts(plan, plan.expected_reads())?;
     let mut given = inputs.into_iter();
     for &vid in &graph.inputs {
         let mut f = given.next().unwrap_or_default();
@@ -1501,20 +1524,15 @@ fn initial_body_facts(
     Ok(facts)
 }
 
-/// The store for a graph's facts as `plan` walks it at `depth`: each value
-/// is held from its producer to its last reader, the graph's inputs and
-/// outputs to the end.
-fn live_facts(plan: &Plan, depth: usize) -> Result<LiveFacts, AnalysisError> {
+/// The store for a graph's facts as `plan` walks it: each value is held
+/// from its producer to its last reader (of `expected_reads`, see
+/// [`Plan::expected_reads`]), the graph's inputs and outputs to the end.
+fn live_facts(plan: &Plan, expected_reads: Vec<u32>) -> Result<LiveFacts, AnalysisError> {
     let graph = plan.graph;
-    let mut facts = LiveFacts::new(graph.values.len()).map_err(|_| AnalysisError::Overflow {
+    let mut facts = LiveFacts::new(expected_reads).map_err(|_| AnalysisError::Overflow {
         node: graph.name.to_string(),
         op_type: "graph".into(),
     })?;
-    for nid in plan.order() {
-        for vid in plan.reads(nid, depth) {
-            facts.expect_read(vid);
-        }
-    }
     for &vid in graph.inputs.iter().chain(&graph.outputs) {
         facts.keep(vid);
     }
@@ -1826,7 +1844,7 @@ pub(crate) mod tests {
                 data: TensorData::Floats(values),
             })
         };
-        let mut facts = LiveFacts::new(5).unwrap();
+        let mut facts = LiveFacts::new(vec![0; 5]).unwrap();
         (0..5).for_each(|v| facts.keep(v));
         facts.set(
             0,

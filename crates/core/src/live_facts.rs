@@ -7,10 +7,11 @@
 //! 4-byte slot number; the facts themselves sit in a pool of slots reused as
 //! values die, so the pool is as large as the most values ever live at once.
 //!
-//! The walk says up front how many reads each value will see
-//! ([`LiveFacts::expect_read`]) and which values it keeps to the end (the
-//! graph's inputs and outputs, [`LiveFacts::keep`]); each
-//! [`LiveFacts::done_reading`] counts one down and drops the facts at zero.
+//! The walk says up front how many reads each value will see (counted as
+//! the graph is planned, and given to [`LiveFacts::new`]) and which values
+//! it keeps to the end (the graph's inputs and outputs, [`LiveFacts::keep`]);
+//! each [`LiveFacts::done_reading`] counts one down and drops the facts at
+//! zero.
 
 use crate::graph::ValueId;
 use crate::value::ValueFacts;
@@ -47,22 +48,24 @@ pub(crate) struct LiveFacts {
 pub(crate) struct TooManyValues;
 
 impl LiveFacts {
-    /// Room for the facts of `values` values, none known yet.
-    pub(crate) fn new(values: usize) -> Result<Self, TooManyValues> {
+    /// Room for the facts of one value per entry of `expected_reads`, none
+    /// known yet; each entry is the reads its value will see (a value read
+    /// `u32::MAX` times over is simply kept).
+    pub(crate) fn new(expected_reads: Vec<u32>) -> Result<Self, TooManyValues> {
         // Slot numbers are below NO_SLOT, and there are never more slots
         // than values.
+        let values = expected_reads.len();
         if values >= NO_SLOT as usize {
             return Err(TooManyValues);
         }
         Ok(LiveFacts {
             slot_of: vec![NO_SLOT; values],
-            reads_left: vec![0; values],
+            reads_left: expected_reads,
             slots: Vec::new(),
             free: Vec::new(),
         })
     }
 
-    /// The value's facts, if any are held.
     pub(crate) fn get(&self, vid: ValueId) -> Option<&ValueFacts> {
         match self.slot_of.get(vid) {
             Some(&slot) if slot != NO_SLOT => Some(&self.slots[slot as usize]),
@@ -98,15 +101,6 @@ impl LiveFacts {
                 self.slot_of[vid] = slot;
             }
             slot => self.slots[slot as usize] = facts,
-        }
-    }
-
-    /// One more read of the value is to come.
-    pub(crate) fn expect_read(&mut self, vid: ValueId) {
-        let left = &mut self.reads_left[vid];
-        if *left != KEPT {
-            // A value read u32::MAX - 1 times over is simply kept.
-            *left = left.saturating_add(1);
         }
     }
 
@@ -160,10 +154,8 @@ mod tests {
 
     #[test]
     fn facts_last_until_their_last_read_and_their_slot_is_reused() {
-        let mut facts = LiveFacts::new(4).unwrap();
-        facts.expect_read(0);
-        facts.expect_read(0);
-        facts.expect_read(1);
+        // Value 0 is read twice, value 1 once.
+        let mut facts = LiveFacts::new(vec![2, 1, 0, 0]).unwrap();
         facts.set(0, float());
         assert_eq!(facts[0].dtype, Some(DType::F32));
         facts.done_reading(0);
@@ -179,7 +171,7 @@ mod tests {
 
     #[test]
     fn facts_nothing_reads_are_not_held_unless_kept() {
-        let mut facts = LiveFacts::new(3).unwrap();
+        let mut facts = LiveFacts::new(vec![0; 3]).unwrap();
         facts.set(0, float());
         assert!(!facts.contains(0));
         facts.keep(1);
