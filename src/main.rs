@@ -14,7 +14,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use nncost_core::{
     analyze, analyze_at_upper_bounds, analyze_keeping, analyze_streaming, AnalysisOptions, Graph,
-    Lines, Report,
+    LineDetail, Lines, Report,
 };
 use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
@@ -585,7 +585,9 @@ fn run_streamed(
         // A failed write is kept and the analysis goes on without writing:
         // `--strict` still reads the whole report when a pipe closes early.
         let mut write_error = None;
-        let report = analyze_streaming(graph, options, &mut |line| {
+        // No format that streams describes a node's inputs.
+        let detail = LineDetail::WithoutInputs;
+        let report = analyze_streaming(graph, options, detail, &mut |line| {
             if write_error.is_none() {
                 write_error = writer.line(line, w).err();
             }

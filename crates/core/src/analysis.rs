@@ -162,13 +162,25 @@ pub fn analyze_keeping(
 /// stops the analysis ([`AnalysisError::Stopped`]).
 pub type LineSink<'s> = dyn FnMut(&NodeReport) -> ControlFlow<()> + 's;
 
+/// What the lines [`analyze_streaming`] hands over describe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineDetail {
+    /// Everything, as [`analyze`]'s lines do.
+    Whole,
+    /// The node and its outputs, with no [`NodeReport::inputs`] (an empty
+    /// list) on the lines the report does not keep: what the formats that
+    /// describe a node by its outputs read (JSON, CSV, the tables), for
+    /// less work per node (a list, and two shared records per input).
+    WithoutInputs,
+}
+
 /// [`analyze_keeping`] with [`Lines::Uncounted`], every top-level line
 /// handed to `on_line` first, in the order of [`Report::nodes`]: a report
 /// written as it is made (JSON) need not hold a line per node, only the
 /// graph and the values live at each step.
 ///
-/// The lines are the same as [`analyze`]'s, and so are the report's other
-/// fields. Two checks can only be made once every node is seen: that each
+/// The lines are the same as [`analyze`]'s (but for their inputs where
+/// `detail` leaves them out), and so are the report's other fields. Two checks can only be made once every node is seen: that each
 /// `--dim` names a symbol (one not declared by the model may be a size
 /// that depends on data), and that `--input` shapes suit every node. When
 /// `options` needs either, the lines are made whole first and handed over
@@ -177,16 +189,17 @@ pub type LineSink<'s> = dyn FnMut(&NodeReport) -> ControlFlow<()> + 's;
 pub fn analyze_streaming(
     graph: &Graph,
     options: &AnalysisOptions,
+    detail: LineDetail,
     on_line: &mut LineSink<'_>,
 ) -> Result<Report, AnalysisError> {
-    analyze_with(graph, options, Lines::Uncounted, Some(on_line))
+    analyze_with(graph, options, Lines::Uncounted, Some((on_line, detail)))
 }
 
 fn analyze_with<'s>(
     graph: &Graph,
     options: &AnalysisOptions,
     lines: Lines,
-    on_line: Option<&'s mut LineSink<'s>>,
+    on_line: Option<(&'s mut LineSink<'s>, LineDetail)>,
 ) -> Result<Report, AnalysisError> {
     for (name, value) in &options.dims {
         if *value < 0 {
@@ -215,8 +228,9 @@ fn analyze_with<'s>(
     // `--input` shapes. A sink then takes the lines after them, from lines
     // kept whole (see `analyze_streaming`).
     let requested = lines;
+    let line_detail = on_line.as_ref().map_or(LineDetail::Whole, |&(_, d)| d);
     let (lines, on_line, after_checks) = match on_line {
-        Some(sink)
+        Some((sink, _))
             if !options.input_shapes.is_empty()
                 || !options
                     .dims
@@ -225,7 +239,7 @@ fn analyze_with<'s>(
         {
             (Lines::All, None, Some(sink))
         }
-        sink => (lines, sink, None),
+        sink => (lines, sink.map(|(sink, _)| sink), None),
     };
     let mut walk = Walk {
         bind: &bind,
@@ -241,6 +255,7 @@ fn analyze_with<'s>(
         memo: memo::Memo::default(),
         lines,
         on_line,
+        line_detail,
     };
     let run = walk.run(&plan, facts, &[], "")?;
     // A node the given input shape makes inconsistent: the input is wrong.
@@ -1061,6 +1076,8 @@ struct Walk<'a, 'g, 's> {
     lines: Lines,
     /// Where each of the root graph's lines goes first, kept or not.
     on_line: Option<&'s mut LineSink<'s>>,
+    /// What the streamed lines describe.
+    line_detail: LineDetail,
 }
 
 impl<'g> Walk<'_, 'g, '_> {
@@ -1404,7 +1421,9 @@ impl<'g> Walk<'_, 'g, '_> {
                 }
                 facts.set(vid, f);
             }
-            let inputs: Vec<InputReport> = if !make_line {
+            // A streamed line leaves its inputs out where its reader asks.
+            let describe_inputs = keep_line || self.line_detail == LineDetail::Whole;
+            let inputs: Vec<InputReport> = if !(make_line && describe_inputs) {
                 Vec::new()
             } else {
                 node.inputs
@@ -2091,13 +2110,34 @@ pub(crate) mod tests {
         assert!(!few.is_complete());
 
         // Streamed: every line handed over in order, the uncounted kept.
-        let mut taken = Vec::new();
-        let streamed = analyze_streaming(&g.0, &AnalysisOptions::default(), &mut |line| {
-            taken.push(line.clone());
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+        let stream = |detail: LineDetail| {
+            let mut taken = Vec::new();
+            let options = AnalysisOptions::default();
+            let streamed = analyze_streaming(&g.0, &options, detail, &mut |line| {
+                taken.push(line.clone());
+                ControlFlow::Continue(())
+            });
+            (streamed.unwrap(), taken)
+        };
+        let (streamed, taken) = stream(LineDetail::Whole);
         assert_eq!(taken, all.nodes);
+        // Without inputs: the lines not kept (the counted ones) have none.
+        let (_, taken) = stream(LineDetail::WithoutInputs);
+        let mut outputs_only = all.nodes.clone();
+        for line in &mut outputs_only {
+            if line.status == NodeStatus::Counted {
+                line.inputs = Box::default();
+            }
+        }
+        assert_eq!(
+            outputs_only
+                .iter()
+                .map(|n| n.inputs.len())
+                .collect::<Vec<_>>(),
+            [1, 1, 0, 0],
+            "m and r are kept, not counted"
+        );
+        assert_eq!(taken, outputs_only);
         assert_eq!(streamed.nodes, few.nodes);
         assert_eq!(streamed.lines, Lines::Uncounted);
         assert_eq!(streamed.totals, all.totals);
@@ -2122,7 +2162,7 @@ pub(crate) mod tests {
         };
         let stream = |options: &AnalysisOptions| {
             let mut taken = Vec::new();
-            let report = analyze_streaming(&g.0, options, &mut |line| {
+            let report = analyze_streaming(&g.0, options, LineDetail::Whole, &mut |line| {
                 taken.push(line.name.to_string());
                 ControlFlow::Continue(())
             });
@@ -2142,7 +2182,8 @@ pub(crate) mod tests {
         assert_eq!(fits.totals.cost.macs.as_constant(), Some(2 * 8 * 16));
         // A sink that stops stops the analysis.
         let mut seen = 0;
-        let stopped = analyze_streaming(&g.0, &AnalysisOptions::default(), &mut |_| {
+        let options = AnalysisOptions::default();
+        let stopped = analyze_streaming(&g.0, &options, LineDetail::WithoutInputs, &mut |_| {
             seen += 1;
             ControlFlow::Break(())
         });
