@@ -82,6 +82,11 @@ Method, per file:
   ResNet-50 measured 7.5 MB on one copy and 56 MB on another, with ~1 MB
   anonymous memory both times.  Those pages are shared, clean and not read
   by nncost, but they are what ``ru_maxrss`` reports.
+* Start-up: ``/bin/true``, ``nncost --version`` and (with ``--tract``)
+  ``tract --version`` are timed as nncost is (direct child, spawn to reap,
+  median of ``--runs`` after the warm-up). No run of any tool can take
+  less than ``/bin/true``; the tract rows say what 50x tract would ask of
+  nncost beside it.
 * Ratios are onnx / nncost: time = onnx load+infer median (interpreter
   start-up and import excluded, i.e. conservative) over nncost's whole
   process median; memory = peak RSS medians.
@@ -369,6 +374,18 @@ def run_direct(cmd: list[str], stdout, stderr) -> dict:
     return {"wall_s": t1 - t0, "exit": p.returncode}
 
 
+def startup_ms(cmd: list[str], runs: int, warmup: int) -> float | None:
+    """Median wall ms of a command that does next to nothing, timed as
+    nncost is (a direct child, spawn to reap): what starting a process
+    costs here, below which no tool's run can go."""
+    for _ in range(warmup):
+        if run_direct(cmd, subprocess.DEVNULL, subprocess.DEVNULL)["exit"] != 0:
+            return None
+    return statistics.median(
+        run_direct(cmd, subprocess.DEVNULL, subprocess.DEVNULL)["wall_s"] for _ in range(runs)
+    ) * 1e3
+
+
 def summary_ms(values_s: list[float]) -> dict:
     v = sorted(values_s)
     return {
@@ -594,6 +611,9 @@ def fmt_table(results: dict) -> str:
         f"peak RSS via {'wait4 in a C probe' if env['rss_accurate'] else 'direct wait4 (INFLATED)'}; "
         f"floor (/bin/true through it): {env['rss_floor_mb']:.1f} MB. MB = 10^6 bytes. "
         f"nproc={env['nproc']}, load avg at start {env['loadavg_start']}.",
+        "start-up (median wall ms of a command doing next to nothing, timed as nncost is): "
+        + ", ".join(f"{cmd} {ms:.2f}" for cmd, ms in env["startup_ms"].items() if ms is not None)
+        + ".",
     ]
     tract_rows = [e for e in results["files"] if e.get("tract")]
     if tract_rows:
@@ -607,6 +627,7 @@ def fmt_table(results: dict) -> str:
             lines.append(
                 f"  {e['name']:<22} {t['wall_ms']['median']:>10.1f} ms {t['peak_rss_mb']['median']:>8.1f} MB"
                 f"   time x {r.get('time', float('nan')):.1f}, mem x {r.get('memory', float('nan')):.1f}"
+                f"   (50x: nncost under {t['wall_ms']['median'] / 50:.2f} ms)"
             )
     lines += scaling_lines(results, "synthetic")
     lines += scaling_lines(results, "chain")
@@ -718,6 +739,11 @@ def main() -> int:
     probe = Probe(scratch)
     floor = probe.run(["/bin/true"], subprocess.DEVNULL, subprocess.DEVNULL)["rss_kib"] * 1024 / MB
 
+    startup = {"/bin/true": startup_ms(["/bin/true"], args.runs, args.warmup)}
+    startup["nncost --version"] = startup_ms([str(args.nncost), "--version"], args.runs, args.warmup)
+    if args.tract:
+        startup["tract --version"] = startup_ms([str(args.tract), "--version"], args.runs, args.warmup)
+
     files = [(resnet.stem, resnet, TARGET_RESNET50)]
     if not args.skip_real:
         files += [(name, REPO / rel, TARGET_RESNET50) for name, rel in REAL_MODELS]
@@ -735,6 +761,7 @@ def main() -> int:
             "onnx_runs": 0 if args.skip_onnx else args.onnx_runs,
             "rss_accurate": probe.accurate,
             "rss_floor_mb": floor,
+            "startup_ms": startup,
             "page_cache": "not dropped; warm-up runs put the file in the page cache for both tools",
         },
         "files": [],
