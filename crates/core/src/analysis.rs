@@ -693,11 +693,7 @@ impl<'g> Plan<'g> {
             // has reached it through the transforms before it: the node's
             // reads are classified here, sparing a second pass over them.
             if made_earlier {
-                let known = (
-                    &init[..],
-                    &sources.forwards[..],
-                    &sources.forwarded_values[..],
-                );
+                let known = (&init[..], &sources);
                 classify_reads(graph, &producers, node, nid, def, known, inits);
                 classified = nid + 1;
             }
@@ -707,12 +703,6 @@ impl<'g> Plan<'g> {
         if !made_earlier {
             sources.repeat(graph, &mut init, inits);
         }
-        let WeightSources {
-            forwards,
-            forwarded_values,
-            ..
-        } = sources;
-
         // Bodies, which may read any value of this graph by name.
         let mut subs: FxHashMap<NodeId, Vec<(&'g str, Plan<'g>)>> = FxHashMap::default();
         let mut extra_deps: FxHashMap<NodeId, Vec<ValueId>> = FxHashMap::default();
@@ -782,8 +772,8 @@ impl<'g> Plan<'g> {
         // The nodes from the first out of order on were not classified in
         // the pass above: the weights they read are known now.
         for (nid, node) in graph.nodes.iter().enumerate().skip(classified) {
-            let sources = (&init[..], &forwards[..], &forwarded_values[..]);
-            classify_reads(graph, &producers, node, nid, defs[nid], sources, inits);
+            let known = (&init[..], &sources);
+            classify_reads(graph, &producers, node, nid, defs[nid], known, inits);
         }
         // A body's output is its control operator's to compute with.
         for &vid in &graph.outputs {
@@ -796,10 +786,8 @@ impl<'g> Plan<'g> {
             defs,
             init,
             // Few nodes forward a weight: a list, not an entry per node.
-            forwards: forwards
-                .iter()
-                .enumerate()
-                .filter_map(|(nid, pos)| Some((nid, (*pos)?)))
+            forwards: (0..graph.nodes.len())
+                .filter_map(|nid| Some((nid, sources.forwarded_input(nid)?)))
                 .collect(),
             outer,
             order,
@@ -846,8 +834,7 @@ fn single_weight(
 
 /// Classifies the initializers node `nid` reads (see [`InitClass`]), over
 /// all readers in every scope: `known` holds, for each value, its source
-/// tensor, and per node and value what the transforms forward (see
-/// [`WeightSources`]). A tensor reached through a transform (an int8
+/// tensor, and what the transforms forward (see [`WeightSources`]). A tensor reached through a transform (an int8
 /// weight after Cast and Mul) is as float as what reads it.
 fn classify_reads<'g>(
     graph: &'g Graph,
@@ -855,14 +842,14 @@ fn classify_reads<'g>(
     node: &'g crate::graph::Node,
     nid: NodeId,
     def: Option<&'static OpDef>,
-    known: (&[Option<InitId>], &[Option<usize>], &[bool]),
+    known: (&[Option<InitId>], &WeightSources),
     inits: &mut Inits<'g>,
 ) {
-    let (init, forwards, forwarded_values) = known;
+    let (init, sources) = known;
     for (pos, input) in node.inputs.iter().enumerate() {
         let Some(vid) = *input else { continue };
         let Some(i) = init[vid] else { continue };
-        if forwards[nid] == Some(pos) {
+        if sources.forwarded_input(nid) == Some(pos) {
             inits.elements_shown[i.index()] = true;
             continue;
         }
@@ -880,7 +867,7 @@ fn classify_reads<'g>(
             Role::Data | Role::Operand => {
                 let t = inits.tensors[i];
                 // A quantized weight dequantized by a transform.
-                let dequantized = forwarded_values[vid]
+                let dequantized = sources.forwarded_values[vid]
                     && matches!(t.dtype, DType::I8 | DType::U8 | DType::I4 | DType::U4);
                 let learned = (t.dtype.is_float() || dequantized)
                     && (t.numel().unwrap_or(0) > 1
@@ -908,8 +895,9 @@ fn classify_reads<'g>(
 /// `Plan::build`'s pass over them; a file whose nodes are not in run order
 /// is passed over again while a pass finds a new transform.
 struct WeightSources {
-    /// Per node, the input position whose weight it forwards.
-    forwards: Vec<Option<usize>>,
+    /// Per node, the input position whose weight it forwards, plus one
+    /// (4 bytes a node).
+    forwards: Vec<Option<std::num::NonZeroU32>>,
     /// Per value, whether a transform forwarded a weight to it.
     forwarded_values: Vec<bool>,
     /// Whether the last pass forwarded anything.
@@ -925,7 +913,13 @@ impl WeightSources {
         }
     }
 
-    /// Node `nid`'s part of a pass in file order.
+    /// The input position whose weight node `nid` forwards, if any.
+    fn forwarded_input(&self, nid: NodeId) -> Option<usize> {
+        self.forwards[nid].map(|p| p.get() as usize - 1)
+    }
+
+    /// Node `nid`'s part of a pass in file order. (A position past
+    /// `u32::MAX - 1`, which no file has, forwards nothing.)
     fn visit<'g>(
         &mut self,
         node: &'g crate::graph::Node,
@@ -936,10 +930,19 @@ impl WeightSources {
         if self.forwards[nid].is_some() {
             return;
         }
-        if let Some(out) = weight_source(node, nid, init, inits, &mut self.forwards) {
-            self.forwarded_values[out] = true;
-            self.changed = true;
-        }
+        let Some((pos, out, weight)) = weight_source(node, init, inits) else {
+            return;
+        };
+        let Some(pos) = u32::try_from(pos + 1)
+            .ok()
+            .and_then(std::num::NonZeroU32::new)
+        else {
+            return;
+        };
+        init[out] = Some(weight);
+        self.forwards[nid] = Some(pos);
+        self.forwarded_values[out] = true;
+        self.changed = true;
     }
 
     /// Passes after the first, while one finds a new transform (at most
@@ -956,15 +959,14 @@ impl WeightSources {
     }
 }
 
-/// One node's part of [`WeightSources`]: the value it forwarded a weight
-/// to, if it did.
+/// One node's part of [`WeightSources`]: if it forwards a weight, the
+/// input position it reads it at, the value it forwards it to and the
+/// weight. A `Constant` node's tensor is made a source here.
 fn weight_source<'g>(
     node: &'g crate::graph::Node,
-    nid: NodeId,
     init: &mut [Option<InitId>],
     inits: &mut Inits<'g>,
-    forwards: &mut [Option<usize>],
-) -> Option<ValueId> {
+) -> Option<(usize, ValueId, InitId)> {
     if !matches!(node.domain.as_str(), "" | "ai.onnx") {
         return None;
     }
@@ -1005,14 +1007,8 @@ fn weight_source<'g>(
         }
         _ => None,
     };
-    if let Some(pos) = forwarded {
-        if let Some(i) = source(pos) {
-            init[out] = Some(i);
-            forwards[nid] = Some(pos);
-            return Some(out);
-        }
-    }
-    None
+    let pos = forwarded?;
+    Some((pos, out, source(pos)?))
 }
 
 /// The graph attributes of a node, by attribute name.
