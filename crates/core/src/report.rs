@@ -60,7 +60,7 @@ pub struct InputReport {
     pub shape: Option<SharedShape>,
     /// A weight or constant, known before the model runs: an initializer,
     /// a `Constant` node's tensor, or a pure transform of them (see
-    /// `weight_sources` in the analysis). Not an activation.
+    /// `WeightSources` in the analysis). Not an activation.
     pub constant: bool,
     /// Of the constants, a trainable parameter (a weight or bias, not a
     /// buffer or a constant of a formula).
