@@ -180,9 +180,10 @@ pub enum LineDetail {
 /// graph and the values live at each step.
 ///
 /// The lines are the same as [`analyze`]'s (but for their inputs where
-/// `detail` leaves them out), and so are the report's other fields. Two checks can only be made once every node is seen: that each
-/// `--dim` names a symbol (one not declared by the model may be a size
-/// that depends on data), and that `--input` shapes suit every node. When
+/// `detail` leaves them out), and so are the report's other fields. Two
+/// checks can only be made once every node is seen: that each `--dim`
+/// names a symbol (one not declared by the model may be a size that
+/// depends on data), and that `--input` shapes suit every node. When
 /// `options` needs either, the lines are made whole first and handed over
 /// after those checks, so that an error never follows lines already taken.
 /// An error within the walk (a count past 128 bits) can follow some.
@@ -834,8 +835,9 @@ fn single_weight(
 
 /// Classifies the initializers node `nid` reads (see [`InitClass`]), over
 /// all readers in every scope: `known` holds, for each value, its source
-/// tensor, and what the transforms forward (see [`WeightSources`]). A tensor reached through a transform (an int8
-/// weight after Cast and Mul) is as float as what reads it.
+/// tensor, and what the transforms forward (see [`WeightSources`]). A
+/// tensor reached through a transform (an int8 weight after Cast and Mul)
+/// is as float as what reads it.
 fn classify_reads<'g>(
     graph: &'g Graph,
     producers: &Producers,
