@@ -50,7 +50,7 @@ pub(crate) struct TooManyValues;
 impl LiveFacts {
     /// Room for the facts of one value per entry of `expected_reads`, none
     /// known yet; each entry is the reads its value will see (a value read
-    /// `u32::MAX` times over is simply kept).
+    /// `u32::MAX` times or more is simply kept).
     pub(crate) fn new(expected_reads: Vec<u32>) -> Result<Self, TooManyValues> {
         // Slot numbers are below NO_SLOT, and there are never more slots
         // than values.
@@ -66,6 +66,7 @@ impl LiveFacts {
         })
     }
 
+    /// The value's facts, if any are held.
     pub(crate) fn get(&self, vid: ValueId) -> Option<&ValueFacts> {
         match self.slot_of.get(vid) {
             Some(&slot) if slot != NO_SLOT => Some(&self.slots[slot as usize]),
