@@ -861,10 +861,11 @@ fn integer(c: i128) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// The eight-bytes-at-a-time check agrees with the byte-at-a-time
     /// definition for every byte value at every place of strings of 0 to
-    /// 20 bytes, and for two such bytes together.
+    /// 20 bytes, alone and with a byte of 0x80 or more elsewhere.
     #[test]
     fn plain_text_is_told_as_byte_by_byte() {
         let by_byte = |s: &[u8]| s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
@@ -887,7 +888,6 @@ mod tests {
             }
         }
     }
-    use super::*;
 
     /// Remembered texts are the texts made afresh: counts as `count`
     /// prints them, shapes as lists, however many values come.
