@@ -47,10 +47,11 @@ const BLOCKS_WAITING: usize = 4;
 
 /// Calls `write` with a writer that passes everything on to `sink`, in
 /// order: through a buffer on this thread for the first [`START_AFTER`]
-/// bytes, then in blocks on a second thread (see the module's notes). The first error writing to `sink` is returned,
-/// by the write that meets it or, for the last block, from here; nothing
-/// is written after it. Where no thread can be started (a limit on
-/// threads), the blocks are written on this thread.
+/// bytes, then in blocks on a second thread (see the module's notes). The
+/// first error writing to `sink` is returned, by the write that meets it
+/// or, for the last block, from here; nothing is written after it. Where
+/// no thread can be started (a limit on threads), the blocks are written
+/// on this thread.
 pub(crate) fn write_behind<W: Write + Send>(
     sink: &mut W,
     write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
