@@ -257,6 +257,7 @@ fn analyze_with<'s>(
         lines,
         on_line,
         line_detail,
+        spare_line: None,
     };
     let run = walk.run(&plan, facts, &[], "")?;
     // A node the given input shape makes inconsistent: the input is wrong.
@@ -1076,6 +1077,9 @@ struct Walk<'a, 'g, 's> {
     on_line: Option<&'s mut LineSink<'s>>,
     /// What the streamed lines describe.
     line_detail: LineDetail,
+    /// The last line streamed and not kept, refilled for the next such
+    /// node (see [`refill_line`]).
+    spare_line: Option<NodeReport>,
 }
 
 impl<'g> Walk<'_, 'g, '_> {
@@ -1403,9 +1407,13 @@ impl<'g> Walk<'_, 'g, '_> {
             // only such a line describes the node's inputs and outputs.
             let keep_line = lines.keeps(&status, !subgraphs.is_empty());
             let make_line = keep_line || streamed;
+            // A line only streamed refills the outputs of the last such.
+            let mut out_reports = match &mut self.spare_line {
+                Some(spare) if !keep_line && streamed => std::mem::take(&mut spare.outputs).into(),
+                _ => Vec::with_capacity(if make_line { node.outputs.len() } else { 0 }),
+            };
+            let mut reported = 0;
             // Store output facts, falling back to the file's declarations.
-            let mut out_reports =
-                Vec::with_capacity(if make_line { node.outputs.len() } else { 0 });
             for (pos, out) in node.outputs.iter().enumerate() {
                 let Some(vid) = *out else { continue };
                 let mut f = match &mut inferred {
@@ -1415,10 +1423,16 @@ impl<'g> Walk<'_, 'g, '_> {
                 .unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
                 if make_line {
-                    out_reports.push(ValueReport::of_facts(&graph.values[vid].name, &f));
+                    let name = &graph.values[vid].name;
+                    match out_reports.get_mut(reported) {
+                        Some(spare) => spare.refill(name, &f),
+                        None => out_reports.push(ValueReport::of_facts(name, &f)),
+                    }
+                    reported += 1;
                 }
                 facts.set(vid, f);
             }
+            out_reports.truncate(reported);
             // A streamed line leaves its inputs out where its reader asks.
             let describe_inputs = keep_line || self.line_detail == LineDetail::Whole;
             let inputs: Vec<InputReport> = if !(make_line && describe_inputs) {
@@ -1449,10 +1463,10 @@ impl<'g> Walk<'_, 'g, '_> {
             if !make_line {
                 continue;
             }
-            let line = NodeReport {
+            let mut line = NodeReport {
                 name,
-                op_type: node.op_type.clone(),
-                domain: node.domain.clone(),
+                op_type: Name::EMPTY,
+                domain: Name::EMPTY,
                 params,
                 buffers,
                 cost,
@@ -1461,21 +1475,53 @@ impl<'g> Walk<'_, 'g, '_> {
                 products,
                 outputs: out_reports.into(),
                 status,
-                origin: node.origin.clone(),
+                origin: None,
                 subgraphs: subgraphs.into(),
             };
+            let line = if keep_line {
+                run.nodes.push(line);
+                run.nodes.last_mut().expect("just pushed")
+            } else {
+                if let Some(spare) = &mut self.spare_line {
+                    std::mem::swap(&mut line.op_type, &mut spare.op_type);
+                    std::mem::swap(&mut line.domain, &mut spare.domain);
+                    std::mem::swap(&mut line.origin, &mut spare.origin);
+                }
+                self.spare_line.insert(line)
+            };
+            refill_line(line, node);
             if let (true, Some(on_line)) = (streamed, self.on_line.as_mut()) {
-                if on_line(&line).is_break() {
+                if on_line(line).is_break() {
                     return Err(AnalysisError::Stopped);
                 }
-            }
-            if keep_line {
-                run.nodes.push(line);
             }
         }
         run.outputs = graph.outputs.iter().map(|&v| facts[v].clone()).collect();
         run.facts = facts;
         Ok(run)
+    }
+}
+
+/// Sets the line's operator, domain and origin to the node's, keeping
+/// those it holds where they are the same ones. A line only streamed is
+/// refilled node after node (`Walk::spare_line`, which also keeps its
+/// outputs' list, names and shapes; see [`ValueReport::refill`]): an
+/// elementwise chain's lines then allocate nothing and change few
+/// reference counts.
+fn refill_line(line: &mut NodeReport, node: &crate::graph::Node) {
+    if line.op_type.id() != node.op_type.id() {
+        line.op_type = node.op_type.clone();
+    }
+    if line.domain.id() != node.domain.id() {
+        line.domain = node.domain.clone();
+    }
+    let same_origin = match (&line.origin, &node.origin) {
+        (Some(held), Some(new)) => std::sync::Arc::ptr_eq(held, new),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same_origin {
+        line.origin = node.origin.clone();
     }
 }
 
@@ -2144,6 +2190,72 @@ pub(crate) mod tests {
             (&streamed.inputs, &streamed.outputs),
             (&all.inputs, &all.outputs)
         );
+    }
+
+    /// A line only streamed is the previous one refilled: each must still
+    /// be its own node's, whatever the previous held (more or fewer
+    /// outputs, other shapes and types, another operator or the same one).
+    #[test]
+    fn each_streamed_line_is_its_own_node_whatever_the_previous_held() {
+        let mut g = G::new()
+            .input("x", vec![Dim::sym("batch"), Dim::int(12)])
+            .with_attrs(
+                "Split",
+                "s2",
+                &["x"],
+                &["a", "b"],
+                vec![int_attr("axis", 1)],
+            )
+            .node("Relu", "r", &["a"], &["c"])
+            .with_attrs(
+                "Split",
+                "s3",
+                &["x"],
+                &["d", "e", "f"],
+                vec![int_attr("axis", 1)],
+            )
+            .node("Relu", "r2", &["b"], &["h"])
+            .node("Shape", "sh", &["d"], &["k"])
+            .node("Add", "add", &["c", "h"], &["i"])
+            .node("Relu", "r3", &["i"], &["j"]);
+        // r2 and r3 share r's operator name, as a file's interned names do.
+        let relu = g.0.nodes[1].op_type.clone();
+        g.0.nodes[3].op_type = relu.clone();
+        g.0.nodes[6].op_type = relu;
+        let g = g.output("j").output("k").output("e").output("f");
+        let whole = analyze(&g.0, &AnalysisOptions::default()).unwrap();
+        for detail in [LineDetail::Whole, LineDetail::WithoutInputs] {
+            let mut taken: Vec<NodeReport> = Vec::new();
+            analyze_streaming(&g.0, &AnalysisOptions::default(), detail, &mut |line| {
+                taken.push(line.clone());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            let mut expected = whole.nodes.clone();
+            if detail == LineDetail::WithoutInputs {
+                expected.iter_mut().for_each(|n| n.inputs = Box::default());
+            }
+            assert_eq!(taken, expected);
+        }
+        type Output = (String, Option<DType>, Option<Shape>);
+        let outputs = |n: &NodeReport| -> Vec<Output> {
+            let shape = |o: &ValueReport| o.shape.as_ref().map(|s| s.to_vec());
+            n.outputs
+                .iter()
+                .map(|o| (o.name.to_string(), o.dtype, shape(o)))
+                .collect()
+        };
+        let lines: Vec<Vec<Output>> = whole.nodes.iter().map(outputs).collect();
+        let f32_of = |name: &str, cols: i64| -> Output {
+            let dims = vec![Dim::sym("batch"), Dim::int(cols)];
+            (name.to_string(), Some(DType::F32), Some(dims))
+        };
+        assert_eq!(lines[0], [f32_of("a", 6), f32_of("b", 6)]);
+        assert_eq!(lines[1], [f32_of("c", 6)]);
+        assert_eq!(lines[2], [f32_of("d", 4), f32_of("e", 4), f32_of("f", 4)]);
+        let k = ("k".to_string(), Some(DType::I64), Some(vec![Dim::int(2)]));
+        assert_eq!(lines[4], [k]);
+        assert_eq!(lines[6], [f32_of("j", 6)]);
     }
 
     #[test]

@@ -40,14 +40,42 @@ impl ValueReport {
             name: name.clone(),
             dtype: facts.dtype,
             shape: facts.shape.clone(),
-            elements: facts.sequence.as_ref().map(|elements| {
-                elements
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| ValueReport::of_facts(&format!("{name}[{i}]").into(), f))
-                    .collect()
-            }),
+            elements: Self::elements_of(name, facts),
         }
+    }
+
+    /// Makes this the report of `name` with these facts, as
+    /// [`ValueReport::of_facts`] would, keeping the name and the shape it
+    /// already holds where they are the same ones (no reference count
+    /// changes for them).
+    pub(crate) fn refill(&mut self, name: &Name, facts: &crate::value::ValueFacts) {
+        if self.name.id() != name.id() {
+            self.name = name.clone();
+        }
+        self.dtype = facts.dtype;
+        let same_shape = match (&self.shape, &facts.shape) {
+            (Some(held), Some(new)) => held.is_same(new),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_shape {
+            self.shape = facts.shape.clone();
+        }
+        if self.elements.is_some() || facts.sequence.is_some() {
+            self.elements = Self::elements_of(name, facts);
+        }
+    }
+
+    /// Each element of a sequence whose elements are known, named
+    /// `name[i]`; `None` for anything else.
+    fn elements_of(name: &Name, facts: &crate::value::ValueFacts) -> Option<Box<[ValueReport]>> {
+        facts.sequence.as_ref().map(|elements| {
+            elements
+                .iter()
+                .enumerate()
+                .map(|(i, f)| ValueReport::of_facts(&format!("{name}[{i}]").into(), f))
+                .collect()
+        })
     }
 }
 

@@ -204,7 +204,7 @@ impl PartialEq for SharedShape {
     /// The same allocation is the same shape: the common case, as values
     /// share their producers' shapes, and it skips comparing the dims.
     fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0.dims == other.0.dims
+        self.is_same(other) || self.0.dims == other.0.dims
     }
 }
 
@@ -228,6 +228,11 @@ impl From<&[Dim]> for SharedShape {
 }
 
 impl SharedShape {
+    /// Whether both are one shape, shared (not two equal ones).
+    pub fn is_same(&self, other: &SharedShape) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The dims to change in place: copied first if another value holds
     /// them too.
     pub fn make_mut(&mut self) -> &mut [Dim] {
