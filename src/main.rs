@@ -462,8 +462,11 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
     let table_streams =
         table.shows_every_node() || table.keeps_top_nodes() || table.streams_groups();
     let writer = match cli.format {
+        // Records: the lines' text is made on the thread that writes them.
         Format::Json if streams && !json_options.reads_node_lines() => Some(LineWriter::Json(
-            nncost_render::JsonWriter::new(&graph.name, &info).adding_up(json_options),
+            nncost_render::JsonWriter::new(&graph.name, &info)
+                .adding_up(json_options)
+                .records(),
             json_options,
         )),
         Format::Csv if streams && table.groups_nodes() => {
@@ -501,7 +504,7 @@ fn run(cli: &Cli, path: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::Input(with_path(&info.source, e.to_string())))?;
     // Every format but CSV is written as it is made; CSV is made whole,
     // then written.
-    emit_with(cli.output.as_deref(), &mut |w| match cli.format {
+    emit_with(cli.output.as_deref(), None, &mut |w| match cli.format {
         Format::Table => nncost_render::render_table_to(&report, &info, table, w),
         Format::Markdown => {
             let options = TableOptions {
@@ -541,6 +544,15 @@ enum LineWriter {
 }
 
 impl LineWriter {
+    /// What turns the writer's records into text, for one that writes
+    /// records.
+    fn expand(&self) -> Option<write_behind::Expand> {
+        match self {
+            LineWriter::Json(..) => Some(nncost_render::json::expand_records),
+            LineWriter::Csv(_) | LineWriter::Table(_) => None,
+        }
+    }
+
     fn line(
         &mut self,
         line: &nncost_core::report::NodeReport,
@@ -581,7 +593,7 @@ fn run_streamed(
     mut writer: LineWriter,
 ) -> Result<(), Failure> {
     let mut analysed = None;
-    let written = emit_with(cli.output.as_deref(), &mut |w| {
+    let written = emit_with(cli.output.as_deref(), writer.expand(), &mut |w| {
         // A failed write is kept and the analysis goes on without writing:
         // `--strict` still reads the whole report when a pipe closes early.
         let mut write_error = None;
@@ -771,20 +783,23 @@ fn split_assignment<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a st
 
 /// Prints to stdout, or writes FILE whole or not at all (see `output.rs`).
 pub(crate) fn emit(text: &str, output: Option<&Path>) -> Result<()> {
-    emit_with(output, &mut |w| w.write_all(text.as_bytes()))
+    emit_with(output, None, &mut |w| w.write_all(text.as_bytes()))
 }
 
-/// [`emit`] for a report written as it is made (`write` is called once).
+/// [`emit`] for a report written as it is made (`write` is called once;
+/// what it writes is records for `expand`, if given: see
+/// [`write_behind::write_behind`]).
 fn emit_with(
     output: Option<&Path>,
+    expand: Option<write_behind::Expand>,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let Some(path) = output else {
         // A closed pipe (`nncost m.onnx | head`) is not an error worth reporting.
-        return match write_behind::write_behind(&mut std::io::stdout(), write) {
+        return match write_behind::write_behind(&mut std::io::stdout(), expand, write) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
             other => other.context("cannot write to standard output"),
         };
     };
-    output::write_atomically_with(path, write)
+    output::write_atomically_with(path, expand, write)
 }

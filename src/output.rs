@@ -21,10 +21,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-/// Writes what `write` produces to `path`, in blocks into the temporary
-/// file ([`crate::write_behind`]; see the module's notes).
+/// Writes what `write` produces to `path` (records for `expand`, if
+/// given), in blocks into the temporary file ([`crate::write_behind`]; see
+/// the module's notes).
 pub(crate) fn write_atomically_with(
     path: &Path,
+    expand: Option<crate::write_behind::Expand>,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let shown = path.display();
@@ -54,7 +56,7 @@ pub(crate) fn write_atomically_with(
     let mut file = create_new_private(&tmp)
         .with_context(|| format!("cannot write {shown}: cannot create a file beside it"))?;
     let guard = TempFile::new(tmp.clone());
-    let streamed = crate::write_behind::write_behind(&mut file, write);
+    let streamed = crate::write_behind::write_behind(&mut file, expand, write);
     let written = streamed
         .and_then(|()| set_final_mode(&file, existing.as_ref()))
         .and_then(|()| std::fs::rename(&tmp, path));

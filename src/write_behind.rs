@@ -14,7 +14,10 @@
 //! Only bytes cross between the threads: handing over the report's lines
 //! instead (each holds shapes and names shared with the analysis, by
 //! reference count) made both threads fight over those counts' cache
-//! lines, and the run slower.
+//! lines, and the run slower. A JSON report's lines cross as records
+//! (plain bytes: see `nncost_render::json::expand_records`), and their
+//! text is made on the writing thread: most of a line's cost, taken off
+//! the analysis's thread.
 
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -45,6 +48,10 @@ const START_AFTER: usize = 4 << 20;
 /// the report in memory.
 const BLOCKS_WAITING: usize = 4;
 
+/// Turns whole records into the text written (JSON lines made on the
+/// writing thread: see `nncost_render::json::expand_records`).
+pub(crate) type Expand = fn(&[u8], &mut String) -> io::Result<()>;
+
 /// Calls `write` with a writer that passes everything on to `sink`, in
 /// order: through a buffer on this thread for the first [`START_AFTER`]
 /// bytes, then in blocks on a second thread (see the module's notes). The
@@ -52,8 +59,13 @@ const BLOCKS_WAITING: usize = 4;
 /// or, for the last block, from here; nothing is written after it. Where
 /// no thread can be started (a limit on threads), the blocks are written
 /// on this thread.
+///
+/// With `expand`, what `write` writes are records, each in one `write`
+/// call (a block never splits one), and each block is written as the text
+/// `expand` makes of it, on the thread that writes it.
 pub(crate) fn write_behind<W: Write + Send>(
     sink: &mut W,
+    expand: Option<Expand>,
     write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     // Behind a lock, which the writing thread holds while it lives: the
@@ -64,6 +76,8 @@ pub(crate) fn write_behind<W: Write + Send>(
             scope,
             sink: &sink,
             block: Vec::new(),
+            expand,
+            text: String::new(),
             writer: Writer::NotStarted { written: 0 },
         };
         let written = write(&mut blocks);
@@ -76,6 +90,9 @@ struct Blocks<'scope, 'env, W: Write + Send> {
     scope: &'scope Scope<'scope, 'env>,
     sink: &'env Mutex<&'env mut W>,
     block: Vec<u8>,
+    expand: Option<Expand>,
+    /// The text of a block written on this thread, when it is expanded.
+    text: String,
     writer: Writer<'scope>,
 }
 
@@ -115,7 +132,8 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
         }
         match &self.writer {
             Writer::NotStarted { .. } | Writer::Here => {
-                let written = lock(self.sink).write_all(&self.block);
+                let (block, text) = (&self.block, &mut self.text);
+                let written = write_block(&mut **lock(self.sink), block, self.expand, text);
                 self.block.clear();
                 written.inspect_err(|_| self.writer = Writer::Failed)
             }
@@ -138,7 +156,7 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
     fn start(&self) -> Writer<'scope> {
         let (blocks, to_write) = mpsc::sync_channel::<Vec<u8>>(BLOCKS_WAITING);
         let (give_back, spare) = mpsc::channel();
-        let sink = self.sink;
+        let (sink, expand) = (self.sink, self.expand);
         let thread = std::thread::Builder::new().name("writer".into());
         // Tests ask for a stack no system gives, for the thread to fail.
         #[cfg(test)]
@@ -148,8 +166,9 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
         };
         let thread = thread.spawn_scoped(self.scope, move || {
             let mut sink = lock(sink);
+            let mut text = String::new();
             for block in to_write {
-                sink.write_all(&block)?;
+                write_block(&mut **sink, &block, expand, &mut text)?;
                 // This thread's end is enough for a block not given back.
                 let _ = give_back.send(block);
             }
@@ -186,7 +205,7 @@ impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
         match std::mem::replace(&mut self.writer, Writer::Failed) {
             Writer::NotStarted { .. } | Writer::Here => {
                 let mut sink = lock(self.sink);
-                sink.write_all(&last)?;
+                write_block(&mut **sink, &last, self.expand, &mut self.text)?;
                 sink.flush()
             }
             Writer::Started { blocks, thread, .. } => {
@@ -220,6 +239,22 @@ impl<W: Write + Send> Write for Blocks<'_, '_, W> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Writes `block` to `sink`: as it is, or as the text `expand` makes of
+/// it (in `text`, which is left holding it).
+fn write_block<W: Write>(
+    sink: &mut W,
+    block: &[u8],
+    expand: Option<Expand>,
+    text: &mut String,
+) -> io::Result<()> {
+    let Some(expand) = expand else {
+        return sink.write_all(block);
+    };
+    text.clear();
+    expand(block, text)?;
+    sink.write_all(text.as_bytes())
 }
 
 /// The sink, whether or not a thread that held it panicked (a panic is
@@ -302,7 +337,7 @@ mod tests {
     /// Writes `text` a line at a time; the result and the bytes taken.
     fn write_lines(sink: &mut Recording, text: &[u8]) -> (io::Result<()>, usize) {
         let mut taken = 0;
-        let result = write_behind(sink, &mut |w| {
+        let result = write_behind(sink, None, &mut |w| {
             for line in text.chunks(100) {
                 w.write_all(line)?;
                 taken += line.len();
@@ -374,6 +409,52 @@ mod tests {
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         assert_eq!(taken, text.len());
         assert!(text.starts_with(&sink.bytes) && sink.bytes.len() < START_AFTER);
+    }
+
+    /// Records for `expand_short`: a length byte and that many bytes.
+    fn short_records(count: usize) -> (Vec<Vec<u8>>, String) {
+        let (mut records, mut text) = (Vec::new(), String::new());
+        for i in 0..count {
+            let line = format!("line {i}{}", ".".repeat(i % 200));
+            records.push([&[line.len() as u8], line.as_bytes()].concat());
+            text.push_str(&line);
+            text.push('\n');
+        }
+        (records, text)
+    }
+
+    /// Each record's bytes on a line; a block that ends inside a record is
+    /// an error.
+    fn expand_short(block: &[u8], text: &mut String) -> io::Result<()> {
+        let mut rest = block;
+        while let Some((&len, tail)) = rest.split_first() {
+            let line = tail
+                .get(..usize::from(len))
+                .ok_or(io::ErrorKind::InvalidData)?;
+            text.push_str(std::str::from_utf8(line).unwrap());
+            text.push('\n');
+            rest = &tail[usize::from(len)..];
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn records_are_written_as_their_text_and_never_split() {
+        // Past the mark, on the writing thread; and without one.
+        for stack in [None, Some(1 << 50)] {
+            let (records, text) = short_records(70_000);
+            assert!(records.iter().map(Vec::len).sum::<usize>() > START_AFTER + 2 * BLOCK);
+            let mut sink = Recording::new(None);
+            STACK_SIZE.set(stack);
+            let result = write_behind(&mut sink, Some(expand_short), &mut |w| {
+                records.iter().try_for_each(|r| w.write_all(r))
+            });
+            STACK_SIZE.set(None);
+            result.unwrap();
+            assert!(sink.bytes == text.as_bytes(), "the text differs");
+            let (here, there) = sink.bytes_by_thread();
+            assert_eq!(there > 0, stack.is_none(), "{here} {there}");
+        }
     }
 
     #[test]

@@ -11,6 +11,10 @@ use std::fmt::Write;
 
 use serde_json::{json, Map, Value};
 
+mod line;
+
+pub use line::expand_records;
+
 use crate::groups::{GroupSums, Groups};
 use crate::remembered::Remembered;
 use crate::{JsonOptions, ModelInfo};
@@ -60,6 +64,8 @@ pub struct JsonWriter {
     /// The fields before the nodes, until written.
     head: Option<String>,
     lines: usize,
+    /// Records are written instead of text (see [`JsonWriter::records`]).
+    records: bool,
     /// One node's text, reused from line to line.
     out: String,
     /// The `by_op` and `by_module` groups, added up line by line.
@@ -73,9 +79,27 @@ pub struct JsonWriter {
 struct JsonTexts {
     counts: Remembered<Poly, Box<str>>,
     shapes: Remembered<SharedShape, Box<str>>,
+    /// A line's record (see `line.rs`) and one remembered text on its way
+    /// into it, reused from line to line.
+    record: Vec<u8>,
+    scratch: String,
 }
 
 impl JsonTexts {
+    /// Makes `self.record` node `n`'s record (see `line.rs`): a top-level
+    /// line's (`first` when no line comes before it), else its fields only.
+    fn record_line(&mut self, n: &NodeReport, first: Option<bool>) {
+        let mut record = std::mem::take(&mut self.record);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        record.clear();
+        match first {
+            Some(first) => line::encode_line(&mut record, self, &mut scratch, n, first),
+            None => line::encode_fields(&mut record, self, &mut scratch, n),
+        }
+        self.record = record;
+        self.scratch = scratch;
+    }
+
     /// [`push_count`], a symbolic count's text remembered.
     fn push_count(&mut self, out: &mut String, p: Option<&Poly>) {
         let Some(p) = p.filter(|p| p.as_constant().is_none()) else {
@@ -149,6 +173,7 @@ impl JsonWriter {
         JsonWriter {
             head: Some(out),
             lines: 0,
+            records: false,
             out: String::new(),
             groups: None,
             texts: JsonTexts::default(),
@@ -167,12 +192,33 @@ impl JsonWriter {
         self
     }
 
+    /// The writer, writing records instead of text: each call writes its
+    /// records with one `write_all`, and [`expand_records`] turns them
+    /// into the report's text. The records are plain bytes, so that the
+    /// text of a large report can be made on the thread that writes it
+    /// (`line.rs` tells what is left to do there).
+    pub fn records(mut self) -> JsonWriter {
+        self.records = true;
+        self
+    }
+
     /// Writes the fields before the nodes, the first time only.
     fn begin(&mut self, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
         match self.head.take() {
-            Some(head) => sink.write_all(head.as_bytes()),
+            Some(head) => self.write_text(&head, sink),
             None => Ok(()),
         }
+    }
+
+    /// Writes `text`, as a record when records are written.
+    fn write_text(&mut self, text: &str, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if !self.records {
+            return sink.write_all(text.as_bytes());
+        }
+        let record = &mut self.texts.record;
+        record.clear();
+        line::encode_text(record, text);
+        sink.write_all(record)
     }
 
     /// Writes one top-level node's line (a compact object on a line of its
@@ -191,17 +237,24 @@ impl JsonWriter {
             groups.add(n);
         }
         self.begin(sink)?;
-        let out = &mut self.out;
-        out.clear();
-        out.push_str(if self.lines == 0 { "\n    " } else { ",\n    " });
+        let first = self.lines == 0;
         self.lines += 1;
-        write_node(out, &mut self.texts, n);
         let NodeExtras {
             backward,
             memory,
             time,
         } = extras;
-        if backward.is_some() || memory.is_some() || time.is_some() {
+        let has_extras = backward.is_some() || memory.is_some() || time.is_some();
+        if self.records && n.subgraphs.is_empty() && !has_extras {
+            // The line's text is left to whoever reads the record.
+            self.texts.record_line(n, Some(first));
+            return sink.write_all(&self.texts.record);
+        }
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        out.push_str(if first { "\n    " } else { ",\n    " });
+        write_node(&mut out, &mut self.texts, n)?;
+        if has_extras {
             out.pop();
             if let Some(b) = backward {
                 out.push_str(",\"backward\":");
@@ -209,7 +262,7 @@ impl JsonWriter {
             }
             if let Some(m) = memory {
                 out.push_str(",\"memory\":");
-                push_node_memory(out, &mut self.texts, m);
+                push_node_memory(&mut out, &mut self.texts, m);
             }
             if let Some(t) = time {
                 out.push_str(",\"time\":");
@@ -217,7 +270,9 @@ impl JsonWriter {
             }
             out.push('}');
         }
-        sink.write_all(out.as_bytes())
+        let written = self.write_text(&out, sink);
+        self.out = out;
+        written
     }
 
     /// Closes the list of nodes and writes the fields the whole analysis
@@ -246,15 +301,17 @@ impl JsonWriter {
             None => GroupSums::new(options.by_op, depth).over(&report.nodes),
         };
         self.begin(sink)?;
-        let out = &mut self.out;
+        let mut out = std::mem::take(&mut self.out);
         out.clear();
         out.push_str(if self.lines == 0 { "]" } else { "\n  ]" });
         for (key, v) in &tail_fields(report, options, groups) {
             out.push_str(",\n");
-            field(out, key, v);
+            field(&mut out, key, v);
         }
         out.push_str("\n}\n");
-        sink.write_all(out.as_bytes())
+        let written = self.write_text(&out, sink);
+        self.out = out;
+        written
     }
 }
 
@@ -593,68 +650,16 @@ fn field(out: &mut String, key: &str, v: &Value) {
 
 /// One node as a compact JSON object, written directly: this is the loop
 /// that runs 100,000 times on a large graph, so it builds no `Value` tree.
-fn write_node(out: &mut String, texts: &mut JsonTexts, n: &NodeReport) {
-    let (status, kind, reason) = match &n.status {
-        NodeStatus::Counted => ("counted", None, None),
-        NodeStatus::Unsupported => ("unsupported", None, None),
-        NodeStatus::Incomplete { kind, reason } => {
-            ("incomplete", Some(kind.as_str()), Some(&**reason))
-        }
-    };
-    out.push_str("{\"name\":");
-    push_str(out, &n.name);
-    out.push_str(",\"op_type\":");
-    push_str(out, &n.op_type);
-    out.push_str(",\"domain\":");
-    push_str(out, &n.domain);
-    // The module holding the node (its deepest), and its class.
-    let module = n.module();
-    out.push_str(",\"module\":");
-    push_str(out, &module);
-    out.push_str(",\"module_class\":");
-    match n.module_class(&module) {
-        Some(c) => push_str(out, c),
-        None => out.push_str("null"),
-    }
-    push_params(out, n.params, n.buffers);
-    out.push_str(",\"macs\":");
-    texts.push_count(out, n.macs());
-    out.push_str(",\"flops\":");
-    texts.push_count(out, n.flops());
-    out.push_str(",\"int_ops\":");
-    texts.push_count(out, n.int_ops());
-    out.push_str(",\"status\":");
-    push_str(out, status);
-    out.push_str(",\"kind\":");
-    match kind {
-        Some(k) => push_str(out, k),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"reason\":");
-    match reason {
-        Some(r) => push_str(out, r),
-        None => out.push_str("null"),
-    }
-    out.push_str(",\"outputs\":[");
-    for (i, o) in n.outputs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"name\":");
-        push_str(out, &o.name);
-        out.push_str(",\"dtype\":");
-        match o.dtype {
-            Some(d) => push_str(out, d.name()),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"shape\":");
-        match &o.shape {
-            None => out.push_str("null"),
-            Some(shape) => texts.push_shape(out, shape),
-        }
-        out.push('}');
-    }
-    out.push(']');
+/// Writes node `n`'s line: its fields made from its record (as a line
+/// whose text another thread makes, see `line.rs`), then its bodies.
+fn write_node(out: &mut String, texts: &mut JsonTexts, n: &NodeReport) -> std::io::Result<()> {
+    texts.record_line(n, None);
+    line::write_fields(
+        out,
+        &mut line::Reader {
+            bytes: &texts.record,
+        },
+    )?;
     // Control-flow bodies (If, Loop, Scan): only on nodes that have them.
     if !n.subgraphs.is_empty() {
         out.push_str(",\"subgraphs\":[");
@@ -678,13 +683,14 @@ fn write_node(out: &mut String, texts: &mut JsonTexts, n: &NodeReport) {
                 if k > 0 {
                     out.push(',');
                 }
-                write_node(out, texts, child);
+                write_node(out, texts, child)?;
             }
             out.push_str("]}");
         }
         out.push(']');
     }
     out.push('}');
+    Ok(())
 }
 
 fn push_count(out: &mut String, p: Option<&Poly>) {
@@ -727,7 +733,11 @@ fn push_params(out: &mut String, params: u64, buffers: u64) {
 /// A constant count as [`integer`] writes it, without a JSON value made
 /// first (a node has several).
 fn push_integer(out: &mut String, p: &Poly) {
-    let c = p.as_constant().unwrap_or_default();
+    push_i128(out, p.as_constant().unwrap_or_default());
+}
+
+/// A count as [`integer`] writes it.
+fn push_i128(out: &mut String, c: i128) {
     let mut digits = itoa::Buffer::new();
     match (i64::try_from(c), u64::try_from(c)) {
         (Ok(v), _) => out.push_str(digits.format(v)),

@@ -1,0 +1,461 @@
+//! A node's JSON line made in two steps: its record, then its text.
+//!
+//! The record is plain bytes: the line's names, its numbers, and the texts
+//! of its symbolic counts and shapes (which [`JsonTexts`] makes once each,
+//! and which only the analysis's thread may look up: they are keyed by
+//! values shared with the analysis). The text, with the keys, quotes,
+//! escapes and digits that make most of a line's bytes and of its cost,
+//! is made from the record alone, so on any thread: for a report of a
+//! million lines, on the thread that writes it (`JsonWriter::records` and
+//! [`expand_records`]). Every line, on either path, is made this way, so
+//! both give the same text.
+//!
+//! A record is read back only in the process that made it, so numbers are
+//! in the machine's byte order and a string is its length (`u32`) and its
+//! bytes.
+
+use std::io;
+
+use nncost_core::report::{NodeReport, NodeStatus};
+
+use super::{push_i128, push_params, push_str, JsonTexts};
+
+/// The first node line of a report: no comma before it.
+const FIRST_LINE: u8 = 1;
+/// A node line after another.
+const NEXT_LINE: u8 = 2;
+/// Text written as it is (the report's head and tail, and a line with
+/// bodies, whose nested lines are not recorded).
+const TEXT: u8 = 3;
+
+/// A count: not counted, a number, or a symbolic count's JSON text.
+const COUNT_NULL: u8 = 0;
+const COUNT_NUMBER: u8 = 1;
+const COUNT_TEXT: u8 = 2;
+
+const STATUS_COUNTED: u8 = 0;
+const STATUS_UNSUPPORTED: u8 = 1;
+const STATUS_INCOMPLETE: u8 = 2;
+
+/// Appends the record of `text`, written as it is.
+pub(super) fn encode_text(record: &mut Vec<u8>, text: &str) {
+    record.push(TEXT);
+    put_str(record, text);
+}
+
+/// Appends the record of node `n`'s top-level line, without its bodies
+/// (see [`write_fields`]); `first` when no line comes before it.
+/// `scratch` holds the remembered texts on their way in.
+pub(super) fn encode_line(
+    record: &mut Vec<u8>,
+    texts: &mut JsonTexts,
+    scratch: &mut String,
+    n: &NodeReport,
+    first: bool,
+) {
+    record.push(if first { FIRST_LINE } else { NEXT_LINE });
+    encode_fields(record, texts, scratch, n);
+}
+
+/// Appends the fields of node `n`'s line (see [`write_fields`]).
+pub(super) fn encode_fields(
+    record: &mut Vec<u8>,
+    texts: &mut JsonTexts,
+    scratch: &mut String,
+    n: &NodeReport,
+) {
+    put_str(record, &n.name);
+    put_str(record, &n.op_type);
+    put_str(record, &n.domain);
+    // The module holding the node (its deepest), and its class.
+    let module = n.module();
+    put_str(record, &module);
+    put_optional_str(record, n.module_class(&module));
+    record.extend_from_slice(&n.params.to_ne_bytes());
+    record.extend_from_slice(&n.buffers.to_ne_bytes());
+    for count in [n.macs(), n.flops(), n.int_ops()] {
+        match count.map(|p| (p, p.as_constant())) {
+            None => record.push(COUNT_NULL),
+            Some((_, Some(c))) => {
+                record.push(COUNT_NUMBER);
+                record.extend_from_slice(&c.to_ne_bytes());
+            }
+            Some((p, None)) => {
+                record.push(COUNT_TEXT);
+                scratch.clear();
+                texts.push_count(scratch, Some(p));
+                put_str(record, scratch);
+            }
+        }
+    }
+    match &n.status {
+        NodeStatus::Counted => record.push(STATUS_COUNTED),
+        NodeStatus::Unsupported => record.push(STATUS_UNSUPPORTED),
+        NodeStatus::Incomplete { kind, reason } => {
+            record.push(STATUS_INCOMPLETE);
+            put_str(record, kind.as_str());
+            put_str(record, reason);
+        }
+    }
+    put_len(record, n.outputs.len());
+    for o in n.outputs.iter() {
+        put_str(record, &o.name);
+        put_optional_str(record, o.dtype.map(|d| d.name()));
+        match &o.shape {
+            None => record.push(0),
+            Some(shape) => {
+                record.push(1);
+                scratch.clear();
+                texts.push_shape(scratch, shape);
+                put_str(record, scratch);
+            }
+        }
+    }
+}
+
+/// Appends to `out` the text of every record in `records` (whole records
+/// only, as [`encode_line`] and [`encode_text`] make them).
+pub fn expand_records(records: &[u8], out: &mut String) -> io::Result<()> {
+    let mut r = Reader { bytes: records };
+    while let Some(&kind) = r.bytes.first() {
+        r.bytes = &r.bytes[1..];
+        match kind {
+            TEXT => out.push_str(r.str()?),
+            FIRST_LINE | NEXT_LINE => {
+                out.push_str(if kind == FIRST_LINE {
+                    "\n    "
+                } else {
+                    ",\n    "
+                });
+                write_fields(out, &mut r)?;
+                out.push('}');
+            }
+            _ => return Err(malformed()),
+        }
+    }
+    Ok(())
+}
+
+/// Writes a node line's fields from its record, from its opening brace to
+/// its outputs: the caller writes its bodies, if any, and its closing
+/// brace.
+pub(super) fn write_fields(out: &mut String, r: &mut Reader) -> io::Result<()> {
+    out.push_str("{\"name\":");
+    push_str(out, r.str()?);
+    out.push_str(",\"op_type\":");
+    push_str(out, r.str()?);
+    out.push_str(",\"domain\":");
+    push_str(out, r.str()?);
+    out.push_str(",\"module\":");
+    push_str(out, r.str()?);
+    out.push_str(",\"module_class\":");
+    push_optional_str(out, r)?;
+    let params = r.u64()?;
+    push_params(out, params, r.u64()?);
+    for key in [",\"macs\":", ",\"flops\":", ",\"int_ops\":"] {
+        out.push_str(key);
+        match r.u8()? {
+            COUNT_NULL => out.push_str("null"),
+            COUNT_NUMBER => push_i128(out, r.i128()?),
+            COUNT_TEXT => out.push_str(r.str()?),
+            _ => return Err(malformed()),
+        }
+    }
+    out.push_str(",\"status\":");
+    match r.u8()? {
+        STATUS_COUNTED => out.push_str("\"counted\",\"kind\":null,\"reason\":null"),
+        STATUS_UNSUPPORTED => out.push_str("\"unsupported\",\"kind\":null,\"reason\":null"),
+        STATUS_INCOMPLETE => {
+            out.push_str("\"incomplete\",\"kind\":");
+            push_str(out, r.str()?);
+            out.push_str(",\"reason\":");
+            push_str(out, r.str()?);
+        }
+        _ => return Err(malformed()),
+    }
+    out.push_str(",\"outputs\":[");
+    for i in 0..r.len()? {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        push_str(out, r.str()?);
+        out.push_str(",\"dtype\":");
+        push_optional_str(out, r)?;
+        out.push_str(",\"shape\":");
+        match r.u8()? {
+            0 => out.push_str("null"),
+            _ => out.push_str(r.str()?),
+        }
+        out.push('}');
+    }
+    out.push(']');
+    Ok(())
+}
+
+fn push_optional_str(out: &mut String, r: &mut Reader) -> io::Result<()> {
+    match r.u8()? {
+        0 => out.push_str("null"),
+        _ => push_str(out, r.str()?),
+    }
+    Ok(())
+}
+
+fn put_len(record: &mut Vec<u8>, len: usize) {
+    // A line's strings and lists are far below 4 GiB: a name that long
+    // could not have been read from a file.
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    record.extend_from_slice(&len.to_ne_bytes());
+}
+
+fn put_str(record: &mut Vec<u8>, s: &str) {
+    put_len(record, s.len());
+    record.extend_from_slice(s.as_bytes());
+}
+
+fn put_optional_str(record: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => record.push(0),
+        Some(s) => {
+            record.push(1);
+            put_str(record, s);
+        }
+    }
+}
+
+/// Records read from the front.
+pub(super) struct Reader<'a> {
+    pub(super) bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        let (head, rest) = self.bytes.split_first_chunk::<N>().ok_or_else(malformed)?;
+        self.bytes = rest;
+        Ok(*head)
+    }
+
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn u64(&mut self) -> io::Result<u64> {
+        Ok(u64::from_ne_bytes(self.take()?))
+    }
+
+    fn i128(&mut self) -> io::Result<i128> {
+        Ok(i128::from_ne_bytes(self.take()?))
+    }
+
+    fn len(&mut self) -> io::Result<usize> {
+        Ok(u32::from_ne_bytes(self.take()?) as usize)
+    }
+
+    fn str(&mut self) -> io::Result<&'a str> {
+        let len = self.len()?;
+        if len > self.bytes.len() {
+            return Err(malformed());
+        }
+        let (s, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        std::str::from_utf8(s).map_err(|_| malformed())
+    }
+}
+
+/// A record that its maker did not make: a fault of this program, reported
+/// as an error rather than a panic.
+fn malformed() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "a malformed JSON line record")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use nncost_core::cost::Cost;
+    use nncost_core::graph::{DType, Origin};
+    use nncost_core::report::{Access, IncompleteKind, NodeReport, NodeStatus, ValueReport};
+    use nncost_core::shape::Dim;
+    use nncost_core::Poly;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn node(name: &str, status: NodeStatus, cost: Option<Cost>) -> NodeReport {
+        NodeReport {
+            name: name.into(),
+            op_type: "Conv".into(),
+            domain: "".into(),
+            params: 864,
+            buffers: 0,
+            cost,
+            inputs: Box::default(),
+            access: Access::Full,
+            products: None,
+            outputs: Box::default(),
+            status,
+            origin: None,
+            subgraphs: Box::default(),
+        }
+    }
+
+    fn output(name: &str, dtype: Option<DType>, shape: Option<Vec<Dim>>) -> ValueReport {
+        ValueReport {
+            name: name.into(),
+            dtype,
+            shape: shape.map(Into::into),
+            elements: None,
+        }
+    }
+
+    /// Every part a line's record carries is written as the compact JSON
+    /// of its value, in the line's order of fields: names to escape, a module and its class, counts that
+    /// are numbers (one beyond 64 bits, which JSON writes as a string),
+    /// expressions and nulls, each status, and outputs of unknown type or
+    /// rank.
+    #[test]
+    fn a_lines_text_holds_what_its_record_was_made_from() {
+        let batch = Poly::symbol("batch");
+        let huge = Poly::constant(i128::from(u64::MAX) * 4);
+        let mut counted = node(
+            "layer1/conv \"a\"\t",
+            NodeStatus::Counted,
+            Some(Cost {
+                macs: batch.checked_scale(3).unwrap(),
+                flops: huge.clone(),
+                int_ops: Poly::constant(0),
+            }),
+        );
+        counted.buffers = 7;
+        counted.origin = Origin {
+            scopes: vec![Arc::<str>::from("layer1"), Arc::from("layer1.conv")].into(),
+            module_classes: vec![Arc::<str>::from("Sequential"), Arc::from("Conv2d")].into(),
+            source_op: String::new(),
+        }
+        .shared();
+        counted.outputs = vec![
+            output(
+                "y",
+                Some(DType::F32),
+                Some(vec![Dim::Known(batch.clone()), Dim::int(8)]),
+            ),
+            output("ü", None, None),
+        ]
+        .into();
+        let incomplete = NodeStatus::Incomplete {
+            kind: IncompleteKind::DataDependent,
+            reason: "the \"k\" input\nis data".into(),
+        };
+        let lines = [
+            counted,
+            node("u", NodeStatus::Unsupported, None),
+            node("i", incomplete, None),
+        ];
+        let (mut texts, mut scratch) = (JsonTexts::default(), String::new());
+        let mut records = Vec::new();
+        encode_text(&mut records, "head:");
+        for (k, n) in lines.iter().enumerate() {
+            encode_line(&mut records, &mut texts, &mut scratch, n, k == 0);
+        }
+        encode_text(&mut records, "\n]");
+        let mut text = String::new();
+        expand_records(&records, &mut text).unwrap();
+        // The first line after the head, each next one after a comma.
+        let lines = text.strip_prefix("head:\n    ").unwrap();
+        let lines = lines.strip_suffix("\n]").unwrap();
+        let lines: Vec<&str> = lines.split(",\n    ").collect();
+        // Each line is the compact text of its fields, in this order.
+        let object = |fields: &[(&str, String)]| {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", json!(k)))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        let output = |name: &str, dtype: Value, shape: Value| {
+            object(&[
+                ("name", json!(name).to_string()),
+                ("dtype", dtype.to_string()),
+                ("shape", shape.to_string()),
+            ])
+        };
+        let line = |name: &str, module: (&str, Value), counts: [Value; 3], status: [Value; 3]| {
+            let [macs, flops, int_ops] = counts.map(|c| c.to_string());
+            let [status, kind, reason] = status.map(|c| c.to_string());
+            let first = name.starts_with("layer1");
+            let outputs = if first {
+                let y = output("y", json!("float32"), json!(["batch", 8]));
+                format!("[{y},{}]", output("ü", Value::Null, Value::Null))
+            } else {
+                "[]".to_string()
+            };
+            object(&[
+                ("name", json!(name).to_string()),
+                ("op_type", json!("Conv").to_string()),
+                ("domain", json!("").to_string()),
+                ("module", json!(module.0).to_string()),
+                ("module_class", module.1.to_string()),
+                ("params", "864".to_string()),
+                ("buffers", if first { "7" } else { "0" }.to_string()),
+                ("macs", macs),
+                ("flops", flops),
+                ("int_ops", int_ops),
+                ("status", status),
+                ("kind", kind),
+                ("reason", reason),
+                ("outputs", outputs),
+            ])
+        };
+        let expression = json!({"expression": "3*batch", "symbols": ["batch"]});
+        let uncounted = [Value::Null, Value::Null, Value::Null];
+        assert_eq!(
+            lines,
+            [
+                line(
+                    "layer1/conv \"a\"\t",
+                    ("layer1.conv", json!("Conv2d")),
+                    [
+                        expression,
+                        json!((i128::from(u64::MAX) * 4).to_string()),
+                        json!(0)
+                    ],
+                    [json!("counted"), Value::Null, Value::Null],
+                ),
+                line(
+                    "u",
+                    ("", Value::Null),
+                    uncounted.clone(),
+                    [json!("unsupported"), Value::Null, Value::Null],
+                ),
+                line(
+                    "i",
+                    ("", Value::Null),
+                    uncounted,
+                    [
+                        json!("incomplete"),
+                        json!("data_dependent"),
+                        json!("the \"k\" input\nis data")
+                    ],
+                ),
+            ]
+        );
+    }
+
+    /// Records a maker never makes are an error, not a panic or text.
+    #[test]
+    fn a_malformed_record_is_an_error() {
+        let mut records = Vec::new();
+        encode_text(&mut records, "whole");
+        for cut in 0..records.len() {
+            let mut text = String::new();
+            let read = expand_records(&records[..cut], &mut text);
+            assert_eq!(read.is_ok(), cut == 0, "cut at {cut}: {text:?}");
+        }
+        let mut text = String::new();
+        let bad = expand_records(&[9, 0, 0, 0, 0], &mut text).unwrap_err();
+        assert_eq!(bad.kind(), io::ErrorKind::InvalidData);
+        // Not UTF-8.
+        let err = expand_records(&[TEXT, 1, 0, 0, 0, 0xff], &mut text).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+}
