@@ -48,9 +48,16 @@ const START_AFTER: usize = 4 << 20;
 /// the report in memory.
 const BLOCKS_WAITING: usize = 4;
 
-/// Turns whole records into the text written (JSON lines made on the
-/// writing thread: see `nncost_render::json::expand_records`).
-pub(crate) type Expand = fn(&[u8], &mut String) -> io::Result<()>;
+/// Appends the text of whole records from the front of the first until
+/// the text holds the bytes the last asks, and returns the bytes of
+/// records read (JSON lines made on the writing thread: see
+/// `nncost_render::json::expand_records`).
+pub(crate) type Expand = fn(&[u8], &mut String, usize) -> io::Result<usize>;
+
+/// The text of a block of records is written in pieces of about this
+/// size: never held whole (a block of records is about three of text),
+/// and few enough writes.
+const TEXT_PIECE: usize = 1 << 20;
 
 /// Calls `write` with a writer that passes everything on to `sink`, in
 /// order: through a buffer on this thread for the first [`START_AFTER`]
@@ -115,9 +122,13 @@ enum Writer<'scope> {
 impl<'scope, 'env, W: Write + Send> Blocks<'scope, 'env, W> {
     /// The size at which the block being filled is handed over.
     fn block_size(&self) -> usize {
-        match self.writer {
-            Writer::NotStarted { .. } => BUFFER,
-            _ => BLOCK,
+        match (&self.writer, self.expand) {
+            (Writer::NotStarted { .. }, _) => BUFFER,
+            // A block of records makes about three of text, and takes the
+            // writing thread longer: blocks a quarter the size keep what
+            // waits as small.
+            (_, Some(_)) => BLOCK / 4,
+            (_, None) => BLOCK,
         }
     }
 
@@ -242,7 +253,7 @@ impl<W: Write + Send> Write for Blocks<'_, '_, W> {
 }
 
 /// Writes `block` to `sink`: as it is, or as the text `expand` makes of
-/// it (in `text`, which is left holding it).
+/// it, a piece at a time (in `text`).
 fn write_block<W: Write>(
     sink: &mut W,
     block: &[u8],
@@ -252,9 +263,14 @@ fn write_block<W: Write>(
     let Some(expand) = expand else {
         return sink.write_all(block);
     };
-    text.clear();
-    expand(block, text)?;
-    sink.write_all(text.as_bytes())
+    let mut rest = block;
+    while !rest.is_empty() {
+        text.clear();
+        let read = expand(rest, text, TEXT_PIECE)?;
+        sink.write_all(text.as_bytes())?;
+        rest = &rest[read..];
+    }
+    Ok(())
 }
 
 /// The sink, whether or not a thread that held it panicked (a panic is
@@ -425,9 +441,9 @@ mod tests {
 
     /// Each record's bytes on a line; a block that ends inside a record is
     /// an error.
-    fn expand_short(block: &[u8], text: &mut String) -> io::Result<()> {
+    fn expand_short(block: &[u8], text: &mut String, enough: usize) -> io::Result<usize> {
         let mut rest = block;
-        while let Some((&len, tail)) = rest.split_first() {
+        while let (Some((&len, tail)), true) = (rest.split_first(), text.len() < enough) {
             let line = tail
                 .get(..usize::from(len))
                 .ok_or(io::ErrorKind::InvalidData)?;
@@ -435,7 +451,7 @@ mod tests {
             text.push('\n');
             rest = &tail[usize::from(len)..];
         }
-        Ok(())
+        Ok(block.len() - rest.len())
     }
 
     #[test]

@@ -113,11 +113,16 @@ pub(super) fn encode_fields(
     }
 }
 
-/// Appends to `out` the text of every record in `records` (whole records
-/// only, as [`encode_line`] and [`encode_text`] make them).
-pub fn expand_records(records: &[u8], out: &mut String) -> io::Result<()> {
+/// Appends to `out` the text of the records at the front of `records`
+/// (whole records only, as [`encode_line`] and [`encode_text`] make them)
+/// until `out` holds `enough` bytes or the records end, and returns the
+/// bytes of records read: a block of records is written in pieces of
+/// about `enough`, so that its text is never held whole (a megabyte of
+/// records is three of text).
+pub fn expand_records(records: &[u8], out: &mut String, enough: usize) -> io::Result<usize> {
     let mut r = Reader { bytes: records };
-    while let Some(&kind) = r.bytes.first() {
+    while out.len() < enough {
+        let Some(&kind) = r.bytes.first() else { break };
         r.bytes = &r.bytes[1..];
         match kind {
             TEXT => out.push_str(r.str()?),
@@ -133,7 +138,7 @@ pub fn expand_records(records: &[u8], out: &mut String) -> io::Result<()> {
             _ => return Err(malformed()),
         }
     }
-    Ok(())
+    Ok(records.len() - r.bytes.len())
 }
 
 /// Writes a node line's fields from its record, from its opening brace to
@@ -359,7 +364,7 @@ mod tests {
         }
         encode_text(&mut records, "\n]");
         let mut text = String::new();
-        expand_records(&records, &mut text).unwrap();
+        expand_records(&records, &mut text, usize::MAX).unwrap();
         // The first line after the head, each next one after a comma.
         let lines = text.strip_prefix("head:\n    ").unwrap();
         let lines = lines.strip_suffix("\n]").unwrap();
@@ -441,6 +446,38 @@ mod tests {
         );
     }
 
+    /// Records expanded a piece at a time give the text expanded whole,
+    /// each piece ending with the record that reaches the size asked.
+    #[test]
+    fn records_expand_in_pieces_of_the_size_asked() {
+        let (mut texts, mut scratch) = (JsonTexts::default(), String::new());
+        let mut records = Vec::new();
+        encode_text(&mut records, "{");
+        for k in 0..500 {
+            let n = node(&format!("n{k}"), NodeStatus::Unsupported, None);
+            encode_line(&mut records, &mut texts, &mut scratch, &n, k == 0);
+        }
+        encode_text(&mut records, "]}");
+        let mut whole = String::new();
+        let read = expand_records(&records, &mut whole, usize::MAX).unwrap();
+        assert_eq!(read, records.len());
+        let (mut pieces, mut rest) = (String::new(), &records[..]);
+        while !rest.is_empty() {
+            let mut piece = String::new();
+            let read = expand_records(rest, &mut piece, 1000).unwrap();
+            // A line is under 300 bytes; the last piece may be short.
+            let last = read == rest.len();
+            assert!(
+                (1000..1300).contains(&piece.len()) || last,
+                "{}",
+                piece.len()
+            );
+            pieces.push_str(&piece);
+            rest = &rest[read..];
+        }
+        assert_eq!(pieces, whole);
+    }
+
     /// Records a maker never makes are an error, not a panic or text.
     #[test]
     fn a_malformed_record_is_an_error() {
@@ -448,14 +485,14 @@ mod tests {
         encode_text(&mut records, "whole");
         for cut in 0..records.len() {
             let mut text = String::new();
-            let read = expand_records(&records[..cut], &mut text);
+            let read = expand_records(&records[..cut], &mut text, usize::MAX);
             assert_eq!(read.is_ok(), cut == 0, "cut at {cut}: {text:?}");
         }
         let mut text = String::new();
-        let bad = expand_records(&[9, 0, 0, 0, 0], &mut text).unwrap_err();
+        let bad = expand_records(&[9, 0, 0, 0, 0], &mut text, usize::MAX).unwrap_err();
         assert_eq!(bad.kind(), io::ErrorKind::InvalidData);
         // Not UTF-8.
-        let err = expand_records(&[TEXT, 1, 0, 0, 0, 0xff], &mut text).unwrap_err();
+        let err = expand_records(&[TEXT, 1, 0, 0, 0, 0xff], &mut text, usize::MAX).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }
