@@ -14,7 +14,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use nncost_core::{
     analyze, analyze_at_upper_bounds, analyze_keeping, analyze_streaming, AnalysisOptions, Graph,
-    LineDetail, Lines, Report,
+    Line, LineDetail, Lines, Report,
 };
 use nncost_render::text::printable;
 use nncost_render::{ModelInfo, TableOptions};
@@ -544,27 +544,35 @@ enum LineWriter {
 }
 
 impl LineWriter {
-    /// What turns the writer's records into text, for one that writes
-    /// records.
-    fn expand(&self) -> Option<write_behind::Expand> {
+    /// Whether the writer writes records (whose text `expand_records`
+    /// makes, on the thread that writes them).
+    fn writes_records(&self) -> bool {
+        matches!(self, LineWriter::Json(..))
+    }
+
+    /// What the lines it is given need: the JSON writer takes its lines
+    /// borrowed, with no report line made, unless it adds up groups.
+    fn detail(&self) -> LineDetail {
         match self {
-            LineWriter::Json(..) => Some(nncost_render::json::expand_records),
-            LineWriter::Csv(_) | LineWriter::Table(_) => None,
+            LineWriter::Json(json, _) if json.takes_borrowed_lines() => LineDetail::Borrowed,
+            // No format that streams describes a node's inputs.
+            _ => LineDetail::WithoutInputs,
         }
     }
 
-    fn line(
-        &mut self,
-        line: &nncost_core::report::NodeReport,
-        w: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        match self {
-            LineWriter::Json(json, _) => json.line(line, w),
-            LineWriter::Csv(csv) => csv.line(line, w),
-            LineWriter::Table(table) => {
-                table.line(line);
+    fn line(&mut self, line: Line<'_>, w: &mut dyn Write) -> std::io::Result<()> {
+        match (self, line) {
+            (LineWriter::Json(json, _), Line::Borrowed(view)) => json.borrowed_line(&view, w),
+            (LineWriter::Json(json, _), Line::Report(n)) => json.line(n, w),
+            (LineWriter::Csv(csv), Line::Report(n)) => csv.line(n, w),
+            (LineWriter::Table(table), Line::Report(n)) => {
+                table.line(n);
                 Ok(())
             }
+            // Asked for only where the writer takes them (`detail`).
+            (_, Line::Borrowed(_)) => Err(std::io::Error::other(
+                "a borrowed line this format cannot write",
+            )),
         }
     }
 
@@ -593,12 +601,15 @@ fn run_streamed(
     mut writer: LineWriter,
 ) -> Result<(), Failure> {
     let mut analysed = None;
-    let written = emit_with(cli.output.as_deref(), writer.expand(), &mut |w| {
+    let expand_json = |records: &[u8], text: &mut String, enough: usize| {
+        nncost_render::json::expand_records(records, text, enough, graph)
+    };
+    let expand: Option<write_behind::Expand<'_>> = writer.writes_records().then_some(&expand_json);
+    let written = emit_with(cli.output.as_deref(), expand, &mut |w| {
         // A failed write is kept and the analysis goes on without writing:
         // `--strict` still reads the whole report when a pipe closes early.
         let mut write_error = None;
-        // No format that streams describes a node's inputs.
-        let detail = LineDetail::WithoutInputs;
+        let detail = writer.detail();
         let report = analyze_streaming(graph, options, detail, &mut |line| {
             if write_error.is_none() {
                 write_error = writer.line(line, w).err();
@@ -791,7 +802,7 @@ pub(crate) fn emit(text: &str, output: Option<&Path>) -> Result<()> {
 /// [`write_behind::write_behind`]).
 fn emit_with(
     output: Option<&Path>,
-    expand: Option<write_behind::Expand>,
+    expand: Option<write_behind::Expand<'_>>,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let Some(path) = output else {

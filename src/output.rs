@@ -26,7 +26,7 @@ use anyhow::{bail, Context, Result};
 /// the module's notes).
 pub(crate) fn write_atomically_with(
     path: &Path,
-    expand: Option<crate::write_behind::Expand>,
+    expand: Option<crate::write_behind::Expand<'_>>,
     write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     let shown = path.display();

@@ -52,7 +52,7 @@ const BLOCKS_WAITING: usize = 4;
 /// the text holds the bytes the last asks, and returns the bytes of
 /// records read (JSON lines made on the writing thread: see
 /// `nncost_render::json::expand_records`).
-pub(crate) type Expand = fn(&[u8], &mut String, usize) -> io::Result<usize>;
+pub(crate) type Expand<'a> = &'a (dyn Fn(&[u8], &mut String, usize) -> io::Result<usize> + Sync);
 
 /// The text of a block of records is written in pieces of about this
 /// size: never held whole (a block of records is about three of text),
@@ -72,7 +72,7 @@ const TEXT_PIECE: usize = 1 << 20;
 /// `expand` makes of it, on the thread that writes it.
 pub(crate) fn write_behind<W: Write + Send>(
     sink: &mut W,
-    expand: Option<Expand>,
+    expand: Option<Expand<'_>>,
     write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     // Behind a lock, which the writing thread holds while it lives: the
@@ -97,7 +97,7 @@ struct Blocks<'scope, 'env, W: Write + Send> {
     scope: &'scope Scope<'scope, 'env>,
     sink: &'env Mutex<&'env mut W>,
     block: Vec<u8>,
-    expand: Option<Expand>,
+    expand: Option<Expand<'env>>,
     /// The text of a block written on this thread, when it is expanded.
     text: String,
     writer: Writer<'scope>,
@@ -257,7 +257,7 @@ impl<W: Write + Send> Write for Blocks<'_, '_, W> {
 fn write_block<W: Write>(
     sink: &mut W,
     block: &[u8],
-    expand: Option<Expand>,
+    expand: Option<Expand<'_>>,
     text: &mut String,
 ) -> io::Result<()> {
     let Some(expand) = expand else {
@@ -462,7 +462,7 @@ mod tests {
             assert!(records.iter().map(Vec::len).sum::<usize>() > START_AFTER + 2 * BLOCK);
             let mut sink = Recording::new(None);
             STACK_SIZE.set(stack);
-            let result = write_behind(&mut sink, Some(expand_short), &mut |w| {
+            let result = write_behind(&mut sink, Some(&expand_short), &mut |w| {
                 records.iter().try_for_each(|r| w.write_all(r))
             });
             STACK_SIZE.set(None);

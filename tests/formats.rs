@@ -265,7 +265,7 @@ fn streamed_formats_are_the_whole_reports() {
         let mut writer = nncost_render::JsonWriter::new(&model.name, &info).records();
         let expand = |records: &[u8]| {
             let mut text = String::new();
-            nncost_render::json::expand_records(records, &mut text, usize::MAX).unwrap();
+            nncost_render::json::expand_records(records, &mut text, usize::MAX, &model).unwrap();
             text
         };
         let mut csv_writer = nncost_render::CsvWriter::new();
@@ -360,6 +360,9 @@ fn streamed_formats_are_the_whole_reports() {
         // As the command line streams them: no format reads a line's inputs.
         let detail = LineDetail::WithoutInputs;
         let report = analyze_streaming(&model, &options, detail, &mut |line| {
+            let nncost_core::Line::Report(line) = line else {
+                panic!("a borrowed line, not asked for")
+            };
             lines += 1;
             writer.line(line, &mut streamed).unwrap();
             csv_writer.line(line, &mut streamed_csv).unwrap();
@@ -421,9 +424,41 @@ fn streamed_formats_are_the_whole_reports() {
             report.nodes.len() < lines,
             "{path}: only the uncounted lines are kept"
         );
+        let expected = String::from_utf8(expected).unwrap();
         assert!(
-            expand(&streamed) == String::from_utf8(expected).unwrap(),
+            expand(&streamed) == expected,
             "{path} {dims:?}: the streamed JSON differs"
+        );
+        // The counted lines borrowed, as the command line streams JSON.
+        let mut writer = nncost_render::JsonWriter::new(&model.name, &info).records();
+        let (mut records, mut borrowed) = (Vec::new(), 0);
+        let detail = LineDetail::Borrowed;
+        let report = analyze_streaming(&model, &options, detail, &mut |line| {
+            match line {
+                nncost_core::Line::Report(n) => writer.line(n, &mut records).unwrap(),
+                nncost_core::Line::Borrowed(v) => {
+                    borrowed += 1;
+                    writer.borrowed_line(&v, &mut records).unwrap();
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+        .expect("analyses");
+        writer
+            .finish(&report, Default::default(), &mut records)
+            .unwrap();
+        // Every counted line, unless a check on every node must come
+        // first (a data symbol bound): lines are then made whole.
+        let whole_first = dims.iter().any(|(d, _)| d.contains("NonZero"));
+        let counted = lines - report.nodes.len();
+        assert_eq!(
+            borrowed,
+            if whole_first { 0 } else { counted },
+            "{path} {dims:?}"
+        );
+        assert!(
+            expand(&records) == expected,
+            "{path} {dims:?}: the JSON of borrowed lines differs"
         );
         let csv = nncost_render::render_csv(&whole, Default::default());
         assert!(

@@ -160,7 +160,31 @@ pub fn analyze_keeping(
 
 /// What receives each top-level line as the analysis makes it; `Break`
 /// stops the analysis ([`AnalysisError::Stopped`]).
-pub type LineSink<'s> = dyn FnMut(&NodeReport) -> ControlFlow<()> + 's;
+pub type LineSink<'s> = dyn FnMut(Line<'_>) -> ControlFlow<()> + 's;
+
+/// A top-level line as [`analyze_streaming`] hands it over.
+#[derive(Clone, Copy, Debug)]
+pub enum Line<'a> {
+    /// A line as [`Report::nodes`] holds it.
+    Report(&'a NodeReport),
+    /// A counted line the report does not keep, with no report line made
+    /// for it ([`LineDetail::Borrowed`]).
+    Borrowed(LineView<'a>),
+}
+
+/// A counted top-level line as the walk holds it: graph node `node`,
+/// whose name ([`crate::graph::Node::shown_name`]), operator, domain and
+/// origin are the report line's, what it counts, and its outputs' facts.
+/// The report line it stands for has no inputs and no bodies.
+#[derive(Clone, Copy, Debug)]
+pub struct LineView<'a> {
+    pub node: NodeId,
+    pub params: u64,
+    pub buffers: u64,
+    pub cost: &'a Cost,
+    /// The outputs present, in order: each value and its facts.
+    pub outputs: &'a [(ValueId, ValueFacts)],
+}
 
 /// What the lines [`analyze_streaming`] hands over describe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +196,11 @@ pub enum LineDetail {
     /// describe a node by its outputs read (JSON, CSV, the tables), for
     /// less work per node (a list, and two shared records per input).
     WithoutInputs,
+    /// As `WithoutInputs`, and the lines the report does not keep (counted
+    /// ones) handed over as [`Line::Borrowed`], with no report line made:
+    /// for a reader that takes a line's names from the graph (a JSON line
+    /// made on another thread).
+    Borrowed,
 }
 
 /// [`analyze_keeping`] with [`Lines::Uncounted`], every top-level line
@@ -258,6 +287,7 @@ fn analyze_with<'s>(
         on_line,
         line_detail,
         spare_line: None,
+        view_outputs: Vec::new(),
     };
     let run = walk.run(&plan, facts, &[], "")?;
     // A node the given input shape makes inconsistent: the input is wrong.
@@ -325,7 +355,7 @@ fn analyze_with<'s>(
     let mut lines = lines;
     if let Some(sink) = after_checks {
         for line in &nodes {
-            if sink(line).is_break() {
+            if sink(Line::Report(line)).is_break() {
                 return Err(AnalysisError::Stopped);
             }
         }
@@ -1080,6 +1110,8 @@ struct Walk<'a, 'g, 's> {
     /// The last line streamed and not kept, refilled for the next such
     /// node (see [`refill_line`]).
     spare_line: Option<NodeReport>,
+    /// A borrowed line's outputs, held until it is taken.
+    view_outputs: Vec<(ValueId, ValueFacts)>,
 }
 
 impl<'g> Walk<'_, 'g, '_> {
@@ -1141,11 +1173,12 @@ impl<'g> Walk<'_, 'g, '_> {
                     }
                 }
             }
-            // The report shares the graph's name where it is the same.
-            let name = if prefix.is_empty() && !node.name.is_empty() {
-                node.name.clone()
+            // The report shares the graph's name where it is the same
+            // (copied only for a report line).
+            let name: Cow<'_, Name> = if prefix.is_empty() && !node.name.is_empty() {
+                Cow::Borrowed(&node.name)
             } else {
-                Name::from(format!("{prefix}{}", node.display_name(nid)))
+                Cow::Owned(Name::from(format!("{prefix}{}", node.display_name(nid))))
             };
             let overflow = |_: Overflow| AnalysisError::Overflow {
                 node: name.to_string(),
@@ -1407,10 +1440,19 @@ impl<'g> Walk<'_, 'g, '_> {
             // only such a line describes the node's inputs and outputs.
             let keep_line = lines.keeps(&status, !subgraphs.is_empty());
             let make_line = keep_line || streamed;
-            // A line only streamed refills the outputs of the last such.
+            // A line only streamed is handed over borrowed where its reader
+            // asks (its outputs' facts held until it is taken), else made
+            // by refilling the last such.
+            let borrowed = streamed
+                && !keep_line
+                && self.line_detail == LineDetail::Borrowed
+                && cost.is_some();
+            let make_report = make_line && !borrowed;
             let mut out_reports = match &mut self.spare_line {
-                Some(spare) if !keep_line && streamed => std::mem::take(&mut spare.outputs).into(),
-                _ => Vec::with_capacity(if make_line { node.outputs.len() } else { 0 }),
+                Some(spare) if !keep_line && make_report => {
+                    std::mem::take(&mut spare.outputs).into()
+                }
+                _ => Vec::with_capacity(if make_report { node.outputs.len() } else { 0 }),
             };
             let mut reported = 0;
             // Store output facts, falling back to the file's declarations.
@@ -1422,7 +1464,11 @@ impl<'g> Walk<'_, 'g, '_> {
                 }
                 .unwrap_or_default();
                 merge_declared(&mut f, graph, vid, &bind).map_err(overflow)?;
-                if make_line {
+                if borrowed {
+                    self.view_outputs.push((vid, f));
+                    continue;
+                }
+                if make_report {
                     let name = &graph.values[vid].name;
                     match out_reports.get_mut(reported) {
                         Some(spare) => spare.refill(name, &f),
@@ -1460,11 +1506,29 @@ impl<'g> Walk<'_, 'g, '_> {
 
             run.params += params;
             run.buffers += buffers;
+            if let (true, Some(cost)) = (borrowed, &cost) {
+                if let Some(on_line) = self.on_line.as_mut() {
+                    let view = LineView {
+                        node: nid,
+                        params,
+                        buffers,
+                        cost,
+                        outputs: &self.view_outputs,
+                    };
+                    if on_line(Line::Borrowed(view)).is_break() {
+                        return Err(AnalysisError::Stopped);
+                    }
+                }
+                for (vid, f) in self.view_outputs.drain(..) {
+                    facts.set(vid, f);
+                }
+                continue;
+            }
             if !make_line {
                 continue;
             }
             let mut line = NodeReport {
-                name,
+                name: name.into_owned(),
                 op_type: Name::EMPTY,
                 domain: Name::EMPTY,
                 params,
@@ -1491,7 +1555,7 @@ impl<'g> Walk<'_, 'g, '_> {
             };
             refill_line(line, node);
             if let (true, Some(on_line)) = (streamed, self.on_line.as_mut()) {
-                if on_line(line).is_break() {
+                if on_line(Line::Report(line)).is_break() {
                     return Err(AnalysisError::Stopped);
                 }
             }
@@ -2121,6 +2185,66 @@ pub(crate) mod tests {
         assert!(without.totals.cost.flops.is_zero());
     }
 
+    /// What a streamed line shows, whichever way it is handed over (a
+    /// borrowed line's names are its graph node's): name, operator,
+    /// domain, parameters, buffers, cost, status, and each output's name,
+    /// type and shape.
+    type Shown = (
+        String,
+        String,
+        String,
+        u64,
+        u64,
+        Option<Cost>,
+        NodeStatus,
+        Vec<String>,
+    );
+
+    fn shown(graph: &Graph, line: Line<'_>) -> Shown {
+        let outputs = |o: &mut dyn Iterator<
+            Item = (&str, Option<DType>, Option<&crate::shape::SharedShape>),
+        >| {
+            o.map(|(n, d, s)| format!("{n} {d:?} {:?}", s.map(|s| s.to_vec())))
+                .collect()
+        };
+        match line {
+            Line::Report(n) => (
+                n.name.to_string(),
+                n.op_type.to_string(),
+                n.domain.to_string(),
+                n.params,
+                n.buffers,
+                n.cost.clone(),
+                n.status.clone(),
+                outputs(
+                    &mut n
+                        .outputs
+                        .iter()
+                        .map(|o| (o.name.as_str(), o.dtype, o.shape.as_ref())),
+                ),
+            ),
+            Line::Borrowed(v) => {
+                let node = &graph.nodes[v.node];
+                let name = |vid: ValueId| graph.values[vid].name.as_str();
+                (
+                    node.shown_name(v.node).to_string(),
+                    node.op_type.to_string(),
+                    node.domain.to_string(),
+                    v.params,
+                    v.buffers,
+                    Some(v.cost.clone()),
+                    NodeStatus::Counted,
+                    outputs(
+                        &mut v
+                            .outputs
+                            .iter()
+                            .map(|(vid, f)| (name(*vid), f.dtype, f.shape.as_ref())),
+                    ),
+                )
+            }
+        }
+    }
+
     #[test]
     fn a_report_of_uncounted_lines_keeps_those_and_the_same_totals() {
         // m has no rule; r reads what m leaves unknown (incomplete); w and
@@ -2155,12 +2279,16 @@ pub(crate) mod tests {
 
         // Streamed: every line handed over in order, the uncounted kept.
         let stream = |detail: LineDetail| {
-            let mut taken = Vec::new();
+            let (mut taken, mut borrowed) = (Vec::new(), Vec::new());
             let options = AnalysisOptions::default();
             let streamed = analyze_streaming(&g.0, &options, detail, &mut |line| {
-                taken.push(line.clone());
+                match line {
+                    Line::Report(n) => taken.push(n.clone()),
+                    Line::Borrowed(_) => borrowed.push(shown(&g.0, line)),
+                }
                 ControlFlow::Continue(())
             });
+            assert!(borrowed.is_empty() || detail == LineDetail::Borrowed);
             (streamed.unwrap(), taken)
         };
         let (streamed, taken) = stream(LineDetail::Whole);
@@ -2182,6 +2310,32 @@ pub(crate) mod tests {
             "m and r are kept, not counted"
         );
         assert_eq!(taken, outputs_only);
+        // Borrowed: the counted lines have no report line, and show what
+        // the whole report's do.
+        let mut shown_lines = Vec::new();
+        analyze_streaming(
+            &g.0,
+            &AnalysisOptions::default(),
+            LineDetail::Borrowed,
+            &mut |line| {
+                let kind = matches!(line, Line::Borrowed(_));
+                shown_lines.push((kind, shown(&g.0, line)));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        let expected: Vec<_> = all
+            .nodes
+            .iter()
+            .map(|n| {
+                (
+                    n.status == NodeStatus::Counted,
+                    shown(&g.0, Line::Report(n)),
+                )
+            })
+            .collect();
+        assert_eq!(shown_lines, expected);
+        assert_eq!(expected.iter().filter(|(b, _)| *b).count(), 2);
         assert_eq!(streamed.nodes, few.nodes);
         assert_eq!(streamed.lines, Lines::Uncounted);
         assert_eq!(streamed.totals, all.totals);
@@ -2227,7 +2381,9 @@ pub(crate) mod tests {
         for detail in [LineDetail::Whole, LineDetail::WithoutInputs] {
             let mut taken: Vec<NodeReport> = Vec::new();
             analyze_streaming(&g.0, &AnalysisOptions::default(), detail, &mut |line| {
-                taken.push(line.clone());
+                if let Line::Report(n) = line {
+                    taken.push(n.clone());
+                }
                 ControlFlow::Continue(())
             })
             .unwrap();
@@ -2237,6 +2393,25 @@ pub(crate) mod tests {
             }
             assert_eq!(taken, expected);
         }
+        // Borrowed, each line's outputs held only until it is taken.
+        let mut shown_lines = Vec::new();
+        analyze_streaming(
+            &g.0,
+            &AnalysisOptions::default(),
+            LineDetail::Borrowed,
+            &mut |line| {
+                assert!(matches!(line, Line::Borrowed(_)));
+                shown_lines.push(shown(&g.0, line));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        let expected: Vec<_> = whole
+            .nodes
+            .iter()
+            .map(|n| shown(&g.0, Line::Report(n)))
+            .collect();
+        assert_eq!(shown_lines, expected);
         type Output = (String, Option<DType>, Option<Shape>);
         let outputs = |n: &NodeReport| -> Vec<Output> {
             let shape = |o: &ValueReport| o.shape.as_ref().map(|s| s.to_vec());
@@ -2273,7 +2448,7 @@ pub(crate) mod tests {
         let stream = |options: &AnalysisOptions| {
             let mut taken = Vec::new();
             let report = analyze_streaming(&g.0, options, LineDetail::Whole, &mut |line| {
-                taken.push(line.name.to_string());
+                taken.push(shown(&g.0, line).0);
                 ControlFlow::Continue(())
             });
             (report, taken)

@@ -366,10 +366,16 @@ impl Node {
 
     /// A name for messages: the node's name, or `op_type#index` if unnamed.
     pub fn display_name(&self, index: NodeId) -> String {
+        self.shown_name(index).into_owned()
+    }
+
+    /// [`Node::display_name`], borrowed when the node is named: a
+    /// top-level node's report line's name.
+    pub fn shown_name(&self, index: NodeId) -> std::borrow::Cow<'_, str> {
         if self.name.is_empty() {
-            format!("{}#{index}", self.op_type)
+            std::borrow::Cow::Owned(format!("{}#{index}", self.op_type))
         } else {
-            self.name.to_string()
+            std::borrow::Cow::Borrowed(&self.name)
         }
     }
 }

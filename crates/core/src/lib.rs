@@ -36,7 +36,7 @@ pub mod value;
 
 pub use analysis::{
     analyze, analyze_at_upper_bounds, analyze_keeping, analyze_streaming, AnalysisError,
-    AnalysisOptions, LineDetail, LineSink,
+    AnalysisOptions, Line, LineDetail, LineSink, LineView,
 };
 pub use graph::{DType, Graph};
 pub use name::Name;

@@ -195,11 +195,7 @@ impl NodeReport {
     /// [`NodeReport::module_levels`], borrowed from the file's scopes when
     /// it records them.
     pub fn module(&self) -> std::borrow::Cow<'_, str> {
-        match self.origin().scopes.last() {
-            Some(deepest) => std::borrow::Cow::Borrowed(&**deepest),
-            None if !self.name.contains('/') => std::borrow::Cow::Borrowed(""),
-            None => std::borrow::Cow::Owned(deepest_module_level(&self.name)),
-        }
+        deepest_module(&self.name, self.origin())
     }
 
     /// The module holding the node at `depth` (its deepest one if it is
@@ -215,9 +211,7 @@ impl NodeReport {
     /// The class of the module at `path` among the node's scopes
     /// (`Conv2d` for `layer1.0.conv1`), when the file records it.
     pub fn module_class(&self, path: &str) -> Option<&str> {
-        let origin = self.origin();
-        let k = origin.scopes.iter().position(|s| &**s == path)?;
-        origin.module_classes.get(k).map(|c| &**c)
+        module_class(self.origin(), path)
     }
 
     /// MACs, when the node is counted.
@@ -603,6 +597,27 @@ pub fn module_levels(node_name: &str) -> Vec<String> {
 /// (TorchScript's `layer1.0` under `layer1`), not a name to append to it.
 fn names_its_path(segment: &str, parent: &str) -> bool {
     segment.starts_with(parent) && segment[parent.len()..].starts_with('.')
+}
+
+/// The deepest module holding a node named `node_name` from `origin`
+/// (`""` for none): the last scope the file records, else the last level
+/// the name states ([`deepest_module_level`]).
+pub fn deepest_module<'a>(
+    node_name: &'a str,
+    origin: &'a crate::graph::Origin,
+) -> std::borrow::Cow<'a, str> {
+    match origin.scopes.last() {
+        Some(deepest) => std::borrow::Cow::Borrowed(&**deepest),
+        None if !node_name.contains('/') => std::borrow::Cow::Borrowed(""),
+        None => std::borrow::Cow::Owned(deepest_module_level(node_name)),
+    }
+}
+
+/// The class of the module at `path` among `origin`'s scopes (`Conv2d`
+/// for `layer1.0.conv1`), when the file records it.
+pub fn module_class<'a>(origin: &'a crate::graph::Origin, path: &str) -> Option<&'a str> {
+    let k = origin.scopes.iter().position(|s| &**s == path)?;
+    origin.module_classes.get(k).map(|c| &**c)
 }
 
 /// The last of [`module_levels`] (`""` for none), made without the others.

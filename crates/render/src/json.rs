@@ -86,16 +86,13 @@ struct JsonTexts {
 }
 
 impl JsonTexts {
-    /// Makes `self.record` node `n`'s record (see `line.rs`): a top-level
-    /// line's (`first` when no line comes before it), else its fields only.
-    fn record_line(&mut self, n: &NodeReport, first: Option<bool>) {
+    /// Makes `self.record` afresh with `encode`, which reads the
+    /// remembered texts (and has room for one on its way in).
+    fn remake_record(&mut self, encode: impl FnOnce(&mut Vec<u8>, &mut JsonTexts, &mut String)) {
         let mut record = std::mem::take(&mut self.record);
         let mut scratch = std::mem::take(&mut self.scratch);
         record.clear();
-        match first {
-            Some(first) => line::encode_line(&mut record, self, &mut scratch, n, first),
-            None => line::encode_fields(&mut record, self, &mut scratch, n),
-        }
+        encode(&mut record, self, &mut scratch);
         self.record = record;
         self.scratch = scratch;
     }
@@ -227,6 +224,34 @@ impl JsonWriter {
         self.line_with(n, NodeExtras::default(), sink)
     }
 
+    /// Whether [`JsonWriter::borrowed_line`] takes lines.
+    pub fn takes_borrowed_lines(&self) -> bool {
+        self.records && self.groups.is_none()
+    }
+
+    /// Writes a borrowed line's record ([`nncost_core::LineDetail::Borrowed`]):
+    /// only a writer of [`JsonWriter::records`] that adds up no groups
+    /// takes one (its names are the graph's, which [`expand_records`]
+    /// reads); any other refuses it.
+    pub fn borrowed_line(
+        &mut self,
+        view: &nncost_core::LineView<'_>,
+        sink: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        if !self.takes_borrowed_lines() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a borrowed line is written only as a record, by a writer adding up no groups",
+            ));
+        }
+        self.begin(sink)?;
+        let first = self.lines == 0;
+        self.lines += 1;
+        let texts = &mut self.texts;
+        texts.remake_record(|r, t, scratch| line::encode_view(r, t, scratch, view, first));
+        sink.write_all(&self.texts.record)
+    }
+
     fn line_with(
         &mut self,
         n: &NodeReport,
@@ -247,7 +272,8 @@ impl JsonWriter {
         let has_extras = backward.is_some() || memory.is_some() || time.is_some();
         if self.records && n.subgraphs.is_empty() && !has_extras {
             // The line's text is left to whoever reads the record.
-            self.texts.record_line(n, Some(first));
+            let texts = &mut self.texts;
+            texts.remake_record(|r, t, scratch| line::encode_line(r, t, scratch, n, first));
             return sink.write_all(&self.texts.record);
         }
         let mut out = std::mem::take(&mut self.out);
@@ -653,12 +679,13 @@ fn field(out: &mut String, key: &str, v: &Value) {
 /// Writes node `n`'s line: its fields made from its record (as a line
 /// whose text another thread makes, see `line.rs`), then its bodies.
 fn write_node(out: &mut String, texts: &mut JsonTexts, n: &NodeReport) -> std::io::Result<()> {
-    texts.record_line(n, None);
+    texts.remake_record(|r, t, scratch| line::encode_fields(r, t, scratch, n));
     line::write_fields(
         out,
         &mut line::Reader {
             bytes: &texts.record,
         },
+        None,
     )?;
     // Control-flow bodies (If, Loop, Scan): only on nodes that have them.
     if !n.subgraphs.is_empty() {

@@ -16,7 +16,10 @@
 
 use std::io;
 
-use nncost_core::report::{NodeReport, NodeStatus};
+use nncost_core::graph::DType;
+use nncost_core::report::{deepest_module, module_class, NodeReport, NodeStatus};
+use nncost_core::shape::SharedShape;
+use nncost_core::{Graph, LineView, Poly};
 
 use super::{push_i128, push_params, push_str, JsonTexts};
 
@@ -27,6 +30,11 @@ const NEXT_LINE: u8 = 2;
 /// Text written as it is (the report's head and tail, and a line with
 /// bodies, whose nested lines are not recorded).
 const TEXT: u8 = 3;
+/// The first line, and a line after another, of a borrowed line
+/// ([`LineView`]): its names are the graph's, found by the node's and the
+/// outputs' numbers.
+const FIRST_VIEW: u8 = 4;
+const NEXT_VIEW: u8 = 5;
 
 /// A count: not counted, a number, or a symbolic count's JSON text.
 const COUNT_NULL: u8 = 0;
@@ -71,9 +79,58 @@ pub(super) fn encode_fields(
     let module = n.module();
     put_str(record, &module);
     put_optional_str(record, n.module_class(&module));
-    record.extend_from_slice(&n.params.to_ne_bytes());
-    record.extend_from_slice(&n.buffers.to_ne_bytes());
-    for count in [n.macs(), n.flops(), n.int_ops()] {
+    let counts = [n.macs(), n.flops(), n.int_ops()];
+    encode_counts(record, texts, scratch, n.params, n.buffers, counts);
+    match &n.status {
+        NodeStatus::Counted => record.push(STATUS_COUNTED),
+        NodeStatus::Unsupported => record.push(STATUS_UNSUPPORTED),
+        NodeStatus::Incomplete { kind, reason } => {
+            record.push(STATUS_INCOMPLETE);
+            put_str(record, kind.as_str());
+            put_str(record, reason);
+        }
+    }
+    put_len(record, n.outputs.len());
+    for o in n.outputs.iter() {
+        put_str(record, &o.name);
+        encode_output(record, texts, scratch, o.dtype, o.shape.as_ref());
+    }
+}
+
+/// Appends the record of a borrowed line (see [`write_fields`]); `first`
+/// when no line comes before it. Its names are left for the graph to give.
+pub(super) fn encode_view(
+    record: &mut Vec<u8>,
+    texts: &mut JsonTexts,
+    scratch: &mut String,
+    view: &LineView<'_>,
+    first: bool,
+) {
+    record.push(if first { FIRST_VIEW } else { NEXT_VIEW });
+    put_id(record, view.node);
+    let c = view.cost;
+    let counts = [Some(&c.macs), Some(&c.flops), Some(&c.int_ops)];
+    encode_counts(record, texts, scratch, view.params, view.buffers, counts);
+    record.push(STATUS_COUNTED);
+    put_len(record, view.outputs.len());
+    for (value, facts) in view.outputs {
+        put_id(record, *value);
+        encode_output(record, texts, scratch, facts.dtype, facts.shape.as_ref());
+    }
+}
+
+/// Parameters, buffers, and the MACs, FLOPs and integer operations.
+fn encode_counts(
+    record: &mut Vec<u8>,
+    texts: &mut JsonTexts,
+    scratch: &mut String,
+    params: u64,
+    buffers: u64,
+    counts: [Option<&Poly>; 3],
+) {
+    record.extend_from_slice(&params.to_ne_bytes());
+    record.extend_from_slice(&buffers.to_ne_bytes());
+    for count in counts {
         match count.map(|p| (p, p.as_constant())) {
             None => record.push(COUNT_NULL),
             Some((_, Some(c))) => {
@@ -88,27 +145,24 @@ pub(super) fn encode_fields(
             }
         }
     }
-    match &n.status {
-        NodeStatus::Counted => record.push(STATUS_COUNTED),
-        NodeStatus::Unsupported => record.push(STATUS_UNSUPPORTED),
-        NodeStatus::Incomplete { kind, reason } => {
-            record.push(STATUS_INCOMPLETE);
-            put_str(record, kind.as_str());
-            put_str(record, reason);
-        }
-    }
-    put_len(record, n.outputs.len());
-    for o in n.outputs.iter() {
-        put_str(record, &o.name);
-        put_optional_str(record, o.dtype.map(|d| d.name()));
-        match &o.shape {
-            None => record.push(0),
-            Some(shape) => {
-                record.push(1);
-                scratch.clear();
-                texts.push_shape(scratch, shape);
-                put_str(record, scratch);
-            }
+}
+
+/// An output's type and shape (after its name).
+fn encode_output(
+    record: &mut Vec<u8>,
+    texts: &mut JsonTexts,
+    scratch: &mut String,
+    dtype: Option<DType>,
+    shape: Option<&SharedShape>,
+) {
+    put_optional_str(record, dtype.map(|d| d.name()));
+    match shape {
+        None => record.push(0),
+        Some(shape) => {
+            record.push(1);
+            scratch.clear();
+            texts.push_shape(scratch, shape);
+            put_str(record, scratch);
         }
     }
 }
@@ -119,24 +173,31 @@ pub(super) fn encode_fields(
 /// bytes of records read: a block of records is written in pieces of
 /// about `enough`, so that its text is never held whole (a megabyte of
 /// records is three of text).
-pub fn expand_records(records: &[u8], out: &mut String, enough: usize) -> io::Result<usize> {
+///
+/// `graph` is the one the lines are of: a borrowed line's record names
+/// its node and outputs by number (see [`LineView`]).
+pub fn expand_records(
+    records: &[u8],
+    out: &mut String,
+    enough: usize,
+    graph: &Graph,
+) -> io::Result<usize> {
     let mut r = Reader { bytes: records };
     while out.len() < enough {
         let Some(&kind) = r.bytes.first() else { break };
         r.bytes = &r.bytes[1..];
-        match kind {
-            TEXT => out.push_str(r.str()?),
-            FIRST_LINE | NEXT_LINE => {
-                out.push_str(if kind == FIRST_LINE {
-                    "\n    "
-                } else {
-                    ",\n    "
-                });
-                write_fields(out, &mut r)?;
-                out.push('}');
+        let (first, view) = match kind {
+            TEXT => {
+                out.push_str(r.str()?);
+                continue;
             }
+            FIRST_LINE | NEXT_LINE => (kind == FIRST_LINE, None),
+            FIRST_VIEW | NEXT_VIEW => (kind == FIRST_VIEW, Some(graph)),
             _ => return Err(malformed()),
-        }
+        };
+        out.push_str(if first { "\n    " } else { ",\n    " });
+        write_fields(out, &mut r, view)?;
+        out.push('}');
     }
     Ok(records.len() - r.bytes.len())
 }
@@ -144,17 +205,46 @@ pub fn expand_records(records: &[u8], out: &mut String, enough: usize) -> io::Re
 /// Writes a node line's fields from its record, from its opening brace to
 /// its outputs: the caller writes its bodies, if any, and its closing
 /// brace.
-pub(super) fn write_fields(out: &mut String, r: &mut Reader) -> io::Result<()> {
+///
+/// With `view`, the record is a borrowed line's, whose names `view` gives.
+pub(super) fn write_fields(
+    out: &mut String,
+    r: &mut Reader,
+    view: Option<&Graph>,
+) -> io::Result<()> {
     out.push_str("{\"name\":");
-    push_str(out, r.str()?);
-    out.push_str(",\"op_type\":");
-    push_str(out, r.str()?);
-    out.push_str(",\"domain\":");
-    push_str(out, r.str()?);
-    out.push_str(",\"module\":");
-    push_str(out, r.str()?);
-    out.push_str(",\"module_class\":");
-    push_optional_str(out, r)?;
+    match view {
+        None => {
+            push_str(out, r.str()?);
+            out.push_str(",\"op_type\":");
+            push_str(out, r.str()?);
+            out.push_str(",\"domain\":");
+            push_str(out, r.str()?);
+            out.push_str(",\"module\":");
+            push_str(out, r.str()?);
+            out.push_str(",\"module_class\":");
+            push_optional_str(out, r)?;
+        }
+        Some(graph) => {
+            let index = r.id()?;
+            let node = graph.nodes.get(index).ok_or_else(malformed)?;
+            let name = node.shown_name(index);
+            push_str(out, &name);
+            out.push_str(",\"op_type\":");
+            push_str(out, &node.op_type);
+            out.push_str(",\"domain\":");
+            push_str(out, &node.domain);
+            // The module holding the node (its deepest), and its class.
+            let module = deepest_module(&name, node.origin());
+            out.push_str(",\"module\":");
+            push_str(out, &module);
+            out.push_str(",\"module_class\":");
+            match module_class(node.origin(), &module) {
+                Some(class) => push_str(out, class),
+                None => out.push_str("null"),
+            }
+        }
+    }
     let params = r.u64()?;
     push_params(out, params, r.u64()?);
     for key in [",\"macs\":", ",\"flops\":", ",\"int_ops\":"] {
@@ -184,7 +274,13 @@ pub(super) fn write_fields(out: &mut String, r: &mut Reader) -> io::Result<()> {
             out.push(',');
         }
         out.push_str("{\"name\":");
-        push_str(out, r.str()?);
+        match view {
+            None => push_str(out, r.str()?),
+            Some(graph) => {
+                let value = graph.values.get(r.id()?).ok_or_else(malformed)?;
+                push_str(out, &value.name);
+            }
+        }
         out.push_str(",\"dtype\":");
         push_optional_str(out, r)?;
         out.push_str(",\"shape\":");
@@ -211,6 +307,11 @@ fn put_len(record: &mut Vec<u8>, len: usize) {
     // could not have been read from a file.
     let len = u32::try_from(len).unwrap_or(u32::MAX);
     record.extend_from_slice(&len.to_ne_bytes());
+}
+
+/// A node's or a value's number.
+fn put_id(record: &mut Vec<u8>, id: usize) {
+    record.extend_from_slice(&(id as u64).to_ne_bytes());
 }
 
 fn put_str(record: &mut Vec<u8>, s: &str) {
@@ -252,6 +353,10 @@ impl<'a> Reader<'a> {
         Ok(i128::from_ne_bytes(self.take()?))
     }
 
+    fn id(&mut self) -> io::Result<usize> {
+        usize::try_from(self.u64()?).map_err(|_| malformed())
+    }
+
     fn len(&mut self) -> io::Result<usize> {
         Ok(u32::from_ne_bytes(self.take()?) as usize)
     }
@@ -286,7 +391,7 @@ mod tests {
 
     use super::*;
 
-    fn node(name: &str, status: NodeStatus, cost: Option<Cost>) -> NodeReport {
+    fn node_named(name: &str, status: NodeStatus, cost: Option<Cost>) -> NodeReport {
         NodeReport {
             name: name.into(),
             op_type: "Conv".into(),
@@ -322,7 +427,7 @@ mod tests {
     fn a_lines_text_holds_what_its_record_was_made_from() {
         let batch = Poly::symbol("batch");
         let huge = Poly::constant(i128::from(u64::MAX) * 4);
-        let mut counted = node(
+        let mut counted = node_named(
             "layer1/conv \"a\"\t",
             NodeStatus::Counted,
             Some(Cost {
@@ -353,8 +458,8 @@ mod tests {
         };
         let lines = [
             counted,
-            node("u", NodeStatus::Unsupported, None),
-            node("i", incomplete, None),
+            node_named("u", NodeStatus::Unsupported, None),
+            node_named("i", incomplete, None),
         ];
         let (mut texts, mut scratch) = (JsonTexts::default(), String::new());
         let mut records = Vec::new();
@@ -364,7 +469,7 @@ mod tests {
         }
         encode_text(&mut records, "\n]");
         let mut text = String::new();
-        expand_records(&records, &mut text, usize::MAX).unwrap();
+        expand_records(&records, &mut text, usize::MAX, &Graph::default()).unwrap();
         // The first line after the head, each next one after a comma.
         let lines = text.strip_prefix("head:\n    ").unwrap();
         let lines = lines.strip_suffix("\n]").unwrap();
@@ -454,17 +559,17 @@ mod tests {
         let mut records = Vec::new();
         encode_text(&mut records, "{");
         for k in 0..500 {
-            let n = node(&format!("n{k}"), NodeStatus::Unsupported, None);
+            let n = node_named(&format!("n{k}"), NodeStatus::Unsupported, None);
             encode_line(&mut records, &mut texts, &mut scratch, &n, k == 0);
         }
         encode_text(&mut records, "]}");
         let mut whole = String::new();
-        let read = expand_records(&records, &mut whole, usize::MAX).unwrap();
+        let read = expand_records(&records, &mut whole, usize::MAX, &Graph::default()).unwrap();
         assert_eq!(read, records.len());
         let (mut pieces, mut rest) = (String::new(), &records[..]);
         while !rest.is_empty() {
             let mut piece = String::new();
-            let read = expand_records(rest, &mut piece, 1000).unwrap();
+            let read = expand_records(rest, &mut piece, 1000, &Graph::default()).unwrap();
             // A line is under 300 bytes; the last piece may be short.
             let last = read == rest.len();
             assert!(
@@ -478,6 +583,111 @@ mod tests {
         assert_eq!(pieces, whole);
     }
 
+    /// A borrowed line reads as the report line it stands for, its names
+    /// (a named node in a module, an unnamed one, their outputs) taken
+    /// from the graph; a number the graph has no node or value for is an
+    /// error.
+    #[test]
+    fn a_borrowed_lines_text_is_its_report_lines() {
+        use nncost_core::graph::{Node, Value};
+        use nncost_core::value::ValueFacts;
+        use nncost_core::LineView;
+        let value = |name: &str| Value {
+            name: name.into(),
+            ..Value::default()
+        };
+        let origin = Origin {
+            scopes: vec![Arc::<str>::from("block")].into(),
+            module_classes: vec![Arc::<str>::from("Block")].into(),
+            source_op: String::new(),
+        }
+        .shared();
+        let graph = Graph {
+            values: vec![value("x"), value("y \"1\""), value("z")],
+            nodes: vec![
+                Node {
+                    name: "block/conv".into(),
+                    op_type: "Conv".into(),
+                    outputs: vec![Some(1)].into(),
+                    origin,
+                    ..Node::default()
+                },
+                Node {
+                    op_type: "Relu".into(),
+                    domain: "ai.custom".into(),
+                    outputs: vec![Some(2), None].into(),
+                    ..Node::default()
+                },
+            ],
+            ..Graph::default()
+        };
+        let batch = Poly::symbol("batch");
+        let cost = Cost {
+            macs: batch.checked_scale(9).unwrap(),
+            flops: batch.checked_scale(18).unwrap(),
+            int_ops: Poly::constant(0),
+        };
+        let facts = |shape: Vec<Dim>| ValueFacts {
+            dtype: Some(DType::F16),
+            shape: Some(shape.into()),
+            ..ValueFacts::default()
+        };
+        let outputs = [
+            vec![(1, facts(vec![Dim::Known(batch.clone()), Dim::int(4)]))],
+            vec![(2, facts(vec![Dim::int(4)]))],
+        ];
+        let (mut texts, mut scratch) = (JsonTexts::default(), String::new());
+        let (mut borrowed, mut reported) = (Vec::new(), Vec::new());
+        for (k, node) in graph.nodes.iter().enumerate() {
+            let view = LineView {
+                node: k,
+                params: 36 * (1 - k as u64),
+                buffers: 0,
+                cost: &cost,
+                outputs: &outputs[k],
+            };
+            encode_view(&mut borrowed, &mut texts, &mut scratch, &view, k == 0);
+            let mut line = node_named(&node.shown_name(k), NodeStatus::Counted, Some(cost.clone()));
+            line.op_type = node.op_type.clone();
+            line.domain = node.domain.clone();
+            line.origin = node.origin.clone();
+            line.params = view.params;
+            line.outputs = outputs[k]
+                .iter()
+                .map(|(v, f)| ValueReport::of_facts(&graph.values[*v].name, f))
+                .collect();
+            encode_line(&mut reported, &mut texts, &mut scratch, &line, k == 0);
+        }
+        let text = |records: &[u8]| {
+            let mut text = String::new();
+            expand_records(records, &mut text, usize::MAX, &graph).unwrap();
+            text
+        };
+        let shown = text(&borrowed);
+        assert_eq!(shown, text(&reported));
+        assert!(shown.contains(r#"{"name":"Relu#1","op_type":"Relu","domain":"ai.custom""#));
+        assert!(
+            shown.contains(r#""module":"block","module_class":"Block""#),
+            "{shown}"
+        );
+        assert!(shown.contains(r#"[{"name":"y \"1\"","dtype":"float16","shape":["batch",4]}]"#));
+        // A node or a value the graph does not have.
+        for (node, value) in [(2, 1), (0, 3)] {
+            let view = LineView {
+                node,
+                params: 0,
+                buffers: 0,
+                cost: &cost,
+                outputs: &[(value, facts(vec![]))],
+            };
+            let mut record = Vec::new();
+            encode_view(&mut record, &mut texts, &mut scratch, &view, true);
+            let mut out = String::new();
+            let err = expand_records(&record, &mut out, usize::MAX, &graph).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        }
+    }
+
     /// Records a maker never makes are an error, not a panic or text.
     #[test]
     fn a_malformed_record_is_an_error() {
@@ -485,14 +695,21 @@ mod tests {
         encode_text(&mut records, "whole");
         for cut in 0..records.len() {
             let mut text = String::new();
-            let read = expand_records(&records[..cut], &mut text, usize::MAX);
+            let read = expand_records(&records[..cut], &mut text, usize::MAX, &Graph::default());
             assert_eq!(read.is_ok(), cut == 0, "cut at {cut}: {text:?}");
         }
         let mut text = String::new();
-        let bad = expand_records(&[9, 0, 0, 0, 0], &mut text, usize::MAX).unwrap_err();
+        let bad =
+            expand_records(&[9, 0, 0, 0, 0], &mut text, usize::MAX, &Graph::default()).unwrap_err();
         assert_eq!(bad.kind(), io::ErrorKind::InvalidData);
         // Not UTF-8.
-        let err = expand_records(&[TEXT, 1, 0, 0, 0, 0xff], &mut text, usize::MAX).unwrap_err();
+        let err = expand_records(
+            &[TEXT, 1, 0, 0, 0, 0xff],
+            &mut text,
+            usize::MAX,
+            &Graph::default(),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }
