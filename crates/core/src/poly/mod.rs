@@ -284,6 +284,17 @@ impl Poly {
     }
 
     /// The value if the polynomial has no symbols (and is a whole number).
+    /// Whether both are one polynomial, shared (one a copy of the other),
+    /// not merely equal: told by address, so that what is remembered for a
+    /// polynomial can be found again without hashing its terms.
+    pub fn is_same(&self, other: &Poly) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Int(a), Repr::Int(b)) => a == b,
+            (Repr::Big(a), Repr::Big(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     pub fn as_constant(&self) -> Option<i128> {
         if let Repr::Int(c) = self.0 {
             return Some(i128::from(c));
