@@ -79,8 +79,6 @@ pub struct JsonWriter {
 struct JsonTexts {
     counts: Remembered<Poly, Box<str>>,
     shapes: Remembered<SharedShape, Box<str>>,
-    /// The last symbolic counts written, by address (see `push_count`).
-    recent_counts: Vec<(Poly, Box<str>)>,
     /// A line's record (see `line.rs`) and one remembered text on its way
     /// into it, reused from line to line.
     record: Vec<u8>,
@@ -104,17 +102,7 @@ impl JsonTexts {
         let Some(p) = p.filter(|p| p.as_constant().is_none()) else {
             return push_count(out, p);
         };
-        // The same few counts come line after line, shared (a remembered
-        // rule result's): found by address first, their terms unhashed.
-        if let Some((_, text)) = self.recent_counts.iter().find(|(q, _)| q.is_same(p)) {
-            return out.push_str(text);
-        }
-        let start = out.len();
         self.counts.push(out, p, |out| push_expression(out, p));
-        if self.recent_counts.len() == RECENT_COUNTS {
-            self.recent_counts.remove(0);
-        }
-        self.recent_counts.push((p.clone(), out[start..].into()));
     }
 
     /// A shape as a list of dims: numbers, and expressions as strings.
@@ -135,10 +123,6 @@ impl JsonTexts {
         });
     }
 }
-
-/// Symbolic counts [`JsonTexts`] finds by address: a few, as a line has
-/// three counts and a graph's nodes repeat a few operators.
-const RECENT_COUNTS: usize = 8;
 
 /// The fields a top-level node's line carries when memory, time or the
 /// backward pass were asked for.
@@ -964,7 +948,7 @@ mod tests {
         assert_eq!(texts.counts.len(), 2);
         // The last few symbolic counts are found by address, their text
         // the same; an equal count elsewhere is found by value.
-        for k in 1..=RECENT_COUNTS as i128 + 3 {
+        for k in 1..=crate::remembered::RECENT as i128 + 3 {
             let p = batch.checked_scale(k).unwrap();
             for q in [&p, &p.clone(), &batch.checked_scale(k).unwrap()] {
                 let mut out = String::new();
@@ -972,7 +956,7 @@ mod tests {
                 assert_eq!(out, count(q).to_string());
             }
         }
-        assert_eq!(texts.recent_counts.len(), RECENT_COUNTS);
+        assert_eq!(texts.counts.recent_len(), crate::remembered::RECENT);
         let mut out = String::new();
         texts.push_count(&mut out, None);
         assert_eq!(out, "null");
