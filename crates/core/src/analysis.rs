@@ -2245,6 +2245,19 @@ pub(crate) mod tests {
         }
     }
 
+    /// Each line [`LineDetail::Borrowed`] streams: whether it came
+    /// borrowed, and what it shows.
+    fn stream_borrowed(graph: &Graph) -> Vec<(bool, Shown)> {
+        let mut lines = Vec::new();
+        let options = AnalysisOptions::default();
+        analyze_streaming(graph, &options, LineDetail::Borrowed, &mut |line| {
+            lines.push((matches!(line, Line::Borrowed(_)), shown(graph, line)));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        lines
+    }
+
     #[test]
     fn a_report_of_uncounted_lines_keeps_those_and_the_same_totals() {
         // m has no rule; r reads what m leaves unknown (incomplete); w and
@@ -2312,18 +2325,7 @@ pub(crate) mod tests {
         assert_eq!(taken, outputs_only);
         // Borrowed: the counted lines have no report line, and show what
         // the whole report's do.
-        let mut shown_lines = Vec::new();
-        analyze_streaming(
-            &g.0,
-            &AnalysisOptions::default(),
-            LineDetail::Borrowed,
-            &mut |line| {
-                let kind = matches!(line, Line::Borrowed(_));
-                shown_lines.push((kind, shown(&g.0, line)));
-                ControlFlow::Continue(())
-            },
-        )
-        .unwrap();
+        let shown_lines = stream_borrowed(&g.0);
         let expected: Vec<_> = all
             .nodes
             .iter()
@@ -2394,22 +2396,11 @@ pub(crate) mod tests {
             assert_eq!(taken, expected);
         }
         // Borrowed, each line's outputs held only until it is taken.
-        let mut shown_lines = Vec::new();
-        analyze_streaming(
-            &g.0,
-            &AnalysisOptions::default(),
-            LineDetail::Borrowed,
-            &mut |line| {
-                assert!(matches!(line, Line::Borrowed(_)));
-                shown_lines.push(shown(&g.0, line));
-                ControlFlow::Continue(())
-            },
-        )
-        .unwrap();
+        let shown_lines = stream_borrowed(&g.0);
         let expected: Vec<_> = whole
             .nodes
             .iter()
-            .map(|n| shown(&g.0, Line::Report(n)))
+            .map(|n| (true, shown(&g.0, Line::Report(n))))
             .collect();
         assert_eq!(shown_lines, expected);
         type Output = (String, Option<DType>, Option<Shape>);
