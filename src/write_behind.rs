@@ -267,6 +267,13 @@ fn write_block<W: Write>(
     while !rest.is_empty() {
         text.clear();
         let read = expand(rest, text, TEXT_PIECE)?;
+        // Nothing read would loop for ever: a fault, not a report.
+        if read == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "records the report's writer could not read",
+            ));
+        }
         sink.write_all(text.as_bytes())?;
         rest = &rest[read..];
     }
