@@ -283,7 +283,6 @@ impl Poly {
         }
     }
 
-    /// The value if the polynomial has no symbols (and is a whole number).
     /// Whether both are one polynomial, shared (one a copy of the other),
     /// not merely equal: told by address, so that what is remembered for a
     /// polynomial can be found again without hashing its terms.
@@ -295,6 +294,7 @@ impl Poly {
         }
     }
 
+    /// The value if the polynomial has no symbols (and is a whole number).
     pub fn as_constant(&self) -> Option<i128> {
         if let Repr::Int(c) = self.0 {
             return Some(i128::from(c));
