@@ -1573,12 +1573,8 @@ impl<'g> Walk<'_, 'g, '_> {
 /// elementwise chain's lines then allocate nothing and change few
 /// reference counts.
 fn refill_line(line: &mut NodeReport, node: &crate::graph::Node) {
-    if line.op_type.id() != node.op_type.id() {
-        line.op_type = node.op_type.clone();
-    }
-    if line.domain.id() != node.domain.id() {
-        line.domain = node.domain.clone();
-    }
+    line.op_type.clone_from(&node.op_type);
+    line.domain.clone_from(&node.domain);
     let same_origin = match (&line.origin, &node.origin) {
         (Some(held), Some(new)) => std::sync::Arc::ptr_eq(held, new),
         (None, None) => true,

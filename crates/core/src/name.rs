@@ -19,8 +19,23 @@ use std::ops::Deref;
 
 /// An immutable, cheaply cloned string; compares, hashes and prints as the
 /// `str` it holds.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Name(Option<ArcStr>);
+
+impl Clone for Name {
+    fn clone(&self) -> Self {
+        Name(self.0.clone())
+    }
+
+    /// Keeps the name held when it is `source` itself (the same text, by
+    /// address): a line refilled node after node then changes no
+    /// reference count for a name its last node had too.
+    fn clone_from(&mut self, source: &Self) {
+        if self.id() != source.id() {
+            *self = source.clone();
+        }
+    }
+}
 
 impl Name {
     /// The empty name, allocating nothing.

@@ -46,21 +46,12 @@ impl ValueReport {
 
     /// Makes this the report of `name` with these facts, as
     /// [`ValueReport::of_facts`] would, keeping the name and the shape it
-    /// already holds where they are the same ones (no reference count
-    /// changes for them).
+    /// already holds where they are the same ones (their `clone_from`
+    /// changes no reference count then).
     pub(crate) fn refill(&mut self, name: &Name, facts: &crate::value::ValueFacts) {
-        if self.name.id() != name.id() {
-            self.name = name.clone();
-        }
+        self.name.clone_from(name);
         self.dtype = facts.dtype;
-        let same_shape = match (&self.shape, &facts.shape) {
-            (Some(held), Some(new)) => held.is_same(new),
-            (None, None) => true,
-            _ => false,
-        };
-        if !same_shape {
-            self.shape = facts.shape.clone();
-        }
+        self.shape.clone_from(&facts.shape);
         if self.elements.is_some() || facts.sequence.is_some() {
             self.elements = Self::elements_of(name, facts);
         }

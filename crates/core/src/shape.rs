@@ -136,8 +136,22 @@ pub type Shape = Vec<Dim>;
 /// two of `Arc<[Dim]>`: every report line holds one per input and output,
 /// and a large graph's million lines save 8 bytes each, for one more
 /// pointer to follow on a shape that is read.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct SharedShape(std::sync::Arc<ShapeCell>);
+
+impl Clone for SharedShape {
+    fn clone(&self) -> Self {
+        SharedShape(self.0.clone())
+    }
+
+    /// Keeps the shape held when it is `source` itself ([`SharedShape::is_same`]),
+    /// as [`crate::Name`]'s does.
+    fn clone_from(&mut self, source: &Self) {
+        if !self.is_same(source) {
+            *self = source.clone();
+        }
+    }
+}
 
 impl Eq for SharedShape {}
 
