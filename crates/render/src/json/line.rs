@@ -14,6 +14,7 @@
 //! in the machine's byte order and a string is its length (`u32`) and its
 //! bytes.
 
+use std::borrow::Cow;
 use std::io;
 
 use nncost_core::graph::DType;
@@ -212,39 +213,36 @@ pub(super) fn write_fields(
     r: &mut Reader,
     view: Option<&Graph>,
 ) -> io::Result<()> {
-    out.push_str("{\"name\":");
+    // The names: the record's, or for a borrowed line its node's.
+    let (name, op_type, domain, module, class);
     match view {
         None => {
-            push_str(out, r.str()?);
-            out.push_str(",\"op_type\":");
-            push_str(out, r.str()?);
-            out.push_str(",\"domain\":");
-            push_str(out, r.str()?);
-            out.push_str(",\"module\":");
-            push_str(out, r.str()?);
-            out.push_str(",\"module_class\":");
-            push_optional_str(out, r)?;
+            name = Cow::Borrowed(r.str()?);
+            op_type = r.str()?;
+            domain = r.str()?;
+            module = Cow::Borrowed(r.str()?);
+            class = r.optional_str()?;
         }
         Some(graph) => {
             let index = r.id()?;
             let node = graph.nodes.get(index).ok_or_else(malformed)?;
-            let name = node.shown_name(index);
-            push_str(out, &name);
-            out.push_str(",\"op_type\":");
-            push_str(out, &node.op_type);
-            out.push_str(",\"domain\":");
-            push_str(out, &node.domain);
+            name = node.shown_name(index);
+            (op_type, domain) = (&node.op_type, &node.domain);
             // The module holding the node (its deepest), and its class.
-            let module = deepest_module(&name, node.origin());
-            out.push_str(",\"module\":");
-            push_str(out, &module);
-            out.push_str(",\"module_class\":");
-            match module_class(node.origin(), &module) {
-                Some(class) => push_str(out, class),
-                None => out.push_str("null"),
-            }
+            module = deepest_module(&name, node.origin());
+            class = module_class(node.origin(), &module);
         }
     }
+    out.push_str("{\"name\":");
+    push_str(out, &name);
+    out.push_str(",\"op_type\":");
+    push_str(out, op_type);
+    out.push_str(",\"domain\":");
+    push_str(out, domain);
+    out.push_str(",\"module\":");
+    push_str(out, &module);
+    out.push_str(",\"module_class\":");
+    push_optional(out, class);
     let params = r.u64()?;
     push_params(out, params, r.u64()?);
     for key in [",\"macs\":", ",\"flops\":", ",\"int_ops\":"] {
@@ -282,7 +280,7 @@ pub(super) fn write_fields(
             }
         }
         out.push_str(",\"dtype\":");
-        push_optional_str(out, r)?;
+        push_optional(out, r.optional_str()?);
         out.push_str(",\"shape\":");
         match r.u8()? {
             0 => out.push_str("null"),
@@ -294,12 +292,11 @@ pub(super) fn write_fields(
     Ok(())
 }
 
-fn push_optional_str(out: &mut String, r: &mut Reader) -> io::Result<()> {
-    match r.u8()? {
-        0 => out.push_str("null"),
-        _ => push_str(out, r.str()?),
+fn push_optional(out: &mut String, s: Option<&str>) {
+    match s {
+        None => out.push_str("null"),
+        Some(s) => push_str(out, s),
     }
-    Ok(())
 }
 
 fn put_len(record: &mut Vec<u8>, len: usize) {
@@ -351,6 +348,13 @@ impl<'a> Reader<'a> {
 
     fn i128(&mut self) -> io::Result<i128> {
         Ok(i128::from_ne_bytes(self.take()?))
+    }
+
+    fn optional_str(&mut self) -> io::Result<Option<&'a str>> {
+        match self.u8()? {
+            0 => Ok(None),
+            _ => self.str().map(Some),
+        }
     }
 
     fn id(&mut self) -> io::Result<usize> {
