@@ -64,22 +64,29 @@ fn rememberable(node: &Node) -> bool {
     })
 }
 
+/// Hashes what [`Memo::get`] compares of an input's facts. The small
+/// parts go in one word: a key is a chain of dependent multiplies, one per
+/// word, and taking it is most of what a node that takes a remembered
+/// result costs.
 fn hash_facts(f: &ValueFacts, h: &mut FxHasher) {
-    f.dtype.hash(h);
+    let value_kind = match &f.value {
+        None => 0,
+        Some(ConstValue::Ints(_)) => 1,
+        Some(ConstValue::Floats(_)) => 2,
+    };
+    let sequence = f.sequence.as_ref().map_or(0, |s| s.len() as u64 + 1);
+    h.write_u64(
+        f.dtype.map_or(0, |d| d as u64 + 1)
+            | value_kind << 8
+            | u64::from(f.pattern.is_some()) << 10
+            | sequence << 11,
+    );
     f.shape.hash(h);
     match &f.value {
-        None => 0u8.hash(h),
-        Some(ConstValue::Ints(v)) => {
-            1u8.hash(h);
-            v.hash(h);
-        }
-        Some(ConstValue::Floats(v)) => {
-            2u8.hash(h);
-            v.iter().for_each(|x| x.to_bits().hash(h));
-        }
+        None => {}
+        Some(ConstValue::Ints(v)) => v.hash(h),
+        Some(ConstValue::Floats(v)) => v.iter().for_each(|x| x.to_bits().hash(h)),
     }
-    f.sequence.as_ref().map(|s| s.len()).hash(h);
-    f.pattern.is_some().hash(h);
 }
 
 fn hash_attribute(a: &Attribute, h: &mut FxHasher) {
@@ -105,18 +112,14 @@ pub(crate) fn key(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> Op
     let mut h = FxHasher::default();
     node.op_type.hash(&mut h);
     node.domain.hash(&mut h);
-    opset.hash(&mut h);
-    node.outputs.len().hash(&mut h);
+    h.write_u64((opset as u64).rotate_left(32) ^ node.outputs.len() as u64);
     node.attributes
         .iter()
         .for_each(|a| hash_attribute(a, &mut h));
     for f in inputs {
         match f {
-            None => 0u8.hash(&mut h),
-            Some(f) => {
-                1u8.hash(&mut h);
-                hash_facts(f, &mut h);
-            }
+            None => h.write_u8(0),
+            Some(f) => hash_facts(f, &mut h),
         }
     }
     Some(h.finish())

@@ -45,6 +45,13 @@ impl Name {
         self.0.as_deref().unwrap_or("")
     }
 
+    /// Whether the name is empty, told without reading its text: only the
+    /// empty name holds none (`From<&str>` keeps to that), and a walk of a
+    /// million nodes asks this of each, whose texts lie apart from them.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// The address of the text: equal for clones of one name (and 0 for
     /// the empty name), so that what is worked out once per operator can be
     /// keyed by it while the names live. Equal text may have other ids.
