@@ -40,6 +40,7 @@ use crate::proto::{
     attribute_type as at, AttributeProto, GraphProto, NodeProto, SparseTensorProto, TensorProto,
     ValueInfoProto,
 };
+use crate::shared_list::Part;
 use crate::tensor::{convert_sparse, convert_tensor, convert_type, DimNames};
 
 /// `name` as text, if it is: a name that is not UTF-8 names no value.
@@ -420,7 +421,7 @@ pub(crate) struct GraphParts {
     depth: usize,
     pub(crate) name: Bytes,
     b: Builder,
-    nodes: Vec<Node>,
+    nodes: NodeList,
     /// What defines each value, by id.
     defs: Vec<Defs>,
     /// Values defined by dense and by sparse initializers, and listed as
@@ -455,6 +456,103 @@ pub(crate) struct GraphParts {
     /// a graph's nodes converted on its own (see [`GraphParts::stretch`]),
     /// whose `nodes` start with as many placeholders.
     first_node: NodeId,
+}
+
+/// A graph's nodes as they are converted: a list of their own, or a part
+/// of the list of a graph whose nodes two threads convert (see
+/// `shared_list.rs`): the first stretch's, or the second's, whose indices
+/// continue the first's.
+enum NodeList {
+    Own(Vec<Node>),
+    Part(Part<Node>),
+}
+
+impl NodeList {
+    /// The index the next node gets.
+    fn len(&self) -> usize {
+        match self {
+            NodeList::Own(list) => list.len(),
+            NodeList::Part(part) => part.end(),
+        }
+    }
+
+    /// Adds `node`, or gives it back where the second stretch's part is
+    /// full. The first stretch's part, when full, becomes a list of its
+    /// own: its thread is then converting the second stretch itself.
+    fn push(&mut self, node: Node) -> Result<(), Node> {
+        if matches!(self, NodeList::Part(part) if part.is_head() && part.is_full()) {
+            let full = mem::replace(self, NodeList::Own(Vec::new()));
+            let len = full.len();
+            *self = NodeList::Own(full.into_vec(len));
+        }
+        match self {
+            NodeList::Own(list) => {
+                list.push(node);
+                Ok(())
+            }
+            NodeList::Part(part) => part.push(node),
+        }
+    }
+
+    /// Node `index` of the graph, if this holds it.
+    fn get(&self, index: NodeId) -> Option<&Node> {
+        match self {
+            NodeList::Own(list) => list.get(index),
+            NodeList::Part(part) => index
+                .checked_sub(part.start())
+                .and_then(|at| part.as_slice().get(at)),
+        }
+    }
+
+    /// The nodes held (a second stretch's alone, for its part).
+    fn as_slice(&self) -> &[Node] {
+        match self {
+            NodeList::Own(list) => list,
+            NodeList::Part(part) => part.as_slice(),
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Node] {
+        match self {
+            NodeList::Own(list) => list,
+            NodeList::Part(part) => part.as_mut_slice(),
+        }
+    }
+
+    /// This first stretch's part then `tail`, the second's, as one list
+    /// (see `shared_list.rs`); `tail` given back, and nothing changed,
+    /// where the two are not the parts of one list, this one full.
+    fn join(&mut self, tail: NodeList) -> Result<(), NodeList> {
+        match (mem::replace(self, NodeList::Own(Vec::new())), tail) {
+            (NodeList::Part(head), NodeList::Part(tail)) => match Part::join(head, tail) {
+                Ok(list) => {
+                    *self = NodeList::Own(list);
+                    Ok(())
+                }
+                Err((head, tail)) => {
+                    *self = NodeList::Part(head);
+                    Err(NodeList::Part(tail))
+                }
+            },
+            (head, tail) => {
+                *self = head;
+                Err(tail)
+            }
+        }
+    }
+
+    /// The nodes as a list of their own, with room for `more`: the whole
+    /// graph's, for the first stretch's part, when all were converted
+    /// here.
+    fn into_vec(self, more: usize) -> Vec<Node> {
+        match self {
+            NodeList::Own(mut list) => {
+                list.reserve(more);
+                list
+            }
+            NodeList::Part(part) => part.into_vec(more),
+        }
+    }
 }
 
 /// How many node outputs are compared by name before the name index is
@@ -528,7 +626,7 @@ impl GraphParts {
             depth,
             name: Bytes::new(),
             b: Builder::with_capacity(values),
-            nodes: Vec::with_capacity(nodes),
+            nodes: NodeList::Own(Vec::with_capacity(nodes)),
             defs: Vec::with_capacity(values),
             dense: Vec::new(),
             sparse: Vec::new(),
@@ -548,43 +646,39 @@ impl GraphParts {
         }
     }
 
-    /// Parts for the nodes of a graph's main level from node `first_node`
-    /// on, `nodes` of them, converted apart from the nodes before (on
-    /// another thread) and then added to those by [`GraphParts::append`].
-    /// `values` sizes the name index: room for the values they will name,
-    /// estimated. `hasher` must be the one the graph's parts were given
+    /// Parts for the nodes of a graph's main level that `nodes` has room
+    /// for (the second part of the graph's list, see `shared_list.rs`),
+    /// converted apart from the nodes before (on another thread) and then
+    /// added to those by [`GraphParts::append`]. `values` sizes the name
+    /// index: room for the values they will name, estimated. `hasher` must
+    /// be the one the graph's parts were given
     /// ([`GraphParts::before_stretch`]): the index made here is kept.
-    pub(crate) fn stretch(
-        first_node: NodeId,
-        nodes: usize,
-        values: usize,
-        hasher: NameHasher,
-    ) -> GraphParts {
+    pub(crate) fn stretch(nodes: Part<Node>, values: usize, hasher: NameHasher) -> GraphParts {
         let mut parts = GraphParts {
-            first_node,
-            ..GraphParts::with_capacity(0, values, first_node + nodes)
+            first_node: nodes.start(),
+            ..GraphParts::with_capacity(0, values, 0)
         };
-        // Room for the nodes before, made here, on the thread with time to
-        // spare: the list becomes the graph's, which moves its nodes in
-        // (see `append`), and the pages are written to once here.
-        parts.nodes.resize_with(first_node, Node::default);
+        parts.nodes = NodeList::Part(nodes);
         parts.b.hasher = hasher;
         parts
     }
 
     /// Parts as [`GraphParts::with_capacity`] makes them, for a graph a
     /// stretch of whose nodes is converted elsewhere with a copy of
-    /// `hasher` ([`GraphParts::stretch`]): their name index, which the
-    /// stretch's joins rather than enters, has room for `values` less the
-    /// stretch's (`stretch_values`, estimated); the names made here are
-    /// noted, for the stretch's to be told apart from them quickly.
+    /// `hasher` ([`GraphParts::stretch`]): their nodes go to `nodes`, the
+    /// first part of the graph's list, whose second the stretch fills;
+    /// their name index, which the stretch's joins rather than enters, has
+    /// room for `values` less the stretch's (`stretch_values`, estimated);
+    /// the names made here are noted, for the stretch's to be told apart
+    /// from them quickly.
     pub(crate) fn before_stretch(
         values: usize,
-        nodes: usize,
+        nodes: Part<Node>,
         stretch_values: usize,
         hasher: NameHasher,
     ) -> GraphParts {
-        let mut parts = GraphParts::with_capacity(0, 0, nodes);
+        let mut parts = GraphParts::with_capacity(0, 0, 0);
+        parts.nodes = NodeList::Part(nodes);
         parts.b.graph.values.reserve_exact(values);
         parts.defs.reserve_exact(values);
         let own = values.saturating_sub(stretch_values);
@@ -645,8 +739,6 @@ impl GraphParts {
         if values.len() + new_values >= u32::MAX as usize {
             return false;
         }
-        // As converting the stretch's first node here would note.
-        self.node_after_others |= values.len() != self.made_by_nodes;
         let stretch_first = stretch.first_node;
         let GraphParts {
             b,
@@ -657,6 +749,11 @@ impl GraphParts {
             last_classes,
             ..
         } = stretch;
+        if self.nodes.join(nodes).is_err() {
+            return false;
+        }
+        // As converting the stretch's first node here would note.
+        self.node_after_others |= self.b.graph.values.len() != self.made_by_nodes;
         for ((value, defs), id) in b.graph.values.into_iter().zip(defs).zip(&mut id_of) {
             if *id == NEW {
                 *id = self.b.graph.values.len() as u32;
@@ -672,17 +769,11 @@ impl GraphParts {
         }
         self.b.stretch_ids = stretch_ids;
         self.b.made = NameFilter::default();
-        let mut nodes = nodes;
-        let (before, theirs) = nodes.split_at_mut(stretch_first);
-        for (place, node) in before.iter_mut().zip(self.nodes.drain(..)) {
-            *place = node;
-        }
-        for node in theirs {
+        for node in &mut self.nodes.as_mut_slice()[stretch_first..] {
             for v in node.inputs.iter_mut().chain(&mut node.outputs).flatten() {
                 *v = id_of[*v] as ValueId;
             }
         }
-        self.nodes = nodes;
         for (mine, theirs) in self.recent.iter_mut().zip(recent) {
             if theirs != ValueId::MAX {
                 *mine = id_of[theirs] as ValueId;
@@ -767,8 +858,11 @@ impl GraphParts {
 
     /// Node `f`'s name and operator, for messages.
     fn node_and_op(&self, f: NodeId) -> (String, String) {
-        let n = &self.nodes[f];
-        (n.display_name(f), n.op_type.to_string())
+        match self.nodes.get(f) {
+            Some(n) => (n.display_name(f), n.op_type.to_string()),
+            // Producers are nodes converted here, which it holds.
+            None => (format!("node #{f}"), String::new()),
+        }
     }
 
     pub(crate) fn initializer(
@@ -982,7 +1076,12 @@ impl GraphParts {
             attributes: attributes.into(),
             origin: origin.shared(),
         };
-        self.nodes.push(node);
+        // Only a second stretch's part can be full: its thread then gives
+        // up, and the nodes are converted on the first.
+        self.nodes.push(node).map_err(|_| OnnxError::TooMany {
+            what: "nodes in a stretch converted on its own",
+            limit: index,
+        })?;
         if !self.node_after_others {
             self.made_by_nodes = self.b.graph.values.len();
         }
@@ -1017,6 +1116,7 @@ impl GraphParts {
         let (mut next, mut unchanged) = (0, true);
         let named_by_nodes = self
             .nodes
+            .as_slice()
             .iter()
             .flat_map(|node| node.inputs.iter().chain(node.outputs.iter()).flatten());
         for &old in named_by_nodes
@@ -1041,7 +1141,7 @@ impl GraphParts {
         for v in &mut self.listed_inputs {
             *v = new_id[*v];
         }
-        for node in &mut self.nodes {
+        for node in self.nodes.as_mut_slice() {
             for v in node.inputs.iter_mut().chain(&mut node.outputs).flatten() {
                 *v = new_id[*v];
             }
@@ -1105,7 +1205,7 @@ impl GraphParts {
             depth,
             name,
             mut b,
-            mut nodes,
+            nodes,
             listed_inputs,
             later,
             mut bodies,
@@ -1113,6 +1213,7 @@ impl GraphParts {
             value_info,
             ..
         } = self;
+        let mut nodes = nodes.into_vec(0);
         b.graph.name = utf8(&name, || "a graph name".to_string())?.to_string();
         b.graph.opsets = cx.opsets.clone();
         // A name read but never defined here must be an enclosing graph's

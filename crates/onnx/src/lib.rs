@@ -17,6 +17,7 @@ mod in_place;
 mod limited;
 pub mod proto;
 mod reader;
+mod shared_list;
 mod streamed;
 mod tensor;
 

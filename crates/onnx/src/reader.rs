@@ -115,6 +115,9 @@ fn decode_in_two(
     // its nodes.
     let (nodes, values) = expected.sizes();
     let values = (values as u128 * stretch.nodes as u128 / nodes.max(1) as u128) as usize + 64;
+    // One list for the graph's nodes, each thread writing its own part.
+    let room = nodes.max(stretch.first_node.saturating_add(stretch.nodes));
+    let (first_part, second_part) = crate::shared_list::split(room, stretch.first_node);
     let stop = AtomicBool::new(false);
     let hasher = nncost_core::fxhash::NameHasher::default();
     std::thread::scope(|scope| {
@@ -131,8 +134,15 @@ fn decode_in_two(
             // whether or not the stretch is used: this thread then reads it.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let payloads = payloads();
-                let converted =
-                    convert_stretch(&mut part, stretch, values, theirs, &payloads, &stop);
+                let converted = convert_stretch(
+                    &mut part,
+                    stretch,
+                    second_part,
+                    values,
+                    theirs,
+                    &payloads,
+                    &stop,
+                );
                 converted.filter(|_| part.take_error().is_none())
             }))
             .ok()
@@ -146,6 +156,7 @@ fn decode_in_two(
             stretch,
             hasher,
             values,
+            first_part: Some(first_part),
             converted,
         };
         let decoded = decode(&mut *buf, payloads(), expected, Some(pending));

@@ -24,6 +24,7 @@
 
 use bytes::{Buf, BufMut, Bytes};
 use nncost_core::fxhash::NameHasher;
+use nncost_core::graph::Node;
 use prost::encoding::{bytes as pb_bytes, int64, message, skip_field, DecodeContext, WireType};
 use prost::{DecodeError, Message};
 
@@ -35,6 +36,7 @@ use crate::proto::attribute_type::{GRAPH, GRAPHS};
 use crate::proto::{
     AttributeProto, NodeProto, OperatorSetIdProto, SparseTensorProto, TensorProto, ValueInfoProto,
 };
+use crate::shared_list::Part;
 use crate::tensor::tensor_in_place;
 
 /// A model file's fields, the main graph converted as it is read.
@@ -111,13 +113,14 @@ impl Message for ModelReader<'_> {
                 let mut reader = GraphReader {
                     parts: self.graph.get_or_insert_with(|| {
                         let (nodes, values) = self.expected.sizes();
-                        match &self.pending {
-                            Some(p) => GraphParts::before_stretch(
-                                values,
-                                nodes,
-                                p.values,
-                                p.hasher.clone(),
-                            ),
+                        let first_part = self.pending.as_mut().and_then(|p| {
+                            let part = p.first_part.take()?;
+                            Some((part, p.values, p.hasher.clone()))
+                        });
+                        match first_part {
+                            Some((part, stretch_values, hasher)) => {
+                                GraphParts::before_stretch(values, part, stretch_values, hasher)
+                            }
                             None => GraphParts::with_capacity(0, values, nodes),
                         }
                     }),
@@ -173,6 +176,10 @@ pub(crate) struct Pending<'s> {
     pub(crate) hasher: NameHasher,
     /// Room the stretch's index was made with: its share of the values.
     pub(crate) values: usize,
+    /// The first part of the graph's list of nodes, whose second the
+    /// stretch's nodes are written to (see `shared_list.rs`): taken by the
+    /// graph's parts when they are made.
+    pub(crate) first_part: Option<Part<Node>>,
     pub(crate) converted: std::thread::ScopedJoinHandle<'s, Option<(GraphParts, Counts)>>,
 }
 
@@ -183,13 +190,14 @@ pub(crate) struct Pending<'s> {
 pub(crate) fn convert_stretch(
     mut buf: impl Buf,
     stretch: SecondStretch,
+    nodes: Part<Node>,
     values: usize,
     hasher: NameHasher,
     payloads: &Payloads,
     stop: &std::sync::atomic::AtomicBool,
 ) -> Option<(GraphParts, Counts)> {
     crate::limited::reset_counts();
-    let mut parts = GraphParts::stretch(stretch.first_node, stretch.nodes, values, hasher);
+    let mut parts = GraphParts::stretch(nodes, values, hasher);
     let (mut error, mut pending) = (None, None);
     let mut reader = GraphReader {
         parts: &mut parts,
@@ -456,8 +464,9 @@ impl SplitFrom {
     }
 }
 
-/// The second thread's lists are added to the first's at the end, so that
-/// both exist for a moment: about 110 bytes a node of the stretch. What
+/// The second thread's values and name index are added to the first's at
+/// the end, so that both exist for a moment (its nodes are written where
+/// they stay, see `shared_list.rs`). What
 /// the split saves grows with the bytes each node takes to convert (its
 /// inputs, outputs and attributes), so both are asked for:
 /// - a chain of 10^5 one-input nodes (a stretch of 1.5 MB) read in two
