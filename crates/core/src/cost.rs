@@ -35,6 +35,7 @@ impl Cost {
 
     /// `self + other` into `self`, in place where the counts allow (see
     /// [`Poly::checked_add_assign`]): a graph's running total.
+    #[inline]
     pub fn checked_add_assign(&mut self, other: &Cost) -> Result<(), Overflow> {
         self.macs.checked_add_assign(&other.macs)?;
         self.flops.checked_add_assign(&other.flops)?;
@@ -51,6 +52,7 @@ impl Cost {
     }
 
     /// Symbols replaced by their bound values.
+    #[inline]
     pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Cost, Overflow> {
         Ok(Cost {
             macs: self.macs.substitute(bind)?,

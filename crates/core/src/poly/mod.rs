@@ -494,7 +494,16 @@ impl Poly {
     /// sum is held nowhere else and `other` has the same monomials (a
     /// running total of nodes' counts, each `c·batch·seq`), else as
     /// [`Poly::checked_add`].
+    #[inline]
     pub fn checked_add_assign(&mut self, other: &Poly) -> Result<(), Overflow> {
+        // Two whole numbers, as a bound graph's every count is: added here,
+        // without the calls below (three a node, for a running total).
+        if let (Repr::Int(sum), Repr::Int(add)) = (&mut self.0, &other.0) {
+            if let Some(c) = sum.checked_add(*add) {
+                *sum = c;
+                return Ok(());
+            }
+        }
         if self.combine_in_place(other, 1)? {
             return Ok(());
         }
@@ -688,7 +697,17 @@ impl Poly {
     /// Replaces bound symbols by their values; unbound symbols stay. A
     /// floor division, minimum or maximum whose symbols are all bound
     /// becomes its exact integer value.
+    #[inline]
     pub fn substitute(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
+        // A whole number has no symbol to bind (every count of a bound
+        // graph, three a node).
+        if let Repr::Int(_) = self.0 {
+            return Ok(self.clone());
+        }
+        self.substitute_symbols(bind)
+    }
+
+    fn substitute_symbols(&self, bind: &dyn Fn(&str) -> Option<i128>) -> Result<Poly, Overflow> {
         if !self.binds_any(bind) {
             return Ok(self.clone());
         }
@@ -721,7 +740,13 @@ impl Poly {
     /// floors, minima and maxima too): when not, substituting changes
     /// nothing, and the common case of an analysis without bindings costs
     /// no rebuilding.
+    #[inline]
     pub fn binds_any(&self, bind: &dyn Fn(&str) -> Option<i128>) -> bool {
+        // A whole number (most dims) names no symbol.
+        matches!(self.0, Repr::Big(_)) && self.binds_any_term(bind)
+    }
+
+    fn binds_any_term(&self, bind: &dyn Fn(&str) -> Option<i128>) -> bool {
         self.terms_list()
             .iter()
             .any(|(m, _)| m.0.iter().any(|(atom, _)| atom.binds_any(bind)))
