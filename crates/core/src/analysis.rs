@@ -1321,14 +1321,16 @@ impl<'g> Walk<'_, 'g, '_> {
                     )
                 }
                 None => {
-                    let key = def.and_then(|_| memo::key(node, opset, input_facts));
                     // A remembered result is read where the memo keeps it:
                     // its outputs' facts are copied into the graph's one by
                     // one, with no list of their own.
-                    let remembered = key.and_then(|k| self.memo.get(k, node, opset, input_facts));
+                    let remembered = match def {
+                        Some(_) => self.memo.find(node, opset, input_facts),
+                        None => Err(None),
+                    };
                     let result = match remembered {
-                        Some(r) => Ok(Cow::Borrowed(r)),
-                        None => {
+                        Ok(r) => Ok(Cow::Borrowed(r)),
+                        Err(key) => {
                             let mut ctx =
                                 NodeCtx::new(node, opset, input_facts.to_vec(), input_names());
                             ctx.symbols = Some(SymbolScope {
@@ -2671,6 +2673,38 @@ pub(crate) mod tests {
         assert!(
             matches!(wrong, Err(AnalysisError::NoSuchInput { ref available, .. }) if available == "x")
         );
+    }
+
+    /// A node that reads the very shape an earlier node of its operator
+    /// read takes that node's remembered result only when the rest of what
+    /// it reads is the same too: here a Neg of integers after two Negs of
+    /// floats of one shape (their operator names shared, as a reader gives
+    /// them), which a Cast passed on.
+    #[test]
+    fn a_remembered_result_is_found_by_its_shape_only_with_the_same_type() {
+        let mut graph = G::new()
+            .input("x", shape_of(&[2, 3]))
+            .node("Relu", "r", &["x"], &["y"])
+            .with_attrs("Cast", "c", &["y"], &["z"], vec![int_attr("to", 7)])
+            .node("Neg", "n1", &["y"], &["p"])
+            .node("Neg", "n2", &["y"], &["q"])
+            .node("Neg", "n3", &["z"], &["s"])
+            .graph();
+        let neg = Name::from("Neg");
+        for node in graph.nodes.iter_mut().filter(|n| n.op_type == "Neg") {
+            node.op_type = neg.clone();
+        }
+        let r = analyze(&graph, &AnalysisOptions::default()).unwrap();
+        let negs: Vec<(Option<DType>, Option<i128>, Option<i128>)> = r.nodes[2..]
+            .iter()
+            .map(|n| {
+                let cost = n.cost.as_ref().unwrap();
+                let counts = (cost.flops.as_constant(), cost.int_ops.as_constant());
+                (n.outputs[0].dtype, counts.0, counts.1)
+            })
+            .collect();
+        let float = (Some(DType::F32), Some(6), Some(0));
+        assert_eq!(negs, [float, float, (Some(DType::I64), Some(6), Some(0))]);
     }
 
     #[test]

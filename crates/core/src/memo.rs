@@ -19,6 +19,7 @@ use crate::cost::Cost;
 use crate::fxhash::{FxHashMap, FxHasher};
 use crate::graph::{AttrValue, Attribute, Node};
 use crate::ops::Access;
+use crate::shape::SharedShape;
 use crate::value::{ConstValue, ValueFacts};
 
 /// At most this many results are kept: a memo that never hits stays small.
@@ -44,13 +45,120 @@ struct Entry {
     result: RuleResult,
 }
 
+impl Entry {
+    /// Whether the entry was made for this node and these inputs.
+    fn is_for(&self, node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> bool {
+        self.op_type == node.op_type
+            && self.domain == node.domain
+            && self.opset == opset
+            && self.outputs == node.outputs.len()
+            && self.attributes == node.attributes
+            && self.inputs.len() == inputs.len()
+            && self
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(a, b)| a.as_ref() == *b)
+    }
+}
+
 /// One entry per key: two different inputs under one 64-bit key are
 /// rare enough that the second is simply not remembered (its lookup
 /// compares and misses). A list per key cost an allocation of four
 /// entries for each result remembered.
 #[derive(Default)]
 pub(crate) struct Memo {
-    entries: FxHashMap<u64, Entry>,
+    entries: Vec<Entry>,
+    by_key: FxHashMap<u64, u32>,
+    /// The last entries found, each with what it was found for (see
+    /// [`Seen`]); replaced in turn.
+    seen: Vec<Seen>,
+    next_seen: usize,
+}
+
+/// How many recent finds [`Memo::find`] looks at first.
+const SEEN: usize = 8;
+
+/// An entry found for a node of no attributes and at most
+/// [`SEEN_INPUTS`] inputs with neither elements, sequence nor pattern
+/// known, told by the identities of what it was found for: its operator
+/// and domain names, and its inputs' types and shapes, each held so that
+/// no other can take its address. A later node with those very names and
+/// shapes is one the entry is for, found without a key: in a repeated
+/// stretch of a graph, nodes read the shapes earlier nodes' remembered
+/// results share (the key's hashing and the entry's comparison were a
+/// sixth of the walk of a chain of unary nodes).
+struct Seen {
+    op_type: crate::Name,
+    domain: crate::Name,
+    opset: i64,
+    outputs: usize,
+    inputs: [SeenInput; SEEN_INPUTS],
+    input_count: usize,
+    entry: u32,
+}
+
+const SEEN_INPUTS: usize = 2;
+
+/// An input of a [`Seen`] find: `None` for an omitted one, else its type
+/// and shape.
+type SeenInput = Option<(Option<crate::graph::DType>, Option<SharedShape>)>;
+
+impl Seen {
+    /// What `node`'s find is told by, if it can be.
+    fn of(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>], entry: u32) -> Option<Seen> {
+        if !node.attributes.is_empty() || inputs.len() > SEEN_INPUTS {
+            return None;
+        }
+        let mut seen_inputs: [SeenInput; SEEN_INPUTS] = Default::default();
+        for (seen, input) in seen_inputs.iter_mut().zip(inputs) {
+            *seen = match input {
+                None => None,
+                Some(f) if is_plain(f) => Some((f.dtype, f.shape.clone())),
+                Some(_) => return None,
+            };
+        }
+        Some(Seen {
+            op_type: node.op_type.clone(),
+            domain: node.domain.clone(),
+            opset,
+            outputs: node.outputs.len(),
+            inputs: seen_inputs,
+            input_count: inputs.len(),
+            entry,
+        })
+    }
+
+    /// Whether `node` (of no attributes) reads what this find was for.
+    fn is_for(&self, node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> bool {
+        self.op_type.id() == node.op_type.id()
+            && self.domain.id() == node.domain.id()
+            && self.opset == opset
+            && self.outputs == node.outputs.len()
+            && self.input_count == inputs.len()
+            && self
+                .inputs
+                .iter()
+                .zip(inputs)
+                .all(|(seen, input)| match (seen, input) {
+                    (None, None) => true,
+                    (Some((dtype, shape)), Some(f)) => {
+                        *dtype == f.dtype
+                            && is_plain(f)
+                            && match (shape, &f.shape) {
+                                (None, None) => true,
+                                (Some(a), Some(b)) => a.is_same(b),
+                                _ => false,
+                            }
+                    }
+                    _ => false,
+                })
+    }
+}
+
+/// Facts told by their type and shape alone.
+fn is_plain(f: &ValueFacts) -> bool {
+    f.value.is_none() && f.sequence.is_none() && f.pattern.is_none()
 }
 
 /// Whether the memo may stand for this node: attributes it can compare
@@ -126,24 +234,36 @@ pub(crate) fn key(node: &Node, opset: i64, inputs: &[Option<&ValueFacts>]) -> Op
 }
 
 impl Memo {
-    /// The result remembered under `key` (see [`key`]) for a node reading
-    /// these facts, if any.
-    pub fn get(
-        &self,
-        key: u64,
+    /// The result remembered for a node reading these facts; if none, the
+    /// key to remember its rule's result under (`None`: the memo cannot
+    /// stand for the node, see [`key`]).
+    pub fn find(
+        &mut self,
         node: &Node,
         opset: i64,
         inputs: &[Option<&ValueFacts>],
-    ) -> Option<&RuleResult> {
-        let e = self.entries.get(&key)?;
-        let same = e.op_type == node.op_type
-            && e.domain == node.domain
-            && e.opset == opset
-            && e.outputs == node.outputs.len()
-            && e.attributes == node.attributes
-            && e.inputs.len() == inputs.len()
-            && e.inputs.iter().zip(inputs).all(|(a, b)| a.as_ref() == *b);
-        same.then_some(&e.result)
+    ) -> Result<&RuleResult, Option<u64>> {
+        if node.attributes.is_empty() {
+            if let Some(seen) = self.seen.iter().find(|s| s.is_for(node, opset, inputs)) {
+                return Ok(&self.entries[seen.entry as usize].result);
+            }
+        }
+        let key = key(node, opset, inputs).ok_or(None)?;
+        let Some(&at) = self.by_key.get(&key) else {
+            return Err(Some(key));
+        };
+        if !self.entries[at as usize].is_for(node, opset, inputs) {
+            return Err(Some(key));
+        }
+        if let Some(seen) = Seen::of(node, opset, inputs, at) {
+            if self.seen.len() < SEEN {
+                self.seen.push(seen);
+            } else {
+                self.seen[self.next_seen] = seen;
+            }
+            self.next_seen = (self.next_seen + 1) % SEEN;
+        }
+        Ok(&self.entries[at as usize].result)
     }
 
     /// Remembers a rule's successful result under `key` (a copy, made
@@ -159,14 +279,19 @@ impl Memo {
         if self.entries.len() >= MAX_ENTRIES {
             return;
         }
-        self.entries.entry(key).or_insert_with(|| Entry {
-            op_type: node.op_type.clone(),
-            domain: node.domain.clone(),
-            opset,
-            outputs: node.outputs.len(),
-            attributes: node.attributes.clone(),
-            inputs: inputs.iter().map(|f| f.cloned()).collect(),
-            result: result.clone(),
+        let entries = &mut self.entries;
+        self.by_key.entry(key).or_insert_with(|| {
+            entries.push(Entry {
+                op_type: node.op_type.clone(),
+                domain: node.domain.clone(),
+                opset,
+                outputs: node.outputs.len(),
+                attributes: node.attributes.clone(),
+                inputs: inputs.iter().map(|f| f.cloned()).collect(),
+                result: result.clone(),
+            });
+            // Below `MAX_ENTRIES`.
+            (entries.len() - 1) as u32
         });
     }
 }
