@@ -416,6 +416,8 @@ pub(crate) struct PartCounts {
     nodes: usize,
     values: usize,
     layout: NodeLayout,
+    /// The bytes left in the buffer where the graph being counted ends.
+    graph_end_left: usize,
 }
 
 /// Where the main graph's node fields lie, as the counting pass met them.
@@ -505,6 +507,7 @@ impl PartCounts {
             nodes,
             values,
             layout,
+            ..
         } = counter.graph;
         if nodes > crate::error::MAX_NODES || values > crate::error::MAX_VALUES {
             return PartCounts::default();
@@ -513,6 +516,7 @@ impl PartCounts {
             nodes,
             values: values + nodes,
             layout,
+            graph_end_left: 0,
         }
     }
 
@@ -551,6 +555,48 @@ impl PartCounts {
     pub(crate) fn sizes(&self) -> (usize, usize) {
         (self.nodes, self.values)
     }
+
+    /// Counts the node fields that follow in `buf`'s current chunk within
+    /// the graph, each whole there, as [`Message::merge_field`] counts one
+    /// (the same places, checkpoints and run), and moves past them; stops
+    /// at anything else, which the decoder's loop then reads. Nodes are
+    /// most of a large graph, and decoding each key and length through
+    /// `Buf` took most of the counting pass.
+    fn count_following_nodes(&mut self, buf: &mut impl Buf) {
+        /// Field 1 (`node`), length-delimited.
+        const NODE_KEY: u8 = 1 << 3 | 2;
+        let left = buf.remaining();
+        let in_graph = left.saturating_sub(self.graph_end_left);
+        let chunk = buf.chunk();
+        let chunk = &chunk[..chunk.len().min(in_graph)];
+        let mut at = 0;
+        while chunk.get(at) == Some(&NODE_KEY) {
+            let Some((header, len)) = in_place::length_prefix(&chunk[at + 1..]) else {
+                break;
+            };
+            let Some(next) = (at + 1 + header)
+                .checked_add(len)
+                .filter(|&next| next <= chunk.len())
+            else {
+                break;
+            };
+            let index = self.nodes;
+            self.nodes += 1;
+            let layout = &mut self.layout;
+            if index.is_multiple_of(CHECKPOINT_EVERY) && index <= crate::error::MAX_NODES {
+                layout.checkpoints.push((index, left - (at + 1)));
+            }
+            // The node before was counted in this run, if any.
+            if layout.in_run {
+                if let Some(run) = layout.runs.last_mut() {
+                    run.last = index;
+                    run.end_left = left - next;
+                }
+            }
+            at = next;
+        }
+        buf.advance(at);
+    }
 }
 
 /// Counts a model's graph parts, skipping everything.
@@ -574,6 +620,12 @@ impl Message for ModelCounter {
                 // A second graph field merges into the first: its nodes do
                 // not continue the first's stretch.
                 self.graph.layout.in_run = false;
+                // Where the graph ends, for `count_following_nodes`: past
+                // the end of the buffer (no node counted there) if its
+                // length is not whole in this chunk.
+                self.graph.graph_end_left = in_place::length_prefix(buf.chunk())
+                    .and_then(|(header, len)| buf.remaining().checked_sub(header.checked_add(len)?))
+                    .unwrap_or(usize::MAX);
                 message::merge(wire_type, &mut self.graph, buf, ctx)
             }
             _ => skip_field(wire_type, tag, buf, ctx),
@@ -623,6 +675,7 @@ impl Message for PartCounts {
                 run.end_left = buf.remaining();
             }
         }
+        self.count_following_nodes(buf);
         Ok(())
     }
 
@@ -666,5 +719,58 @@ mod tests {
         assert_eq!(counts_of(many), (0, 0));
         // Not a model: nothing.
         assert_eq!(PartCounts::of(Bytes::from_static(&[0xff; 3])).nodes, 0);
+    }
+
+    /// A buffer handing out one byte at a time: no node is whole in a
+    /// chunk, so each is counted field by field.
+    struct ByteByByte(Bytes);
+
+    impl Buf for ByteByByte {
+        fn remaining(&self) -> usize {
+            self.0.remaining()
+        }
+
+        fn chunk(&self) -> &[u8] {
+            &self.0.chunk()[..self.0.remaining().min(1)]
+        }
+
+        fn advance(&mut self, n: usize) {
+            self.0.advance(n)
+        }
+    }
+
+    /// Nodes counted a run at a time out of a chunk (see
+    /// `PartCounts::count_following_nodes`) are counted as one at a time:
+    /// the same places, checkpoints and runs, with other fields between
+    /// the nodes and after the graph.
+    #[test]
+    fn nodes_counted_in_runs_are_counted_as_one_by_one() {
+        use prost::encoding::{encode_key, encode_varint, message};
+        let mut graph = Vec::new();
+        for i in 0..5000 {
+            let node = NodeProto {
+                name: format!("n{i}").into(),
+                op_type: "Relu".into(),
+                ..NodeProto::default()
+            };
+            message::encode(1, &node, &mut graph);
+            if i % 1500 == 1499 {
+                message::encode(5, &TensorProto::default(), &mut graph);
+            }
+        }
+        let mut model = Vec::new();
+        encode_key(7, WireType::LengthDelimited, &mut model);
+        encode_varint(graph.len() as u64, &mut model);
+        model.extend_from_slice(&graph);
+        // A field after the graph that reads as a node's key.
+        encode_key(1, WireType::LengthDelimited, &mut model);
+        encode_varint(0, &mut model);
+        let model = Bytes::from(model);
+        let whole = PartCounts::of(model.clone());
+        let by_byte = PartCounts::of(ByteByByte(model));
+        let shown = |c: &PartCounts| format!("{} {} {:?}", c.nodes, c.values, c.layout);
+        assert_eq!(whole.nodes, 5000);
+        assert_eq!(whole.layout.runs.len(), 4);
+        assert_eq!(shown(&whole), shown(&by_byte));
     }
 }
