@@ -732,10 +732,10 @@ impl<'g> Plan<'g> {
                     || is_input[vid]
                     || init[vid].is_some()
                     || outer_of(vid).is_some();
-                if !defined && producers_first {
-                    return Err(undefined_value(graph, nid, vid));
-                }
                 if !defined {
+                    if producers_first {
+                        return Err(undefined_value(graph, nid, vid));
+                    }
                     made_earlier = false;
                     made_later_or_never.push((nid, vid));
                 }

@@ -172,7 +172,7 @@ fn rememberable(node: &Node) -> bool {
     })
 }
 
-/// Hashes what [`Memo::get`] compares of an input's facts. The small
+/// Hashes what [`Entry::is_for`] compares of an input's facts. The small
 /// parts go in one word: a key is a chain of dependent multiplies, one per
 /// word, and taking it is most of what a node that takes a remembered
 /// result costs.

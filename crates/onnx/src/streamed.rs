@@ -557,8 +557,8 @@ impl PartCounts {
     }
 
     /// Counts the node fields that follow in `buf`'s current chunk within
-    /// the graph, each whole there, as [`Message::merge_field`] counts one
-    /// (the same places, checkpoints and run), and moves past them; stops
+    /// the graph, each whole there ([`PartCounts::count_node`], as
+    /// [`Message::merge_field`] counts one), and moves past them; stops
     /// at anything else, which the decoder's loop then reads. Nodes are
     /// most of a large graph, and decoding each key and length through
     /// `Buf` took most of the counting pass.
@@ -580,22 +580,33 @@ impl PartCounts {
             else {
                 break;
             };
-            let index = self.nodes;
-            self.nodes += 1;
-            let layout = &mut self.layout;
-            if index.is_multiple_of(CHECKPOINT_EVERY) && index <= crate::error::MAX_NODES {
-                layout.checkpoints.push((index, left - (at + 1)));
-            }
-            // The node before was counted in this run, if any.
-            if layout.in_run {
-                if let Some(run) = layout.runs.last_mut() {
-                    run.last = index;
-                    run.end_left = left - next;
-                }
-            }
+            self.count_node(left - (at + 1), left - next);
             at = next;
         }
         buf.advance(at);
+    }
+
+    /// Counts a node field whose contents start where `start_left` bytes
+    /// are left (after its key) and end where `end_left` are: a checkpoint
+    /// every [`CHECKPOINT_EVERY`] nodes, and the run it extends or starts.
+    fn count_node(&mut self, start_left: usize, end_left: usize) {
+        let index = self.nodes;
+        self.nodes += 1;
+        let layout = &mut self.layout;
+        if index.is_multiple_of(CHECKPOINT_EVERY) && index <= crate::error::MAX_NODES {
+            layout.checkpoints.push((index, start_left));
+        }
+        if !layout.in_run && layout.runs.len() < MAX_RUNS {
+            layout.runs.push(NodeRun {
+                first: index,
+                last: index,
+                end_left,
+            });
+            layout.in_run = true;
+        } else if let (true, Some(run)) = (layout.in_run, layout.runs.last_mut()) {
+            run.last = index;
+            run.end_left = end_left;
+        }
     }
 }
 
@@ -647,34 +658,16 @@ impl Message for PartCounts {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        let layout = &mut self.layout;
         if tag != 1 {
-            layout.in_run = false;
+            self.layout.in_run = false;
             if matches!(tag, 5 | 11 | 15) {
                 self.values += 1;
             }
             return skip_field(wire_type, tag, buf, ctx);
         }
-        let index = self.nodes;
-        self.nodes += 1;
-        if index.is_multiple_of(CHECKPOINT_EVERY) && index <= crate::error::MAX_NODES {
-            layout.checkpoints.push((index, buf.remaining()));
-        }
-        if !layout.in_run && layout.runs.len() < MAX_RUNS {
-            layout.runs.push(NodeRun {
-                first: index,
-                last: index,
-                end_left: 0,
-            });
-            layout.in_run = true;
-        }
+        let start_left = buf.remaining();
         skip_field(wire_type, tag, buf, ctx)?;
-        if layout.in_run {
-            if let Some(run) = layout.runs.last_mut() {
-                run.last = index;
-                run.end_left = buf.remaining();
-            }
-        }
+        self.count_node(start_left, buf.remaining());
         self.count_following_nodes(buf);
         Ok(())
     }
